@@ -1,0 +1,82 @@
+// The `hubble-lab` command: parses argv, dispatches to a subcommand, turns errors into messages and exit codes.
+import { formatOptionsHelp, parseArgs } from './args.ts';
+import type { Command, CommandIO } from './command.ts';
+import { ExitCode, HubbleLabError, UsageError, formatError } from './errors.ts';
+
+/** Subcommands load lazily so that `--help` and small commands start fast. */
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+async function loadCommands(): Promise<Command[]> {
+  const loaded: Command[] = [];
+  for (const load of Object.values(commands)) {
+    try {
+      loaded.push(await load());
+    } catch {
+      // A command whose module is not present in this build is simply not listed.
+    }
+  }
+  return loaded;
+}
+
+export function commandHelp(cmd: Command): string {
+  const parts = [`Usage: hubble-lab ${cmd.usage}`, '', cmd.summary, '', 'Flags:', formatOptionsHelp(cmd.options)];
+  parts.push(`  ${'-h, --help'.padEnd(12)}show this help`);
+  if (cmd.details) parts.push('', cmd.details.trimEnd());
+  return parts.join('\n') + '\n';
+}
+
+async function topHelp(): Promise<string> {
+  const all = await loadCommands();
+  const width = Math.max(...all.map((c) => c.name.length)) + 2;
+  const lines = [
+    'hubble-lab — the Network Observability with Hubble lab as software.',
+    '',
+    'Usage: hubble-lab <command> [flags]      (hubble-lab <command> --help for its flags)',
+    '',
+    'Commands:',
+    ...all.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+  ];
+  for (const c of all) {
+    lines.push('', `hubble-lab ${c.usage}`, formatOptionsHelp(c.options));
+  }
+  lines.push(
+    '',
+    'Exit codes: 0 pass, 1 compliance failed, 2 usage/input/infrastructure error, 3 incomplete data.',
+  );
+  return lines.join('\n') + '\n';
+}
+
+function defaultIO(): CommandIO {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+}
+
+export async function main(argv: string[], io: CommandIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      io.stdout.write(await topHelp());
+      return name === undefined ? ExitCode.error : ExitCode.pass;
+    }
+    if (name === '--version') {
+      io.stdout.write('hubble-lab 0.1.0\n');
+      return ExitCode.pass;
+    }
+    const load = commands[name];
+    if (!load) throw new UsageError(`unknown command "${name}"`, { hint: 'run `hubble-lab --help` for the list of commands' });
+    const cmd = await load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(commandHelp(cmd));
+      return ExitCode.pass;
+    }
+    const parsed = parseArgs(rest, cmd.options, cmd.name);
+    return await cmd.run(parsed, io);
+  } catch (err) {
+    io.stderr.write(`hubble-lab: ${formatError(err)}\n`);
+    return err instanceof HubbleLabError ? err.exitCode : ExitCode.error;
+  }
+}

@@ -1,0 +1,31 @@
+// Command-line parsing: order kept, values checked, unknown flags named with a suggestion.
+import t from 'tap';
+import { parseArgs, optionValues, type OptionSpec } from '../lib/args.ts';
+import { UsageError } from '../lib/errors.ts';
+
+const specs: OptionSpec[] = [
+  { name: 'namespace', short: 'n', type: 'string', repeatable: true, description: 'ns' },
+  { name: 'not', type: 'boolean', description: 'negate' },
+  { name: 'last', type: 'number', description: 'last N' },
+  { name: 'output', short: 'o', type: 'string', description: 'format' },
+];
+
+t.test('keeps options in command-line order with both value forms', async (t) => {
+  const p = parseArgs(['-n', 'a', '--not', '--namespace=b', '-ojson', 'pos', '--last', '5'], specs, 'observe');
+  t.same(p.ordered, [
+    { name: 'namespace', value: 'a' },
+    { name: 'not', value: true },
+    { name: 'namespace', value: 'b' },
+    { name: 'output', value: 'json' },
+    { name: 'last', value: 5 },
+  ]);
+  t.same(p.positionals, ['pos']);
+  t.same(optionValues(p, 'namespace'), ['a', 'b']);
+});
+
+t.test('rejects unknown flags with a suggestion, missing values and bad numbers', async (t) => {
+  t.throws(() => parseArgs(['--namspace', 'x'], specs, 'observe'), { message: 'observe: unknown flag --namspace', hint: /did you mean --namespace/ });
+  t.throws(() => parseArgs(['--last'], specs, 'observe'), new UsageError('observe: --last needs a value'));
+  t.throws(() => parseArgs(['--last', 'ten'], specs, 'observe'), { message: 'observe: --last needs a number, not "ten"' });
+  t.throws(() => parseArgs(['-o', 'a', '-o', 'b'], specs, 'observe'), { message: 'observe: -o given more than once' });
+});
