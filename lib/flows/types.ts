@@ -184,3 +184,65 @@ export interface GetFlowsResponse {
   node_name?: string;
   time?: string;
 }
+
+export interface EventTypeFilter {
+  type?: number;
+  match_sub_type?: boolean;
+  sub_type?: number;
+}
+
+/**
+ * flow.FlowFilter with proto field names. Set fields AND together; values inside one field OR together.
+ * Enum-valued fields hold enum names.
+ */
+export interface FlowFilter {
+  uuid?: string[];
+  source_ip?: string[];
+  source_ip_xlated?: string[];
+  source_pod?: string[];
+  source_fqdn?: string[];
+  source_label?: string[];
+  source_service?: string[];
+  source_workload?: Workload[];
+  source_cluster_name?: string[];
+  destination_ip?: string[];
+  destination_pod?: string[];
+  destination_fqdn?: string[];
+  destination_label?: string[];
+  destination_service?: string[];
+  destination_workload?: Workload[];
+  destination_cluster_name?: string[];
+  traffic_direction?: TrafficDirection[];
+  verdict?: Verdict[];
+  drop_reason_desc?: string[];
+  interface?: { index?: number; name?: string }[];
+  event_type?: EventTypeFilter[];
+  http_status_code?: string[];
+  protocol?: string[];
+  source_port?: string[];
+  destination_port?: string[];
+  reply?: boolean[];
+  dns_query?: string[];
+  source_identity?: number[];
+  destination_identity?: number[];
+  http_method?: string[];
+  http_path?: string[];
+  http_url?: string[];
+  http_header?: HTTPHeader[];
+  tcp_flags?: TCPFlags[];
+  node_name?: string[];
+  node_labels?: string[];
+  ip_version?: IPVersion[];
+  trace_id?: string[];
+}
+
+/** observer.GetFlowsRequest, normalised: `number` as a JS number, since/until as RFC 3339 strings. */
+export interface GetFlowsRequest {
+  number?: number;
+  first?: boolean;
+  follow?: boolean;
+  whitelist?: FlowFilter[];
+  blacklist?: FlowFilter[];
+  since?: string;
+  until?: string;
+}
