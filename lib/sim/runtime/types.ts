@@ -1,0 +1,64 @@
+// The contract between the sim's control plane (kubelet-like controllers) and the pod runtime that runs containers.
+import type { Duplex } from 'node:stream';
+
+/** What the runtime needs to know about a pod; taken from the Pod object by the kubelet controller. */
+export interface PodSpecForRuntime {
+  namespace: string;
+  name: string;
+  uid: string;
+  nodeName: string;
+  /** The pod's virtual IP, 127.244.<node>.<n>. */
+  podIP: string;
+  labels: Record<string, string>;
+  /** The full Pod object as stored (containers, volumes, env, command, args, restartPolicy …). */
+  pod: Record<string, any>;
+}
+
+/** Lookups the runtime makes into cluster state while starting a pod. */
+export interface RuntimeClusterView {
+  /** data of a ConfigMap, or undefined when it does not exist. */
+  configMap(namespace: string, name: string): Record<string, string> | undefined;
+  /** data of a Secret (already base64-decoded), or undefined. */
+  secret(namespace: string, name: string): Record<string, string> | undefined;
+}
+
+export type ContainerState =
+  | { state: 'waiting'; reason: string; message?: string }
+  | { state: 'running'; startedAt: string }
+  | { state: 'terminated'; exitCode: number; reason: string; message?: string; startedAt?: string; finishedAt: string };
+
+export interface ContainerStatusUpdate {
+  name: string;
+  image: string;
+  ready: boolean;
+  restartCount: number;
+  state: ContainerState;
+}
+
+export interface LogOptions {
+  container?: string;
+  follow?: boolean;
+  tailLines?: number;
+  /** Ends a follow. */
+  signal?: AbortSignal;
+}
+
+export interface RunningPod {
+  readonly spec: PodSpecForRuntime;
+  /** Current status of every container, in spec order. */
+  containerStatuses(): ContainerStatusUpdate[];
+  /** Called whenever a container's status changes. */
+  onStatus(listener: (statuses: ContainerStatusUpdate[]) => void): () => void;
+  /** The container's log (stdout+stderr), as lines; follow keeps the iterator open until the container ends or signal aborts. */
+  logs(opts: LogOptions): AsyncIterable<string>;
+  /** Opens a TCP stream to the pod's port as the pod sees it (for port-forward); rejects with ECONNREFUSED when nothing listens. */
+  dial(port: number): Promise<Duplex>;
+  /** Stops every container (SIGTERM, then SIGKILL after the grace period) and releases its ports. */
+  stop(gracePeriodSeconds?: number): Promise<void>;
+}
+
+export interface PodRuntime {
+  start(spec: PodSpecForRuntime, cluster: RuntimeClusterView): RunningPod;
+  /** Stops every pod: no process may outlive the sim. */
+  shutdown(): Promise<void>;
+}
