@@ -1,0 +1,191 @@
+// Builds the flows real Hubble reports for a connection's packets, policy drops and proxied L7 requests,
+// on the node that would observe each one (the client's for egress, the server's for ingress).
+import { randomUUID } from 'node:crypto';
+import type { Endpoint, Flow, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
+import { nowTimestamp } from './clock.ts';
+
+export interface SimEndpoint {
+  ip: string;
+  /** The Hubble Endpoint (identity, namespace, labels, pod_name, workloads), shared by every flow of the endpoint. */
+  endpoint: Endpoint;
+  /** Kubernetes node the endpoint runs on; undefined outside the cluster (world). */
+  node?: string;
+  /** DNS names Cilium's FQDN cache knows for the IP (world destinations). */
+  names?: string[];
+}
+
+export interface SimConnection {
+  client: SimEndpoint;
+  server: SimEndpoint;
+  protocol: 'TCP' | 'UDP';
+  clientPort: number;
+  serverPort: number;
+  /** The Service whose ClusterIP the client dialled. */
+  service?: Service;
+}
+
+/** Receives each flow with the Kubernetes node that observed it. */
+export type FlowSink = (flow: Flow, node: string) => void;
+
+/** Monitor trace sub-types and their observation points (cilium pkg/monitor/api). */
+const trace = {
+  toEndpoint: { sub: 0, point: 'TO_ENDPOINT' },
+  toStack: { sub: 3, point: 'TO_STACK' },
+  toOverlay: { sub: 4, point: 'TO_OVERLAY' },
+  fromNetwork: { sub: 10, point: 'FROM_NETWORK' },
+} as const;
+
+const dropCodes = { POLICY_DENIED: 133, POLICY_DENY: 181 } as const;
+export type PolicyDropReason = keyof typeof dropCodes;
+
+const flagOrder: (keyof TCPFlags)[] = ['SYN', 'ACK', 'PSH', 'FIN', 'RST', 'URG', 'ECE', 'CWR', 'NS'];
+
+/** Hubble's trace summary: `TCP Flags: SYN, ACK` (flags in this fixed order), or `UDP`. */
+export function l4Summary(protocol: 'TCP' | 'UDP', flags?: TCPFlags): string {
+  if (protocol === 'UDP') return 'UDP';
+  return `TCP Flags: ${flagOrder.filter((f) => flags?.[f]).join(', ')}`;
+}
+
+export class ConnectionFlows {
+  private readonly clusterName: string;
+
+  constructor(readonly conn: SimConnection, private readonly sink: FlowSink, opts: { clusterName: string }) {
+    this.clusterName = opts.clusterName;
+  }
+
+  private nodeName(node: string): string {
+    return `${this.clusterName}/${node}`;
+  }
+
+  private base(from: 'client' | 'server', flags: TCPFlags | undefined, node: string): Flow {
+    const { conn } = this;
+    const src = from === 'client' ? conn.client : conn.server;
+    const dst = from === 'client' ? conn.server : conn.client;
+    const srcPort = from === 'client' ? conn.clientPort : conn.serverPort;
+    const dstPort = from === 'client' ? conn.serverPort : conn.clientPort;
+    const ports = { source_port: srcPort, destination_port: dstPort };
+    const flow: Flow = {
+      time: nowTimestamp(),
+      uuid: randomUUID(),
+      IP: { source: src.ip, destination: dst.ip, ipVersion: 'IPv4' },
+      l4: conn.protocol === 'TCP' ? { TCP: flags ? { ...ports, flags } : ports } : { UDP: ports },
+      source: src.endpoint,
+      destination: dst.endpoint,
+      node_name: this.nodeName(node),
+    };
+    if (src.names) flow.source_names = src.names;
+    if (dst.names) flow.destination_names = dst.names;
+    return flow;
+  }
+
+  private withService(flow: Flow, from: 'client' | 'server'): Flow {
+    const svc = this.conn.service;
+    if (svc) {
+      if (from === 'client') flow.destination_service = svc;
+      else flow.source_service = svc;
+    }
+    return flow;
+  }
+
+  /**
+   * One packet of the connection. Crossing nodes it is seen twice (leaving the sender's node to the overlay,
+   * arriving at the receiver's endpoint); on one node once. Replies carry is_reply and the connection's direction
+   * as seen from the observing endpoint.
+   */
+  packet(from: 'client' | 'server', flags?: TCPFlags): void {
+    const { client, server } = this.conn;
+    const reply = from === 'server';
+    const summary = l4Summary(this.conn.protocol, flags);
+    const sender = reply ? server : client;
+    const receiver = reply ? client : server;
+    // Direction of the connection as the observing endpoint sees it: the client's side is egress, the server's ingress.
+    const senderDirection: TrafficDirection = reply ? 'INGRESS' : 'EGRESS';
+    const receiverDirection: TrafficDirection = reply ? 'EGRESS' : 'INGRESS';
+    const emit = (node: string, point: { sub: number; point: string }, direction: TrafficDirection) => {
+      const flow = this.withService(this.base(from, flags, node), from);
+      flow.verdict = 'FORWARDED';
+      flow.Type = 'L3_L4';
+      flow.event_type = { type: 4, sub_type: point.sub };
+      flow.traffic_direction = direction;
+      flow.trace_observation_point = point.point;
+      flow.is_reply = reply;
+      flow.Summary = summary;
+      this.sink(flow, node);
+    };
+    if (sender.node && receiver.node && sender.node === receiver.node) {
+      emit(receiver.node, trace.toEndpoint, receiverDirection);
+      return;
+    }
+    if (sender.node) emit(sender.node, receiver.node ? trace.toOverlay : trace.toStack, senderDirection);
+    if (receiver.node) emit(receiver.node, trace.toEndpoint, receiverDirection);
+  }
+
+  /** A packet from the client dropped by policy on the client's node (egress) or the server's node (ingress). */
+  drop(side: 'egress' | 'ingress', reason: PolicyDropReason, flags?: TCPFlags): void {
+    const node = side === 'egress' ? this.conn.client.node : this.conn.server.node;
+    if (!node) return;
+    const flow = this.withService(this.base('client', flags, node), 'client');
+    flow.verdict = 'DROPPED';
+    flow.drop_reason = dropCodes[reason];
+    flow.Type = 'L3_L4';
+    flow.event_type = { type: 1, sub_type: dropCodes[reason] };
+    flow.traffic_direction = side === 'egress' ? 'EGRESS' : 'INGRESS';
+    flow.drop_reason_desc = reason;
+    flow.Summary = l4Summary(this.conn.protocol, flags);
+    this.sink(flow, node);
+  }
+
+  private l7(from: 'client' | 'server', side: 'egress' | 'ingress', l7: NonNullable<Flow['l7']>, summary: string, verdict: Flow['verdict']): void {
+    const node = side === 'egress' ? this.conn.client.node : this.conn.server.node;
+    if (!node) return;
+    const flow = this.withService(this.base(from, undefined, node), from);
+    flow.verdict = verdict;
+    flow.Type = 'L7';
+    flow.l7 = l7;
+    flow.event_type = { type: 129 };
+    flow.traffic_direction = side === 'egress' ? 'EGRESS' : 'INGRESS';
+    flow.is_reply = from === 'server';
+    flow.Summary = summary;
+    this.sink(flow, node);
+  }
+
+  /** The proxy saw a request (side: where the L7 rule is, egress at the client, ingress at the server). */
+  httpRequest(side: 'egress' | 'ingress', http: { method: string; url: string; headers?: { key: string; value: string }[] }, verdict: Flow['verdict'] = 'FORWARDED'): void {
+    const record = { method: http.method, url: http.url, protocol: 'HTTP/1.1', ...(http.headers?.length ? { headers: http.headers } : {}) };
+    this.l7('client', side, { type: 'REQUEST', http: record }, `HTTP/1.1 ${http.method} ${http.url}`, verdict);
+  }
+
+  httpResponse(side: 'egress' | 'ingress', http: { code: number; method: string; url: string; latencyNs: bigint; headers?: { key: string; value: string }[] }): void {
+    const record = { code: http.code, method: http.method, url: http.url, protocol: 'HTTP/1.1', ...(http.headers?.length ? { headers: http.headers } : {}) };
+    const ms = http.latencyNs / 1_000_000n;
+    this.l7('server', side, { type: 'RESPONSE', latency_ns: String(http.latencyNs), http: record }, `HTTP/1.1 ${http.code} ${ms}ms (${http.method} ${http.url})`, 'FORWARDED');
+  }
+
+  /** DNS through Cilium's DNS proxy (an egress dns rule): the query, then the answer with its latency. */
+  dnsRequest(query: string, qtypes: string[], verdict: Flow['verdict'] = 'FORWARDED'): void {
+    this.l7('client', 'egress', { type: 'REQUEST', dns: { query, qtypes, observation_source: 'proxy' } }, `DNS Query ${query} ${qtypes.join(',')}`, verdict);
+  }
+
+  dnsResponse(dns: { query: string; qtypes: string[]; ips: string[]; ttl: number; rcode: number; rrtypes: string[]; latencyNs: bigint }): void {
+    const record = {
+      query: dns.query,
+      ...(dns.ips.length ? { ips: dns.ips } : {}),
+      ...(dns.ttl ? { ttl: dns.ttl } : {}),
+      observation_source: 'proxy',
+      ...(dns.rcode ? { rcode: dns.rcode } : {}),
+      qtypes: dns.qtypes,
+      ...(dns.rrtypes.length ? { rrtypes: dns.rrtypes } : {}),
+    };
+    const answer = dns.rcode
+      ? `DNS Answer RCode: ${rcodeName(dns.rcode)} TTL: ${dns.ttl}`
+      : `DNS Answer "${dns.ips.join(',')}" TTL: ${dns.ttl}`;
+    this.l7('server', 'egress', { type: 'RESPONSE', latency_ns: String(dns.latencyNs), dns: record }, `${answer} (Proxy ${dns.query} ${dns.qtypes.join(',')})`, 'FORWARDED');
+  }
+}
+
+const rcodes: Record<number, string> = { 1: 'Format Error', 2: 'Server Failure', 3: 'Non-Existent Domain', 4: 'Not Implemented', 5: 'Query Refused' };
+
+/** miekg/dns RcodeToString, which Hubble prints. */
+export function rcodeName(code: number): string {
+  return rcodes[code] ?? String(code);
+}
