@@ -45,7 +45,9 @@ export interface Layer4 {
   UDP?: PortPair;
   ICMPv4?: { type?: number; code?: number };
   ICMPv6?: { type?: number; code?: number };
-  SCTP?: PortPair;
+  SCTP?: PortPair & { chunk_type?: string };
+  VRRP?: { type?: number; vrid?: number; priority?: number };
+  IGMP?: { type?: number; group_address?: string };
 }
 
 export interface Workload {
@@ -159,6 +161,8 @@ export interface Flow {
   egress_denied_by?: Policy[];
   ingress_denied_by?: Policy[];
   policy_log?: string[];
+  ip_trace_id?: { trace_id?: string; ip_option_type?: number };
+  aggregate?: { ingress_flow_count?: number; egress_flow_count?: number; unknown_direction_flow_count?: number };
 }
 
 export interface LostEvent {
@@ -234,6 +238,10 @@ export interface FlowFilter {
   node_labels?: string[];
   ip_version?: IPVersion[];
   trace_id?: string[];
+  /** uint64 values as strings. */
+  ip_trace_id?: string[];
+  encrypted?: boolean[];
+  experimental?: { cel_expression?: string[] };
 }
 
 /** observer.GetFlowsRequest, normalised: `number` as a JS number, since/until as RFC 3339 strings. */
