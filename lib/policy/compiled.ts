@@ -1,0 +1,76 @@
+// The compiled form every policy kind is turned into, so one evaluator serves NetworkPolicy and Cilium policies.
+import type { Endpoint, L7Rules, PodEndpoint, PolicyRef, Protocol } from './types.ts';
+import type { CiliumLabels } from './selectors.ts';
+
+/** What a rule looks at while one direction of one connection is evaluated. */
+export interface MatchContext {
+  /** The pod whose policy is being evaluated (source for egress, destination for ingress). */
+  subject: PodEndpoint;
+  /** The other end. */
+  peer: Endpoint;
+  /** The destination, whose named ports the rule's named ports resolve against. */
+  destination: Endpoint;
+  protocol: Protocol;
+  port: number;
+  /** The peer's Cilium labels as seen from the subject's node; computed at most once per evaluation. */
+  peerLabels(): CiliumLabels;
+}
+
+export interface CompiledRule {
+  policy: PolicyRef;
+  deny: boolean;
+  matchesPort(ctx: MatchContext): boolean;
+  matchesPeer(ctx: MatchContext): boolean;
+  /** Only on allow rules whose port carries http/dns rules. */
+  l7?: L7Rules;
+}
+
+export interface DirectionPolicy {
+  /** Selecting the subject puts it in default deny for this direction. */
+  isolates: boolean;
+  rules: CompiledRule[];
+}
+
+export interface CompiledPolicy {
+  ref: PolicyRef;
+  /** undefined for clusterwide policies. */
+  namespace: string | undefined;
+  selects(pod: PodEndpoint, podLabels: () => CiliumLabels): boolean;
+  ingress?: DirectionPolicy;
+  egress?: DirectionPolicy;
+}
+
+/** A policy field that does not validate; `path` names the field as in the object (spec.ingress[0].ports[1]). */
+export class PolicyInvalid extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = 'PolicyInvalid';
+    this.path = path;
+  }
+}
+
+/** `spec` + `ingress` → `spec.ingress`; at the top level the field alone. */
+export function fieldPath(path: string, field: string): string {
+  return path ? `${path}.${field}` : field;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An optional list field: absent or null is empty; anything else must be an array. */
+export function listField(obj: Record<string, unknown>, field: string, path: string): unknown[] {
+  const v = obj[field];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new PolicyInvalid(fieldPath(path, field), 'must be a list');
+  return v;
+}
+
+/** An optional object field: absent or null gives undefined. */
+export function objectField(obj: Record<string, unknown>, field: string, path: string): Record<string, unknown> | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new PolicyInvalid(fieldPath(path, field), 'must be an object');
+  return v;
+}

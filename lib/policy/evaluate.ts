@@ -1,0 +1,175 @@
+// Compiles policy objects into a PolicySet and decides connections against it, as Cilium enforces them.
+import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyRef, Protocol, RejectedPolicy, SideDecision } from './types.ts';
+import { type CompiledPolicy, type CompiledRule, type MatchContext, PolicyInvalid, isObject } from './compiled.ts';
+import { type CiliumLabels, endpointCiliumLabels, podCiliumLabels } from './selectors.ts';
+import { compileNetworkPolicy } from './networkpolicy.ts';
+import { compileCiliumPolicy } from './cilium.ts';
+
+/** Compiled policies indexed by the namespace of the pods they can select. */
+export interface PolicySet {
+  readonly byNamespace: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  readonly clusterwide: readonly CompiledPolicy[];
+  /** Objects that did not compile; like a policy the agent refuses, they have no effect. */
+  readonly rejected: readonly RejectedPolicy[];
+  readonly clusterName: string;
+  readonly allowLocalhost: boolean;
+}
+
+const apiGroups: Record<string, string> = {
+  NetworkPolicy: 'networking.k8s.io/',
+  CiliumNetworkPolicy: 'cilium.io/',
+  CiliumClusterwideNetworkPolicy: 'cilium.io/',
+};
+
+function describe(obj: unknown): Omit<RejectedPolicy, 'reason'> {
+  const o = isObject(obj) ? obj : {};
+  const meta = isObject(o.metadata) ? o.metadata : {};
+  return {
+    kind: typeof o.kind === 'string' ? o.kind : '',
+    name: typeof meta.name === 'string' ? meta.name : '',
+    namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+  };
+}
+
+function compileOne(obj: unknown, clusterName: string): CompiledPolicy[] {
+  if (!isObject(obj)) throw new PolicyInvalid('(object)', 'a policy must be an object');
+  const kind = obj.kind;
+  if (typeof kind !== 'string' || !(kind in apiGroups)) {
+    throw new PolicyInvalid('kind', `${JSON.stringify(kind)} is not NetworkPolicy, CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy`);
+  }
+  if (typeof obj.apiVersion === 'string' && !obj.apiVersion.startsWith(apiGroups[kind]!)) {
+    throw new PolicyInvalid('apiVersion', `${obj.apiVersion} does not serve ${kind}`);
+  }
+  if (kind === 'NetworkPolicy') return [compileNetworkPolicy(obj)];
+  return compileCiliumPolicy(obj, kind as 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy', clusterName);
+}
+
+/**
+ * Compiles policy objects (as an API server stores them) once, so each connection costs only the policies of
+ * the two pods' namespaces. An object that does not validate is listed in `rejected`, never thrown.
+ */
+export function compilePolicies(objects: Iterable<unknown>, options: CompileOptions = {}): PolicySet {
+  const clusterName = options.clusterName ?? 'default';
+  const byNamespace = new Map<string, CompiledPolicy[]>();
+  const clusterwide: CompiledPolicy[] = [];
+  const rejected: RejectedPolicy[] = [];
+  for (const obj of objects) {
+    let compiled: CompiledPolicy[];
+    try {
+      compiled = compileOne(obj, clusterName);
+    } catch (err) {
+      if (!(err instanceof PolicyInvalid)) throw err;
+      rejected.push({ ...describe(obj), reason: err.message });
+      continue;
+    }
+    for (const p of compiled) {
+      if (p.namespace === undefined) {
+        clusterwide.push(p);
+        continue;
+      }
+      const list = byNamespace.get(p.namespace);
+      if (list) list.push(p);
+      else byNamespace.set(p.namespace, [p]);
+    }
+  }
+  return { byNamespace, clusterwide, rejected, clusterName, allowLocalhost: options.allowLocalhost ?? true };
+}
+
+const noPolicies: readonly CompiledPolicy[] = [];
+
+function uniqueRefs(rules: readonly CompiledRule[]): PolicyRef[] {
+  const seen = new Set<string>();
+  const out: PolicyRef[] = [];
+  for (const { policy } of rules) {
+    const key = `${policy.kind}/${policy.namespace}/${policy.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(policy);
+  }
+  return out;
+}
+
+/**
+ * What the proxy enforces for the matched allow rules. A matched rule without L7 rules (or the implicit
+ * localhost allow) still goes through the proxy once some rule on the port needs it, and allows every request.
+ */
+function proxyRules(allows: readonly CompiledRule[], implicitAllow: boolean): L7Rules | undefined {
+  const first = allows.find((r) => r.l7)?.l7;
+  if (!first) return undefined;
+  const allowsAll = implicitAllow || allows.some((r) => !r.l7);
+  if (first.kind === 'http') {
+    if (allowsAll) return { kind: 'http', rules: [{}] };
+    return { kind: 'http', rules: allows.flatMap((r) => (r.l7?.kind === 'http' ? r.l7.rules : [])) };
+  }
+  if (allowsAll) return { kind: 'dns', rules: [{ matchPattern: '*' }] };
+  return { kind: 'dns', rules: allows.flatMap((r) => (r.l7?.kind === 'dns' ? r.l7.rules : [])) };
+}
+
+function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number): SideDecision {
+  // Only pods are policy subjects here; nodes and the world are not enforced on.
+  if (subject.kind !== 'pod') return { isolated: false, allowed: true, allowedBy: [], deniedBy: [] };
+  const pod: PodEndpoint = subject;
+  let subjectLabels: CiliumLabels | undefined;
+  let peerLabels: CiliumLabels | undefined;
+  const podLabels = () => (subjectLabels ??= podCiliumLabels(pod, set.clusterName));
+  const ctx: MatchContext = {
+    subject: pod,
+    peer,
+    destination,
+    protocol,
+    port,
+    peerLabels: () => (peerLabels ??= endpointCiliumLabels(peer, pod.nodeName, set.clusterName)),
+  };
+  let isolated = false;
+  const allows: CompiledRule[] = [];
+  const denies: CompiledRule[] = [];
+  for (const policies of [set.byNamespace.get(pod.namespace) ?? noPolicies, set.clusterwide]) {
+    for (const p of policies) {
+      const d = p[dir];
+      if (!d || !p.selects(pod, podLabels)) continue;
+      if (d.isolates) isolated = true;
+      for (const rule of d.rules) {
+        if (rule.matchesPort(ctx) && rule.matchesPeer(ctx)) (rule.deny ? denies : allows).push(rule);
+      }
+    }
+  }
+  // The pod's own node (kubelet probes) is always let in, as with Cilium's allow-localhost default.
+  const implicitAllow = set.allowLocalhost && dir === 'ingress' && peer.kind === 'node' && peer.name === pod.nodeName;
+  const side: SideDecision = { isolated, allowed: true, allowedBy: uniqueRefs(allows), deniedBy: uniqueRefs(denies) };
+  if (denies.length > 0) {
+    side.allowed = false;
+    side.dropReason = 'POLICY_DENY';
+  } else if (isolated && allows.length === 0 && !implicitAllow) {
+    side.allowed = false;
+    side.dropReason = 'POLICY_DENIED';
+  } else {
+    const l7 = proxyRules(allows, implicitAllow);
+    if (l7) side.l7 = l7;
+  }
+  return side;
+}
+
+/**
+ * Decides the first packet of a connection: the source's egress and the destination's ingress must both allow
+ * it (deny rules win over allows; a pod selected by a policy for a direction is default-deny there). Replies and
+ * later packets of an allowed connection are the caller's to pass, as conntrack does; evaluate only new
+ * connections, after Service translation (destination = the chosen backend, port = its target port).
+ */
+export function evaluateConnection(set: PolicySet, conn: Connection): Decision {
+  const { source, destination, protocol, port } = conn;
+  const egress = decideSide(set, source, destination, destination, 'egress', protocol, port);
+  const ingress = decideSide(set, destination, source, destination, 'ingress', protocol, port);
+  const decision: Decision = { allowed: egress.allowed && ingress.allowed, egress, ingress };
+  if (!egress.allowed) {
+    decision.dropReason = egress.dropReason!;
+    decision.dropDirection = 'egress';
+  } else if (!ingress.allowed) {
+    decision.dropReason = ingress.dropReason!;
+    decision.dropDirection = 'ingress';
+  } else if (egress.l7 || ingress.l7) {
+    decision.l7 = {};
+    if (egress.l7) decision.l7.egress = egress.l7;
+    if (ingress.l7) decision.l7.ingress = ingress.l7;
+  }
+  return decision;
+}
