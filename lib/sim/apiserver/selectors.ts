@@ -1,0 +1,177 @@
+// Label selectors (string and LabelSelector forms, set-based included) and field selectors, as the API server parses them.
+import { badRequest } from './errors.ts';
+
+export type Requirement =
+  | { key: string; op: 'in' | 'notin'; values: string[] }
+  | { key: string; op: 'exists' | '!' };
+
+export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+function matchesAll(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
+  const l = labels ?? {};
+  for (const req of reqs) {
+    const has = Object.hasOwn(l, req.key);
+    switch (req.op) {
+      case 'in':
+        if (!has || !req.values.includes(l[req.key]!)) return false;
+        break;
+      case 'notin':
+        if (has && req.values.includes(l[req.key]!)) return false;
+        break;
+      case 'exists':
+        if (!has) return false;
+        break;
+      case '!':
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`. Throws 400 on a syntax error. */
+export function parseLabelSelector(text: string): Requirement[] {
+  const reqs: Requirement[] = [];
+  let i = 0;
+  const s = text;
+  const fail = (why: string): never => {
+    throw badRequest(`unable to parse requirement: ${why} in "${text}"`);
+  };
+  const ws = () => {
+    while (i < s.length && /\s/.test(s[i]!)) i++;
+  };
+  const word = (): string => {
+    ws();
+    const start = i;
+    while (i < s.length && !/[\s,=!()]/.test(s[i]!)) i++;
+    return s.slice(start, i);
+  };
+  while (true) {
+    ws();
+    if (i >= s.length) break;
+    if (s[i] === '!') {
+      i++;
+      const key = word();
+      if (!key) fail('missing key after "!"');
+      reqs.push({ key, op: '!' });
+    } else {
+      const key = word();
+      if (!key) fail(`unexpected "${s[i]}"`);
+      ws();
+      if (i >= s.length || s[i] === ',') {
+        reqs.push({ key, op: 'exists' });
+      } else if (s.startsWith('==', i) || s[i] === '=') {
+        i += s.startsWith('==', i) ? 2 : 1;
+        reqs.push({ key, op: 'in', values: [word()] });
+      } else if (s.startsWith('!=', i)) {
+        i += 2;
+        reqs.push({ key, op: 'notin', values: [word()] });
+      } else {
+        const opWord = word();
+        if (opWord !== 'in' && opWord !== 'notin') fail(`unknown operator "${opWord}"`);
+        ws();
+        if (s[i] !== '(') fail(`expected "(" after ${opWord}`);
+        const close = s.indexOf(')', i);
+        if (close === -1) fail('missing ")"');
+        const values = s
+          .slice(i + 1, close)
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '');
+        i = close + 1;
+        reqs.push({ key, op: opWord as 'in' | 'notin', values });
+      }
+    }
+    ws();
+    if (i < s.length) {
+      if (s[i] !== ',') fail(`expected "," at position ${i}`);
+      i++;
+    }
+  }
+  return reqs;
+}
+
+export function labelMatcher(text: string | undefined): LabelMatcher {
+  if (!text) return () => true;
+  const reqs = parseLabelSelector(text);
+  return (labels) => matchesAll(reqs, labels);
+}
+
+/**
+ * A LabelSelector object as workloads carry it. Like Kubernetes, an empty selector matches everything
+ * and a missing one matches nothing.
+ */
+export function selectorMatcher(sel: LabelSelector | undefined | null): LabelMatcher {
+  if (!sel) return () => false;
+  const reqs: Requirement[] = [];
+  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: 'in', values: [value] });
+  for (const e of sel.matchExpressions ?? []) {
+    switch (e.operator) {
+      case 'In':
+        reqs.push({ key: e.key, op: 'in', values: e.values ?? [] });
+        break;
+      case 'NotIn':
+        reqs.push({ key: e.key, op: 'notin', values: e.values ?? [] });
+        break;
+      case 'Exists':
+        reqs.push({ key: e.key, op: 'exists' });
+        break;
+      case 'DoesNotExist':
+        reqs.push({ key: e.key, op: '!' });
+        break;
+      default:
+        return () => false;
+    }
+  }
+  return (labels) => matchesAll(reqs, labels);
+}
+
+/** A map selector (Service spec.selector): every pair must match; empty matches nothing, as for Services. */
+export function mapSelectorMatcher(sel: Record<string, string> | undefined): LabelMatcher {
+  if (!sel || Object.keys(sel).length === 0) return () => false;
+  return (labels) => Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+}
+
+/** The string form of a LabelSelector, as kubectl and the status.selector of a scale subresource show it. */
+export function selectorString(sel: LabelSelector | undefined): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(sel?.matchLabels ?? {}).sort()) parts.push(`${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+    else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return parts.join(',');
+}
+
+export type FieldMatcher = (obj: Record<string, any>) => boolean;
+
+function fieldValue(obj: Record<string, any>, path: string): string {
+  let cur: any = obj;
+  for (const part of path.split('.')) cur = cur?.[part];
+  if (cur === undefined || cur === null) return '';
+  return typeof cur === 'string' ? cur : String(cur);
+}
+
+/** Parses `metadata.name=x,spec.nodeName!=` against the fields a resource supports. Throws 400 for others. */
+export function fieldMatcher(text: string | undefined, supported: readonly string[]): FieldMatcher {
+  if (!text) return () => true;
+  const allowed = ['metadata.name', 'metadata.namespace', ...supported];
+  const terms = text.split(',').filter((t) => t.trim() !== '');
+  const checks: { path: string; value: string; negate: boolean }[] = [];
+  for (const term of terms) {
+    const m = /^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
+    if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
+    const [, path, op, value] = m as unknown as [string, string, string, string];
+    if (!allowed.includes(path)) {
+      throw badRequest(`field label not supported: ${path}`);
+    }
+    checks.push({ path, value, negate: op === '!=' });
+  }
+  return (obj) => checks.every((c) => (fieldValue(obj, c.path) === c.value) !== c.negate);
+}

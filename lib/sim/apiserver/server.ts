@@ -1,0 +1,102 @@
+// The sim's API server process part: an HTTP server on 127.0.0.1 serving the handler, and port-forward upgrades.
+import type { IncomingMessage } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { authorized, handle, parseResourcePath, type HandlerContext } from './handler.ts';
+import { statusOf } from './http.ts';
+import { badRequest, pathNotFound, unauthorized } from './errors.ts';
+import type { Registry } from './registry.ts';
+import type { Stats } from './stats.ts';
+import type { Store } from './store.ts';
+import type { PodLogSource } from './logs.ts';
+import { selfSignedCert, type ServingCert } from './tls.ts';
+
+/** Opens a stream to a pod's port as the pod sees it; the kubelet resolves the pod. */
+export type PodDialer = (namespace: string, name: string, port: number) => Promise<Duplex>;
+
+export type PortForwardHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, dial: (port: number) => Promise<Duplex>) => void;
+
+export interface ApiServerOptions {
+  store: Store;
+  registry: Registry;
+  stats: Stats;
+  token: string;
+  port?: number;
+  logs: PodLogSource;
+  dial: PodDialer;
+  /** Speaks the port-forward protocols over an upgraded connection. */
+  portForward?: PortForwardHandler;
+}
+
+export interface ApiServer {
+  url: string;
+  /** PEM of the serving certificate, which clients trust as their CA. */
+  caPem: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function refuseUpgrade(socket: Duplex, err: unknown): void {
+  const status = statusOf(err);
+  const body = JSON.stringify(status);
+  socket.end(
+    `HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  let url = '';
+  const ctx: HandlerContext = {
+    store: opts.store,
+    registry: opts.registry,
+    stats: opts.stats,
+    token: opts.token,
+    address: () => url.replace(/^https?:\/\//, ''),
+    logs: opts.logs,
+  };
+  const tls: ServingCert = selfSignedCert();
+  const server = createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 30_000 }, (req, res) => {
+    handle(req, res, ctx).catch((err) => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(String(err));
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      opts.stats.count('create', false);
+      if (!authorized(req, opts.token)) throw unauthorized();
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const r = parseResourcePath(url.pathname);
+      if (!r || r === 'unknown' || r.subresource !== 'portforward' || !r.name) throw pathNotFound();
+      const pod = opts.registry.get(r.info, r.namespace, r.name);
+      if (pod.status?.phase !== 'Running') throw badRequest(`pod ${r.name} does not have a host assigned or is not running`);
+      if (!opts.portForward) throw badRequest('port-forward is not available in this build of the sim');
+      opts.portForward(req, socket, head, (port) => opts.dial(r.namespace, r.name, port));
+    } catch (err) {
+      refuseUpgrade(socket, err);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `https://127.0.0.1:${port}`;
+  return {
+    url,
+    caPem: tls.cert,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
