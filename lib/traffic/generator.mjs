@@ -1,0 +1,237 @@
+// The lab's traffic generator: the guide's normal, burst and error patterns for a set duration, then one JSON summary line.
+//
+//   node generator.mjs [--duration 20s] [--seed N]     traffic mode (env DURATION, SEED)
+//   node generator.mjs --probe [--target URL]          one request that the policy should deny (env MODE=probe, PROBE_URL)
+//
+// Each workflow goes through the coordinator (POST /api/v1/tasks, which drives document-agent and, through it,
+// llm-service; then POST /api/v1/complete). The generator carries no tier label, and the guide's policy admits only
+// tier=orchestration into document-agent, so it never calls document-agent itself: the guide's
+// "GET /api/v1/nonexistent" error scenario goes to the coordinator, where it is the 404 its name promises rather
+// than a policy drop. The summary is printed last, on one line starting with HUBBLE_LAB_SUMMARY.
+import { randomInt } from 'node:crypto';
+import {
+  ConfigError, callJson, envNumber, parseDuration, parseRange, percentile, seededRandom, serviceUrls, sleep, uniform,
+} from './shared.mjs';
+
+const summaryPrefix = 'HUBBLE_LAB_SUMMARY';
+const probePrefix = 'HUBBLE_LAB_PROBE';
+const userAgent = 'traffic-generator/1';
+
+const patterns = {
+  normal: { workflows: 3 },
+  burst: { workflows: 10 },
+  error: { workflows: 0 },
+};
+
+/** The guide's error scenarios, with what each should produce when the agents behave. */
+const errorScenarios = [
+  { step: 'invalid', service: 'coordinator', method: 'POST', path: '/api/v1/invalid', body: {}, expect: 400 },
+  { step: 'nonexistent', service: 'coordinator', method: 'GET', path: '/api/v1/nonexistent', body: undefined, expect: 404 },
+  { step: 'timeout', service: 'llm', method: 'POST', path: '/api/v1/timeout', body: { large_payload: 'x'.repeat(10_000) }, expect: 'timeout' },
+];
+
+const stepServices = {
+  tasks: 'agent-coordinator-service',
+  complete: 'agent-coordinator-service',
+  analyze: 'document-agent-service',
+  generate: 'llm-service',
+  results: 'document-agent-service',
+  invalid: 'agent-coordinator-service',
+  nonexistent: 'agent-coordinator-service',
+  timeout: 'llm-service',
+};
+
+function readConfig(argv, env) {
+  const opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined) throw new ConfigError(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--duration') opts.duration = value();
+    else if (flag === '--seed') opts.seed = value();
+    else if (flag === '--target') opts.target = value();
+    else if (flag === '--probe') opts.mode = 'probe';
+    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s] [--seed N] | --probe [--target URL])`);
+  }
+  const mode = opts.mode ?? (env.MODE || 'traffic');
+  if (mode !== 'traffic' && mode !== 'probe') throw new ConfigError(`MODE must be traffic or probe, not "${mode}"`);
+  const seedRaw = opts.seed ?? env.SEED;
+  if (seedRaw !== undefined && seedRaw !== '' && !/^\d+$/.test(seedRaw)) throw new ConfigError(`seed must be a non-negative integer, not "${seedRaw}"`);
+  const urls = serviceUrls(env);
+  return {
+    mode,
+    urls,
+    durationMs: parseDuration('duration', opts.duration ?? (env.DURATION || '20s')),
+    seed: seedRaw ? Number(seedRaw) % 2 ** 32 : randomInt(2 ** 31),
+    requestTimeoutMs: envNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
+    errorTimeoutMs: envNumber(env, 'ERROR_TIMEOUT_MS', 1000),
+    // The guide waits 5-15 s between batches, 0.1-0.5 s between steps and 0.1-0.3 s between agent starts; the
+    // batch wait is scaled down so the default 20 s run still holds several batches.
+    batchWaitMs: parseRange('BATCH_WAIT_MS', env.BATCH_WAIT_MS || '1000-3000'),
+    stepWaitMs: parseRange('STEP_WAIT_MS', env.STEP_WAIT_MS || '100-500'),
+    staggerMs: parseRange('STAGGER_MS', env.STAGGER_MS || '100-300'),
+    probeUrl: opts.target ?? (env.PROBE_URL || urls.document),
+    probeTimeoutMs: envNumber(env, 'PROBE_TIMEOUT_MS', 3000),
+  };
+}
+
+/** Counts and latencies per step; latencies of calls that got no answer are kept apart from answered ones. */
+class Tally {
+  steps = new Map();
+  errors = new Map();
+
+  record(step, by, result, expect) {
+    let s = this.steps.get(step);
+    if (!s) {
+      s = { service: stepServices[step], by, requests: 0, byStatus: {}, latencies: [], unexpected: 0 };
+      if (expect !== undefined) s.expect = expect;
+      this.steps.set(step, s);
+    }
+    s.requests++;
+    const key = String(result.status);
+    s.byStatus[key] = (s.byStatus[key] ?? 0) + 1;
+    if (typeof result.ms === 'number') s.latencies.push(result.ms);
+    const failed = expect === undefined ? !(typeof result.status === 'number' && result.status < 400) : result.status !== expect;
+    if (failed) {
+      s.unexpected++;
+      const message = `${step}: ${result.status}${result.error ? ` (${result.error})` : ''}`;
+      this.errors.set(message, (this.errors.get(message) ?? 0) + 1);
+    }
+  }
+
+  toJSON() {
+    const steps = {};
+    for (const [name, s] of this.steps) {
+      const sorted = [...s.latencies].sort((a, b) => a - b);
+      steps[name] = {
+        service: s.service,
+        measuredBy: s.by,
+        requests: s.requests,
+        byStatus: s.byStatus,
+        ...(s.expect === undefined ? {} : { expect: s.expect }),
+        unexpected: s.unexpected,
+        latencyMs: sorted.length ? { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] } : null,
+      };
+    }
+    const top = [...this.errors].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([message, count]) => ({ message, count }));
+    return { steps, errors: { count: [...this.errors.values()].reduce((a, b) => a + b, 0), top } };
+  }
+}
+
+async function runTraffic(cfg, signal) {
+  const random = seededRandom(cfg.seed);
+  const tally = new Tally();
+  const started = Date.now();
+  const deadline = started + cfg.durationMs;
+  const batches = { normal: 0, burst: 0, error: 0 };
+  const workflows = { started: 0, completed: 0, failed: 0 };
+  let documents = 0;
+  const running = () => Date.now() < deadline && !signal.aborted;
+
+  async function workflow() {
+    workflows.started++;
+    const documentId = `doc_${++documents}`;
+    const tasks = await callJson(cfg.urls.coordinator, 'POST', '/api/v1/tasks', { task: 'process_document', document_id: documentId }, {
+      timeoutMs: cfg.requestTimeoutMs, signal, userAgent,
+    });
+    tally.record('tasks', 'traffic-generator', tasks);
+    // The coordinator reports the steps it drove (and document-agent's inference call) with its own timings.
+    for (const step of Array.isArray(tasks.json?.steps) ? tasks.json.steps : []) {
+      if (typeof step?.step === 'string' && Object.hasOwn(stepServices, step.step)) tally.record(step.step, step.by ?? 'agent-coordinator', step);
+    }
+    const taskId = tasks.json?.task_id;
+    let ok = tasks.ok;
+    if (typeof taskId === 'string') {
+      await sleep(uniform(random, cfg.stepWaitMs), signal);
+      const complete = await callJson(cfg.urls.coordinator, 'POST', '/api/v1/complete', { task_id: taskId }, {
+        timeoutMs: cfg.requestTimeoutMs, signal, userAgent,
+      });
+      tally.record('complete', 'traffic-generator', complete);
+      ok = ok && complete.ok;
+    }
+    if (ok) workflows.completed++;
+    else workflows.failed++;
+  }
+
+  async function concurrentWorkflows(count) {
+    const inFlight = [];
+    for (let i = 0; i < count && running(); i++) {
+      inFlight.push(workflow());
+      await sleep(uniform(random, cfg.staggerMs), signal);
+    }
+    await Promise.all(inFlight);
+  }
+
+  async function errorScenarios() {
+    for (const s of errorScenarios) {
+      if (signal.aborted) return;
+      const result = await callJson(cfg.urls[s.service], s.method, s.path, s.body, { timeoutMs: cfg.errorTimeoutMs, signal, userAgent });
+      tally.record(s.step, 'traffic-generator', result, s.expect);
+    }
+  }
+
+  let batch = 0;
+  while (running()) {
+    const names = Object.keys(patterns);
+    const pattern = names[Math.floor(random() * names.length)];
+    batches[pattern]++;
+    batch++;
+    const size = pattern === 'error' ? `${errorScenarios.length} error scenarios` : `${patterns[pattern].workflows} workflows`;
+    process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] traffic batch ${batch}: ${pattern} (${size})\n`);
+    if (pattern === 'error') await errorScenarios();
+    else await concurrentWorkflows(patterns[pattern].workflows);
+    await sleep(Math.min(uniform(random, cfg.batchWaitMs), deadline - Date.now()), signal);
+  }
+  return {
+    mode: 'traffic',
+    seed: cfg.seed,
+    durationMs: Date.now() - started,
+    plannedDurationMs: cfg.durationMs,
+    interrupted: signal.aborted,
+    targets: cfg.urls,
+    batches,
+    workflows,
+    ...tally.toJSON(),
+  };
+}
+
+async function runProbe(cfg) {
+  const result = await callJson(cfg.probeUrl, 'GET', '/', undefined, { timeoutMs: cfg.probeTimeoutMs, userAgent });
+  // Packets dropped by policy look like silence (timeout); some datapaths refuse or reset instead.
+  const denied = ['timeout', 'refused', 'reset'].includes(result.status);
+  const out = { mode: 'probe', target: cfg.probeUrl, outcome: typeof result.status === 'number' ? 'answered' : denied ? 'denied' : 'error', ms: result.ms };
+  if (typeof result.status === 'number') out.status = result.status;
+  else out.reason = result.status;
+  if (result.error) out.error = result.error;
+  return out;
+}
+
+async function main() {
+  let cfg;
+  try {
+    cfg = readConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`generator: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (cfg.mode === 'probe') {
+    process.stdout.write(`${probePrefix} ${JSON.stringify(await runProbe(cfg))}\n`);
+    return;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  process.stdout.write(`generating traffic for ${cfg.durationMs / 1000} s (seed ${cfg.seed})\n`);
+  const summary = await runTraffic(cfg, stop.signal);
+  process.stdout.write(`${summaryPrefix} ${JSON.stringify(summary)}\n`);
+  if (summary.interrupted) process.exitCode = 143;
+}
+
+await main();

@@ -1,0 +1,142 @@
+// Test helpers: run the demo agents and the traffic generator as real child processes on 127.0.0.1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const agentPath = fileURLToPath(new URL('../../lib/traffic/agent.mjs', import.meta.url));
+export const generatorPath = fileURLToPath(new URL('../../lib/traffic/generator.mjs', import.meta.url));
+
+export interface RunningAgent {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Every stdout line so far (the agent's JSON request log). */
+  lines: string[];
+  /** Parsed request-log entries (lines with a method). */
+  requests(): Array<{ role: string; method: string; path: string; status: number; ms: number; aborted?: boolean }>;
+  stop(): Promise<number | null>;
+}
+
+/** The agent's request log once it holds at least `count` entries (a line is written just after the answer). */
+export async function loggedRequests(agent: RunningAgent, count: number, withinMs = 2000) {
+  const deadline = Date.now() + withinMs;
+  while (agent.requests().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return agent.requests();
+}
+
+/** Nothing from the parent's environment that could point the programs at a real cluster. */
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, ...env };
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** Starts agent.mjs with the role (env AGENT_ROLE, unless empty) and env; resolves once it logs its port. */
+export function startAgent(role: string, env: Record<string, string> = {}, args: string[] = []): Promise<RunningAgent> {
+  const child = spawn(process.execPath, [agentPath, ...args], {
+    env: cleanEnv({ ...(role ? { AGENT_ROLE: role } : {}), PORT: '0', HOST: '127.0.0.1', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent ${role} did not start within 5 s: ${stderr}`));
+    }, 5000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent ${role} exited with ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      let entry: { msg?: string; port?: number };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.msg !== 'listening' || entry.port === undefined) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const port = entry.port;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        port,
+        child,
+        lines,
+        requests: () => lines.map((l) => JSON.parse(l)).filter((e) => e.method !== undefined),
+        stop: () => {
+          child.kill('SIGTERM');
+          return waitExit(child, 5000);
+        },
+      });
+    });
+  });
+}
+
+/** The three agents wired to each other as the Services would wire them. */
+export async function startWorkflow(llmEnv: Record<string, string> = {}) {
+  const llm = await startAgent('llm', { LLM_LATENCY_MS: '10', LLM_LATENCY_SIGMA: '0.3', LLM_SEED: '1', ...llmEnv });
+  const document = await startAgent('document', { LLM_URL: llm.url });
+  const coordinator = await startAgent('coordinator', { DOCUMENT_URL: document.url });
+  return {
+    llm,
+    document,
+    coordinator,
+    urls: { COORDINATOR_URL: coordinator.url, DOCUMENT_URL: document.url, LLM_URL: llm.url },
+    stop: () => Promise.all([coordinator.stop(), document.stop(), llm.stop()]),
+  };
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end (killed after `limitMs`); `onStart` gets the child, e.g. to signal it. */
+export function runNode(script: string, args: string[], env: Record<string, string>, limitMs = 20_000, onStart?: (c: ChildProcess) => void): Promise<Finished> {
+  const child = spawn(process.execPath, [script, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  onStart?.(child);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A JSON HTTP call from the test, with a deadline. */
+export async function request(url: string, method: string, body?: unknown, timeoutMs = 5000): Promise<{ status: number; json: any; headers: Headers; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers, ms: performance.now() - started };
+}
