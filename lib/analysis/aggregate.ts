@@ -1,0 +1,261 @@
+// One pass over Hubble records into the analysis every report is written from: edges, HTTP, DNS, TCP, drops, timeline, quality.
+import type { Flow, GetFlowsResponse } from '../flows/types.ts';
+import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
+import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
+import { EdgeTable, type Edge } from './edges.ts';
+import { HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
+import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
+import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
+import { Timeline, type TimelineSummary } from './timeline.ts';
+
+interface EdgeExtra {
+  drops: EdgeDrops;
+  tcp: TcpStats;
+  http: HttpStats | undefined;
+  dns: DnsStats | undefined;
+}
+
+export interface EdgeSummary {
+  source: string;
+  destination: string;
+  sourceLabels: Record<string, string>;
+  destinationLabels: Record<string, string>;
+  flows: number;
+  forwarded: number;
+  dropped: number;
+  replies: number;
+  delivered: number;
+  verdicts: Record<string, number>;
+  dropsByReason: Record<string, number>;
+  policyDenied: number;
+  policyDeniedBy: { ingress: number; egress: number; unknown: number };
+  ports: { protocol: string; port: number | null; flows: number }[];
+  protocols: Record<string, number>;
+  tcp: TcpSummary | null;
+  http: HttpSummary | null;
+  dns: DnsSummary | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  dropExamples: FlowExample[];
+}
+
+export interface DropSummary {
+  reason: string;
+  count: number;
+  /** POLICY_DENIED or POLICY_DENY. */
+  policy: boolean;
+  edges: { source: string; destination: string; count: number }[];
+  examples: FlowExample[];
+}
+
+export interface Totals {
+  flows: number;
+  forwarded: number;
+  dropped: number;
+  policyDenied: number;
+  malformedLines: number;
+  lostEvents: number;
+  /** L7 requests, each counted once: HTTP requests plus DNS queries. */
+  l7Requests: number;
+  httpRequests: number;
+  httpErrors: number;
+  dnsQueries: number;
+  edges: number;
+  endpoints: number;
+}
+
+export interface Analysis {
+  window: { start: string | null; end: string | null; seconds: number };
+  totals: Totals;
+  edges: EdgeSummary[];
+  drops: DropSummary[];
+  dns: DnsSummary & { l7: boolean };
+  timeline: TimelineSummary;
+  quality: QualitySummary;
+}
+
+export interface AggregatorOptions {
+  /** Flows for which this is false are left out (filters); lost events and node status always count. */
+  accept?: (flow: Flow) => boolean;
+}
+
+const EXAMPLES_PER_REASON = 5;
+const EDGES_PER_REASON = 10;
+
+/** Parses an RFC 3339 time to epoch ms; undefined when absent or unparsable. */
+export function timeMs(time: string | undefined): number | undefined {
+  if (!time) return undefined;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function iso(ms: number): string | null {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+export class FlowAggregator {
+  private readonly table = new EdgeTable<EdgeExtra>(() => ({ drops: createEdgeDrops(), tcp: createTcpStats(), http: undefined, dns: undefined }));
+  private readonly http = new HttpAnalyzer();
+  private readonly tcp = new TcpTracker();
+  private readonly timeline = new Timeline();
+  readonly quality = new QualityTracker();
+  private readonly accept: ((flow: Flow) => boolean) | undefined;
+  private flowCount = 0;
+  private filteredOut = 0;
+
+  constructor(opts: AggregatorOptions = {}) {
+    this.accept = opts.accept;
+  }
+
+  add(resp: GetFlowsResponse): void {
+    if (resp.flow) {
+      if (!resp.flow.time && resp.time) resp.flow.time = resp.time;
+      if (!resp.flow.node_name && resp.node_name) resp.flow.node_name = resp.node_name;
+      this.addFlow(resp.flow);
+    } else if (resp.lost_events) this.quality.observeLost(resp);
+    else if (resp.node_status) this.quality.observeNodeStatus(resp);
+  }
+
+  addFlow(flow: Flow): void {
+    if (this.accept && !this.accept(flow)) {
+      this.filteredOut++;
+      return;
+    }
+    this.flowCount++;
+    const t = timeMs(flow.time);
+    const { edge, reply } = this.table.attribute(flow, t);
+    const extra = edge.extra;
+    let drop = false;
+    if (flow.verdict === 'DROPPED') {
+      observeDrop(extra.drops, flow);
+      drop = true;
+    }
+    let request = false;
+    let error = false;
+    const l7 = flow.l7;
+    if (l7) {
+      if (l7.http) {
+        const e = this.http.observe((extra.http ??= createHttpStats()), edge.key, flow, t);
+        request = e.request;
+        error = e.error;
+      } else if (l7.dns) {
+        const dns = (extra.dns ??= createDnsStats());
+        const before = dns.queries;
+        observeDns(dns, flow);
+        request = dns.queries > before;
+      }
+    } else if (flow.l4?.TCP) {
+      this.tcp.observe(extra.tcp, flow, reply, t);
+    }
+    this.quality.observeFlow(flow, t);
+    if (t !== undefined) this.timeline.add(t, { request, error, drop });
+  }
+
+  /** Flows the filters left out. */
+  get skippedByFilter(): number {
+    return this.filteredOut;
+  }
+
+  /** Ends the pass: settles pending L7 pairings and returns the analysis. */
+  finish(malformed?: { count: number; examples: readonly MalformedSample[] }): Analysis {
+    this.http.finish();
+    if (malformed) this.quality.setMalformed(malformed.count, malformed.examples);
+    const quality = this.quality.summary();
+    const edges = [...this.table.edges.values()].map(summarizeEdge);
+    edges.sort((a, b) => b.flows - a.flows || cmp(a.source, b.source) || cmp(a.destination, b.destination));
+    const allDns = createDnsStats(1000);
+    for (const edge of this.table.edges.values()) if (edge.extra.dns) mergeDns(allDns, edge.extra.dns);
+    const totals: Totals = {
+      flows: this.flowCount,
+      forwarded: sum(edges, (e) => e.forwarded),
+      dropped: sum(edges, (e) => e.dropped),
+      policyDenied: sum(edges, (e) => e.policyDenied),
+      malformedLines: quality.malformedLines,
+      lostEvents: quality.lostEvents.total,
+      httpRequests: sum(edges, (e) => e.http?.requests ?? 0),
+      httpErrors: sum(edges, (e) => e.http?.errors ?? 0),
+      dnsQueries: allDns.queries,
+      l7Requests: 0,
+      edges: edges.length,
+      endpoints: new Set(edges.flatMap((e) => [e.source, e.destination])).size,
+    };
+    totals.l7Requests = totals.httpRequests + totals.dnsQueries;
+    return {
+      window: quality.window,
+      totals,
+      edges,
+      drops: summarizeDrops(this.table.edges.values()),
+      dns: { ...summarizeDns(allDns), l7: quality.l7.dns > 0 },
+      timeline: this.timeline.summary(),
+      quality,
+    };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += f(item);
+  return total;
+}
+
+function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
+  const { drops, tcp, http, dns } = edge.extra;
+  return {
+    source: edge.source.name,
+    destination: edge.destination.name,
+    sourceLabels: edge.source.labels,
+    destinationLabels: edge.destination.labels,
+    flows: edge.flows,
+    forwarded: edge.forwarded,
+    dropped: edge.dropped,
+    replies: edge.replies,
+    delivered: edge.delivered,
+    verdicts: { ...edge.verdicts },
+    dropsByReason: drops.byReason.toObject(),
+    policyDenied: drops.policyDenied,
+    policyDeniedBy: { ...drops.policyDeniedBy },
+    ports: edge.ports.top().map((p) => {
+      const slash = p.key.indexOf('/');
+      return slash === -1
+        ? { protocol: p.key, port: null, flows: p.count }
+        : { protocol: p.key.slice(0, slash), port: Number(p.key.slice(slash + 1)), flows: p.count };
+    }),
+    protocols: edge.protocols.toObject(),
+    tcp: summarizeTcp(tcp),
+    http: http ? summarizeHttp(http) : null,
+    dns: dns ? summarizeDns(dns) : null,
+    firstSeen: iso(edge.firstMs),
+    lastSeen: iso(edge.lastMs),
+    dropExamples: drops.examples,
+  };
+}
+
+function summarizeDrops(edges: Iterable<Edge<EdgeExtra>>): DropSummary[] {
+  const byReason = new Map<string, DropSummary>();
+  for (const edge of edges) {
+    const drops = edge.extra.drops;
+    for (const { key: reason, count } of drops.byReason.top()) {
+      let d = byReason.get(reason);
+      if (!d) {
+        d = { reason, count: 0, policy: isPolicyReason(reason), edges: [], examples: [] };
+        byReason.set(reason, d);
+      }
+      d.count += count;
+      d.edges.push({ source: edge.source.name, destination: edge.destination.name, count });
+      for (const ex of drops.examples) {
+        if (ex.reason === reason && d.examples.length < EXAMPLES_PER_REASON) d.examples.push(ex);
+      }
+    }
+  }
+  const out = [...byReason.values()];
+  for (const d of out) {
+    d.edges.sort((a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.destination, b.destination));
+    d.edges = d.edges.slice(0, EDGES_PER_REASON);
+  }
+  out.sort((a, b) => b.count - a.count || cmp(a.reason, b.reason));
+  return out;
+}

@@ -1,0 +1,139 @@
+// Drops: reasons (policy denials apart, with the side that denied), per edge and overall, with a few example flows.
+import type { Flow } from '../flows/types.ts';
+import { CappedCounter } from './counter.ts';
+
+/** Drop reasons by number, for exports that carry only the deprecated numeric `drop_reason` or the event sub-type. */
+const DROP_REASON_NAMES: Record<number, string> = {
+  130: 'INVALID_SOURCE_MAC',
+  131: 'INVALID_DESTINATION_MAC',
+  132: 'INVALID_SOURCE_IP',
+  133: 'POLICY_DENIED',
+  134: 'INVALID_PACKET_DROPPED',
+  135: 'CT_TRUNCATED_OR_INVALID_HEADER',
+  136: 'CT_MISSING_TCP_ACK_FLAG',
+  137: 'CT_UNKNOWN_L4_PROTOCOL',
+  139: 'UNSUPPORTED_L3_PROTOCOL',
+  140: 'MISSED_TAIL_CALL',
+  141: 'ERROR_WRITING_TO_PACKET',
+  142: 'UNKNOWN_L4_PROTOCOL',
+  150: 'UNKNOWN_L3_TARGET_ADDRESS',
+  151: 'STALE_OR_UNROUTABLE_IP',
+  155: 'CT_MAP_INSERTION_FAILED',
+  158: 'SERVICE_BACKEND_NOT_FOUND',
+  160: 'NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT',
+  165: 'NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION',
+  169: 'FIB_LOOKUP_FAILED',
+  171: 'INVALID_IDENTITY',
+  172: 'UNKNOWN_SENDER',
+  174: 'IS_A_CLUSTERIP',
+  181: 'POLICY_DENY',
+  189: 'AUTH_REQUIRED',
+  196: 'TTL_EXCEEDED',
+  198: 'DROP_RATE_LIMITED',
+  202: 'DROP_HOST_NOT_READY',
+  203: 'DROP_EP_NOT_READY',
+};
+
+const POLICY_REASONS = new Set(['POLICY_DENIED', 'POLICY_DENY']);
+const DROP_EVENT_TYPE = 1;
+
+/** The drop reason's enum name from whichever field the export carries. */
+export function dropReason(flow: Flow): string {
+  if (flow.drop_reason_desc) return flow.drop_reason_desc;
+  const n = flow.drop_reason || (flow.event_type?.type === DROP_EVENT_TYPE ? flow.event_type.sub_type : undefined);
+  if (n) return DROP_REASON_NAMES[n] ?? `DROP_REASON_${n}`;
+  return 'DROP_REASON_UNKNOWN';
+}
+
+/** A policy denial is a DROPPED flow whose reason is POLICY_DENIED (default deny) or POLICY_DENY (deny rule). */
+export function isPolicyReason(reason: string): boolean {
+  return POLICY_REASONS.has(reason);
+}
+
+/** Just enough of a flow to show it in a report and find it again with `hubble-lab observe`. */
+export interface FlowExample {
+  time: string | undefined;
+  node: string | undefined;
+  source: string;
+  destination: string;
+  verdict: string;
+  reason: string | undefined;
+  direction: string | undefined;
+  summary: string | undefined;
+}
+
+function address(ip: string | undefined, port: number | undefined): string {
+  if (!ip) return '?';
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  return port === undefined ? host : `${host}:${port}`;
+}
+
+function describeL4(flow: Flow): string | undefined {
+  const tcp = flow.l4?.TCP;
+  if (tcp?.flags) {
+    const set = Object.entries(tcp.flags).filter(([, on]) => on).map(([flag]) => flag);
+    return `TCP Flags: ${set.join(', ')}`;
+  }
+  if (flow.l4?.UDP) return 'UDP';
+  if (flow.l4?.ICMPv4) return `ICMPv4 type ${flow.l4.ICMPv4.type ?? 0}`;
+  if (flow.l4?.ICMPv6) return `ICMPv6 type ${flow.l4.ICMPv6.type ?? 0}`;
+  return undefined;
+}
+
+export function flowExample(flow: Flow, reason: string | undefined): FlowExample {
+  const pair = flow.l4?.TCP ?? flow.l4?.UDP ?? flow.l4?.SCTP;
+  const src = flow.source?.pod_name ? `${flow.source.namespace}/${flow.source.pod_name}` : undefined;
+  const dst = flow.destination?.pod_name ? `${flow.destination.namespace}/${flow.destination.pod_name}` : undefined;
+  const srcAddr = address(flow.IP?.source, pair?.source_port);
+  const dstAddr = address(flow.IP?.destination, pair?.destination_port);
+  return {
+    time: flow.time,
+    node: flow.node_name,
+    source: src ? `${src} (${srcAddr})` : srcAddr,
+    destination: dst ? `${dst} (${dstAddr})` : dstAddr,
+    verdict: flow.verdict ?? 'VERDICT_UNKNOWN',
+    reason,
+    direction: flow.traffic_direction,
+    summary: flow.Summary ?? describeL4(flow),
+  };
+}
+
+const MAX_REASONS = 64;
+const EXAMPLES_PER_EDGE = 3;
+
+/** Drops on one edge. */
+export interface EdgeDrops {
+  byReason: CappedCounter;
+  policyDenied: number;
+  /** Policy denials by the side whose policy dropped: the server's ingress or the client's egress. */
+  policyDeniedBy: { ingress: number; egress: number; unknown: number };
+  examples: FlowExample[];
+}
+
+export function createEdgeDrops(): EdgeDrops {
+  return {
+    byReason: new CappedCounter(MAX_REASONS),
+    policyDenied: 0,
+    policyDeniedBy: { ingress: 0, egress: 0, unknown: 0 },
+    examples: [],
+  };
+}
+
+/** Counts a DROPPED flow on its edge; returns the reason. */
+export function observeDrop(drops: EdgeDrops, flow: Flow): string {
+  const reason = dropReason(flow);
+  drops.byReason.add(reason);
+  if (isPolicyReason(reason)) {
+    drops.policyDenied++;
+    const dir = flow.traffic_direction;
+    if (dir === 'INGRESS') drops.policyDeniedBy.ingress++;
+    else if (dir === 'EGRESS') drops.policyDeniedBy.egress++;
+    else drops.policyDeniedBy.unknown++;
+  }
+  // A second example of a reason only while room is left, so a rare reason is not crowded out by a frequent one.
+  const known = drops.examples.some((e) => e.reason === reason);
+  if (drops.examples.length < EXAMPLES_PER_EDGE && (!known || drops.examples.length < 2)) {
+    drops.examples.push(flowExample(flow, reason));
+  }
+  return reason;
+}

@@ -1,0 +1,123 @@
+// Data quality: what the numbers rest on — time window, malformed lines, lost events, unavailable nodes, L7 visibility.
+import type { Flow, GetFlowsResponse } from '../flows/types.ts';
+
+const MAX_NODES = 1000;
+const UNAVAILABLE_STATES = new Set(['NODE_UNAVAILABLE', 'NODE_GONE', 'NODE_ERROR']);
+
+export interface MalformedSample {
+  line: number;
+  reason: string;
+}
+
+export interface UnavailableNode {
+  name: string;
+  state: string;
+  message: string | undefined;
+  time: string | undefined;
+}
+
+export interface QualitySummary {
+  window: { start: string | null; end: string | null; seconds: number };
+  malformedLines: number;
+  malformedExamples: MalformedSample[];
+  lostEvents: { total: number; records: number; bySource: Record<string, number> };
+  nodes: { seen: string[]; unavailable: UnavailableNode[] };
+  l7: { flows: number; http: number; dns: number; kafka: number; note: string | null };
+  /** False when events were lost or a node was unavailable: counts are then lower bounds. */
+  complete: boolean;
+  notes: string[];
+}
+
+export const NO_L7_NOTE =
+  'No L7 flows: latency and HTTP status need an L7 visibility policy (a CiliumNetworkPolicy with `rules.http` or `rules.dns` on the port), so they are not reported rather than shown as zeros.';
+
+export class QualityTracker {
+  private startMs = Infinity;
+  private endMs = -Infinity;
+  private start: string | null = null;
+  private end: string | null = null;
+  private lostTotal = 0;
+  private lostRecords = 0;
+  private readonly lostBySource: Record<string, number> = {};
+  private readonly nodesSeen = new Set<string>();
+  private readonly unavailable = new Map<string, UnavailableNode>();
+  private l7 = { flows: 0, http: 0, dns: 0, kafka: 0 };
+  private malformed = { count: 0, examples: [] as MalformedSample[] };
+  private readonly notes: string[] = [];
+
+  observeFlow(flow: Flow, timeMs: number | undefined): void {
+    if (timeMs !== undefined) {
+      if (timeMs < this.startMs || (timeMs === this.startMs && flow.time! < this.start!)) {
+        this.startMs = timeMs;
+        this.start = flow.time!;
+      }
+      // Equal milliseconds: the nanoseconds decide (same RFC 3339 shape compares as text).
+      if (timeMs > this.endMs || (timeMs === this.endMs && flow.time! > this.end!)) {
+        this.endMs = timeMs;
+        this.end = flow.time!;
+      }
+    }
+    const node = flow.node_name;
+    if (node && this.nodesSeen.size < MAX_NODES) this.nodesSeen.add(node);
+    const l7 = flow.l7;
+    if (l7) {
+      this.l7.flows++;
+      if (l7.http) this.l7.http++;
+      else if (l7.dns) this.l7.dns++;
+      else if (l7.kafka) this.l7.kafka++;
+    }
+  }
+
+  observeLost(resp: GetFlowsResponse): void {
+    const lost = resp.lost_events!;
+    const n = Number(lost.num_events_lost ?? 0);
+    const source = lost.source ?? 'UNKNOWN_LOST_EVENT_SOURCE';
+    this.lostRecords++;
+    this.lostTotal += n;
+    this.lostBySource[source] = (this.lostBySource[source] ?? 0) + n;
+  }
+
+  observeNodeStatus(resp: GetFlowsResponse): void {
+    const status = resp.node_status!;
+    const state = status.state_change ?? 'UNKNOWN_NODE_STATE';
+    if (!UNAVAILABLE_STATES.has(state)) return;
+    for (const name of status.node_names ?? []) {
+      if (this.unavailable.size >= MAX_NODES) break;
+      // The first time a node went away is the one that matters: the window is incomplete from there.
+      if (!this.unavailable.has(name)) this.unavailable.set(name, { name, state, message: status.message || undefined, time: resp.time });
+    }
+  }
+
+  /** Nodes the server itself reported unavailable (ServerStatus), for live analysis. */
+  observeServerStatus(unavailableNodes: readonly string[]): void {
+    for (const name of unavailableNodes) {
+      if (!this.unavailable.has(name)) {
+        this.unavailable.set(name, { name, state: 'NODE_UNAVAILABLE', message: 'reported by ServerStatus', time: undefined });
+      }
+    }
+  }
+
+  setMalformed(count: number, examples: readonly MalformedSample[]): void {
+    this.malformed = { count, examples: examples.map((e) => ({ line: e.line, reason: e.reason })) };
+  }
+
+  note(text: string): void {
+    if (!this.notes.includes(text)) this.notes.push(text);
+  }
+
+  summary(): QualitySummary {
+    const seconds = this.start === null ? 0 : Math.max(0, (this.endMs - this.startMs) / 1000);
+    const unavailable = [...this.unavailable.values()];
+    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0;
+    return {
+      window: { start: this.start, end: this.end, seconds },
+      malformedLines: this.malformed.count,
+      malformedExamples: this.malformed.examples,
+      lostEvents: { total: this.lostTotal, records: this.lostRecords, bySource: { ...this.lostBySource } },
+      nodes: { seen: [...this.nodesSeen].sort(), unavailable },
+      l7: { ...this.l7, note: this.l7.flows === 0 ? NO_L7_NOTE : null },
+      complete,
+      notes: [...this.notes],
+    };
+  }
+}
