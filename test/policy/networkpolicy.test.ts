@@ -3,7 +3,7 @@ import t from 'tap';
 import { compilePolicies, evaluateConnection } from '../../lib/policy/evaluate.ts';
 import { policyTypesDefault } from '../../lib/policy/networkpolicy.ts';
 import type { Endpoint, WorldEndpoint } from '../../lib/policy/types.ts';
-import { e2eModel, grid, networkPolicy, reachability } from './fixtures.ts';
+import { type Probe, e2eModel, grid, networkPolicy, reachability } from '../fixtures/policy.ts';
 
 const pods = e2eModel();
 const pod = (name: string) => pods.get(name)!;
@@ -16,7 +16,7 @@ function allowed(policies: unknown[], source: Endpoint, destination: Endpoint, p
   return evaluateConnection(set, { source, destination, protocol, port }).allowed;
 }
 
-function matrix(policies: unknown[], probe = tcp80): string {
+function matrix(policies: unknown[], probe: Probe = tcp80): string {
   const set = compilePolicies(policies);
   if (set.rejected.length) throw new Error(`unexpected rejection: ${set.rejected.map((r) => r.reason).join('; ')}`);
   return reachability(set, pods, probe);
