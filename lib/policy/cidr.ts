@@ -1,5 +1,6 @@
 // IP addresses and CIDR blocks (IPv4 and IPv6) for ipBlock and Cilium CIDR rules.
 import { isIP } from 'node:net';
+import type { Endpoint } from './types.ts';
 
 export interface Address {
   family: 4 | 6;
@@ -64,4 +65,21 @@ export function cidrContains(cidr: Cidr, addr: Address): boolean {
 /** Whether `inner` lies inside `outer`. */
 export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
   return inner.prefix >= outer.prefix && cidrContains(outer, { family: inner.family, value: inner.network });
+}
+
+export interface CidrBlock {
+  cidr: Cidr;
+  except: Cidr[];
+}
+
+/**
+ * CIDR selectors (ipBlock, fromCIDR/toCIDR, toCIDRSet) select only endpoints outside the cluster, as in Cilium:
+ * pods and nodes have label-derived identities, so a block never matches them even when it holds their IPs.
+ */
+export function worldInBlocks(blocks: readonly CidrBlock[]): (peer: Endpoint) => boolean {
+  return (peer) => {
+    if (peer.kind !== 'world') return false;
+    const addr = parseAddress(peer.ip);
+    return addr !== undefined && blocks.some((b) => cidrContains(b.cidr, addr) && !b.except.some((e) => cidrContains(e, addr)));
+  };
 }

@@ -3,7 +3,7 @@ import type { DnsRule, HttpRule, L7Rules, PolicyKind, PolicyRef, Protocol } from
 import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
 import { type CiliumMatcher, type SelectorScope, ciliumLabelMatcher, compileCiliumPeerSelector, compileCiliumSubjectSelector } from './selectors.ts';
 import { type PortSpec, isPortName, portMatches } from './ports.ts';
-import { type Cidr, cidrContains, cidrWithin, parseAddress, parseCidr } from './cidr.ts';
+import { type Cidr, type CidrBlock, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
 import { compileDnsRule, compileHttpRule, dnsRuleAllows } from './l7.ts';
 
 type Direction = 'ingress' | 'egress';
@@ -46,13 +46,9 @@ const l3Fields: Record<Direction, string[]> = {
   egress: ['toEndpoints', 'toEntities', 'toCIDR', 'toCIDRSet', 'toFQDNs'],
 };
 
-function worldIn(cidrs: { cidr: Cidr; except: Cidr[] }[]): PeerMatch {
-  return ({ peer }) => {
-    // CIDR rules only select what has no label-derived identity: never pods or nodes.
-    if (peer.kind !== 'world') return false;
-    const addr = parseAddress(peer.ip);
-    return addr !== undefined && cidrs.some((c) => cidrContains(c.cidr, addr) && !c.except.some((e) => cidrContains(e, addr)));
-  };
+function worldIn(blocks: CidrBlock[]): PeerMatch {
+  const inBlocks = worldInBlocks(blocks);
+  return (ctx) => inBlocks(ctx.peer);
 }
 
 function compileCidr(raw: unknown, path: string): Cidr {

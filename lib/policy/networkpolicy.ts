@@ -3,7 +3,7 @@ import type { Endpoint, PodEndpoint, PolicyRef, Protocol } from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
 import { compileLabelSelector, namespaceLabelsOf } from './selectors.ts';
 import { type PortSpec, isPortName, portMatches } from './ports.ts';
-import { type Cidr, cidrContains, cidrWithin, parseAddress, parseCidr } from './cidr.ts';
+import { type Cidr, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
 
 export type PolicyType = 'Ingress' | 'Egress';
 
@@ -22,10 +22,6 @@ export function policyTypesDefault(policy: unknown): PolicyType[] {
 
 type PeerMatch = (peer: Endpoint) => boolean;
 
-/**
- * ipBlock selects only endpoints outside the cluster, as in Cilium: CIDR selectors never match pods or nodes,
- * even when their IPs fall inside the block.
- */
 function compileIpBlock(raw: unknown, path: string): PeerMatch {
   if (!isObject(raw)) throw new PolicyInvalid(path, 'must be an object');
   const cidr = typeof raw.cidr === 'string' ? parseCidr(raw.cidr, true) : undefined;
@@ -36,11 +32,7 @@ function compileIpBlock(raw: unknown, path: string): PeerMatch {
     if (!cidrWithin(c, cidr) || c.prefix <= cidr.prefix) throw new PolicyInvalid(`${path}.except[${i}]`, `must be a strict subset of ${String(raw.cidr)}`);
     return c;
   });
-  return (peer) => {
-    if (peer.kind !== 'world') return false;
-    const addr = parseAddress(peer.ip);
-    return addr !== undefined && cidrContains(cidr, addr) && !except.some((e) => cidrContains(e, addr));
-  };
+  return worldInBlocks([{ cidr, except }]);
 }
 
 function compilePeer(raw: unknown, path: string, namespace: string): PeerMatch {
