@@ -1,5 +1,5 @@
 // The expectations file: a valid file read into rules with defaults; every invalid one rejected with its line.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExpectations, parseExpectations } from '../../lib/analysis/expectations.ts';
@@ -52,7 +52,7 @@ t.test('a valid file becomes rules with their location and defaults', async (t) 
   t.equal(empty.incomplete, 'fail');
 });
 
-function rejects(t: Tap, text: string, ...expected: RegExp[]): void {
+function rejects(t: Test, text: string, ...expected: RegExp[]): void {
   try {
     parseExpectations(text, 'bad.yaml');
     t.fail('should have been rejected');
@@ -62,7 +62,6 @@ function rejects(t: Tap, text: string, ...expected: RegExp[]): void {
     for (const re of expected) t.match(msg, re);
   }
 }
-type Tap = typeof t;
 
 t.test('schema errors name the file, the line and the key', async (t) => {
   rejects(t, 'allow:\n  - from: a/b\n    to: c/d\n    prots: [80]\n', /bad\.yaml:4: allow\[0\]\.prots: unknown key "prots" \(known: name, from, to, ports\)/);
