@@ -1,9 +1,10 @@
 // Wire codecs for the Observer, Health and Peer messages, in the jsonpb shape of lib/flows/types.ts, plus the
 // jsonpb-shaped types of the non-flow messages (ServerStatus, Node, Namespace, ChangeNotification).
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import type { GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/types.ts';
 import { messageType } from './protos.ts';
-import { fromJsonpbConverter, toJsonpbConverter } from './convert.ts';
+import { fromJsonpbConverter } from './convert.ts';
+import { decoderFor } from './decode.ts';
 
 /** observer.ServerStatusResponse as jsonpb: 64-bit counters are strings, UInt32Value wrappers bare numbers. */
 export interface ServerStatus {
@@ -57,16 +58,16 @@ export interface WireCodec<T> {
 /** Encoder and decoder of one message type between wire bytes and its jsonpb object. */
 export function wireCodec<T>(typeName: string): WireCodec<T> {
   const type = messageType(typeName);
-  const toJsonpb = toJsonpbConverter(type);
+  const decode = decoderFor(type);
   const fromJsonpb = fromJsonpbConverter(type);
   return {
     type,
     encode(value: T): Buffer {
-      const w = type.encode(fromJsonpb(value, '')).finish();
+      const w = type.encode(fromJsonpb(value)).finish();
       return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
     },
     decode(bytes: Uint8Array): T {
-      return toJsonpb(type.decode(bytes)) as T;
+      return decode(protobuf.Reader.create(bytes), bytes.length) as T;
     },
   };
 }

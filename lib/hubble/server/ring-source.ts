@@ -1,0 +1,184 @@
+// An ObserverSource over one FlowRing, with the GetFlows semantics of Hubble's local observer: where to start
+// (first / last N / since / follow), until, whitelist − blacklist, and lost_events for readers that fall behind.
+import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../../flows/types.ts';
+import type { Namespace, Node, ServerStatus } from '../grpc/messages.ts';
+import { compileFlowFilters } from '../filter/match.ts';
+import { formatTimestamp, parseTimestamp, timestampFromMillis, type TimestampParts } from '../grpc/timestamp.ts';
+import { compareTime, entryBytes, type FlowRing, type RingEntry } from './ring.ts';
+import { ObserverError, type FlowStreamSink, type ObserverSource } from './source.ts';
+
+export interface RingSourceOptions {
+  /** Node name put on lost_events this observer generates itself. */
+  nodeName: string;
+  /** Reported in ServerStatus.version and Node.version. */
+  version: string;
+  /** The nodes behind this observer (GetNodes, ServerStatus node counts); defaults to this node, connected. */
+  nodes?: () => Node[];
+  /** Start of uptime (ms since the epoch); defaults to now. */
+  startedAtMs?: number;
+}
+
+/** Non-flow records (lost_events, node_status) are never filtered, time-ranged or counted. */
+function isFlowEntry(e: RingEntry): e is RingEntry & { response: GetFlowsResponse & { flow: Flow } } {
+  return e.response.flow !== undefined;
+}
+
+function requestTime(text: string | undefined, name: string): TimestampParts | undefined {
+  if (text === undefined) return undefined;
+  const t = parseTimestamp(text);
+  if (!t) throw new ObserverError('INVALID_ARGUMENT', `${name} is not a valid timestamp: ${text}`);
+  return t;
+}
+
+/** Sequence number to start reading at, as Hubble's newRingReader picks it. */
+function startSeq(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): number {
+  const number = req.number ?? 0;
+  if (req.first && !since) return ring.oldest;
+  if (req.follow && number === 0 && !since) return ring.written;
+  // Walk back from the newest record until enough matching flows (last N) or one older than `since`.
+  let count = 0;
+  for (let seq = ring.written - 1; seq >= ring.oldest; seq--) {
+    const e = ring.at(seq);
+    if (!e || !isFlowEntry(e) || !match(e.response.flow)) continue;
+    count++;
+    if (since) {
+      if (compareTime(e, since.seconds, since.nanos) < 0) return seq + 1;
+    } else if (count === number) {
+      return seq;
+    }
+  }
+  return ring.oldest;
+}
+
+function lostRecord(nodeName: string, lost: number): GetFlowsResponse {
+  const now = timestampFromMillis(Date.now());
+  return {
+    lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: String(lost) },
+    node_name: nodeName,
+    time: formatTimestamp(now.seconds, now.nanos),
+  };
+}
+
+/**
+ * Streams what `req` selects from the ring into the sink. Honours backpressure (waits while the sink is full)
+ * and the signal (returns as soon as it aborts). A reader that the writer laps gets one lost_events record
+ * (HUBBLE_RING_BUFFER, the number of records it missed) and continues from the oldest record still held.
+ */
+export async function streamFromRing(
+  ring: FlowRing,
+  req: GetFlowsRequest,
+  sink: FlowStreamSink,
+  signal: AbortSignal,
+  nodeName: string,
+): Promise<void> {
+  if (req.first && req.follow) throw new ObserverError('INVALID_ARGUMENT', 'first cannot be specified with follow');
+  const since = requestTime(req.since, 'since');
+  const until = requestTime(req.until, 'until');
+  const match = compileFlowFilters(req.whitelist, req.blacklist);
+  const limit = req.follow ? 0 : (req.number ?? 0);
+  let seq = startSeq(ring, req, match, since);
+  let sent = 0;
+  while (!signal.aborted) {
+    if (limit > 0 && sent >= limit) return;
+    if (seq >= ring.written) {
+      if (!req.follow) return;
+      await ring.nextWrite(signal);
+      continue;
+    }
+    let ok: boolean;
+    const entry = ring.at(seq);
+    if (!entry) {
+      // The writer lapped us: report what was overwritten unread and carry on from the oldest record.
+      const oldest = ring.oldest;
+      ok = sink.send(lostRecord(nodeName, oldest - seq));
+      seq = oldest;
+    } else {
+      seq++;
+      if (isFlowEntry(entry)) {
+        if (until && compareTime(entry, until.seconds, until.nanos) > 0) return;
+        if (since && compareTime(entry, since.seconds, since.nanos) < 0) continue;
+        if (!match(entry.response.flow)) continue;
+        sent++;
+      }
+      ok = sink.send(entryBytes(entry));
+    }
+    if (!ok) await sink.drained();
+  }
+}
+
+/** Namespaces with flows within an hour of the newest record, sorted by cluster then name (as Hubble). */
+function recentNamespaces(ring: FlowRing): Namespace[] {
+  const newest = ring.at(ring.written - 1);
+  const horizon = newest && !Number.isNaN(newest.seconds) ? newest.seconds - 3600 : -Infinity;
+  const seen = new Map<string, Namespace>();
+  for (let seq = ring.written - 1; seq >= ring.oldest; seq--) {
+    const e = ring.at(seq);
+    if (!e || !isFlowEntry(e)) continue;
+    if (e.seconds < horizon) break;
+    for (const ep of [e.response.flow.source, e.response.flow.destination]) {
+      if (!ep?.namespace) continue;
+      const cluster = ep.cluster_name ?? '';
+      const key = `${cluster}\u0000${ep.namespace}`;
+      if (!seen.has(key)) seen.set(key, cluster ? { cluster, namespace: ep.namespace } : { namespace: ep.namespace });
+    }
+  }
+  return [...seen.values()].sort(
+    (a, b) => (a.cluster ?? '').localeCompare(b.cluster ?? '') || (a.namespace ?? '').localeCompare(b.namespace ?? ''),
+  );
+}
+
+export class RingObserverSource implements ObserverSource {
+  readonly ring: FlowRing;
+  private readonly opts: RingSourceOptions;
+  private readonly startedAtMs: number;
+
+  constructor(ring: FlowRing, opts: RingSourceOptions) {
+    this.ring = ring;
+    this.opts = opts;
+    this.startedAtMs = opts.startedAtMs ?? Date.now();
+  }
+
+  getFlows(req: GetFlowsRequest, sink: FlowStreamSink, signal: AbortSignal): Promise<void> {
+    return streamFromRing(this.ring, req, sink, signal, this.opts.nodeName);
+  }
+
+  private uptimeNs(): string {
+    return String(BigInt(Math.max(0, Date.now() - this.startedAtMs)) * 1_000_000n);
+  }
+
+  serverStatus(): ServerStatus {
+    const nodes = this.getNodes();
+    const unavailable = nodes.filter((n) => n.state !== 'NODE_CONNECTED').map((n) => n.name ?? '');
+    const status: ServerStatus = {
+      num_flows: String(this.ring.numFlows),
+      max_flows: String(this.ring.capacity),
+      seen_flows: String(this.ring.seenFlows),
+      uptime_ns: this.uptimeNs(),
+      num_connected_nodes: nodes.length - unavailable.length,
+      num_unavailable_nodes: unavailable.length,
+      version: this.opts.version,
+      flows_rate: this.ring.flowsRate(),
+    };
+    if (unavailable.length > 0) status.unavailable_nodes = unavailable;
+    return status;
+  }
+
+  getNodes(): Node[] {
+    if (this.opts.nodes) return this.opts.nodes();
+    return [
+      {
+        name: this.opts.nodeName,
+        version: this.opts.version,
+        state: 'NODE_CONNECTED',
+        uptime_ns: this.uptimeNs(),
+        num_flows: String(this.ring.numFlows),
+        max_flows: String(this.ring.capacity),
+        seen_flows: String(this.ring.seenFlows),
+      },
+    ];
+  }
+
+  getNamespaces(): Namespace[] {
+    return recentNamespaces(this.ring);
+  }
+}
