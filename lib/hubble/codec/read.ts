@@ -1,0 +1,444 @@
+// Reads Hubble flow exports (hubble observe -o jsonpb/json, the Hubble exporter, legacy bare-Flow JSON) into GetFlowsResponse records.
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { GetFlowsResponse } from '../../flows/types.ts';
+import { InputError } from '../../errors.ts';
+
+export interface MalformedLine {
+  /** 1-based line number in the (decompressed) input. */
+  line: number;
+  reason: string;
+}
+
+/** What a read saw: filled in while reading, complete once the iterator ends. */
+export interface ReadStats {
+  /** The path read, or `<stdin>` / `<stream>`. */
+  source: string;
+  /** Every line, empty ones included. */
+  lines: number;
+  /** GetFlowsResponse records produced (flows, lost_events, node_status). */
+  records: number;
+  /** Records that carry a flow. */
+  flows: number;
+  /** Exporter agent_event / debug_event lines: recognised, not flows, left out. */
+  skipped: number;
+  /** Lines that are not a usable record. */
+  malformed: number;
+  /** The first MAX_MALFORMED_SAMPLES malformed lines, in input order. */
+  firstMalformed: MalformedLine[];
+}
+
+export const MAX_MALFORMED_SAMPLES = 10;
+
+export type ReadInput = string | NodeJS.ReadableStream;
+
+export function createReadStats(): ReadStats {
+  return { source: '', lines: 0, records: 0, flows: 0, skipped: 0, malformed: 0, firstMalformed: [] };
+}
+
+/** A user-facing account of the malformed lines, or '' when there were none. */
+export function describeMalformed(stats: ReadStats): string {
+  if (stats.malformed === 0) return '';
+  const where = stats.source ? ` in ${stats.source}` : '';
+  const noun = stats.malformed === 1 ? 'line' : 'lines';
+  const head = `${stats.malformed} malformed ${noun}${where} skipped (${stats.records} records read):`;
+  const shown = stats.firstMalformed.map((m) => `  line ${m.line}: ${m.reason}`);
+  const more = stats.malformed - stats.firstMalformed.length;
+  if (more > 0) shown.push(`  … and ${more} more`);
+  return [head, ...shown].join('\n');
+}
+
+/**
+ * Reads one GetFlowsResponse per line from a path (`-` is stdin) or a stream, gzip or plain (detected by its
+ * magic bytes). Bare Flow lines are wrapped as {flow, node_name, time}; exporter agent/debug events are counted
+ * as skipped; malformed lines are counted and sampled in `stats`, never fatal. A file that cannot be read
+ * throws InputError naming it, after every record before the failure has been yielded.
+ */
+export async function* readResponses(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<GetFlowsResponse> {
+  for await (const batch of readResponseBatches(input, stats)) {
+    for (let i = 0; i < batch.length; i++) yield batch[i]!;
+  }
+}
+
+/** As readResponses, one array per input chunk: cheaper for consumers that handle many records at once. */
+export async function* readResponseBatches(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<GetFlowsResponse[]> {
+  const { stream, source, close } = await openInput(input);
+  stats.source = source;
+  const decoder = new StringDecoder('utf8');
+  // Text of the current unterminated line, kept as parts so a very long line is joined once.
+  let pending: string[] = [];
+  let lineNo = stats.lines;
+  try {
+    for await (const chunk of decompressed(stream)) {
+      const text = decoder.write(chunk);
+      const batch: GetFlowsResponse[] = [];
+      let start = 0;
+      let nl = text.indexOf('\n');
+      if (nl !== -1 && pending.length > 0) {
+        pending.push(text.slice(0, nl));
+        handleLine(pending.join(''), ++lineNo, stats, batch);
+        pending = [];
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      while (nl !== -1) {
+        handleLine(text.slice(start, nl), ++lineNo, stats, batch);
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      if (start < text.length) pending.push(start === 0 ? text : text.slice(start));
+      stats.lines = lineNo;
+      if (batch.length > 0) yield batch;
+    }
+    pending.push(decoder.end());
+    const last = pending.join('');
+    if (last.length > 0) {
+      const batch: GetFlowsResponse[] = [];
+      handleLine(last, ++lineNo, stats, batch);
+      stats.lines = lineNo;
+      if (batch.length > 0) yield batch;
+    }
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const what = err instanceof GzipError ? 'gzip data is truncated or corrupt' : 'reading failed';
+    throw new InputError(`${source}: ${what} after line ${lineNo}: ${errorText(err)}`, {
+      hint: 'the records before this point were read; re-export the flows, or decompress the file to check it',
+      cause: err,
+    });
+  } finally {
+    await close();
+  }
+}
+
+type LineOutcome = GetFlowsResponse | 'empty' | 'skipped' | { malformed: string };
+
+/**
+ * Classifies one line of text. Exposed for readers of other transports (a pipe already split into lines);
+ * readResponses is the usual entry point.
+ */
+export function parseResponseLine(text: string): LineOutcome {
+  if (text.length === 0 || (text.charCodeAt(0) !== 0x7b && text.trim() === '')) return 'empty';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { malformed: `not JSON (${errorText(err)})` };
+  }
+  if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
+  return classify(value);
+}
+
+function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[]): void {
+  const outcome = parseResponseLine(text);
+  if (outcome === 'empty') return;
+  if (outcome === 'skipped') {
+    stats.skipped++;
+    return;
+  }
+  if ('malformed' in outcome && typeof outcome.malformed === 'string') {
+    stats.malformed++;
+    if (stats.firstMalformed.length < MAX_MALFORMED_SAMPLES) stats.firstMalformed.push({ line: lineNo, reason: outcome.malformed });
+    return;
+  }
+  const resp = outcome as GetFlowsResponse;
+  stats.records++;
+  if (resp.flow !== undefined) stats.flows++;
+  batch.push(resp);
+}
+
+// Keys only a Flow has (a GetFlowsResponse shares node_name and time): enough to recognise legacy bare-Flow lines.
+const BARE_FLOW_KEYS = new Set([
+  'uuid', 'verdict', 'IP', 'l4', 'source', 'destination', 'Type', 'event_type', 'Summary', 'ethernet', 'l7',
+  'is_reply', 'traffic_direction', 'drop_reason_desc', 'trace_observation_point', 'source_names',
+  'destination_names', 'emitter', 'interface', 'drop_reason', 'reply',
+]);
+
+function classify(obj: Record<string, unknown>): LineOutcome {
+  if (obj.flow != null) {
+    const err = checkResponseHeader(obj) ?? (isObject(obj.flow) ? checkFlow(obj.flow, 'flow') : `flow: expected an object, got ${kindOf(obj.flow)}`);
+    return err === undefined ? (obj as GetFlowsResponse) : { malformed: err };
+  }
+  if (obj.lost_events != null) {
+    const err = checkResponseHeader(obj) ?? checkLostEvents(obj.lost_events);
+    return err === undefined ? (obj as GetFlowsResponse) : { malformed: err };
+  }
+  if (obj.node_status != null) {
+    const err = checkResponseHeader(obj) ?? checkNodeStatus(obj.node_status);
+    return err === undefined ? (obj as GetFlowsResponse) : { malformed: err };
+  }
+  if (obj.agent_event != null || obj.debug_event != null) return 'skipped';
+  for (const key in obj) {
+    if (BARE_FLOW_KEYS.has(key)) {
+      const err = checkFlow(obj, 'flow');
+      if (err !== undefined) return { malformed: err };
+      const resp: GetFlowsResponse = { flow: obj };
+      if (typeof obj.node_name === 'string') resp.node_name = obj.node_name;
+      if (typeof obj.time === 'string') resp.time = obj.time;
+      return resp;
+    }
+  }
+  return { malformed: 'no known record: expected "flow", "lost_events" or "node_status" (or a bare Flow)' };
+}
+
+// --- checks of the fields the rest of the project reads; anything else passes through untouched ---
+
+function checkResponseHeader(obj: Record<string, unknown>): string | undefined {
+  return str(obj.node_name, 'node_name') ?? str(obj.time, 'time');
+}
+
+function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
+  let e =
+    str(f.time, at, 'time') ??
+    str(f.uuid, at, 'uuid') ??
+    str(f.verdict, at, 'verdict') ??
+    str(f.Type, at, 'Type') ??
+    str(f.node_name, at, 'node_name') ??
+    str(f.traffic_direction, at, 'traffic_direction') ??
+    str(f.drop_reason_desc, at, 'drop_reason_desc') ??
+    str(f.trace_observation_point, at, 'trace_observation_point') ??
+    str(f.Summary, at, 'Summary') ??
+    bool(f.is_reply, at, 'is_reply') ??
+    strList(f.source_names, at, 'source_names') ??
+    strList(f.destination_names, at, 'destination_names');
+  if (e !== undefined) return e;
+  if (f.IP != null) {
+    const ip = f.IP;
+    if (!isObject(ip)) return expected(`${at}.IP`, 'an object', ip);
+    e = str(ip.source, at, 'IP.source') ?? str(ip.destination, at, 'IP.destination');
+    if (e !== undefined) return e;
+  }
+  if (f.l4 != null) {
+    e = checkL4(f.l4, `${at}.l4`);
+    if (e !== undefined) return e;
+  }
+  e = checkEndpoint(f.source, `${at}.source`) ?? checkEndpoint(f.destination, `${at}.destination`);
+  if (e !== undefined) return e;
+  if (f.event_type != null) {
+    const et = f.event_type;
+    if (!isObject(et)) return expected(`${at}.event_type`, 'an object', et);
+    e = num(et.type, at, 'event_type.type') ?? num(et.sub_type, at, 'event_type.sub_type');
+    if (e !== undefined) return e;
+  }
+  if (f.l7 != null) return checkL7(f.l7, `${at}.l7`);
+  return undefined;
+}
+
+function checkL4(l4: unknown, at: string): string | undefined {
+  if (!isObject(l4)) return expected(at, 'an object', l4);
+  for (const proto of ['TCP', 'UDP', 'SCTP'] as const) {
+    const p = l4[proto];
+    if (p == null) continue;
+    if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
+    const e = num(p.source_port, at, `${proto}.source_port`) ?? num(p.destination_port, at, `${proto}.destination_port`);
+    if (e !== undefined) return e;
+    if (proto === 'TCP' && p.flags != null && !isObject(p.flags)) return expected(`${at}.TCP.flags`, 'an object', p.flags);
+  }
+  return undefined;
+}
+
+function checkEndpoint(ep: unknown, at: string): string | undefined {
+  if (ep == null) return undefined;
+  if (!isObject(ep)) return expected(at, 'an object', ep);
+  const e =
+    num(ep.ID, at, 'ID') ??
+    num(ep.identity, at, 'identity') ??
+    str(ep.namespace, at, 'namespace') ??
+    str(ep.pod_name, at, 'pod_name') ??
+    str(ep.cluster_name, at, 'cluster_name') ??
+    strList(ep.labels, at, 'labels');
+  if (e !== undefined) return e;
+  if (ep.workloads != null) {
+    if (!Array.isArray(ep.workloads)) return expected(`${at}.workloads`, 'an array', ep.workloads);
+    for (let i = 0; i < ep.workloads.length; i++) {
+      const w: unknown = ep.workloads[i];
+      if (!isObject(w)) return expected(`${at}.workloads[${i}]`, 'an object', w);
+      const we = str(w.name, at, `workloads[${i}].name`) ?? str(w.kind, at, `workloads[${i}].kind`);
+      if (we !== undefined) return we;
+    }
+  }
+  return undefined;
+}
+
+function checkL7(l7: unknown, at: string): string | undefined {
+  if (!isObject(l7)) return expected(at, 'an object', l7);
+  let e = str(l7.type, at, 'type') ?? uint64(l7, 'latency_ns', at);
+  if (e !== undefined) return e;
+  if (l7.http != null) {
+    const h = l7.http;
+    if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
+    e = num(h.code, at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
+    if (e !== undefined) return e;
+    if (h.headers != null && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
+  }
+  if (l7.dns != null) {
+    const d = l7.dns;
+    if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
+    e = str(d.query, at, 'dns.query') ?? num(d.rcode, at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
+    if (e !== undefined) return e;
+  }
+  return undefined;
+}
+
+function checkLostEvents(v: unknown): string | undefined {
+  if (!isObject(v)) return expected('lost_events', 'an object', v);
+  return str(v.source, 'lost_events', 'source') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v.cpu, 'lost_events', 'cpu');
+}
+
+function checkNodeStatus(v: unknown): string | undefined {
+  if (!isObject(v)) return expected('node_status', 'an object', v);
+  return str(v.state_change, 'node_status', 'state_change') ?? strList(v.node_names, 'node_status', 'node_names') ?? str(v.message, 'node_status', 'message');
+}
+
+function str(v: unknown, at: string, key?: string): string | undefined {
+  return v === undefined || typeof v === 'string' ? undefined : expected(key ? `${at}.${key}` : at, 'a string', v);
+}
+
+function num(v: unknown, at: string, key: string): string | undefined {
+  return v === undefined || typeof v === 'number' ? undefined : expected(`${at}.${key}`, 'a number', v);
+}
+
+function bool(v: unknown, at: string, key: string): string | undefined {
+  return v === undefined || typeof v === 'boolean' ? undefined : expected(`${at}.${key}`, 'a boolean', v);
+}
+
+function strList(v: unknown, at: string, key: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) return expected(`${at}.${key}`, 'an array of strings', v);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'string') return expected(`${at}.${key}[${i}]`, 'a string', v[i]);
+  }
+  return undefined;
+}
+
+/** protojson writes 64-bit integers as strings but accepts numbers: numbers are normalised to the string form. */
+function uint64(obj: Record<string, unknown>, key: string, at: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || typeof v === 'string') return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
+    obj[key] = String(v);
+    return undefined;
+  }
+  return expected(`${at}.${key}`, 'an unsigned integer string', v);
+}
+
+function expected(path: string, what: string, got: unknown): string {
+  return `${path}: expected ${what}, got ${kindOf(got)}`;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// --- input: path, stdin or stream; gzip by magic bytes ---
+
+interface OpenedInput {
+  stream: NodeJS.ReadableStream;
+  source: string;
+  close: () => Promise<void>;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+async function openInput(input: ReadInput): Promise<OpenedInput> {
+  if (typeof input !== 'string') return { stream: input, source: '<stream>', close: async () => {} };
+  if (input === '-') return { stream: process.stdin, source: '<stdin>', close: async () => {} };
+  let handle;
+  try {
+    handle = await open(input, 'r');
+    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    await handle?.close();
+    throw new InputError(`cannot read flows file ${input}: ${describeFsError(err)}`, {
+      hint: 'pass the path of a file written by `hubble observe -o jsonpb` (plain or gzip), or - for stdin',
+      cause: err,
+    });
+  }
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: true });
+  return {
+    stream,
+    source: input,
+    close: async () => {
+      stream.destroy();
+      await handle.close().catch(() => {});
+    },
+  };
+}
+
+function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return errorText(err);
+  }
+}
+
+/** Yields the input's bytes, gunzipped when they start with the gzip magic number 1f 8b. */
+async function* decompressed(stream: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < 2) {
+    const r = await it.next();
+    if (r.done) break;
+    head = head.length === 0 ? toBuffer(r.value) : Buffer.concat([head, toBuffer(r.value)]);
+  }
+  if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield toBuffer(r.value);
+    }
+  }
+  const compressed = Readable.from(
+    (async function* () {
+      yield head;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield toBuffer(r.value);
+      }
+    })(),
+    { objectMode: false },
+  );
+  const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
+  compressed.on('error', (err) => gunzip.destroy(err));
+  compressed.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (err) {
+    // A failure of the underlying read is passed on as is; only zlib's own errors mean bad gzip data.
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_') || /unexpected end of file/i.test(errorText(err))) {
+      throw new GzipError(errorText(err), { cause: err });
+    }
+    throw err;
+  } finally {
+    compressed.destroy();
+  }
+}
+
+class GzipError extends Error {}
+
+function toBuffer(v: Buffer | string): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : v;
+}
