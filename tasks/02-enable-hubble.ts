@@ -1,0 +1,123 @@
+// Lab step 2: enable Hubble in cilium-config (only the keys that differ) and restart the agents when they run an older config.
+import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import { InfraError } from '../lib/errors.ts';
+import { callApi } from '../lib/kube/errors.ts';
+import { restartDaemonSet, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
+import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
+import { runStandalone } from '../lib/lab/standalone.ts';
+
+/** The lab guide's Hubble settings. */
+export const hubbleConfig: Record<string, string> = {
+  'enable-hubble': 'true',
+  'hubble-listen-address': ':4244',
+  'hubble-metrics-server': ':9965',
+  'hubble-metrics': 'dns,drop,tcp,flow,port-distribution,icmp,http',
+};
+
+/** Where the values the lab replaced are kept, so that teardown can put them back. */
+export const previousValuesAnnotation = 'hubble-lab.io/previous-values';
+
+const ns = 'kube-system';
+
+interface EnablePlan extends TaskPlan {
+  changedKeys: Record<string, string>;
+  previous: Record<string, string | null>;
+  restart: boolean;
+}
+
+/** When the ConfigMap's data last changed: the newest managedFields entry (the API server stamps each write). */
+export function configTime(cm: V1ConfigMap): Date | undefined {
+  const times = (cm.metadata?.managedFields ?? []).map((f) => (f.time ? new Date(f.time).getTime() : 0));
+  const created = cm.metadata?.creationTimestamp ? new Date(cm.metadata.creationTimestamp).getTime() : 0;
+  const newest = Math.max(created, ...times);
+  return newest ? new Date(newest) : undefined;
+}
+
+function podStart(pod: V1Pod): Date | undefined {
+  const started = pod.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? pod.status?.startTime;
+  return started ? new Date(started) : undefined;
+}
+
+async function readState(ctx: LabContext) {
+  const core = ctx.kc.makeApiClient(CoreV1Api);
+  const cm = await callApi(`read ConfigMap ${ns}/cilium-config`, () => core.readNamespacedConfigMap({ namespace: ns, name: 'cilium-config' }));
+  const pods = await callApi('list Cilium agent pods', () => core.listNamespacedPod({ namespace: ns, labelSelector: 'k8s-app=cilium' }));
+  return { cm, pods: pods.items };
+}
+
+/** Agents that started before the config they should run (seconds resolution, as the API reports times). */
+function staleAgents(cm: V1ConfigMap, pods: V1Pod[]): string[] {
+  const since = configTime(cm);
+  if (!since) return [];
+  return pods
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .filter((p) => {
+      const started = podStart(p);
+      return !started || Math.floor(started.getTime() / 1000) < Math.floor(since.getTime() / 1000);
+    })
+    .map((p) => p.metadata!.name!);
+}
+
+export const enableHubble = defineTask<EnablePlan>({
+  id: 'enable-hubble',
+  title: 'Enable Hubble in cilium-config',
+  kind: 'setup',
+  async plan(ctx) {
+    const { cm, pods } = await readState(ctx);
+    const data = cm.data ?? {};
+    const changedKeys: Record<string, string> = {};
+    const previous: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(hubbleConfig)) {
+      if (data[key] !== value) {
+        changedKeys[key] = value;
+        previous[key] = data[key] ?? null;
+      }
+    }
+    const stale = staleAgents(cm, pods);
+    const restart = Object.keys(changedKeys).length > 0 || stale.length > 0;
+    const changes = Object.entries(changedKeys).map(
+      ([k, v]) => `set cilium-config ${k}: ${previous[k] === null ? '(unset)' : JSON.stringify(previous[k])} → ${JSON.stringify(v)}`,
+    );
+    if (restart) {
+      changes.push(
+        Object.keys(changedKeys).length
+          ? 'restart DaemonSet kube-system/cilium so the agents read the new config'
+          : `restart DaemonSet kube-system/cilium: ${stale.length} agent(s) started before the current config (${stale.join(', ')})`,
+      );
+    }
+    return { changes, changedKeys, previous, restart };
+  },
+  async apply(ctx, plan) {
+    const core = ctx.kc.makeApiClient(CoreV1Api);
+    if (Object.keys(plan.changedKeys).length) {
+      const { cm } = await readState(ctx);
+      const kept = JSON.parse(cm.metadata?.annotations?.[previousValuesAnnotation] ?? '{}') as Record<string, string | null>;
+      // The first value the lab replaced is the one to restore: later runs must not overwrite it.
+      for (const [k, v] of Object.entries(plan.previous)) if (!(k in kept)) kept[k] = v;
+      const patch = { metadata: { annotations: { [previousValuesAnnotation]: JSON.stringify(kept) } }, data: plan.changedKeys };
+      await callApi(`patch ConfigMap ${ns}/cilium-config`, () =>
+        core.patchNamespacedConfigMap({ namespace: ns, name: 'cilium-config', body: patch }, setMergePatch()),
+      );
+    }
+    if (plan.restart) {
+      // Strictly after the config write, at second resolution, so the new agents count as started after it.
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+      await restartDaemonSet(ctx.kc, ns, 'cilium');
+    }
+    await waitForDaemonSetRollout(ctx.kc, ns, 'cilium', { timeoutMs: 300_000, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
+  },
+  async verify(ctx) {
+    const { cm, pods } = await readState(ctx);
+    const wrong = Object.entries(hubbleConfig).filter(([k, v]) => cm.data?.[k] !== v);
+    if (wrong.length) throw new InfraError(`cilium-config still has ${wrong.map(([k]) => `${k}=${cm.data?.[k] ?? '(unset)'}`).join(', ')}`);
+    const apps = ctx.kc.makeApiClient(AppsV1Api);
+    const ds = await callApi(`read DaemonSet ${ns}/cilium`, () => apps.readNamespacedDaemonSet({ namespace: ns, name: 'cilium' }));
+    const stale = staleAgents(cm, pods);
+    if (stale.length || (ds.status?.numberReady ?? 0) < (ds.status?.desiredNumberScheduled ?? 1)) {
+      throw new InfraError(`Cilium agents not running the current config: ${stale.join(', ') || 'not all ready'}`);
+    }
+  },
+});
+
+export default enableHubble;
+await runStandalone(import.meta.url, enableHubble);

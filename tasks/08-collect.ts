@@ -1,0 +1,66 @@
+// Lab step 8: follow the demo namespace's flows from Relay, into flows.jsonl and the analysis, for the traffic's run.
+import { join } from 'node:path';
+import { parseArgs } from '../lib/args.ts';
+import { FlowAggregator } from '../lib/analysis/aggregate.ts';
+import { InfraError } from '../lib/errors.ts';
+import { observeFilterOptions, buildGetFlowsRequest } from '../lib/hubble/filter/flags.ts';
+import { FlowCollector } from '../lib/lab/collector.ts';
+import { defineTask, type LabContext } from '../lib/lab/task.ts';
+import { runStandalone } from '../lib/lab/standalone.ts';
+import { demoNamespace } from '../lib/traffic/manifests.ts';
+import { openHubbleForwards } from './06-port-forward.ts';
+
+/** `hubble observe --namespace genai-network-demo` as a request: flows from or to the demo's pods. */
+export function collectRequest() {
+  const { whitelist, blacklist } = buildGetFlowsRequest(parseArgs(['--namespace', demoNamespace], observeFilterOptions, 'collect'), { live: true });
+  return { whitelist, blacklist };
+}
+
+export function flowsPath(ctx: LabContext): string {
+  return join(ctx.options.outDir, 'flows.jsonl');
+}
+
+async function relayAddress(ctx: LabContext): Promise<string> {
+  if (ctx.shared.relayAddress) return ctx.shared.relayAddress;
+  const { relay, ui } = await openHubbleForwards(ctx);
+  ctx.defer(() => relay.close());
+  ctx.defer(() => ui.close());
+  ctx.shared.relayAddress = relay.address;
+  return relay.address;
+}
+
+export const collect = defineTask({
+  id: 'collect',
+  title: 'Collect flows from Hubble Relay',
+  kind: 'action',
+  async plan(ctx) {
+    return { changes: [], notes: [`follow flows of namespace ${demoNamespace} into ${flowsPath(ctx)}`] };
+  },
+  async apply(ctx) {
+    const aggregator = new FlowAggregator();
+    const since = new Date(Date.now() - 1000).toISOString();
+    const collector = new FlowCollector(
+      await relayAddress(ctx),
+      { ...collectRequest(), since },
+      flowsPath(ctx),
+      (resp) => aggregator.add(resp),
+      (line) => ctx.report.info(line),
+    );
+    await collector.start();
+    ctx.shared.collector = collector;
+    ctx.shared.aggregator = aggregator;
+    // Run alone, collect for the traffic's duration; otherwise the analyze task ends it after the traffic.
+    if (!ctx.selected.includes('traffic')) {
+      ctx.report.progress(`collecting for ${ctx.options.durationMs / 1000}s`);
+      const stats = await collector.stop(ctx.options.durationMs);
+      ctx.shared.collector = undefined;
+      ctx.report.info(`${stats.flows} flows written to ${flowsPath(ctx)}`);
+    }
+  },
+  async verify(ctx) {
+    if (!ctx.shared.aggregator) throw new InfraError('no flow collection is running');
+  },
+});
+
+export default collect;
+await runStandalone(import.meta.url, collect);
