@@ -5,6 +5,7 @@ import { ExitCode, HubbleLabError, UsageError, formatError } from './errors.ts';
 
 /** Subcommands load lazily so that `--help` and small commands start fast. */
 const commands: Record<string, () => Promise<Command>> = {
+  observe: async () => (await import('./commands/observe.ts')).observeCommand,
 };
 
 async function loadCommands(): Promise<Command[]> {
