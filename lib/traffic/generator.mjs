@@ -124,7 +124,9 @@ class Tally {
 }
 
 async function runTraffic(cfg, signal) {
+  // Two streams: the batch sequence must not depend on the order in which concurrent workflows draw their waits.
   const random = seededRandom(cfg.seed);
+  const timing = seededRandom(cfg.seed ^ 0x9e3779b9);
   const tally = new Tally();
   const started = Date.now();
   const deadline = started + cfg.durationMs;
@@ -147,7 +149,7 @@ async function runTraffic(cfg, signal) {
     const taskId = tasks.json?.task_id;
     let ok = tasks.ok;
     if (typeof taskId === 'string') {
-      await sleep(uniform(random, cfg.stepWaitMs), signal);
+      await sleep(uniform(timing, cfg.stepWaitMs), signal);
       const complete = await callJson(cfg.urls.coordinator, 'POST', '/api/v1/complete', { task_id: taskId }, {
         timeoutMs: cfg.requestTimeoutMs, signal, userAgent,
       });
@@ -162,12 +164,12 @@ async function runTraffic(cfg, signal) {
     const inFlight = [];
     for (let i = 0; i < count && running(); i++) {
       inFlight.push(workflow());
-      await sleep(uniform(random, cfg.staggerMs), signal);
+      await sleep(uniform(timing, cfg.staggerMs), signal);
     }
     await Promise.all(inFlight);
   }
 
-  async function errorScenarios() {
+  async function runErrorScenarios() {
     for (const s of errorScenarios) {
       if (signal.aborted) return;
       const result = await callJson(cfg.urls[s.service], s.method, s.path, s.body, { timeoutMs: cfg.errorTimeoutMs, signal, userAgent });
@@ -183,7 +185,7 @@ async function runTraffic(cfg, signal) {
     batch++;
     const size = pattern === 'error' ? `${errorScenarios.length} error scenarios` : `${patterns[pattern].workflows} workflows`;
     process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] traffic batch ${batch}: ${pattern} (${size})\n`);
-    if (pattern === 'error') await errorScenarios();
+    if (pattern === 'error') await runErrorScenarios();
     else await concurrentWorkflows(patterns[pattern].workflows);
     await sleep(Math.min(uniform(random, cfg.batchWaitMs), deadline - Date.now()), signal);
   }

@@ -24,6 +24,18 @@ export async function loggedRequests(agent: RunningAgent, count: number, withinM
   return agent.requests();
 }
 
+/** Children still running when the test process exits are killed with it, whatever ended the test. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 /** Nothing from the parent's environment that could point the programs at a real cluster. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, ...env };
@@ -42,10 +54,10 @@ function waitExit(child: ChildProcess, ms: number): Promise<number | null> {
 
 /** Starts agent.mjs with the role (env AGENT_ROLE, unless empty) and env; resolves once it logs its port. */
 export function startAgent(role: string, env: Record<string, string> = {}, args: string[] = []): Promise<RunningAgent> {
-  const child = spawn(process.execPath, [agentPath, ...args], {
+  const child = track(spawn(process.execPath, [agentPath, ...args], {
     env: cleanEnv({ ...(role ? { AGENT_ROLE: role } : {}), PORT: '0', HOST: '127.0.0.1', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   const lines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -107,7 +119,7 @@ export interface Finished {
 
 /** Runs a program to its end (killed after `limitMs`); `onStart` gets the child, e.g. to signal it. */
 export function runNode(script: string, args: string[], env: Record<string, string>, limitMs = 20_000, onStart?: (c: ChildProcess) => void): Promise<Finished> {
-  const child = spawn(process.execPath, [script, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [script, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
