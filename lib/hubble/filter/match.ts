@@ -357,20 +357,25 @@ function compileOne(f: FlowFilter): Predicate[] {
   }
   if (set(f.http_status_code)) {
     requireL7EventType(f, 'http status code');
-    const full = new Set<string>();
+    const full = new Set<number>();
     const prefixes: string[] = [];
     for (const s of f.http_status_code) {
-      if (HTTP_STATUS_FULL.test(s)) full.add(s);
+      if (HTTP_STATUS_FULL.test(s)) full.add(Number(s));
       else if (HTTP_STATUS_PREFIX.test(s)) prefixes.push(s.slice(0, -1));
       else throw new FilterValueError('http_status_code', s, 'not a status code (e.g. 404) or prefix (e.g. 5+, 40+)');
     }
+    // Prefixes compare on the leading digits of the three-digit code ("5" → 5xx, "40" → 40x).
+    const hundreds = new Set(prefixes.filter((p) => p.length === 1).map(Number));
+    const tens = new Set(prefixes.filter((p) => p.length === 2).map(Number));
     ps.push((flow) => {
       const code = flow.l7?.http?.code;
       if (!code) return false;
-      const text = String(code).padStart(3, '0');
-      if (full.has(text)) return true;
-      for (const p of prefixes) if (text.startsWith(p)) return true;
-      return false;
+      if (full.has(code)) return true;
+      if (code < 100 || code > 999) {
+        const text = String(code).padStart(3, '0');
+        return prefixes.some((p) => text.startsWith(p));
+      }
+      return hundreds.has(Math.floor(code / 100)) || tens.has(Math.floor(code / 10));
     });
   }
   if (set(f.http_method)) {

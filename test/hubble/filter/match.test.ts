@@ -113,6 +113,8 @@ t.test('each field, matching and not matching', async (t) => {
     ['http status exact', { http_status_code: ['503'] }, httpFlow(503), true],
     ['http status 5+', { http_status_code: ['5+'] }, httpFlow(503), true],
     ['http status 50+', { http_status_code: ['50+'] }, httpFlow(404), false],
+    ['http status 40+', { http_status_code: ['40+'] }, httpFlow(404), true],
+    ['http status 4+ vs 5xx', { http_status_code: ['4+', '200'] }, httpFlow(503), false],
     ['http status on a request (code 0)', { http_status_code: ['2+'] }, flow({ l7: { http: { method: 'GET' } } }), false],
     ['http method is case-insensitive', { http_method: ['get'] }, httpFlow(200), true],
     ['http method miss', { http_method: ['post'] }, httpFlow(200), false],
