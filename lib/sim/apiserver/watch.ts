@@ -24,6 +24,8 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, store: Sto
   const inScope = (obj: KObject) =>
     (!opts.namespace || !info.namespaced || obj.metadata.namespace === opts.namespace) && opts.labels(obj.metadata.labels) && opts.fields(obj);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // Clients wait for the headers before they read events; send them now, not with the first event.
+  res.flushHeaders();
   const write = (type: string, object: unknown) => {
     if (!res.writableEnded) res.write(JSON.stringify({ type, object }) + '\n');
   };

@@ -1,0 +1,156 @@
+// Starts the embedded cluster: store, API server, controllers and pod runtime, with the initial state of kind + Cilium, and its kubeconfig.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { InfraError, UsageError } from '../errors.ts';
+import { Registry } from './apiserver/registry.ts';
+import { startApiServer } from './apiserver/server.ts';
+import type { PortForwardHandler } from './apiserver/server.ts';
+import { Stats } from './apiserver/stats.ts';
+import { Store } from './apiserver/store.ts';
+import { startControllers } from './controllers/index.ts';
+import type { Kubelet } from './controllers/kubelet.ts';
+import { seedCluster } from './initial-state.ts';
+import type { PodRuntime } from './runtime/types.ts';
+
+export const SIM_CONTEXT = 'hubble-lab-sim';
+
+export interface SimClusterOptions {
+  nodes?: number;
+  /** Where to write the kubeconfig; a temporary file (removed on stop) when absent. */
+  kubeconfigPath?: string;
+  /** API server port on 127.0.0.1; 0 or absent picks a free one. */
+  port?: number;
+  /** The pod runtime; the sim's own when absent. */
+  runtime?: PodRuntime;
+}
+
+export interface SimCluster {
+  kubeconfigPath: string;
+  kubeConfig: KubeConfig;
+  apiServerUrl: string;
+  token: string;
+  stats(): Record<string, unknown>;
+  stop(): Promise<void>;
+  /** For the parts of the sim built on the control plane (datapath, DNS, Hubble). */
+  internals: { store: Store; registry: Registry; kubelet: Kubelet; statsRegistry: Stats; runtime: PodRuntime };
+}
+
+export function kubeconfigYaml(server: string, caPem: string, token: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    'current-context': SIM_CONTEXT,
+    clusters: [{ name: SIM_CONTEXT, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: SIM_CONTEXT, user: { token } }],
+    contexts: [{ name: SIM_CONTEXT, context: { cluster: SIM_CONTEXT, user: SIM_CONTEXT } }],
+  });
+}
+
+/** Refuses to overwrite a kubeconfig that is not one of ours (a user's ~/.kube/config, say). */
+async function checkWritable(path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return;
+  }
+  if (text.trim() === '') return;
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch {
+    throw new UsageError(`${path} exists and is not a kubeconfig written by the sim`, { hint: 'name a new file with --kubeconfig' });
+  }
+  if (kc.getContexts().some((c) => c.name !== SIM_CONTEXT) || kc.getClusters().some((c) => c.name !== SIM_CONTEXT)) {
+    throw new UsageError(`${path} holds other clusters; the sim will not overwrite it`, { hint: 'name a new file with --kubeconfig' });
+  }
+}
+
+async function defaultRuntime(): Promise<PodRuntime> {
+  // Loaded by path so the control plane builds even where the runtime module is absent.
+  const spec = './runtime/index.ts';
+  try {
+    const mod = (await import(spec)) as { createPodRuntime: () => PodRuntime };
+    return mod.createPodRuntime();
+  } catch (err) {
+    throw new InfraError('the sim pod runtime could not be loaded', { cause: err, hint: 'reinstall hubble-lab (npm ci)' });
+  }
+}
+
+async function portForwardHandler(): Promise<PortForwardHandler | undefined> {
+  const spec = './apiserver/portforward.ts';
+  try {
+    return ((await import(spec)) as { handlePortForward: PortForwardHandler }).handlePortForward;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startSimCluster(opts: SimClusterOptions = {}): Promise<SimCluster> {
+  const nodes = opts.nodes ?? 3;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new UsageError(`--nodes must be between 1 and 200, not ${nodes}`);
+  if (opts.kubeconfigPath) await checkWritable(opts.kubeconfigPath);
+  const runtime = opts.runtime ?? (await defaultRuntime());
+  const store = new Store();
+  const registry = new Registry(store);
+  const statsRegistry = new Stats();
+  const token = randomBytes(32).toString('hex');
+  seedCluster(registry, nodes);
+  let controllers: ReturnType<typeof startControllers> | undefined;
+  const portForward = await portForwardHandler();
+  let server;
+  try {
+    server = await startApiServer({
+      store,
+      registry,
+      stats: statsRegistry,
+      token,
+      port: opts.port ?? 0,
+      logs: (ns, name, uid) => controllers?.kubelet.running(ns, name, uid),
+      dial: (ns, name, port) => controllers!.kubelet.dial(ns, name, port),
+      ...(portForward ? { portForward } : {}),
+    });
+  } catch (err) {
+    await runtime.shutdown();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new InfraError(`port ${opts.port} on 127.0.0.1 is already in use`, { hint: 'pick another --port, or leave it out to use a free one' });
+    if (code === 'EACCES') throw new InfraError(`port ${opts.port} needs privileges the sim does not use`, { hint: 'use a port above 1024' });
+    throw err;
+  }
+  controllers = startControllers(registry, runtime, server.caPem);
+
+  let tempDir: string | undefined;
+  let kubeconfigPath = opts.kubeconfigPath;
+  if (!kubeconfigPath) {
+    tempDir = await mkdtemp(join(tmpdir(), 'hubble-lab-sim-'));
+    kubeconfigPath = join(tempDir, 'kubeconfig');
+  } else await mkdir(dirname(kubeconfigPath), { recursive: true });
+  const text = kubeconfigYaml(server.url, server.caPem, token);
+  await writeFile(kubeconfigPath, text, { mode: 0o600 });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(text);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await server.close();
+      await controllers!.stop();
+      await runtime.shutdown();
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+      else await rm(kubeconfigPath!, { force: true });
+    })());
+  return {
+    kubeconfigPath,
+    kubeConfig,
+    apiServerUrl: server.url,
+    token,
+    stats: () => statsRegistry.snapshot(),
+    stop,
+    internals: { store, registry, kubelet: controllers.kubelet, statsRegistry, runtime },
+  };
+}
