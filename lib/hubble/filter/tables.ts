@@ -1,4 +1,5 @@
 // Hubble's lookup tables for filters: event types and sub-types, reserved identities, and proto enum names.
+import { reservedIdentity } from '../../sim/hubble/identity.ts';
 import { hubbleRoot } from '../grpc/protos.ts';
 
 /** Cilium monitor message types by the names `hubble observe --type` accepts (pkg/monitor/api). */
@@ -54,16 +55,9 @@ export const agentEventSubtypes: Readonly<Record<string, number>> = {
   'ipcache-deleted': 10,
 };
 
-/** Cilium's reserved security identities. */
+/** Cilium's reserved security identities, as `--identity` accepts them by name. */
 export const reservedIdentities: Readonly<Record<string, number>> = {
-  host: 1,
-  world: 2,
-  unmanaged: 3,
-  health: 4,
-  init: 5,
-  'remote-node': 6,
-  'kube-apiserver': 7,
-  ingress: 8,
+  ...reservedIdentity,
   'world-ipv4': 9,
   'world-ipv6': 10,
 };
