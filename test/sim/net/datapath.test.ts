@@ -1,0 +1,267 @@
+// The datapath with real pod processes: virtual addresses, Services and DNS, hooks, drop/reject, UDP, loopback.
+import t, { type Test } from 'tap';
+import { createDatapath, type Connection, type Datapath, type PodNetwork } from '../../../lib/sim/net/datapath.ts';
+import { ClusterZone } from '../../../lib/sim/dns/zone.ts';
+import { answerQuery } from '../../../lib/sim/dns/server.ts';
+import { runInPod, type PodProcess } from './pod-process.ts';
+
+const httpServer = `
+import http from 'node:http';
+import os from 'node:os';
+const server = http.createServer((req, res) => {
+  const s = req.socket;
+  res.end(JSON.stringify({ host: os.hostname(), remote: s.remoteAddress, remotePort: s.remotePort, local: s.localAddress, localPort: s.localPort }));
+});
+server.listen(80, () => console.log('listening ' + JSON.stringify(server.address())));
+`;
+
+const httpClient = `
+for (const url of process.argv.slice(2)) {
+  try {
+    const r = await fetch(url);
+    console.log('GET ' + url + ' ' + r.status + ' ' + (await r.text()));
+  } catch (e) {
+    console.log('GET ' + url + ' ERR ' + (e.cause?.code ?? e.code ?? e.message));
+  }
+}
+`;
+
+const tcpProbe = `
+import net from 'node:net';
+const [host, port, timeout] = process.argv.slice(2);
+const t0 = Date.now();
+const s = net.connect(Number(port), host);
+if (Number(timeout)) s.setTimeout(Number(timeout));
+s.on('connect', () => { console.log('connected ' + s.localAddress + ':' + s.localPort + ' -> ' + s.remoteAddress + ':' + s.remotePort); s.end(); });
+s.on('timeout', () => { console.log('timeout after ' + (Date.now() - t0) + 'ms'); s.destroy(); });
+s.on('error', (e) => console.log('error ' + e.code + ' ' + e.message + ' after ' + (Date.now() - t0) + 'ms'));
+`;
+
+const ids = { n: 0 };
+function attach(dp: Datapath, ip: string, name: string, namespace = 'default'): PodNetwork {
+  return dp.attachPod({ ip, name, namespace, uid: `uid-${++ids.n}`, nodeName: `node-${ip.split('.')[2]}`, labels: { app: name } });
+}
+
+async function withDatapath(t: Test, opts: Parameters<typeof createDatapath>[0] = {}): Promise<{ dp: Datapath; run: typeof runInPod }> {
+  const dp = await createDatapath(opts);
+  const procs: PodProcess[] = [];
+  t.teardown(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await dp.close();
+  });
+  return {
+    dp,
+    run: (pod, source, args) => {
+      const p = runInPod(pod, source, args);
+      procs.push(p);
+      return p;
+    },
+  };
+}
+
+function parseReply(line: string): Record<string, unknown> {
+  return JSON.parse(line.slice(line.indexOf('{')));
+}
+
+t.test('a pod reaches another pod by its IP and both ends see pod addresses, not the machine', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const server = attach(dp, '127.244.1.10', 'server');
+  const client = attach(dp, '127.244.2.20', 'client');
+  const srv = run(server, httpServer);
+  t.match((await srv.waitFor(/listening (.*)/))[1], '"port":80', 'server.address() shows the pod port');
+  t.same(dp.ports('127.244.1.10'), [{ ip: '127.244.1.10', protocol: 'TCP', port: 80, loopback: false }]);
+
+  const c = run(client, httpClient, ['http://127.244.1.10/']);
+  const reply = parseReply((await c.waitFor(/GET \S+ 200 (.*)/))[0]);
+  t.equal(reply.host, 'server', 'os.hostname() is the pod name');
+  t.equal(reply.remote, '127.244.2.20', 'the server sees the client pod IP');
+  t.ok(Number(reply.remotePort) >= 32768 && Number(reply.remotePort) <= 60999, 'from an ephemeral port');
+  t.equal(reply.local, '127.244.1.10');
+  t.equal(reply.localPort, 80);
+
+  const probe = run(client, tcpProbe, ['127.244.1.10', '80']);
+  t.match((await probe.waitFor(/connected .*/))[0], /^connected 127\.244\.2\.20:\d+ -> 127\.244\.1\.10:80$/, 'the client socket shows pod addresses');
+});
+
+t.test('Services: ClusterIP load-balanced over ready backends, DNS names through the cluster DNS', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const web1 = attach(dp, '127.244.1.11', 'web-1', 'shop');
+  const web2 = attach(dp, '127.244.2.12', 'web-2', 'shop');
+  const dns = attach(dp, '127.244.0.2', 'coredns', 'kube-system');
+  const client = attach(dp, '127.244.3.30', 'client', 'shop');
+  const zone = new ClusterZone();
+  const services = [
+    { namespace: 'shop', name: 'web', clusterIP: '127.96.5.5', ports: [{ protocol: 'TCP' as const, port: 8080, backends: [{ ip: '127.244.1.11', port: 80 }, { ip: '127.244.2.12', port: 80 }] }] },
+    { namespace: 'kube-system', name: 'kube-dns', clusterIP: '127.96.0.10', ports: [{ name: 'dns', protocol: 'UDP' as const, port: 53, backends: [{ ip: '127.244.0.2', port: 53 }] }] },
+  ];
+  dp.setServices(services);
+  zone.update(services.map((s) => ({ name: s.name, namespace: s.namespace, clusterIP: s.clusterIP, ports: s.ports, endpoints: [] })), []);
+  const queries: string[] = [];
+  dns.listenUdp(53, (payload, from, reply) => {
+    queries.push(from.ip);
+    const answer = answerQuery(zone, payload);
+    if (answer) reply(answer);
+  });
+  await Promise.all([run(web1, httpServer).waitFor(/listening/), run(web2, httpServer).waitFor(/listening/)]);
+
+  const urls = ['http://127.96.5.5:8080/', 'http://127.96.5.5:8080/', 'http://web.shop.svc.cluster.local:8080/', 'http://web:8080/', 'http://nope:8080/'];
+  const c = run(client, httpClient, urls);
+  await c.waitFor(/GET http:\/\/nope\S+ ERR/);
+  const lines = c.output().trim().split('\n');
+  const hosts = lines.slice(0, 4).map((l) => parseReply(l).host);
+  t.same(hosts.slice(0, 2).sort(), ['web-1', 'web-2'], 'two requests to the ClusterIP reach both backends');
+  t.ok(hosts.slice(2).every((h) => h === 'web-1' || h === 'web-2'), 'the FQDN and the short name reach the Service');
+  t.match(lines[4], /ERR ENOTFOUND/, 'an unknown name is NXDOMAIN after the search path');
+  t.ok(queries.length >= 4 && queries.every((ip) => ip === '127.244.3.30'), 'DNS queries came from the client pod, through the datapath');
+  t.equal(parseReply(lines[0]!).remote, '127.244.3.30', 'the backend sees the client pod, not the ClusterIP');
+});
+
+t.test('hooks see the SYN, the open connection, its bytes, both FINs and the close', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const server = attach(dp, '127.244.1.10', 'server');
+  const client = attach(dp, '127.244.2.20', 'client');
+  const events: string[] = [];
+  let seen: Connection | undefined;
+  let bytes = 0;
+  dp.setHooks({
+    onConnect: (c) => {
+      seen = c;
+      events.push(`syn ${c.src.ip}->${c.dst.ip}:${c.dst.port} #${c.attempt}`);
+      return 'allow';
+    },
+    onOpen: () => events.push('open'),
+    onData: (_c, dir, n) => {
+      if (dir === 'reply') bytes += n;
+    },
+    onEnd: (_c, side) => events.push(`fin ${side}`),
+    onClose: () => events.push('close'),
+  });
+  await run(server, httpServer).waitFor(/listening/);
+  const c = run(client, `
+    import http from 'node:http';
+    http.get({ host: '127.244.1.10', port: 80, agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => console.log('body ' + body.length));
+    });
+  `);
+  const bodyLength = Number((await c.waitFor(/body (\d+)/))[1]);
+  await c.exited;
+  const deadline = Date.now() + 2000;
+  while (!events.includes('close') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(events[0], 'syn 127.244.2.20->127.244.1.10:80 #1');
+  t.equal(events[1], 'open');
+  t.ok(events.includes('fin client') && events.includes('fin server'), 'both sides sent FIN');
+  t.equal(events.at(-1), 'close');
+  t.ok(bytes > bodyLength, 'reply bytes include the response');
+  t.equal(seen?.source?.name, 'client');
+  t.equal(seen?.destination?.name, 'server');
+  t.same(dp.stats().connections, { accepted: 1, refused: 0, dropped: 0, active: 0 });
+});
+
+t.test('a dropped SYN never connects: the client times out and every retransmission is a new attempt', async (t) => {
+  const { dp, run } = await withDatapath(t, { synRtoMs: 100, synRetries: 2 });
+  const server = attach(dp, '127.244.1.10', 'server');
+  const client = attach(dp, '127.244.2.20', 'client');
+  const attempts: number[] = [];
+  dp.setHooks({
+    onConnect: (c) => {
+      attempts.push(c.attempt);
+      return 'drop';
+    },
+  });
+  await run(server, httpServer).waitFor(/listening/);
+  const own = run(client, tcpProbe, ['127.244.1.10', '80', '250']);
+  await own.waitFor(/timeout after/);
+  t.notMatch(own.output(), /connected/, 'the app never saw connect');
+  const kernel = run(client, tcpProbe, ['127.244.1.10', '80', '0']);
+  const [line] = await kernel.waitFor(/error .*/);
+  t.match(line, /^error ETIMEDOUT connect ETIMEDOUT 127\.244\.1\.10:80 after (\d+)ms/, 'after the last retransmission: ETIMEDOUT');
+  const after = Number(/after (\d+)ms/.exec(line)![1]);
+  t.ok(after >= 700 && after < 3000, `gave up after 100+200+400 ms of retransmissions (${after} ms)`);
+  t.ok(attempts.filter((a) => a === 1).length === 2 && attempts.includes(3), `each SYN was decided: ${attempts}`);
+  t.equal(dp.stats().connections.accepted, 0);
+});
+
+t.test('reject and a port nothing listens on both give ECONNREFUSED at once', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const server = attach(dp, '127.244.1.10', 'server');
+  const client = attach(dp, '127.244.2.20', 'client');
+  const refused: string[] = [];
+  dp.setHooks({
+    onConnect: (c) => (c.dst.port === 80 ? 'reject' : 'allow'),
+    onRefused: (c, reason) => refused.push(`${c.dst.port} ${reason}`),
+  });
+  await run(server, httpServer).waitFor(/listening/);
+  const a = run(client, tcpProbe, ['127.244.1.10', '80', '0']);
+  t.match((await a.waitFor(/error .*/))[0], /error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:80/);
+  const b = run(client, tcpProbe, ['127.244.1.10', '81', '0']);
+  t.match((await b.waitFor(/error .*/))[0], /error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:81/);
+  t.same(refused, ['80 rejected', '81 no-listener']);
+});
+
+t.test('UDP between pods and through a Service: replies come back from the address the client used', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const server = attach(dp, '127.244.1.10', 'echo');
+  const client = attach(dp, '127.244.2.20', 'client');
+  dp.setServices([{ namespace: 'default', name: 'echo', clusterIP: '127.96.7.7', ports: [{ protocol: 'UDP', port: 7, backends: [{ ip: '127.244.1.10', port: 5353 }] }] }]);
+  await run(server, `
+    import dgram from 'node:dgram';
+    const s = dgram.createSocket('udp4');
+    s.on('message', (msg, rinfo) => s.send('echo ' + msg + ' from ' + rinfo.address + ':' + rinfo.port, rinfo.port, rinfo.address));
+    s.bind(5353, () => console.log('bound ' + JSON.stringify(s.address())));
+  `).waitFor(/bound .*"port":5353/);
+  const c = run(client, `
+    import dgram from 'node:dgram';
+    const s = dgram.createSocket('udp4');
+    let n = 0;
+    s.on('message', (msg, rinfo) => {
+      console.log('got "' + msg + '" from ' + rinfo.address + ':' + rinfo.port);
+      if (++n === 2) s.close();
+    });
+    s.send('direct', 5353, '127.244.1.10');
+    s.send('via-service', 7, '127.96.7.7');
+  `);
+  await c.exited;
+  t.match(c.output(), /got "echo direct from 127\.244\.2\.20:\d+" from 127\.244\.1\.10:5353/);
+  t.match(c.output(), /got "echo via-service from 127\.244\.2\.20:\d+" from 127\.96\.7\.7:7/, 'the reply appears to come from the ClusterIP');
+});
+
+t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the pod', async (t) => {
+  const { dp, run } = await withDatapath(t);
+  const pod = attach(dp, '127.244.1.10', 'pod');
+  const other = attach(dp, '127.244.2.20', 'other');
+  const p = run(pod, `
+    import net from 'node:net';
+    const a = net.createServer((s) => s.end('hi ' + s.remoteAddress + '\\n')).listen(9000, '127.0.0.1', () => {
+      console.log('a listening');
+      net.createServer().listen(9000).on('error', (e) => console.log('b ' + e.code));
+      const c = net.connect(9000, 'localhost');
+      c.on('data', (d) => console.log('loopback said ' + d.toString().trim()));
+    });
+  `);
+  await p.waitFor(/b EADDRINUSE/);
+  t.match((await p.waitFor(/loopback said .*/))[0], 'loopback said hi 127.0.0.1');
+  t.same(dp.ports('127.244.1.10'), [{ ip: '127.244.1.10', protocol: 'TCP', port: 9000, loopback: true }]);
+  const probe = run(other, tcpProbe, ['127.244.1.10', '9000', '0']);
+  t.match((await probe.waitFor(/error .*/))[0], /ECONNREFUSED/, 'a port bound to 127.0.0.1 is not reachable from another pod');
+  const local = run(other, tcpProbe, ['127.0.0.1', '9000', '0']);
+  t.match((await local.waitFor(/error .*/))[0], /ECONNREFUSED/, "another pod's 127.0.0.1 is its own");
+});
+
+t.test('dial reaches a pod port as from inside the pod; processes end when the datapath goes away', async (t) => {
+  const dp = await createDatapath();
+  const pod = attach(dp, '127.244.1.10', 'server');
+  const srv = runInPod(pod, httpServer);
+  t.teardown(() => srv.child.kill('SIGKILL'));
+  await srv.waitFor(/listening/);
+  const socket = await pod.dial(80);
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  let text = '';
+  for await (const chunk of socket) text += chunk;
+  t.match(text, /"remote":"127\.0\.0\.1"/, 'a port-forward connection comes from the pod\'s loopback');
+  await t.rejects(pod.dial(81), { code: 'ECONNREFUSED' });
+  await dp.close();
+  const code = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+  t.not(code, 'still running', 'the pod process exited');
+});
