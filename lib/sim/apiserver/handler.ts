@@ -169,6 +169,7 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
   const { registry, store } = ctx;
   if (!info.verbs.includes(verb)) throw methodNotAllowed();
   if (info.namespaced && !namespace && name) throw pathNotFound();
+  if (verb === 'create' && name) throw methodNotAllowed();
   const dryRun = query.get('dryRun') === 'All';
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
   const body = async () => {

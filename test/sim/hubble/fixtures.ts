@@ -1,0 +1,69 @@
+// Shared setup for the sim Hubble tests: a datapath with host-network agent pods, flows made by the sim's own flow
+// model, and local ports that reach a pod's port from outside the pod network.
+import type { Test } from 'tap';
+import type { Duplex } from 'node:stream';
+import { createDatapath, type Datapath, type PodNetwork } from '../../../lib/sim/net/datapath.ts';
+import { ConnectionFlows, type SimEndpoint } from '../../../lib/sim/hubble/flows.ts';
+import { IdentityAllocator, podEndpointLabels } from '../../../lib/sim/hubble/identity.ts';
+import type { SimHubble } from '../../../lib/sim/hubble/hub.ts';
+import { localForward, type LocalForward } from '../../../lib/sim/hubble/forward.ts';
+
+export const clusterName = 'kind-sim';
+export const nodes = ['sim-control-plane', 'sim-worker', 'sim-worker2'] as const;
+
+export function nodeIP(node: string): string {
+  return `127.18.0.${nodes.indexOf(node as (typeof nodes)[number]) + 2}`;
+}
+
+export async function testDatapath(t: Test): Promise<Datapath> {
+  const dp = await createDatapath({ synRtoMs: 50, synRetries: 1 });
+  t.teardown(() => dp.close());
+  return dp;
+}
+
+let uid = 0;
+
+/** A Cilium agent pod: host network, so its IP is its node's. */
+export function agentPod(dp: Datapath, node: string): PodNetwork {
+  const ip = nodeIP(node);
+  return dp.attachPod({ ip, hostIP: ip, namespace: 'kube-system', name: `cilium-${node}`, uid: `agent-${++uid}`, nodeName: node, labels: { 'k8s-app': 'cilium' }, hostNetwork: true });
+}
+
+/** An ordinary pod with its own IP on the node. */
+export function podOn(dp: Datapath, node: string, name: string, octet: number, labels: Record<string, string>): PodNetwork {
+  const i = nodes.indexOf(node as (typeof nodes)[number]);
+  return dp.attachPod({ ip: `127.244.${i}.${octet}`, hostIP: nodeIP(node), namespace: 'kube-system', name, uid: `pod-${++uid}`, nodeName: node, labels });
+}
+
+/** A local 127.0.0.1 port reaching the pod's port as the node would (like a port-forward). */
+export async function forwardTo(t: Test, pod: PodNetwork, port: number): Promise<LocalForward> {
+  const fwd = await localForward(() => pod.dial(port, { from: 'node' }) as Promise<Duplex>);
+  t.teardown(() => fwd.close());
+  return fwd;
+}
+
+const ids = new IdentityAllocator();
+
+function endpoint(name: string, app: string, node: string, ip: string): SimEndpoint {
+  const labels = podEndpointLabels({ namespace: 'demo', labels: { app }, clusterName });
+  return { ip, node, endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] } };
+}
+
+/**
+ * Makes `count` SYNs between two pods on `node` through the sim's flow model: one TO_ENDPOINT flow each, on that
+ * node, with client ports counting up from `firstPort` (so a test can tell flows apart by port).
+ */
+export function synFlows(hub: SimHubble, node: string, count: number, firstPort = 40000): void {
+  const i = nodes.indexOf(node as (typeof nodes)[number]);
+  const client = endpoint('client-7d4b9c8f6-x2v4k', 'client', node, `127.244.${i}.10`);
+  const server = endpoint('web-5c7f8d9b4-q8z2n', 'web', node, `127.244.${i}.11`);
+  for (let n = 0; n < count; n++) {
+    const conn = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: firstPort + n, serverPort: 80 }, hub.sink, { clusterName });
+    conn.packet('client', { SYN: true });
+  }
+}
+
+/** The client ports of the flows in order (what synFlows numbered them with). */
+export function clientPorts(records: { flow?: { l4?: { TCP?: { source_port?: number } } } }[]): number[] {
+  return records.flatMap((r) => (r.flow?.l4?.TCP?.source_port !== undefined ? [r.flow.l4.TCP.source_port] : []));
+}
