@@ -35,6 +35,9 @@ export interface ObserverClient {
 
 const DEFAULT_PORT = 4245;
 
+/** Responses buffered in the client before the call is paused. */
+const HIGH_WATER = 512;
+
 /** host:port with the Hubble Relay port added when missing; IPv6 literals in brackets. */
 export function normalizeAddress(address: string): string {
   const a = address.replace(/^(dns:\/{0,3}|ipv4:|ipv6:)/, '');
@@ -160,16 +163,54 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
   async function* getFlows(req: GetFlowsRequest, o: { signal?: AbortSignal } = {}): AsyncGenerator<GetFlowsResponse> {
     if (o.signal?.aborted) return;
     const call = (observer as unknown as { GetFlows(req: GetFlowsRequest): grpc.ClientReadableStream<GetFlowsResponse> }).GetFlows(req);
+    // Responses queue here while the consumer is busy; past HIGH the call is paused, so grpc-js stops reading
+    // and HTTP/2 flow control makes the server wait. 'data' events cost less per message than the Readable's
+    // own async iterator.
+    const queue: GetFlowsResponse[] = [];
+    let head = 0;
+    let ended = false;
+    let failure: grpc.ServiceError | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    call.on('data', (r: GetFlowsResponse) => {
+      queue.push(r);
+      if (queue.length - head >= HIGH_WATER) call.pause();
+      notify();
+    });
+    call.on('end', () => {
+      ended = true;
+      notify();
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      failure = err;
+      ended = true;
+      notify();
+    });
     const cancel = () => call.cancel();
     o.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      // The Readable's iterator pulls one message at a time: while we are not asking, grpc-js stops reading
-      // and HTTP/2 flow control makes the server's writes wait.
-      for await (const response of call) yield response as GetFlowsResponse;
-    } catch (err) {
-      const e = err as grpc.ServiceError;
-      if (e.code === grpc.status.CANCELLED && o.signal?.aborted) return;
-      throw callError(what, target, 'GetFlows', e);
+      for (;;) {
+        if (head < queue.length) {
+          const r = queue[head++]!;
+          if (head === queue.length) {
+            queue.length = 0;
+            head = 0;
+            if (!ended) call.resume();
+          }
+          yield r;
+          continue;
+        }
+        if (ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure) {
+        if (failure.code === grpc.status.CANCELLED && o.signal?.aborted) return;
+        throw callError(what, target, 'GetFlows', failure);
+      }
     } finally {
       o.signal?.removeEventListener('abort', cancel);
       call.cancel();

@@ -18,6 +18,8 @@ export interface RunningServer {
 export interface ObserverServerOptions {
   /** Short name for error messages, e.g. 'Hubble Relay'. */
   what?: string;
+  /** More services on the same port (a node agent also serves peer.Peer there). */
+  services?: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
 }
 
 const statusCodes: Record<ObserverError['code'], grpc.status> = {
@@ -43,6 +45,8 @@ function unary<Res>(get: () => Res | Promise<Res>): grpc.handleUnaryCall<unknown
   };
 }
 
+const QUEUED_MESSAGES = 256;
+
 /** Services answered as SERVING by Check; `hubble status` asks for "". */
 const healthyServices = new Set(['', 'observer.Observer']);
 
@@ -62,7 +66,9 @@ export async function startObserverServer(
     call.on('cancelled', abort);
     call.on('error', abort);
     const sink: FlowStreamSink = {
-      send: (record) => call.write(record),
+      // Past grpc-js' 16-message mark, keep queueing up to a few hundred: fewer drain round trips, and HTTP/2
+      // flow control still stops a client that is not reading.
+      send: (record) => call.write(record) || call.writableLength < QUEUED_MESSAGES,
       drained: () =>
         new Promise<void>((resolve) => {
           if (stop.signal.aborted) return resolve();
@@ -93,6 +99,8 @@ export async function startObserverServer(
     GetNodes: unary(async () => ({ nodes: await source.getNodes() })),
     GetNamespaces: unary(async () => ({ namespaces: await source.getNamespaces() })),
   });
+
+  for (const extra of opts.services ?? []) server.addService(extra.definition, extra.implementation);
 
   server.addService(healthService, {
     Check: ((call, callback) => {

@@ -1,0 +1,151 @@
+// `hubble-lab relay`: serves a flows export over the Hubble Relay gRPC API, so `hubble observe`, `hubble status`
+// and hubble-lab itself can read a recorded file as if it were a live cluster.
+import { optionNumber, optionString, type OptionSpec } from '../args.ts';
+import type { Command, CommandIO } from '../command.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import type { GetFlowsResponse } from '../flows/types.ts';
+import { createReadStats, describeMalformed, readResponses } from '../hubble/codec/read.ts';
+import type { Node } from '../hubble/grpc/messages.ts';
+import { parseTimestamp } from '../hubble/grpc/timestamp.ts';
+import { startObserverServer } from '../hubble/server/observer-server.ts';
+import { FlowRing, isValidCapacity } from '../hubble/server/ring.ts';
+import { RingObserverSource } from '../hubble/server/ring-source.ts';
+
+export const RELAY_VERSION = '1.19.0+hubble-lab';
+
+const options: OptionSpec[] = [
+  { name: 'input', short: 'i', type: 'string', valueName: 'FILE', description: 'flows export to serve (hubble observe -o jsonpb, plain or gzip); - for stdin' },
+  { name: 'listen', type: 'string', valueName: 'HOST:PORT', default: '127.0.0.1:4245', description: 'address to serve the Relay API on (port 0: any free port)' },
+  { name: 'pace', type: 'string', valueName: 'PACE', default: 'max', description: 'max (all at once), realtime (the gaps between flow timestamps) or N/s' },
+  { name: 'capacity', type: 'number', valueName: 'N', default: 65535, description: 'ring buffer size, 2^n−1 like hubble-event-buffer-capacity; older records roll off' },
+];
+
+/** How fast records enter the ring: as read, at their recorded gaps, or at a fixed rate. */
+export type Pace = { kind: 'max' } | { kind: 'realtime' } | { kind: 'rate'; perSecond: number };
+
+export function parsePace(text: string): Pace {
+  if (text === 'max') return { kind: 'max' };
+  if (text === 'realtime') return { kind: 'realtime' };
+  const m = /^(\d+(?:\.\d+)?)\/s$/.exec(text);
+  if (m && Number(m[1]) > 0) return { kind: 'rate', perSecond: Number(m[1]) };
+  throw new UsageError(`relay: --pace takes max, realtime or N/s (e.g. 500/s), not "${text}"`);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function recordMillis(r: GetFlowsResponse): number | undefined {
+  const text = r.time ?? r.flow?.time;
+  const t = text === undefined ? undefined : parseTimestamp(text);
+  return t ? t.seconds * 1000 + t.nanos / 1e6 : undefined;
+}
+
+/** Waits until a record is due: realtime keeps the recorded gaps, a rate spaces records evenly. */
+function pacer(pace: Pace, signal: AbortSignal): (r: GetFlowsResponse) => Promise<void> | undefined {
+  const startWall = performance.now();
+  let firstRecordMs: number | undefined;
+  let index = 0;
+  return (r) => {
+    let dueWall: number;
+    if (pace.kind === 'max') return undefined;
+    if (pace.kind === 'rate') {
+      dueWall = startWall + (index++ * 1000) / pace.perSecond;
+    } else {
+      const ms = recordMillis(r);
+      if (ms === undefined) return undefined;
+      firstRecordMs ??= ms;
+      dueWall = startWall + Math.max(0, ms - firstRecordMs);
+    }
+    const wait = dueWall - performance.now();
+    // Timers are coarse: only sleep when at least a millisecond ahead, and catch up without sleeping.
+    return wait >= 1 ? sleep(wait, signal) : undefined;
+  };
+}
+
+/** Node names a record speaks for (its node_name, or the nodes of a node_status event). */
+function recordNodes(r: GetFlowsResponse): string[] {
+  const names = r.node_status?.node_names ?? [];
+  const own = r.node_name ?? r.flow?.node_name;
+  return own ? [own, ...names] : names;
+}
+
+export const relayCommand: Command = {
+  name: 'relay',
+  summary: 'serve a flows export over the Hubble Relay gRPC API (for hubble observe/status and hubble-lab)',
+  usage: 'relay --input FILE|- [--listen 127.0.0.1:4245] [--pace max|realtime|N/s] [--capacity N]',
+  options,
+  details: [
+    'Examples:',
+    '  hubble-lab relay --input flows.jsonl &',
+    '  hubble observe --server localhost:4245 --last 20 --verdict DROPPED',
+    '  hubble-lab relay --input flows.jsonl.gz --pace realtime --listen 127.0.0.1:4250',
+    '',
+    'Records enter the ring buffer at the chosen pace; GetFlows serves --first/--last/--since/--until/filters',
+    'from it, and --follow streams records as they arrive, then stays open. Stop with Ctrl-C.',
+  ].join('\n'),
+
+  async run(args, io: CommandIO): Promise<number> {
+    const input = optionString(args, 'input') ?? args.positionals[0];
+    if (!input) throw new UsageError('relay: --input FILE is required (- reads stdin)', { hint: 'see `hubble-lab relay --help`' });
+    const listen = optionString(args, 'listen') ?? '127.0.0.1:4245';
+    const pace = parsePace(optionString(args, 'pace') ?? 'max');
+    const capacity = optionNumber(args, 'capacity') ?? 65535;
+    if (!isValidCapacity(capacity)) {
+      throw new UsageError(`relay: --capacity must be one less than a power of two (e.g. 4095, 65535), not ${capacity}`);
+    }
+
+    const stats = createReadStats();
+    const records = readResponses(input === '-' ? io.stdin : input, stats);
+    // Read the first record before listening, so an unreadable file fails before anything is served.
+    const first = await records.next();
+
+    const ring = new FlowRing(capacity);
+    const nodeNames = new Set<string>();
+    const nodes = (): Node[] =>
+      [...nodeNames].sort().map((name) => ({ name, version: RELAY_VERSION, state: 'NODE_CONNECTED', max_flows: String(capacity) }));
+    const source = new RingObserverSource(ring, { nodeName: 'hubble-relay', version: RELAY_VERSION, nodes });
+    const server = await startObserverServer(listen, source, { what: 'Hubble Relay' }).catch(async (err: unknown) => {
+      await records.return(undefined);
+      throw err;
+    });
+    const shown = input === '-' ? 'stdin' : input;
+    io.stdout.write(`hubble-lab relay: serving ${shown} on ${server.address} (pace ${optionString(args, 'pace') ?? 'max'}, ring capacity ${capacity})\n`);
+
+    try {
+      const due = pacer(pace, io.signal);
+      const add = async (r: GetFlowsResponse) => {
+        const wait = due(r);
+        if (wait) await wait;
+        for (const name of recordNodes(r)) nodeNames.add(name);
+        ring.write(r);
+      };
+      if (!first.done) await add(first.value);
+      while (!io.signal.aborted) {
+        const next = await records.next();
+        if (next.done) break;
+        await add(next.value);
+      }
+      if (!io.signal.aborted) {
+        io.stdout.write(`hubble-lab relay: read ${stats.records} records (${stats.flows} flows) from ${shown}; serving until interrupted\n`);
+      }
+      const malformed = describeMalformed(stats);
+      if (malformed) io.stderr.write(`hubble-lab relay: ${malformed}\n`);
+      if (!io.signal.aborted) await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+    } finally {
+      await records.return(undefined);
+      await server.close();
+    }
+    io.stdout.write('hubble-lab relay: stopped\n');
+    return ExitCode.pass;
+  },
+};
