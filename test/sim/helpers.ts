@@ -29,7 +29,10 @@ export function raw(
   const token = opts.token === undefined ? cluster.token : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  if (body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+  if (body !== undefined) {
+    headers['Content-Type'] = opts.contentType ?? 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, cluster.apiServerUrl), { method, headers, ca }, (res) => {
       let text = '';
