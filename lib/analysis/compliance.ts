@@ -1,5 +1,6 @@
 // The compliance gate: a pure function of the analysis and the expectations, giving PASS, FAIL or INCOMPLETE and why.
 import type { Analysis, EdgeSummary } from './aggregate.ts';
+import { fmtMs, fmtPct, plural } from '../report/format.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
 
 /**
@@ -113,10 +114,6 @@ function edgeName(e: EdgeSummary): string {
   return `${e.source} → ${e.destination}`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 function sideText(e: EdgeSummary): string {
   const sides = [e.policyDeniedBy.ingress ? `${e.policyDeniedBy.ingress} at the server's ingress` : '', e.policyDeniedBy.egress ? `${e.policyDeniedBy.egress} at the client's egress` : '']
     .filter(Boolean)
@@ -193,9 +190,9 @@ function checkDenyEnforced(a: Analysis, deny: readonly EdgeRule[], mode: CheckMo
       if (e.delivered > 0) {
         violations.push(violation('deny-enforced', sev, e, `${edgeName(e)} must be denied (${what}) but reached the server: ${plural(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
       } else if (e.policyDenied > 0) {
-        notes.push(`${edgeName(e)}: enforced, ${plural(e.policyDenied, 'policy-denied flow')}${sideText(e)}`);
+        notes.push(`${edgeName(e)}: enforced (${what}), ${plural(e.policyDenied, 'policy-denied flow')}${sideText(e)}`);
       } else {
-        notes.push(`${edgeName(e)}: not answered, but no policy drop was seen either (${plural(e.dropped, 'drop')})`);
+        notes.push(`${edgeName(e)}: not answered (${what}), but no policy drop was seen either (${plural(e.dropped, 'drop')})`);
       }
     }
   }
@@ -240,12 +237,12 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
       continue;
     }
     if (limits.maxErrorRate !== undefined && http.errorRate !== null && http.errorRate > limits.maxErrorRate) {
-      violations.push(violation('slo', sev, e, `${edgeName(e)}: error rate ${pct(http.errorRate)} (${http.errors}/${http.responses}) over ${pct(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
+      violations.push(violation('slo', sev, e, `${edgeName(e)}: error rate ${fmtPct(http.errorRate)} (${http.errors}/${http.responses}) over ${fmtPct(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
     }
     if (limits.maxP99Ms !== undefined) {
       if (!http.latencyMs) notes.push(`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`);
       else if (http.latencyMs.p99 > limits.maxP99Ms) {
-        violations.push(violation('slo', sev, e, `${edgeName(e)}: p99 ${ms(http.latencyMs.p99)} over ${ms(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
+        violations.push(violation('slo', sev, e, `${edgeName(e)}: p99 ${fmtMs(http.latencyMs.p99)} over ${fmtMs(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
       }
     }
   }
@@ -270,14 +267,6 @@ function checkCompleteness(a: Analysis, mode: IncompleteMode): CheckResult {
   }
   const severity = mode === 'fail' ? 'incomplete' : 'warn';
   return result('completeness', mode, messages.map((m) => violation('completeness', severity, null, m, null, null)), passSummary);
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(x < 0.01 ? 2 : 1)}%`;
-}
-
-function ms(x: number): string {
-  return x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 }
 
 /** Evaluates every check. Without expectations the verdict is PASS unless there are policy drops (the lab guide's rule). */

@@ -4,6 +4,7 @@ import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
 import { evaluateCompliance, globMatch, selectorMatches } from '../../lib/analysis/compliance.ts';
 import { parseExpectations } from '../../lib/analysis/expectations.ts';
 import { FlowSynth } from '../../lib/flows/synth.ts';
+import { fmtMs } from '../../lib/report/format.ts';
 
 /**
  * A run of the demo: coordinator → document agent (all fine), document agent → LLM (one in four answers 500,
@@ -91,7 +92,7 @@ t.test('expectations: allowed traffic dropped by policy fails, enforced denials 
   t.equal(byId['allowed-dropped']!.status, 'fail');
   t.match(byId['allowed-dropped']!.violations[0]!.message, /document-agent → genai-network-demo\/agent-coordinator is allowed by allow\[2\] \(expect\.yaml:8\) but 1 flow was dropped by policy \(1 at the client's egress\)/);
   t.equal(byId['deny-enforced']!.status, 'pass');
-  t.match(byId['deny-enforced']!.notes[0], /traffic-generator → genai-network-demo\/llm-service: enforced, 2 policy-denied flows \(2 at the server's ingress\)/);
+  t.match(byId['deny-enforced']!.notes[0], /traffic-generator → genai-network-demo\/llm-service: enforced \(generator may not call the LLM directly \(deny\[0\] \(expect\.yaml:14\)\)\), 2 policy-denied flows \(2 at the server's ingress\)/);
   t.equal(byId.drift!.status, 'pass', 'every edge with traffic is allowed');
   t.equal(byId.slo!.status, 'not-configured');
   t.equal(c.exitCode, 1);
@@ -154,8 +155,8 @@ slo:
   t.same(
     slo.violations.map((v) => v.message),
     [
-      'genai-network-demo/document-agent → genai-network-demo/llm-service: error rate 25.0% (5/20) over 10.0% (slo.default)',
-      `genai-network-demo/document-agent → genai-network-demo/llm-service: p99 ${(llmEdge.http!.latencyMs!.p99 / 1000).toFixed(2)} s over 500 ms (slo.default)`,
+      'genai-network-demo/document-agent → genai-network-demo/llm-service: error rate 25% (5/20) over 10% (slo.default)',
+      `genai-network-demo/document-agent → genai-network-demo/llm-service: p99 ${fmtMs(llmEdge.http!.latencyMs!.p99)} over 500 ms (slo.default)`,
     ],
   );
   t.match(slo.notes.join('\n'), /agent-coordinator → genai-network-demo\/document-agent: 20 requests, fewer than 50: not judged/);
