@@ -395,7 +395,7 @@ export class FlowSynth {
         ...(to.names ? { destination_names: to.names } : {}),
         ...(this.variant === 'cilium-1.13' && reply ? { reply: true } : {}),
         event_type: point.sub === 0 ? { type: 4 } : { type: 4, sub_type: point.sub },
-        ...serviceFields(from === client ? undefined : client, to === server ? server : undefined),
+        ...serviceFields(reply ? server : undefined, reply ? undefined : server),
         // The connection's direction from the observing endpoint: egress when it sent a request or received a reply.
         traffic_direction: localIsSource !== reply ? 'EGRESS' : 'INGRESS',
         trace_observation_point: point.name,
