@@ -90,25 +90,48 @@ t.test('serves a file: history, filters, status, nodes, health; stops on the sig
 t.test('--pace 200/s: follow receives the file as it is played, then stays open', async (t) => {
   const records = flowMix(40, { seed: 22 });
   const file = exportFile('paced.jsonl', records);
+  const started = Date.now();
   const relay = await startRelay(['--input', file, '--listen', '127.0.0.1:0', '--pace', '200/s']);
   t.teardown(() => relay.stop());
   const client = await connectObserver(relay.address);
   t.teardown(() => client.close());
   const stop = new AbortController();
-  const started = Date.now();
   const seen: string[] = [];
+  let lastAt = 0;
   for await (const r of client.getFlows({ first: true, number: 1 })) seen.push(r.flow!.uuid!);
   // Follow from the oldest record: everything so far, then the rest as it is played.
   for await (const r of client.getFlows({ since: records[0]!.time!, follow: true }, { signal: stop.signal })) {
     seen.push(r.flow!.uuid!);
+    lastAt = Date.now();
     if (seen.length === 41) {
       // Still open after the end of the file: a short wait brings nothing and no end.
       setTimeout(() => stop.abort(), 100);
     }
   }
-  const elapsed = Date.now() - started;
   t.same(seen.slice(1), records.map((r) => r.flow!.uuid));
-  t.ok(elapsed >= 150, `40 records at 200/s take about 200 ms (took ${elapsed} ms)`);
+  // The 40th record is due 39 × 5 ms after the relay started, however late we connected.
+  t.ok(lastAt - started >= 190, `40 records at 200/s: the last after ${lastAt - started} ms`);
+});
+
+t.test('--pace realtime keeps the recorded gaps between records', async (t) => {
+  const records = flowMix(20, { seed: 24, gapMicros: 10_000 });
+  const span = Date.parse(records.at(-1)!.time!) - Date.parse(records[0]!.time!);
+  const file = exportFile('realtime.jsonl', records);
+  const started = Date.now();
+  const relay = await startRelay(['--input', file, '--listen', '127.0.0.1:0', '--pace', 'realtime']);
+  t.teardown(() => relay.stop());
+  const client = await connectObserver(relay.address);
+  t.teardown(() => client.close());
+  const stop = new AbortController();
+  const arrivals: number[] = [];
+  for await (const _ of client.getFlows({ since: records[0]!.time!, follow: true }, { signal: stop.signal })) {
+    arrivals.push(Date.now());
+    if (arrivals.length === records.length) stop.abort();
+  }
+  // However late we connected, the last record cannot have been played before its recorded offset.
+  const played = arrivals.at(-1)! - started;
+  t.ok(played >= span - 5, `recorded span ${span} ms, last record after ${played} ms`);
+  t.ok(played < span + 5000, 'and not absurdly later');
 });
 
 t.test('stdin, bad flags and an unreadable file', async (t) => {
