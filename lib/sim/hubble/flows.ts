@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Endpoint, Flow, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
 import { nowTimestamp } from './clock.ts';
+import { hubbleNodeName } from './hub.ts';
 
 export interface SimEndpoint {
   ip: string;
@@ -54,7 +55,7 @@ export class ConnectionFlows {
   }
 
   private nodeName(node: string): string {
-    return `${this.clusterName}/${node}`;
+    return hubbleNodeName(this.clusterName, node);
   }
 
   private base(from: 'client' | 'server', flags: TCPFlags | undefined, node: string): Flow {

@@ -67,3 +67,16 @@ export function synFlows(hub: SimHubble, node: string, count: number, firstPort 
 export function clientPorts(records: { flow?: { l4?: { TCP?: { source_port?: number } } } }[]): number[] {
   return records.flatMap((r) => (r.flow?.l4?.TCP?.source_port !== undefined ? [r.flow.l4.TCP.source_port] : []));
 }
+
+/** The iterator's next record, or a failure naming `what` when none arrives within `ms`. */
+export async function nextWithin<T>(it: AsyncIterator<T>, ms: number, what: string): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([it.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,66 @@
+// The Hubble settings a Cilium agent takes from cilium-config when it starts: whether Hubble runs, where it
+// listens, and how many flows its ring buffer keeps.
+
+export interface HubbleAgentConfig {
+  /** enable-hubble: the agent observes flows at all. */
+  enabled: boolean;
+  /**
+   * hubble-listen-address as a port on the pod (undefined: Hubble serves only its local unix socket, so nothing
+   * outside the agent, Relay included, can reach it, as with Cilium's empty default).
+   */
+  listenPort: number | undefined;
+  /** The listen address names 127.0.0.1/localhost: reachable from inside the agent's pod only. */
+  loopbackOnly: boolean;
+  /** hubble-event-buffer-capacity. */
+  capacity: number;
+}
+
+/** Cilium's default hubble-event-buffer-capacity. */
+export const defaultEventBufferCapacity = 4095;
+const maxEventBufferCapacity = 65535;
+
+/** The agent refuses to start with this configuration; the message is what it logs before exiting. */
+export class AgentConfigError extends Error {}
+
+/** strconv.ParseBool's true spellings; anything else (unset, unparsable) reads as false, as viper's GetBool. */
+function parseBool(value: string | undefined): boolean {
+  return value !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value.trim());
+}
+
+function parseListenAddress(value: string | undefined): { port: number | undefined; loopback: boolean } {
+  const text = (value ?? '').trim();
+  if (text === '') return { port: undefined, loopback: false };
+  const colon = text.lastIndexOf(':');
+  const host = colon >= 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '';
+  const portText = colon >= 0 ? text.slice(colon + 1) : '';
+  const port = Number(portText);
+  if (colon < 0 || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new AgentConfigError(`hubble-listen-address ${JSON.stringify(text)}: expected [host]:port, e.g. ":4244"`);
+  }
+  return { port, loopback: host === '127.0.0.1' || host === 'localhost' || host === '::1' };
+}
+
+function parseCapacity(value: string | undefined): number {
+  const text = (value ?? '').trim();
+  if (text === '') return defaultEventBufferCapacity;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new AgentConfigError(`hubble-event-buffer-capacity ${JSON.stringify(text)}: not an integer`);
+  }
+  if (n > maxEventBufferCapacity) throw new AgentConfigError(`invalid capacity: too large: ${n}`);
+  if (n <= 0 || (n & (n + 1)) !== 0) {
+    throw new AgentConfigError(`invalid capacity: must be one less than an integer power of two: ${n}`);
+  }
+  return n;
+}
+
+/**
+ * Reads the agent's Hubble settings from cilium-config's data (undefined: no ConfigMap, Hubble off). Throws an
+ * AgentConfigError for values Cilium refuses at start; settings only matter when Hubble is enabled.
+ */
+export function hubbleAgentConfig(data: Record<string, string> | undefined): HubbleAgentConfig {
+  const enabled = parseBool(data?.['enable-hubble']);
+  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity };
+  const listen = parseListenAddress(data?.['hubble-listen-address']);
+  return { enabled, listenPort: listen.port, loopbackOnly: listen.loopback, capacity: parseCapacity(data?.['hubble-event-buffer-capacity']) };
+}

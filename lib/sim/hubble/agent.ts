@@ -1,0 +1,96 @@
+// A node's Hubble observer inside its Cilium agent: a ring buffer the hub writes the node's flows into, served
+// (Observer, health and peer.Peer) on the agent pod's hubble-listen-address port.
+import net from 'node:net';
+import { FlowRing } from '../../hubble/server/ring.ts';
+import { RingObserverSource } from '../../hubble/server/ring-source.ts';
+import { startObserverServer, type RunningServer } from '../../hubble/server/observer-server.ts';
+import type { HubbleAgentConfig } from './agent-config.ts';
+import { connectLocal, pipeServer } from './forward.ts';
+import type { SimHubble } from './hub.ts';
+import { peerNotifyService } from './peer-service.ts';
+
+export interface HubbleAgentOptions {
+  hub: SimHubble;
+  /** Kubernetes node the agent runs on. */
+  node: string;
+  /** The agent pod's IP (its node's: the agent runs in the host network), announced to peers. */
+  ip: string;
+  /** Hubble settings as read from cilium-config when the pod started. */
+  config: HubbleAgentConfig;
+  /** Serves a TCP server on the pod's port (the pod network's listen). */
+  listen(server: net.Server, port: number, opts?: { loopback?: boolean }): Promise<number>;
+  /** Reported in ServerStatus.version and by Relay's GetNodes. */
+  version: string;
+  log?(line: string): void;
+}
+
+export interface HubbleAgent {
+  /** Hubble runs: the node's flows are recorded. */
+  readonly enabled: boolean;
+  readonly ring: FlowRing | undefined;
+  /** The pod port Hubble serves on, when it serves over TCP. */
+  readonly port: number | undefined;
+  /** The gRPC server's own 127.0.0.1 address (outside the pod network), when it serves. */
+  readonly localAddress: string | undefined;
+  /** Stops recording and serving; the node stays a peer (its agent is only restarting). */
+  stop(): Promise<void>;
+}
+
+export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<HubbleAgent> {
+  const { hub, node, config } = opts;
+  const log = opts.log ?? (() => {});
+  if (!config.enabled) {
+    const detach = hub.agentStarted(node, { ip: opts.ip });
+    log('level=info msg="Hubble server is disabled" subsys=hubble');
+    return { enabled: false, ring: undefined, port: undefined, localAddress: undefined, stop: async () => detach() };
+  }
+
+  const ring = new FlowRing(config.capacity);
+  const source = new RingObserverSource(ring, { nodeName: hub.nodeName(node), version: opts.version });
+  const stopping = new AbortController();
+  let server: RunningServer | undefined;
+  let front: ReturnType<typeof pipeServer> | undefined;
+  if (config.listenPort !== undefined) {
+    server = await startObserverServer('127.0.0.1:0', source, {
+      what: `Hubble on ${node}`,
+      services: [peerNotifyService(hub, stopping.signal)],
+    });
+    const target = server.port;
+    front = pipeServer(() => connectLocal(target));
+    try {
+      await opts.listen(front, config.listenPort, { loopback: config.loopbackOnly });
+    } catch (err) {
+      stopping.abort();
+      await server.close();
+      throw err;
+    }
+  }
+  const detach = hub.agentStarted(node, { ip: opts.ip, ring, ...(config.listenPort !== undefined ? { port: config.listenPort } : {}) });
+  log(`level=info msg="Starting Hubble server" subsys=hubble bufferCapacity=${config.capacity}` + (config.listenPort !== undefined ? ` address=":${config.listenPort}"` : ''));
+  if (config.listenPort === undefined) {
+    log('level=info msg="hubble-listen-address is empty: Hubble serves only its local socket, Relay cannot reach this node" subsys=hubble');
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    ring,
+    port: config.listenPort,
+    localAddress: server?.address,
+    stop() {
+      stopped ??= (async () => {
+        detach();
+        stopping.abort();
+        if (front) {
+          const f = front;
+          await new Promise<void>((resolve) => {
+            f.close(() => resolve());
+            f.destroyConnections();
+          });
+        }
+        await server?.close();
+      })();
+      return stopped;
+    },
+  };
+}
