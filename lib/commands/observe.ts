@@ -2,19 +2,20 @@
 // live Hubble Relay/agent, with hubble's flags and output formats.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
+import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver } from '../hubble/client.ts';
 import { createReadStats, describeMalformed, readResponseBatches } from '../hubble/codec/read.ts';
-import { toJsonpb, toLegacyJson } from '../hubble/codec/write.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
 import { compileFlowFilters } from '../hubble/filter/match.ts';
 import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
+import { createPrinter, OUTPUT_FORMATS, type OutputFormat } from '../hubble/printer/printer.ts';
+import type { ColorMode } from '../hubble/printer/terminal.ts';
+import { TIME_FORMAT_NAMES } from '../hubble/printer/time-format.ts';
 
-const FORMATS = ['compact', 'dict', 'json', 'jsonpb', 'table'] as const;
-type Format = (typeof FORMATS)[number];
+const COLOR_MODES: readonly ColorMode[] = ['auto', 'always', 'never'];
 
 const DEFAULT_SERVER = 'localhost:4245';
 /** hubble refuses larger --last on files: the last N records are held in memory until the end. */
@@ -24,6 +25,11 @@ const options: OptionSpec[] = [
   { name: 'input-file', type: 'string', valueName: 'FILE', group: 'Source', description: 'read flows from a file (hubble observe -o jsonpb, the Hubble exporter; gzip too); - for stdin' },
   { name: 'server', type: 'string', valueName: 'ADDR', group: 'Source', description: `Hubble Relay or agent to ask (default $HUBBLE_SERVER or ${DEFAULT_SERVER})` },
   { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', default: 'compact', group: 'Output', description: 'compact, dict, json, jsonpb or table' },
+  { name: 'time-format', type: 'string', valueName: 'NAME', default: 'StampMilli', group: 'Output', description: `how times print in compact, dict and table: ${TIME_FORMAT_NAMES.join(', ')}` },
+  { name: 'print-node-name', type: 'boolean', group: 'Output', description: 'print the node each flow was observed on' },
+  { name: 'numeric', type: 'boolean', group: 'Output', description: 'print IP addresses instead of pod, service and DNS names' },
+  { name: 'color', type: 'string', valueName: 'WHEN', default: 'auto', group: 'Output', description: 'colour compact and dict output: auto, always or never (NO_COLOR is honoured)' },
+  { name: 'debug', short: 'D', type: 'boolean', group: 'Output', description: 'also print node status events for nodes that connect (stderr)' },
   ...observeSelectorOptions,
   ...observeFilterOptions,
 ];
@@ -40,8 +46,8 @@ yields every matching flow; against a server a bare request means --last 20, as 
 --verdict DENIED: Hubble has no such verdict (the hubble CLI rejects it). A policy drop is verdict DROPPED with
 drop reason POLICY_DENIED (no rule allowed it) or POLICY_DENY (a deny rule); DENIED is read as exactly that.
 
-Node status events go to stderr (-o jsonpb: only NODE_ERROR and NODE_UNAVAILABLE, as hubble prints them); lost
-events are printed with the flows.
+Output is hubble's, byte for byte: lost events print with the flows; node status events go to stderr, only for
+nodes that became unavailable or failed unless --debug.
 
 Exit codes: 0 done; 2 bad flags, a file that cannot be read, or a server that cannot be reached; 3 the input had
 malformed lines: they were skipped and counted on stderr (first ones with their line numbers) and every other
@@ -56,11 +62,13 @@ export const observeCommand: Command = {
   run,
 };
 
-/** Where each record goes: formats differ in what they print for node status and lost events, and where. */
+/** The printer behind buffered stdout writes, so that a slow reader holds back the input instead of memory. */
 interface Output {
   write(resp: GetFlowsResponse): void;
-  /** Hands buffered text to the streams, waiting while stdout is full. */
+  /** Hands buffered text to stdout, waiting while it is full. */
   flush(): Promise<void>;
+  /** Lets the printer finish (the table is laid out at the end), then flushes. */
+  end(): Promise<void>;
 }
 
 async function writeText(stream: Writable, text: string): Promise<void> {
@@ -68,56 +76,47 @@ async function writeText(stream: Writable, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, 'drain');
 }
 
-function textOutput(io: CommandIO, render: (resp: GetFlowsResponse) => { stdout?: string; stderr?: string } | undefined): Output {
+function createOutput(format: OutputFormat, args: ParsedArgs, io: CommandIO, follow: boolean): Output {
+  if (format === 'table' && follow) throw new UsageError('observe: table output format is not compatible with follow mode');
+  const timeFormat = optionString(args, 'time-format') ?? 'StampMilli';
+  if (!TIME_FORMAT_NAMES.some((n) => n.toLowerCase() === timeFormat.toLowerCase())) {
+    throw new UsageError(`observe: unknown --time-format ${timeFormat}`, { hint: `one of ${TIME_FORMAT_NAMES.join(', ')}` });
+  }
+  const color = (optionString(args, 'color') ?? 'auto') as ColorMode;
+  if (!COLOR_MODES.includes(color)) throw new UsageError(`observe: --color takes auto, always or never, not "${color}"`);
   let buffered = '';
+  const printer = createPrinter(format, {
+    out: { write: (text: string) => void (buffered += text), isTTY: (io.stdout as { isTTY?: boolean }).isTTY },
+    err: io.stderr,
+    timeFormat,
+    nodeName: optionFlag(args, 'print-node-name'),
+    ipTranslation: !optionFlag(args, 'numeric'),
+    color,
+    debug: optionFlag(args, 'debug'),
+    env: io.env,
+  });
+  const flush = async () => {
+    const text = buffered;
+    buffered = '';
+    await writeText(io.stdout, text);
+  };
   return {
-    write(resp) {
-      const text = render(resp);
-      if (!text) return;
-      if (text.stderr !== undefined) io.stderr.write(text.stderr + '\n');
-      if (text.stdout !== undefined) buffered += text.stdout + '\n';
-    },
-    async flush() {
-      const text = buffered;
-      buffered = '';
-      await writeText(io.stdout, text);
+    write: (resp) => printer.write(resp),
+    flush,
+    async end() {
+      printer.end();
+      await flush();
     },
   };
 }
 
-function jsonpbOutput(io: CommandIO): Output {
-  return textOutput(io, (resp) => {
-    const state = resp.node_status?.state_change;
-    if (resp.node_status) return state === 'NODE_ERROR' || state === 'NODE_UNAVAILABLE' ? { stderr: toJsonpb(resp) } : undefined;
-    return { stdout: toJsonpb(resp) };
-  });
-}
-
-/** `-o json` under HUBBLE_COMPAT=legacy-json-output: bare Flow and LostEvent objects; node status prints nothing. */
-function legacyJsonOutput(io: CommandIO): Output {
-  return textOutput(io, (resp) => {
-    const line = toLegacyJson(resp);
-    return line === undefined ? undefined : { stdout: line };
-  });
-}
-
-async function createOutput(format: Format, io: CommandIO, follow: boolean): Promise<Output> {
-  if (format === 'table' && follow) throw new UsageError('table output format is not compatible with follow mode');
-  if (format === 'jsonpb') return jsonpbOutput(io);
-  if (format === 'json') {
-    const legacy = (io.env.HUBBLE_COMPAT ?? '').split(',').includes('legacy-json-output');
-    return legacy ? legacyJsonOutput(io) : jsonpbOutput(io);
-  }
-  throw new UsageError(`observe: -o ${format} is not available yet`, { hint: 'use -o jsonpb or -o json' });
-}
-
-function outputFormat(args: ParsedArgs): Format {
+function outputFormat(args: ParsedArgs): OutputFormat {
   const value = optionString(args, 'output') ?? 'compact';
   const format = value === 'tab' ? 'table' : value === 'JSON' ? 'json' : value;
-  if (!(FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`observe: invalid output format: ${value}`, { hint: `one of ${FORMATS.join(', ')}` });
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`observe: invalid output format: ${value}`, { hint: `one of ${OUTPUT_FORMATS.join(', ')}` });
   }
-  return format as Format;
+  return format as OutputFormat;
 }
 
 async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
@@ -130,7 +129,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   if (inputFile !== undefined && server !== undefined) throw new UsageError('observe: --input-file and --server cannot be used together');
   const live = inputFile === undefined;
   const req = buildGetFlowsRequest(args, { live, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
-  const output = await createOutput(format, io, req.follow === true);
+  const output = createOutput(format, args, io, req.follow === true);
   try {
     if (inputFile !== undefined) return await observeFile(inputFile, req, output, io);
     return await observeServer(server ?? io.env.HUBBLE_SERVER ?? DEFAULT_SERVER, req, output, io);
@@ -181,7 +180,7 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
     if (io.signal.aborted) break;
   }
   if (last) for (const resp of last.inOrder()) output.write(resp);
-  await output.flush();
+  await output.end();
 
   const malformed = describeMalformed(stats);
   if (malformed) {
@@ -223,7 +222,7 @@ async function observeServer(address: string, req: GetFlowsRequest, output: Outp
         await output.flush();
       }
     }
-    await output.flush();
+    await output.end();
   } finally {
     client.close();
   }

@@ -13,6 +13,7 @@ import { parseTimestamp, timestampToNanos } from '../../lib/hubble/grpc/timestam
 import { toJsonpb, toLegacyJson } from '../../lib/hubble/codec/write.ts';
 import type { GetFlowsRequest } from '../../lib/flows/types.ts';
 import { startObserverServer } from '../../lib/hubble/server/observer-server.ts';
+import { compactLine } from '../../lib/hubble/printer/printer.ts';
 import { ObserverError } from '../../lib/hubble/server/source.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -137,6 +138,40 @@ t.test('stdin, -o json and legacy JSON', async (t) => {
   const expected = records.slice(-50).map(toLegacyJson).filter((l): l is string => l !== undefined);
   t.strictSame(legacy.lines, expected, 'bare flows and lost events');
   t.notOk(legacy.lines.some((l) => l.startsWith('{"flow"')));
+});
+
+t.test('compact, dict and table print the selected records as hubble does', async (t) => {
+  const dropped = records.filter((r) => r.flow?.verdict === 'DROPPED');
+  const compact = await observe(['--input-file', flowsFile, '--verdict', 'DROPPED', '--color', 'always', '--numeric']);
+  t.equal(compact.code, 0);
+  t.equal(compact.stdout, dropped.map((r) => compactLine(r.flow!, { color: 'always', ipTranslation: false })).join(''));
+  t.match(compact.stdout, /\x1b\[/, 'colour when asked');
+
+  const all = await observe(['--input-file', flowsFile, '--print-node-name', '--time-format', 'RFC3339Nano']);
+  t.equal(all.lines.length, records.filter((r) => !r.node_status).length, 'one line per flow and lost event');
+  t.match(all.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[kind-kind\/kind-[\w-]+\]: /);
+  t.match(all.stdout, /EVENTS LOST: HUBBLE_RING_BUFFER CPU\(0\) 37/);
+  t.match(all.stderr, /1 nodes are unavailable: kind-kind\/kind-worker2/);
+  t.match(all.stderr, /Error "tls handshake failed" on 1 nodes/);
+  t.notMatch(all.stderr, /Receiving flows/, 'connected nodes only with --debug');
+  t.match((await observe(['--input-file', flowsFile, '-D'])).stderr, /Receiving flows from 1 nodes/, 'a filter would drop status events: they match as an empty flow');
+
+  const table = await observe(['--input-file', flowsFile, '-o', 'table', '--verdict', 'DROPPED', '--first', '3']);
+  t.match(table.lines[0], /^TIMESTAMP\s+SOURCE\s+DESTINATION\s+TYPE\s+VERDICT\s+SUMMARY$/);
+  t.equal(table.lines.length, 4);
+  const dict = await observe(['--input-file', flowsFile, '-o', 'dict', '--verdict', 'DROPPED', '--first', '2']);
+  t.equal(dict.lines.filter((l) => l === '------------').length, 1);
+  t.match(dict.stdout, /    VERDICT: DROPPED/);
+
+  for (const [args, message] of [
+    [['-o', 'table', '--follow'], /table output format is not compatible with follow mode/],
+    [['--time-format', 'Kitchen'], /unknown --time-format Kitchen/],
+    [['--color', 'sometimes'], /--color takes auto, always or never/],
+  ] as [string[], RegExp][]) {
+    const run = await observe(['--input-file', flowsFile, ...args]);
+    t.equal(run.code, 2);
+    t.match(run.stderr, message);
+  }
 });
 
 t.test('malformed lines: every good record printed, the bad ones counted and located, exit 3', async (t) => {
