@@ -19,8 +19,11 @@ const GO_ESCAPE_TEXT: Record<string, string> = {
 };
 
 function goEncoderEscape(json: string): string {
-  GO_ENCODER_ESCAPES.lastIndex = 0;
-  return GO_ENCODER_ESCAPES.test(json) ? json.replace(GO_ENCODER_ESCAPES, (c) => GO_ESCAPE_TEXT[c]!) : json;
+  // indexOf scans are several times cheaper than one regex test over a whole line, and nearly always miss.
+  if (json.indexOf('<') === -1 && json.indexOf('>') === -1 && json.indexOf('&') === -1 && json.indexOf('\u2028') === -1 && json.indexOf('\u2029') === -1) {
+    return json;
+  }
+  return json.replace(GO_ENCODER_ESCAPES, (c) => GO_ESCAPE_TEXT[c]!);
 }
 
 /**
