@@ -107,6 +107,7 @@ export class Registry {
     validate(info, obj);
     if (opts.managedFields) meta.managedFields = opts.managedFields;
     else if (opts.manager) meta.managedFields = recordUpdate(undefined, obj, opts.manager, obj.apiVersion, meta.creationTimestamp);
+    if (meta.managedFields?.length === 0) delete meta.managedFields;
     if (opts.dryRun) return obj;
     return this.store.insert(info, obj);
   }
@@ -223,7 +224,14 @@ export class Registry {
     if (body.metadata?.name !== undefined && body.metadata.name !== name) {
       throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     }
-    const applyOpts = { manager: opts.manager, force: opts.force, apiVersion, now, ...(opts.subresource ? { subresource: opts.subresource } : {}) };
+    const applyOpts = {
+      manager: opts.manager,
+      force: opts.force,
+      apiVersion,
+      now,
+      normalize: (o: Record<string, any>) => applyDefaults(info, o as KObject),
+      ...(opts.subresource ? { subresource: opts.subresource } : {}),
+    };
     if (!live) {
       if (opts.subresource) throw notFound(gr(info), name);
       const result = serverSideApply(undefined, body, applyOpts, info.resource);

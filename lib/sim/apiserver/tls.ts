@@ -68,7 +68,8 @@ export function selfSignedCert(commonName = 'hubble-lab-sim'): ServingCert {
   const name = seq(set(seq(oid('2.5.4.3'), utf8(commonName))));
   const now = Date.now();
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  // Positive and minimal in DER: top bit clear, next bit set (no leading zero byte needed or allowed).
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const extensions = seq(
     extension('2.5.29.19', true, seq(bool(true))),
     // digitalSignature and keyCertSign.

@@ -153,6 +153,13 @@ t.test('server-side apply creates, re-applies without change, records managers a
   const forced = await apply(cm('cfg', { a: '1' }), 'lab', true);
   t.same(forced.json.data, { a: '1' }, 'forced: takes a back and drops b, which only lab owned');
   t.same(forced.json.metadata.managedFields.map((m: any) => m.manager), ['lab']);
+  // Defaults the server adds (policyTypes, port protocols) do not make a later re-apply a change.
+  const np = '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/p?fieldManager=lab';
+  const policy = 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 80\n';
+  const p1 = await raw(c, 'PATCH', np, { body: policy, contentType: 'application/apply-patch+yaml' });
+  await new Promise((r) => setTimeout(r, 1100));
+  const p2 = await raw(c, 'PATCH', np, { body: policy, contentType: 'application/apply-patch+yaml' });
+  t.equal(p2.json.metadata.resourceVersion, p1.json.metadata.resourceVersion);
   t.match((await raw(c, 'PATCH', `${CM}/other?fieldManager=lab`, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'other' } }, contentType: 'application/apply-patch+yaml' })).json, { code: 400 });
 });
 

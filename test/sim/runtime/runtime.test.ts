@@ -241,6 +241,7 @@ t.test('image hooks run in process on the pod network, replacing the idle defaul
 
 t.test('stopping and shutdown leave no process behind', async (t) => {
   const rt = await createPodRuntime({ shutdownGraceMs: 300 });
+  t.teardown(() => rt.shutdown());
   const cluster = new FakeCluster();
   cluster.configMaps.set('default/s', { 'forever.mjs': 'setInterval(() => {}, 1000); process.on("SIGTERM", () => {}); console.log("started");' });
   const specFor = (name: string, ip: string) => podSpec(name, ip, {
@@ -250,6 +251,7 @@ t.test('stopping and shutdown leave no process behind', async (t) => {
   const a = rt.start(specFor('stubborn-a', '127.244.1.60'), cluster);
   rt.start(specFor('stubborn-b', '127.244.1.61'), cluster);
   for (const p of rt.pods()) {
+    await waitForStatus(p, ready);
     for await (const line of p.logs({ follow: true })) if (line === 'started') break;
   }
   const ours = () => execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('forever.mjs'));

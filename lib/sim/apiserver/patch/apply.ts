@@ -11,6 +11,8 @@ export interface ApplyOptions {
   apiVersion: string;
   now: string;
   subresource?: string;
+  /** Server defaulting, so that an applied value equal to the live one after defaults counts as no change. */
+  normalize?: (obj: Record<string, any>) => void;
 }
 
 export interface ApplyResult {
@@ -113,7 +115,9 @@ export function serverSideApply(live: Record<string, any> | undefined, applied: 
   const times = new Map<Owner, string>();
   for (const o of list) times.set(o, o.entry.time);
   if (mine) {
-    const unchanged = sameSet(previous, appliedSet) && deepEqual(stripMeta(live), stripMeta(object));
+    const normalized = clone(object);
+    opts.normalize?.(normalized);
+    const unchanged = sameSet(previous, appliedSet) && deepEqual(stripMeta(live), stripMeta(normalized));
     mine.entry = { ...entry, time: unchanged ? mine.entry.time : opts.now };
     mine.set = appliedSet;
   } else {

@@ -1,0 +1,204 @@
+// The embedded cluster as kubectl and client-node see it: the initial kind+Cilium state and the lab's kubectl commands.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { startSimCluster } from '../../lib/sim/cluster.ts';
+import { raw, testCluster } from './helpers.ts';
+import { trivialRuntime } from './trivial-runtime.ts';
+
+const run = promisify(execFile);
+
+async function hasKubectl(): Promise<boolean> {
+  try {
+    await run('kubectl', ['version', '--client']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: script
+  namespace: demo
+data:
+  main.js: console.log('hello')
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web, tier: frontend}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:alpine
+        ports:
+        - containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: demo
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: demo
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: node:20-alpine
+        env:
+        - {name: LOG, value: "job done"}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-ingress
+  namespace: demo
+spec:
+  podSelector:
+    matchLabels: {app: web}
+  ingress:
+  - from:
+    - podSelector: {}
+    ports:
+    - port: 80
+`;
+
+t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async (t) => {
+  const c = await testCluster(t);
+  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
+  const nodes = (await core.listNode()).items;
+  t.same(nodes.map((n) => n.metadata?.name), ['sim-control-plane', 'sim-worker', 'sim-worker2']);
+  t.same(nodes.map((n) => n.spec?.podCIDR), ['127.244.0.0/24', '127.244.1.0/24', '127.244.2.0/24']);
+  t.ok(nodes.every((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
+  t.equal(nodes[0]?.metadata?.labels?.['node-role.kubernetes.io/control-plane'], '');
+  const namespaces = (await core.listNamespace()).items;
+  for (const ns of ['default', 'kube-system', 'kube-public']) {
+    t.equal(namespaces.find((n) => n.metadata?.name === ns)?.metadata?.labels?.['kubernetes.io/metadata.name'], ns);
+  }
+  const ds = await apps.readNamespacedDaemonSet({ name: 'cilium', namespace: 'kube-system' });
+  t.match(ds.spec?.template.spec?.containers[0]?.image, /^quay\.io\/cilium\/cilium:v1\.19\.\d+$/);
+  t.equal(ds.metadata?.labels?.['k8s-app'], 'cilium');
+  await apps.readNamespacedDeployment({ name: 'cilium-operator', namespace: 'kube-system' });
+  await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
+  const config = await core.readNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system' });
+  t.equal(config.data?.['enable-hubble'], 'false');
+  const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+  t.equal(dns.spec?.clusterIP, '127.96.0.10');
+  t.same(dns.spec?.ports?.map((p) => `${p.port}/${p.protocol}`), ['53/UDP', '53/TCP', '9153/TCP']);
+  t.equal((await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' })).spec?.clusterIP, '127.96.0.1');
+  const names = (await core.listServiceForAllNamespaces()).items.map((s) => s.metadata?.name);
+  t.notOk(names.some((n) => /hubble/.test(n ?? '')), 'no Hubble Relay or UI yet');
+});
+
+t.test('two sims run side by side; a kubeconfig that is not ours is never overwritten', async (t) => {
+  const a = await testCluster(t);
+  const b = await testCluster(t);
+  t.not(a.apiServerUrl, b.apiServerUrl);
+  t.equal((await raw(a, 'GET', '/api', { token: b.token })).status, 401, 'tokens differ');
+  const dir = await mkdtemp(join(tmpdir(), 'sim-kc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const theirs = join(dir, 'config');
+  const text = 'apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster: {server: "https://prod.example:6443"}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: prod}\nusers:\n- name: prod\n  user: {token: x}\ncurrent-context: prod\n';
+  await writeFile(theirs, text);
+  await t.rejects(startSimCluster({ runtime: trivialRuntime(), kubeconfigPath: theirs }), { message: `${theirs} holds other clusters; the sim will not overwrite it` });
+  t.equal(await readFile(theirs, 'utf8'), text);
+  const mine = join(dir, 'sim.yaml');
+  const c = await startSimCluster({ runtime: trivialRuntime(), kubeconfigPath: mine });
+  t.match(await readFile(mine, 'utf8'), /current-context: hubble-lab-sim/);
+  await c.stop();
+  await t.rejects(access(mine), 'stop removes the kubeconfig it wrote');
+});
+
+t.test('server-side apply with client-node re-applies without changing anything', async (t) => {
+  const c = await testCluster(t);
+  const objects = KubernetesObjectApi.makeApiClient(c.kubeConfig);
+  const docs = parseAllDocuments(MANIFESTS).map((d) => d.toJS());
+  const applyAll = async () => {
+    const out = [];
+    for (const d of docs) out.push(await objects.patch(d, undefined, undefined, 'hubble-lab', true, PatchStrategy.ServerSideApply));
+    return out.map((o) => `${o.kind}/${o.metadata?.name}@${o.metadata?.resourceVersion}`);
+  };
+  await applyAll();
+  // Controllers write status for a moment (pods start, the Job completes); compare once the cluster is quiet.
+  for (let last = -1; last !== c.internals.store.resourceVersion; ) {
+    last = c.internals.store.resourceVersion;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const live = [];
+  for (const d of docs) {
+    const o = await objects.read(d);
+    live.push(`${o.kind}/${o.metadata?.name}@${o.metadata?.resourceVersion}`);
+  }
+  const before = c.stats() as any;
+  const second = await applyAll();
+  t.same(second, live, 'same resourceVersions');
+  const after = c.stats() as any;
+  t.equal(after.requests.mutating - before.requests.mutating, docs.length, 'each apply is still a mutating request');
+});
+
+const kubectlMissing = (await hasKubectl()) ? false : 'kubectl is not installed: install kubernetes-client (Debian) to run the kubectl end-to-end test';
+
+t.test('kubectl drives the sim like a cluster', { skip: kubectlMissing }, async (t) => {
+  const c = await testCluster(t);
+  const dir = await mkdtemp(join(tmpdir(), 'sim-kubectl-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'demo.yaml');
+  await writeFile(file, MANIFESTS);
+  const kubectl = async (...args: string[]) => {
+    const { stdout } = await run('kubectl', ['--kubeconfig', c.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 });
+    return stdout;
+  };
+  t.match(await kubectl('get', 'nodes'), /sim-control-plane\s+Ready\s+control-plane/);
+  t.match(await kubectl('get', 'pods', '-A'), /kube-system\s+cilium-\w{5}\s+1\/1\s+Running/);
+  t.match(await kubectl('version'), /Server Version: v1\.\d+\.\d+-hubble-lab-sim/);
+  const applied = await kubectl('apply', '--server-side', '--validate=false', '-f', file);
+  t.match(applied, /namespace\/demo serverside-applied/);
+  t.match(applied, /networkpolicy.networking.k8s.io\/web-ingress serverside-applied/);
+  const rv = await kubectl('get', 'deploy', 'web', '-n', 'demo', '-o', 'jsonpath={.metadata.resourceVersion}');
+  await kubectl('apply', '--server-side', '--validate=false', '-f', file);
+  t.equal(await kubectl('get', 'deploy', 'web', '-n', 'demo', '-o', 'jsonpath={.metadata.resourceVersion}'), rv, 're-apply changes nothing');
+  t.match(await kubectl('rollout', 'status', 'deployment/web', '-n', 'demo', '--timeout=20s'), /deployment "web" successfully rolled out/);
+  t.match(await kubectl('wait', '--for=condition=available', 'deployment/web', '-n', 'demo', '--timeout=20s'), /condition met/);
+  t.match(await kubectl('wait', '--for=condition=complete', 'job/once', '-n', 'demo', '--timeout=20s'), /condition met/);
+  t.match(await kubectl('logs', 'job/once', '-n', 'demo'), /^job done\npod ip 127\.244\.\d+\.\d+\n$/);
+  t.match(await kubectl('get', 'networkpolicy', 'web-ingress', '-n', 'demo', '-o', 'jsonpath={.spec.policyTypes}'), /\["Ingress"\]/);
+  t.match(await kubectl('rollout', 'restart', 'ds/cilium', '-n', 'kube-system'), /daemonset.apps\/cilium restarted/);
+  t.match(await kubectl('rollout', 'status', 'ds/cilium', '-n', 'kube-system', '--timeout=30s'), /daemon set "cilium" successfully rolled out/);
+  const missing = await kubectl('get', 'pod', 'missing', '-n', 'demo').catch((e: { stderr: string }) => e.stderr);
+  t.match(missing, /Error from server \(NotFound\): pods "missing" not found/);
+  t.match(await kubectl('delete', 'ns', 'demo', '--timeout=30s'), /namespace "demo" deleted/);
+  t.match(await kubectl('get', 'ns', 'demo').catch((e: { stderr: string }) => e.stderr), /namespaces "demo" not found/);
+});
