@@ -334,7 +334,14 @@ class DefaultDatapath implements Datapath {
     return this.podNetwork(pod);
   }
 
-  async close(): Promise<void> {
+  private closing?: Promise<void>;
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     for (const c of this.controls) c.socket.destroy();
     for (const s of this.open) s.destroy();
     for (const s of this.awaitingBind.values()) s.destroy();

@@ -39,6 +39,13 @@ export interface LogOptions {
   container?: string;
   follow?: boolean;
   tailLines?: number;
+  /** Prefix each line with its RFC 3339 time and a space, as `kubectl logs --timestamps`. */
+  timestamps?: boolean;
+  /** The log of the container's previous (terminated) instance. */
+  previous?: boolean;
+  sinceSeconds?: number;
+  /** RFC 3339; lines written at or after it. */
+  sinceTime?: string;
   /** Ends a follow. */
   signal?: AbortSignal;
 }
@@ -47,9 +54,15 @@ export interface RunningPod {
   readonly spec: PodSpecForRuntime;
   /** Current status of every container, in spec order. */
   containerStatuses(): ContainerStatusUpdate[];
+  /** Status of the init containers, in spec order (empty when the pod has none). */
+  initContainerStatuses?(): ContainerStatusUpdate[];
   /** Called whenever a container's status changes. */
   onStatus(listener: (statuses: ContainerStatusUpdate[]) => void): () => void;
-  /** The container's log (stdout+stderr), as lines; follow keeps the iterator open until the container ends or signal aborts. */
+  /**
+   * The container's log (stdout+stderr), as lines without their newline; follow keeps the iterator open until the
+   * container ends or signal aborts. Throws a ContainerLogError (with the Kubernetes message) when the container
+   * does not exist or has not started.
+   */
   logs(opts: LogOptions): AsyncIterable<string>;
   /** Opens a TCP stream to the pod's port as the pod sees it (for port-forward); rejects with ECONNREFUSED when nothing listens. */
   dial(port: number): Promise<Duplex>;
