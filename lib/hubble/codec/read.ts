@@ -112,7 +112,8 @@ export async function* readResponseBatches(input: ReadInput, stats: ReadStats = 
   }
 }
 
-type LineOutcome = GetFlowsResponse | 'empty' | 'skipped' | { malformed: string };
+/** A parsed record, an empty line, a recognised non-flow exporter line, or a malformed line and why. */
+export type LineOutcome = GetFlowsResponse | 'empty' | 'skipped' | { malformed: string };
 
 /**
  * Classifies one line of text. Exposed for readers of other transports (a pipe already split into lines);
@@ -131,6 +132,8 @@ export function parseResponseLine(text: string): LineOutcome {
 }
 
 function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[]): void {
+  // Editors on Windows may start a file with a byte order mark.
+  if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const outcome = parseResponseLine(text);
   if (outcome === 'empty') return;
   if (outcome === 'skipped') {

@@ -1,6 +1,6 @@
 // Reading flow exports: plain, gzip, stdin and streams; long lines; junk, bare flows, exporter lines, unknown fields.
 import t, { type Test } from 'tap';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -202,6 +202,35 @@ t.test('a file that cannot be read throws InputError naming it', async (t) => {
   const sub = join(dir, 'a-directory');
   mkdirSync(sub);
   await t.rejects(readAll(sub), { name: 'InputError', message: `cannot read flows file ${sub}: is a directory` });
+});
+
+t.test('a file this user may not read throws InputError saying so', { skip: process.getuid?.() === 0 ? 'root may read any file' : false }, async (t) => {
+  const path = join(dir, 'secret.jsonl');
+  writeFileSync(path, '{"flow":{}}\n');
+  chmodSync(path, 0o000);
+  await t.rejects(readAll(path), { name: 'InputError', message: `cannot read flows file ${path}: permission denied` });
+});
+
+t.test('a stream that fails mid-way yields the records before the failure, then throws InputError', async (t) => {
+  const good = [...synthJsonpbLines({ count: 3, seed: 1 })].join('\n') + '\n';
+  const stream = new Readable({ read() {} });
+  stream.push(good);
+  setImmediate(() => stream.destroy(new Error('connection reset')));
+  const got: GetFlowsResponse[] = [];
+  await t.rejects(
+    (async () => {
+      for await (const r of readResponses(stream)) got.push(r);
+    })(),
+    { name: 'InputError', message: '<stream>: reading failed after line 3: connection reset' },
+  );
+  t.equal(got.length, 3);
+});
+
+t.test('ignores a byte order mark at the start of the file', async (t) => {
+  const stats = createReadStats();
+  const got = await readAll(Readable.from(['\uFEFF{"flow":{"verdict":"FORWARDED"}}\n']), stats);
+  t.equal(got.length, 1);
+  t.equal(stats.malformed, 0);
 });
 
 t.test('a truncated gzip file yields every record before the damage, then throws naming the file', async (t) => {
