@@ -102,8 +102,10 @@ t.test('create fills defaults; updates bump resourceVersion only on change and g
   t.equal(job.spec.backoffLimit, 6);
 
   const path = '/apis/apps/v1/namespaces/team/daemonsets/agent';
-  const same = await raw(c, 'PATCH', path, { body: { metadata: { labels: {} } }, contentType: 'application/merge-patch+json' });
-  t.equal(same.json.metadata.resourceVersion, (await raw(c, 'GET', path)).json.metadata.resourceVersion, 'a no-op patch keeps the resourceVersion');
+  const npPath = '/apis/networking.k8s.io/v1/namespaces/team/networkpolicies/p';
+  const noop = await raw(c, 'PATCH', npPath, { body: { metadata: { labels: {} }, spec: { policyTypes: ['Ingress', 'Egress'] } }, contentType: 'application/merge-patch+json' });
+  t.equal(noop.json.metadata.resourceVersion, np.metadata.resourceVersion, 'a no-op patch keeps the resourceVersion');
+  const same = await raw(c, 'GET', path);
   const labelled = await raw(c, 'PATCH', path, { body: { metadata: { labels: { x: 'y' } } }, contentType: 'application/merge-patch+json' });
   t.equal(labelled.json.metadata.generation, 1, 'metadata changes leave generation alone');
   t.not(labelled.json.metadata.resourceVersion, same.json.metadata.resourceVersion);
