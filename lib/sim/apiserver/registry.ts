@@ -51,6 +51,14 @@ function specOf(obj: KObject): unknown {
   return rest;
 }
 
+/** Empty metadata maps and lists are not stored, as the API server's serialization omits them. */
+function dropEmptyMeta(meta: KObject['metadata']): void {
+  for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields'] as const) {
+    const v = meta[k];
+    if (v !== undefined && (v === null || (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0))) delete meta[k];
+  }
+}
+
 function withoutVersion(obj: KObject): unknown {
   const { resourceVersion: _, ...meta } = obj.metadata;
   return { ...obj, metadata: meta };
@@ -104,10 +112,11 @@ export class Registry {
     if (info.subresources.includes('status') && info.resource !== 'nodes') delete obj.status;
     this.createHooks(info, obj);
     applyDefaults(info, obj);
+    dropEmptyMeta(meta);
     validate(info, obj);
     if (opts.managedFields) meta.managedFields = opts.managedFields;
     else if (opts.manager) meta.managedFields = recordUpdate(undefined, obj, opts.manager, obj.apiVersion, meta.creationTimestamp);
-    if (meta.managedFields?.length === 0) delete meta.managedFields;
+    dropEmptyMeta(meta);
     if (opts.dryRun) return obj;
     return this.store.insert(info, obj);
   }
@@ -186,6 +195,7 @@ export class Registry {
       }
     }
     applyDefaults(info, next);
+    dropEmptyMeta(meta);
     if (opts.subresource !== 'status') validate(info, next, old);
     if (info.tracksGeneration && !deepEqual(specOf(old), specOf(next))) meta.generation = (old.metadata.generation ?? 0) + 1;
     if (opts.managedFields) meta.managedFields = opts.managedFields;
@@ -193,7 +203,7 @@ export class Registry {
       meta.managedFields = recordUpdate(old, next, opts.manager, next.apiVersion!, timestamp(), opts.subresource);
     } else if (old.metadata.managedFields) meta.managedFields = old.metadata.managedFields;
     else delete meta.managedFields;
-    if (meta.managedFields && meta.managedFields.length === 0) delete meta.managedFields;
+    dropEmptyMeta(meta);
     if (deepEqual(withoutVersion(old), withoutVersion(next))) return old;
     if (opts.dryRun) return next;
     if (meta.deletionTimestamp && (meta.finalizers ?? []).length === 0 && info !== R.namespaces && info !== R.pods) {
