@@ -640,7 +640,11 @@ export interface SynthLinesOptions extends SynthRunOptions {
   bareFlows?: boolean;
 }
 
-/** A run as jsonpb lines (without newlines), optionally with junk lines mixed in. */
+/**
+ * A run as jsonpb lines (without newlines), optionally with junk lines mixed in. With `unknownFields` the lines
+ * are the records' JSON as built (the jsonpb writer would drop those fields); the known fields still come in
+ * proto order, so such a line minus its unknown fields is exactly the jsonpb line.
+ */
 export function* synthJsonpbLines(opts: SynthLinesOptions = {}): Generator<string> {
   let n = 0;
   let junk = 0;

@@ -126,7 +126,8 @@ for (const variant of ['current', 'cilium-1.13'] as const) {
     const rewritten = records.map(toJsonpb);
     t.equal(rewritten.length, lines.length);
     t.equal(rewritten.findIndex((l, i) => l !== lines[i]), -1, 'every line identical');
-    t.same(await readLines(t, rewritten), records, 're-read records deep-equal the first read');
+    // Compared as JSON text: key order included, and far faster than a deep compare of 800 records.
+    t.equal(JSON.stringify(await readLines(t, rewritten)), JSON.stringify(records), 're-read records equal the first read');
   });
 
   t.test(`a ${variant} export with unknown fields written back equals it minus those fields`, async (t) => {
@@ -135,6 +136,6 @@ for (const variant of ['current', 'cilium-1.13'] as const) {
     t.not(withUnknown[3], plain[3], 'the input really carries extra fields');
     const rewritten = (await readLines(t, withUnknown)).map(toJsonpb);
     t.equal(rewritten.findIndex((l, i) => l !== plain[i]), -1, 'every line equals the export without unknown fields');
-    t.same(await readLines(t, rewritten), synthResponses({ count: 500, seed: 17, variant }));
+    t.equal(JSON.stringify(await readLines(t, rewritten)), JSON.stringify(synthResponses({ count: 500, seed: 17, variant })), 'records equal the generated ones');
   });
 }
