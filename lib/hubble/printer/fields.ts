@@ -1,6 +1,6 @@
 // The columns hubble prints for a flow: endpoints with ports, identities, event type, verdict and summary.
 import { posix } from 'node:path';
-import type { Flow } from '../../flows/types.ts';
+import type { Flow, Policy } from '../../flows/types.ts';
 import type { Colorer } from './terminal.ts';
 
 // Cilium's monitor message types (event_type.type).
@@ -174,17 +174,33 @@ export function flowType(f: Flow): string {
   }
 }
 
-/** The VERDICT column; policy-verdict events say ALLOWED / DENIED / AUDITED instead. */
-export function verdictText(f: Flow, c: Colorer): string {
+/** ` BY name (kind), …` for the policies that have both a name and a kind; '' when none has. */
+function byPolicies(policies: Policy[] | undefined): string {
+  const named = (policies ?? []).filter((p) => p.kind && p.name);
+  return named.length === 0 ? '' : ` BY ${named.map((p) => `${p.name} (${p.kind})`).join(', ')}`;
+}
+
+/**
+ * The VERDICT column; policy-verdict events say ALLOWED / DENIED / AUDITED instead, and with --print-policy-names
+ * which policies of the flow's direction decided it.
+ */
+export function verdictText(f: Flow, c: Colorer, policyNames = false): string {
   const verdict = f.verdict ?? 'VERDICT_UNKNOWN';
   const policyVerdict = f.event_type?.type === MSG_POLICY_VERDICT;
+  const dir = f.traffic_direction;
   switch (verdict) {
     case 'FORWARDED':
-    case 'REDIRECTED':
-      return c.paint('green', policyVerdict ? 'ALLOWED' : verdict);
+    case 'REDIRECTED': {
+      if (!policyVerdict) return c.paint('green', verdict);
+      const by = policyNames ? byPolicies(dir === 'EGRESS' ? f.egress_allowed_by : dir === 'INGRESS' ? f.ingress_allowed_by : undefined) : '';
+      return c.paint('green', `ALLOWED${by}`);
+    }
     case 'DROPPED':
-    case 'ERROR':
-      return c.paint('red', policyVerdict ? 'DENIED' : verdict);
+    case 'ERROR': {
+      if (!policyVerdict) return c.paint('red', verdict);
+      const by = policyNames ? byPolicies(dir === 'EGRESS' ? f.egress_denied_by : dir === 'INGRESS' ? f.ingress_denied_by : undefined) : '';
+      return c.paint('red', `DENIED${by}`);
+    }
     case 'AUDIT':
       return c.paint('yellow', policyVerdict ? 'AUDITED' : verdict);
     case 'TRACED':

@@ -24,6 +24,8 @@ export interface PrinterOptions {
   timeFormat?: string;
   /** --print-node-name. */
   nodeName?: boolean;
+  /** --print-policy-names: policy-verdict events name the policies that allowed or denied them. */
+  policyNames?: boolean;
   /** --ip-translation (default true): pod, service or DNS names instead of IPs; --numeric turns it off. */
   ipTranslation?: boolean;
   /** --color (default auto: colour on a terminal unless NO_COLOR or TERM=dumb). Tables are never coloured. */
@@ -49,6 +51,7 @@ interface Context {
   err: TextSink;
   time: TimeFormatName;
   nodeName: boolean;
+  policyNames: boolean;
   translate: boolean;
   debug: boolean;
   c: Colorer;
@@ -62,6 +65,7 @@ function context(opts: PrinterOptions, allowColor: boolean): Context {
     err: opts.err ?? process.stderr,
     time: timeFormatName(opts.timeFormat),
     nodeName: opts.nodeName ?? false,
+    policyNames: opts.policyNames ?? false,
     translate: opts.ipTranslation ?? true,
     debug: opts.debug ?? false,
     c: createColorer(enabled),
@@ -174,7 +178,7 @@ function formatCompactFlow(f: Flow, ctx: Context): string {
     arrow = '<-';
   }
   const node = ctx.nodeName ? ` [${f.node_name ?? ''}]` : '';
-  return ctx.c.escape(`${formatTime(f.time, ctx.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, ctx.c)} (${summaryText(f, ctx.c)})\n`);
+  return ctx.c.escape(`${formatTime(f.time, ctx.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, ctx.c, ctx.policyNames)} (${summaryText(f, ctx.c)})\n`);
 }
 
 export function compactPrinter(opts: PrinterOptions): FlowPrinter {
@@ -207,7 +211,7 @@ export function dictPrinter(opts: PrinterOptions): FlowPrinter {
         let text = line !== 0 ? `${DICT_SEPARATOR}\n` : '';
         text += `  TIMESTAMP: ${formatTime(f.time, ctx.time)}\n`;
         if (ctx.nodeName) text += `       NODE: ${f.node_name ?? ''}\n`;
-        text += `     SOURCE: ${src}\nDESTINATION: ${dst}\n       TYPE: ${flowType(f)}\n    VERDICT: ${verdictText(f, c)}\n    SUMMARY: ${summaryText(f, c)}\n`;
+        text += `     SOURCE: ${src}\nDESTINATION: ${dst}\n       TYPE: ${flowType(f)}\n    VERDICT: ${verdictText(f, c, ctx.policyNames)}\n    SUMMARY: ${summaryText(f, c)}\n`;
         ctx.out.write(c.escape(text));
         line++;
       } else if (resp.lost_events) {
@@ -249,7 +253,7 @@ export function tablePrinter(opts: PrinterOptions): FlowPrinter {
         const [src, dst] = hostNames(f, ctx.translate, c);
         header();
         const node = ctx.nodeName ? `${f.node_name ?? ''}\t` : '';
-        tw.write(c.escape(`${formatTime(f.time, ctx.time)}\t${node}${src}\t${dst}\t${flowType(f)}\t${verdictText(f, c)}\t${summaryText(f, c)}\n`));
+        tw.write(c.escape(`${formatTime(f.time, ctx.time)}\t${node}${src}\t${dst}\t${flowType(f)}\t${verdictText(f, c, ctx.policyNames)}\t${summaryText(f, c)}\n`));
         line++;
       } else if (resp.lost_events) {
         const l = lostSummary(resp.lost_events);

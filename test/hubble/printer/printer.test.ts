@@ -68,6 +68,22 @@ t.test('compact: replies are flipped and printed with <-, unknown direction with
   );
 });
 
+t.test('compact: --print-policy-names names the policies of the flow direction', async (t) => {
+  const verdict = with_({
+    verdict: 'FORWARDED',
+    event_type: { type: 5 },
+    policy_match_type: 2,
+    traffic_direction: 'INGRESS',
+    ingress_allowed_by: [{ name: 'allow-orchestration', namespace: 'genai-network-demo', kind: 'NetworkPolicy' }, { name: 'no-kind' }, { name: 'dns', kind: 'CiliumClusterwideNetworkPolicy' }],
+    egress_allowed_by: [{ name: 'egress-one', kind: 'CiliumNetworkPolicy' }],
+  });
+  t.match(compactLine(verdict, { policyNames: true }), ' policy-verdict:L3-L4 INGRESS ALLOWED BY allow-orchestration (NetworkPolicy), dns (CiliumClusterwideNetworkPolicy) (TCP Flags: SYN)');
+  t.match(compactLine(verdict), ' policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)', 'off by default');
+  const denied = with_({ event_type: { type: 5 }, traffic_direction: 'EGRESS', egress_denied_by: [{ name: 'deny-world', kind: 'CiliumNetworkPolicy' }] });
+  t.match(compactLine(denied, { policyNames: true }), ' policy-verdict:none EGRESS DENIED BY deny-world (CiliumNetworkPolicy) (');
+  t.match(compactLine(with_({ egress_denied_by: [{ name: 'x', kind: 'y' }], traffic_direction: 'EGRESS' }), { policyNames: true }), ' Policy denied DROPPED (', 'only policy-verdict events');
+});
+
 t.test('compact: an HTTP response of the demo, from the server, with pod names and L7 type', async (t) => {
   const url = 'http://llm-service.genai-network-demo.svc.cluster.local/api/v1/generate';
   const response: Flow = {
