@@ -7,6 +7,9 @@ import { ConnectionFlows, type SimEndpoint } from '../../../lib/sim/hubble/flows
 import { IdentityAllocator, podEndpointLabels } from '../../../lib/sim/hubble/identity.ts';
 import type { SimHubble } from '../../../lib/sim/hubble/hub.ts';
 import { localForward, type LocalForward } from '../../../lib/sim/hubble/forward.ts';
+import type { ServiceEntry } from '../../../lib/sim/net/services.ts';
+import type { ContainerContext } from '../../../lib/sim/runtime/images.ts';
+import { corednsImage } from '../../../lib/sim/runtime/images/coredns.ts';
 
 export const clusterName = 'kind-sim';
 export const nodes = ['sim-control-plane', 'sim-worker', 'sim-worker2'] as const;
@@ -78,5 +81,53 @@ export async function nextWithin<T>(it: AsyncIterator<T>, ms: number, what: stri
     return await Promise.race([it.next(), timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** What an image handler gets for one container of a pod attached to the datapath. */
+export function containerContext(
+  pod: PodNetwork,
+  container: Record<string, any>,
+  opts: { env?: Record<string, string>; root?: string; log?: string[]; signal?: AbortSignal } = {},
+): ContainerContext {
+  const { info } = pod;
+  return {
+    pod: { namespace: info.namespace, name: info.name, uid: info.uid, nodeName: info.nodeName, podIP: info.ip, labels: info.labels, pod: { spec: { containers: [container] } } },
+    container,
+    env: opts.env ?? {},
+    net: pod,
+    path: (p) => (opts.root ?? '') + p,
+    log: (line) => opts.log?.push(line),
+    signal: opts.signal ?? new AbortController().signal,
+  };
+}
+
+export const kubeDnsIP = '127.96.0.10';
+export const hubblePeerIP = '127.96.0.40';
+export const hubbleRelayIP = '127.96.0.41';
+
+/** Runs cluster DNS (the sim's CoreDNS image) in a kube-dns pod, so pods resolve Service names. */
+export async function clusterDns(t: Test, dp: Datapath): Promise<void> {
+  const pod = podOn(dp, 'sim-control-plane', 'coredns-6f6b679f8f-7xk2p', 3, { 'k8s-app': 'kube-dns' });
+  const proc = await corednsImage(dp)(containerContext(pod, { name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }));
+  t.teardown(() => proc.stop());
+}
+
+/** The Service table: kube-dns, plus hubble-peer (443 → the agents' 4244) and others as given. */
+export function services(dp: Datapath, entries: { peerBackends?: string[]; extra?: ServiceEntry[] }): void {
+  const dnsBackend = dp.endpoints().find((e) => e.labels['k8s-app'] === 'kube-dns');
+  dp.setServices([
+    { namespace: 'kube-system', name: 'kube-dns', clusterIP: kubeDnsIP, ports: [{ name: 'dns', protocol: 'UDP', port: 53, backends: dnsBackend ? [{ ip: dnsBackend.ip, port: 53 }] : [] }] },
+    { namespace: 'kube-system', name: 'hubble-peer', clusterIP: hubblePeerIP, ports: [{ name: 'peer-service', protocol: 'TCP', port: 443, backends: (entries.peerBackends ?? []).map((ip) => ({ ip, port: 4244 })) }] },
+    ...(entries.extra ?? []),
+  ]);
+}
+
+/** Waits until `check` is true, failing with `what` after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
