@@ -25,7 +25,7 @@ export function offeredProtocols(req: IncomingMessage): string[] {
 }
 
 export class WebSocketConnection extends EventEmitter<WebSocketEvents> {
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private fragments: Buffer[] = [];
   private fragmentOpcode = 0;
   private closed = false;
