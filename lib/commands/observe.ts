@@ -5,11 +5,11 @@ import type { Writable } from 'node:stream';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
-import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
+import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver } from '../hubble/client.ts';
 import { createReadStats, describeMalformed, readResponseBatches } from '../hubble/codec/read.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
-import { compileFlowFilters } from '../hubble/filter/match.ts';
+import { compileFlowFilters, NO_FLOW } from '../hubble/filter/match.ts';
 import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
 import { createPrinter, OUTPUT_FORMATS, type OutputFormat } from '../hubble/printer/printer.ts';
 import type { ColorMode } from '../hubble/printer/terminal.ts';
@@ -189,9 +189,6 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
   }
   return ExitCode.pass;
 }
-
-/** Records that are not flows (lost events, node status) are filtered as hubble does: as an empty flow. */
-const NO_FLOW: Flow = Object.freeze({});
 
 /** The last N records seen, in arrival order, without holding more than N. */
 class LastN {

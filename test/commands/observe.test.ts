@@ -101,6 +101,14 @@ t.test('filters select the flows a Hubble server would', async (t) => {
   }
 });
 
+t.test('lost events and node status are filtered as a nil flow, as hubble filters them', async (t) => {
+  const none = await observe(['--input-file', flowsFile, '-o', 'jsonpb', '--ip-version', 'none']);
+  t.strictSame(none.lines, [], 'every flow has an IP, and records without a flow never match --ip-version');
+  const notDropped = await observe(['--input-file', flowsFile, '-o', 'jsonpb', '--not', '--verdict', 'DROPPED']);
+  t.strictSame(notDropped.lines, jsonpbStdout(records.filter((r) => r.flow?.verdict !== 'DROPPED')), 'a blacklist lets them through');
+  t.ok(notDropped.lines.some((l) => l.startsWith('{"lost_events"')));
+});
+
 t.test('--verdict DENIED: policy drops, and a note on stderr', async (t) => {
   const run = await observe(['--input-file', flowsFile, '-o', 'jsonpb', '--verdict', 'DENIED']);
   const expected = records.filter((r) => r.flow?.verdict === 'DROPPED' && ['POLICY_DENIED', 'POLICY_DENY'].includes(r.flow.drop_reason_desc ?? ''));

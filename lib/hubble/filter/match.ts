@@ -10,6 +10,13 @@ import { enumName, MESSAGE_TYPE_ACCESS_LOG } from './tables.ts';
 
 type Predicate = (flow: Flow) => boolean;
 
+/**
+ * What to match a record that carries no flow against (lost events, node status): Hubble filters those as a nil
+ * Flow, which is an empty flow except that the checks needing a flow (uuid, verdict, drop reason, direction,
+ * IP version) never match it.
+ */
+export const NO_FLOW: Flow = Object.freeze({});
+
 /** A FlowFilter value the server would reject. `field` is the proto field name, `value` the offending value. */
 export class FilterValueError extends UsageError {
   readonly field: string;
@@ -274,12 +281,12 @@ function compileOne(f: FlowFilter): Predicate[] {
   const ps: Predicate[] = [];
   if (set(f.uuid)) {
     const ids = new Set(f.uuid);
-    ps.push((flow) => ids.has(flow.uuid ?? ''));
+    ps.push((flow) => flow !== NO_FLOW && ids.has(flow.uuid ?? ''));
   }
   if (set(f.event_type)) ps.push(compileEventTypes(f.event_type));
   if (set(f.verdict)) {
     const verdicts = enumNames('verdict', 'flow.Verdict', f.verdict);
-    ps.push((flow) => verdicts.has(flow.verdict ?? 'VERDICT_UNKNOWN'));
+    ps.push((flow) => flow !== NO_FLOW && verdicts.has(flow.verdict ?? 'VERDICT_UNKNOWN'));
   }
   if (set(f.drop_reason_desc)) {
     const reasons = enumNames('drop_reason_desc', 'flow.DropReason', f.drop_reason_desc);
@@ -448,7 +455,7 @@ function compileOne(f: FlowFilter): Predicate[] {
   }
   if (set(f.ip_version)) {
     const versions = enumNames('ip_version', 'flow.IPVersion', f.ip_version);
-    ps.push((flow) => versions.has(flow.IP?.ipVersion ?? 'IP_NOT_USED'));
+    ps.push((flow) => flow !== NO_FLOW && versions.has(flow.IP?.ipVersion ?? 'IP_NOT_USED'));
   }
   if (set(f.trace_id)) {
     const ids = new Set(f.trace_id);
@@ -456,7 +463,7 @@ function compileOne(f: FlowFilter): Predicate[] {
   }
   if (set(f.traffic_direction)) {
     const directions = enumNames('traffic_direction', 'flow.TrafficDirection', f.traffic_direction);
-    ps.push((flow) => directions.has(flow.traffic_direction ?? 'TRAFFIC_DIRECTION_UNKNOWN'));
+    ps.push((flow) => flow !== NO_FLOW && directions.has(flow.traffic_direction ?? 'TRAFFIC_DIRECTION_UNKNOWN'));
   }
   if (set(f.interface)) {
     const ifaces = f.interface;

@@ -1,7 +1,7 @@
 // compileFlowFilters: the Hubble server's filter semantics, field by field and combined, over flows built here.
 import t from 'tap';
 import type { Flow, FlowFilter } from '../../../lib/flows/types.ts';
-import { compileFlowFilters, FilterValueError, requestPath } from '../../../lib/hubble/filter/match.ts';
+import { compileFlowFilters, FilterValueError, NO_FLOW, requestPath } from '../../../lib/hubble/filter/match.ts';
 
 /** A TCP request from default/xwing to genai-network-demo/llm-service-… with overrides. */
 function flow(overrides: Partial<Flow> = {}): Flow {
@@ -208,6 +208,22 @@ t.test('label selectors: Kubernetes syntax with Cilium source prefixes', async (
   t.ok(matches({ source_label: ['app=a'] }, twoSources), 'any-source lookup takes the first in Cilium order (value a < b)');
   t.notOk(matches({ source_label: ['app=b'] }, twoSources));
   t.ok(matches({ source_label: ['container:app=b'] }, twoSources), 'a prefix selects its source');
+});
+
+t.test('records without a flow match as Hubble matches a nil flow', async (t) => {
+  const cases: [FlowFilter, boolean][] = [
+    [{ ip_version: ['IP_NOT_USED'] }, false],
+    [{ verdict: ['VERDICT_UNKNOWN'] }, false],
+    [{ uuid: [''] }, false],
+    [{ traffic_direction: ['TRAFFIC_DIRECTION_UNKNOWN'] }, false],
+    [{ event_type: [{ type: 0 }] }, false],
+    [{ source_pod: ['default/'] }, false],
+    [{ trace_id: [''] }, true],
+    [{ source_identity: [0] }, false],
+  ];
+  for (const [filter, want] of cases) t.equal(matches(filter, NO_FLOW), want, JSON.stringify(filter));
+  t.equal(matches({ ip_version: ['IP_NOT_USED'] }, {}), true, 'an empty flow is still a flow');
+  t.ok(compileFlowFilters(undefined, [{ verdict: ['DROPPED'] }])(NO_FLOW), 'blacklists let them through');
 });
 
 t.test('the matcher keeps per-filter state right across nodes and reuse', async (t) => {
