@@ -1,6 +1,6 @@
 // Reading flow exports: plain, gzip, stdin and streams; long lines; junk, bare flows, exporter lines, unknown fields.
 import t, { type Test } from 'tap';
-import { chmodSync, mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -251,6 +251,25 @@ t.test('a truncated gzip file yields every record before the damage, then throws
   t.match((err as Error).message, new RegExp(`^${path}: gzip data is truncated or corrupt after line ${stats.lines}: `));
   t.ok(got.length > 100, `${got.length} records read before the cut`);
   sameRecords(t, got, synthResponses({ count: 400, seed: 8 }).slice(0, got.length));
+});
+
+t.test('stopping early closes the file', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc to count open files' }, async (t) => {
+  const path = join(dir, 'early.jsonl');
+  await writeSynthFile(path, { count: 3000, seed: 6 });
+  const openFiles = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+  let n = 0;
+  for await (const _ of readResponses(path)) {
+    if (n === 0) t.equal(openFiles(), 1, 'open while reading');
+    if (++n === 10) break;
+  }
+  t.equal(n, 10);
+  t.equal(openFiles(), 0, 'closed after break');
 });
 
 t.test('the batch API yields the same records in input-sized arrays', async (t) => {
