@@ -166,21 +166,29 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
     return matches(resp.flow ?? NO_FLOW);
   };
 
-  reading: for await (const batch of readResponseBatches(path === '-' ? io.stdin : path, stats)) {
-    for (const resp of batch) {
-      if (!selected(resp)) continue;
-      if (last) {
-        last.push(resp);
-        continue;
+  let failure: unknown;
+  try {
+    reading: for await (const batch of readResponseBatches(path === '-' ? io.stdin : path, stats)) {
+      for (const resp of batch) {
+        if (!selected(resp)) continue;
+        if (last) {
+          last.push(resp);
+          continue;
+        }
+        output.write(resp);
+        if (first && ++printed >= number) break reading;
       }
-      output.write(resp);
-      if (first && ++printed >= number) break reading;
+      await output.flush();
+      if (io.signal.aborted) break;
     }
-    await output.flush();
-    if (io.signal.aborted) break;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') throw err;
+    // The input broke off (truncated gzip, I/O error): still print what was read before saying so.
+    failure = err;
   }
   if (last) for (const resp of last.inOrder()) output.write(resp);
   await output.end();
+  if (failure !== undefined) throw failure;
 
   const malformed = describeMalformed(stats);
   if (malformed) {

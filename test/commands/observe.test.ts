@@ -2,6 +2,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +196,20 @@ t.test('malformed lines: every good record printed, the bad ones counted and loc
   t.match(run.stderr, /2 malformed lines in .*junk\.json skipped/);
   t.match(run.stderr, /line 11: not JSON/);
   t.match(run.stderr, /line 26: not a JSON object/);
+});
+
+t.test('an input that breaks off: what was read is printed, then the error, exit 2', async (t) => {
+  const gz = gzipSync(readFileSync(flowsFile));
+  const file = join(dir, 'cut.json.gz');
+  writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
+  const whole = await observe(['--input-file', file, '-o', 'jsonpb']);
+  t.equal(whole.code, 2);
+  t.ok(whole.lines.length > 100, `records before the break are printed (${whole.lines.length})`);
+  t.strictSame(whole.lines, jsonpbStdout(records).slice(0, whole.lines.length));
+  t.match(whole.stderr, /cut\.json\.gz: gzip data is truncated or corrupt after line \d+/);
+  const tail = await observe(['--input-file', file, '-o', 'jsonpb', '--last', '3']);
+  t.equal(tail.code, 2);
+  t.strictSame(tail.lines, whole.lines.slice(-3), '--last still prints the last records read');
 });
 
 t.test('bad flags, a missing file and an unreachable server exit 2 with a clear message', async (t) => {
