@@ -32,7 +32,8 @@ export interface ReadStats {
 
 export const MAX_MALFORMED_SAMPLES = 10;
 
-export type ReadInput = string | NodeJS.ReadableStream;
+/** A path (`-` is stdin), a stream, or a stream with the name to use for it in messages. */
+export type ReadInput = string | NodeJS.ReadableStream | { stream: NodeJS.ReadableStream; name: string };
 
 export function createReadStats(): ReadStats {
   return { source: '', lines: 0, records: 0, flows: 0, skipped: 0, malformed: 0, firstMalformed: [] };
@@ -357,7 +358,11 @@ interface OpenedInput {
 const CHUNK_BYTES = 1 << 20;
 
 async function openInput(input: ReadInput): Promise<OpenedInput> {
-  if (typeof input !== 'string') return { stream: input, source: '<stream>', close: async () => {} };
+  if (typeof input !== 'string') {
+    if ('name' in input && 'stream' in input && typeof input.name === 'string') return { stream: input.stream, source: input.name, close: async () => {} };
+    const stream = input as NodeJS.ReadableStream;
+    return { stream, source: stream === process.stdin ? '<stdin>' : '<stream>', close: async () => {} };
+  }
   if (input === '-') return { stream: process.stdin, source: '<stdin>', close: async () => {} };
   let handle;
   try {

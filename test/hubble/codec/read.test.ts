@@ -90,6 +90,9 @@ t.test('reads a stream whose chunks split lines and multi-byte characters anywhe
   const stats = createReadStats();
   t.same(await readAll(Readable.from(chunks), stats), records);
   t.equal(stats.source, '<stream>');
+  const named = createReadStats();
+  await readAll({ stream: Readable.from(['oops\n']), name: 'stdin' }, named);
+  t.match(describeMalformed(named), /^1 malformed line in stdin skipped \(0 records read\):\n {2}line 1: not JSON/);
 });
 
 t.test('reads lines far over 64 KiB', async (t) => {
