@@ -6,6 +6,7 @@ import { ExitCode, HubbleLabError, UsageError, formatError } from './errors.ts';
 /** Subcommands load lazily so that `--help` and small commands start fast. */
 const commands: Record<string, () => Promise<Command>> = {
   observe: async () => (await import('./commands/observe.ts')).observeCommand,
+  analyze: async () => (await import('./commands/analyze.ts')).analyzeCommand,
   relay: async () => (await import('./commands/relay.ts')).relayCommand,
   sim: async () => (await import('./commands/sim.ts')).simCommand,
 };

@@ -151,6 +151,11 @@ export class FlowAggregator {
     if (t !== undefined) this.timeline.add(t, { request, error, drop });
   }
 
+  /** Flows counted so far (after the filters). */
+  get flowsCounted(): number {
+    return this.flowCount;
+  }
+
   /** Flows the filters left out. */
   get skippedByFilter(): number {
     return this.filteredOut;

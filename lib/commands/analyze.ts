@@ -1,0 +1,271 @@
+// `hubble-lab analyze`: one pass over flows from a file or a live Relay into report.md/json, junit.xml and a gate verdict.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
+import type { Command, CommandIO } from '../command.ts';
+import { ExitCode, HubbleLabError, UsageError, formatError } from '../errors.ts';
+import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
+import { FlowAggregator } from '../analysis/aggregate.ts';
+import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
+import { loadExpectations, type Expectations } from '../analysis/expectations.ts';
+import { connectObserver } from '../hubble/client.ts';
+import { createReadStats, describeMalformed, readResponseBatches, type ReadStats } from '../hubble/codec/read.ts';
+import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
+import { compileFlowFilters } from '../hubble/filter/match.ts';
+import { parseGoDuration } from '../hubble/filter/time.ts';
+import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
+import { annotations, appendStepSummary } from '../report/github.ts';
+import { buildReport, formatReportJson, type Report, type ReportInput } from '../report/json.ts';
+import { formatJunit } from '../report/junit.ts';
+import { formatMarkdown } from '../report/markdown.ts';
+import { fmtInt, fmtPct, plural } from '../report/format.ts';
+
+const FORMATS = ['md', 'json', 'junit'] as const;
+type Format = (typeof FORMATS)[number];
+const FILE_NAMES: Record<Format, string> = { md: 'report.md', json: 'report.json', junit: 'junit.xml' };
+
+const SOURCE = 'Source';
+const OUTPUT = 'Output and gate';
+
+const ownOptions: OptionSpec[] = [
+  { name: 'input', short: 'i', type: 'string', valueName: 'FILE', group: SOURCE, description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin' },
+  { name: 'server', type: 'string', valueName: 'ADDR', group: SOURCE, description: 'Hubble Relay (or agent) to read live flows from, with --since/--until or --follow --duration' },
+  { name: 'duration', type: 'string', valueName: 'DURATION', group: SOURCE, description: 'with --follow: stop after this long (60s, 5m); Ctrl-C also stops and writes the reports' },
+  { name: 'out', type: 'string', valueName: 'DIR', group: OUTPUT, description: 'folder for the reports (default reports/<timestamp>/)' },
+  { name: 'format', type: 'string', valueName: 'LIST', group: OUTPUT, default: 'md,json,junit', description: 'reports to write: any of md, json, junit, comma-separated' },
+  { name: 'json', type: 'boolean', group: OUTPUT, description: 'print report.json to stdout (the summary goes to stderr)' },
+  { name: 'expect', type: 'string', valueName: 'FILE', group: OUTPUT, description: 'expectations (YAML): allowed and denied edges, service levels, check modes' },
+  { name: 'gate', type: 'string', valueName: 'MODE', group: OUTPUT, description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)' },
+];
+
+const details = `Examples:
+  hubble-lab analyze --input flows.json
+  hubble-lab analyze --input flows.json.gz --namespace genai-network-demo --expect expectations.yaml
+  hubble-lab analyze --server localhost:4245 --follow --duration 60s --out reports/live
+  hubble observe -o jsonpb --all | hubble-lab analyze --input - --json > report.json
+
+Edges go from client to server: replies (is_reply) are counted on their request's edge, never as a reverse
+edge. An HTTP request seen at both the client's egress proxy and the server's ingress proxy counts once, with the
+server side's latency. Latency and status codes exist only where an L7 policy sends traffic through Cilium's
+proxy; without one the report says so. Filter flags are those of hubble observe; lost events and node status
+are always counted, whatever the filters.
+
+Exit codes: 0 PASS, 1 FAIL, 3 INCOMPLETE (lost events or unavailable nodes, with incomplete: fail in the
+expectations), 2 bad flags, an unreadable file or expectations, or a server that cannot be reached (the reports
+are still written from what was read before a failure).`;
+
+export const analyzeCommand: Command = {
+  name: 'analyze',
+  summary: 'Analyze flows into report.md/report.json/junit.xml and gate CI on the compliance verdict',
+  usage: 'analyze (--input FILE|- | --server ADDR) [selectors] [filters] [--expect FILE] [--gate MODE] [--out DIR]',
+  options: [...ownOptions, ...observeSelectorOptions, ...observeFilterOptions],
+  details,
+  run,
+};
+
+const ownNames = new Set(ownOptions.map((o) => o.name));
+const SELECTOR_NAMES = new Set(observeSelectorOptions.map((o) => o.name));
+
+/** The selector and filter flags as given, for the report (`--namespace x --verdict DROPPED`). */
+function filterFlags(args: ParsedArgs): string[] {
+  const out: string[] = [];
+  for (const o of args.ordered) {
+    if (ownNames.has(o.name)) continue;
+    out.push(`--${o.name}`);
+    if (o.value !== true) out.push(String(o.value));
+  }
+  return out;
+}
+
+function formats(args: ParsedArgs): Format[] {
+  const list = (optionString(args, 'format') ?? FORMATS.join(','))
+    .split(',')
+    .map((f) => f.trim().toLowerCase())
+    .filter(Boolean)
+    .map((f) => (f === 'markdown' ? 'md' : f === 'xml' ? 'junit' : f));
+  for (const f of list) {
+    if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`analyze: unknown report format "${f}"`, { hint: `use any of ${FORMATS.join(', ')}, comma-separated` });
+  }
+  return [...new Set(list)] as Format[];
+}
+
+function gateMode(args: ParsedArgs, hasExpect: boolean): GateMode {
+  const value = optionString(args, 'gate');
+  if (value === undefined) return hasExpect ? 'expect' : 'any-drop';
+  if (!(GATE_MODES as readonly string[]).includes(value)) throw new UsageError(`analyze: unknown --gate "${value}"`, { hint: `use ${GATE_MODES.join(', ')}` });
+  if (value === 'expect' && !hasExpect) throw new UsageError('analyze: --gate expect needs --expect FILE');
+  return value as GateMode;
+}
+
+function defaultOutDir(now: Date): string {
+  return join('reports', now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'));
+}
+
+interface Collected {
+  agg: FlowAggregator;
+  stats: ReadStats | undefined;
+  records: number;
+  failure: unknown;
+}
+
+/** A time window for files, as hubble applies it: by each record's own time. */
+function windowFilter(req: GetFlowsRequest): ((resp: GetFlowsResponse) => boolean) | undefined {
+  if (req.since === undefined && req.until === undefined) return undefined;
+  const since = req.since === undefined ? undefined : timestampToNanos(parseTimestamp(req.since)!);
+  const until = req.until === undefined ? undefined : timestampToNanos(parseTimestamp(req.until)!);
+  return (resp) => {
+    const t = resp.time ?? resp.flow?.time;
+    const parsed = t === undefined ? undefined : parseTimestamp(t);
+    const ns = parsed === undefined ? 0n : timestampToNanos(parsed);
+    return (since === undefined || ns >= since) && (until === undefined || ns <= until);
+  };
+}
+
+async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): Promise<Collected> {
+  if (req.number !== undefined && !req.first && req.number !== ALL_FLOWS) {
+    throw new UsageError('analyze: --last is not available with --input', { hint: 'pick flows from a file with --since/--until or --first N' });
+  }
+  const matches = compileFlowFilters(req.whitelist, req.blacklist);
+  const inWindow = windowFilter(req);
+  const agg = new FlowAggregator({ accept: (flow: Flow) => matches(flow) });
+  const stats = createReadStats();
+  const limit = req.first ? (req.number ?? Infinity) : Infinity;
+  let records = 0;
+  let failure: unknown;
+  try {
+    reading: for await (const batch of readResponseBatches(path === '-' ? io.stdin : path, stats)) {
+      for (const resp of batch) {
+        records++;
+        if (inWindow && !inWindow(resp)) continue;
+        agg.add(resp);
+        if (agg.flowsCounted >= limit) break reading;
+      }
+      if (io.signal.aborted) {
+        agg.quality.note('Reading was interrupted: the report covers the flows read until then.');
+        break;
+      }
+    }
+  } catch (err) {
+    if (records === 0 && stats.lines === 0) throw err;
+    failure = err;
+  }
+  return { agg, stats, records, failure };
+}
+
+async function collectServer(address: string, req: GetFlowsRequest, args: ParsedArgs, io: CommandIO): Promise<Collected> {
+  const durationText = optionString(args, 'duration');
+  let durationMs: number | undefined;
+  if (durationText !== undefined) {
+    const ns = parseGoDuration(durationText);
+    if (ns === undefined || ns <= 0) throw new UsageError(`analyze: --duration: cannot read "${durationText}" as a duration`, { hint: 'e.g. 30s, 5m, 1h30m' });
+    if (!req.follow) throw new UsageError('analyze: --duration needs --follow', { hint: 'hubble-lab analyze --server ADDR --follow --duration 60s' });
+    durationMs = ns / 1e6;
+  }
+  if (!args.ordered.some((o) => SELECTOR_NAMES.has(o.name))) {
+    // hubble's default for a bare live request is --last 20: too few to analyze, so nothing is assumed.
+    throw new UsageError('analyze: say which flows to read from the server', {
+      hint: 'use --since/--until (a time window), --follow --duration 60s (live), --all or --last N',
+    });
+  }
+  const client = await connectObserver(address, { what: 'Hubble server' });
+  const agg = new FlowAggregator();
+  let records = 0;
+  let failure: unknown;
+  const signal = durationMs === undefined ? io.signal : AbortSignal.any([io.signal, AbortSignal.timeout(durationMs)]);
+  try {
+    try {
+      const status = await client.serverStatus();
+      agg.quality.observeServerStatus(status.unavailable_nodes ?? []);
+    } catch (err) {
+      agg.quality.note(`ServerStatus failed, so unavailable nodes may be missing from this report: ${formatError(err)}`);
+    }
+    try {
+      for await (const resp of client.getFlows(req, { signal })) {
+        records++;
+        agg.add(resp);
+      }
+    } catch (err) {
+      if (records === 0) throw err;
+      failure = err;
+    }
+    if (io.signal.aborted) agg.quality.note('Interrupted: the report covers the flows received until then.');
+  } finally {
+    client.close();
+  }
+  return { agg, stats: undefined, records, failure };
+}
+
+function summaryLines(report: Report, written: string[]): string {
+  const c = report.compliance;
+  const t = report.totals;
+  const lines = [`hubble-lab analyze: ${c.status} (exit ${c.exitCode})`];
+  for (const r of c.reasons) lines.push(`  ${r}`);
+  lines.push(
+    `  ${fmtInt(t.flows)} flows, ${fmtInt(t.edges)} edges, ${fmtInt(t.httpRequests)} HTTP requests${t.httpRequests ? ` (${fmtPct(t.httpErrors / t.httpRequests)} errors)` : ''}, ${fmtInt(t.dnsQueries)} DNS queries, ${fmtInt(t.policyDenied)} policy-denied flows`,
+  );
+  if (!report.quality.complete) lines.push(`  incomplete data: ${plural(t.lostEvents, 'lost event')}, ${plural(report.quality.nodes.unavailable.length, 'unavailable node')}`);
+  if (written.length) lines.push(`  reports: ${written.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
+  if (args.positionals.length > 0) {
+    throw new UsageError(`analyze: unexpected argument "${args.positionals[0]}"`, { hint: 'the flows file goes after --input' });
+  }
+  const input = optionString(args, 'input');
+  const server = optionString(args, 'server');
+  if (input !== undefined && server !== undefined) throw new UsageError('analyze: --input and --server cannot be used together');
+  if (input === undefined && server === undefined) {
+    throw new UsageError('analyze: no flows to analyze', { hint: 'pass --input FILE (- for stdin) or --server ADDR' });
+  }
+  const wanted = formats(args);
+  const expectPath = optionString(args, 'expect');
+  const gate = gateMode(args, expectPath !== undefined);
+  const json = optionFlag(args, 'json');
+  const now = new Date();
+  const outDir = optionString(args, 'out') ?? defaultOutDir(now);
+  const req = buildGetFlowsRequest(args, { live: server !== undefined, now, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
+  // Expectations are read first: a broken file should fail before minutes of following a live stream.
+  const expectations: Expectations | undefined = expectPath === undefined ? undefined : await loadExpectations(expectPath);
+
+  const collected = input !== undefined ? await collectFile(input, req, io) : await collectServer(server!, req, args, io);
+  const { agg, stats, failure } = collected;
+  if (failure !== undefined) agg.quality.note(`The input ended early: ${formatError(failure).split('\n')[0]}. The report covers what was read before.`);
+  const analysis = agg.finish(stats ? { count: stats.malformed, examples: stats.firstMalformed } : undefined);
+  const compliance = evaluateCompliance(analysis, expectations, gate);
+  const reportInput: ReportInput = {
+    kind: input !== undefined ? 'file' : 'server',
+    source: input ?? server!,
+    filters: filterFlags(args),
+    records: collected.records,
+    skippedByFilter: agg.skippedByFilter,
+  };
+  const report = buildReport(analysis, compliance, reportInput, now);
+
+  const written: string[] = [];
+  if (wanted.length > 0) {
+    await mkdir(outDir, { recursive: true });
+    const render: Record<Format, () => string> = { md: () => formatMarkdown(report), json: () => formatReportJson(report), junit: () => formatJunit(report) };
+    for (const f of wanted) {
+      const path = join(outDir, FILE_NAMES[f]);
+      await writeFile(path, render[f]());
+      written.push(path);
+    }
+  }
+  if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, report, outDir);
+
+  const human = json ? io.stderr : io.stdout;
+  if (stats) {
+    const malformed = describeMalformed(stats);
+    if (malformed) io.stderr.write(`hubble-lab: ${malformed}\n`);
+  }
+  if (io.env.GITHUB_ACTIONS === 'true') for (const line of annotations(report)) human.write(`${line}\n`);
+  human.write(summaryLines(report, written));
+  if (json) io.stdout.write(formatReportJson(report));
+
+  if (failure !== undefined) {
+    if (failure instanceof HubbleLabError) throw failure;
+    throw new HubbleLabError(formatError(failure), { cause: failure });
+  }
+  return compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
+}
