@@ -277,7 +277,31 @@ function requireL7EventType(f: FlowFilter, what: string): void {
 
 const set = <T>(v: readonly T[] | undefined): v is readonly T[] => v !== undefined && v.length > 0;
 
+/** Every FlowFilter field compileOne applies. */
+const SUPPORTED_FIELDS = new Set<string>([
+  'uuid', 'event_type', 'verdict', 'drop_reason_desc', 'reply', 'source_identity', 'destination_identity', 'protocol',
+  'source_ip', 'destination_ip', 'source_ip_xlated', 'source_pod', 'destination_pod', 'source_workload',
+  'destination_workload', 'source_service', 'destination_service', 'source_fqdn', 'destination_fqdn', 'dns_query',
+  'source_label', 'destination_label', 'node_labels', 'source_port', 'destination_port', 'http_status_code',
+  'http_method', 'http_path', 'http_url', 'http_header', 'tcp_flags', 'node_name', 'source_cluster_name',
+  'destination_cluster_name', 'ip_version', 'trace_id', 'traffic_direction', 'interface',
+]);
+
+/** Whether a decoded proto value differs from its default (unset). */
+function hasValue(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.values(v).some(hasValue);
+  return true;
+}
+
 function compileOne(f: FlowFilter): Predicate[] {
+  // A criterion we cannot apply must not be dropped silently: the result would hold flows it excludes.
+  for (const [key, value] of Object.entries(f)) {
+    if (!SUPPORTED_FIELDS.has(key) && hasValue(value)) {
+      throw new FilterValueError(key, JSON.stringify(value), 'this filter is not supported by hubble-lab');
+    }
+  }
   const ps: Predicate[] = [];
   if (set(f.uuid)) {
     const ids = new Set(f.uuid);

@@ -256,6 +256,9 @@ t.test('invalid filters are refused with the field and value named', async (t) =
     t.throws(() => compileFlowFilters([filter]), FilterValueError, JSON.stringify(filter));
     t.throws(() => compileFlowFilters(undefined, [filter]), { message }, `blacklist ${JSON.stringify(filter)}`);
   }
+  const unsupported = { experimental: { cel_expression: ['flow.verdict == 2'] } } as FlowFilter;
+  t.throws(() => compileFlowFilters([unsupported]), { message: /invalid experimental filter .*not supported by hubble-lab/ });
+  t.doesNotThrow(() => compileFlowFilters([{ encrypted: [], experimental: {} } as FlowFilter]), 'unset fields are fine');
   t.throws(() => compileFlowFilters([{ http_status_code: ['200'], event_type: [{ type: 4 }] }]), {
     message: "filtering by http status code requires the event type filter to only match 'l7' events",
   });
