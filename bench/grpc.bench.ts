@@ -1,7 +1,7 @@
 // GetFlows throughput: `hubble-lab relay` (its own process) → our gRPC client on loopback → Flow objects,
 // against a stock @grpc/proto-loader client; plus the decoders alone on the same bytes.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
@@ -52,6 +52,24 @@ relay.stdout!.on('data', (b: Buffer) => (relayOut += b.toString()));
 while (!/read \d+ records/.test(relayOut)) await once(relay.stdout!, 'data');
 const address = / on (127\.0\.0\.1:\d+) /.exec(relayOut)![1]!;
 
+/** CPU time (µs) the relay process has used so far, from /proc (Linux); NaN elsewhere. */
+function relayCpuMicros(): number {
+  const stat = `/proc/${relay.pid}/stat`;
+  if (!existsSync(stat)) return NaN;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
+}
+
+/** Median wall time plus the CPU each side spent per flow: the rate each process could sustain on its own core. */
+async function measureStream(fn: () => Promise<number>) {
+  const c0 = process.cpuUsage();
+  const s0 = relayCpuMicros();
+  const timing = await timeMedian(fn, runs);
+  const c = process.cpuUsage(c0);
+  const flows = flowCount * (runs + 1);
+  return { ...timing, clientCpuPerFlow: (c.user + c.system) / flows, relayCpuPerFlow: (relayCpuMicros() - s0) / flows };
+}
+
 const client = await connectObserver(address);
 async function ours(): Promise<number> {
   let n = 0;
@@ -63,7 +81,7 @@ async function ours(): Promise<number> {
 const coldStart = performance.now();
 await ours();
 const coldMs = performance.now() - coldStart;
-const ourStream = await timeMedian(ours, runs);
+const ourStream = await measureStream(ours);
 
 const stockClient = new stock.observer.Observer(address, grpc.credentials.createInsecure());
 async function stockStream(): Promise<number> {
@@ -72,7 +90,7 @@ async function stockStream(): Promise<number> {
   if (n !== flowCount) throw new Error(`expected ${flowCount} flows, got ${n}`);
   return n;
 }
-const stockRun = await timeMedian(stockStream, runs);
+const stockRun = await measureStream(stockStream);
 
 client.close();
 stockClient.close();
@@ -80,6 +98,8 @@ relay.kill('SIGINT');
 await once(relay, 'exit');
 
 const rate = (ms: number, n: number) => `${Math.round((n / ms) * 1000).toLocaleString('en')} flows/s`;
+const cpu = (r: { clientCpuPerFlow: number; relayCpuPerFlow: number }) =>
+  `${r.clientCpuPerFlow.toFixed(1)} µs / ${Number.isNaN(r.relayCpuPerFlow) ? '?' : r.relayCpuPerFlow.toFixed(1)} µs`;
 process.stdout.write(
   [
     '## grpc: GetFlows from `hubble-lab relay` on loopback into Flow objects',
@@ -87,14 +107,16 @@ process.stdout.write(
     `${RECORDS.toLocaleString('en')} records (${flowCount.toLocaleString('en')} flows: labelled pods, TCP, HTTP and DNS through the proxy, policy drops;`,
     `mean ${Math.round(meanBytes)} bytes on the wire), test/fixtures/flow-mix.ts. The relay runs in its own process; the client`,
     `consumes every response. Median of ${runs} runs after a warm-up. Target: ≥ 100,000 flows/s end to end.`,
+    'CPU per flow is user+system time of the client and of the relay process (all threads, GC included) divided by',
+    'the flows streamed: 1 / max(client, relay) is the rate the pair sustains when each has a core to itself.',
     '',
-    '| what | median | rate | ratio vs anchor |',
-    '|---|---|---|---|',
-    `| decode only: @grpc/proto-loader deserializer (anchor) | ${fmtMs(stockDecode.medianMs)} | ${rate(stockDecode.medianMs, RECORDS)} | 1.00× |`,
-    `| decode only: our one-pass jsonpb decoder | ${fmtMs(ourDecode.medianMs)} | ${rate(ourDecode.medianMs, RECORDS)} | ${(ourDecode.medianMs / stockDecode.medianMs).toFixed(2)}× |`,
-    `| GetFlows, stock proto-loader client (anchor) | ${fmtMs(stockRun.medianMs)} | ${rate(stockRun.medianMs, flowCount)} | 1.00× |`,
-    `| GetFlows, our client | ${fmtMs(ourStream.medianMs)} | ${rate(ourStream.medianMs, flowCount)} | ${(ourStream.medianMs / stockRun.medianMs).toFixed(2)}× |`,
-    `| GetFlows, our client, first request (relay encodes and caches each record) | ${fmtMs(coldMs)} | ${rate(coldMs, flowCount)} | ${(coldMs / stockRun.medianMs).toFixed(2)}× |`,
+    '| what | median | rate | CPU per flow (client / relay) | ratio vs anchor |',
+    '|---|---|---|---|---|',
+    `| decode only: @grpc/proto-loader deserializer (anchor) | ${fmtMs(stockDecode.medianMs)} | ${rate(stockDecode.medianMs, RECORDS)} | | 1.00× |`,
+    `| decode only: our one-pass jsonpb decoder | ${fmtMs(ourDecode.medianMs)} | ${rate(ourDecode.medianMs, RECORDS)} | | ${(ourDecode.medianMs / stockDecode.medianMs).toFixed(2)}× |`,
+    `| GetFlows, stock proto-loader client (anchor) | ${fmtMs(stockRun.medianMs)} | ${rate(stockRun.medianMs, flowCount)} | ${cpu(stockRun)} | 1.00× |`,
+    `| GetFlows, our client | ${fmtMs(ourStream.medianMs)} | ${rate(ourStream.medianMs, flowCount)} | ${cpu(ourStream)} | ${(ourStream.medianMs / stockRun.medianMs).toFixed(2)}× |`,
+    `| GetFlows, our client, first request (relay encodes and caches each record) | ${fmtMs(coldMs)} | ${rate(coldMs, flowCount)} | | ${(coldMs / stockRun.medianMs).toFixed(2)}× |`,
     '',
   ].join('\n'),
 );

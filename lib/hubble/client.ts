@@ -131,6 +131,9 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
 
   const channelOptions: grpc.ChannelOptions = {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // A 2 MiB HTTP/2 window (default 64 KiB) lets a GetFlows stream run without stalling on window updates;
+    // a client that stops reading still stops the server once it is full.
+    'grpc-node.flow_control_window': 2 * 1024 * 1024,
     // Loopback port-forwards are cheap to redial; do not let a failed dial wait out the default backoff.
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2000,

@@ -9,6 +9,10 @@ export interface TimestampParts {
 // Flows arrive many per second: the date-and-time part is reused while the second does not change.
 let cachedSeconds = NaN;
 let cachedPrefix = '';
+// A GetFlowsResponse carries its flow's time twice (flow.time and time): the second is the same string.
+let lastSeconds = NaN;
+let lastNanos = NaN;
+let lastText = '';
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
@@ -19,6 +23,14 @@ function pad(n: number, width: number): string {
  * (e.g. `…:18Z`, `…:18.510Z`, `…:18.510175Z`, `…:18.510175415Z`).
  */
 export function formatTimestamp(seconds: number, nanos: number): string {
+  if (seconds === lastSeconds && nanos === lastNanos) return lastText;
+  lastText = formatUncached(seconds, nanos);
+  lastSeconds = seconds;
+  lastNanos = nanos;
+  return lastText;
+}
+
+function formatUncached(seconds: number, nanos: number): string {
   if (seconds !== cachedSeconds) {
     const d = new Date(seconds * 1000);
     cachedPrefix =
