@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.ts';
 import type { FlowFilter, GetFlowsRequest, TCPFlags, TrafficDirection, Verdict, Workload } from '../../flows/types.ts';
 import { formatTimestamp } from '../grpc/timestamp.ts';
 import { compileFlowFilters, FilterValueError } from './match.ts';
+import { parseRawFilters, RawFilterError } from './raw.ts';
 import { parseHubbleTime } from './time.ts';
 import {
   agentEventSubtypes,
@@ -97,15 +98,19 @@ const filterFlags: FilterFlag[] = [
   { name: 'trace-id', valueName: 'ID', description: 'flows of a trace' },
 ];
 
-export const observeFilterOptions: OptionSpec[] = filterFlags.map((f) => ({
-  name: f.name,
-  ...(f.short ? { short: f.short } : {}),
-  type: f.boolean ? ('boolean' as const) : ('string' as const),
-  repeatable: !f.boolean,
-  ...(f.valueName ? { valueName: f.valueName } : {}),
-  description: f.description,
-  group: FILTERS,
-}));
+export const observeFilterOptions: OptionSpec[] = [
+  ...filterFlags.map((f) => ({
+    name: f.name,
+    ...(f.short ? { short: f.short } : {}),
+    type: f.boolean ? ('boolean' as const) : ('string' as const),
+    repeatable: !f.boolean,
+    ...(f.valueName ? { valueName: f.valueName } : {}),
+    description: f.description,
+    group: FILTERS,
+  })),
+  { name: 'allowlist', type: 'string', repeatable: true, valueName: 'JSON', group: FILTERS, description: 'a FlowFilter as JSON, ORed with the others: {"source_pod":["kube-system/"]}' },
+  { name: 'denylist', type: 'string', repeatable: true, valueName: 'JSON', group: FILTERS, description: 'a FlowFilter as JSON added to the blacklist' },
+];
 
 const filterFlagNames = new Set(filterFlags.map((f) => f.name));
 
@@ -650,6 +655,22 @@ function time(parsed: ParsedArgs, name: 'since' | 'until', now: Date): string | 
   return formatTimestamp(t.seconds, t.nanos);
 }
 
+/** `--allowlist`/`--denylist` values: FlowFilters as JSON, appended after the ones the filter flags build. */
+function rawFilters(parsed: ParsedArgs, name: 'allowlist' | 'denylist'): FlowFilter[] {
+  const out: FlowFilter[] = [];
+  for (const o of parsed.ordered) {
+    if (o.name !== name) continue;
+    const text = String(o.value);
+    try {
+      out.push(...parseRawFilters(text));
+    } catch (err) {
+      if (err instanceof RawFilterError) throw new UsageError(`invalid --${name} flag: failed to decode '${text}': ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
 function flag(parsed: ParsedArgs, name: string): boolean {
   let value = false;
   for (const o of parsed.ordered) if (o.name === name) value = o.value === true;
@@ -705,8 +726,8 @@ export function buildGetFlowsRequest(
     else if (lastN === 0 && !follow && opts.live) lastN = DEFAULT_LAST;
   }
 
-  const whitelist = state.allow.flowFilters();
-  const blacklist = state.deny.flowFilters();
+  const whitelist = [...state.allow.flowFilters(), ...rawFilters(parsed, 'allowlist')];
+  const blacklist = [...state.deny.flowFilters(), ...rawFilters(parsed, 'denylist')];
   // Cross-field rules (e.g. --http-status with a non-l7 --type) surface here, before anything is sent.
   compileFlowFilters(whitelist, blacklist);
 

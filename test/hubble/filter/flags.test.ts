@@ -227,3 +227,36 @@ t.test('--verdict DENIED: policy drops, with a note that Hubble has no such verd
   t.strictSame(request(['--not', '--verdict', 'DENIED']), { blacklist: [{ verdict: ['DROPPED'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] }] });
   t.throws(() => request(['--verdict', 'DENIED', '--drop-reason-desc', 'POLICY_DENY']), { message: /DENIED cannot be combined with --drop-reason-desc/ });
 });
+
+t.test('--allowlist and --denylist take FlowFilters as JSON', async (t) => {
+  t.strictSame(
+    request([
+      '--from-pod', 'a',
+      '--allowlist', '{"source_label":["k8s:io.kubernetes.pod.namespace=kube-system","reserved:host"]}',
+      '--allowlist', '{"destinationLabel":["reserved:host"]} {"verdict":["DROPPED"],"eventType":[{"type":1,"matchSubType":true,"subType":133}]}',
+      '--denylist', '{"source_label":["k8s:k8s-app=kube-dns"]}',
+      '--not', '--protocol', 'dns',
+    ]),
+    {
+      whitelist: [
+        { source_pod: ['a'] },
+        { source_label: ['k8s:io.kubernetes.pod.namespace=kube-system', 'reserved:host'] },
+        { destination_label: ['reserved:host'] },
+        { verdict: ['DROPPED'], event_type: [{ type: 1, match_sub_type: true, sub_type: 133 }] },
+      ],
+      blacklist: [{ protocol: ['dns'] }, { source_label: ['k8s:k8s-app=kube-dns'] }],
+    },
+    'appended after the flag filters, JSON names read as proto names',
+  );
+  const bad: [string, RegExp][] = [
+    ['{"invalid":["filters"]}', /^invalid --allowlist flag: failed to decode '\{"invalid":\["filters"\]\}': unknown field "invalid"$/],
+    ['{"event_type":[{"type":1,"nope":true}]}', /unknown field "event_type\[0\]\.nope"/],
+    ['{"source_ip":"1.2.3.4"}', /source_ip: expected a list/],
+    ['{"source_ip":[', /failed to decode/],
+    ['[{"source_ip":["1.2.3.4"]}]', /expected a JSON object/],
+    ['{"source_ip":["1.2.3.400"]}', /invalid source_ip filter "1\.2\.3\.400"/],
+  ];
+  for (const [json, message] of bad) t.throws(() => request(['--allowlist', json]), { message }, json);
+  t.throws(() => request(['--denylist', '{"x":1}']), { message: /^invalid --denylist flag/ });
+  t.strictSame(request(['--allowlist', '{"verdict":[2],"traffic_direction":["INGRESS"]}']).whitelist, [{ verdict: ['DROPPED'], traffic_direction: ['INGRESS'] }], 'enum numbers read as names');
+});
