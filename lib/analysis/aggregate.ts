@@ -2,7 +2,7 @@
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
-import { EdgeTable, type Edge } from './edges.ts';
+import { EdgeTable, portOfKey, type Edge } from './edges.ts';
 import { HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
 import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
 import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
@@ -82,9 +82,38 @@ export interface AggregatorOptions {
 const EXAMPLES_PER_REASON = 5;
 const EDGES_PER_REASON = 10;
 
-/** Parses an RFC 3339 time to epoch ms; undefined when absent or unparsable. */
+let cachedSecond = '';
+let cachedSecondMs = 0;
+
+/**
+ * Parses an RFC 3339 time to epoch ms (with the sub-millisecond fraction); undefined when absent or unparsable.
+ * Consecutive flows share their second, so `…THH:MM:SS` is parsed once and only the fraction per flow.
+ */
 export function timeMs(time: string | undefined): number | undefined {
   if (!time) return undefined;
+  const n = time.length;
+  if (n >= 20 && time.charCodeAt(n - 1) === 0x5a /* Z */ && (n === 20 || time.charCodeAt(19) === 0x2e /* . */)) {
+    if (!time.startsWith(cachedSecond) || cachedSecond.length !== 19) {
+      const second = time.slice(0, 19);
+      const ms = Date.parse(`${second}Z`);
+      if (Number.isNaN(ms)) return undefined;
+      cachedSecond = second;
+      cachedSecondMs = ms;
+    }
+    let fraction = 0;
+    let weight = 100;
+    for (let i = 20; i < n - 1; i++) {
+      const d = time.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return slowTimeMs(time);
+      fraction += d * weight;
+      weight /= 10;
+    }
+    return cachedSecondMs + fraction;
+  }
+  return slowTimeMs(time);
+}
+
+function slowTimeMs(time: string): number | undefined {
   const ms = Date.parse(time);
   return Number.isNaN(ms) ? undefined : ms;
 }
@@ -223,12 +252,9 @@ function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
     dropsByReason: drops.byReason.toObject(),
     policyDenied: drops.policyDenied,
     policyDeniedBy: { ...drops.policyDeniedBy },
-    ports: edge.ports.top().map((p) => {
-      const slash = p.key.indexOf('/');
-      return slash === -1
-        ? { protocol: p.key, port: null, flows: p.count }
-        : { protocol: p.key.slice(0, slash), port: Number(p.key.slice(slash + 1)), flows: p.count };
-    }),
+    ports: [...edge.ports]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .map(([key, flows]) => ({ ...portOfKey(key), flows })),
     protocols: edge.protocols.toObject(),
     tcp: summarizeTcp(tcp),
     http: http ? summarizeHttp(http) : null,

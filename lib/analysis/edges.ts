@@ -39,13 +39,30 @@ export function flowProtocol(flow: Flow): string {
   return 'unknown';
 }
 
-/** The server's port and L4 protocol of a flow, oriented by its direction. */
-export function serverPort(flow: Flow, reply: boolean): { protocol: string; port: number | undefined } {
+const L4_PROTOCOLS = ['TCP', 'UDP', 'SCTP', 'ICMPv4', 'ICMPv6'] as const;
+/** Port keys pack the protocol and the port into one number: cheap to count per flow. */
+const NO_PORT = 65536;
+const PORT_SPAN = NO_PORT + 1;
+
+/** The server's port and L4 protocol of a flow, oriented by its direction, as one number (see portOfKey). */
+export function serverPortKey(flow: Flow, reply: boolean): number | undefined {
   const l4 = flow.l4;
-  const pair = l4?.TCP ?? l4?.UDP ?? l4?.SCTP;
-  const protocol = l4?.TCP ? 'TCP' : l4?.UDP ? 'UDP' : l4?.SCTP ? 'SCTP' : l4?.ICMPv4 ? 'ICMPv4' : l4?.ICMPv6 ? 'ICMPv6' : 'unknown';
-  if (!pair) return { protocol, port: undefined };
-  return { protocol, port: reply ? pair.source_port : pair.destination_port };
+  if (!l4) return undefined;
+  let proto: number;
+  let pair: { source_port?: number; destination_port?: number } | undefined;
+  if (l4.TCP) (proto = 0), (pair = l4.TCP);
+  else if (l4.UDP) (proto = 1), (pair = l4.UDP);
+  else if (l4.SCTP) (proto = 2), (pair = l4.SCTP);
+  else if (l4.ICMPv4) proto = 3;
+  else if (l4.ICMPv6) proto = 4;
+  else return undefined;
+  const port = pair ? (reply ? pair.source_port : pair.destination_port) : undefined;
+  return proto * PORT_SPAN + (port ?? NO_PORT);
+}
+
+export function portOfKey(key: number): { protocol: string; port: number | null } {
+  const port = key % PORT_SPAN;
+  return { protocol: L4_PROTOCOLS[Math.floor(key / PORT_SPAN)]!, port: port === NO_PORT ? null : port };
 }
 
 /** The L3/L4 counts of one edge; concern modules hang their own state off `extra`. */
@@ -65,8 +82,9 @@ export interface Edge<Extra> {
    */
   delivered: number;
   verdicts: Record<string, number>;
-  /** Flows by server port, `TCP/80`. */
-  ports: CappedCounter;
+  /** Flows by server port key (serverPortKey); at most MAX_PORTS_PER_EDGE, the rest in otherPorts. */
+  ports: Map<number, number>;
+  otherPorts: number;
   protocols: CappedCounter;
   firstMs: number;
   lastMs: number;
@@ -84,20 +102,32 @@ export interface Attribution<Extra> {
 /** All edges seen so far; memory grows with distinct edges only. */
 export class EdgeTable<Extra> {
   readonly edges = new Map<string, Edge<Extra>>();
+  /** client → server → edge: looked up per flow without building a key string. */
+  private readonly byClient = new Map<string, Map<string, Edge<Extra>>>();
   private readonly endpoints = new Map<string, EndpointRef>();
-  /** Pod names repeat in nearly every flow: naming one is done once. */
-  private readonly podNames = new Map<string, string>();
+  /** namespace → pod → name: pod names repeat in nearly every flow, so each is named once. */
+  private readonly podNames = new Map<string, Map<string, string>>();
+  private cachedPods = 0;
 
   constructor(private readonly createExtra: () => Extra) {}
 
   private name(ep: Endpoint | undefined, ip: string | undefined, dnsNames: string[] | undefined): string {
-    if (ep?.namespace && ep.pod_name) {
-      const cacheKey = `${ep.namespace}/${ep.pod_name}`;
-      let name = this.podNames.get(cacheKey);
+    const ns = ep?.namespace;
+    const pod = ep?.pod_name;
+    if (ns && pod) {
+      let pods = this.podNames.get(ns);
+      if (!pods) {
+        pods = new Map();
+        this.podNames.set(ns, pods);
+      }
+      let name = pods.get(pod);
       if (name === undefined) {
         name = endpointName(ep, ip, dnsNames);
-        if (this.podNames.size >= MAX_NAME_CACHE) this.podNames.clear();
-        this.podNames.set(cacheKey, name);
+        if (++this.cachedPods > MAX_NAME_CACHE) {
+          this.podNames.clear();
+          this.cachedPods = 0;
+        }
+        pods.set(pod, name);
       }
       return name;
     }
@@ -120,9 +150,14 @@ export class EdgeTable<Extra> {
     const dstName = this.name(flow.destination, flow.IP?.destination, flow.destination_names);
     const clientName = reply ? dstName : srcName;
     const serverName = reply ? srcName : dstName;
-    const key = `${clientName}\u0000${serverName}`;
-    let edge = this.edges.get(key);
+    let servers = this.byClient.get(clientName);
+    if (!servers) {
+      servers = new Map();
+      this.byClient.set(clientName, servers);
+    }
+    let edge = servers.get(serverName);
     if (!edge) {
+      const key = `${clientName}\u0000${serverName}`;
       edge = {
         key,
         source: this.endpoint(clientName, reply ? flow.destination : flow.source),
@@ -133,13 +168,15 @@ export class EdgeTable<Extra> {
         replies: 0,
         delivered: 0,
         verdicts: {},
-        ports: new CappedCounter(MAX_PORTS_PER_EDGE),
+        ports: new Map(),
+        otherPorts: 0,
         protocols: new CappedCounter(16),
         firstMs: Infinity,
         lastMs: -Infinity,
         extra: this.createExtra(),
       };
       this.edges.set(key, edge);
+      servers.set(serverName, edge);
     }
     edge.flows++;
     const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
@@ -153,8 +190,13 @@ export class EdgeTable<Extra> {
       edge.dropped++;
     }
     if (reply) edge.replies++;
-    const { protocol, port } = serverPort(flow, reply);
-    if (protocol !== 'unknown') edge.ports.add(port === undefined ? protocol : `${protocol}/${port}`);
+    const portKey = serverPortKey(flow, reply);
+    if (portKey !== undefined) {
+      const n = edge.ports.get(portKey);
+      if (n !== undefined) edge.ports.set(portKey, n + 1);
+      else if (edge.ports.size < MAX_PORTS_PER_EDGE) edge.ports.set(portKey, 1);
+      else edge.otherPorts++;
+    }
     edge.protocols.add(flowProtocol(flow));
     if (timeMs !== undefined) {
       if (timeMs < edge.firstMs) edge.firstMs = timeMs;

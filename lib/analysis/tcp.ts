@@ -4,7 +4,7 @@ import type { Flow } from '../flows/types.ts';
 export interface TcpStats {
   /** Distinct connections opened by a SYN (retransmissions and the second observation point count once). */
   attempts: number;
-  /** Attempts for which some reply (SYN-ACK, RST, data) was seen. */
+  /** Attempts answered by the server: a SYN-ACK or an RST in the reply direction. */
   answered: number;
   /** Distinct connections that carried an RST, in either direction. */
   resets: number;
@@ -66,15 +66,17 @@ export class TcpTracker {
   observe(stats: TcpStats, flow: Flow, reply: boolean, timeMs: number | undefined): void {
     const tcp = flow.l4?.TCP;
     if (!tcp || flow.l7) return;
+    // Only handshakes and resets change what is counted; data segments are skipped without a lookup.
+    const flags = tcp.flags;
+    if (!flags || !(flags.SYN || flags.RST)) return;
     const ip = flow.IP;
     if (!ip?.source || !ip.destination) return;
     if (timeMs !== undefined && timeMs > this.latestMs) this.latestMs = timeMs;
     const key = reply
       ? `${ip.destination}|${tcp.destination_port}|${ip.source}|${tcp.source_port}`
       : `${ip.source}|${tcp.source_port}|${ip.destination}|${tcp.destination_port}`;
-    const flags = tcp.flags;
     let conn = this.conns.get(key);
-    if (!reply && flags?.SYN && !flags.ACK) {
+    if (!reply && flags.SYN && !flags.ACK) {
       const t = timeMs ?? this.latestMs;
       if (conn && conn.attempted && (conn.answered || conn.reset) && t - conn.lastSynMs > SAME_SYN_MS) {
         // The 4-tuple was reused for a new connection after the previous one was answered.
@@ -91,7 +93,7 @@ export class TcpTracker {
       conn.answered = true;
       conn.stats.answered++;
     }
-    if (flags?.RST) {
+    if (flags.RST) {
       conn = this.track(key, conn, stats, timeMs);
       if (!conn.reset) {
         conn.reset = true;
