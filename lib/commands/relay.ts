@@ -91,7 +91,8 @@ export const relayCommand: Command = {
     '  hubble-lab relay --input flows.jsonl.gz --pace realtime --listen 127.0.0.1:4250',
     '',
     'Records enter the ring buffer at the chosen pace; GetFlows serves --first/--last/--since/--until/filters',
-    'from it, and --follow streams records as they arrive, then stays open. Stop with Ctrl-C.',
+    'from it (--first/--last N count per node, as through Hubble Relay), and --follow streams records as they',
+    'arrive, then stays open. Stop with Ctrl-C.',
   ].join('\n'),
 
   async run(args, io: CommandIO): Promise<number> {
@@ -113,7 +114,8 @@ export const relayCommand: Command = {
     const nodeNames = new Set<string>();
     const nodes = (): Node[] =>
       [...nodeNames].sort().map((name) => ({ name, version: RELAY_VERSION, state: 'NODE_CONNECTED', max_flows: String(capacity) }));
-    const source = new RingObserverSource(ring, { nodeName: 'hubble-relay', version: RELAY_VERSION, nodes });
+    // Like Hubble Relay, --last/--first N count per node.
+    const source = new RingObserverSource(ring, { nodeName: 'hubble-relay', version: RELAY_VERSION, nodes, perNode: true });
     const server = await startObserverServer(listen, source, { what: 'Hubble Relay' }).catch(async (err: unknown) => {
       await records.return(undefined);
       throw err;

@@ -16,6 +16,11 @@ export interface RingSourceOptions {
   nodes?: () => Node[];
   /** Start of uptime (ms since the epoch); defaults to now. */
   startedAtMs?: number;
+  /**
+   * Count `number` per node, as Hubble Relay does (it asks every node for the last or first N and merges):
+   * for a ring that holds several nodes' records, like a replayed export.
+   */
+  perNode?: boolean;
 }
 
 /** Non-flow records (lost_events, node_status) are never filtered, time-ranged or counted. */
@@ -59,6 +64,70 @@ function lostRecord(nodeName: string, lost: number): GetFlowsResponse {
   };
 }
 
+const nodeOf = (flow: Flow): string => flow.node_name ?? '';
+
+/**
+ * Which flows of the ring's history a request admits. Hubble's observer counts `number` over its own ring;
+ * Relay counts it per node. Records written after the request started are always admitted (follow).
+ */
+interface Selection {
+  start: number;
+  /** Called for each matching flow in order; false drops it. */
+  admit(flow: Flow, seq: number): boolean;
+  /** True once nothing more can be admitted. */
+  done(): boolean;
+}
+
+function singleObserver(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): Selection {
+  const limit = req.follow ? 0 : (req.number ?? 0);
+  let sent = 0;
+  return {
+    start: startSeq(ring, req, match, since),
+    admit: () => {
+      sent++;
+      return true;
+    },
+    done: () => limit > 0 && sent >= limit,
+  };
+}
+
+function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): Selection {
+  const number = req.number ?? 0;
+  if (since || number === 0) return { ...singleObserver(ring, { ...req, number: 0 }, match, since), done: () => false };
+  const historyEnd = ring.written;
+  const counts = new Map<string, number>();
+  if (req.first) {
+    return {
+      start: ring.oldest,
+      admit: (flow, seq) => {
+        if (seq >= historyEnd) return true;
+        const n = counts.get(nodeOf(flow)) ?? 0;
+        counts.set(nodeOf(flow), n + 1);
+        return n < number;
+      },
+      done: () => false,
+    };
+  }
+  // Walk back from the newest record until each node has its N matching flows (or the ring ends).
+  const starts = new Map<string, number>();
+  for (let seq = historyEnd - 1; seq >= ring.oldest; seq--) {
+    const e = ring.at(seq);
+    if (!e || !isFlowEntry(e) || !match(e.response.flow)) continue;
+    const node = nodeOf(e.response.flow);
+    const n = counts.get(node) ?? 0;
+    if (n < number) {
+      counts.set(node, n + 1);
+      starts.set(node, seq);
+    }
+  }
+  const start = starts.size === 0 ? historyEnd : Math.min(...starts.values());
+  return {
+    start,
+    admit: (flow, seq) => seq >= historyEnd || seq >= (starts.get(nodeOf(flow)) ?? Infinity),
+    done: () => false,
+  };
+}
+
 /**
  * Streams what `req` selects from the ring into the sink. Honours backpressure (waits while the sink is full)
  * and the signal (returns as soon as it aborts). A reader that the writer laps gets one lost_events record
@@ -69,18 +138,18 @@ export async function streamFromRing(
   req: GetFlowsRequest,
   sink: FlowStreamSink,
   signal: AbortSignal,
-  nodeName: string,
+  opts: { nodeName: string; perNode?: boolean },
 ): Promise<void> {
   if (req.first && req.follow) throw new ObserverError('INVALID_ARGUMENT', 'first cannot be specified with follow');
   const since = requestTime(req.since, 'since');
   const until = requestTime(req.until, 'until');
   const match = compileFlowFilters(req.whitelist, req.blacklist);
-  const limit = req.follow ? 0 : (req.number ?? 0);
-  let seq = startSeq(ring, req, match, since);
-  let sent = 0;
+  const selection = (opts.perNode ? perNode : singleObserver)(ring, req, match, since);
+  const historyEnd = ring.written;
+  let seq = selection.start;
   while (!signal.aborted) {
-    if (limit > 0 && sent >= limit) return;
-    if (seq >= ring.written) {
+    if (selection.done()) return;
+    if (seq >= ring.written || (opts.perNode && !req.follow && seq >= historyEnd)) {
       if (!req.follow) return;
       await ring.nextWrite(signal);
       continue;
@@ -90,15 +159,14 @@ export async function streamFromRing(
     if (!entry) {
       // The writer lapped us: report what was overwritten unread and carry on from the oldest record.
       const oldest = ring.oldest;
-      ok = sink.send(lostRecord(nodeName, oldest - seq));
+      ok = sink.send(lostRecord(opts.nodeName, oldest - seq));
       seq = oldest;
     } else {
-      seq++;
+      const at = seq++;
       if (isFlowEntry(entry)) {
         if (until && compareTime(entry, until.seconds, until.nanos) > 0) return;
         if (since && compareTime(entry, since.seconds, since.nanos) < 0) continue;
-        if (!match(entry.response.flow)) continue;
-        sent++;
+        if (!match(entry.response.flow) || !selection.admit(entry.response.flow, at)) continue;
       }
       ok = sink.send(entryBytes(entry));
     }
@@ -139,7 +207,7 @@ export class RingObserverSource implements ObserverSource {
   }
 
   getFlows(req: GetFlowsRequest, sink: FlowStreamSink, signal: AbortSignal): Promise<void> {
-    return streamFromRing(this.ring, req, sink, signal, this.opts.nodeName);
+    return streamFromRing(this.ring, req, sink, signal, { nodeName: this.opts.nodeName, perNode: this.opts.perNode });
   }
 
   private uptimeNs(): string {

@@ -11,10 +11,14 @@ import { RingObserverSource } from '../../../lib/hubble/server/ring-source.ts';
 import { observerService } from '../../../lib/hubble/grpc/services.ts';
 import { flowMix } from '../../fixtures/flow-mix.ts';
 
-async function serve(capacity: number, records: GetFlowsResponse[]): Promise<{ ring: FlowRing; server: RunningServer; client: ObserverClient }> {
+async function serve(
+  capacity: number,
+  records: GetFlowsResponse[],
+  perNode = false,
+): Promise<{ ring: FlowRing; server: RunningServer; client: ObserverClient }> {
   const ring = new FlowRing(capacity);
   for (const r of records) ring.write(r);
-  const server = await startObserverServer('127.0.0.1:0', new RingObserverSource(ring, { nodeName: 'test-node', version: '1.19.0' }));
+  const server = await startObserverServer('127.0.0.1:0', new RingObserverSource(ring, { nodeName: 'test-node', version: '1.19.0', perNode }));
   const client = await connectObserver(server.address, { what: 'test observer' });
   t.teardown(async () => {
     client.close();
@@ -62,6 +66,32 @@ t.test('whitelist − blacklist, with number counting matching flows only', asyn
     uuids(notDns),
     'blacklist removes from the whitelist',
   );
+});
+
+t.test('perNode: number counts per node, as through Relay; follow adds everything new', async (t) => {
+  const records = flowMix(300, { seed: 18 });
+  const { client, ring } = await serve(1023, records.slice(0, 200), true);
+  const history = records.slice(0, 200);
+  const pick = (take: (fs: GetFlowsResponse[]) => GetFlowsResponse[], filter = (_r: GetFlowsResponse) => true) => {
+    const keep = new Set<GetFlowsResponse>();
+    const fs = history.filter((r) => r.flow && filter(r));
+    for (const node of new Set(fs.map((r) => r.flow!.node_name))) for (const r of take(fs.filter((f) => f.flow!.node_name === node))) keep.add(r);
+    return uuids(history.filter((r) => keep.has(r)));
+  };
+  t.same(uuids(await collect(client, { number: 4 })), pick((fs) => fs.slice(-4)));
+  t.same(uuids(await collect(client, { number: 4, first: true })), pick((fs) => fs.slice(0, 4)));
+  const drops = (r: GetFlowsResponse) => r.flow!.verdict === 'DROPPED';
+  t.same(uuids(await collect(client, { number: 2, whitelist: [{ verdict: ['DROPPED'] }] })), pick((fs) => fs.slice(-2), drops));
+
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const expected = [...pick((fs) => fs.slice(-3)), ...uuids(records.slice(200))];
+  for await (const r of client.getFlows({ number: 3, follow: true }, { signal: stop.signal })) {
+    seen.push(r.flow!.uuid!);
+    if (seen.length === 1) for (const r2 of records.slice(200)) ring.write(r2);
+    if (seen.length === expected.length) stop.abort();
+  }
+  t.same(seen, expected, 'last 3 per node, then all 100 new records');
 });
 
 t.test('lost_events and node_status records pass through unfiltered and uncounted', async (t) => {
