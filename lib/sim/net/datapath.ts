@@ -201,8 +201,8 @@ interface ControlConn {
 
 interface PendingConnection {
   conn: Connection;
-  /** The server-side socket, already connected; absent for a proxied connection. */
-  server?: net.Socket;
+  /** The server-side socket (connecting while the client does); undefined when that failed; absent when proxied. */
+  server?: Promise<net.Socket | undefined>;
   proxy?: ProxyHandler;
   /** False for a pod's connections to itself over loopback, which Hubble does not see. */
   observed: boolean;
@@ -568,10 +568,10 @@ class DefaultDatapath implements Datapath {
     const listener = this.table.get(listenerKey(backend.ip, 'TCP', backend.port));
     if (!listener) return refuse(this.endpointsByIp.has(backend.ip) || this.isKnownIp(backend.ip) ? 'no-listener' : 'unroutable', conn);
     if (listener.loopback && listener.pod !== pod) return refuse('no-listener', conn);
-    const server = await this.reach(listener, conn.src, backend).catch(() => undefined);
-    if (!server) return refuse('no-listener', conn);
+    // A registered listener is a listening socket: the connection is accepted now, and the hop to it is opened
+    // while the client connects to the datapath, keeping it off the connect latency.
     this.counters.connections.accepted++;
-    return { kind: 'accepted', pending: this.pending(conn, server), local: src };
+    return { kind: 'accepted', pending: this.pending(conn, this.reach(listener, conn.src, backend).catch(() => undefined)), local: src };
   }
 
   private isKnownIp(ip: string): boolean {
@@ -585,8 +585,7 @@ class DefaultDatapath implements Datapath {
     const conn: Connection = { id: this.nextConnId++, protocol: 'TCP', src: local, dst, backend: dst, attempt: 1 };
     const listener = this.table.get(listenerKey(pod.info.ip, 'TCP', dst.port));
     if (!listener || listener.pod !== pod) return { kind: 'refused' };
-    const server = await this.reach(listener, local, { ip: '127.0.0.1', port: dst.port }).catch(() => undefined);
-    if (!server) return { kind: 'refused' };
+    const server = this.reach(listener, local, { ip: '127.0.0.1', port: dst.port }).catch(() => undefined);
     return { kind: 'accepted', pending: this.pending(conn, server, undefined, false), local };
   }
 
@@ -594,6 +593,7 @@ class DefaultDatapath implements Datapath {
   private async reach(listener: Listener, from: AddrPort, to: AddrPort): Promise<net.Socket> {
     if (listener.realPort === undefined) throw errnoError('ECONNREFUSED', to.ip, to.port);
     const server = net.connect({ port: listener.realPort, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+    server.on('error', () => {});
     await once(server, 'connect');
     const peer: AnnouncedPeer = { src: from.ip, sport: from.port, dst: to.ip, dport: to.port };
     const rport = server.localPort!;
@@ -602,7 +602,7 @@ class DefaultDatapath implements Datapath {
     return server;
   }
 
-  private pending(conn: Connection, server?: net.Socket, proxy?: ProxyHandler, observed = true): PendingConnection {
+  private pending(conn: Connection, server?: Promise<net.Socket | undefined>, proxy?: ProxyHandler, observed = true): PendingConnection {
     const p: PendingConnection = {
       conn,
       ...(server ? { server } : {}),
@@ -610,13 +610,12 @@ class DefaultDatapath implements Datapath {
       observed,
       timer: setTimeout(() => this.abandon(p), ATTACH_TIMEOUT_MS),
     };
-    server?.on('error', () => {});
     return p;
   }
 
   private abandon(p: PendingConnection): void {
     clearTimeout(p.timer);
-    p.server?.destroy();
+    void p.server?.then((s) => s?.destroy());
   }
 
   private acceptClient(socket: net.Socket): void {
@@ -663,12 +662,17 @@ class DefaultDatapath implements Datapath {
       p.proxy(client, conn, () => this.upstream(conn));
       return;
     }
-    const server = p.server!;
-    if (server.destroyed) {
+    const hooks = p.observed ? this.hooks : {};
+    void p.server!.then((server) => {
+      if (server && !server.destroyed && !client.destroyed) {
+        this.splice(client, server, conn, hooks);
+        return;
+      }
+      // The listener went away between the SYN and now: the client sees a reset.
+      server?.destroy();
       client.resetAndDestroy();
-      return;
-    }
-    this.splice(client, server, conn, p.observed ? this.hooks : {});
+      hooks.onReset?.(conn, 'server');
+    });
   }
 
   /** The proxy's own connection to the backend. */
