@@ -28,8 +28,8 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The request a node that (re)joins a follow stream gets: what it recorded after its last record we passed on. */
-function resumeRequest(req: GetFlowsRequest, lastTime: string | undefined): GetFlowsRequest {
+/** The request for what a server recorded after the last record already read (a node or Relay coming back). */
+export function resumeRequest(req: GetFlowsRequest, lastTime: string | undefined): GetFlowsRequest {
   const last = lastTime === undefined ? undefined : parseTimestamp(lastTime);
   if (!last) return req;
   const { number: _n, first: _f, since: _s, ...rest } = req;

@@ -47,7 +47,8 @@ export async function forwardTo(t: Test, pod: PodNetwork, port: number): Promise
 
 const ids = new IdentityAllocator();
 
-function endpoint(name: string, app: string, node: string, ip: string): SimEndpoint {
+/** A demo-namespace pod as the flow model sees it (identity from its labels). */
+export function demoEndpoint(name: string, app: string, node: string, ip: string): SimEndpoint {
   const labels = podEndpointLabels({ namespace: 'demo', labels: { app }, clusterName });
   return { ip, node, endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] } };
 }
@@ -58,8 +59,8 @@ function endpoint(name: string, app: string, node: string, ip: string): SimEndpo
  */
 export function synFlows(hub: SimHubble, node: string, count: number, firstPort = 40000): void {
   const i = nodes.indexOf(node as (typeof nodes)[number]);
-  const client = endpoint('client-7d4b9c8f6-x2v4k', 'client', node, `127.244.${i}.10`);
-  const server = endpoint('web-5c7f8d9b4-q8z2n', 'web', node, `127.244.${i}.11`);
+  const client = demoEndpoint('client-7d4b9c8f6-x2v4k', 'client', node, `127.244.${i}.10`);
+  const server = demoEndpoint('web-5c7f8d9b4-q8z2n', 'web', node, `127.244.${i}.11`);
   for (let n = 0; n < count; n++) {
     const conn = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: firstPort + n, serverPort: 80 }, hub.sink, { clusterName });
     conn.packet('client', { SYN: true });
