@@ -18,6 +18,16 @@ import type { PodRuntime } from './runtime/types.ts';
 
 export const SIM_CONTEXT = 'hubble-lab-sim';
 
+/** A stop never hangs the caller: past this, what is left is reported and abandoned. */
+const SHUTDOWN_BOUND_MS = 15_000;
+
+async function bounded(p: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)));
+  if (await Promise.race([p.then(() => false), late])) process.emitWarning(`hubble-lab sim: ${what} within ${ms / 1000}s`);
+  clearTimeout(timer);
+}
+
 export interface SimClusterOptions {
   nodes?: number;
   /** Where to write the kubeconfig; a temporary file (removed on stop) when absent. */
@@ -140,7 +150,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     (stopped ??= (async () => {
       await server.close();
       await controllers!.stop();
-      await runtime.shutdown();
+      await bounded(runtime.shutdown(), SHUTDOWN_BOUND_MS, 'the pod runtime did not shut down');
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
       else await rm(kubeconfigPath!, { force: true });
     })());

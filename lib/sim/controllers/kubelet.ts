@@ -42,6 +42,17 @@ export function internalIP(node: KObject | undefined): string | undefined {
   return (node?.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address;
 }
 
+/** How long a forced stop may take before the kubelet moves on (the runtime's shutdown kills what is left). */
+const STOP_BOUND_MS = 5000;
+
+async function boundedStop(running: RunningPod, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_BOUND_MS)));
+  const result = await Promise.race([running.stop(0).then(() => 'ok' as const), late]);
+  clearTimeout(timer);
+  if (result === 'late') process.emitWarning(`sim kubelet: pod ${what} did not stop within ${STOP_BOUND_MS / 1000}s`);
+}
+
 export class Kubelet implements Controller {
   readonly name = 'kubelet';
   private readonly states = new Map<string, PodState>();
@@ -313,7 +324,7 @@ export class Kubelet implements Controller {
     this.states.delete(key);
     st.unsubscribe?.();
     if (st.ipOctet !== undefined) this.usedOctets.get(st.node)?.delete(st.ipOctet);
-    if (!st.terminating) await st.running?.stop(0);
+    if (!st.terminating && st.running) await boundedStop(st.running, `${key}`);
   }
 
   async stop(): Promise<void> {
