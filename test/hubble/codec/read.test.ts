@@ -1,6 +1,6 @@
 // Reading flow exports: plain, gzip, stdin and streams; long lines; junk, bare flows, exporter lines, unknown fields.
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +20,7 @@ import { JUNK_LINES, synthJsonpbLines, synthResponses, writeSynthFile } from '..
 import type { GetFlowsResponse } from '../../../lib/flows/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hubble-read-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const readModule = fileURLToPath(new URL('../../../lib/hubble/codec/read.ts', import.meta.url));
 
 /** Same records, same key order: compared as JSON text, which is also far faster than a deep compare. */
