@@ -5,6 +5,7 @@ import type { GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/t
 import { messageType } from './protos.ts';
 import { fromJsonpbConverter } from './convert.ts';
 import { decoderFor } from './decode.ts';
+import { encoderFor, NotFastPath } from './encode.ts';
 
 /** observer.ServerStatusResponse as jsonpb: 64-bit counters are strings, UInt32Value wrappers bare numbers. */
 export interface ServerStatus {
@@ -59,12 +60,23 @@ export interface WireCodec<T> {
 export function wireCodec<T>(typeName: string): WireCodec<T> {
   const type = messageType(typeName);
   const decode = decoderFor(type);
+  const encode = encoderFor(type);
   const fromJsonpb = fromJsonpbConverter(type);
   return {
     type,
     encode(value: T): Buffer {
-      const w = type.encode(fromJsonpb(value)).finish();
-      return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
+      let bytes: Uint8Array;
+      try {
+        if (typeof value !== 'object' || value === null) throw new NotFastPath();
+        const w = protobuf.Writer.create();
+        encode(value as Record<string, unknown>, w);
+        bytes = w.finish();
+      } catch (err) {
+        if (!(err instanceof NotFastPath)) throw err;
+        // Looser protojson forms (numbers as strings, …) and errors that name the field.
+        bytes = type.encode(fromJsonpb(value)).finish();
+      }
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
     decode(bytes: Uint8Array): T {
       return decode(protobuf.Reader.create(bytes), bytes.length) as T;
