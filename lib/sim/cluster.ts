@@ -8,12 +8,12 @@ import { stringify } from 'yaml';
 import { InfraError, UsageError } from '../errors.ts';
 import { Registry } from './apiserver/registry.ts';
 import { startApiServer } from './apiserver/server.ts';
-import type { PortForwardHandler } from './apiserver/server.ts';
 import { Stats } from './apiserver/stats.ts';
 import { Store } from './apiserver/store.ts';
 import { startControllers } from './controllers/index.ts';
 import type { Kubelet } from './controllers/kubelet.ts';
 import { seedCluster } from './initial-state.ts';
+import { createPodRuntime } from './runtime/index.ts';
 import type { PodRuntime } from './runtime/types.ts';
 
 export const SIM_CONTEXT = 'hubble-lab-sim';
@@ -81,38 +81,17 @@ async function checkWritable(path: string): Promise<void> {
   }
 }
 
-async function defaultRuntime(): Promise<PodRuntime> {
-  // Loaded by path so the control plane builds even where the runtime module is absent.
-  const spec = './runtime/index.ts';
-  try {
-    const mod = (await import(spec)) as { createPodRuntime: () => PodRuntime };
-    return mod.createPodRuntime();
-  } catch (err) {
-    throw new InfraError('the sim pod runtime could not be loaded', { cause: err, hint: 'reinstall hubble-lab (npm ci)' });
-  }
-}
-
-async function portForwardHandler(): Promise<PortForwardHandler | undefined> {
-  const spec = './apiserver/portforward.ts';
-  try {
-    return ((await import(spec)) as { handlePortForward: PortForwardHandler }).handlePortForward;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startSimCluster(opts: SimClusterOptions = {}): Promise<SimCluster> {
   const nodes = opts.nodes ?? 3;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new UsageError(`--nodes must be between 1 and 200, not ${nodes}`);
   if (opts.kubeconfigPath) await checkWritable(opts.kubeconfigPath);
-  const runtime = opts.runtime ?? (await defaultRuntime());
+  const runtime = opts.runtime ?? (await createPodRuntime());
   const store = new Store();
   const registry = new Registry(store);
   const statsRegistry = new Stats();
   const token = randomBytes(32).toString('hex');
   seedCluster(registry, nodes);
   let controllers: ReturnType<typeof startControllers> | undefined;
-  const portForward = await portForwardHandler();
   let server;
   try {
     server = await startApiServer({
@@ -123,7 +102,6 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
       port: opts.port ?? 0,
       logs: (ns, name, uid) => controllers?.kubelet.running(ns, name, uid),
       dial: (ns, name, port) => controllers!.kubelet.dial(ns, name, port),
-      ...(portForward ? { portForward } : {}),
     });
   } catch (err) {
     await runtime.shutdown();

@@ -5,10 +5,12 @@ import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { createServer, type AddressInfo } from 'node:net';
+import { get } from 'node:http';
+import { AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, PortForward } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
-import { raw, testCluster } from './helpers.ts';
+import { raw, testCluster, waitFor } from './helpers.ts';
 import { trivialRuntime } from './trivial-runtime.ts';
 
 const run = promisify(execFile);
@@ -201,4 +203,62 @@ t.test('kubectl drives the sim like a cluster', { skip: kubectlMissing }, async 
   t.match(missing, /Error from server \(NotFound\): pods "missing" not found/);
   t.match(await kubectl('delete', 'ns', 'demo', '--timeout=30s'), /namespace "demo" deleted/);
   t.match(await kubectl('get', 'ns', 'demo').catch((e: { stderr: string }) => e.stderr), /namespaces "demo" not found/);
+});
+
+t.test('with the real pod runtime: a node Job sees its pod IP, nginx answers through PortForward', async (t) => {
+  const c = await startSimCluster({ nodes: 2 });
+  t.teardown(() => c.stop());
+  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(c.kubeConfig);
+  const docs = parseAllDocuments(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: script, namespace: default}
+data:
+  main.js: console.log('my ip is', process.env.POD_IP)
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: whoami, namespace: default}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: node:20-alpine
+        command: [node, /scripts/main.js]
+        env:
+        - name: POD_IP
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
+        volumeMounts: [{name: scripts, mountPath: /scripts}]
+      volumes: [{name: scripts, configMap: {name: script}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default}
+spec:
+  containers: [{name: nginx, image: nginx:alpine, ports: [{containerPort: 80}]}]
+`).map((d) => d.toJS());
+  for (const d of docs) await objects.patch(d, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply);
+  const pod = await waitFor('job pod done', async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=whoami' })).items.find((p) => p.status?.phase === 'Succeeded'), 20_000);
+  const log = await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata!.name}/log`);
+  t.equal(log.text, `my ip is ${pod.status!.podIP}\n`);
+  t.match(pod.status!.podIP, /^127\.244\.1\.\d+$/);
+
+  await waitFor('nginx running', async () => (await core.readNamespacedPod({ name: 'web', namespace: 'default' })).status?.containerStatuses?.[0]?.ready, 20_000);
+  const forward = new PortForward(c.kubeConfig);
+  const local = createServer((socket) => void forward.portForward('default', 'web', [80], socket, null, socket));
+  await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+  t.teardown(() => local.close());
+  const port = (local.address() as AddressInfo).port;
+  const page = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+  t.equal(page.status, 200);
+  t.match(page.body, /Welcome to nginx!/);
 });

@@ -11,6 +11,7 @@ import type { Stats } from './stats.ts';
 import type { Store } from './store.ts';
 import type { PodLogSource } from './logs.ts';
 import { selfSignedCert, type ServingCert } from './tls.ts';
+import { handlePortForward } from './portforward.ts';
 
 /** Opens a stream to a pod's port as the pod sees it; the kubelet resolves the pod. */
 export type PodDialer = (namespace: string, name: string, port: number) => Promise<Duplex>;
@@ -25,7 +26,7 @@ export interface ApiServerOptions {
   port?: number;
   logs: PodLogSource;
   dial: PodDialer;
-  /** Speaks the port-forward protocols over an upgraded connection. */
+  /** Speaks the port-forward protocols over an upgraded connection (the sim's own by default). */
   portForward?: PortForwardHandler;
 }
 
@@ -73,8 +74,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!r || r === 'unknown' || r.subresource !== 'portforward' || !r.name) throw pathNotFound();
       const pod = opts.registry.get(r.info, r.namespace, r.name);
       if (pod.status?.phase !== 'Running') throw badRequest(`pod ${r.name} does not have a host assigned or is not running`);
-      if (!opts.portForward) throw badRequest('port-forward is not available in this build of the sim');
-      opts.portForward(req, socket, head, (port) => opts.dial(r.namespace, r.name, port));
+      (opts.portForward ?? handlePortForward)(req, socket, head, (port) => opts.dial(r.namespace, r.name, port));
     } catch (err) {
       refuseUpgrade(socket, err);
     }
