@@ -1,16 +1,23 @@
 // The demo's GenAI agents as one dependency-free HTTP server: coordinator, document or llm, chosen by AGENT_ROLE or argv.
 //
 // Call graph (what Hubble sees):  client → agent-coordinator → document-agent → llm-service
-//   coordinator POST /api/v1/tasks     runs a workflow: document POST /api/v1/analyze, then document GET /api/v1/results/{id}
-//   coordinator POST /api/v1/complete  marks a task complete (the workflow's last step, called by the client)
-//   document    POST /api/v1/analyze   asks llm POST /api/v1/generate, keeps the result under the document id
-//   document    GET  /api/v1/results/{id}
-//   llm         POST /api/v1/generate  answers after a log-normal inference latency (LLM_LATENCY_MS median, LLM_LATENCY_SIGMA)
+// Work is accepted at once (202) and done in the background, as agent systems do, so each hop answers in its own
+// time and only the inference edge carries the inference latency:
+//   coordinator POST /api/v1/tasks       202 {task_id, document_id}; in the background: document POST /api/v1/analyze,
+//                                        then document GET /api/v1/results/{id} every POLL_INTERVAL_MS until ready
+//   coordinator GET  /api/v1/tasks/{id}  200 {status: pending|done|failed, steps: every call the workflow made}
+//   coordinator POST /api/v1/complete    marks a finished task complete (the workflow's last step, called by the client)
+//   document    POST /api/v1/analyze     reads the document (DOCUMENT_INGEST_MS), 202; in the background asks llm
+//                                        POST /api/v1/generate and keeps the outcome under the document id
+//   document    GET  /api/v1/results/{id}  a store lookup (DOCUMENT_LOOKUP_MS); 200 {ready: false} until the outcome is in
+//   llm         POST /api/v1/generate    answers after a log-normal inference latency (LLM_LATENCY_MS median, LLM_LATENCY_SIGMA)
 // Every role: GET /healthz, /api/v1/invalid → 400, /api/v1/timeout → 504 after TIMEOUT_DELAY_MS, anything else → 404.
 import http from 'node:http';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { ConfigError, callJson, envNumber, logNormal, round, seededRandom, serviceUrls } from './shared.mjs';
+import {
+  ConfigError, callJson, envNumber, logNormal, parsePollInterval, parseRange, pollUntil, round, seededRandom, serviceUrls, uniform,
+} from './shared.mjs';
 
 const roles = {
   coordinator: { app: 'agent-coordinator', upstreamTimeoutMs: 8000 },
@@ -44,11 +51,21 @@ function readConfig(argv, env) {
     urls: serviceUrls(env),
     upstreamTimeoutMs: envNumber(env, 'UPSTREAM_TIMEOUT_MS', roles[role].upstreamTimeoutMs),
     timeoutDelayMs: envNumber(env, 'TIMEOUT_DELAY_MS', 5000),
+    random: seed ? seededRandom(Number(seed)) : Math.random,
+    // The pod name (a pod's hostname and its HOSTNAME env are both that); the env also tells apart replicas run on one machine.
+    hostname: env.HOSTNAME || os.hostname(),
+    // The coordinator's wait for a result: longer than the slowest inference (LLM_LATENCY_MAX_MS) plus
+    // document-agent's own deadline for it, so an inference that failed is reported as such, not as a wait that ran out.
+    pollIntervalMs: parsePollInterval(env, '100-200'),
+    pollTimeoutMs: envNumber(env, 'POLL_TIMEOUT_MS', 8000),
+    document: {
+      ingestMs: parseRange('DOCUMENT_INGEST_MS', env.DOCUMENT_INGEST_MS || '20-40'),
+      lookupMs: parseRange('DOCUMENT_LOOKUP_MS', env.DOCUMENT_LOOKUP_MS || '5-10'),
+    },
     llm: {
       medianMs: envNumber(env, 'LLM_LATENCY_MS', 250),
       sigma: envNumber(env, 'LLM_LATENCY_SIGMA', 0.5),
       maxMs: envNumber(env, 'LLM_LATENCY_MAX_MS', 3000),
-      random: seed ? seededRandom(Number(seed)) : Math.random,
     },
     shutdownGraceMs: envNumber(env, 'SHUTDOWN_GRACE_MS', 5000),
   };
@@ -128,94 +145,147 @@ function remember(map, key, value) {
   if (map.size > maxRemembered) map.delete(map.keys().next().value);
 }
 
+/**
+ * Starts accepted work once the answer is on its way: after the request's log line, so the time logged (what the
+ * caller waited) holds none of the work's own start-up, such as the first outgoing call's set-up.
+ */
+function inBackground(work, onError) {
+  setImmediate(() => work().catch(onError));
+}
+
 function shortId() {
   return randomUUID().slice(0, 8);
 }
 
 function coordinatorRoutes(cfg) {
   const tasks = new Map();
-  const call = (method, path, body) =>
-    callJson(cfg.urls.document, method, path, body, { timeoutMs: cfg.upstreamTimeoutMs, userAgent: `${cfg.app}/1` });
+  const call = (method, path, body, opts) =>
+    callJson(cfg.urls.document, method, path, body, { timeoutMs: cfg.upstreamTimeoutMs, userAgent: `${cfg.app}/1`, ...opts });
+
+  /** The workflow behind a task; it records every call it makes on the task, which GET /api/v1/tasks/{id} shows. */
+  async function runWorkflow(task) {
+    const started = performance.now();
+    const documentId = task.document_id;
+    const analyze = await call('POST', '/api/v1/analyze', { document_id: documentId, task_id: task.task_id });
+    task.steps.push(stepRecord('analyze', 'document-agent-service', 'POST', '/api/v1/analyze', analyze, cfg.app, analyze.json?.analyzed_by));
+    let wait;
+    if (analyze.ok) {
+      const resultPath = `/api/v1/results/${encodeURIComponent(documentId)}`;
+      // Through the Service, on a new connection each time: a replica that does not hold the result answers
+      // ready:false like one still waiting for it, and the next poll may reach the other replica.
+      wait = await pollUntil(
+        async (poll) => {
+          const result = await call('GET', resultPath, undefined, { fresh: true });
+          const record = stepRecord('results', 'document-agent-service', 'GET', resultPath, result, cfg.app, result.json?.replica);
+          task.steps.push({ ...record, poll, ready: result.json?.ready === true, found: result.json?.found === true });
+          return result;
+        },
+        (result) => result.json?.ready === true,
+        { intervalMs: cfg.pollIntervalMs, timeoutMs: cfg.pollTimeoutMs, random: cfg.random },
+      );
+      task.results_wait = { polls: wait.polls, outcome: wait.outcome, ms: wait.ms };
+      // The inference call happens inside document-agent; its outcome travels back with the result.
+      const generate = wait.outcome === 'ready' ? wait.last.json.generate : undefined;
+      if (generate && typeof generate === 'object') {
+        const record = { step: 'generate', service: 'llm-service', method: 'POST', path: '/api/v1/generate', status: generate.status, ms: generate.ms, by: 'document-agent' };
+        if (generate.error) record.error = generate.error;
+        task.steps.splice(task.steps.length - 1, 0, record);
+      }
+    }
+    let failed = task.steps.find((s) => typeof s.status !== 'number' || s.status >= 400);
+    if (!failed && wait?.outcome === 'timeout') {
+      failed = { step: 'results', error: `the result of ${documentId} was not ready after ${wait.polls} polls in ${wait.ms} ms` };
+    }
+    task.ms = round(performance.now() - started);
+    if (failed) {
+      task.failed_step = failed.step;
+      task.error = failed.error ?? `${failed.step} answered ${failed.status}`;
+    }
+    task.status = failed ? 'failed' : 'done';
+  }
 
   return {
     'POST /api/v1/tasks': async (req, res) => {
       const body = await readJson(req);
-      const started = performance.now();
       const taskId = `task_${shortId()}`;
       const documentId = typeof body.document_id === 'string' && body.document_id ? body.document_id : `doc_${shortId()}`;
-      const steps = [];
-      const task = { task_id: taskId, task: typeof body.task === 'string' ? body.task : 'process_document', document_id: documentId, status: 'running' };
+      const task = { task_id: taskId, task: typeof body.task === 'string' ? body.task : 'process_document', document_id: documentId, status: 'pending', steps: [] };
       remember(tasks, taskId, task);
-
-      const analyze = await call('POST', '/api/v1/analyze', { document_id: documentId, task_id: taskId });
-      steps.push(stepRecord('analyze', 'document-agent-service', 'POST', '/api/v1/analyze', analyze, cfg.app));
-      // The inference call happens inside document-agent; its outcome travels back in the analyze answer.
-      const generate = analyze.json?.generate;
-      if (generate && typeof generate === 'object') {
-        steps.push({ step: 'generate', service: 'llm-service', method: 'POST', path: '/api/v1/generate', status: generate.status, ms: generate.ms, by: 'document-agent' });
-      }
-      if (analyze.ok) {
-        const resultPath = `/api/v1/results/${encodeURIComponent(documentId)}`;
-        const results = await call('GET', resultPath, undefined);
-        steps.push(stepRecord('results', 'document-agent-service', 'GET', resultPath, results, cfg.app));
-      }
-      const failed = steps.find((s) => typeof s.status !== 'number' || s.status >= 400);
-      task.status = failed ? 'failed' : 'processed';
-      const summary = { ...task, ms: round(performance.now() - started), steps };
-      if (failed) {
-        summary.failed_step = failed.step;
-        summary.error = failed.error ?? `${failed.step} answered ${failed.status}`;
-      }
-      sendJson(res, failed ? 502 : 200, summary);
+      const { steps: _, ...accepted } = task;
+      sendJson(res, 202, accepted, { location: `/api/v1/tasks/${encodeURIComponent(taskId)}` });
+      inBackground(() => runWorkflow(task), (err) => {
+        log({ role: cfg.role, msg: 'workflow failed', task_id: taskId, error: String(err?.stack ?? err) });
+        Object.assign(task, { status: 'failed', error: String(err?.message ?? err) });
+      });
+    },
+    'GET /api/v1/tasks/:id': async (_req, res, id) => {
+      const task = tasks.get(id);
+      if (!task) throw new HttpError(404, 'unknown_task', `no task ${id}`);
+      sendJson(res, 200, task);
     },
     'POST /api/v1/complete': async (req, res) => {
       const body = await readJson(req);
       const taskId = requireString(body, 'task_id');
       const task = tasks.get(taskId);
       if (!task) throw new HttpError(404, 'unknown_task', `no task ${taskId}`);
-      const outcome = task.status === 'failed' ? 'failed' : 'completed';
-      task.status = outcome;
-      sendJson(res, 200, { task_id: taskId, status: outcome });
+      if (task.status === 'pending') {
+        throw new HttpError(409, 'task_pending', `task ${taskId} is still pending; poll GET /api/v1/tasks/${taskId} until it is done`);
+      }
+      task.completed = true;
+      sendJson(res, 200, { task_id: taskId, status: task.status === 'failed' ? 'failed' : 'completed' });
     },
   };
 }
 
-function stepRecord(step, service, method, path, result, by) {
+/** One call of a workflow as the task shows it; `replica` is the document-agent pod that answered, when it said. */
+function stepRecord(step, service, method, path, result, by, replica) {
   const record = { step, service, method, path, status: result.status, ms: result.ms, by };
+  if (typeof replica === 'string') record.replica = replica;
   if (result.error) record.error = result.error;
   return record;
 }
 
 function documentRoutes(cfg) {
   const results = new Map();
-  const hostname = os.hostname();
+
+  /** The inference behind an accepted analysis; its outcome lands on `entry`, which results lookups read. */
+  async function infer(entry) {
+    const generate = await callJson(
+      cfg.urls.llm,
+      'POST',
+      '/api/v1/generate',
+      { prompt: `Analyze document content of ${entry.document_id}` },
+      { timeoutMs: cfg.upstreamTimeoutMs, userAgent: `${cfg.app}/1` },
+    );
+    entry.generate = { status: generate.status, ms: generate.ms };
+    if (generate.error) entry.generate.error = generate.error;
+    if (generate.ok) {
+      Object.assign(entry, { status: 'done', summary: generate.json?.text ?? '', tokens: generate.json?.tokens ?? 0 });
+    } else {
+      Object.assign(entry, { status: 'failed', error: `llm-service answered ${generate.status}${generate.error ? `: ${generate.error}` : ''}` });
+    }
+  }
+
   return {
     'POST /api/v1/analyze': async (req, res) => {
       const body = await readJson(req);
       const documentId = requireString(body, 'document_id');
-      const generate = await callJson(
-        cfg.urls.llm,
-        'POST',
-        '/api/v1/generate',
-        { prompt: `Analyze document content of ${documentId}` },
-        { timeoutMs: cfg.upstreamTimeoutMs, userAgent: `${cfg.app}/1` },
-      );
-      const outcome = { status: generate.status, ms: generate.ms };
-      if (!generate.ok) {
-        throw new HttpError(502, 'llm_unavailable', `llm-service answered ${generate.status}${generate.error ? `: ${generate.error}` : ''}`, {
-          document_id: documentId,
-          generate: outcome,
-        });
-      }
-      const result = { document_id: documentId, summary: generate.json?.text ?? '', tokens: generate.json?.tokens ?? 0, analyzed_by: hostname };
-      remember(results, documentId, result);
-      sendJson(res, 200, { ...result, result_id: documentId, generate: outcome });
+      // Reading and chunking the document is done before accepting it; only the inference is left for later.
+      if (!(await waitWhileConnected(res, uniform(cfg.random, cfg.document.ingestMs)))) return;
+      const entry = { document_id: documentId, status: 'pending', analyzed_by: cfg.hostname };
+      remember(results, documentId, entry);
+      sendJson(res, 202, { document_id: documentId, result_id: documentId, status: 'pending', analyzed_by: cfg.hostname });
+      inBackground(() => infer(entry), (err) => {
+        log({ role: cfg.role, msg: 'inference failed', document_id: documentId, error: String(err?.stack ?? err) });
+        Object.assign(entry, { status: 'failed', error: String(err?.message ?? err) });
+      });
     },
     'GET /api/v1/results/:id': async (_req, res, id) => {
+      if (!(await waitWhileConnected(res, uniform(cfg.random, cfg.document.lookupMs)))) return;
       // The two replicas keep no shared store and the Service spreads requests between them, so a result kept by
-      // the other replica is a normal miss, not an error: the answer says which replica answered and whether it knew.
-      const result = results.get(id);
-      sendJson(res, 200, result ? { id, found: true, replica: hostname, ...result } : { id, found: false, replica: hostname });
+      // the other replica is not an error either: 200, not ready, and found:false says this replica never had it.
+      const entry = results.get(id);
+      sendJson(res, 200, entry ? { id, ready: entry.status !== 'pending', found: true, replica: cfg.hostname, ...entry } : { id, ready: false, found: false, replica: cfg.hostname });
     },
   };
 }
@@ -225,7 +295,7 @@ function llmRoutes(cfg) {
     'POST /api/v1/generate': async (req, res) => {
       const body = await readJson(req);
       const prompt = requireString(body, 'prompt');
-      const inferenceMs = round(logNormal(cfg.llm.random, cfg.llm.medianMs, cfg.llm.sigma, cfg.llm.maxMs));
+      const inferenceMs = round(logNormal(cfg.random, cfg.llm.medianMs, cfg.llm.sigma, cfg.llm.maxMs));
       if (!(await waitWhileConnected(res, inferenceMs))) return;
       const words = prompt.split(/\s+/).filter(Boolean);
       sendJson(res, 200, { model: 'genai-demo-llm', text: `Summary: ${words.slice(-8).join(' ')}`, tokens: words.length * 3, inference_ms: inferenceMs });

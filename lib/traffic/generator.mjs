@@ -3,14 +3,16 @@
 //   node generator.mjs [--duration 20s] [--seed N]     traffic mode (env DURATION, SEED)
 //   node generator.mjs --probe [--target URL]          one request that the policy should deny (env MODE=probe, PROBE_URL)
 //
-// Each workflow goes through the coordinator (POST /api/v1/tasks, which drives document-agent and, through it,
-// llm-service; then POST /api/v1/complete). The generator carries no tier label, and the guide's policy admits only
-// tier=orchestration into document-agent, so it never calls document-agent itself: the guide's
-// "GET /api/v1/nonexistent" error scenario goes to the coordinator, where it is the 404 its name promises rather
-// than a policy drop. The summary is printed last, on one line starting with HUBBLE_LAB_SUMMARY.
+// Each workflow goes through the coordinator: POST /api/v1/tasks (202 at once; the coordinator drives document-agent
+// and, through it, llm-service in the background), GET /api/v1/tasks/{id} every POLL_INTERVAL_MS until the task is
+// done or failed (at most POLL_TIMEOUT_MS), then POST /api/v1/complete. The generator carries no tier label, and the
+// guide's policy admits only tier=orchestration into document-agent, so it never calls document-agent itself: the
+// guide's "GET /api/v1/nonexistent" error scenario goes to the coordinator, where it is the 404 its name promises
+// rather than a policy drop. The summary is printed last, on one line starting with HUBBLE_LAB_SUMMARY.
 import { randomInt } from 'node:crypto';
 import {
-  ConfigError, callJson, envNumber, parseDuration, parseRange, percentile, seededRandom, serviceUrls, sleep, uniform,
+  ConfigError, callJson, envNumber, parseDuration, parsePollInterval, parseRange, percentile, pollUntil, seededRandom, serviceUrls,
+  sleep, uniform,
 } from './shared.mjs';
 
 const summaryPrefix = 'HUBBLE_LAB_SUMMARY';
@@ -32,6 +34,7 @@ const errorScenarios = [
 
 const stepServices = {
   tasks: 'agent-coordinator-service',
+  poll: 'agent-coordinator-service',
   complete: 'agent-coordinator-service',
   analyze: 'document-agent-service',
   generate: 'llm-service',
@@ -69,6 +72,10 @@ function readConfig(argv, env) {
     durationMs: parseDuration('duration', opts.duration ?? (env.DURATION || '20s')),
     seed: seedRaw ? Number(seedRaw) % 2 ** 32 : randomInt(2 ** 31),
     requestTimeoutMs: envNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
+    // Longer than the coordinator's own bounds (its analyze call and its wait for the result), so a task that
+    // failed is seen failed rather than abandoned.
+    pollIntervalMs: parsePollInterval(env, '100-200'),
+    pollTimeoutMs: envNumber(env, 'POLL_TIMEOUT_MS', 20_000),
     errorTimeoutMs: envNumber(env, 'ERROR_TIMEOUT_MS', 1000),
     // The guide waits 5-15 s between batches, 0.1-0.5 s between steps and 0.1-0.3 s between agent starts; the
     // batch wait is scaled down so the default 20 s run still holds several batches.
@@ -121,6 +128,34 @@ class Tally {
     const top = [...this.errors].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([message, count]) => ({ message, count }));
     return { steps, errors: { count: [...this.errors.values()].reduce((a, b) => a + b, 0), top } };
   }
+
+  /** A failure that is no single call's, such as a wait that ran out. */
+  note(message) {
+    this.errors.set(message, (this.errors.get(message) ?? 0) + 1);
+  }
+}
+
+/** How many polls each wait took and how the waits ended (ready, error, timeout, aborted). */
+class PollTally {
+  counts = [];
+  byOutcome = {};
+
+  record(wait) {
+    if (typeof wait?.polls !== 'number') return;
+    this.counts.push(wait.polls);
+    const outcome = String(wait.outcome);
+    this.byOutcome[outcome] = (this.byOutcome[outcome] ?? 0) + 1;
+  }
+
+  toJSON() {
+    const sorted = [...this.counts].sort((a, b) => a - b);
+    return {
+      workflows: sorted.length,
+      polls: sorted.reduce((a, b) => a + b, 0),
+      perWorkflow: sorted.length ? { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] } : null,
+      byOutcome: this.byOutcome,
+    };
+  }
 }
 
 async function runTraffic(cfg, signal) {
@@ -128,6 +163,7 @@ async function runTraffic(cfg, signal) {
   const random = seededRandom(cfg.seed);
   const timing = seededRandom(cfg.seed ^ 0x9e3779b9);
   const tally = new Tally();
+  const polls = { task: new PollTally(), results: new PollTally() };
   const started = Date.now();
   const deadline = started + cfg.durationMs;
   const batches = { normal: 0, burst: 0, error: 0 };
@@ -138,21 +174,36 @@ async function runTraffic(cfg, signal) {
   async function workflow() {
     workflows.started++;
     const documentId = `doc_${++documents}`;
-    const tasks = await callJson(cfg.urls.coordinator, 'POST', '/api/v1/tasks', { task: 'process_document', document_id: documentId }, {
-      timeoutMs: cfg.requestTimeoutMs, signal, userAgent,
-    });
-    tally.record('tasks', 'traffic-generator', tasks);
+    const call = (method, path, body) => callJson(cfg.urls.coordinator, method, path, body, { timeoutMs: cfg.requestTimeoutMs, signal, userAgent });
+    const submitted = await call('POST', '/api/v1/tasks', { task: 'process_document', document_id: documentId });
+    tally.record('tasks', 'traffic-generator', submitted);
+    const taskId = submitted.json?.task_id;
+    let task;
+    if (submitted.ok && typeof taskId === 'string') {
+      const taskPath = `/api/v1/tasks/${encodeURIComponent(taskId)}`;
+      const wait = await pollUntil(
+        async () => {
+          const answer = await call('GET', taskPath);
+          tally.record('poll', 'traffic-generator', answer);
+          return answer;
+        },
+        (answer) => answer.json?.status !== 'pending',
+        { intervalMs: cfg.pollIntervalMs, timeoutMs: cfg.pollTimeoutMs, random: timing, signal },
+      );
+      polls.task.record(wait);
+      if (wait.outcome === 'ready') task = wait.last.json;
+      else if (wait.outcome === 'timeout') tally.note(`poll: task still pending after ${cfg.pollTimeoutMs} ms`);
+    }
     // The coordinator reports the steps it drove (and document-agent's inference call) with its own timings.
-    for (const step of Array.isArray(tasks.json?.steps) ? tasks.json.steps : []) {
+    for (const step of Array.isArray(task?.steps) ? task.steps : []) {
       if (typeof step?.step === 'string' && Object.hasOwn(stepServices, step.step)) tally.record(step.step, step.by ?? 'agent-coordinator', step);
     }
-    const taskId = tasks.json?.task_id;
-    let ok = tasks.ok;
-    if (typeof taskId === 'string') {
+    polls.results.record(task?.results_wait);
+    let ok = task?.status === 'done';
+    // Only a finished task can be completed: one still pending when the wait ended is left alone.
+    if (task) {
       await sleep(uniform(timing, cfg.stepWaitMs), signal);
-      const complete = await callJson(cfg.urls.coordinator, 'POST', '/api/v1/complete', { task_id: taskId }, {
-        timeoutMs: cfg.requestTimeoutMs, signal, userAgent,
-      });
+      const complete = await call('POST', '/api/v1/complete', { task_id: taskId });
       tally.record('complete', 'traffic-generator', complete);
       ok = ok && complete.ok;
     }
@@ -199,6 +250,7 @@ async function runTraffic(cfg, signal) {
     batches,
     workflows,
     ...tally.toJSON(),
+    polls,
   };
 }
 

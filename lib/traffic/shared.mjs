@@ -1,4 +1,4 @@
-// Helpers shared by the demo agents and the traffic generator: env parsing, seeded randomness, HTTP calls, percentiles.
+// Helpers shared by the demo agents and the traffic generator: env parsing, seeded randomness, HTTP calls, polling, percentiles.
 // Plain ESM on Node 20 built-ins only: it is shipped next to agent.mjs and generator.mjs in their ConfigMaps.
 
 const clusterDomain = 'genai-network-demo.svc.cluster.local';
@@ -117,13 +117,16 @@ export function failureKind(err) {
 /**
  * One HTTP call with a JSON body and a deadline. Never throws: the result says the status (a number) or why
  * there was none (failureKind), how long it took, and the parsed JSON answer when there was one.
+ * `fresh` closes the connection after the answer: a Service balances connections, not requests, so a caller that
+ * must reach another replica next time cannot keep reusing the same kept-alive connection.
  */
-export async function callJson(baseUrl, method, path, body, { timeoutMs, signal, userAgent } = {}) {
+export async function callJson(baseUrl, method, path, body, { timeoutMs, signal, userAgent, fresh } = {}) {
   const started = performance.now();
   const signals = [AbortSignal.timeout(timeoutMs ?? 10_000)];
   if (signal) signals.push(signal);
   const headers = { accept: 'application/json' };
   if (userAgent) headers['user-agent'] = userAgent;
+  if (fresh) headers.connection = 'close';
   if (body !== undefined) headers['content-type'] = 'application/json';
   try {
     const res = await fetch(new URL(path, baseUrl), {
@@ -144,4 +147,33 @@ export async function callJson(baseUrl, method, path, body, { timeoutMs, signal,
     const cause = err?.cause?.message ?? err?.message ?? String(err);
     return { status: failureKind(err), ok: false, ms: round(performance.now() - started), error: cause };
   }
+}
+
+/**
+ * Asks `poll(n)` (the n-th poll, a callJson result) every `intervalMs` ([min, max], drawn with `random`) until
+ * `isReady(result)`, a poll fails, `timeoutMs` has passed or `signal` aborts. Never throws. The outcome is ready,
+ * error (the last poll got no 2xx answer), timeout or aborted; `last` is the last poll's result.
+ */
+export async function pollUntil(poll, isReady, { intervalMs, timeoutMs, random = Math.random, signal }) {
+  const started = performance.now();
+  let polls = 0;
+  let last;
+  const end = (outcome) => ({ outcome, polls, ms: round(performance.now() - started), last });
+  for (;;) {
+    // The first poll waits too: whatever was just accepted cannot be ready at once.
+    await sleep(Math.min(uniform(random, intervalMs), timeoutMs - (performance.now() - started)), signal);
+    if (signal?.aborted) return end('aborted');
+    last = await poll(++polls);
+    if (signal?.aborted) return end('aborted');
+    if (!last.ok) return end('error');
+    if (isReady(last)) return end('ready');
+    if (performance.now() - started >= timeoutMs) return end('timeout');
+  }
+}
+
+/** "MIN-MAX" poll interval from env; at least 1 ms, so a poll loop cannot spin. */
+export function parsePollInterval(env, fallback) {
+  const range = parseRange('POLL_INTERVAL_MS', env.POLL_INTERVAL_MS || fallback);
+  if (range[0] < 1) throw new ConfigError(`POLL_INTERVAL_MS must be at least 1 ms, not "${env.POLL_INTERVAL_MS}"`);
+  return range;
 }

@@ -21,6 +21,18 @@ export interface StepSummary {
   latencyMs: { p50: number; p95: number; max: number } | null;
 }
 
+/** The polls of one kind of wait: the generator waiting for its task, or the coordinator for document-agent's result. */
+export interface PollSummary {
+  /** Waits of this kind (one per workflow that got that far). */
+  workflows: number;
+  /** Polls sent, in all. */
+  polls: number;
+  /** Polls one wait took; null when there was no wait. */
+  perWorkflow: { p50: number; p95: number; max: number } | null;
+  /** How the waits ended: ready (a final answer), error (a poll got no 2xx answer), timeout (the bound), aborted. */
+  byOutcome: Record<string, number>;
+}
+
 export interface TrafficSummary {
   mode: 'traffic';
   seed: number;
@@ -30,9 +42,11 @@ export interface TrafficSummary {
   targets: Record<string, string>;
   batches: Record<'normal' | 'burst' | 'error', number>;
   workflows: { started: number; completed: number; failed: number };
-  /** tasks, analyze, generate, results, complete, invalid, nonexistent, timeout — those that ran. */
+  /** tasks, poll, analyze, results, generate, complete, invalid, nonexistent, timeout — those that ran. */
   steps: Record<string, StepSummary>;
   errors: { count: number; top: Array<{ message: string; count: number }> };
+  /** task: the generator's GET /api/v1/tasks/{id}; results: the coordinator's GET /api/v1/results/{id}. */
+  polls: { task: PollSummary; results: PollSummary };
 }
 
 export interface ProbeResult {

@@ -1,12 +1,15 @@
 // The lab's manifests against the lab guide (names, labels, ports, images as it has them) and against themselves.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse as parseYaml } from 'yaml';
 import { loadManifests, manifestsDir, parseManifests, type KubeObject } from '../../lib/traffic/manifests.ts';
 
-const guidePath = '/work/shared/lab-guide.md';
-const hubbleFactsPath = '/work/shared/HUBBLE.md';
+// The lab guide and the Hubble reference live in shared/ beside the repository's checkout, not in it.
+const sharedDir = fileURLToPath(new URL('../../../shared/', import.meta.url));
+const guidePath = path.join(sharedDir, 'lab-guide.md');
+const hubbleFactsPath = path.join(sharedDir, 'HUBBLE.md');
 const guide = existsSync(guidePath) ? readFileSync(guidePath, 'utf8') : undefined;
 const skipGuide = guide ? false : `${guidePath} is not on this machine`;
 

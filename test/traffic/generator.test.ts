@@ -2,15 +2,15 @@
 import net from 'node:net';
 import t from 'tap';
 import { readProbeResult, readTrafficSummary } from '../../lib/traffic/summary.ts';
-import { generatorPath, runNode, startAgent, startWorkflow } from './processes.ts';
+import { closedPort, generatorPath, quickAgents, runNode, startAgent, startWorkflow } from './processes.ts';
 
 /** Short waits so a few seconds hold many batches; the agents' timeout scenario outlasts the 1 s client timeout. */
-const quick = { BATCH_WAIT_MS: '100-300', STEP_WAIT_MS: '10-50', STAGGER_MS: '10-30' };
+const quick = { BATCH_WAIT_MS: '100-300', STEP_WAIT_MS: '10-50', STAGGER_MS: '10-30', POLL_INTERVAL_MS: '10-20' };
 
 const patternsOf = (stdout: string) => [...stdout.matchAll(/traffic batch \d+: (\w+)/g)].map((m) => m[1]);
 
 t.test('a 3 s run against the agents prints one summary of every step', async (t) => {
-  const w = await startWorkflow({ TIMEOUT_DELAY_MS: '3000' });
+  const w = await startWorkflow({ llm: { TIMEOUT_DELAY_MS: '3000', LLM_LATENCY_MS: '60', LLM_LATENCY_SIGMA: '0' } });
   t.teardown(w.stop);
   const run = await runNode(generatorPath, ['--duration', '3s', '--seed', '7'], { ...w.urls, ...quick });
   t.equal(run.code, 0, run.stderr);
@@ -33,19 +33,23 @@ t.test('a 3 s run against the agents prints one summary of every step', async (t
   });
   t.ok(s.batches.error >= 1 && s.batches.normal + s.batches.burst >= 1, `several kinds of batch: ${batches.join(', ')}`);
 
-  // Workflow steps: every call answered 200, the coordinator's and document-agent's calls included.
+  // Workflow steps: accepted (202) and answered (200), the coordinator's and document-agent's calls included.
+  const n = s.workflows.started;
   t.equal(s.workflows.failed, 0);
-  t.equal(s.workflows.completed, s.workflows.started);
-  for (const step of ['tasks', 'analyze', 'generate', 'results', 'complete']) {
+  t.equal(s.workflows.completed, n);
+  const statuses = { tasks: 202, poll: 200, analyze: 202, results: 200, generate: 200, complete: 200 };
+  for (const [step, status] of Object.entries(statuses)) {
     const st = s.steps[step]!;
-    t.same(st.byStatus, { 200: s.workflows.started }, `${step}: one 200 per workflow`);
+    t.same(Object.keys(st.byStatus), [String(status)], `${step}: every call answered ${status}`);
     t.equal(st.unexpected, 0);
     t.ok(st.latencyMs!.p50 <= st.latencyMs!.p95 && st.latencyMs!.p95 <= st.latencyMs!.max, `${step}: p50 ≤ p95 ≤ max`);
   }
+  for (const step of ['tasks', 'analyze', 'generate', 'complete']) t.equal(s.steps[step]!.requests, n, `${step}: once per workflow`);
   t.same(
     Object.fromEntries(Object.entries(s.steps).map(([k, v]) => [k, [v.service, v.measuredBy]])),
     {
       tasks: ['agent-coordinator-service', 'traffic-generator'],
+      poll: ['agent-coordinator-service', 'traffic-generator'],
       analyze: ['document-agent-service', 'agent-coordinator'],
       generate: ['llm-service', 'document-agent'],
       results: ['document-agent-service', 'agent-coordinator'],
@@ -55,19 +59,54 @@ t.test('a 3 s run against the agents prints one summary of every step', async (t
       timeout: ['llm-service', 'traffic-generator'],
     },
   );
-  t.ok(s.steps.tasks!.latencyMs!.p50 >= s.steps.generate!.latencyMs!.p50, 'a task takes at least its inference');
+  const latency = (step: string) => s.steps[step]!.latencyMs!.p50;
+  t.ok(latency('tasks') < latency('generate'), `a task is accepted (${latency('tasks')} ms) without waiting for its inference (${latency('generate')} ms)`);
+
+  // Polls: one wait per workflow on each side, every one ended with a final answer, each poll counted.
+  for (const [kind, step] of [['task', 'poll'], ['results', 'results']] as const) {
+    const p = s.polls[kind];
+    t.equal(p.workflows, n, `${kind}: one wait per workflow`);
+    t.equal(p.polls, s.steps[step]!.requests, `${kind}: every poll is a ${step} request`);
+    t.same(p.byOutcome, { ready: n });
+    t.ok(p.perWorkflow!.p50 >= 1 && p.perWorkflow!.p50 <= p.perWorkflow!.p95 && p.perWorkflow!.p95 <= p.perWorkflow!.max, `${kind}: 1 ≤ p50 ≤ p95 ≤ max`);
+  }
+  // The generator polls until the coordinator has finished polling document-agent, which waits for the 60 ms inference.
+  t.ok(s.polls.task.polls >= n, 'at least one task poll per workflow');
 
   // Error scenarios: each got exactly what its name promises, once per error batch.
-  const n = s.batches.error;
-  t.same([s.steps.invalid!.byStatus, s.steps.invalid!.expect], [{ 400: n }, 400]);
-  t.same([s.steps.nonexistent!.byStatus, s.steps.nonexistent!.expect], [{ 404: n }, 404]);
-  t.same([s.steps.timeout!.byStatus, s.steps.timeout!.expect], [{ timeout: n }, 'timeout']);
+  const e = s.batches.error;
+  t.same([s.steps.invalid!.byStatus, s.steps.invalid!.expect], [{ 400: e }, 400]);
+  t.same([s.steps.nonexistent!.byStatus, s.steps.nonexistent!.expect], [{ 404: e }, 404]);
+  t.same([s.steps.timeout!.byStatus, s.steps.timeout!.expect], [{ timeout: e }, 'timeout']);
   t.ok(s.steps.timeout!.latencyMs!.p50 >= 950, 'the timeout scenario gave up after about 1 s');
   t.same(s.errors, { count: 0, top: [] });
 
   // What the agents logged agrees with the summary.
-  const tasksLogged = w.coordinator.requests().filter((r) => r.path === '/api/v1/tasks').length;
-  t.equal(tasksLogged, s.steps.tasks!.requests);
+  const logged = (a: typeof w.llm, match: (r: { method: string; path: string }) => boolean) => a.requests().filter(match).length;
+  t.equal(logged(w.coordinator, (r) => r.path === '/api/v1/tasks'), s.steps.tasks!.requests);
+  t.equal(logged(w.coordinator, (r) => r.method === 'GET' && r.path.startsWith('/api/v1/tasks/')), s.steps.poll!.requests);
+  t.equal(logged(w.document, (r) => r.path.startsWith('/api/v1/results/')), s.steps.results!.requests);
+});
+
+t.test('a wait for a task is bounded by POLL_TIMEOUT_MS; an unfinished task is not completed', async (t) => {
+  const w = await startWorkflow({ llm: { LLM_LATENCY_MS: '1500', LLM_LATENCY_SIGMA: '0' } });
+  t.teardown(w.stop);
+  // Seed 7 starts with a normal batch: three workflows.
+  const run = await runNode(generatorPath, ['--duration', '500ms', '--seed', '7'], {
+    ...w.urls, ...quick, POLL_INTERVAL_MS: '20-30', POLL_TIMEOUT_MS: '200', ERROR_TIMEOUT_MS: '200',
+  });
+  t.equal(run.code, 0, run.stderr);
+  const s = readTrafficSummary(run.stdout, 'stdout');
+  const n = s.workflows.started;
+  t.ok(n > 0);
+  t.equal(s.workflows.failed, n);
+  t.same(s.polls.task.byOutcome, { timeout: n });
+  // 200 ms at 20-30 ms a poll, plus the one poll made at the deadline.
+  t.ok(s.polls.task.perWorkflow!.max <= 11, `at most ${s.polls.task.perWorkflow!.max} polls per wait`);
+  t.same(s.steps.poll!.byStatus, { 200: s.polls.task.polls }, 'every poll answered: pending is not an error');
+  t.equal(s.steps.poll!.unexpected, 0);
+  t.notOk(s.steps.complete, 'a task still pending is not completed');
+  t.same(s.errors.top, [{ message: 'poll: task still pending after 200 ms', count: n }]);
 });
 
 t.test('the same seed gives the same sequence of batches', async (t) => {
@@ -88,8 +127,8 @@ t.test('the same seed gives the same sequence of batches', async (t) => {
 });
 
 t.test('a broken workflow is counted, explained and still ends with a summary', async (t) => {
-  const noLlm = await startAgent('document', { LLM_URL: 'http://127.0.0.1:9', UPSTREAM_TIMEOUT_MS: '300' });
-  const coordinator = await startAgent('coordinator', { DOCUMENT_URL: noLlm.url });
+  const noLlm = await startAgent('document', { LLM_URL: `http://127.0.0.1:${await closedPort()}`, UPSTREAM_TIMEOUT_MS: '3000', ...quickAgents.document });
+  const coordinator = await startAgent('coordinator', { DOCUMENT_URL: noLlm.url, ...quickAgents.coordinator });
   t.teardown(() => Promise.all([coordinator.stop(), noLlm.stop()]));
   const run = await runNode(generatorPath, ['--duration', '1s', '--seed', '3'], {
     COORDINATOR_URL: coordinator.url,
@@ -99,13 +138,18 @@ t.test('a broken workflow is counted, explained and still ends with a summary', 
   });
   t.equal(run.code, 0);
   const s = readTrafficSummary(run.stdout, 'stdout');
-  t.ok(s.workflows.started > 0);
-  t.equal(s.workflows.failed, s.workflows.started);
-  t.same(s.steps.tasks!.byStatus, { 502: s.workflows.started });
-  t.equal(s.steps.analyze!.byStatus['502'], s.workflows.started);
-  t.notOk(s.steps.results, 'no results step after a failed analyze');
-  t.ok(s.errors.count >= 2 * s.workflows.started);
-  t.match(s.errors.top.map((e) => e.message).join('\n'), /tasks: 502/);
+  const n = s.workflows.started;
+  t.ok(n > 0);
+  t.equal(s.workflows.failed, n);
+  // Accepted, analyzed and looked up as usual: the failure is the inference's, and is reported at that step.
+  t.same(s.steps.tasks!.byStatus, { 202: n });
+  t.same(s.steps.analyze!.byStatus, { 202: n });
+  t.same(s.steps.generate!.byStatus, { refused: n });
+  t.same([s.steps.generate!.unexpected, s.steps.results!.unexpected, s.steps.poll!.unexpected], [n, 0, 0]);
+  t.same(s.polls.results.byOutcome, { ready: n }, 'a failed inference still ends the wait for its result');
+  t.same(s.steps.complete!.byStatus, { 200: n }, 'a failed task is completed as failed');
+  t.ok(s.errors.count >= n);
+  t.match(s.errors.top.map((e) => e.message).join('\n'), /generate: refused/);
 });
 
 t.test('the probe tells denied from answered', async (t) => {
@@ -115,11 +159,7 @@ t.test('the probe tells denied from answered', async (t) => {
   t.match(answered, { mode: 'probe', target: doc.url, outcome: 'answered', status: 404 });
 
   // A closed port refuses; a port that accepts but never answers behaves like dropped packets.
-  const closed = net.createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-  const closedPort = (closed.address() as net.AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  const refused = await runNode(generatorPath, ['--probe', '--target', `http://127.0.0.1:${closedPort}`], {});
+  const refused = await runNode(generatorPath, ['--probe', '--target', `http://127.0.0.1:${await closedPort()}`], {});
   t.equal(refused.code, 0);
   t.match(readProbeResult(refused.stdout, 'closed'), { outcome: 'denied', reason: 'refused' });
 
@@ -159,6 +199,7 @@ t.test('bad options stop the generator with exit 2 and say which', async (t) => 
     [[], { MODE: 'chaos' }, /MODE must be traffic or probe, not "chaos"/],
     [[], { BATCH_WAIT_MS: '5-1' }, /BATCH_WAIT_MS: 1 is less than 5/],
     [[], { ERROR_TIMEOUT_MS: 'x' }, /ERROR_TIMEOUT_MS must be a non-negative number, not "x"/],
+    [[], { POLL_INTERVAL_MS: '0-5' }, /POLL_INTERVAL_MS must be at least 1 ms, not "0-5"/],
   ];
   const runs = await Promise.all(cases.map(([args, env]) => runNode(generatorPath, args, env, 5000)));
   runs.forEach((run, i) => {

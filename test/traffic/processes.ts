@@ -1,5 +1,6 @@
 // Test helpers: run the demo agents and the traffic generator as real child processes on 127.0.0.1.
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
@@ -22,6 +23,15 @@ export async function loggedRequests(agent: RunningAgent, count: number, withinM
   const deadline = Date.now() + withinMs;
   while (agent.requests().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return agent.requests();
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Children still running when the test process exits are killed with it, whatever ended the test. */
@@ -97,11 +107,18 @@ export function startAgent(role: string, env: Record<string, string> = {}, args:
   });
 }
 
-/** The three agents wired to each other as the Services would wire them. */
-export async function startWorkflow(llmEnv: Record<string, string> = {}) {
-  const llm = await startAgent('llm', { LLM_LATENCY_MS: '10', LLM_LATENCY_SIGMA: '0.3', LLM_SEED: '1', ...llmEnv });
-  const document = await startAgent('document', { LLM_URL: llm.url });
-  const coordinator = await startAgent('coordinator', { DOCUMENT_URL: document.url });
+/** Small latencies and poll intervals so a workflow takes tens of milliseconds, each hop still slower than the one before it. */
+export const quickAgents = {
+  llm: { LLM_LATENCY_MS: '10', LLM_LATENCY_SIGMA: '0.3', LLM_SEED: '1' },
+  document: { DOCUMENT_INGEST_MS: '2-3', DOCUMENT_LOOKUP_MS: '1-2' },
+  coordinator: { POLL_INTERVAL_MS: '5-10' },
+};
+
+/** The three agents wired to each other as the Services would wire them; env per role is added to quickAgents'. */
+export async function startWorkflow(env: { llm?: Record<string, string>; document?: Record<string, string>; coordinator?: Record<string, string> } = {}) {
+  const llm = await startAgent('llm', { ...quickAgents.llm, ...env.llm });
+  const document = await startAgent('document', { LLM_URL: llm.url, ...quickAgents.document, ...env.document });
+  const coordinator = await startAgent('coordinator', { DOCUMENT_URL: document.url, ...quickAgents.coordinator, ...env.coordinator });
   return {
     llm,
     document,
@@ -151,4 +168,56 @@ export async function request(url: string, method: string, body?: unknown, timeo
     json = text;
   }
   return { status: res.status, json, headers: res.headers, ms: performance.now() - started };
+}
+
+/**
+ * A Service on 127.0.0.1: each new connection goes to the next backend in turn, as a ClusterIP balances
+ * connections (not requests). `connections` counts them per backend.
+ */
+export async function startBalancer(backends: RunningAgent[]) {
+  let next = 0;
+  const connections = backends.map(() => 0);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const i = next++ % backends.length;
+    connections[i]!++;
+    const upstream = net.connect(backends[i]!.port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** GET /api/v1/tasks/{id} until the task is no longer pending, at most `maxPolls` times. */
+export async function waitForTask(coordinatorUrl: string, taskId: string, maxPolls = 200, intervalMs = 10) {
+  for (let i = 0; i < maxPolls; i++) {
+    const answer = await request(`${coordinatorUrl}/api/v1/tasks/${taskId}`, 'GET');
+    if (answer.status !== 200 || answer.json.status !== 'pending') return answer;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`task ${taskId} still pending after ${maxPolls} polls`);
+}
+
+/** Median of the server-side times the agent logged for requests matching `filter`, skipping the first `skip` requests. */
+export function medianServerMs(agent: RunningAgent, filter: (r: { method: string; path: string }) => boolean, skip = 0): number {
+  const times = agent.requests().slice(skip).filter(filter).map((r) => r.ms).sort((a, b) => a - b);
+  if (times.length === 0) throw new Error(`no matching request in the log of ${agent.url}`);
+  return times[Math.ceil(times.length / 2) - 1]!;
 }
