@@ -26,15 +26,19 @@ for (const url of process.argv.slice(2)) {
 }
 `;
 
+/** Connects to each host:port[:own timeout ms] argument at once; prints one line per target. */
 const tcpProbe = `
 import net from 'node:net';
-const [host, port, timeout] = process.argv.slice(2);
-const t0 = Date.now();
-const s = net.connect(Number(port), host);
-if (Number(timeout)) s.setTimeout(Number(timeout));
-s.on('connect', () => { console.log('connected ' + s.localAddress + ':' + s.localPort + ' -> ' + s.remoteAddress + ':' + s.remotePort); s.end(); });
-s.on('timeout', () => { console.log('timeout after ' + (Date.now() - t0) + 'ms'); s.destroy(); });
-s.on('error', (e) => console.log('error ' + e.code + ' ' + e.message + ' after ' + (Date.now() - t0) + 'ms'));
+for (const target of process.argv.slice(2)) {
+  const [host, port, timeout] = target.split(':');
+  const t0 = Date.now();
+  const say = (what) => console.log(host + ':' + port + ' ' + what + ' after ' + (Date.now() - t0) + 'ms');
+  const s = net.connect(Number(port), host);
+  if (Number(timeout)) s.setTimeout(Number(timeout));
+  s.on('connect', () => { say('connected ' + s.localAddress + ':' + s.localPort + ' -> ' + s.remoteAddress + ':' + s.remotePort); s.end(); });
+  s.on('timeout', () => { say('timeout'); s.destroy(); });
+  s.on('error', (e) => say('error ' + e.code + ' ' + e.message));
+}
 `;
 
 const ids = { n: 0 };
@@ -42,33 +46,33 @@ function attach(dp: Datapath, ip: string, name: string, namespace = 'default'): 
   return dp.attachPod({ ip, name, namespace, uid: `uid-${++ids.n}`, nodeName: `node-${ip.split('.')[2]}`, labels: { app: name } });
 }
 
-async function withDatapath(t: Test, opts: Parameters<typeof createDatapath>[0] = {}): Promise<{ dp: Datapath; run: typeof runInPod }> {
-  const dp = await createDatapath(opts);
-  const procs: PodProcess[] = [];
-  t.teardown(async () => {
-    for (const p of procs) p.child.kill('SIGKILL');
-    await dp.close();
-  });
-  return {
-    dp,
-    run: (pod, source, args) => {
-      const p = runInPod(pod, source, args);
-      procs.push(p);
-      return p;
-    },
-  };
-}
-
 function parseReply(line: string): Record<string, unknown> {
   return JSON.parse(line.slice(line.indexOf('{')));
 }
 
+// One datapath for the file, with an HTTP server pod and a client pod; tests add the pods they need and set hooks.
+const dp = await createDatapath({ synRtoMs: 100, synRetries: 2 });
+const procs: PodProcess[] = [];
+const run = (pod: PodNetwork, source: string, args: string[] = []) => {
+  const p = runInPod(pod, source, args);
+  procs.push(p);
+  return p;
+};
+t.teardown(async () => {
+  for (const p of procs) p.child.kill('SIGKILL');
+  await dp.close();
+});
+t.afterEach(() => {
+  dp.setHooks({});
+  dp.setServices([]);
+});
+const server = attach(dp, '127.244.1.10', 'server');
+const client = attach(dp, '127.244.2.20', 'client');
+const serverProcess = run(server, httpServer);
+const serverListening = (await serverProcess.waitFor(/listening (.*)/))[1];
+
 t.test('a pod reaches another pod by its IP and both ends see pod addresses, not the machine', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const server = attach(dp, '127.244.1.10', 'server');
-  const client = attach(dp, '127.244.2.20', 'client');
-  const srv = run(server, httpServer);
-  t.match((await srv.waitFor(/listening (.*)/))[1], '"port":80', 'server.address() shows the pod port');
+  t.match(serverListening, '"port":80', 'server.address() shows the pod port');
   t.same(dp.ports('127.244.1.10'), [{ ip: '127.244.1.10', protocol: 'TCP', port: 80, loopback: false }]);
 
   const c = run(client, httpClient, ['http://127.244.1.10/']);
@@ -79,47 +83,48 @@ t.test('a pod reaches another pod by its IP and both ends see pod addresses, not
   t.equal(reply.local, '127.244.1.10');
   t.equal(reply.localPort, 80);
 
-  const probe = run(client, tcpProbe, ['127.244.1.10', '80']);
-  t.match((await probe.waitFor(/connected .*/))[0], /^connected 127\.244\.2\.20:\d+ -> 127\.244\.1\.10:80$/, 'the client socket shows pod addresses');
+  const probe = run(client, tcpProbe, ['127.244.1.10:80']);
+  t.match((await probe.waitFor(/connected .*/))[0], /^connected 127\.244\.2\.20:\d+ -> 127\.244\.1\.10:80 after/, 'the client socket shows pod addresses');
 });
 
 t.test('Services: ClusterIP load-balanced over ready backends, DNS names through the cluster DNS', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const web1 = attach(dp, '127.244.1.11', 'web-1', 'shop');
   const web2 = attach(dp, '127.244.2.12', 'web-2', 'shop');
   const dns = attach(dp, '127.244.0.2', 'coredns', 'kube-system');
-  const client = attach(dp, '127.244.3.30', 'client', 'shop');
+  const shopClient = attach(dp, '127.244.3.30', 'client', 'shop');
   const zone = new ClusterZone();
   const services = [
-    { namespace: 'shop', name: 'web', clusterIP: '127.96.5.5', ports: [{ protocol: 'TCP' as const, port: 8080, backends: [{ ip: '127.244.1.11', port: 80 }, { ip: '127.244.2.12', port: 80 }] }] },
+    { namespace: 'shop', name: 'web', clusterIP: '127.96.5.5', ports: [{ protocol: 'TCP' as const, port: 8080, backends: [{ ip: '127.244.1.10', port: 80 }, { ip: '127.244.2.12', port: 80 }] }] },
     { namespace: 'kube-system', name: 'kube-dns', clusterIP: '127.96.0.10', ports: [{ name: 'dns', protocol: 'UDP' as const, port: 53, backends: [{ ip: '127.244.0.2', port: 53 }] }] },
   ];
   dp.setServices(services);
   zone.update(services.map((s) => ({ name: s.name, namespace: s.namespace, clusterIP: s.clusterIP, ports: s.ports, endpoints: [] })), []);
   const queries: string[] = [];
+  t.teardown(() => {
+    web2.close();
+    dns.close();
+    shopClient.close();
+  });
   dns.listenUdp(53, (payload, from, reply) => {
     queries.push(from.ip);
     const answer = answerQuery(zone, payload);
     if (answer) reply(answer);
   });
-  await Promise.all([run(web1, httpServer).waitFor(/listening/), run(web2, httpServer).waitFor(/listening/)]);
+  await run(web2, httpServer).waitFor(/listening/);
 
   const urls = ['http://127.96.5.5:8080/', 'http://127.96.5.5:8080/', 'http://web.shop.svc.cluster.local:8080/', 'http://web:8080/', 'http://nope:8080/'];
-  const c = run(client, httpClient, urls);
+  const c = run(shopClient, httpClient, urls);
   await c.waitFor(/GET http:\/\/nope\S+ ERR/);
   const lines = c.output().trim().split('\n');
   const hosts = lines.slice(0, 4).map((l) => parseReply(l).host);
-  t.same(hosts.slice(0, 2).sort(), ['web-1', 'web-2'], 'two requests to the ClusterIP reach both backends');
-  t.ok(hosts.slice(2).every((h) => h === 'web-1' || h === 'web-2'), 'the FQDN and the short name reach the Service');
+  t.same(hosts.slice(0, 2).sort(), ['server', 'web-2'], 'two requests to the ClusterIP reach both backends');
+  t.ok(hosts.slice(2).every((h) => h === 'server' || h === 'web-2'), 'the FQDN and the short name reach the Service');
   t.match(lines[4], /ERR ENOTFOUND/, 'an unknown name is NXDOMAIN after the search path');
   t.ok(queries.length >= 4 && queries.every((ip) => ip === '127.244.3.30'), 'DNS queries came from the client pod, through the datapath');
   t.equal(parseReply(lines[0]!).remote, '127.244.3.30', 'the backend sees the client pod, not the ClusterIP');
 });
 
 t.test('hooks see the SYN, the open connection, its bytes, both FINs and the close', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const server = attach(dp, '127.244.1.10', 'server');
-  const client = attach(dp, '127.244.2.20', 'client');
+  const before = dp.stats().connections;
   const events: string[] = [];
   let seen: Connection | undefined;
   let bytes = 0;
@@ -136,7 +141,6 @@ t.test('hooks see the SYN, the open connection, its bytes, both FINs and the clo
     onEnd: (_c, side) => events.push(`fin ${side}`),
     onClose: () => events.push('close'),
   });
-  await run(server, httpServer).waitFor(/listening/);
   const c = run(client, `
     import http from 'node:http';
     http.get({ host: '127.244.1.10', port: 80, agent: false, headers: { connection: 'close' } }, (res) => {
@@ -156,13 +160,12 @@ t.test('hooks see the SYN, the open connection, its bytes, both FINs and the clo
   t.ok(bytes > bodyLength, 'reply bytes include the response');
   t.equal(seen?.source?.name, 'client');
   t.equal(seen?.destination?.name, 'server');
-  t.same(dp.stats().connections, { accepted: 1, refused: 0, dropped: 0, active: 0 });
+  const after = dp.stats().connections;
+  t.same([after.accepted - before.accepted, after.refused - before.refused, after.active], [1, 0, 0], 'one connection accepted, none open');
 });
 
 t.test('a dropped SYN never connects: the client times out and every retransmission is a new attempt', async (t) => {
-  const { dp, run } = await withDatapath(t, { synRtoMs: 100, synRetries: 2 });
-  const server = attach(dp, '127.244.1.10', 'server');
-  const client = attach(dp, '127.244.2.20', 'client');
+  const accepted = dp.stats().connections.accepted;
   const attempts: number[] = [];
   dp.setHooks({
     onConnect: (c) => {
@@ -170,40 +173,34 @@ t.test('a dropped SYN never connects: the client times out and every retransmiss
       return 'drop';
     },
   });
-  await run(server, httpServer).waitFor(/listening/);
-  const own = run(client, tcpProbe, ['127.244.1.10', '80', '250']);
-  await own.waitFor(/timeout after/);
-  t.notMatch(own.output(), /connected/, 'the app never saw connect');
-  const kernel = run(client, tcpProbe, ['127.244.1.10', '80', '0']);
-  const [line] = await kernel.waitFor(/error .*/);
-  t.match(line, /^error ETIMEDOUT connect ETIMEDOUT 127\.244\.1\.10:80 after (\d+)ms/, 'after the last retransmission: ETIMEDOUT');
+  const probe = run(client, tcpProbe, ['127.244.1.10:80:250', '127.96.0.1:80:0']);
+  dp.setServices([{ namespace: 'default', name: 'server', clusterIP: '127.96.0.1', ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.10', port: 80 }] }] }]);
+  await probe.waitFor(/127\.244\.1\.10:80 timeout after/);
+  const [line] = await probe.waitFor(/127\.96\.0\.1:80 error .*/);
+  await probe.exited;
+  t.notMatch(probe.output(), /connected/, 'the app never saw connect');
+  t.match(line, /^127\.96\.0\.1:80 error ETIMEDOUT connect ETIMEDOUT 127\.96\.0\.1:80 after (\d+)ms/, 'without its own timeout: ETIMEDOUT after the last retransmission');
   const after = Number(/after (\d+)ms/.exec(line)![1]);
   t.ok(after >= 700 && after < 3000, `gave up after 100+200+400 ms of retransmissions (${after} ms)`);
-  t.ok(attempts.filter((a) => a === 1).length === 2 && attempts.includes(3), `each SYN was decided: ${attempts}`);
-  t.equal(dp.stats().connections.accepted, 0);
+  t.same(attempts.filter((a) => a === 1).length, 2, 'two connections');
+  t.ok(attempts.includes(3), `each retransmitted SYN was decided again: ${attempts}`);
+  t.equal(dp.stats().connections.accepted, accepted, 'nothing was accepted');
 });
 
 t.test('reject and a port nothing listens on both give ECONNREFUSED at once', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const server = attach(dp, '127.244.1.10', 'server');
-  const client = attach(dp, '127.244.2.20', 'client');
   const refused: string[] = [];
   dp.setHooks({
     onConnect: (c) => (c.dst.port === 80 ? 'reject' : 'allow'),
     onRefused: (c, reason) => refused.push(`${c.dst.port} ${reason}`),
   });
-  await run(server, httpServer).waitFor(/listening/);
-  const a = run(client, tcpProbe, ['127.244.1.10', '80', '0']);
-  t.match((await a.waitFor(/error .*/))[0], /error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:80/);
-  const b = run(client, tcpProbe, ['127.244.1.10', '81', '0']);
-  t.match((await b.waitFor(/error .*/))[0], /error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:81/);
-  t.same(refused, ['80 rejected', '81 no-listener']);
+  const probe = run(client, tcpProbe, ['127.244.1.10:80', '127.244.1.10:81']);
+  await probe.exited;
+  t.match(probe.output(), /127\.244\.1\.10:80 error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:80/);
+  t.match(probe.output(), /127\.244\.1\.10:81 error ECONNREFUSED connect ECONNREFUSED 127\.244\.1\.10:81/);
+  t.same(refused.sort(), ['80 rejected', '81 no-listener']);
 });
 
 t.test('UDP between pods and through a Service: replies come back from the address the client used', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const server = attach(dp, '127.244.1.10', 'echo');
-  const client = attach(dp, '127.244.2.20', 'client');
   dp.setServices([{ namespace: 'default', name: 'echo', clusterIP: '127.96.7.7', ports: [{ protocol: 'UDP', port: 7, backends: [{ ip: '127.244.1.10', port: 5353 }] }] }]);
   await run(server, `
     import dgram from 'node:dgram';
@@ -211,16 +208,17 @@ t.test('UDP between pods and through a Service: replies come back from the addre
     s.on('message', (msg, rinfo) => s.send('echo ' + msg + ' from ' + rinfo.address + ':' + rinfo.port, rinfo.port, rinfo.address));
     s.bind(5353, () => console.log('bound ' + JSON.stringify(s.address())));
   `).waitFor(/bound .*"port":5353/);
+  // Two sockets: one flow to the pod and one to the Service, as their replies would otherwise share a tuple.
   const c = run(client, `
     import dgram from 'node:dgram';
-    const s = dgram.createSocket('udp4');
-    let n = 0;
-    s.on('message', (msg, rinfo) => {
-      console.log('got "' + msg + '" from ' + rinfo.address + ':' + rinfo.port);
-      if (++n === 2) s.close();
-    });
-    s.send('direct', 5353, '127.244.1.10');
-    s.send('via-service', 7, '127.96.7.7');
+    for (const [text, port, host] of [['direct', 5353, '127.244.1.10'], ['via-service', 7, '127.96.7.7']]) {
+      const s = dgram.createSocket('udp4');
+      s.on('message', (msg, rinfo) => {
+        console.log('got "' + msg + '" from ' + rinfo.address + ':' + rinfo.port);
+        s.close();
+      });
+      s.send(text, port, host);
+    }
   `);
   await c.exited;
   t.match(c.output(), /got "echo direct from 127\.244\.2\.20:\d+" from 127\.244\.1\.10:5353/);
@@ -228,9 +226,8 @@ t.test('UDP between pods and through a Service: replies come back from the addre
 });
 
 t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the pod', async (t) => {
-  const { dp, run } = await withDatapath(t);
-  const pod = attach(dp, '127.244.1.10', 'pod');
-  const other = attach(dp, '127.244.2.20', 'other');
+  const pod = attach(dp, '127.244.1.77', 'pod');
+  t.teardown(() => pod.close());
   const p = run(pod, `
     import net from 'node:net';
     const a = net.createServer((s) => s.end('hi ' + s.remoteAddress + '\\n')).listen(9000, '127.0.0.1', () => {
@@ -242,16 +239,16 @@ t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the 
   `);
   await p.waitFor(/b EADDRINUSE/);
   t.match((await p.waitFor(/loopback said .*/))[0], 'loopback said hi 127.0.0.1');
-  t.same(dp.ports('127.244.1.10'), [{ ip: '127.244.1.10', protocol: 'TCP', port: 9000, loopback: true }]);
-  const probe = run(other, tcpProbe, ['127.244.1.10', '9000', '0']);
-  t.match((await probe.waitFor(/error .*/))[0], /ECONNREFUSED/, 'a port bound to 127.0.0.1 is not reachable from another pod');
-  const local = run(other, tcpProbe, ['127.0.0.1', '9000', '0']);
-  t.match((await local.waitFor(/error .*/))[0], /ECONNREFUSED/, "another pod's 127.0.0.1 is its own");
+  t.same(dp.ports('127.244.1.77'), [{ ip: '127.244.1.77', protocol: 'TCP', port: 9000, loopback: true }]);
+  const probe = run(client, tcpProbe, ['127.244.1.77:9000', '127.0.0.1:9000']);
+  await probe.exited;
+  t.match(probe.output(), /127\.244\.1\.77:9000 error ECONNREFUSED/, 'a port bound to 127.0.0.1 is not reachable from another pod');
+  t.match(probe.output(), /127\.0\.0\.1:9000 error ECONNREFUSED/, "another pod's 127.0.0.1 is its own");
 });
 
 t.test('dial reaches a pod port as from inside the pod; processes end when the datapath goes away', async (t) => {
-  const dp = await createDatapath();
-  const pod = attach(dp, '127.244.1.10', 'server');
+  const own = await createDatapath();
+  const pod = attach(own, '127.244.1.10', 'server');
   const srv = runInPod(pod, httpServer);
   t.teardown(() => srv.child.kill('SIGKILL'));
   await srv.waitFor(/listening/);
@@ -261,7 +258,7 @@ t.test('dial reaches a pod port as from inside the pod; processes end when the d
   for await (const chunk of socket) text += chunk;
   t.match(text, /"remote":"127\.0\.0\.1"/, 'a port-forward connection comes from the pod\'s loopback');
   await t.rejects(pod.dial(81), { code: 'ECONNREFUSED' });
-  await dp.close();
+  await own.close();
   const code = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
   t.not(code, 'still running', 'the pod process exited');
 });
