@@ -27,7 +27,7 @@ export const wrapperTypes = new Set([
   '.google.protobuf.FloatValue',
   '.google.protobuf.DoubleValue',
 ]);
-const longScalars = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+export const longScalars = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const numberScalars = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'double', 'float']);
 
 function snakeCase(path: string): string {

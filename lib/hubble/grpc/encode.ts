@@ -4,7 +4,7 @@
 // convert.ts, which accepts protojson's looser forms and names the field when a value is wrong.
 import protobuf from 'protobufjs';
 import { parseTimestamp } from './timestamp.ts';
-import { wrapperTypes } from './convert.ts';
+import { longScalars, wrapperTypes } from './convert.ts';
 
 type Writer = protobuf.Writer;
 type Encoder = (value: Record<string, unknown>, w: Writer) => void;
@@ -30,7 +30,6 @@ const wireTypes: Record<string, number> = {
   fixed64: 1,
   sfixed64: 1,
 };
-const longScalars = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
 const int64Text = /^-?\d+$/;
 

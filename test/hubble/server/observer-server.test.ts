@@ -3,6 +3,7 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { once } from 'node:events';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../lib/flows/types.ts';
 import { connectObserver, type ObserverClient } from '../../../lib/hubble/client.ts';
 import { startObserverServer, type RunningServer } from '../../../lib/hubble/server/observer-server.ts';
@@ -176,6 +177,22 @@ t.test('ServerStatus, GetNodes, GetNamespaces and health', async (t) => {
   t.equal(await client.health(), 'SERVING');
   t.equal(await client.health('observer.Observer'), 'SERVING');
   await t.rejects(client.health('nope'), /rejected Check: unknown service nope/);
+});
+
+t.test('health Watch sends the status and stays open until the client leaves', async (t) => {
+  const { server } = await serve(3, []);
+  const { healthService } = await import('../../../lib/hubble/grpc/services.ts');
+  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const health = new Health(server.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Watch(req: { service?: string }): grpc.ClientReadableStream<{ status?: string }>;
+  };
+  t.teardown(() => health.close());
+  const call = health.Watch({ service: '' });
+  const [first] = (await once(call, 'data')) as [{ status?: string }];
+  t.equal(first.status, 'SERVING');
+  call.cancel();
+  const err = (await once(call, 'error').catch((e: unknown) => [e])) as [grpc.ServiceError];
+  t.equal(err[0].code, grpc.status.CANCELLED);
 });
 
 t.test('a raw grpc-js client sees the same bytes as protobuf messages', async (t) => {
