@@ -1,5 +1,7 @@
 // The datapath with real pod processes: virtual addresses, Services and DNS, hooks, drop/reject, UDP, loopback.
-import t, { type Test } from 'tap';
+import t from 'tap';
+import http from 'node:http';
+import type net from 'node:net';
 import { createDatapath, type Connection, type Datapath, type PodNetwork } from '../../../lib/sim/net/datapath.ts';
 import { ClusterZone } from '../../../lib/sim/dns/zone.ts';
 import { answerQuery } from '../../../lib/sim/dns/server.ts';
@@ -162,6 +164,38 @@ t.test('hooks see the SYN, the open connection, its bytes, both FINs and the clo
   t.equal(seen?.destination?.name, 'server');
   const after = dp.stats().connections;
   t.same([after.accepted - before.accepted, after.refused - before.refused, after.active], [1, 0, 0], 'one connection accepted, none open');
+});
+
+t.test('a proxy verdict hands the accepted client to an L7 proxy that answers or goes upstream', async (t) => {
+  const upstreams = new WeakMap<object, () => Promise<net.Socket>>();
+  const proxy = http.createServer((req, res) => {
+    if (req.url === '/denied') {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Access denied\r\n');
+      return;
+    }
+    void upstreams.get(req.socket)!().then((up) => {
+      const forward = http.request({ createConnection: () => up, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+  });
+  dp.setHooks({
+    onConnect: (c) => ({
+      proxy: (socket, conn, upstream) => {
+        t.equal(conn, c, 'the proxy gets the connection it was decided for');
+        upstreams.set(socket, upstream);
+        proxy.emit('connection', socket);
+      },
+    }),
+  });
+  const c = run(client, httpClient, ['http://127.244.1.10/allowed', 'http://127.244.1.10/denied']);
+  await c.exited;
+  const [allowed, denied] = c.output().trim().split('\n');
+  t.match(allowed, /^GET http:\/\/127\.244\.1\.10\/allowed 200 /);
+  t.equal(parseReply(allowed!).remote, '127.244.2.20', 'upstream, the server still sees the client pod');
+  t.equal(denied?.trimEnd(), 'GET http://127.244.1.10/denied 403 Access denied');
 });
 
 t.test('a dropped SYN never connects: the client times out and every retransmission is a new attempt', async (t) => {
