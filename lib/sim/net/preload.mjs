@@ -205,6 +205,51 @@ function install(cfg) {
   dns.lookup = simLookup;
   dns.promises.lookup = simPromisesLookup;
 
+  // dns.resolve*: A records through the cluster DNS like lookup; every other query goes to the kube-dns address
+  // directly (unreachable outside the datapath), never to the machine's resolvers.
+  const queryError = (err, hostname) => Object.assign(new Error(`queryA ${err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND'} ${hostname}`), {
+    code: err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND', syscall: 'queryA', hostname,
+  });
+  async function resolveA(hostname, options = {}) {
+    try {
+      const ips = net.isIPv4(hostname) ? [hostname] : await lookupCluster(hostname);
+      return options.ttl ? ips.map((address) => ({ address, ttl: 30 })) : ips;
+    } catch (err) {
+      throw queryError(err, hostname);
+    }
+  }
+  const callbackA = (hostname, options, cb) => {
+    if (typeof options === 'function') [cb, options] = [options, {}];
+    resolveA(hostname, options).then((r) => cb(null, r), (err) => cb(err));
+  };
+  for (const R of [dns.Resolver, dns.promises.Resolver]) {
+    const isPromise = R === dns.promises.Resolver;
+    const origResolve = R.prototype.resolve;
+    R.prototype.resolve4 = isPromise ? (hostname, options) => resolveA(hostname, options) : callbackA;
+    R.prototype.resolve = function simResolve(hostname, rrtype, cb) {
+      if (typeof rrtype === 'function') [cb, rrtype] = [rrtype, 'A'];
+      if ((rrtype ?? 'A') === 'A') return isPromise ? resolveA(hostname) : callbackA(hostname, {}, cb);
+      return isPromise ? origResolve.call(this, hostname, rrtype) : origResolve.call(this, hostname, rrtype, cb);
+    };
+  }
+  dns.setServers([cfg.dns]);
+  dns.resolve4 = callbackA;
+  dns.resolve = (hostname, rrtype, cb) => dns.Resolver.prototype.resolve.call(new dns.Resolver(), hostname, rrtype, cb);
+  dns.promises.resolve4 = (hostname, options) => resolveA(hostname, options);
+  dns.promises.resolve = (hostname, rrtype) => dns.promises.Resolver.prototype.resolve.call(new dns.promises.Resolver(), hostname, rrtype);
+  for (const R of [dns.Resolver, dns.promises.Resolver]) {
+    const origSetServers = R.prototype.setServers;
+    // New resolvers start with the machine's servers; a pod's start with kube-dns.
+    const Sim = class extends R {
+      constructor(...args) {
+        super(...args);
+        origSetServers.call(this, [cfg.dns]);
+      }
+    };
+    if (R === dns.Resolver) dns.Resolver = Sim;
+    else dns.promises.Resolver = Sim;
+  }
+
   /** The IPv4 address a connect or send goes to (names through the cluster DNS). */
   async function resolveHost(host) {
     if (net.isIPv4(host)) return host;

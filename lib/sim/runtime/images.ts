@@ -1,7 +1,7 @@
 // Which images the sim can run and how: node:* as real Node processes, registered handlers in process (nginx,
 // cluster DNS, and the Cilium/Hubble images part 2 plugs in), known public images idle, anything else unpullable.
 import type { PodNetwork } from '../net/datapath.ts';
-import type { PodSpecForRuntime } from './types.ts';
+import type { PodSpecForRuntime, RuntimeClusterView } from './types.ts';
 
 /** What an in-process image gets to work with. */
 export interface ContainerContext {
@@ -12,6 +12,8 @@ export interface ContainerContext {
   readonly env: Record<string, string>;
   /** The pod's network: listen on its ports, connect through the datapath. */
   readonly net: PodNetwork;
+  /** ConfigMaps and Secrets as they are when the container starts (e.g. cilium-config for an agent). */
+  readonly cluster: RuntimeClusterView;
   /** The real path of a path inside the container (through its volume mounts). */
   path(containerPath: string): string;
   /** Appends a line to the container's log (`kubectl logs`). */

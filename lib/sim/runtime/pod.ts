@@ -154,6 +154,7 @@ export class SimPod implements RunningPod {
           container: c,
           env,
           net: this.net,
+          cluster: this.cluster,
           path: (p) => hostPath(rootfs, mounts, p),
           log,
           signal: abort.signal,

@@ -123,6 +123,16 @@ t.test('Services: ClusterIP load-balanced over ready backends, DNS names through
   t.match(lines[4], /ERR ENOTFOUND/, 'an unknown name is NXDOMAIN after the search path');
   t.ok(queries.length >= 4 && queries.every((ip) => ip === '127.244.3.30'), 'DNS queries came from the client pod, through the datapath');
   t.equal(parseReply(lines[0]!).remote, '127.244.3.30', 'the backend sees the client pod, not the ClusterIP');
+  const resolver = run(shopClient, `
+    import dns from 'node:dns';
+    console.log('promises ' + (await dns.promises.resolve4('web')));
+    dns.resolve4('web.shop.svc.cluster.local', (err, ips) => console.log('callback ' + ips));
+    new dns.Resolver().resolve('nope', (err) => console.log('missing ' + err.code));
+  `);
+  await resolver.exited;
+  t.match(resolver.output(), /promises 127\.96\.5\.5\n/);
+  t.match(resolver.output(), /callback 127\.96\.5\.5\n/);
+  t.match(resolver.output(), /missing ENOTFOUND\n/, 'dns.resolve* answers from the cluster DNS too');
 });
 
 t.test('hooks see the SYN, the open connection, its bytes, both FINs and the close', async (t) => {

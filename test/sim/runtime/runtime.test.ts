@@ -219,17 +219,18 @@ t.test('image hooks run in process on the pod network, replacing the idle defaul
   const rt = await runtime(t);
   const seen: string[] = [];
   rt.registerImageHandler('quay.io/cilium/hubble-relay', async (ctx) => {
-    seen.push(`${ctx.pod.name} ${ctx.env.HOSTNAME}`);
+    seen.push(`${ctx.pod.name} ${ctx.env.HOSTNAME} hubble=${ctx.cluster.configMap('kube-system', 'cilium-config')?.['enable-hubble']}`);
     const server = http.createServer((_req, res) => res.end('relay here'));
     await ctx.net.listen(server, 4245);
     ctx.log('listening on 4245');
     return { stop: () => new Promise<void>((r) => server.close(() => r())) };
   });
   const cluster = new FakeCluster();
+  cluster.configMaps.set('kube-system/cilium-config', { 'enable-hubble': 'false' });
   const relay = rt.start(podSpec('hubble-relay-1', '127.244.1.50', { containers: [{ name: 'relay', image: 'quay.io/cilium/hubble-relay:v1.14.5' }] }), cluster);
   const agent = rt.start(podSpec('cilium-1', '127.244.1.51', { containers: [{ name: 'agent', image: 'quay.io/cilium/cilium:v1.19.0' }] }), cluster);
   await Promise.all([waitForStatus(relay, ready), waitForStatus(agent, ready)]);
-  t.same(seen, ['hubble-relay-1 hubble-relay-1']);
+  t.same(seen, ['hubble-relay-1 hubble-relay-1 hubble=false'], 'the handler sees the pod, its env and cluster config');
   t.same(await logLines(relay), ['listening on 4245']);
   const socket = await relay.dial(4245);
   socket.end('GET / HTTP/1.0\r\n\r\n');
