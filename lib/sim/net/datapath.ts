@@ -130,6 +130,11 @@ export interface PodNetwork {
   preloadArgs(): string[];
   /** Serves an in-process TCP server on the pod's port (port 0: any); resolves with the port once reachable. */
   listen(server: net.Server, port: number, opts?: { loopback?: boolean }): Promise<number>;
+  /**
+   * Makes a TCP port the sim already serves on 127.0.0.1 reachable as this pod's `port` (the API server on the
+   * control-plane node's IP, say); its connections come from 127.0.0.1. Returns a function that withdraws it.
+   */
+  expose(port: number, realPort: number): () => void;
   /** Receives the datagrams sent to the pod's UDP port; returns a function that stops. */
   listenUdp(port: number, handler: UdpHandler): () => void;
   /** Opens a connection from this pod to host:port through the datapath (names resolved against the Service table). */
@@ -362,6 +367,12 @@ class DefaultDatapath implements Datapath {
       processEnv: () => ({ [netEnvVar]: this.processConfig(pod) }),
       preloadArgs: () => ['--import', preloadUrl],
       listen: (server, port, o) => this.listenInProcess(pod, server, port, o?.loopback ?? false),
+      expose: (port, realPort) => {
+        const l: Listener = { key: listenerKey(pod.info.ip, 'TCP', port), ip: pod.info.ip, proto: 'TCP', port, loopback: false, pod, realPort };
+        if (this.table.has(l.key)) throw Object.assign(new Error(`listen EADDRINUSE: address already in use ${pod.info.ip}:${port}`), { code: 'EADDRINUSE' });
+        this.register(l);
+        return () => this.unregister(l);
+      },
       listenUdp: (port, handler) => {
         const l: Listener = { key: listenerKey(pod.info.ip, 'UDP', port), ip: pod.info.ip, proto: 'UDP', port, loopback: false, pod, udp: handler };
         if (this.table.has(l.key)) throw Object.assign(new Error(`listen EADDRINUSE: address already in use ${pod.info.ip}:${port}`), { code: 'EADDRINUSE' });

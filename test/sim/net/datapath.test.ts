@@ -2,6 +2,7 @@
 import t from 'tap';
 import http from 'node:http';
 import type net from 'node:net';
+import { once } from 'node:events';
 import { createDatapath, type Connection, type Datapath, type PodNetwork } from '../../../lib/sim/net/datapath.ts';
 import { ClusterZone } from '../../../lib/sim/dns/zone.ts';
 import { answerQuery } from '../../../lib/sim/dns/server.ts';
@@ -288,6 +289,25 @@ t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the 
   await probe.exited;
   t.match(probe.output(), /127\.244\.1\.77:9000 error ECONNREFUSED/, 'a port bound to 127.0.0.1 is not reachable from another pod');
   t.match(probe.output(), /127\.0\.0\.1:9000 error ECONNREFUSED/, "another pod's 127.0.0.1 is its own");
+});
+
+t.test('a port the sim already serves can be exposed on a node IP, e.g. the API server', async (t) => {
+  const api = http.createServer((req, res) => res.end(`api saw ${req.socket.remoteAddress}`));
+  api.listen(0, '127.0.0.1');
+  await once(api, 'listening');
+  const node = dp.attachPod({ ip: '127.18.0.2', namespace: 'kube-system', name: 'kube-apiserver-sim-control-plane', uid: 'apiserver', nodeName: 'sim-control-plane', labels: {}, hostNetwork: true });
+  const withdraw = node.expose(6443, (api.address() as net.AddressInfo).port);
+  t.teardown(() => {
+    node.close();
+    api.close();
+  });
+  dp.setServices([{ namespace: 'default', name: 'kubernetes', clusterIP: '127.96.0.1', ports: [{ name: 'https', protocol: 'TCP', port: 443, backends: [{ ip: '127.18.0.2', port: 6443 }] }] }]);
+  const c = run(client, httpClient, ['http://127.96.0.1:443/']);
+  await c.exited;
+  t.match(c.output(), 'GET http://127.96.0.1:443/ 200 api saw 127.0.0.1');
+  t.equal(dp.endpoint('127.18.0.2'), undefined, 'a host-network pod has no endpoint of its own');
+  withdraw();
+  t.same(dp.ports('127.18.0.2'), []);
 });
 
 t.test('dial reaches a pod port as from inside the pod; processes end when the datapath goes away', async (t) => {
