@@ -212,6 +212,8 @@ interface PendingConnection {
   /** False for a pod's connections to itself over loopback, which Hubble does not see. */
   observed: boolean;
   timer: NodeJS.Timeout;
+  /** Removes it from whatever table still holds it. */
+  forget?: () => void;
 }
 
 type ConnectOutcome =
@@ -518,6 +520,7 @@ class DefaultDatapath implements Datapath {
           if (outcome.kind === 'refused') this.reply(conn, { t: 'refuse', id: msg.id });
           else if (outcome.kind === 'accepted') {
             conn.pending.set(msg.id, outcome.pending);
+            outcome.pending.forget = () => conn.pending.delete(msg.id);
             this.reply(conn, { t: 'accept', id: msg.id, port: this.listenerPort, src: outcome.local.ip, sport: outcome.local.port });
           }
           // dropped: no answer; the process retransmits after its timeout, like a SYN that vanished
@@ -626,6 +629,7 @@ class DefaultDatapath implements Datapath {
 
   private abandon(p: PendingConnection): void {
     clearTimeout(p.timer);
+    p.forget?.();
     void p.server?.then((s) => s?.destroy());
   }
 
@@ -664,6 +668,9 @@ class DefaultDatapath implements Datapath {
       return;
     }
     this.awaitingSocket.set(port, pending);
+    pending.forget = () => {
+      if (this.awaitingSocket.get(port) === pending) this.awaitingSocket.delete(port);
+    };
   }
 
   private attach(client: net.Socket, p: PendingConnection): void {
