@@ -1,5 +1,4 @@
 // Records core/v1 Events about objects (Scheduled, Pulled, BackOff, ScalingReplicaSet…), merging repeats into a count.
-import { randomBytes } from 'node:crypto';
 import type { Registry } from '../apiserver/registry.ts';
 import { R, apiVersionOf, resourceForKind } from '../apiserver/resources.ts';
 import type { KObject } from '../apiserver/store.ts';
@@ -10,6 +9,7 @@ const MAX_EVENTS = 2000;
 
 export class EventRecorder {
   private readonly recent: { namespace: string; name: string }[] = [];
+  private sequence = 0;
 
   constructor(private readonly registry: Registry) {}
 
@@ -36,7 +36,8 @@ export class EventRecorder {
         });
         return;
       }
-      const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
+      // Like the kubelet's, the suffix is the time in nanoseconds (in hex): names sort in the order events happened.
+      const name = `${obj.metadata.name}.${(BigInt(Date.now()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
       this.registry.create(R.events, namespace, {
         metadata: { name, namespace },
         involvedObject: involved,
