@@ -18,6 +18,10 @@ import type { PodRuntime } from './runtime/types.ts';
 
 export const SIM_CONTEXT = 'hubble-lab-sim';
 
+// Addresses: every sim uses kind's layout moved into loopback — nodes 127.18.0.<2+i>, pods 127.244.<node>.0/24,
+// Services 127.96.0.0/16. They are virtual (the datapath maps them; nothing binds them), so several sims share the
+// ranges without colliding; what must differ between sims — the API server port and token — always does.
+
 /** A stop never hangs the caller: past this, what is left is reported and abandoned. */
 const SHUTDOWN_BOUND_MS = 15_000;
 
