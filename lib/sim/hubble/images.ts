@@ -53,15 +53,16 @@ async function readConfigDir(dir: string): Promise<Record<string, string>> {
 const agentFlags = ['enable-hubble', 'hubble-listen-address', 'hubble-event-buffer-capacity'];
 
 /**
- * quay.io/cilium/cilium: `cilium-agent` reads cilium-config from its --config-dir (flags win) once, at start, and
- * serves Hubble for its node when enabled. The image's other commands (init steps) succeed at once.
+ * quay.io/cilium/cilium: `cilium-agent` reads cilium-config once, at start (from its --config-dir as the DaemonSet
+ * mounts it, else the ConfigMap in its namespace; flags win) and serves Hubble for its node when enabled. The image's
+ * other commands (init steps) succeed at once.
  */
 export function ciliumAgentImage(hub: SimHubble): ImageHandler {
   return async (ctx) => {
     const args = argv(ctx);
     if (args.length > 0 && !args.some((a) => a.split('/').pop() === 'cilium-agent')) return exited(0);
     const version = imageVersion(ctx.container.image ?? '', '1.19.1');
-    let data: Record<string, string> = {};
+    let data: Record<string, string> = { ...ctx.cluster.configMap(ctx.pod.namespace, 'cilium-config') };
     const configDir = flag(args, 'config-dir');
     try {
       if (configDir) data = await readConfigDir(ctx.path(configDir));

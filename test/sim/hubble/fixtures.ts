@@ -89,7 +89,7 @@ export async function nextWithin<T>(it: AsyncIterator<T>, ms: number, what: stri
 export function containerContext(
   pod: PodNetwork,
   container: Record<string, any>,
-  opts: { env?: Record<string, string>; root?: string; log?: string[]; signal?: AbortSignal } = {},
+  opts: { env?: Record<string, string>; root?: string; log?: string[]; signal?: AbortSignal; configMaps?: Record<string, Record<string, string>> } = {},
 ): ContainerContext {
   const { info } = pod;
   return {
@@ -97,6 +97,7 @@ export function containerContext(
     container,
     env: opts.env ?? {},
     net: pod,
+    cluster: { configMap: (ns, name) => opts.configMaps?.[`${ns}/${name}`], secret: () => undefined },
     path: (p) => (opts.root ?? '') + p,
     log: (line) => opts.log?.push(line),
     signal: opts.signal ?? new AbortController().signal,

@@ -60,6 +60,21 @@ t.test('the agent reads enable-hubble when its pod starts, and only then', async
   t.equal((await client.serverStatus()).version, '1.16.5', 'the version comes from the image tag');
 });
 
+t.test('without --config-dir the agent takes cilium-config from its namespace, also only at start', async (t) => {
+  const dp = await testDatapath(t);
+  const hub = new SimHubble({ clusterName });
+  const pod = agentPod(dp, 'sim-worker2');
+  const ciliumConfig: Record<string, string> = { 'enable-hubble': 'false', 'hubble-listen-address': ':4244' };
+  const ctx = () => containerContext(pod, { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'] }, { configMaps: { 'kube-system/cilium-config': ciliumConfig } });
+  const first = await ciliumAgentImage(hub)(ctx());
+  ciliumConfig['enable-hubble'] = 'true';
+  t.equal(hub.serving('sim-worker2'), false, 'the change waits for a restart');
+  await first.stop();
+  const second = await ciliumAgentImage(hub)(ctx());
+  t.teardown(() => second.stop());
+  t.equal(hub.serving('sim-worker2'), true);
+});
+
 t.test('a capacity Cilium refuses stops the agent with a fatal log line', async (t) => {
   const dp = await testDatapath(t);
   const hub = new SimHubble({ clusterName });
