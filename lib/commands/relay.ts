@@ -107,8 +107,9 @@ export const relayCommand: Command = {
 
     const stats = createReadStats();
     const records = readResponses(input === '-' ? io.stdin : input, stats);
-    // Read the first record before listening, so an unreadable file fails before anything is served.
-    const first = await records.next();
+    // Read a file's first record before listening, so an unreadable file fails before anything is served;
+    // stdin may take its time, so serve at once.
+    const first: IteratorResult<GetFlowsResponse> = input === '-' ? { done: true, value: undefined } : await records.next();
 
     const ring = new FlowRing(capacity);
     const nodeNames = new Set<string>();
