@@ -3,7 +3,7 @@ import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
 import { EdgeTable, portOfKey, type Edge } from './edges.ts';
-import { HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
+import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
 import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
 import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
 import { Timeline, type TimelineSummary } from './timeline.ts';
@@ -152,7 +152,8 @@ export class FlowAggregator {
     }
     this.flowCount++;
     const t = timeMs(flow.time);
-    const { edge, reply } = this.table.attribute(flow, t);
+    const edge = this.table.attribute(flow, t);
+    const reply = this.table.lastReply;
     const extra = edge.extra;
     let drop = false;
     if (flow.verdict === 'DROPPED') {
@@ -165,8 +166,8 @@ export class FlowAggregator {
     if (l7) {
       if (l7.http) {
         const e = this.http.observe((extra.http ??= createHttpStats()), edge.key, flow, t);
-        request = e.request;
-        error = e.error;
+        request = (e & HTTP_REQUEST) !== 0;
+        error = (e & HTTP_ERROR) !== 0;
       } else if (l7.dns) {
         const dns = (extra.dns ??= createDnsStats());
         const before = dns.queries;
@@ -177,7 +178,7 @@ export class FlowAggregator {
       this.tcp.observe(extra.tcp, flow, reply, t);
     }
     this.quality.observeFlow(flow, t);
-    if (t !== undefined) this.timeline.add(t, { request, error, drop });
+    if (t !== undefined) this.timeline.add(t, request, error, drop);
   }
 
   /** Flows counted so far (after the filters). */

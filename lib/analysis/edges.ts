@@ -94,11 +94,6 @@ export interface Edge<Extra> {
 const MAX_PORTS_PER_EDGE = 64;
 const MAX_NAME_CACHE = 50_000;
 
-export interface Attribution<Extra> {
-  edge: Edge<Extra>;
-  reply: boolean;
-}
-
 /** All edges seen so far; memory grows with distinct edges only. */
 export class EdgeTable<Extra> {
   readonly edges = new Map<string, Edge<Extra>>();
@@ -143,9 +138,13 @@ export class EdgeTable<Extra> {
     return ref;
   }
 
-  /** Finds (or creates) the edge of a flow and counts the flow's L3/L4 facts on it. */
-  attribute(flow: Flow, timeMs: number | undefined): Attribution<Extra> {
+  /** Whether the flow last passed to attribute() travels in the reply direction. */
+  lastReply = false;
+
+  /** Finds (or creates) the edge of a flow and counts the flow's L3/L4 facts on it (see lastReply). */
+  attribute(flow: Flow, timeMs: number | undefined): Edge<Extra> {
     const reply = isReplyFlow(flow);
+    this.lastReply = reply;
     const srcName = this.name(flow.source, flow.IP?.source, flow.source_names);
     const dstName = this.name(flow.destination, flow.IP?.destination, flow.destination_names);
     const clientName = reply ? dstName : srcName;
@@ -202,6 +201,6 @@ export class EdgeTable<Extra> {
       if (timeMs < edge.firstMs) edge.firstMs = timeMs;
       if (timeMs > edge.lastMs) edge.lastMs = timeMs;
     }
-    return { edge, reply };
+    return edge;
   }
 }

@@ -108,13 +108,10 @@ interface ResponseSighting {
   latencyMs: number | undefined;
 }
 
-/** What one HTTP flow added, for the timeline: a new request, a new error response. */
-export interface HttpEvent {
-  request: boolean;
-  error: boolean;
-}
-
-const NOTHING: HttpEvent = { request: false, error: false };
+/** What one HTTP flow added, for the timeline, as bits: a new request, a new error response. */
+export const HTTP_REQUEST = 1;
+export const HTTP_ERROR = 2;
+const NOTHING = 0;
 
 /** Counts HTTP flows onto their edges' stats, each exchange once even when both proxies reported it. */
 export class HttpAnalyzer {
@@ -130,7 +127,7 @@ export class HttpAnalyzer {
     onSingle: (only) => addLatency(only),
   });
 
-  observe(stats: HttpStats, edgeKey: string, flow: Flow, timeMs: number | undefined): HttpEvent {
+  observe(stats: HttpStats, edgeKey: string, flow: Flow, timeMs: number | undefined): number {
     const l7 = flow.l7!;
     const http = l7.http!;
     const side = proxySide(flow);
@@ -145,7 +142,7 @@ export class HttpAnalyzer {
       stats.requests++;
       if (method) stats.methods.add(method);
       stats.paths.add(templatePath(path));
-      return { request: true, error: false };
+      return HTTP_REQUEST;
     }
     if (l7.type === 'RESPONSE') {
       const code = http.code ?? 0;
@@ -156,7 +153,7 @@ export class HttpAnalyzer {
       const error = code >= 400;
       if (error) stats.errors++;
       if (code >= 500) stats.errors5xx++;
-      return { request: false, error };
+      return error ? HTTP_ERROR : NOTHING;
     }
     return NOTHING;
   }

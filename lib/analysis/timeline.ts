@@ -36,12 +36,6 @@ export interface TimelineSummary {
   bursts: Burst[];
 }
 
-export interface TimelineEvent {
-  request: boolean;
-  error: boolean;
-  drop: boolean;
-}
-
 /** Counts [flows, requests, errors, drops] by bucket index. */
 export class Timeline {
   private widthIndex = 0;
@@ -53,7 +47,8 @@ export class Timeline {
     return widthAt(this.widthIndex);
   }
 
-  add(timeMs: number, e: TimelineEvent): void {
+  /** Counts one flow at its time, and whether it was a new request, a new error response, a drop. */
+  add(timeMs: number, request: boolean, error: boolean, drop: boolean): void {
     let index = Math.floor(timeMs / this.widthMs);
     if (index < this.minIndex || index > this.maxIndex) {
       const lo = Math.min(this.minIndex, index);
@@ -71,9 +66,9 @@ export class Timeline {
       this.buckets.set(index, counts);
     }
     counts[0]!++;
-    if (e.request) counts[1]!++;
-    if (e.error) counts[2]!++;
-    if (e.drop) counts[3]!++;
+    if (request) counts[1]!++;
+    if (error) counts[2]!++;
+    if (drop) counts[3]!++;
   }
 
   /** Moves to the narrowest width that fits the span including `includeMs` in MAX_BUCKETS, merging buckets. */
