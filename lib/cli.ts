@@ -9,16 +9,16 @@ const commands: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import('./commands/analyze.ts')).analyzeCommand,
   relay: async () => (await import('./commands/relay.ts')).relayCommand,
   sim: async () => (await import('./commands/sim.ts')).simCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  'port-forward': async () => (await import('./commands/port-forward.ts')).portForwardCommand,
+  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  teardown: async () => (await import('./commands/teardown.ts')).teardownCommand,
 };
 
 async function loadCommands(): Promise<Command[]> {
   const loaded: Command[] = [];
   for (const load of Object.values(commands)) {
-    try {
-      loaded.push(await load());
-    } catch {
-      // A command whose module is not present in this build is simply not listed.
-    }
+    loaded.push(await load());
   }
   return loaded;
 }
@@ -53,9 +53,13 @@ async function topHelp(): Promise<string> {
 
 function defaultIO(): CommandIO {
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // The first signal asks the command to stop cleanly; a second one ends the process at once.
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
 }
 

@@ -1,6 +1,6 @@
 // Runs lab tasks in order: plan → (confirm) → apply → verify, with progress, timing and the run's exit code.
 import type { LabContext, Task, TaskPlan } from './lab/task.ts';
-import { ExitCode, HubbleLabError, UsageError, formatError } from './errors.ts';
+import { ExitCode, HubbleLabError, UsageError } from './errors.ts';
 
 export interface RunSelection {
   /** Task ids named on the command line (empty: all). */
@@ -81,8 +81,8 @@ export async function runTasks(tasks: Task<TaskPlan>[], ctx: LabContext, confirm
       timings.push({ id: task.id, outcome, ms });
     } catch (err) {
       const ms = performance.now() - start;
-      report.taskEnd(task.id, 'failed', ms);
-      report.error(`${task.id}: ${formatError(err)}`);
+      // The command prints the error itself, once.
+      report.taskEnd(task.id, 'failed', ms, err instanceof Error ? err.message.split('\n')[0] : undefined);
       timings.push({ id: task.id, outcome: 'failed', ms });
       throw err;
     }

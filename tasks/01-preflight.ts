@@ -2,8 +2,11 @@
 import { AppsV1Api, AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { InfraError } from '../lib/errors.ts';
 import { callApi, isNotFound } from '../lib/kube/errors.ts';
+import { pollUntil } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
+
+export const ciliumReadyTimeoutMs = 120_000;
 
 /** Every (verb, group, resource, namespace) the lab's tasks call. */
 export const requiredAccess: { verb: string; group: string; resource: string; namespace?: string; subresource?: string }[] = [
@@ -71,16 +74,17 @@ export const preflight = defineTask({
   async apply() {},
   async verify(ctx) {
     const apps = ctx.kc.makeApiClient(AppsV1Api);
-    const ds = await callApi('read DaemonSet kube-system/cilium (is Cilium installed?)', () =>
-      apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' }),
-    );
-    const want = ds.status?.desiredNumberScheduled ?? 0;
-    const ready = ds.status?.numberReady ?? 0;
-    if (want === 0 || ready < want) {
-      throw new InfraError(`Cilium is not ready: ${ready} of ${want} agents ready`, {
-        hint: 'check `kubectl -n kube-system get pods -l k8s-app=cilium`',
-      });
-    }
+    // A cluster that just started (or agents restarting) gets a little time for the agents to become ready.
+    await pollUntil('Cilium agents', async () => {
+      const ds = await callApi('read DaemonSet kube-system/cilium (is Cilium installed?)', () =>
+        apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' }),
+      );
+      const want = ds.status?.desiredNumberScheduled ?? 0;
+      const ready = ds.status?.numberReady ?? 0;
+      return want > 0 && ready >= want ? undefined : `${ready} of ${want} agents ready`;
+    }, { timeoutMs: ciliumReadyTimeoutMs, signal: ctx.signal, onProgress: (l) => ctx.report.progress(l) }).catch((err: Error) => {
+      throw new InfraError(`Cilium is not ready: ${err.message}`, { hint: 'check `kubectl -n kube-system get pods -l k8s-app=cilium`' });
+    });
     const denied = await checkAccess(ctx);
     if (denied.length) {
       throw new InfraError(`the kubeconfig user may not: ${denied.join('; ')}`, { hint: 'grant these verbs (e.g. a cluster-admin binding for the lab)' });

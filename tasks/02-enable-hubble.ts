@@ -46,7 +46,7 @@ async function readState(ctx: LabContext) {
 }
 
 /** Agents that started before the config they should run (seconds resolution, as the API reports times). */
-function staleAgents(cm: V1ConfigMap, pods: V1Pod[]): string[] {
+export function staleAgents(cm: V1ConfigMap, pods: V1Pod[]): string[] {
   const since = configTime(cm);
   if (!since) return [];
   return pods

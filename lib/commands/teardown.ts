@@ -1,0 +1,34 @@
+// `hubble-lab teardown`: removes what the lab created and restores the cilium-config values it changed.
+import { optionFlag, optionString, type OptionSpec } from '../args.ts';
+import type { Command } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { teardown } from '../lab/teardown.ts';
+import { runTasks } from '../runner.ts';
+import { clusterOptions, confirmOnTty, labContext, labTarget } from './run.ts';
+
+const options: OptionSpec[] = [
+  ...clusterOptions,
+  { name: 'dry-run', type: 'boolean', description: 'print what would be removed and change nothing' },
+  { name: 'yes', short: 'y', type: 'boolean', description: 'do it without asking' },
+  { name: 'json', type: 'boolean', description: 'progress as JSON lines' },
+];
+
+export const teardownCommand: Command = {
+  name: 'teardown',
+  summary: 'remove what the lab created and restore the cilium-config values it changed',
+  usage: 'teardown --kubeconfig PATH|--context NAME [flags]',
+  options,
+  async run(args, io) {
+    const kubeconfig = optionString(args, 'kubeconfig');
+    const context = optionString(args, 'context');
+    if (!kubeconfig && !context) throw new UsageError('teardown needs the cluster the lab ran on', { hint: 'pass --kubeconfig or --context' });
+    const target = await labTarget(kubeconfig, context, io);
+    const ctx = labContext(target, { durationMs: 0, scenario: 'default', outDir: '.', dryRun: optionFlag(args, 'dry-run'), yes: optionFlag(args, 'yes') }, io, optionFlag(args, 'json'), ['teardown']);
+    try {
+      await runTasks([teardown], ctx, (q) => confirmOnTty(io, q));
+    } finally {
+      await ctx.close();
+    }
+    return ctx.exitCode;
+  },
+};

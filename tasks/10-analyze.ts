@@ -1,0 +1,60 @@
+// Lab step 10: end the flow collection after the traffic, then report and gate against manifests/expectations.yaml.
+import { join } from 'node:path';
+import { FlowAggregator } from '../lib/analysis/aggregate.ts';
+import { evaluateCompliance } from '../lib/analysis/compliance.ts';
+import { loadExpectations } from '../lib/analysis/expectations.ts';
+import { ExitCode, InfraError } from '../lib/errors.ts';
+import type { FlowCollector } from '../lib/lab/collector.ts';
+import { defineTask } from '../lib/lab/task.ts';
+import { runStandalone } from '../lib/lab/standalone.ts';
+import { buildReport } from '../lib/report/json.ts';
+import { reportFormats, writeReports } from '../lib/report/write.ts';
+import { manifestsDir } from '../lib/traffic/manifests.ts';
+import { flowsPath } from './08-collect.ts';
+
+/** Flows still arriving from the agents after the traffic ends (Relay buffers, proxies finishing). */
+export const drainMs = 2000;
+
+export const expectationsPath = join(manifestsDir, 'expectations.yaml');
+
+export const analyze = defineTask({
+  id: 'analyze',
+  title: 'Analyze the flows and gate',
+  kind: 'action',
+  async plan(ctx) {
+    return { changes: [], notes: [`report and gate with ${expectationsPath} into ${ctx.options.outDir}`] };
+  },
+  async apply(ctx) {
+    const aggregator = ctx.shared.aggregator as FlowAggregator | undefined;
+    const collector = ctx.shared.collector as FlowCollector | undefined;
+    if (!aggregator) throw new InfraError('no flows were collected in this run', { hint: 'run the collect task before analyze (hubble-lab run collect traffic analyze)' });
+    if (ctx.shared.trafficDone) await ctx.shared.trafficDone;
+    if (collector) {
+      ctx.report.progress(`draining flows for ${drainMs / 1000}s`);
+      const stats = await collector.stop(drainMs);
+      ctx.shared.collector = undefined;
+      ctx.report.info(`${stats.flows} flows collected${stats.reconnects ? ` (${stats.reconnects} stream resume(s))` : ''}${stats.lostEvents ? `, ${stats.lostEvents} lost-events record(s)` : ''}`);
+    }
+    const expectations = await loadExpectations(expectationsPath);
+    const analysis = aggregator.finish();
+    const compliance = evaluateCompliance(analysis, expectations, 'expect');
+    const report = buildReport(analysis, compliance, {
+      kind: 'server',
+      source: ctx.shared.relayAddress ?? 'Hubble Relay',
+      filters: ['--namespace', 'genai-network-demo'],
+      records: analysis.totals.flows,
+      skippedByFilter: 0,
+    });
+    const written = await writeReports(report, ctx.options.outDir, reportFormats);
+    ctx.shared.verdict = compliance.status;
+    ctx.exitCode = compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
+    ctx.report.info(`verdict ${compliance.status}${compliance.reasons.length ? `: ${compliance.reasons.join('; ')}` : ''}`);
+    for (const path of [flowsPath(ctx), ...written]) ctx.report.info(`wrote ${path}`);
+  },
+  async verify(ctx) {
+    if (!ctx.shared.verdict) throw new InfraError('no verdict was reached');
+  },
+});
+
+export default analyze;
+await runStandalone(import.meta.url, analyze);
