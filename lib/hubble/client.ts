@@ -28,7 +28,7 @@ export interface ObserverClient {
   serverStatus(): Promise<ServerStatus>;
   getNodes(): Promise<Node[]>;
   getNamespaces(): Promise<Namespace[]>;
-  /** grpc.health.v1 Check; `hubble status` asks for service "". */
+  /** grpc.health.v1 Check; `hubble status` asks for service "hubble.server.Observer". */
   health(service?: string): Promise<HealthStatus>;
   close(): void;
 }

@@ -47,8 +47,12 @@ function unary<Res>(get: () => Res | Promise<Res>): grpc.handleUnaryCall<unknown
 
 const QUEUED_MESSAGES = 256;
 
-/** Services answered as SERVING by Check; `hubble status` asks for "". */
-const healthyServices = new Set(['', 'observer.Observer']);
+/**
+ * Services answered as SERVING by Check: the whole server (""), the gRPC service, and the name `hubble status`
+ * asks for (Cilium's pkg/hubble/api/v1 ObserverServiceName).
+ */
+export const HEALTH_SERVICE_NAMES = ['', 'observer.Observer', 'hubble.server.Observer'];
+const healthyServices = new Set(HEALTH_SERVICE_NAMES);
 
 export async function startObserverServer(
   listen: string,

@@ -176,6 +176,7 @@ t.test('ServerStatus, GetNodes, GetNamespaces and health', async (t) => {
   ]);
   t.equal(await client.health(), 'SERVING');
   t.equal(await client.health('observer.Observer'), 'SERVING');
+  t.equal(await client.health('hubble.server.Observer'), 'SERVING', 'the service `hubble status` checks');
   await t.rejects(client.health('nope'), /rejected Check: unknown service nope/);
 });
 
