@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import type { Endpoint, Flow, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
 import { nowTimestamp } from './clock.ts';
 import { hubbleNodeName } from './hub.ts';
-import { hubbleNodeName } from './hub.ts';
 
 export interface SimEndpoint {
   ip: string;
