@@ -1,11 +1,23 @@
-// pods/portforward over WebSocket, as the kubelet serves it: the v4.channel.k8s.io protocol client-node's PortForward
-// speaks (per port a data channel 2n and an error channel 2n+1, each opened with the port as 2 bytes little-endian).
+// pods/portforward as the kubelet serves it: over WebSocket with the v4.channel.k8s.io protocol client-node's
+// PortForward speaks (per port a data channel 2n and an error channel 2n+1, each opened with the port as 2 bytes
+// little-endian), and over SPDY/3.1 as kubectl speaks it (a pair of error and data streams per connection), either
+// upgraded directly or tunnelled through a WebSocket.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { acceptWebSocket, offeredProtocols, rejectUpgrade } from '../net/websocket.ts';
+import { SpdySession, rstStatus, type SpdyStream } from '../net/spdy.ts';
 
 /** WebSocket subprotocols of the kubelet's port-forward: binary channels, chosen by name or by offering none. */
-const protocols = ['v4.channel.k8s.io', ''];
+const channelProtocols = ['v4.channel.k8s.io', ''];
+const spdyProtocol = 'portforward.k8s.io';
+/** kubectl ≥ 1.31 first tries SPDY framed inside WebSocket messages. */
+const spdyTunnelProtocol = `SPDY/3.1+${spdyProtocol}`;
+
+/** The kubelet's message when the pod's port cannot be reached. */
+function forwardError(podName: string, port: number, err: NodeJS.ErrnoException): string {
+  const why = err.code === 'ECONNREFUSED' ? 'connect: connection refused' : err.message;
+  return `error forwarding port ${port} to pod ${podName}, uid : failed to connect to localhost:${port} inside namespace "${podName}", IPv4: dial tcp4 127.0.0.1:${port}: ${why} `;
+}
 
 function status(code: number, reason: string, message: string): string {
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
@@ -24,24 +36,38 @@ export function requestedPorts(url: URL): number[] | string {
 }
 
 /**
- * Serves one port-forward upgrade: dials each requested port of the pod (as seen inside it) and relays bytes until
- * the pod or the client closes. A port nothing listens on gets the kubelet's message on its error channel.
+ * Serves one port-forward upgrade (WebSocket channels, SPDY, or SPDY tunnelled in WebSocket): dials each requested
+ * port of the pod (as seen inside it) and relays bytes until the pod or the client closes. A port nothing listens
+ * on gets the kubelet's message on its error channel or stream.
  */
 export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, dial: (port: number) => Promise<Duplex>): void {
   const url = new URL(req.url ?? '/', 'http://sim');
   const podName = /\/pods\/([^/]+)\/portforward/.exec(url.pathname)?.[1] ?? '';
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade === 'spdy/3.1') {
+    serveSpdyUpgrade(req, socket, head, podName, dial);
+    return;
+  }
+  if (upgrade === 'websocket' && offeredProtocols(req).includes(spdyTunnelProtocol)) {
+    const ws = acceptWebSocket(req, socket, head, [spdyTunnelProtocol]);
+    if (!ws) return;
+    const session = new SpdySession((frame) => ws.send(frame));
+    ws.on('message', (data) => session.receive(data));
+    ws.on('close', () => session.transportClosed());
+    session.on('close', () => ws.close(1000));
+    servePortForwardStreams(session, podName, dial);
+    return;
+  }
   const ports = requestedPorts(url);
   if (typeof ports === 'string') {
     rejectUpgrade(socket, 400, 'Bad Request', status(400, 'BadRequest', ports));
     return;
   }
-  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-  if (upgrade !== 'websocket' || offeredProtocols(req).some((p) => p.startsWith('SPDY/'))) {
-    const message = 'the simulated cluster serves port-forward over WebSocket (v4.channel.k8s.io), not SPDY: use a WebSocket client such as @kubernetes/client-node PortForward';
-    rejectUpgrade(socket, 400, 'Bad Request', status(400, 'BadRequest', message));
+  if (upgrade !== 'websocket') {
+    rejectUpgrade(socket, 400, 'Bad Request', status(400, 'BadRequest', 'port-forward needs a WebSocket (v4.channel.k8s.io) or SPDY/3.1 upgrade'));
     return;
   }
-  const ws = acceptWebSocket(req, socket, head, protocols);
+  const ws = acceptWebSocket(req, socket, head, channelProtocols);
   if (!ws) return;
 
   const streams: (Duplex | undefined)[] = ports.map(() => undefined);
@@ -70,8 +96,7 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
         pod.on('close', done);
       },
       (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'ECONNREFUSED' ? 'connect: connection refused' : err.message;
-        ws.send(prefixed(2 * i + 1, Buffer.from(`error forwarding port ${port} to pod ${podName}, uid : failed to connect to localhost:${port} inside namespace "${podName}", IPv4: dial tcp4 127.0.0.1:${port}: ${why} `)));
+        ws.send(prefixed(2 * i + 1, Buffer.from(forwardError(podName, port, err))));
         done();
       },
     );
@@ -89,5 +114,60 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
   ws.on('close', () => {
     closed = true;
     for (const s of streams) s?.end();
+  });
+}
+
+function serveSpdyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, podName: string, dial: (port: number) => Promise<Duplex>): void {
+  const raw = req.headers['x-stream-protocol-version'];
+  const offered = (Array.isArray(raw) ? raw : [raw ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (!offered.includes(spdyProtocol)) {
+    rejectUpgrade(socket, 403, 'Forbidden', status(403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${spdyProtocol}]`));
+    return;
+  }
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
+  const session = new SpdySession((frame) => socket.write(frame));
+  socket.on('data', (chunk: Buffer) => session.receive(chunk));
+  socket.on('close', () => session.transportClosed());
+  socket.on('error', () => socket.destroy());
+  session.on('close', () => socket.end());
+  if (head.length) session.receive(head);
+  servePortForwardStreams(session, podName, dial);
+}
+
+/** kubectl opens an error stream and a data stream per local connection, tied by requestID; the kubelet pairs them. */
+function servePortForwardStreams(session: SpdySession, podName: string, dial: (port: number) => Promise<Duplex>): void {
+  const requests = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
+  session.on('stream', (stream) => {
+    const type = stream.headers.streamtype;
+    const port = Number(stream.headers.port);
+    const id = stream.headers.requestid ?? '';
+    if ((type !== 'error' && type !== 'data') || !Number.isInteger(port) || port < 1 || port > 65535) {
+      stream.reset(rstStatus.protocolError);
+      return;
+    }
+    stream.reply();
+    const pair = requests.get(id) ?? {};
+    pair[type] = stream;
+    requests.set(id, pair);
+    if (!pair.error || !pair.data) return;
+    requests.delete(id);
+    const { error, data } = pair;
+    // The client sends nothing on the error stream; the kubelet writes to it only when forwarding fails.
+    error.resume();
+    error.on('error', () => {});
+    data.on('error', () => {});
+    dial(port).then(
+      (pod) => {
+        pod.on('error', () => data.destroy());
+        data.pipe(pod);
+        pod.pipe(data);
+        data.on('close', () => pod.destroy());
+        pod.on('close', () => error.end());
+      },
+      (err: NodeJS.ErrnoException) => {
+        error.end(forwardError(podName, port, err));
+        data.end();
+      },
+    );
   });
 }

@@ -1,15 +1,20 @@
-// Port-forward to a sim pod with client-node's PortForward, through a small HTTP server that mounts handlePortForward.
+// Port-forward to sim pods: client-node's PortForward through a small server that mounts handlePortForward, and kubectl.
 import t from 'tap';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { KubeConfig, PortForward } from '@kubernetes/client-node';
 import { handlePortForward } from '../../../lib/sim/apiserver/portforward.ts';
 import { createPodRuntime } from '../../../lib/sim/runtime/index.ts';
 import { welcomePage } from '../../../lib/sim/runtime/images/nginx.ts';
 import type { RunningPod } from '../../../lib/sim/runtime/types.ts';
+import { startSimCluster } from '../../../lib/sim/cluster.ts';
 import { FakeCluster, podSpec, ready, waitForStatus } from '../runtime/helpers.ts';
+
+const execFileAsync = promisify(execFile);
 
 const rt = await createPodRuntime({ shutdownGraceMs: 200 });
 const nginx = rt.start(podSpec('web', '127.244.1.5', { containers: [{ name: 'nginx', image: 'nginx:alpine' }] }, { namespace: 'shop' }), new FakeCluster());
@@ -91,9 +96,54 @@ t.test('bad requests get Kubernetes Status errors', async (t) => {
   const noPort = await upgrade('/api/v1/namespaces/shop/pods/web/portforward', ws);
   t.equal(noPort.status, 400);
   t.match(JSON.parse(noPort.body), { kind: 'Status', code: 400, reason: 'BadRequest', message: 'query parameter "port" is required' });
-  const spdy = await upgrade('/api/v1/namespaces/shop/pods/web/portforward?ports=80', { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' });
-  t.equal(spdy.status, 400);
-  t.match(JSON.parse(spdy.body).message, /WebSocket/);
+  const spdy = await upgrade('/api/v1/namespaces/shop/pods/web/portforward', { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'channel.k8s.io' });
+  t.equal(spdy.status, 403);
+  t.match(JSON.parse(spdy.body).message, /unable to negotiate protocol/);
   const wrongProtocol = await upgrade('/api/v1/namespaces/shop/pods/web/portforward?ports=80', { ...ws, 'sec-websocket-protocol': 'v5.channel.k8s.io' });
   t.equal(wrongProtocol.status, 400);
+});
+
+const hasKubectl = await execFileAsync('kubectl', ['version', '--client']).then(() => true, () => false);
+
+t.test('kubectl port-forward: SPDY tunnelled in WebSocket (kubectl ≥ 1.31) and plain SPDY', { skip: hasKubectl ? false : 'kubectl is not installed' }, async (t) => {
+  const sim = await startSimCluster();
+  t.teardown(() => sim.stop());
+  const kc = ['--kubeconfig', sim.kubeconfigPath];
+  await execFileAsync('kubectl', [...kc, 'run', 'web', '--image=nginx:alpine']);
+  await execFileAsync('kubectl', [...kc, 'wait', '--for=condition=ready', 'pod/web', '--timeout=30s']);
+  for (const websockets of ['true', 'false']) {
+    for (const [remote, expect] of [['80', 200], ['8080', 'refused']] as const) {
+      const pf = spawn('kubectl', [...kc, 'port-forward', 'pod/web', `:${remote}`], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+      t.teardown(() => pf.kill());
+      let out = '';
+      const local = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`kubectl did not start forwarding:\n${out}`)), 15_000);
+        const onData = (d: Buffer) => {
+          out += d;
+          const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        };
+        pf.stdout.on('data', onData);
+        pf.stderr.on('data', onData);
+      });
+      const what = `websockets=${websockets}, port ${remote}`;
+      if (expect === 200) {
+        for (let i = 0; i < 2; i++) {
+          const res = await fetch(`http://127.0.0.1:${local}/`, { headers: { connection: 'close' } });
+          t.equal(res.status, 200, what);
+          t.equal(await res.text(), welcomePage, what);
+        }
+      } else {
+        await t.rejects(fetch(`http://127.0.0.1:${local}/`), what);
+        const deadline = Date.now() + 5000;
+        while (!/connection refused/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        t.match(out, /error forwarding port 8080 to pod web.*connection refused/, `${what}: kubectl shows the kubelet's error`);
+      }
+      pf.kill();
+      await once(pf, 'exit');
+    }
+  }
 });
