@@ -71,6 +71,8 @@ function defaultTemplate(spec: Obj | undefined, jobTemplate: boolean): void {
   if (!jobTemplate) setDefault(podSpec, 'restartPolicy', 'Always');
   defaultPodSpec(podSpec, { isPod: false });
   setDefault(spec.template, 'metadata', {});
+  // Typed clients send `creationTimestamp: null` in templates; the API server's typed decoding drops it.
+  if (spec.template.metadata.creationTimestamp === null) delete spec.template.metadata.creationTimestamp;
 }
 
 function qosClass(spec: Obj): string {

@@ -1,5 +1,5 @@
 // Deployment controller: a ReplicaSet per pod template, rolling replacement, replica counts and Available/Progressing conditions.
-import { clone } from '../apiserver/json.ts';
+import { clone, deepEqual } from '../apiserver/json.ts';
 import { R } from '../apiserver/resources.ts';
 import type { KObject } from '../apiserver/store.ts';
 import { is, keyOf, ownerKeys, splitKey, type Controller, type ControllerContext } from './manager.ts';
@@ -53,7 +53,7 @@ export function deploymentController(ctx: ControllerContext): Controller {
   function newReplicaSet(d: KObject, all: KObject[]): { rs: KObject; created: boolean } {
     const hash = templateHash(bareTemplate(d.spec.template));
     const want = bareTemplate(d.spec.template);
-    const found = all.find((rs) => JSON.stringify(bareTemplate(rs.spec?.template)) === JSON.stringify(want));
+    const found = all.find((rs) => deepEqual(bareTemplate(rs.spec?.template), want));
     const maxRevision = Math.max(0, ...all.map(revisionOf));
     if (found) {
       if (revisionOf(found) < maxRevision) {

@@ -16,9 +16,23 @@ function fnv32a(text: string): number {
   return h >>> 0;
 }
 
+/** JSON with object keys sorted, so equal templates hash alike whatever order their fields came in. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** A template's hash in Kubernetes' alphabet (rand.SafeEncodeString of the decimal hash). */
 export function templateHash(template: unknown, collisionCount = 0): string {
-  const digits = String(fnv32a(JSON.stringify(template) + (collisionCount ? String(collisionCount) : '')));
+  const digits = String(fnv32a(canonicalJson(template) + (collisionCount ? String(collisionCount) : '')));
   return [...digits].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
 }
 

@@ -57,6 +57,19 @@ t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and ro
   const events = (await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Deployment' })).items.map((e) => e.message);
   t.ok(events.some((m) => /^Scaled down replica set web-\w+ to 0/.test(m ?? '')));
 
+  // Back to the first template, its fields in another order: the first ReplicaSet comes back as revision 3.
+  await apps.patchNamespacedDeployment(
+    { name: 'web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ image: 'nginx:1.27', name: 'web' }] }, metadata: { labels: { app: 'web' } } } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  const back = await waitFor('rolled back', async () => {
+    const sets = (await apps.listNamespacedReplicaSet({ namespace: 'default' })).items;
+    const first = sets.find((x) => x.metadata?.name === rs!.metadata!.name);
+    return first?.status?.readyReplicas === 3 ? sets : undefined;
+  });
+  t.equal(back.length, 2, 'no third ReplicaSet');
+  t.equal(back.find((x) => x.metadata?.name === rs!.metadata!.name)?.metadata?.annotations?.['deployment.kubernetes.io/revision'], '3');
+
   await apps.patchNamespacedDeploymentScale({ name: 'web', namespace: 'default', body: { spec: { replicas: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   await waitFor('scaled', async () => (await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' })).status?.replicas === 1);
   const scale = await apps.readNamespacedDeploymentScale({ name: 'web', namespace: 'default' });
