@@ -2,7 +2,7 @@
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
-import { EdgeTable, portOfKey, type Edge } from './edges.ts';
+import { EdgeTable, PROTOCOLS, portOfKey, type Edge } from './edges.ts';
 import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
 import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
 import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
@@ -237,6 +237,14 @@ function sum<T>(items: readonly T[], f: (item: T) => number): number {
   return total;
 }
 
+function verdictCounts(edge: Edge<EdgeExtra>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (edge.forwarded) out.FORWARDED = edge.forwarded;
+  if (edge.dropped) out.DROPPED = edge.dropped;
+  for (const [verdict, n] of edge.otherVerdicts) out[verdict] = n;
+  return out;
+}
+
 function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
   const { drops, tcp, http, dns } = edge.extra;
   return {
@@ -249,14 +257,14 @@ function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
     dropped: edge.dropped,
     replies: edge.replies,
     delivered: edge.delivered,
-    verdicts: { ...edge.verdicts },
+    verdicts: verdictCounts(edge),
     dropsByReason: drops.byReason.toObject(),
     policyDenied: drops.policyDenied,
     policyDeniedBy: { ...drops.policyDeniedBy },
     ports: [...edge.ports]
       .sort((a, b) => b[1] - a[1] || a[0] - b[0])
       .map(([key, flows]) => ({ ...portOfKey(key), flows })),
-    protocols: edge.protocols.toObject(),
+    protocols: Object.fromEntries(PROTOCOLS.map((name, i) => [name, edge.protocols[i]!]).filter(([, n]) => n !== 0)),
     tcp: summarizeTcp(tcp),
     http: http ? summarizeHttp(http) : null,
     dns: dns ? summarizeDns(dns) : null,

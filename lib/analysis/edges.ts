@@ -1,7 +1,6 @@
 // Edges client → server: which edge a flow belongs to (replies fold back onto their request's edge) and its L3/L4 counts.
 import { endpointName, kubernetesLabels } from '../flows/identity.ts';
 import type { Endpoint, Flow } from '../flows/types.ts';
-import { CappedCounter } from './counter.ts';
 
 /**
  * A flow travels in the reply direction when Hubble says so (`is_reply`), when it is an L7 RESPONSE, or, in
@@ -20,23 +19,26 @@ export interface EndpointRef {
   labels: Record<string, string>;
 }
 
-/** The highest-layer protocol of a flow: HTTP/DNS/Kafka for L7, else its L4 protocol. */
-export function flowProtocol(flow: Flow): string {
+/** Protocol names by index, for counting in a small array per edge. */
+export const PROTOCOLS = ['HTTP', 'DNS', 'Kafka', 'TCP', 'UDP', 'ICMPv4', 'ICMPv6', 'SCTP', 'unknown'] as const;
+
+/** The highest-layer protocol of a flow (an index into PROTOCOLS): HTTP/DNS/Kafka for L7, else its L4 protocol. */
+export function flowProtocol(flow: Flow): number {
   const l7 = flow.l7;
   if (l7) {
-    if (l7.http) return 'HTTP';
-    if (l7.dns) return 'DNS';
-    if (l7.kafka) return 'Kafka';
+    if (l7.http) return 0;
+    if (l7.dns) return 1;
+    if (l7.kafka) return 2;
   }
   const l4 = flow.l4;
   if (l4) {
-    if (l4.TCP) return 'TCP';
-    if (l4.UDP) return 'UDP';
-    if (l4.ICMPv4) return 'ICMPv4';
-    if (l4.ICMPv6) return 'ICMPv6';
-    if (l4.SCTP) return 'SCTP';
+    if (l4.TCP) return 3;
+    if (l4.UDP) return 4;
+    if (l4.ICMPv4) return 5;
+    if (l4.ICMPv6) return 6;
+    if (l4.SCTP) return 7;
   }
-  return 'unknown';
+  return 8;
 }
 
 const L4_PROTOCOLS = ['TCP', 'UDP', 'SCTP', 'ICMPv4', 'ICMPv6'] as const;
@@ -81,11 +83,13 @@ export interface Edge<Extra> {
    * (trace point TO_ENDPOINT), and requests passed on by the server's ingress proxy.
    */
   delivered: number;
-  verdicts: Record<string, number>;
+  /** Verdicts other than FORWARDED and DROPPED (AUDIT, ERROR, …). */
+  otherVerdicts: Map<string, number>;
   /** Flows by server port key (serverPortKey); at most MAX_PORTS_PER_EDGE, the rest in otherPorts. */
   ports: Map<number, number>;
   otherPorts: number;
-  protocols: CappedCounter;
+  /** Flows by protocol, indexed as PROTOCOLS. */
+  protocols: number[];
   firstMs: number;
   lastMs: number;
   extra: Extra;
@@ -166,10 +170,10 @@ export class EdgeTable<Extra> {
         dropped: 0,
         replies: 0,
         delivered: 0,
-        verdicts: {},
+        otherVerdicts: new Map(),
         ports: new Map(),
         otherPorts: 0,
-        protocols: new CappedCounter(16),
+        protocols: PROTOCOLS.map(() => 0),
         firstMs: Infinity,
         lastMs: -Infinity,
         extra: this.createExtra(),
@@ -179,7 +183,6 @@ export class EdgeTable<Extra> {
     }
     edge.flows++;
     const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
-    edge.verdicts[verdict] = (edge.verdicts[verdict] ?? 0) + 1;
     if (verdict === 'FORWARDED') {
       edge.forwarded++;
       if (reply || flow.trace_observation_point === 'TO_ENDPOINT' || (flow.l7 !== undefined && flow.traffic_direction === 'INGRESS')) {
@@ -187,6 +190,8 @@ export class EdgeTable<Extra> {
       }
     } else if (verdict === 'DROPPED') {
       edge.dropped++;
+    } else {
+      edge.otherVerdicts.set(verdict, (edge.otherVerdicts.get(verdict) ?? 0) + 1);
     }
     if (reply) edge.replies++;
     const portKey = serverPortKey(flow, reply);
@@ -196,7 +201,7 @@ export class EdgeTable<Extra> {
       else if (edge.ports.size < MAX_PORTS_PER_EDGE) edge.ports.set(portKey, 1);
       else edge.otherPorts++;
     }
-    edge.protocols.add(flowProtocol(flow));
+    edge.protocols[flowProtocol(flow)]!++;
     if (timeMs !== undefined) {
       if (timeMs < edge.firstMs) edge.firstMs = timeMs;
       if (timeMs > edge.lastMs) edge.lastMs = timeMs;
