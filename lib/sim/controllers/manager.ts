@@ -95,10 +95,9 @@ class Queue {
           if (typeof again === 'number') this.addAfter(key, again);
         } catch (err) {
           // Conflicts and races with other writers resolve on the next pass.
-          if (!(err instanceof ApiError && (err.code === 409 || err.code === 404))) {
-            process.emitWarning(`sim controller ${this.ctrl.name} failed on ${key}: ${err instanceof Error ? err.stack : String(err)}`);
-          }
-          this.addAfter(key, 200);
+          const race = err instanceof ApiError && (err.code === 409 || err.code === 404);
+          if (!race) process.emitWarning(`sim controller ${this.ctrl.name} failed on ${key}: ${err instanceof Error ? err.stack : String(err)}`);
+          this.addAfter(key, race ? 200 : 5000);
         }
       }
     } finally {
