@@ -82,6 +82,10 @@ export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
     let backoff = 200;
     while (!stopped) {
       forward = await localForward(() => opts.dial(opts.service.host, opts.service.port));
+      if (stopped) {
+        await forward.close();
+        break;
+      }
       const delivered = await follow(forward.address);
       client?.close();
       await forward.close();
