@@ -17,6 +17,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
+import { ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readLines, writeLine, udpHeader, parseUdpHeader, UDP_HEADER_BYTES } from './wire.mjs';
 import { PeerBook, applyNames, holdConnections } from './peers.mjs';
@@ -27,6 +28,12 @@ const raw = process.env[ENV];
 if (raw) {
   delete process.env[ENV];
   install(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
+  // Processes the script starts are in the pod too (a forked node loads this preload again): hand them the setting.
+  const origSpawn = ChildProcess.prototype.spawn;
+  ChildProcess.prototype.spawn = function spawnInPod(options) {
+    if (Array.isArray(options?.envPairs) && !options.envPairs.some((p) => p.startsWith(`${ENV}=`))) options.envPairs.push(`${ENV}=${raw}`);
+    return origSpawn.call(this, options);
+  };
 }
 
 function errnoError(code, syscall, address, port) {

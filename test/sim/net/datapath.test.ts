@@ -90,6 +90,18 @@ t.test('a pod reaches another pod by its IP and both ends see pod addresses, not
   t.match((await probe.waitFor(/connected .*/))[0], /^connected 127\.244\.2\.20:\d+ -> 127\.244\.1\.10:80 after/, 'the client socket shows pod addresses');
 });
 
+t.test('processes a pod script starts belong to the pod too', async (t) => {
+  const c = run(client, `
+    import { fork } from 'node:child_process';
+    import { writeFileSync } from 'node:fs';
+    const child = new URL('./forked-child.mjs', import.meta.url);
+    writeFileSync(child, "import os from 'node:os'; const r = await fetch('http://127.244.1.10/'); console.log(os.hostname() + ' got ' + (await r.json()).remote + ' leaked ' + Object.keys(process.env).filter((k) => k.startsWith('HUBBLE_LAB')).length);");
+    fork(child);
+  `);
+  await c.exited;
+  t.match(c.output(), 'client got 127.244.2.20 leaked 0', 'a forked node process is in the pod and sees no sim settings');
+});
+
 t.test('Services: ClusterIP load-balanced over ready backends, DNS names through the cluster DNS', async (t) => {
   const web2 = attach(dp, '127.244.2.12', 'web-2', 'shop');
   const dns = attach(dp, '127.244.0.2', 'coredns', 'kube-system');
