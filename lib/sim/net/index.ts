@@ -16,12 +16,12 @@
 //               search path and ndots:5). Then the SYN handshake:
 //                 pod ──{connect id, sport, dst, dport, attempt}──▶ datapath
 //                     datapath: loopback → the pod's own port; ClusterIP → round-robin backend; hooks.onConnect
-//                     decides allow | drop | reject | {proxy}; allow connects to the backend's real port and
-//                     tells its owner who the connection is from ({peer} on its control channel).
+//                     decides allow | drop | reject | {proxy}; allow needs a registered listener (else RST).
 //                 pod ◀──{accept id, port} | {refuse id} | nothing (drop)──
 //               Only after accept does the app socket really connect (to the datapath listener), then {bind id,
-//               its local port} pairs it with the waiting backend connection and the datapath splices the two,
-//               reporting open/data/FIN/RST/close to the hooks. So the app sees 'connect' exactly when the server
+//               its local port} pairs it with the backend connection the datapath opened meanwhile (telling the
+//               backend's owner who it is from with {peer}); the datapath splices the two and reports
+//               open/data/FIN/RST/close to the hooks. So the app sees 'connect' only once the connection is
 //               accepted, ECONNREFUSED on refuse, and nothing on a drop: the preload retransmits the SYN after
 //               synRtoMs, 2×, 4× … (each attempt is a new onConnect, as Hubble sees one drop per SYN) and gives up
 //               with ETIMEDOUT after synRetries, like Linux. Cost per new connection: one control round trip and
@@ -34,7 +34,9 @@
 //   os          hostname() is the pod name; networkInterfaces() shows lo and eth0 with the pod IP.
 //
 // In-process pods (nginx, CoreDNS, and the Cilium images part 2 registers) use the same tables through PodNetwork:
-// listen(server, port), listenUdp(port, handler), connect(host, port) and dial(port) for port-forward and probes.
+// listen(server, port), listenUdp(port, handler), connect(host, port), dial(port) for port-forward and probes, and
+// expose(port, realPort) for a port the sim already serves (the API server behind the kubernetes Service).
+// websocket.ts and spdy.ts carry port-forward streams (client-node's WebSocket channels, kubectl's SPDY).
 //
 // Where policy and flows plug in: Datapath.setHooks({ onConnect, onRefused, onOpen, onData, onEnd, onReset, onClose,
 // onDatagram }). onConnect sees every SYN with source/destination endpoints, the Service and the backend, and returns
