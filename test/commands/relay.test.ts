@@ -53,7 +53,7 @@ t.test('serves a file: history, filters, status, nodes, health; stops on the sig
   // The file may still be loading: wait for the last record.
   const lastUuid = records.at(-1)!.flow!.uuid;
   for (let i = 0; i < 100; i++) {
-    const [last] = await collect(client.getFlows({ number: 1 }));
+    const last = (await collect(client.getFlows({ number: 1 }))).at(-1);
     if (last?.flow?.uuid === lastUuid) break;
     await new Promise((r) => setTimeout(r, 20));
   }
