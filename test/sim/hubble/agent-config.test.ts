@@ -1,0 +1,22 @@
+// How a Cilium agent reads its Hubble keys from cilium-config: Go's booleans, listen address, ring capacity rules.
+import t from 'tap';
+import { AgentConfigError, hubbleAgentConfig } from '../../../lib/sim/hubble/agent-config.ts';
+
+t.test('cilium-config: enable-hubble as Go parses booleans; settings only matter when enabled', async (t) => {
+  for (const v of ['true', 'True', 'TRUE', '1', 't']) t.equal(hubbleAgentConfig({ 'enable-hubble': v }).enabled, true, v);
+  for (const v of ['false', 'yes', 'on', '']) t.equal(hubbleAgentConfig({ 'enable-hubble': v }).enabled, false, v);
+  t.equal(hubbleAgentConfig(undefined).enabled, false, 'no ConfigMap: no Hubble');
+  t.same(hubbleAgentConfig({ 'enable-hubble': 'false', 'hubble-event-buffer-capacity': 'junk' }).capacity, 4095);
+});
+
+t.test('cilium-config: listen address and ring capacity', async (t) => {
+  t.same(hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }), { enabled: true, listenPort: 4244, loopbackOnly: false, capacity: 4095 });
+  t.same(hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': '127.0.0.1:4250', 'hubble-event-buffer-capacity': '65535' }), {
+    enabled: true, listenPort: 4250, loopbackOnly: true, capacity: 65535,
+  });
+  t.equal(hubbleAgentConfig({ 'enable-hubble': 'true' }).listenPort, undefined, 'unset: only the local socket, as Cilium');
+  t.throws(() => hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': '4244' }), new AgentConfigError('hubble-listen-address "4244": expected [host]:port, e.g. ":4244"'));
+  t.throws(() => hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-event-buffer-capacity': '4096' }), { message: 'invalid capacity: must be one less than an integer power of two: 4096' });
+  t.throws(() => hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-event-buffer-capacity': '131071' }), { message: 'invalid capacity: too large: 131071' });
+  t.throws(() => hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-event-buffer-capacity': 'lots' }), { message: /not an integer/ });
+});
