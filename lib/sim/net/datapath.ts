@@ -37,32 +37,30 @@ export interface ServiceHit {
   portName?: string;
 }
 
-/** One TCP connection attempt (a SYN) and, once accepted, the connection it became. */
-export interface Connection {
-  readonly id: number;
-  readonly protocol: 'TCP';
+/** Who talks to whom, as the datapath sees a connection or a datagram. */
+export interface Ends {
   /** The client: its pod IP and (virtual) ephemeral port; 127.0.0.1 for a pod talking to itself. */
   readonly src: AddrPort;
-  /** What the client dialled: a pod IP or a Service ClusterIP. */
+  /** What the client addressed: a pod IP or a Service ClusterIP. */
   readonly dst: AddrPort;
   /** Where it goes after Service translation (equals dst when no Service is involved). */
   readonly backend: AddrPort;
   readonly service?: ServiceHit;
   readonly source?: EndpointInfo;
   readonly destination?: EndpointInfo;
+}
+
+/** One TCP connection attempt (a SYN) and, once accepted, the connection it became. */
+export interface Connection extends Ends {
+  readonly id: number;
+  readonly protocol: 'TCP';
   /** 1 for the first SYN, 2… for retransmissions after a drop. */
   readonly attempt: number;
 }
 
 /** One UDP datagram between pods. */
-export interface Datagram {
+export interface Datagram extends Ends {
   readonly protocol: 'UDP';
-  readonly src: AddrPort;
-  readonly dst: AddrPort;
-  readonly backend: AddrPort;
-  readonly service?: ServiceHit;
-  readonly source?: EndpointInfo;
-  readonly destination?: EndpointInfo;
   /** A reply to an earlier datagram in the other direction (always allowed, like conntrack). */
   readonly reply: boolean;
   readonly payload: Buffer;

@@ -53,6 +53,7 @@ export type {
   DatapathOptions,
   DatapathStats,
   EndpointInfo,
+  Ends,
   PodNetwork,
   PodPort,
   ProxyHandler,
