@@ -104,7 +104,7 @@ function callError(what: string, address: string, rpc: string, err: grpc.Service
       });
     case grpc.status.UNAVAILABLE:
       return new InfraError(`lost connection to ${what} at ${address} during ${rpc}: ${err.details || 'unavailable'}`, {
-        hint: 'check that the port-forward and the relay are still running (`hubble-lab port-forward`)',
+        hint: 'check that the server and any port-forward to it are still running (`hubble-lab port-forward`)',
         cause: err,
       });
     case grpc.status.UNIMPLEMENTED:
