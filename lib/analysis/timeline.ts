@@ -18,6 +18,8 @@ export interface TimelineBucket {
   requests: number;
   errors: number;
   drops: number;
+  /** The counts divided by the bucket width: flows/s, requests/s, errors/s, drops/s. */
+  perSecond: { flows: number; requests: number; errors: number; drops: number };
   /** Series whose count in this bucket is a burst. */
   bursts: Series[];
 }
@@ -99,7 +101,16 @@ export class Timeline {
     if (this.buckets.size === 0) return { bucketSeconds: width / 1000, buckets, bursts: [] };
     for (let i = this.minIndex; i <= this.maxIndex; i++) {
       const c = this.buckets.get(i) ?? [0, 0, 0, 0];
-      buckets.push({ start: new Date(i * width).toISOString(), flows: c[0]!, requests: c[1]!, errors: c[2]!, drops: c[3]!, bursts: [] });
+      const rate = (n: number) => Math.round((n / width) * 1e6) / 1e3;
+      buckets.push({
+        start: new Date(i * width).toISOString(),
+        flows: c[0]!,
+        requests: c[1]!,
+        errors: c[2]!,
+        drops: c[3]!,
+        perSecond: { flows: rate(c[0]!), requests: rate(c[1]!), errors: rate(c[2]!), drops: rate(c[3]!) },
+        bursts: [],
+      });
     }
     const bursts = findBursts(buckets);
     return { bucketSeconds: width / 1000, buckets, bursts };

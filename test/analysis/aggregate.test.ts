@@ -100,6 +100,8 @@ t.test('a current jsonpb export', async (t) => {
   t.equal(a.timeline.buckets.reduce((n, b) => n + b.flows, 0), s.truth.flows, 'timeline holds every flow');
   t.equal(a.timeline.buckets.reduce((n, b) => n + b.requests, 0), s.truth.httpRequests + s.truth.dnsQueries, 'timeline requests counted once');
   t.equal(a.timeline.buckets.reduce((n, b) => n + b.drops, 0), s.truth.dropped, 'timeline drops');
+  const busiest = a.timeline.buckets.reduce((m, b) => (b.flows > m.flows ? b : m));
+  t.equal(busiest.perSecond.flows, busiest.flows / a.timeline.bucketSeconds, 'rates per second');
   const policy = a.drops.find((d) => d.reason === 'POLICY_DENIED')!;
   t.ok(policy.policy && policy.examples.length > 0, 'policy drops come with example flows');
   t.equal(a.quality.l7.note, null, 'L7 flows present: no visibility note');
