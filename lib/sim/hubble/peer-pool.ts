@@ -100,10 +100,13 @@ export class PeerPool {
     return e && this.view(e);
   }
 
-  /** A call to the peer failed: it is unavailable until a redial succeeds. */
-  markUnavailable(name: string, reason: string): void {
+  /**
+   * A call to the peer failed: it is unavailable until a redial succeeds. With `client`, only if that is still the
+   * peer's client (a failure on a connection already replaced says nothing about the new one).
+   */
+  markUnavailable(name: string, reason: string, client?: ObserverClient): void {
     const entry = this.entries.get(name);
-    if (!entry || entry.state !== 'connected') return;
+    if (!entry || entry.state !== 'connected' || (client && entry.client !== client)) return;
     this.disconnect(entry, reason, true);
     this.schedule(entry, firstBackoffMs);
   }

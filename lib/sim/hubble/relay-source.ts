@@ -95,8 +95,16 @@ export class RelayObserverSource implements ObserverSource {
       } finally {
         if (readers.get(peer.name)?.stop === stop) readers.delete(peer.name);
       }
-      pool.markUnavailable(peer.name, reason);
+      pool.markUnavailable(peer.name, reason, peer.client);
       await window.push(this.status('NODE_UNAVAILABLE', [peer.name], reason));
+      // The pool may have reconnected while this stream was failing: then no 'connected' event is still to come.
+      const now = pool.get(peer.name);
+      if (req.follow && !signal.aborted && now?.state === 'connected' && now.client !== peer.client) rejoin(now);
+    };
+    const rejoin = (peer: RelayPeer) => {
+      if (readers.has(peer.name) || !peer.client) return;
+      void window.push(this.status('NODE_CONNECTED', [peer.name]));
+      start(peer, resumeRequest(req, lastTime.get(peer.name)));
     };
     const start = (peer: RelayPeer, request: GetFlowsRequest) => {
       const stop = new AbortController();
@@ -112,9 +120,8 @@ export class RelayObserverSource implements ObserverSource {
     const unsubscribe = req.follow
       ? pool.onChange((e) => {
           if (signal.aborted) return;
-          if (e.type === 'connected' && e.peer.client && !readers.has(e.peer.name)) {
-            void window.push(this.status('NODE_CONNECTED', [e.peer.name]));
-            start(e.peer, resumeRequest(req, lastTime.get(e.peer.name)));
+          if (e.type === 'connected') {
+            rejoin(e.peer);
           } else if (e.type === 'removed') {
             readers.get(e.peer.name)?.stop.abort();
             void window.push(this.status('NODE_GONE', [e.peer.name]));
@@ -145,7 +152,7 @@ export class RelayObserverSource implements ObserverSource {
         try {
           return { peer, status: await peer.client.serverStatus() };
         } catch (err) {
-          this.opts.pool.markUnavailable(peer.name, errorMessage(err));
+          this.opts.pool.markUnavailable(peer.name, errorMessage(err), peer.client);
           return { peer, status: undefined, error: errorMessage(err) };
         }
       }),
