@@ -1,6 +1,6 @@
 // `hubble-lab analyze`: one pass over flows from a file or a live Relay into report.md/json, junit.xml and a gate verdict.
 import type { ReadStream } from 'node:fs';
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
@@ -15,15 +15,11 @@ import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorO
 import { compileFlowFilters } from '../hubble/filter/match.ts';
 import { parseGoDuration } from '../hubble/filter/time.ts';
 import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
-import { annotations, appendStepSummary } from '../report/github.ts';
+import { annotations } from '../report/github.ts';
 import { buildReport, formatReportJson, type Report, type ReportInput } from '../report/json.ts';
-import { formatJunit } from '../report/junit.ts';
-import { formatMarkdown } from '../report/markdown.ts';
+import { reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
 
-const FORMATS = ['md', 'json', 'junit'] as const;
-type Format = (typeof FORMATS)[number];
-const FILE_NAMES: Record<Format, string> = { md: 'report.md', json: 'report.json', junit: 'junit.xml' };
 
 const SOURCE = 'Source';
 const OUTPUT = 'Output and gate';
@@ -78,16 +74,16 @@ function filterFlags(args: ParsedArgs): string[] {
   return out;
 }
 
-function formats(args: ParsedArgs): Format[] {
-  const list = (optionString(args, 'format') ?? FORMATS.join(','))
+function formats(args: ParsedArgs): ReportFormat[] {
+  const list = (optionString(args, 'format') ?? reportFormats.join(','))
     .split(',')
     .map((f) => f.trim().toLowerCase())
     .filter(Boolean)
     .map((f) => (f === 'markdown' ? 'md' : f === 'xml' ? 'junit' : f));
   for (const f of list) {
-    if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`analyze: unknown report format "${f}"`, { hint: `use any of ${FORMATS.join(', ')}, comma-separated` });
+    if (!(reportFormats as readonly string[]).includes(f)) throw new UsageError(`analyze: unknown report format "${f}"`, { hint: `use any of ${reportFormats.join(', ')}, comma-separated` });
   }
-  return [...new Set(list)] as Format[];
+  return [...new Set(list)] as ReportFormat[];
 }
 
 function gateMode(args: ParsedArgs, hasExpect: boolean): GateMode {
@@ -279,17 +275,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   };
   const report = buildReport(analysis, compliance, reportInput, now);
 
-  const written: string[] = [];
-  if (wanted.length > 0) {
-    await mkdir(outDir, { recursive: true });
-    const render: Record<Format, () => string> = { md: () => formatMarkdown(report), json: () => formatReportJson(report), junit: () => formatJunit(report) };
-    for (const f of wanted) {
-      const path = join(outDir, FILE_NAMES[f]);
-      await writeFile(path, render[f]());
-      written.push(path);
-    }
-  }
-  if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, report, outDir);
+  const written = await writeReports(report, outDir, wanted, io.env);
 
   const human = json ? io.stderr : io.stdout;
   if (stats) {
