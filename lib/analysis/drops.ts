@@ -1,38 +1,15 @@
 // Drops: reasons (policy denials apart, with the side that denied), per edge and overall, with a few example flows.
 import type { Flow } from '../flows/types.ts';
+import { enumValues } from '../hubble/filter/tables.ts';
 import { CappedCounter } from './counter.ts';
 
-/** Drop reasons by number, for exports that carry only the deprecated numeric `drop_reason` or the event sub-type. */
-const DROP_REASON_NAMES: Record<number, string> = {
-  130: 'INVALID_SOURCE_MAC',
-  131: 'INVALID_DESTINATION_MAC',
-  132: 'INVALID_SOURCE_IP',
-  133: 'POLICY_DENIED',
-  134: 'INVALID_PACKET_DROPPED',
-  135: 'CT_TRUNCATED_OR_INVALID_HEADER',
-  136: 'CT_MISSING_TCP_ACK_FLAG',
-  137: 'CT_UNKNOWN_L4_PROTOCOL',
-  139: 'UNSUPPORTED_L3_PROTOCOL',
-  140: 'MISSED_TAIL_CALL',
-  141: 'ERROR_WRITING_TO_PACKET',
-  142: 'UNKNOWN_L4_PROTOCOL',
-  150: 'UNKNOWN_L3_TARGET_ADDRESS',
-  151: 'STALE_OR_UNROUTABLE_IP',
-  155: 'CT_MAP_INSERTION_FAILED',
-  158: 'SERVICE_BACKEND_NOT_FOUND',
-  160: 'NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT',
-  165: 'NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION',
-  169: 'FIB_LOOKUP_FAILED',
-  171: 'INVALID_IDENTITY',
-  172: 'UNKNOWN_SENDER',
-  174: 'IS_A_CLUSTERIP',
-  181: 'POLICY_DENY',
-  189: 'AUTH_REQUIRED',
-  196: 'TTL_EXCEEDED',
-  198: 'DROP_RATE_LIMITED',
-  202: 'DROP_HOST_NOT_READY',
-  203: 'DROP_EP_NOT_READY',
-};
+let dropReasonNames: Map<number, string> | undefined;
+
+/** Drop reasons by number (from flow.proto), for exports that carry only the numeric `drop_reason` or event sub-type. */
+function dropReasonName(code: number): string {
+  if (!dropReasonNames) dropReasonNames = new Map(Object.entries(enumValues('flow.DropReason')).map(([name, n]) => [n, name]));
+  return dropReasonNames.get(code) ?? `DROP_REASON_${code}`;
+}
 
 const POLICY_REASONS = new Set(['POLICY_DENIED', 'POLICY_DENY']);
 const DROP_EVENT_TYPE = 1;
@@ -41,7 +18,7 @@ const DROP_EVENT_TYPE = 1;
 export function dropReason(flow: Flow): string {
   if (flow.drop_reason_desc) return flow.drop_reason_desc;
   const n = flow.drop_reason || (flow.event_type?.type === DROP_EVENT_TYPE ? flow.event_type.sub_type : undefined);
-  if (n) return DROP_REASON_NAMES[n] ?? `DROP_REASON_${n}`;
+  if (n) return dropReasonName(n);
   return 'DROP_REASON_UNKNOWN';
 }
 
