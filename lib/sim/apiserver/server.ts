@@ -64,7 +64,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.end(String(err));
     });
   });
+  // Upgraded connections (port-forwards) leave the HTTP server's bookkeeping: close() must end them itself.
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
     socket.on('error', () => socket.destroy());
     try {
       opts.stats.count('create', false);
@@ -97,6 +101,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       }),
   };
 }
