@@ -43,7 +43,7 @@ const agentPods: PodNetwork[] = nodes.map((n, i) =>
 
 async function agentsOn(hub: SimHubble, capacity: number): Promise<HubbleAgent[]> {
   const config = hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-event-buffer-capacity': String(capacity) });
-  return Promise.all(nodes.map((n, i) => startHubbleAgent({ hub, node: n, ip: nodeIP(i), config, listen: agentPods[i]!.listen, version: '1.16.5' })));
+  return Promise.all(nodes.map((n, i) => startHubbleAgent({ hub, node: n, ip: nodeIP(i), config, net: agentPods[i]!, version: '1.16.5' })));
 }
 
 async function clientTo(pod: PodNetwork, port: number): Promise<{ client: ObserverClient; forward: LocalForward }> {
@@ -114,7 +114,7 @@ const relayPod = dp.attachPod({ ip: '127.244.1.20', hostIP: nodeIP(1), namespace
 const relay = await startHubbleRelay({
   config: relayConfig(['serve', '--peer-service=127.96.0.40:443']).config,
   dial: (host, port) => relayPod.connect(host, port),
-  listen: relayPod.listen,
+  net: relayPod,
   version: '1.16.5',
   relayNodeName: 'sim-worker',
 });

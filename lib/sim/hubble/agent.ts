@@ -1,11 +1,10 @@
 // A node's Hubble observer inside its Cilium agent: a ring buffer the hub writes the node's flows into, served
 // (Observer, health and peer.Peer) on the agent pod's hubble-listen-address port.
-import net from 'node:net';
 import { FlowRing } from '../../hubble/server/ring.ts';
 import { RingObserverSource } from '../../hubble/server/ring-source.ts';
 import { startObserverServer, type RunningServer } from '../../hubble/server/observer-server.ts';
 import type { HubbleAgentConfig } from './agent-config.ts';
-import { connectLocal, pipeServer } from './forward.ts';
+import { servePodPort, type PodPorts } from './forward.ts';
 import type { SimHubble } from './hub.ts';
 import { peerNotifyService } from './peer-service.ts';
 
@@ -17,8 +16,8 @@ export interface HubbleAgentOptions {
   ip: string;
   /** Hubble settings as read from cilium-config when the pod started. */
   config: HubbleAgentConfig;
-  /** Serves a TCP server on the pod's port (the pod network's listen). */
-  listen(server: net.Server, port: number, opts?: { loopback?: boolean }): Promise<number>;
+  /** The agent pod's network, to serve on its port. */
+  net: PodPorts;
   /** Reported in ServerStatus.version and by Relay's GetNodes. */
   version: string;
   log?(line: string): void;
@@ -49,16 +48,14 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
   const source = new RingObserverSource(ring, { nodeName: hub.nodeName(node), version: opts.version });
   const stopping = new AbortController();
   let server: RunningServer | undefined;
-  let front: ReturnType<typeof pipeServer> | undefined;
+  let withdraw: (() => Promise<void>) | undefined;
   if (config.listenPort !== undefined) {
     server = await startObserverServer('127.0.0.1:0', source, {
       what: `Hubble on ${node}`,
       services: [peerNotifyService(hub, stopping.signal)],
     });
-    const target = server.port;
-    front = pipeServer(() => connectLocal(target));
     try {
-      await opts.listen(front, config.listenPort, { loopback: config.loopbackOnly });
+      withdraw = await servePodPort(opts.net, config.listenPort, server.port, { loopback: config.loopbackOnly });
     } catch (err) {
       stopping.abort();
       await server.close();
@@ -81,13 +78,7 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
       stopped ??= (async () => {
         detach();
         stopping.abort();
-        if (front) {
-          const f = front;
-          await new Promise<void>((resolve) => {
-            f.close(() => resolve());
-            f.destroyConnections();
-          });
-        }
+        await withdraw?.();
         await server?.close();
       })();
       return stopped;

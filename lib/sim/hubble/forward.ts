@@ -81,3 +81,27 @@ export async function localForward(dial: () => Promise<Duplex>): Promise<LocalFo
     },
   };
 }
+
+/** What serving on a pod port needs from the pod's network. */
+export interface PodPorts {
+  listen(server: net.Server, port: number, opts?: { loopback?: boolean }): Promise<number>;
+  expose(port: number, realPort: number): () => void;
+}
+
+/**
+ * Makes a server already listening on 127.0.0.1:realPort reachable as the pod's `port`: registered as is, or, for a
+ * port only the pod itself may reach, behind a pipe. Resolves with the function that withdraws it.
+ */
+export async function servePodPort(pod: PodPorts, port: number, realPort: number, opts: { loopback?: boolean } = {}): Promise<() => Promise<void>> {
+  if (!opts.loopback) {
+    const withdraw = pod.expose(port, realPort);
+    return async () => withdraw();
+  }
+  const front = pipeServer(() => connectLocal(realPort));
+  await pod.listen(front, port, { loopback: true });
+  return () =>
+    new Promise<void>((resolve) => {
+      front.close(() => resolve());
+      front.destroyConnections();
+    });
+}

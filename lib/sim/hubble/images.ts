@@ -83,7 +83,7 @@ export function ciliumAgentImage(hub: SimHubble): ImageHandler {
       return exited(1);
     }
     ctx.log(`level=info msg="Cilium ${version}" subsys=daemon`);
-    const agent = await startHubbleAgent({ hub, node: ctx.pod.nodeName, ip: ctx.pod.podIP, config, listen: ctx.net.listen, version, log: ctx.log });
+    const agent = await startHubbleAgent({ hub, node: ctx.pod.nodeName, ip: ctx.pod.podIP, config, net: ctx.net, version, log: ctx.log });
     return { stop: () => agent.stop() };
   };
 }
@@ -110,7 +110,7 @@ export function hubbleRelayImage(opts: { healthIntervalMs?: number } = {}): Imag
     const relay = await startHubbleRelay({
       config: parsed.config,
       dial: (host, port) => ctx.net.connect(host, port),
-      listen: ctx.net.listen,
+      net: ctx.net,
       version: imageVersion(ctx.container.image ?? '', '1.19.1'),
       relayNodeName: ctx.pod.nodeName,
       log: ctx.log,

@@ -1,9 +1,8 @@
 // Hubble Relay in the sim: finds the agents through the Peer service, keeps a client per agent, and serves the
 // merged Observer API (the shared server over RelayObserverSource) on the Relay pod's port.
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { startObserverServer } from '../../hubble/server/observer-server.ts';
-import { connectLocal, pipeServer } from './forward.ts';
+import { servePodPort, type PodPorts } from './forward.ts';
 import { PeerPool } from './peer-pool.ts';
 import { watchPeers } from './peer-watch.ts';
 import type { RelayConfig } from './relay-config.ts';
@@ -13,8 +12,8 @@ export interface HubbleRelayOptions {
   config: RelayConfig;
   /** Opens a TCP stream from the Relay pod (through the datapath). */
   dial(host: string, port: number): Promise<Duplex>;
-  /** Serves a TCP server on the Relay pod's port. */
-  listen(server: net.Server, port: number): Promise<number>;
+  /** The Relay pod's network, to serve on its port. */
+  net: PodPorts;
   version: string;
   /** node_name on the node_status records Relay makes. */
   relayNodeName: string;
@@ -49,9 +48,9 @@ export async function startHubbleRelay(opts: HubbleRelayOptions): Promise<Hubble
     sortBufferDrainMs: config.sortBufferDrainMs,
   });
   const server = await startObserverServer('127.0.0.1:0', source, { what: 'Hubble Relay' });
-  const front = pipeServer(() => connectLocal(server.port));
+  let withdraw: () => Promise<void>;
   try {
-    await opts.listen(front, config.listenPort);
+    withdraw = await servePodPort(opts.net, config.listenPort, server.port);
   } catch (err) {
     await server.close();
     throw err;
@@ -76,10 +75,7 @@ export async function startHubbleRelay(opts: HubbleRelayOptions): Promise<Hubble
     stop() {
       stopped ??= (async () => {
         await peers.stop();
-        await new Promise<void>((resolve) => {
-          front.close(() => resolve());
-          front.destroyConnections();
-        });
+        await withdraw();
         await server.close();
         await pool.close();
       })();

@@ -17,7 +17,7 @@ const enabled = hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-addr
 async function agentOn(t: Test, hub: SimHubble, node: string, config = enabled) {
   const dp = await testDatapath(t);
   const pod = agentPod(dp, node);
-  const agent = await startHubbleAgent({ hub, node, ip: nodeIP(node), config, listen: pod.listen, version: '1.16.5' });
+  const agent = await startHubbleAgent({ hub, node, ip: nodeIP(node), config, net: pod, version: '1.16.5' });
   t.teardown(() => agent.stop());
   return { dp, pod, agent };
 }
@@ -110,6 +110,15 @@ t.test('an agent without Hubble records nothing and listens nowhere', async (t) 
   t.same(hub.stats().flows, { emitted: 0, byNode: {}, unobserved: 4 });
   await t.rejects(pod.dial(4244, { from: 'node' }), { code: 'ECONNREFUSED' });
   t.same(hub.peers(), [{ name: 'kind-sim/sim-worker', address: nodeIP('sim-worker') }], 'the node is still a peer (Relay will see it unavailable)');
+});
+
+t.test('a listen address on 127.0.0.1 is reachable from inside the agent pod only', async (t) => {
+  const hub = new SimHubble({ clusterName });
+  const { pod } = await agentOn(t, hub, 'sim-worker', hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': '127.0.0.1:4244' }));
+  await t.rejects(pod.dial(4244, { from: 'node' }), { code: 'ECONNREFUSED' }, 'not from the node (nor Relay)');
+  const inside = await pod.dial(4244);
+  t.ok(inside.remotePort, 'from inside the pod');
+  inside.destroy();
 });
 
 t.test('a follower the ring laps gets lost_events and then the newest flows', async (t) => {

@@ -38,7 +38,7 @@ async function cluster(t: Test): Promise<Cluster> {
   const agentPods = new Map(nodes.map((n) => [n, agentPod(dp, n)]));
   const startAgent = async (node: string) => {
     const agent = await startHubbleAgent({
-      hub, node, ip: nodeIP(node), listen: agentPods.get(node as (typeof nodes)[number])!.listen, version: '1.16.5',
+      hub, node, ip: nodeIP(node), net: agentPods.get(node as (typeof nodes)[number])!, version: '1.16.5',
       config: hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }),
     });
     agents.set(node, agent);
@@ -50,7 +50,7 @@ async function cluster(t: Test): Promise<Cluster> {
   const relay = await startHubbleRelay({
     config: relayConfig(relayArgs).config,
     dial: (host, port) => relayPod.connect(host, port),
-    listen: relayPod.listen,
+    net: relayPod,
     version: '1.16.5',
     relayNodeName: 'kind-sim/sim-worker',
     healthIntervalMs: 100,
@@ -160,13 +160,13 @@ t.test('an agent without Hubble shows as unavailable from the start', async (t) 
   for (const n of nodes) {
     const pod = agentPod(dp, n);
     started.push(await startHubbleAgent({
-      hub, node: n, ip: nodeIP(n), listen: pod.listen, version: '1.16.5',
+      hub, node: n, ip: nodeIP(n), net: pod, version: '1.16.5',
       config: hubbleAgentConfig({ 'enable-hubble': n === w2 ? 'false' : 'true', 'hubble-listen-address': ':4244' }),
     }));
   }
   t.teardown(() => Promise.all(started.map((a) => a.stop())));
   const relayPod = podOn(dp, w1, 'hubble-relay-7b9c6d5f4-q9r4t', 21, { 'k8s-app': 'hubble-relay' });
-  const relay = await startHubbleRelay({ config: relayConfig(relayArgs).config, dial: relayPod.connect, listen: relayPod.listen, version: '1.16.5', relayNodeName: full(w1) });
+  const relay = await startHubbleRelay({ config: relayConfig(relayArgs).config, dial: relayPod.connect, net: relayPod, version: '1.16.5', relayNodeName: full(w1) });
   t.teardown(() => relay.stop());
   const fwd = await forwardTo(t, relayPod, 4245);
   const client = await connectObserver(fwd.address);
