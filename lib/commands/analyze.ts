@@ -222,6 +222,9 @@ async function collectServer(address: string, req: GetFlowsRequest, args: Parsed
       failure = err;
     }
     if (io.signal.aborted) agg.quality.note('Interrupted: the report covers the flows received until then.');
+    else if (req.follow && !signal.aborted && failure === undefined) {
+      agg.quality.note(`The server ended the stream before it was stopped${durationText ? ` (--duration ${durationText})` : ''}: the report covers the flows received until then.`);
+    }
   } finally {
     client.close();
   }

@@ -245,6 +245,16 @@ t.test('a live Relay: history with --all, and --follow --duration', async (t) =>
   t.equal(followed.totals.dnsQueries, truth.dnsQueries, 'server-side filters: the DNS flows');
   t.equal(follow.code, 0);
 
+  // The server goes away while following: what was received is reported, and the report says so.
+  const other = await startRelay(join(dir, 'flows.jsonl'));
+  const stopping = new Promise((resolve) => setTimeout(resolve, 1000)).then(other.stop);
+  const cut = await run(['--server', other.address, '--follow', '--all', '--out', join(dir, 'cut'), '--format', 'json']);
+  await stopping;
+  t.equal(cut.code, 1);
+  const cutReport = readReport(join(dir, 'cut'));
+  t.equal(cutReport.totals.flows, truth.flows, 'everything received before the end');
+  t.match(cutReport.quality.notes, [/The server ended the stream before it was stopped/]);
+
   const down = await run(['--server', '127.0.0.1:1', '--all', '--out', join(dir, 'down')]);
   t.equal(down.code, 2);
   t.match(down.stderr, /cannot reach Hubble server at 127\.0\.0\.1:1/);
