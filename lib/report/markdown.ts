@@ -7,6 +7,8 @@ import { observeCommand } from './observe-command.ts';
 
 /** GitHub renders Mermaid diagrams up to a size; beyond this many edges the rest is summarised. */
 export const MAX_MAP_EDGES = 500;
+/** Mermaid refuses diagrams over 50,000 characters (its default maxTextSize, which GitHub keeps). */
+const MAX_MAP_CHARS = 45_000;
 const TOP_EDGES = 20;
 const TOP_SLOW = 10;
 
@@ -111,7 +113,6 @@ function mapLabel(e: EdgeSummary, seconds: number): string {
 
 /** Service map: one node per endpoint (grouped by namespace), one arrow per edge; policy-dropped edges red and dashed. */
 export function serviceMap(r: Report): string {
-  const edges = r.edges.slice(0, MAX_MAP_EDGES);
   const ids = new Map<string, string>();
   const id = (name: string) => {
     let v = ids.get(name);
@@ -121,7 +122,16 @@ export function serviceMap(r: Report): string {
     }
     return v;
   };
-  for (const e of edges) {
+  // Edges busiest first, as many as fit both limits; the size estimate counts each arrow and each new node.
+  const edges: EdgeSummary[] = [];
+  let size = 0;
+  for (const e of r.edges) {
+    if (edges.length >= MAX_MAP_EDGES) break;
+    const nodes = [e.source, e.destination].filter((n) => !ids.has(n));
+    const cost = mapLabel(e, r.window.seconds).length + 24 + nodes.reduce((n, name) => n + name.length + 16, 0);
+    if (size + cost > MAX_MAP_CHARS) break;
+    size += cost;
+    edges.push(e);
     id(e.source);
     id(e.destination);
   }
@@ -152,8 +162,8 @@ export function serviceMap(r: Report): string {
   if (denied.length > 0) lines.push(`  linkStyle ${denied.join(',')} stroke:#d73a49,stroke-width:2px,stroke-dasharray:5 5,color:#d73a49`);
   lines.push('```');
   const out = ['## Service map', '', 'Who talks to whom: arrows go from client to server, labelled `requests/s · error rate · p95 latency` where HTTP is visible (else flows). Red dashed arrows carried policy-denied flows.', '', lines.join('\n')];
-  if (r.edges.length > MAX_MAP_EDGES) {
-    const rest = r.edges.slice(MAX_MAP_EDGES);
+  if (r.edges.length > edges.length) {
+    const rest = r.edges.slice(edges.length);
     out.push('', `${plural(rest.length, 'more edge')} (${plural(rest.reduce((n, e) => n + e.flows, 0), 'flow')}) are not drawn; they are in report.json.`);
   }
   return out.join('\n');

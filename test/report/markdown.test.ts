@@ -66,3 +66,17 @@ t.test('a map with more edges than Mermaid can draw is summarised', async (t) =>
   t.equal(map.split('\n').filter((l) => l.includes('-->')).length, MAX_MAP_EDGES);
   t.match(map, /25 more edges \(25 flows\) are not drawn; they are in report\.json\./);
 });
+
+t.test('a map with long names stays under Mermaid’s 50,000-character limit', async (t) => {
+  const agg = new FlowAggregator();
+  for (let i = 0; i < 400; i++) {
+    agg.add({ flow: { time: '2026-01-10T10:00:00Z', verdict: 'FORWARDED', source: { namespace: 'a-rather-long-namespace-name', pod_name: `client-with-a-long-name-${i}` }, destination: { namespace: 'b', pod_name: `server-with-a-long-name-${i}` } } });
+  }
+  const a = agg.finish();
+  const map = serviceMap(buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'file', source: 'f', filters: [], records: 0, skippedByFilter: 0 }));
+  const diagram = /```mermaid\n([\s\S]*?)```/.exec(map)![1]!;
+  t.ok(diagram.length < 50_000, `${diagram.length} characters`);
+  const drawn = diagram.split('\n').filter((l) => l.includes('-->')).length;
+  t.ok(drawn > 100 && drawn < 400, `${drawn} edges drawn`);
+  t.match(map, new RegExp(`${400 - drawn} more edges \\(${400 - drawn} flows\\) are not drawn`));
+});
