@@ -20,7 +20,6 @@ import { buildReport, formatReportJson, type Report, type ReportInput } from '..
 import { reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
 
-
 const SOURCE = 'Source';
 const OUTPUT = 'Output and gate';
 
