@@ -10,6 +10,7 @@ import { Registry } from './apiserver/registry.ts';
 import { startApiServer } from './apiserver/server.ts';
 import { Stats } from './apiserver/stats.ts';
 import { Store } from './apiserver/store.ts';
+import { startCilium, type SimCilium } from './cilium/index.ts';
 import { startControllers } from './controllers/index.ts';
 import type { Kubelet } from './controllers/kubelet.ts';
 import { seedCluster } from './initial-state.ts';
@@ -50,7 +51,7 @@ export interface SimCluster {
   stats(): Record<string, unknown>;
   stop(): Promise<void>;
   /** For the parts of the sim built on the control plane (datapath, DNS, Hubble). */
-  internals: { store: Store; registry: Registry; kubelet: Kubelet; statsRegistry: Stats; runtime: PodRuntime };
+  internals: { store: Store; registry: Registry; kubelet: Kubelet; statsRegistry: Stats; runtime: PodRuntime; cilium: SimCilium };
 }
 
 export function kubeconfigYaml(server: string, caPem: string, token: string): string {
@@ -95,6 +96,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
   const statsRegistry = new Stats();
   const token = randomBytes(32).toString('hex');
   seedCluster(registry, nodes);
+  const cilium = startCilium({ store, runtime, statsRegistry });
   let controllers: ReturnType<typeof startControllers> | undefined;
   let server;
   try {
@@ -133,6 +135,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
       await server.close();
       await controllers!.stop();
       await bounded(runtime.shutdown(), SHUTDOWN_BOUND_MS, 'the pod runtime did not shut down');
+      cilium.stop();
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
       else await rm(kubeconfigPath!, { force: true });
     })());
@@ -143,6 +146,6 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     token,
     stats: () => statsRegistry.snapshot(),
     stop,
-    internals: { store, registry, kubelet: controllers.kubelet, statsRegistry, runtime },
+    internals: { store, registry, kubelet: controllers.kubelet, statsRegistry, runtime, cilium },
   };
 }

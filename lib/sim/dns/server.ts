@@ -1,6 +1,6 @@
 // Cluster DNS over UDP and TCP (RFC 1035 framing), answering from a ClusterZone; the sim's kube-dns pods run it.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DnsFormatError, decodeMessage, encodeMessage, rcode, type DnsMessage } from './wire.ts';
 import type { ClusterZone } from './zone.ts';
@@ -29,6 +29,29 @@ export function answerQuery(zone: ClusterZone, packet: Buffer): Buffer | undefin
   return encodeMessage(reply);
 }
 
+/** Answers the queries of one TCP connection (each message after its 2-byte length, RFC 1035 §4.2.2). */
+export function tcpConnectionHandler(zone: ClusterZone): (socket: Socket) => void {
+  return (socket) => {
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const reply = answerQuery(zone, pending.subarray(2, 2 + len));
+        pending = pending.subarray(2 + len);
+        if (reply) {
+          const frame = Buffer.alloc(2 + reply.length);
+          frame.writeUInt16BE(reply.length, 0);
+          reply.copy(frame, 2);
+          socket.write(frame);
+        }
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  };
+}
+
 export interface DnsServer {
   udpPort: number;
   tcpPort: number;
@@ -47,25 +70,7 @@ export async function startDnsServer(zone: ClusterZone, opts: { host?: string; p
     udp.once('error', reject);
     udp.bind(opts.port ?? 0, host, () => resolve());
   });
-  const tcp: Server = createServer((socket) => {
-    let pending = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
-        if (pending.length < 2 + len) break;
-        const reply = answerQuery(zone, pending.subarray(2, 2 + len));
-        pending = pending.subarray(2 + len);
-        if (reply) {
-          const frame = Buffer.alloc(2 + reply.length);
-          frame.writeUInt16BE(reply.length, 0);
-          reply.copy(frame, 2);
-          socket.write(frame);
-        }
-      }
-    });
-    socket.on('error', () => socket.destroy());
-  });
+  const tcp: Server = createServer(tcpConnectionHandler(zone));
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(opts.port ?? 0, host, () => resolve());

@@ -91,8 +91,11 @@ export interface DatapathHooks {
   onReset?(conn: Connection, side: 'client' | 'server'): void;
   /** Both sides are closed. */
   onClose?(conn: Connection): void;
-  /** Decides each datagram that is not a reply; replies are only observed. */
-  onDatagram?(datagram: Datagram): 'allow' | 'drop';
+  /**
+   * Decides each datagram that is not a reply; replies are only observed. `{ answer }` drops it and sends the
+   * sender that payload as if from the address it wrote to (a DNS proxy refusing a name).
+   */
+  onDatagram?(datagram: Datagram): 'allow' | 'drop' | { answer: Buffer };
 }
 
 export interface DatapathOptions {
@@ -848,8 +851,13 @@ class DefaultDatapath implements Datapath {
       service = { namespace: hit.service.namespace, name: hit.service.name, ...(hit.port.name ? { portName: hit.port.name } : {}) };
     }
     const d: Datagram = { protocol: 'UDP', src, dst, backend, reply: false, payload, ...(service ? { service } : {}), ...this.endpointsOf(src.ip, backend.ip) };
-    if ((this.hooks.onDatagram?.(d) ?? 'allow') === 'drop') {
+    const verdict = this.hooks.onDatagram?.(d) ?? 'allow';
+    if (verdict === 'drop') {
       this.counters.datagrams.dropped++;
+      return;
+    }
+    if (typeof verdict === 'object') {
+      this.deliverDatagram(this.table.get(listenerKey(src.ip, 'UDP', src.port)), pod, dst, verdict.answer);
       return;
     }
     this.track(`${backend.ip}:${backend.port}>${src.ip}:${src.port}`, service ? dst : undefined);

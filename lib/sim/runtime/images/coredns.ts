@@ -1,8 +1,9 @@
-// The CoreDNS image (kube-dns pods): answers cluster.local on the pod's UDP port 53 from the datapath's Service
+// The CoreDNS image (kube-dns pods): answers cluster.local on the pod's port 53 (UDP and TCP) from the datapath's Service
 // and pod tables, and serves CoreDNS's /health (8080) and /ready (8181) for the Deployment's probes.
 import http from 'node:http';
+import net from 'node:net';
 import { ClusterZone } from '../../dns/zone.ts';
-import { answerQuery } from '../../dns/server.ts';
+import { answerQuery, tcpConnectionHandler } from '../../dns/server.ts';
 import type { Datapath } from '../../net/datapath.ts';
 import type { ContainerContext, ContainerProcess, ImageHandler } from '../images.ts';
 
@@ -39,6 +40,8 @@ export function corednsImage(datapath: Datapath): ImageHandler {
       const answer = answerQuery(zone, payload);
       if (answer) reply(answer);
     });
+    const tcp = net.createServer(tcpConnectionHandler(zone));
+    await ctx.net.listen(tcp, 53);
     const health = okServer('/health');
     const ready = okServer('/ready');
     await ctx.net.listen(health, 8080);
@@ -48,7 +51,7 @@ export function corednsImage(datapath: Datapath): ImageHandler {
       stop: async () => {
         stopUdp();
         close();
-        await Promise.all([health, ready].map((s) => new Promise<void>((r) => s.close(() => r()))));
+        await Promise.all([tcp, health, ready].map((s) => new Promise<void>((r) => s.close(() => r()))));
       },
     };
   };

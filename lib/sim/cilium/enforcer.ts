@@ -1,0 +1,155 @@
+// The Cilium agents' datapath programs in one place: policy verdicts for every new connection and datagram, the
+// trace and drop flows Hubble reports for them, and the redirect of L7-policed traffic to the HTTP and DNS proxies.
+import type { Decision, DnsRule, L7Rules } from '../../policy/index.ts';
+import type { Service } from '../../flows/types.ts';
+import { ConnectionFlows, type FlowSink } from '../hubble/flows.ts';
+import type { Connection, ConnectVerdict, Datagram, DatapathHooks, ServiceHit } from '../net/datapath.ts';
+import { DnsVisibility, proxyDnsTcp } from './dns-proxy.ts';
+import type { EndpointDirectory, ResolvedEndpoint } from './endpoints.ts';
+import { proxyHttp, type HttpPolicySide } from './http-proxy.ts';
+import type { PolicyState } from './policy.ts';
+import { ConnectionTrace, synFlags } from './trace.ts';
+
+export interface ConnectionCounts {
+  /** New connections (and UDP flows) policy let through. */
+  allowed: number;
+  /** New connections (and UDP flows) policy dropped; a connection's retransmitted SYNs count once. */
+  denied: number;
+}
+
+/** A UDP flow (client address and port → address and port it wrote to), as conntrack follows it. */
+interface UdpFlow {
+  flows: ConnectionFlows;
+  dns: DnsVisibility | undefined;
+  /** The dns rules `dns` enforces (a policy change swaps them). */
+  rules: readonly DnsRule[] | undefined;
+}
+
+const udpFlowLimit = 16_384;
+
+export class Enforcer {
+  readonly counts: ConnectionCounts = { allowed: 0, denied: 0 };
+  private readonly traces = new WeakMap<Connection, ConnectionTrace>();
+  private readonly udp = new Map<string, UdpFlow>();
+  private readonly services = new Map<string, Service>();
+  private readonly flowOptions: { clusterName: string };
+
+  constructor(
+    private readonly endpoints: EndpointDirectory,
+    private readonly policy: PolicyState,
+    private readonly sink: FlowSink,
+    clusterName: string,
+  ) {
+    this.flowOptions = { clusterName };
+  }
+
+  hooks(): DatapathHooks {
+    return {
+      onConnect: (conn) => this.connect(conn),
+      onRefused: (conn, reason) => {
+        if (reason === 'no-listener') this.traces.get(conn)?.refused();
+      },
+      onOpen: (conn) => this.traces.get(conn)?.established(),
+      onData: (conn, direction) => this.traces.get(conn)?.data(direction),
+      onEnd: (conn, side) => this.traces.get(conn)?.end(side),
+      onReset: (conn, side) => this.traces.get(conn)?.reset(side),
+      onClose: (conn) => this.traces.delete(conn),
+      onDatagram: (d) => (d.reply ? this.reply(d) : this.datagram(d)),
+    };
+  }
+
+  /** The Service object flows carry, one per Service. */
+  private service(hit: ServiceHit | undefined): Service | undefined {
+    if (!hit) return undefined;
+    const key = `${hit.namespace}/${hit.name}`;
+    let svc = this.services.get(key);
+    if (!svc) this.services.set(key, (svc = { name: hit.name, namespace: hit.namespace }));
+    return svc;
+  }
+
+  /** Both ends as the node programs see them: each node endpoint judged from the other end's node. */
+  private ends(c: Connection | Datagram): { client: ResolvedEndpoint; server: ResolvedEndpoint } {
+    const client = this.endpoints.resolve(c.source, c.src.ip, c.destination?.nodeName);
+    const server = this.endpoints.resolve(c.destination, c.backend.ip, c.source?.hostNetwork ? undefined : c.source?.nodeName);
+    return { client, server };
+  }
+
+  private flowsOf(client: ResolvedEndpoint, server: ResolvedEndpoint, protocol: 'TCP' | 'UDP', clientPort: number, serverPort: number, service: Service | undefined): ConnectionFlows {
+    return new ConnectionFlows({ client: client.hubble, server: server.hubble, protocol, clientPort, serverPort, ...(service ? { service } : {}) }, this.sink, this.flowOptions);
+  }
+
+  /** Each SYN (retransmissions included): forward, or drop with one DROPPED flow per SYN, or hand to a proxy. */
+  private connect(conn: Connection): ConnectVerdict {
+    const { client, server } = this.ends(conn);
+    const decision = this.policy.decide(client, server, 'TCP', conn.backend.port);
+    const flows = this.flowsOf(client, server, 'TCP', conn.src.port, conn.backend.port, this.service(conn.service));
+    if (!decision.allowed) {
+      flows.drop(decision.dropDirection!, decision.dropReason!, synFlags);
+      if (conn.attempt === 1) this.counts.denied++;
+      return 'drop';
+    }
+    this.counts.allowed++;
+    const trace = new ConnectionTrace(flows);
+    this.traces.set(conn, trace);
+    trace.syn();
+    return this.redirect(conn, decision, trace) ?? 'allow';
+  }
+
+  /** Traffic an L7 rule selects goes to that kind of proxy. */
+  private redirect(conn: Connection, decision: Decision, trace: ConnectionTrace): ConnectVerdict | undefined {
+    const l7 = decision.l7;
+    if (!l7) return undefined;
+    const sides: HttpPolicySide[] = [];
+    if (l7.egress?.kind === 'http') sides.push({ side: 'egress', rules: l7.egress.rules });
+    if (l7.ingress?.kind === 'http') sides.push({ side: 'ingress', rules: l7.ingress.rules });
+    if (sides.length) {
+      const defaultHost = conn.dst.port === 80 ? conn.dst.ip : `${conn.dst.ip}:${conn.dst.port}`;
+      return { proxy: (client, _c, upstream) => proxyHttp(client, upstream, trace, { sides, defaultHost }) };
+    }
+    const dns = dnsRules(l7.egress);
+    if (dns) return { proxy: (client, _c, upstream) => proxyDnsTcp(client, upstream, trace, new DnsVisibility(trace.flows, dns)) };
+    return undefined;
+  }
+
+  /** A datagram that starts or continues a UDP flow: policed like a SYN; DNS through the proxy where rules say so. */
+  private datagram(d: Datagram): 'allow' | 'drop' | { answer: Buffer } {
+    const key = `${d.src.ip}:${d.src.port}>${d.dst.ip}:${d.dst.port}`;
+    const { client, server } = this.ends(d);
+    const decision = this.policy.decide(client, server, 'UDP', d.backend.port);
+    let flow = this.udp.get(key);
+    if (!flow || flow.flows.conn.server !== server.hubble) {
+      flow = { flows: this.flowsOf(client, server, 'UDP', d.src.port, d.backend.port, this.service(d.service)), dns: undefined, rules: undefined };
+      this.udp.delete(key);
+      if (this.udp.size >= udpFlowLimit) this.udp.delete(this.udp.keys().next().value!);
+      this.udp.set(key, flow);
+      if (decision.allowed) this.counts.allowed++;
+      else this.counts.denied++;
+    }
+    if (!decision.allowed) {
+      flow.flows.drop(decision.dropDirection!, decision.dropReason!);
+      return 'drop';
+    }
+    flow.flows.packet('client');
+    const rules = dnsRules(decision.l7?.egress);
+    if (rules !== flow.rules) {
+      flow.rules = rules;
+      flow.dns = rules ? new DnsVisibility(flow.flows, rules) : undefined;
+    }
+    const refused = flow.dns?.query(d.payload);
+    return refused ? { answer: refused } : 'allow';
+  }
+
+  /** A reply on a UDP flow (always allowed, as conntrack lets it back): traced, and read by the DNS proxy. */
+  private reply(d: Datagram): 'allow' {
+    const flow = this.udp.get(`${d.dst.ip}:${d.dst.port}>${d.src.ip}:${d.src.port}`);
+    if (flow) {
+      flow.flows.packet('server');
+      flow.dns?.answer(d.payload);
+    }
+    return 'allow';
+  }
+}
+
+function dnsRules(rules: L7Rules | undefined): readonly DnsRule[] | undefined {
+  return rules?.kind === 'dns' ? rules.rules : undefined;
+}
