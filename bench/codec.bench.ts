@@ -3,7 +3,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createReadStats, readResponseBatches, readResponses } from '../lib/hubble/codec/read.ts';
-import { toJsonpb } from '../lib/hubble/codec/write.ts';
+import { toJsonpb, toJsonpbFromLine } from '../lib/hubble/codec/write.ts';
+import type { GetFlowsResponse } from '../lib/flows/types.ts';
 import { synthResponses, writeSynthFile } from '../lib/flows/synth.ts';
 import { fmtMs, machine, median, scratchDir } from './lib.ts';
 
@@ -104,6 +105,19 @@ const written = await interleaved(
 );
 const outBytes = records.reduce((sum, r) => sum + toJsonpb(r).length + 1, 0);
 
+// The same records as a reader hands them out: parsed from their jsonpb lines, which are canonical, so
+// toJsonpbFromLine only checks each record and gives back its line.
+const jsonpbLines = records.map(toJsonpb);
+const parsed = jsonpbLines.map((l) => JSON.parse(l) as GetFlowsResponse);
+const writtenParsed = await interleaved(
+  {
+    anchor: () => parsed.reduce((sum, r) => sum + JSON.stringify(r).length, 0),
+    jsonpb: () => parsed.reduce((sum, r) => sum + toJsonpb(r).length, 0),
+    fromLine: () => parsed.reduce((sum, r, i) => sum + toJsonpbFromLine(r, jsonpbLines[i]).length, 0),
+  },
+  runs,
+);
+
 const mbps = (b: number, ms: number) => `${((b / 2 ** 20) / (ms / 1000)).toFixed(0)} MiB/s`;
 const rps = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} records/s`;
 const ratio = (ms: number, anchorMs: number) => `${(anchorMs / ms).toFixed(2)}×`;
@@ -116,7 +130,8 @@ const lines = [
   `Read: ${(bytes / 2 ** 20).toFixed(0)} MiB, ${RECORDS.toLocaleString('en-US')} synthetic records (lib/flows/synth.ts) into Flow objects, from a`,
   `file in bench/out/. Ratio = anchor time / time, i.e. speed relative to the anchor measured in the same run (the`,
   `target for reading is ≥ 0.80×). Variants run in turns; medians of ${runs} turns after a warm-up; CPU = user + system`,
-  `time of the process, which shows the cost when the machine is shared. Write: 20,000 records in memory to jsonpb.`,
+  `time of the process, which shows the cost when the machine is shared. Write: 20,000 records in memory to jsonpb,`,
+  `as the generator builds them and as JSON.parse gives them back from their jsonpb lines.`,
   `${machine()}.`,
   '',
   '| what | median wall | ratio vs anchor | median CPU | CPU ratio | throughput (wall) |',
@@ -126,5 +141,8 @@ const lines = [
   row('read: readResponseBatches (one array per chunk, checked)', read.batch!, read.anchor!, `${mbps(bytes, read.batch!.wall)}, ${rps(RECORDS, read.batch!.wall)}`),
   row('write: JSON.stringify per record (anchor)', written.anchor!, written.anchor!, rps(records.length, written.anchor!.wall)),
   row('write: toJsonpb per record', written.jsonpb!, written.anchor!, `${rps(records.length, written.jsonpb!.wall)}, ${mbps(outBytes, written.jsonpb!.wall)}`),
+  row('write: JSON.stringify per parsed record (anchor)', writtenParsed.anchor!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.anchor!.wall)),
+  row('write: toJsonpb per parsed record', writtenParsed.jsonpb!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.jsonpb!.wall)),
+  row('write: toJsonpbFromLine per parsed record (checked, line reused)', writtenParsed.fromLine!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.fromLine!.wall)),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -7,7 +7,8 @@ import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver } from '../hubble/client.ts';
-import { createReadStats, describeMalformed, readResponseBatches } from '../hubble/codec/read.ts';
+import { createReadStats, describeMalformed, readResponseLineBatches } from '../hubble/codec/read.ts';
+import { toJsonpbFromLine } from '../hubble/codec/write.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
 import { compileFlowFilters, NO_FLOW } from '../hubble/filter/match.ts';
 import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
@@ -64,7 +65,8 @@ export const observeCommand: Command = {
 
 /** The printer behind buffered stdout writes, so that a slow reader holds back the input instead of memory. */
 interface Output {
-  write(resp: GetFlowsResponse): void;
+  /** `sourceLine`: the input line `resp` is the parse of, if any; jsonpb output reuses it when it is canonical. */
+  write(resp: GetFlowsResponse, sourceLine?: string): void;
   /** Hands buffered text to stdout, waiting while it is full. */
   flush(): Promise<void>;
   /** Lets the printer finish (the table is laid out at the end), then flushes. */
@@ -101,7 +103,11 @@ function createOutput(format: OutputFormat, args: ParsedArgs, io: CommandIO, fol
     await writeText(io.stdout, text);
   };
   return {
-    write: (resp) => printer.write(resp),
+    write(resp, sourceLine) {
+      // What the jsonpb printer prints for a flow, without serializing records that are already canonical.
+      if (sourceLine !== undefined && format === 'jsonpb' && resp.flow) buffered += `${toJsonpbFromLine(resp, sourceLine)}\n`;
+      else printer.write(resp);
+    },
     flush,
     async end() {
       printer.end();
@@ -168,14 +174,16 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
 
   let failure: unknown;
   try {
-    reading: for await (const batch of readResponseBatches(path === '-' ? io.stdin : path, stats)) {
-      for (const resp of batch) {
+    reading: for await (const { records, lines } of readResponseLineBatches(path === '-' ? io.stdin : path, stats)) {
+      for (let i = 0; i < records.length; i++) {
+        const resp = records[i]!;
         if (!selected(resp)) continue;
         if (last) {
+          // Not the line: it shares memory with the whole chunk it was cut from.
           last.push(resp);
           continue;
         }
-        output.write(resp);
+        output.write(resp, lines[i]);
         if (first && ++printed >= number) break reading;
       }
       await output.flush();

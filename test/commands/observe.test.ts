@@ -149,6 +149,33 @@ t.test('stdin, -o json and legacy JSON', async (t) => {
   t.notOk(legacy.lines.some((l) => l.startsWith('{"flow"')));
 });
 
+t.test('-o jsonpb of an export not in jsonpb form prints what the writer prints, in file order', async (t) => {
+  const rs = synthResponses({ count: 400, seed: 12 });
+  // Unknown fields, another key order, enum numbers, escapes the writer would not use; every fifth line as is.
+  const lines = rs.map((r, i) => {
+    const line = toJsonpb(r);
+    switch (i % 5) {
+      case 0:
+        return r.flow ? JSON.stringify({ ...r, flow: { ...r.flow, future_field: { a: 1 } } }) : line;
+      case 1:
+        return JSON.stringify(Object.fromEntries(Object.entries(r).reverse()));
+      case 2:
+        return line.replace('"verdict":"FORWARDED"', '"verdict":1').replace('"Type":"L7"', '"Type":2');
+      case 3:
+        return line.replaceAll('/', '\\/');
+      default:
+        return line;
+    }
+  });
+  t.ok(lines.filter((l, i) => l !== toJsonpb(rs[i]!)).length > 250, 'most lines are not in jsonpb form');
+  const path = join(dir, 'not-canonical.json');
+  writeFileSync(path, lines.join('\n') + '\n');
+  t.strictSame((await observe(['--input-file', path, '-o', 'jsonpb'])).lines, jsonpbStdout(rs));
+  const http = (await observe(['--input-file', path, '-o', 'jsonpb', '--namespace', DEMO_NAMESPACE, '--protocol', 'http'])).lines;
+  t.ok(http.length > 10, `${http.length} HTTP flows`);
+  t.strictSame(http, jsonpbStdout(rs.filter((r) => inNs(r.flow, DEMO_NAMESPACE) && !!r.flow!.l7?.http)), 'filtered');
+});
+
 t.test('compact, dict and table print the selected records as hubble does', async (t) => {
   const dropped = records.filter((r) => r.flow?.verdict === 'DROPPED');
   const compact = await observe(['--input-file', flowsFile, '--verdict', 'DROPPED', '--color', 'always', '--numeric']);

@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { GetFlowsResponse } from '../../flows/types.ts';
 import { InputError } from '../../errors.ts';
+import { enumValueName } from './protojson.ts';
 
 export interface MalformedLine {
   /** 1-based line number in the (decompressed) input. */
@@ -65,6 +66,26 @@ export async function* readResponses(input: ReadInput, stats: ReadStats = create
 
 /** As readResponses, one array per input chunk: cheaper for consumers that handle many records at once. */
 export async function* readResponseBatches(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<GetFlowsResponse[]> {
+  for await (const batch of readBatches(input, stats, false)) yield batch.records;
+}
+
+/** Records with the text of the lines they came from. */
+export interface ResponseBatch {
+  records: GetFlowsResponse[];
+  /**
+   * lines[i] is the line records[i] was parsed from, when records[i] is exactly JSON.parse of it; undefined
+   * when the reader had to change what it parsed (a bare Flow wrapped in a response, enum numbers named,
+   * 64-bit numbers turned into strings).
+   */
+  lines: (string | undefined)[];
+}
+
+/** As readResponseBatches, with each record's source line: lets a writer reuse text that needs no rewriting. */
+export function readResponseLineBatches(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<ResponseBatch> {
+  return readBatches(input, stats, true);
+}
+
+async function* readBatches(input: ReadInput, stats: ReadStats, keepLines: boolean): AsyncGenerator<ResponseBatch> {
   const { stream, source, close } = await openInput(input);
   stats.source = source;
   const decoder = new StringDecoder('utf8');
@@ -74,32 +95,33 @@ export async function* readResponseBatches(input: ReadInput, stats: ReadStats = 
   try {
     for await (const chunk of decompressed(stream)) {
       const text = decoder.write(chunk);
-      const batch: GetFlowsResponse[] = [];
+      const batch: ResponseBatch = { records: [], lines: [] };
+      const lines = keepLines ? batch.lines : undefined;
       let start = 0;
       let nl = text.indexOf('\n');
       if (nl !== -1 && pending.length > 0) {
         pending.push(text.slice(0, nl));
-        handleLine(pending.join(''), ++lineNo, stats, batch);
+        handleLine(pending.join(''), ++lineNo, stats, batch.records, lines);
         pending = [];
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
       while (nl !== -1) {
-        handleLine(text.slice(start, nl), ++lineNo, stats, batch);
+        handleLine(text.slice(start, nl), ++lineNo, stats, batch.records, lines);
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
       if (start < text.length) pending.push(start === 0 ? text : text.slice(start));
       stats.lines = lineNo;
-      if (batch.length > 0) yield batch;
+      if (batch.records.length > 0) yield batch;
     }
     pending.push(decoder.end());
     const last = pending.join('');
     if (last.length > 0) {
-      const batch: GetFlowsResponse[] = [];
-      handleLine(last, ++lineNo, stats, batch);
+      const batch: ResponseBatch = { records: [], lines: [] };
+      handleLine(last, ++lineNo, stats, batch.records, keepLines ? batch.lines : undefined);
       stats.lines = lineNo;
-      if (batch.length > 0) yield batch;
+      if (batch.records.length > 0) yield batch;
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
@@ -121,6 +143,7 @@ export type LineOutcome = GetFlowsResponse | 'empty' | 'skipped' | { malformed: 
  * readResponses is the usual entry point.
  */
 export function parseResponseLine(text: string): LineOutcome {
+  rewritten = false;
   if (text.length === 0 || (text.charCodeAt(0) !== 0x7b && text.trim() === '')) return 'empty';
   let value: unknown;
   try {
@@ -132,7 +155,7 @@ export function parseResponseLine(text: string): LineOutcome {
   return classify(value);
 }
 
-function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[]): void {
+function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[], lines: (string | undefined)[] | undefined): void {
   // Editors on Windows may start a file with a byte order mark.
   if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const outcome = parseResponseLine(text);
@@ -150,7 +173,11 @@ function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFl
   stats.records++;
   if (resp.flow !== undefined) stats.flows++;
   batch.push(resp);
+  if (lines !== undefined) lines.push(rewritten ? undefined : text);
 }
+
+/** Set while classifying a line when the record is not JSON.parse of the line as it stands. */
+let rewritten = false;
 
 // Keys only a Flow has (a GetFlowsResponse shares node_name and time): enough to recognise legacy bare-Flow lines.
 const BARE_FLOW_KEYS = new Set([
@@ -177,6 +204,7 @@ function classify(obj: Record<string, unknown>): LineOutcome {
     if (BARE_FLOW_KEYS.has(key)) {
       const err = checkFlow(obj, 'flow');
       if (err !== undefined) return { malformed: err };
+      rewritten = true;
       const resp: GetFlowsResponse = { flow: obj };
       if (typeof obj.node_name === 'string') resp.node_name = obj.node_name;
       if (typeof obj.time === 'string') resp.time = obj.time;
@@ -196,12 +224,14 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   let e =
     str(f.time, at, 'time') ??
     str(f.uuid, at, 'uuid') ??
-    str(f.verdict, at, 'verdict') ??
-    str(f.Type, at, 'Type') ??
+    enumValue(f, 'verdict', 'flow.Verdict', at) ??
+    enumValue(f, 'Type', 'flow.FlowType', at) ??
     str(f.node_name, at, 'node_name') ??
-    str(f.traffic_direction, at, 'traffic_direction') ??
-    str(f.drop_reason_desc, at, 'drop_reason_desc') ??
-    str(f.trace_observation_point, at, 'trace_observation_point') ??
+    enumValue(f, 'traffic_direction', 'flow.TrafficDirection', at) ??
+    enumValue(f, 'drop_reason_desc', 'flow.DropReason', at) ??
+    enumValue(f, 'trace_observation_point', 'flow.TraceObservationPoint', at) ??
+    enumValue(f, 'trace_reason', 'flow.TraceReason', at) ??
+    enumValue(f, 'auth_type', 'flow.AuthType', at) ??
     str(f.Summary, at, 'Summary') ??
     bool(f.is_reply, at, 'is_reply') ??
     strList(f.source_names, at, 'source_names') ??
@@ -210,7 +240,7 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   if (f.IP != null) {
     const ip = f.IP;
     if (!isObject(ip)) return expected(`${at}.IP`, 'an object', ip);
-    e = str(ip.source, at, 'IP.source') ?? str(ip.destination, at, 'IP.destination');
+    e = str(ip.source, at, 'IP.source') ?? str(ip.destination, at, 'IP.destination') ?? enumValue(ip, 'ipVersion', 'flow.IPVersion', `${at}.IP`);
     if (e !== undefined) return e;
   }
   if (f.l4 != null) {
@@ -267,7 +297,7 @@ function checkEndpoint(ep: unknown, at: string): string | undefined {
 
 function checkL7(l7: unknown, at: string): string | undefined {
   if (!isObject(l7)) return expected(at, 'an object', l7);
-  let e = str(l7.type, at, 'type') ?? uint64(l7, 'latency_ns', at);
+  let e = enumValue(l7, 'type', 'flow.L7FlowType', at) ?? uint64(l7, 'latency_ns', at);
   if (e !== undefined) return e;
   if (l7.http != null) {
     const h = l7.http;
@@ -287,12 +317,12 @@ function checkL7(l7: unknown, at: string): string | undefined {
 
 function checkLostEvents(v: unknown): string | undefined {
   if (!isObject(v)) return expected('lost_events', 'an object', v);
-  return str(v.source, 'lost_events', 'source') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v.cpu, 'lost_events', 'cpu');
+  return enumValue(v, 'source', 'flow.LostEventSource', 'lost_events') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v.cpu, 'lost_events', 'cpu');
 }
 
 function checkNodeStatus(v: unknown): string | undefined {
   if (!isObject(v)) return expected('node_status', 'an object', v);
-  return str(v.state_change, 'node_status', 'state_change') ?? strList(v.node_names, 'node_status', 'node_names') ?? str(v.message, 'node_status', 'message');
+  return enumValue(v, 'state_change', 'relay.NodeState', 'node_status') ?? strList(v.node_names, 'node_status', 'node_names') ?? str(v.message, 'node_status', 'message');
 }
 
 function str(v: unknown, at: string, key?: string): string | undefined {
@@ -322,9 +352,31 @@ function uint64(obj: Record<string, unknown>, key: string, at: string): string |
   if (v === undefined || typeof v === 'string') return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     obj[key] = String(v);
+    rewritten = true;
     return undefined;
   }
   return expected(`${at}.${key}`, 'an unsigned integer string', v);
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Enums are names, but protojson also accepts their numbers: a known number becomes its name; an unknown one
+ * stays a number, as Go keeps it. Unknown names pass too: exports from newer Cilium carry values we do not know.
+ */
+function enumValue(obj: Record<string, unknown>, key: string, enumName: string, at: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || typeof v === 'string') return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
+    const name = enumValueName(enumName, v);
+    if (name !== undefined) {
+      obj[key] = name;
+      rewritten = true;
+    }
+    return undefined;
+  }
+  return expected(`${at}.${key}`, 'an enum name or number', v);
 }
 
 function expected(path: string, what: string, got: unknown): string {
@@ -355,7 +407,9 @@ interface OpenedInput {
   close: () => Promise<void>;
 }
 
-const CHUNK_BYTES = 1 << 20;
+// 64 KiB: each chunk's text and the batch of records parsed from it die young, which V8 frees cheaply;
+// megabyte chunks decode into large-object space, freed only by full collections, and cost more CPU.
+const CHUNK_BYTES = 1 << 16;
 
 async function openInput(input: ReadInput): Promise<OpenedInput> {
   if (typeof input !== 'string') {

@@ -11,6 +11,7 @@ import {
   createReadStats,
   describeMalformed,
   readResponseBatches,
+  readResponseLineBatches,
   readResponses,
   type ReadInput,
   type ReadStats,
@@ -128,7 +129,7 @@ t.test('reports junk lines with their line numbers and reasons, and loses nothin
   stats.firstMalformed.forEach((m, i) => t.match(m.reason, JUNK_LINES[i]!.reason, `line ${m.line}`));
   const text = describeMalformed(stats);
   t.match(text, `7 malformed lines in ${path} skipped (${count} records read):`);
-  t.match(text, 'line 44: flow.verdict: expected a string, got number 2');
+  t.match(text, 'line 44: flow.verdict: expected an enum name or number, got boolean true');
 });
 
 t.test('keeps only the first ten malformed lines as samples but counts them all', async (t) => {
@@ -283,4 +284,63 @@ t.test('the batch API yields the same records in input-sized arrays', async (t) 
   for await (const b of readResponseBatches(path)) batches.push(b);
   t.ok(batches.length >= 2, `${batches.length} batches`);
   sameRecords(t, batches.flat(), synthResponses({ count: 2500, seed: 1 }));
+});
+
+t.test('accepts enum numbers as protojson does: known ones become names, unknown ones stay numbers', async (t) => {
+  const lines = [
+    '{"flow":{"verdict":2}}',
+    '{"flow":{"verdict":1,"IP":{"source":"10.0.0.1","ipVersion":1},"Type":2,"l7":{"type":2},"traffic_direction":1,"drop_reason_desc":133,"trace_observation_point":101}}',
+    '{"flow":{"verdict":99}}',
+    '{"lost_events":{"source":3,"num_events_lost":"4"}}',
+    '{"node_status":{"state_change":2,"node_names":["n1"]}}',
+    '{"flow":{"verdict":1.5}}',
+    '{"flow":{"Type":"L7","l7":{"type":[2]}}}',
+  ];
+  const stats = createReadStats();
+  const got = await readAll(Readable.from([lines.join('\n')]), stats);
+  t.same(got[0], { flow: { verdict: 'DROPPED' } });
+  t.same(got[1]!.flow, {
+    verdict: 'FORWARDED',
+    IP: { source: '10.0.0.1', ipVersion: 'IPv4' },
+    Type: 'L7',
+    l7: { type: 'RESPONSE' },
+    traffic_direction: 'INGRESS',
+    drop_reason_desc: 'POLICY_DENIED',
+    trace_observation_point: 'TO_ENDPOINT',
+  });
+  t.same(got[2], { flow: { verdict: 99 } }, 'a number with no name in our protos is kept, as Go keeps it');
+  t.same(got[3], { lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '4' } });
+  t.same(got[4], { node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['n1'] } });
+  t.same(stats.firstMalformed, [
+    { line: 6, reason: 'flow.verdict: expected an enum name or number, got number 1.5' },
+    { line: 7, reason: 'flow.l7.type: expected an enum name or number, got an array' },
+  ]);
+});
+
+t.test('the line batch API hands out each record with the line it is exactly the parse of', async (t) => {
+  const [a, b, c] = [...synthJsonpbLines({ count: 3, seed: 14 })];
+  const text = [
+    `\uFEFF${a}`,
+    'junk',
+    `${b}\r`,
+    '{"flow":{"verdict":2},"node_name":"n1"}',
+    '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":7}}',
+    '{"verdict":"FORWARDED","node_name":"n1"}',
+    '',
+    c,
+  ].join('\n');
+  const records: GetFlowsResponse[] = [];
+  const lines: (string | undefined)[] = [];
+  for await (const batch of readResponseLineBatches(Readable.from([text]))) {
+    t.equal(batch.lines.length, batch.records.length, 'one line slot per record');
+    records.push(...batch.records);
+    lines.push(...batch.lines);
+  }
+  t.same(lines, [a, `${b}\r`, undefined, undefined, undefined, c], 'BOM left out; enum numbers, numeric uint64 and bare flows rewritten');
+  lines.forEach((line, i) => {
+    if (line !== undefined) t.strictSame(JSON.parse(line), records[i], `record ${i} is the parse of its line`);
+  });
+  const plain: GetFlowsResponse[] = [];
+  for await (const batch of readResponseBatches(Readable.from([text]))) plain.push(...batch);
+  t.strictSame(records, plain, 'the same records as readResponseBatches');
 });

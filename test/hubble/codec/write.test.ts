@@ -1,7 +1,7 @@
 // Writing jsonpb: Hubble's exact bytes (field order, defaults, wrappers, enums, 64-bit strings, timestamps, escapes).
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
-import { toJson, toJsonpb, toLegacyJson } from '../../../lib/hubble/codec/write.ts';
+import { toJson, toJsonpb, toJsonpbFromLine, toLegacyJson } from '../../../lib/hubble/codec/write.ts';
 import { createReadStats, readResponses } from '../../../lib/hubble/codec/read.ts';
 import { synthJsonpbLines, synthResponses } from '../../../lib/flows/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../../lib/flows/types.ts';
@@ -139,3 +139,90 @@ for (const variant of ['current', 'cilium-1.13'] as const) {
     t.equal(JSON.stringify(await readLines(t, rewritten)), JSON.stringify(synthResponses({ count: 500, seed: 17, variant })), 'records equal the generated ones');
   });
 }
+
+t.test('toJsonpbFromLine reuses a line that already is the jsonpb, and writes every other one afresh', async (t) => {
+  const canonical = [...synthJsonpbLines({ count: 300, seed: 23 })];
+  t.equal(canonical.findIndex((line) => toJsonpbFromLine(JSON.parse(line), line) !== line), -1, 'canonical lines come back as they are');
+  t.equal(toJsonpbFromLine({ flow: drop }, undefined), `{"flow":${dropJson}}`, 'no line: the writer');
+
+  const reused = [
+    '{"flow":{"is_reply":false,"Summary":"a \\u003cb\\u003e \\u0026 \\"q\\" \\\\ \\n\\t\\u0001 \\u2028"}}',
+    '{"flow":{"time":"2025-03-14T09:26:53.120Z","l4":{"UDP":{}},"l7":{"latency_ns":"5","http":{}}}}',
+    '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"37","cpu":0},"node_name":"n1"}',
+    '{"flow":{"source":{"labels":["a",""]},"Summary":"naïve — 日本語 😀"}}',
+  ];
+  for (const line of reused) t.equal(toJsonpbFromLine(JSON.parse(line), line), line, `reused: ${line}`);
+
+  const rewritten = [
+    ['an unknown field', '{"flow":{"verdict":"FORWARDED","zzz":1}}'],
+    ['keys out of declaration order', '{"flow":{"Type":"L7","verdict":"FORWARDED"}}'],
+    ['the response fields out of order', '{"node_name":"n1","flow":{"verdict":"FORWARDED"}}'],
+    ['a default string', '{"flow":{"uuid":"","verdict":"FORWARDED"}}'],
+    ['a zero enum', '{"flow":{"verdict":"VERDICT_UNKNOWN","Type":"L7"}}'],
+    ['a zero number', '{"flow":{"source":{"identity":0,"namespace":"x"}}}'],
+    ['false', '{"flow":{"l4":{"TCP":{"flags":{"SYN":false,"ACK":true}}}}}'],
+    ['an empty list', '{"flow":{"source":{"labels":[]}}}'],
+    ['null', '{"flow":{"is_reply":null,"verdict":"FORWARDED"}}'],
+    ['an enum number', '{"flow":{"verdict":2}}'],
+    ['an unknown enum name', '{"flow":{"verdict":"NOT_A_VERDICT","Type":"L7"}}'],
+    ['a 64-bit number', '{"flow":{"l7":{"latency_ns":5}}}'],
+    ['a 64-bit string with a leading zero', '{"flow":{"socket_cookie":"0012"}}'],
+    ['a wrapper as an object', '{"flow":{"is_reply":{"value":true}}}'],
+    ['a timestamp with trailing zeros', '{"flow":{"time":"2025-03-14T09:26:53.500000000Z"}}'],
+    ['a timestamp with an offset', '{"time":"2025-03-14T10:26:53+01:00","flow":{"Type":"L7"}}'],
+    ['a string where a message goes', '{"flow":{"IP":"10.0.0.1","Type":"L7"}}'],
+    ['a literal <', '{"flow":{"Summary":"a<b"}}'],
+    ['a literal &', '{"flow":{"Summary":"a&b"}}'],
+    ['a literal U+2028', '{"flow":{"Summary":"a\u2028b"}}'],
+    ['an escape the writer does not use', '{"flow":{"Summary":"\\u0041\\/"}}'],
+    ['an escaped newline in long form', '{"flow":{"Summary":"a\\u000ab"}}'],
+    ['an escaped surrogate pair', '{"flow":{"Summary":"\\ud83d\\ude00"}}'],
+    ['upper-case hex', '{"flow":{"Summary":"\\u001B"}}'],
+    ['trailing whitespace', '{"flow":{"verdict":"FORWARDED"}} '],
+    ['leading whitespace', ' {"flow":{"verdict":"FORWARDED"}}'],
+  ];
+  for (const [what, line] of rewritten) {
+    const resp = JSON.parse(line!) as GetFlowsResponse;
+    t.equal(toJsonpbFromLine(resp, line), toJsonpb(resp), `written afresh: ${what}`);
+  }
+});
+
+t.test('whatever the record, toJsonpbFromLine gives the JSON toJsonpb gives', async (t) => {
+  // Seeded mutations of real-shaped records: changed values of every kind, unknown keys, reordered objects.
+  let seed = 99;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const values: unknown[] = [0, 1, -1, 99, 1.5, 2 ** 32, '', '0', '007', '12', 'x<y', 'a\n"b"', '😀', true, false, null, [], ['a', 1], {}, { value: true },
+    'DROPPED', 'VERDICT_UNKNOWN', 'IPv4', '2025-03-14T09:26:53Z', '2025-03-14T09:26:53.100Z', '2025-03-14T09:26:53.100000Z'];
+  const keys = ['zzz', 'verdict', 'is_reply', 'socket_cookie', 'ipVersion', 'source_port', 'labels', 'latency_ns', 'code', 'time', 'Summary', 'cpu'];
+  const mutate = (o: Record<string, unknown>, depth: number): void => {
+    const own = Object.keys(o);
+    const r = rnd();
+    if (own.length > 0 && r < 0.6) {
+      const k = pick(own);
+      const v = o[k];
+      if (typeof v === 'object' && v !== null && depth < 4 && rnd() < 0.7) mutate(v as Record<string, unknown>, depth + 1);
+      else o[k] = pick(values);
+    } else if (r < 0.8) {
+      o[pick(keys)] = pick(values);
+    } else {
+      const entries = Object.entries(o).reverse();
+      for (const k of own) delete o[k];
+      for (const [k, v] of entries) o[k] = v;
+    }
+  };
+  let reusedChanged = 0;
+  let mismatches = 0;
+  for (const line of synthJsonpbLines({ count: 1500, seed: 3 })) {
+    const changed = JSON.parse(line) as Record<string, unknown>;
+    mutate(changed, 0);
+    const text = JSON.stringify(changed);
+    const resp = JSON.parse(text) as GetFlowsResponse;
+    const out = toJsonpbFromLine(resp, text);
+    // Key order included: the same text once both are parsed and printed the same way.
+    if (JSON.stringify(JSON.parse(out)) !== JSON.stringify(JSON.parse(toJsonpb(resp)))) mismatches++;
+    if (out === text && text !== line) reusedChanged++;
+  }
+  t.equal(mismatches, 0, 'same JSON for every record');
+  t.ok(reusedChanged > 100, `changed lines that stayed canonical are reused too (${reusedChanged})`);
+});
