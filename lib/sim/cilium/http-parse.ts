@@ -21,7 +21,9 @@ export interface ResponseHead {
   close: boolean;
 }
 
-export class HttpParseError extends Error {}
+export class HttpParseError extends Error {
+  override name = 'HttpParseError';
+}
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
