@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { restartDaemonSet, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
 import { R } from '../lib/sim/apiserver/resources.ts';
+import type { KObject } from '../lib/sim/apiserver/store.ts';
 import { startSimCluster } from '../lib/sim/cluster.ts';
 import { createDatapath } from '../lib/sim/net/datapath.ts';
 import { createPodRuntime } from '../lib/sim/runtime/index.ts';
@@ -52,7 +53,7 @@ net.createServer((c) => c.once('data', async (d) => {
 })).listen(9000);
 `;
 
-function pod(name: string, node: string, app: string, script: string): Record<string, any> {
+function pod(name: string, node: string, app: string, script: string): KObject {
   return {
     metadata: { name, labels: { app } },
     spec: {
@@ -63,7 +64,7 @@ function pod(name: string, node: string, app: string, script: string): Record<st
   };
 }
 
-function httpPolicy(name: string, egress: boolean): Record<string, any> {
+function httpPolicy(name: string, egress: boolean): KObject {
   const toPorts = [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/api/v1/.*' }] } }];
   return {
     apiVersion: 'cilium.io/v2',
@@ -132,7 +133,7 @@ async function runClients(total: number): Promise<{ ms: number; failed: number }
 
 interface Case {
   what: string;
-  policies: Record<string, any>[];
+  policies: KObject[];
   times: number[];
   flowsPerRequest: number[];
   failed: number;
@@ -184,7 +185,7 @@ try {
         c.flowsPerRequest.push((cilium.hub.stats().flows.emitted - flowsBefore) / total);
         c.failed += r.failed;
       }
-      for (const p of c.policies) registry.delete(R.ciliumnetworkpolicies, ns, p.metadata.name);
+      for (const p of c.policies) registry.delete(R.ciliumnetworkpolicies, ns, p.metadata.name!);
     }
   }
 } finally {
