@@ -1,7 +1,7 @@
 // Idempotent server-side apply: plan (read-only) which objects would change, then apply exactly those.
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { apiError, isNotFound } from './errors.ts';
-import { comparableDesired, objectRef, subsetDifferences } from './objects.ts';
+import { comparableDesired, objectRef, subsetDifferences, toModel, toPlain } from './objects.ts';
 
 export const fieldManager = 'hubble-lab';
 
@@ -32,7 +32,7 @@ export async function planApply(kc: KubeConfig, objects: KubernetesObject[]): Pr
       changes.push({ action: 'create', ref, paths: [], object });
       continue;
     }
-    const paths = subsetDifferences(comparableDesired(object), live);
+    const paths = subsetDifferences(comparableDesired(object), toPlain(live));
     changes.push({ action: paths.length ? 'update' : 'unchanged', ref, paths, object });
   }
   return changes;
@@ -44,7 +44,7 @@ export async function applyChanges(kc: KubeConfig, changes: ObjectChange[]): Pro
   for (const change of changes) {
     if (change.action === 'unchanged') continue;
     try {
-      await client.patch(change.object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+      await client.patch(toModel(change.object), undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
     } catch (err) {
       throw apiError(`apply ${change.ref}`, err);
     }

@@ -1,5 +1,23 @@
-// Kubernetes object helpers: references for messages and a read-only "would applying this change anything?" diff.
+// Kubernetes object helpers: references for messages, conversion to and from client-node's models, and a read-only
+// "would applying this change anything?" diff.
 import type { KubernetesObject } from '@kubernetes/client-node';
+// client-node's typed (de)serializer is not re-exported from its index; the package has no export map.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { getSerializationType } from '@kubernetes/client-node/dist/util.js';
+
+/**
+ * client-node sends objects through its model classes, whose fields are renamed where the JSON name is a JavaScript
+ * keyword (NetworkPolicy's ingress `from` is `_from`, ListMeta's `continue` is `_continue`). A plain manifest must
+ * be turned into the model first, or those fields are silently dropped from the request.
+ */
+export function toModel<T extends KubernetesObject>(obj: T): T {
+  return ObjectSerializer.deserialize(obj, getSerializationType(obj.apiVersion, obj.kind)) as T;
+}
+
+/** A model object (as client-node returns it) back to plain Kubernetes JSON. */
+export function toPlain<T extends KubernetesObject>(obj: T): T {
+  return ObjectSerializer.serialize(obj, getSerializationType(obj.apiVersion, obj.kind)) as T;
+}
 
 export function objectRef(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace;
