@@ -41,7 +41,7 @@ export class DnsVisibility {
     const qtypes = [rrTypeName(question.type)];
     if (!dnsRuleAllows(this.rules, question.name)) {
       this.flows.dnsRequest(question.name, qtypes, 'DROPPED');
-      return encodeMessage({ ...msg, response: true, authoritative: false, recursionAvailable: true, truncated: false, rcode: rcode.REFUSED, answers: [] });
+      return encodeMessage({ ...msg, response: true, authoritative: false, recursionAvailable: false, truncated: false, rcode: rcode.REFUSED, answers: [] });
     }
     this.flows.dnsRequest(question.name, qtypes);
     if (this.pending.size >= maxPending) this.pending.delete(this.pending.keys().next().value!);
