@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import type { RunningPod } from '../../../lib/sim/runtime/types.ts';
-import { nodeScriptSpec, scriptConfigMap, startCiliumSim, waitFor, type CiliumSim } from './helpers.ts';
+import { agentFlows, enableHubble, nodeScriptSpec, scriptConfigMap, startCiliumSim, waitFor, type CiliumSim } from './helpers.ts';
 
 // Each pod serves TCP 80, 81 and 82 and, on its control port (reached from its node, never policed), probes the
 // targets it is sent, all at once: `.` connected (or, for DNS, answered), `X` dropped (the SYN retransmissions ran
@@ -208,6 +208,25 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
       client .      .      X`,
   },
   {
+    name: 'CiliumNetworkPolicy: a deny rule wins over an allow-all',
+    policies: [{
+      apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'llm-not-from-other', namespace: demo },
+      spec: {
+        endpointSelector: { matchLabels: { tier: 'inference' } },
+        ingress: [{ fromEntities: ['all'] }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': other } }] }],
+      },
+    }],
+    columns: ['llm', 'coord'],
+    expect: `
+      -      llm coord
+      coord  .   .
+      doc    .   .
+      llm    .   .
+      probe  .   .
+      client X   .`,
+  },
+  {
     name: 'DNS-only egress: port 53 anywhere, nothing else',
     policies: [networkPolicy('probe-dns-only', { podSelector: { matchLabels: { run: 'probe' } }, policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }] })],
     columns: everyPod,
@@ -223,6 +242,7 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
 
 t.test('NetworkPolicy truth tables over real connections between pods', async (t) => {
   const sim = await startCiliumSim(t);
+  await enableHubble(sim);
   await sim.apply(setup());
   const ips = {} as Record<PodName, string>;
   for (const name of sources) {
@@ -236,5 +256,12 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
     t.equal(await observe(sim, ips, c.columns), grid(c.expect), c.name);
     for (const p of c.policies) await sim.remove(p);
   }
-  t.same(sim.cluster.internals.cilium.connections().denied > 0, true, 'denied connections are counted');
+  t.ok(sim.cluster.internals.cilium.connections().denied > 0, 'denied connections are counted');
+
+  // Hubble names the reason: default deny (no rule allows) or an explicit deny rule.
+  const drops = (await agentFlows(sim)).filter((f) => f.verdict === 'DROPPED');
+  const reasons = (from: PodName, to: PodName) => new Set(drops.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to).map((f) => f.drop_reason_desc));
+  t.same([...reasons('client', 'llm')].sort(), ['POLICY_DENIED', 'POLICY_DENY'], 'client → llm: default deny in some cases, the deny rule in one');
+  t.same([...reasons('coord', 'doc')], ['POLICY_DENIED']);
+  t.ok(drops.every((f) => (f.drop_reason_desc === 'POLICY_DENY' ? f.event_type?.sub_type === 181 : f.event_type?.sub_type === 133)), 'event sub-types follow the reasons');
 });
