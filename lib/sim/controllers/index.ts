@@ -12,8 +12,6 @@ import { ControllerManager, type ControllerContext } from './manager.ts';
 import { namespaceController } from './namespace.ts';
 import { replicaSetController } from './replicaset.ts';
 import { scheduler } from './scheduler.ts';
-import { serviceProxyController } from './service-proxy.ts';
-import type { Datapath } from '../net/datapath.ts';
 
 export interface Controllers {
   kubelet: Kubelet;
@@ -39,8 +37,6 @@ export function startControllers(registry: Registry, runtime: PodRuntime, rootCA
   ]) {
     manager.add(c);
   }
-  const datapath = (runtime as PodRuntime & { datapath?: Datapath }).datapath;
-  if (datapath) manager.add(serviceProxyController(ctx, datapath));
   manager.start();
   return { kubelet, events, stop: () => manager.stop() };
 }
