@@ -51,7 +51,7 @@ t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
     t.ok(mf.includes('hubble-lab/Apply'), 'applied with the hubble-lab field manager');
   } else t.comment('kubectl not installed: the object was checked through the plan only');
 
-  const changed = [{ ...configMap, data: { limit: '2Gi' } }] as KubernetesObject[];
+  const changed: KubernetesObject[] = [{ ...configMap, data: { limit: '2Gi' } } as KubernetesObject];
   const update = await planApply(sim.kubeConfig, changed);
   t.same(update.map(describeChange), ['update ConfigMap apply-test/settings (data.limit)']);
 });
