@@ -52,7 +52,7 @@ are still written from what was read before a failure).`;
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'Analyze flows into report.md/report.json/junit.xml and gate CI on the compliance verdict',
+  summary: 'analyze flows into report.md/report.json/junit.xml and gate CI on the compliance verdict',
   usage: 'analyze (--input FILE|- | --server ADDR) [selectors] [filters] [--expect FILE] [--gate MODE] [--out DIR]',
   options: [...ownOptions, ...observeSelectorOptions, ...observeFilterOptions],
   details,

@@ -56,7 +56,7 @@ record was printed, so a CI job notices an export that is not what it should be.
 
 export const observeCommand: Command = {
   name: 'observe',
-  summary: 'Show Hubble flows from a file or a live server, filtered with hubble observe flags',
+  summary: 'show Hubble flows from a file or a live server, filtered with hubble observe flags',
   usage: 'observe [--input-file FILE|- | --server ADDR] [selectors] [filters] [-o FORMAT]',
   options,
   details,

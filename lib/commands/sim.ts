@@ -52,7 +52,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
 
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'Run the embedded Kubernetes cluster (kind + Cilium look-alike) until Ctrl-C',
+  summary: 'run the embedded Kubernetes cluster (kind + Cilium look-alike) until Ctrl-C',
   usage: 'sim start [--nodes N] [--kubeconfig PATH] [--port N]',
   options,
   details,
