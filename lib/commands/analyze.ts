@@ -1,10 +1,8 @@
 // `hubble-lab analyze`: one pass over flows from a file or a live Relay into report.md/json, junit.xml and a gate verdict.
-import type { ReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { ExitCode, HubbleLabError, InputError, UsageError, formatError } from '../errors.ts';
+import { ExitCode, HubbleLabError, UsageError, formatError } from '../errors.ts';
 import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { FlowAggregator } from '../analysis/aggregate.ts';
 import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
@@ -117,36 +115,6 @@ function windowFilter(req: GetFlowsRequest): ((resp: GetFlowsResponse) => boolea
   };
 }
 
-/**
- * Opens a flows file in 64 KiB chunks. The decoded text of each chunk then stays in V8's young generation,
- * where it is cheap to free; megabyte chunks land in large-object space and hold peak memory up until a full GC.
- */
-async function openFlowsFile(path: string): Promise<ReadStream> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, 'r');
-    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  } catch (err) {
-    await handle?.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : formatError(err);
-    throw new InputError(`cannot read flows file ${path}: ${why}`, {
-      hint: 'pass the path of a file written by `hubble observe -o jsonpb` (plain or gzip), or - for stdin',
-      cause: err,
-    });
-  }
-  return handle.createReadStream({ highWaterMark: 64 * 1024 });
-}
-
-/** The reader names a stream `<stream>`; the user knows it by its path. */
-function named(err: unknown, path: string): unknown {
-  if (err instanceof InputError && err.message.startsWith(STREAM_NAME)) {
-    return new InputError(path + err.message.slice(STREAM_NAME.length), { hint: err.hint, cause: err.cause });
-  }
-  return err;
-}
-const STREAM_NAME = '<stream>';
-
 async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): Promise<Collected> {
   if (req.number !== undefined && !req.first && req.number !== ALL_FLOWS) {
     throw new UsageError('analyze: --last is not available with --input', { hint: 'pick flows from a file with --since/--until or --first N' });
@@ -158,10 +126,9 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): P
   const limit = req.first ? (req.number ?? Infinity) : Infinity;
   let records = 0;
   let failure: unknown;
-  let file: ReadStream | undefined;
   try {
-    const stream = path === '-' ? io.stdin : (file = await openFlowsFile(path));
-    reading: for await (const batch of readResponseBatches(stream, stats)) {
+    const input = path === '-' ? { stream: io.stdin, name: '<stdin>' } : path;
+    reading: for await (const batch of readResponseBatches(input, stats)) {
       for (const resp of batch) {
         records++;
         if (inWindow && !inWindow(resp)) continue;
@@ -174,12 +141,8 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): P
       }
     }
   } catch (err) {
-    if (records === 0 && stats.lines === 0) throw named(err, path);
-    failure = named(err, path);
-  } finally {
-    // Stopping early (--first, Ctrl-C) leaves the file open otherwise.
-    file?.destroy();
-    if (file) stats.source = path;
+    if (records === 0 && stats.lines === 0) throw err;
+    failure = err;
   }
   return { agg, stats, records, failure };
 }
