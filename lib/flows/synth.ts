@@ -88,7 +88,7 @@ const TO_OVERLAY = { sub: 4, name: 'TO_OVERLAY' };
 const TO_STACK = { sub: 3, name: 'TO_STACK' };
 
 /** mulberry32: small, fast, good enough for test data, and identical on every platform. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
