@@ -1,4 +1,5 @@
 // Endpoint identity: the stable, human name of one side of a flow (`namespace/workload`, a reserved identity, a DNS name or an IP).
+import { reservedIdentityNames } from './reserved.ts';
 import type { Endpoint } from './types.ts';
 
 /** Kubernetes' alphabet for generated name suffixes (no vowels, no confusable digits). */
@@ -15,19 +16,12 @@ const APP_LABEL_KEYS = ['app.kubernetes.io/name', 'app', 'k8s-app'] as const;
  */
 const RESERVED_ORDER = ['kube-apiserver', 'host', 'remote-node', 'health', 'init', 'ingress', 'unmanaged', 'world'] as const;
 
-/** Cilium's well-known numeric identities, used when an export carries the number but no labels. */
-const RESERVED_BY_NUMBER: Record<number, string> = {
-  1: 'host',
-  2: 'world',
-  3: 'unmanaged',
-  4: 'health',
-  5: 'init',
-  6: 'remote-node',
-  7: 'kube-apiserver',
-  8: 'ingress',
-  9: 'world',
-  10: 'world',
-};
+/** A reserved identity's number to the endpoint name used in reports: both world identities are `world`. */
+function reservedByNumber(n: number): string | undefined {
+  const name = reservedIdentityNames[n];
+  if (name === 'world-ipv4' || name === 'world-ipv6') return 'world';
+  return name === 'unknown' || name === 'overlay-to-encrypt' ? undefined : name;
+}
 
 /** The pod name without the suffix a ReplicaSet (`-<hash>-<5>`) or a Job/DaemonSet (`-<5>`) generated. */
 export function stripPodSuffix(podName: string): string {
@@ -85,7 +79,7 @@ export function reservedIdentity(ep: Endpoint | undefined): string | undefined {
     if (rank !== -1 && (best === -1 || rank < best)) best = rank;
   }
   if (best !== -1) return RESERVED_ORDER[best];
-  return ep?.identity === undefined ? undefined : RESERVED_BY_NUMBER[ep.identity];
+  return ep?.identity === undefined ? undefined : reservedByNumber(ep.identity);
 }
 
 /** The workload name of a namespaced endpoint, or undefined when nothing names it. */

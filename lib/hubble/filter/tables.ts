@@ -1,5 +1,5 @@
 // Hubble's lookup tables for filters: event types and sub-types, reserved identities, and proto enum names.
-import { reservedIdentity } from '../../sim/hubble/identity.ts';
+import { reservedIdentityNumbers } from '../../flows/reserved.ts';
 import { hubbleRoot } from '../grpc/protos.ts';
 
 /** Cilium monitor message types by the names `hubble observe --type` accepts (pkg/monitor/api). */
@@ -56,11 +56,9 @@ export const agentEventSubtypes: Readonly<Record<string, number>> = {
 };
 
 /** Cilium's reserved security identities, as `--identity` accepts them by name. */
-export const reservedIdentities: Readonly<Record<string, number>> = {
-  ...reservedIdentity,
-  'world-ipv4': 9,
-  'world-ipv6': 10,
-};
+export const reservedIdentities: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(reservedIdentityNumbers).filter(([name]) => name !== 'unknown' && name !== 'overlay-to-encrypt'),
+);
 
 const enumCache = new Map<string, Readonly<Record<string, number>>>();
 

@@ -1,4 +1,5 @@
 // The columns hubble prints for a flow: endpoints with ports, identities, event type, verdict and summary.
+import { reservedIdentityNames } from '../../flows/reserved.ts';
 import { posix } from 'node:path';
 import type { Flow, Policy } from '../../flows/types.ts';
 import type { Colorer } from './terminal.ts';
@@ -113,21 +114,6 @@ export const DROP_REASON_TEXT: Record<number, string> = {
 
 const POLICY_MATCH: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all' };
 
-/** Reserved security identities printed by name (pkg/identity). */
-const RESERVED_IDENTITIES: Record<number, string> = {
-  0: 'unknown',
-  1: 'host',
-  2: 'world',
-  3: 'unmanaged',
-  4: 'health',
-  5: 'init',
-  6: 'remote-node',
-  7: 'kube-apiserver',
-  8: 'ingress',
-  9: 'world-ipv4',
-  10: 'world-ipv6',
-  11: 'overlay-to-encrypt',
-};
 
 const SOCK_XLATE: Record<string, string> = {
   SOCK_XLATE_POINT_POST_DIRECTION_FWD: 'post-xlate-fwd',
@@ -220,7 +206,7 @@ export function summaryText(f: Flow, c: Colorer): string {
 
 export function identityText(identity: number | undefined, c: Colorer): string {
   const id = identity ?? 0;
-  const reserved = RESERVED_IDENTITIES[id];
+  const reserved = reservedIdentityNames[id];
   return c.paint('magenta', reserved !== undefined ? `(${reserved})` : `(ID:${id})`);
 }
 

@@ -1,16 +1,9 @@
 // Cilium security identities for the sim: one numeric identity per distinct label set; reserved ones as Cilium's.
 
+import { reservedIdentityNumbers } from '../../flows/reserved.ts';
+
 /** Cilium's reserved identities (pkg/identity/numericidentity.go). */
-export const reservedIdentity = {
-  host: 1,
-  world: 2,
-  unmanaged: 3,
-  health: 4,
-  init: 5,
-  'remote-node': 6,
-  'kube-apiserver': 7,
-  ingress: 8,
-} as const;
+export const reservedIdentity = reservedIdentityNumbers;
 
 /** The label strings Cilium puts on a pod's endpoint (and Hubble prints), sorted as Cilium sorts them. */
 export function podEndpointLabels(pod: {
