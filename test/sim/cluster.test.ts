@@ -262,3 +262,16 @@ spec:
   t.equal(page.status, 200);
   t.match(page.body, /Welcome to nginx!/);
 });
+
+t.test('a sim stopped right after it starts (pods still being created) lets its process exit', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const script = "const { startSimCluster } = await import('./lib/sim/cluster.ts'); const sim = await startSimCluster({}); await sim.stop();";
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url).pathname, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(killer);
+  t.equal(code, 0, `the process ended by itself\n${stderr}`);
+  t.notMatch(stderr, /did not stop|did not shut down/, 'every pod stopped');
+});

@@ -178,6 +178,8 @@ export class ContainerRunner {
         throw err;
       }
       this.instance = instance;
+      // Stopped while the container was being created: stop() found no instance to stop, so stop it here.
+      if (signal.aborted) void instance.stop(0);
       if (this.current) this.previous = this.current;
       this.current = log;
       const startedAt = apiTime();
