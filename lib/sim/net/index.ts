@@ -33,7 +33,7 @@
 //               ClusterIP) and always allowed; anything without the header never reaches a pod.
 //   os          hostname() is the pod name; networkInterfaces() shows lo and eth0 with the pod IP.
 //
-// In-process pods (nginx, CoreDNS, and the Cilium images part 2 registers) use the same tables through PodNetwork:
+// In-process pods (nginx, CoreDNS, and the Cilium and Hubble images lib/sim/hubble registers) use the same tables through PodNetwork:
 // listen(server, port), listenUdp(port, handler), connect(host, port), dial(port) for port-forward and probes, and
 // expose(port, realPort) for a port the sim already serves (the API server behind the kubernetes Service).
 // websocket.ts and spdy.ts carry port-forward streams (client-node's WebSocket channels, kubectl's SPDY).

@@ -1,5 +1,5 @@
 // Which images the sim can run and how: node:* as real Node processes, registered handlers in process (nginx,
-// cluster DNS, and the Cilium/Hubble images part 2 plugs in), known public images idle, anything else unpullable.
+// cluster DNS, and the Cilium/Hubble images lib/sim/hubble plugs in), known public images idle, anything else unpullable.
 import type { PodNetwork } from '../net/datapath.ts';
 import type { PodSpecForRuntime, RuntimeClusterView } from './types.ts';
 
