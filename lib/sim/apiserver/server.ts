@@ -64,7 +64,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.end(String(err));
     });
   });
-  // Upgraded connections (port-forwards) leave the HTTP server's bookkeeping: close() must end them itself.
+  // Upgraded connections (port-forwards) leave the HTTP server's bookkeeping, and a connection still in its TLS
+  // handshake has not entered it yet: close() ends every socket itself, or it could wait on them forever.
+  const sockets = new Set<Duplex>();
+  server.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
@@ -102,6 +108,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         server.close(() => resolve());
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
