@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { main } from '../../lib/cli.ts';
+import { captureIO } from '../fixtures/cli-io.ts';
 import type { Report } from '../../lib/report/json.ts';
 import { buildScenario } from '../fixtures/scenario.ts';
 
@@ -19,20 +20,9 @@ interface Run {
 }
 
 async function run(args: string[], opts: { stdin?: Readable; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await main(['analyze', ...args], {
-    stdin: opts.stdin ?? Readable.from([]),
-    stdout,
-    stderr,
-    env: opts.env ?? {},
-    signal: opts.signal ?? new AbortController().signal,
-  });
-  return { code, stdout: out, stderr: err };
+  const c = captureIO(opts);
+  const code = await main(['analyze', ...args], c.io);
+  return { code, stdout: c.out(), stderr: c.err() };
 }
 
 function readReport(dir: string): Report {

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../lib/cli.ts';
-import type { CommandIO } from '../../lib/command.ts';
+import { captureIO } from '../fixtures/cli-io.ts';
 import type { Flow, GetFlowsResponse } from '../../lib/flows/types.ts';
 import { DEMO_NAMESPACE, FlowSynth, JUNK_LINES, synthResponses } from '../../lib/flows/synth.ts';
 import { parseTimestamp, timestampToNanos } from '../../lib/hubble/grpc/timestamp.ts';
@@ -37,22 +37,10 @@ interface Run {
 }
 
 async function observe(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const io: CommandIO = {
-    stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]),
-    stdout,
-    stderr,
-    env: opts.env ?? {},
-    signal: new AbortController().signal,
-  };
-  const code = await main(['observe', ...args], io);
-  const text = out.join('');
-  return { code, stdout: text, stderr: err.join(''), lines: text === '' ? [] : text.trimEnd().split('\n') };
+  const c = captureIO({ stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]), env: opts.env });
+  const code = await main(['observe', ...args], c.io);
+  const text = c.out();
+  return { code, stdout: text, stderr: c.err(), lines: text === '' ? [] : text.trimEnd().split('\n') };
 }
 
 /** What hubble -o jsonpb prints on stdout for these records: flows and lost events; node status goes to stderr. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../lib/cli.ts';
+import { captureIO } from '../fixtures/cli-io.ts';
 import { connectObserver } from '../../lib/hubble/client.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
 import { flowMix } from '../fixtures/flow-mix.ts';
@@ -20,16 +21,11 @@ function exportFile(name: string, records: GetFlowsResponse[], extra = ''): stri
 /** Runs the command in-process; resolves once it printed where it listens. */
 async function startRelay(args: string[], stdin: Readable = Readable.from([])) {
   const stop = new AbortController();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exit = main(['relay', ...args], { stdin, stdout, stderr, env: {}, signal: stop.signal });
+  const c = captureIO({ stdin, signal: stop.signal });
+  const exit = main(['relay', ...args], c.io);
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
-      const m = / on (127\.0\.0\.1:\d+) /.exec(out);
+      const m = / on (127\.0\.0\.1:\d+) /.exec(c.out());
       if (m) {
         clearInterval(timer);
         resolve(m[1]!);
@@ -37,10 +33,10 @@ async function startRelay(args: string[], stdin: Readable = Readable.from([])) {
     }, 10);
     void exit.then((code) => {
       clearInterval(timer);
-      reject(new Error(`relay exited ${code}: ${err}`));
+      reject(new Error(`relay exited ${code}: ${c.err()}`));
     });
   });
-  return { address, stop: () => stop.abort(), exit, output: () => out, errors: () => err };
+  return { address, stop: () => stop.abort(), exit, output: c.out, errors: c.err };
 }
 
 t.test('serves a file: history, filters, status, nodes, health; stops on the signal', async (t) => {

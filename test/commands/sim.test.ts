@@ -9,17 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { main } from '../../lib/cli.ts';
-import type { CommandIO } from '../../lib/command.ts';
+import { captureIO } from '../fixtures/cli-io.ts';
 
 function io(signal: AbortSignal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const value: CommandIO = { stdin: new PassThrough(), stdout, stderr, env: {}, signal };
-  return { io: value, out: () => out, err: () => err };
+  return captureIO({ stdin: new PassThrough(), signal });
 }
 
 t.test('starts, serves the kubeconfig it prints, and stops on the signal removing it', async (t) => {
