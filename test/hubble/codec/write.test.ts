@@ -5,21 +5,9 @@ import { toJson, toJsonpb, toJsonpbFromLine, toLegacyJson } from '../../../lib/h
 import { createReadStats, readResponses } from '../../../lib/hubble/codec/read.ts';
 import { synthJsonpbLines, synthResponses } from '../../../lib/flows/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../../lib/flows/types.ts';
+import { hubbleTestDrop } from '../../fixtures/hubble-cli-flows.ts';
 
-// The flow of the hubble CLI's printer tests: a policy drop with is_reply=false.
-const drop: Flow = {
-  time: '1970-01-01T00:20:34.567800Z',
-  Type: 'L3_L4',
-  node_name: 'k8s1',
-  verdict: 'DROPPED',
-  IP: { source: '1.1.1.1', destination: '2.2.2.2' },
-  source: { identity: 4 },
-  destination: { identity: 12345 },
-  l4: { TCP: { source_port: 31793, destination_port: 8080 } },
-  event_type: { type: 1, sub_type: 133 },
-  Summary: 'TCP Flags: SYN',
-  is_reply: false,
-};
+const drop = hubbleTestDrop;
 
 const dropJson =
   '{"time":"1970-01-01T00:20:34.567800Z","verdict":"DROPPED","IP":{"source":"1.1.1.1","destination":"2.2.2.2"},' +

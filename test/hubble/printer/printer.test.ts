@@ -3,6 +3,7 @@ import t from 'tap';
 import { compactLine, createPrinter, type OutputFormat, type PrinterOptions } from '../../../lib/hubble/printer/printer.ts';
 import { synthResponses } from '../../../lib/flows/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../../lib/flows/types.ts';
+import { hubbleTestDrop } from '../../fixtures/hubble-cli-flows.ts';
 
 interface Printed {
   out: string;
@@ -23,20 +24,7 @@ function print(format: OutputFormat, records: GetFlowsResponse[], opts: Partial<
   return got;
 }
 
-// The flow of the hubble CLI's own printer tests.
-const drop: Flow = {
-  time: '1970-01-01T00:20:34.567800Z',
-  Type: 'L3_L4',
-  node_name: 'k8s1',
-  verdict: 'DROPPED',
-  IP: { source: '1.1.1.1', destination: '2.2.2.2' },
-  source: { identity: 4 },
-  destination: { identity: 12345 },
-  l4: { TCP: { source_port: 31793, destination_port: 8080 } },
-  event_type: { type: 1, sub_type: 133 },
-  Summary: 'TCP Flags: SYN',
-  is_reply: false,
-};
+const drop = hubbleTestDrop;
 
 const with_ = (patch: Partial<Flow>, base: Flow = drop): Flow => {
   const f = { ...base, ...patch };
