@@ -2,7 +2,7 @@
 import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import { InfraError } from '../lib/errors.ts';
 import { callApi } from '../lib/kube/errors.ts';
-import { restartDaemonSet, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
+import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 
@@ -100,9 +100,7 @@ export const enableHubble = defineTask<EnablePlan>({
       );
     }
     if (plan.restart) {
-      // Strictly after the config write, at second resolution, so the new agents count as started after it.
-      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-      await restartDaemonSet(ctx.kc, ns, 'cilium');
+      await restartDaemonSetAfterConfigWrite(ctx.kc, ns, 'cilium', { signal: ctx.signal });
     }
     await waitForDaemonSetRollout(ctx.kc, ns, 'cilium', { timeoutMs: 300_000, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
   },

@@ -143,3 +143,12 @@ export async function waitForJob(kc: KubeConfig, namespace: string, name: string
   }, opts);
   return result!;
 }
+
+/**
+ * Restarts a DaemonSet whose config was just written, so that its new pods start strictly after the write at
+ * the API's one-second resolution (an agent started in the same second would count as running the old config).
+ */
+export async function restartDaemonSetAfterConfigWrite(kc: KubeConfig, namespace: string, name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  await sleep(1000 - (Date.now() % 1000) + 5, opts.signal);
+  await restartDaemonSet(kc, namespace, name);
+}

@@ -3,7 +3,7 @@ import { AppsV1Api, CoreV1Api, type KubernetesObject } from '@kubernetes/client-
 import { callApi, isNotFound } from '../kube/errors.ts';
 import { deleteAndWait } from '../kube/lifecycle.ts';
 import { objectRef } from '../kube/objects.ts';
-import { restartDaemonSet, setMergePatch, waitForDaemonSetRollout } from '../kube/rollout.ts';
+import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollout } from '../kube/rollout.ts';
 import { fieldManager } from '../kube/apply.ts';
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { hubbleManifests, demoNamespace } from '../traffic/manifests.ts';
@@ -56,8 +56,7 @@ export const teardown = defineTask<TeardownPlan>({
       await callApi('restore ConfigMap kube-system/cilium-config', () =>
         core.patchNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config', body: patch }, setMergePatch()),
       );
-      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-      await restartDaemonSet(ctx.kc, 'kube-system', 'cilium');
+      await restartDaemonSetAfterConfigWrite(ctx.kc, 'kube-system', 'cilium', { signal: ctx.signal });
       await waitForDaemonSetRollout(ctx.kc, 'kube-system', 'cilium', { timeoutMs: 300_000, signal: ctx.signal, onProgress: (l) => ctx.report.progress(l) });
     }
   },
