@@ -5,7 +5,7 @@ import type { Endpoint as PolicyEndpoint, NamedPort, Protocol } from '../../poli
 import { R } from '../apiserver/resources.ts';
 import type { KObject, Store, StoreEvent } from '../apiserver/store.ts';
 import type { SimEndpoint } from '../hubble/flows.ts';
-import { IdentityAllocator, podEndpointLabels, reservedIdentity } from '../hubble/identity.ts';
+import { IdentityAllocator, identityLabels, podEndpointLabels, reservedIdentity } from '../hubble/identity.ts';
 import type { EndpointInfo } from '../net/datapath.ts';
 
 /** One end of a connection, described for policy and for Hubble. */
@@ -146,7 +146,8 @@ export class EndpointDirectory {
     };
     const resolved: ResolvedEndpoint = {
       key: `pod/${info.uid}`,
-      policy: { kind: 'pod', namespace: info.namespace, name: info.name, labels, namespaceLabels, ip: info.ip, nodeName: info.nodeName, serviceAccount, ports: namedPorts(pod) },
+      // Cilium's selectors select identities, so labels left out of the identity select nothing.
+      policy: { kind: 'pod', namespace: info.namespace, name: info.name, labels: identityLabels(labels), namespaceLabels, ip: info.ip, nodeName: info.nodeName, serviceAccount, ports: namedPorts(pod) },
       hubble: { ip: info.ip, node: info.nodeName, endpoint: hubble },
     };
     this.pods.set(info.uid, resolved);

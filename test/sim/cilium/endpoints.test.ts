@@ -60,6 +60,16 @@ t.test('pods: labels with namespace and cluster, one identity per label set, one
   t.match(a.policy, { kind: 'pod', namespace: 'demo', namespaceLabels: { team: 'ai' }, serviceAccount: 'web', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] });
 });
 
+t.test('pods of two ReplicaSets of a Deployment share one identity; labels left out of it select nothing', async (t) => {
+  const { registry, dir } = cluster();
+  const rs = (hash: string) => ({ generateName: `web-${hash}-`, ownerReferences: [owner('ReplicaSet', `web-${hash}`)] });
+  const old = dir.pod(addPod(registry, 'web-5c7f8d9b4-aaaaa', { app: 'web', 'pod-template-hash': '5c7f8d9b4' }, rs('5c7f8d9b4')));
+  const rolled = dir.pod(addPod(registry, 'web-7d4b9c8f6-bbbbb', { app: 'web', 'pod-template-hash': '7d4b9c8f6' }, rs('7d4b9c8f6')));
+  t.equal(old.hubble.endpoint.identity, rolled.hubble.endpoint.identity, 'a rollout keeps the identity');
+  t.notOk(old.hubble.endpoint.labels!.some((l) => l.includes('pod-template-hash')));
+  t.same(old.policy.kind === 'pod' && old.policy.labels, { app: 'web' }, 'policy selectors see the identity labels');
+});
+
 t.test('relabelling a pod or its namespace gives it a new description', async (t) => {
   const { registry, dir } = cluster();
   const info = addPod(registry, 'worker', { app: 'worker' });

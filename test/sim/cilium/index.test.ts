@@ -43,12 +43,12 @@ spec:
   ports: [{port: 80, targetPort: http}]
 `;
 
-function fetchJob(name: string): Record<string, any> {
+function fetchJob(name: string, pods = 1): Record<string, any> {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: ns },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { app: 'fetcher' } }, spec: { restartPolicy: 'Never', ...nodeScriptSpec('fetch', 'fetch.mjs') } } },
+    spec: { backoffLimit: 0, completions: pods, parallelism: pods, template: { metadata: { labels: { app: 'fetcher' } }, spec: { restartPolicy: 'Never', ...nodeScriptSpec('fetch', 'fetch.mjs') } } },
   };
 }
 
@@ -70,10 +70,14 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
   await waitFor('nginx ready', async () => (await sim.core.readNamespacedEndpoints({ name: 'web', namespace: ns })).subsets?.[0]?.addresses?.length, 20_000);
   await enableHubble(sim);
 
-  await sim.apply([fetchJob('fetch-1')]);
+  await sim.apply([fetchJob('fetch-1', 2)]);
   const first = await jobOutcome(sim, ns, 'fetch-1');
   t.equal(first.phase, 'Succeeded');
   t.equal(first.log, `GET http://web.${ns}.svc.cluster.local/ 200 Welcome to nginx!\n`, "the Job logs nginx's 200");
+  const fetchers = await waitFor('both pods of fetch-1 to succeed', async () => {
+    const pods = (await sim.core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=fetch-1' })).items;
+    return pods.length === 2 && pods.every((p) => p.status?.phase === 'Succeeded') ? pods.map((p) => p.metadata!.name!) : undefined;
+  }, 20_000);
 
   await sim.apply([onlyFriends]);
   await sim.apply([fetchJob('fetch-2')]);
@@ -103,12 +107,17 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
   const perConnection = new Map<number, number>();
   for (const d of drops) perConnection.set(d.l4!.TCP!.source_port!, (perConnection.get(d.l4!.TCP!.source_port!) ?? 0) + 1);
   t.same([...perConnection.values()], [synRetries + 1], 'one DROPPED flow per SYN: the first and each retransmission');
-  for (const label of ['k8s:app=fetcher', 'k8s:job-name=fetch-2', `k8s:io.kubernetes.pod.namespace=${ns}`, `k8s:io.cilium.k8s.policy.cluster=kind-sim`]) {
-    t.ok(drops[0]!.source!.labels!.includes(label), `source labels include ${label}`);
+  const labels = drops[0]!.source!.labels!;
+  for (const label of ['k8s:app=fetcher', 'k8s:job-name=fetch-2', 'k8s:batch.kubernetes.io/job-name=fetch-2', `k8s:io.kubernetes.pod.namespace=${ns}`, `k8s:io.cilium.k8s.policy.cluster=kind-sim`, 'k8s:io.cilium.k8s.policy.serviceaccount=default']) {
+    t.ok(labels.includes(label), `source labels include ${label}`);
   }
+  t.same(labels.filter((l) => l.includes('controller-uid')), [], "the Job's controller-uid labels are not identity labels");
   t.ok(drops[0]!.source!.identity! >= 256 && drops[0]!.destination!.identity! >= 256, 'pods carry cluster-local identities');
 
   const served = flows.filter((f) => f.verdict === 'FORWARDED' && f.source?.pod_name === first.pod && f.destination?.pod_name === web.metadata!.name);
+  const fetcherIdentities = fetchers.map((pod) => flows.find((f) => f.source?.pod_name === pod)?.source?.identity);
+  t.ok(fetcherIdentities[0], 'the pods of fetch-1 have flows');
+  t.equal(fetcherIdentities[0], fetcherIdentities[1], 'the two pods of one Job share an identity');
   t.ok(served.some((f) => f.Summary === 'TCP Flags: SYN' && f.destination_service?.name === 'web'), 'the first Job connection was forwarded');
   const stats = (await raw(sim.cluster, 'GET', '/debug/sim/stats')).json;
   t.ok(stats.connections.allowed >= 1 && stats.connections.denied === 1, `connections ${JSON.stringify(stats.connections)}`);
