@@ -1,10 +1,24 @@
 // Client for a Hubble Observer (node agent or Relay): GetFlows as an async iterator with backpressure,
 // ServerStatus, GetNodes, GetNamespaces and the gRPC health check, with errors that tell the user what to do.
-import * as grpc from '@grpc/grpc-js';
 import { connect as tcpConnect } from 'node:net';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { InfraError } from '../errors.ts';
-import type { HealthStatus, Namespace, Node, ServerStatus } from './grpc/messages.ts';
+import { GrpcStatusError, openH2Channel, Status as GrpcStatus } from './grpc/h2-client.ts';
+import {
+  emptyRequestCodec,
+  getFlowsRequestCodec,
+  getFlowsResponseCodec,
+  getNamespacesResponseCodec,
+  getNodesResponseCodec,
+  healthCheckRequestCodec,
+  healthCheckResponseCodec,
+  serverStatusResponseCodec,
+  type HealthStatus,
+  type Namespace,
+  type Node,
+  type ServerStatus,
+  type WireCodec,
+} from './grpc/messages.ts';
 import { healthService, observerService } from './grpc/services.ts';
 
 export type { HealthStatus, Namespace, Node, ServerStatus } from './grpc/messages.ts';
@@ -89,32 +103,32 @@ function probeTcp(address: string, timeoutMs: number, what: string): Promise<voi
   });
 }
 
-const ObserverGrpcClient = grpc.makeGenericClientConstructor(observerService, 'Observer');
-const HealthGrpcClient = grpc.makeGenericClientConstructor(healthService, 'Health');
-
-type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
-type UnaryFn<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: Callback<Res>) => grpc.ClientUnaryCall;
-
-function callError(what: string, address: string, rpc: string, err: grpc.ServiceError, timeoutMs?: number): InfraError {
-  switch (err.code) {
-    case grpc.status.DEADLINE_EXCEEDED:
+function callError(what: string, address: string, rpc: string, err: unknown, timeoutMs?: number): InfraError {
+  if (err instanceof InfraError) return err;
+  const { code, details } = err instanceof GrpcStatusError ? err : { code: -1, details: (err as Error).message };
+  switch (code) {
+    case GrpcStatus.DEADLINE_EXCEEDED:
       return new InfraError(`${what} at ${address} did not answer ${rpc} within ${timeoutMs} ms (request timeout)`, {
         hint: 'the server may be overloaded; retry, or raise the request timeout',
         cause: err,
       });
-    case grpc.status.UNAVAILABLE:
-      return new InfraError(`lost connection to ${what} at ${address} during ${rpc}: ${err.details || 'unavailable'}`, {
+    case GrpcStatus.UNAVAILABLE:
+      return new InfraError(`lost connection to ${what} at ${address} during ${rpc}: ${details || 'unavailable'}`, {
         hint: 'check that the server and any port-forward to it are still running (`hubble-lab port-forward`)',
         cause: err,
       });
-    case grpc.status.UNIMPLEMENTED:
+    case GrpcStatus.UNIMPLEMENTED:
       return new InfraError(`${what} at ${address} does not implement ${rpc}`, {
         hint: 'is this address a Hubble server? Relay listens on 4245, agents on 4244',
         cause: err,
       });
     default:
-      return new InfraError(`${what} at ${address} rejected ${rpc}: ${err.details || grpc.status[err.code]}`, { cause: err });
+      return new InfraError(`${what} at ${address} rejected ${rpc}: ${details || statusName(code)}`, { cause: err });
   }
+}
+
+function statusName(code: number): string {
+  return Object.entries(GrpcStatus).find(([, v]) => v === code)?.[0] ?? `status ${code}`;
 }
 
 /**
@@ -126,108 +140,39 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
   const dialTimeoutMs = opts.dialTimeoutMs ?? 5000;
   const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
   const target = normalizeAddress(address);
-  const started = Date.now();
   await probeTcp(target, dialTimeoutMs, what);
+  const channel = await openH2Channel(target, { dialTimeoutMs, what });
 
-  const channelOptions: grpc.ChannelOptions = {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    // A 2 MiB HTTP/2 window (default 64 KiB) lets a GetFlows stream run without stalling on window updates;
-    // a client that stops reading still stops the server once it is full.
-    'grpc-node.flow_control_window': 2 * 1024 * 1024,
-    // Loopback port-forwards are cheap to redial; do not let a failed dial wait out the default backoff.
-    'grpc.initial_reconnect_backoff_ms': 200,
-    'grpc.max_reconnect_backoff_ms': 2000,
-  };
-  const observer = new ObserverGrpcClient(target, grpc.credentials.createInsecure(), channelOptions);
-  const health = new HealthGrpcClient(target, grpc.credentials.createInsecure(), { channelOverride: observer.getChannel() });
-  const remaining = Math.max(1, dialTimeoutMs - (Date.now() - started));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      observer.waitForReady(Date.now() + remaining, (err) => (err ? reject(err) : resolve()));
-    });
-  } catch (err) {
-    observer.close();
-    throw new InfraError(`cannot reach ${what} at ${target}: connected, but no gRPC handshake within ${dialTimeoutMs} ms (dial timeout)`, {
-      hint: 'is this a Hubble gRPC port (Relay 4245, agents 4244) and is TLS off? hubble-lab speaks plaintext gRPC',
-      cause: err,
-    });
-  }
-
-  function unary<Res>(client: grpc.Client, rpc: string, request: unknown): Promise<Res> {
-    const fn = (client as unknown as Record<string, UnaryFn<unknown, Res>>)[rpc]!.bind(client);
-    return new Promise<Res>((resolve, reject) => {
-      fn(request, new grpc.Metadata(), { deadline: Date.now() + requestTimeoutMs }, (err, value) => {
-        if (err) reject(callError(what, target, rpc, err, requestTimeoutMs));
-        else resolve(value as Res);
-      });
-    });
-  }
-
-  async function* getFlows(req: GetFlowsRequest, o: { signal?: AbortSignal } = {}): AsyncGenerator<GetFlowsResponse> {
-    if (o.signal?.aborted) return;
-    const call = (observer as unknown as { GetFlows(req: GetFlowsRequest): grpc.ClientReadableStream<GetFlowsResponse> }).GetFlows(req);
-    // Responses queue here while the consumer is busy; past HIGH the call is paused, so grpc-js stops reading
-    // and HTTP/2 flow control makes the server wait. 'data' events cost less per message than the Readable's
-    // own async iterator.
-    const queue: GetFlowsResponse[] = [];
-    let head = 0;
-    let ended = false;
-    let failure: grpc.ServiceError | undefined;
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    call.on('data', (r: GetFlowsResponse) => {
-      queue.push(r);
-      if (queue.length - head >= HIGH_WATER) call.pause();
-      notify();
-    });
-    call.on('end', () => {
-      ended = true;
-      notify();
-    });
-    call.on('error', (err: grpc.ServiceError) => {
-      failure = err;
-      ended = true;
-      notify();
-    });
-    const cancel = () => call.cancel();
-    o.signal?.addEventListener('abort', cancel, { once: true });
+  async function unary<Req, Res>(m: { path: string }, codec: { req: WireCodec<Req>; res: WireCodec<Res> }, request: Req): Promise<Res> {
+    const rpc = m.path.slice(m.path.lastIndexOf('/') + 1);
     try {
-      for (;;) {
-        if (head < queue.length) {
-          const r = queue[head++]!;
-          if (head === queue.length) {
-            queue.length = 0;
-            head = 0;
-            if (!ended) call.resume();
-          }
-          yield r;
-          continue;
-        }
-        if (ended) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-      if (failure) {
-        if (failure.code === grpc.status.CANCELLED && o.signal?.aborted) return;
-        throw callError(what, target, 'GetFlows', failure);
-      }
-    } finally {
-      o.signal?.removeEventListener('abort', cancel);
-      call.cancel();
+      return await channel.unary(m.path, codec.req.encode(request), codec.res.decodeRange, { deadline: Date.now() + requestTimeoutMs });
+    } catch (err) {
+      throw callError(what, target, rpc, err, requestTimeoutMs);
     }
   }
 
+  async function* getFlows(req: GetFlowsRequest, o: { signal?: AbortSignal } = {}): AsyncGenerator<GetFlowsResponse> {
+    try {
+      yield* channel.serverStream(observerService.GetFlows.path, getFlowsRequestCodec.encode(req), getFlowsResponseCodec.decodeRange, {
+        signal: o.signal,
+        highWater: HIGH_WATER,
+      });
+    } catch (err) {
+      throw callError(what, target, 'GetFlows', err);
+    }
+  }
+
+  const empty = {};
   return {
     address: target,
     getFlows,
-    serverStatus: () => unary<ServerStatus>(observer, 'ServerStatus', {}),
-    getNodes: async () => (await unary<{ nodes?: Node[] }>(observer, 'GetNodes', {})).nodes ?? [],
-    getNamespaces: async () => (await unary<{ namespaces?: Namespace[] }>(observer, 'GetNamespaces', {})).namespaces ?? [],
-    health: async (service = '') => (await unary<{ status?: HealthStatus }>(health, 'Check', { service })).status ?? 'UNKNOWN',
-    // The health client rides on the observer's channel; closing that closes both.
-    close: () => observer.close(),
+    serverStatus: () => unary(observerService.ServerStatus, { req: emptyRequestCodec, res: serverStatusResponseCodec }, empty),
+    getNodes: async () => (await unary(observerService.GetNodes, { req: emptyRequestCodec, res: getNodesResponseCodec }, empty)).nodes ?? [],
+    getNamespaces: async () =>
+      (await unary(observerService.GetNamespaces, { req: emptyRequestCodec, res: getNamespacesResponseCodec }, empty)).namespaces ?? [],
+    health: async (service = '') =>
+      (await unary(healthService.Check, { req: healthCheckRequestCodec, res: healthCheckResponseCodec }, { service })).status ?? 'UNKNOWN',
+    close: () => channel.close(),
   };
 }

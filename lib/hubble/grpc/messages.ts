@@ -54,6 +54,8 @@ export interface WireCodec<T> {
   type: protobuf.Type;
   encode(value: T): Buffer;
   decode(bytes: Uint8Array): T;
+  /** Decodes the message in buf[start, end), e.g. in place inside a received HTTP/2 DATA chunk. */
+  decodeRange(buf: Uint8Array, start: number, end: number): T;
 }
 
 /** Encoder and decoder of one message type between wire bytes and its jsonpb object. */
@@ -80,6 +82,13 @@ export function wireCodec<T>(typeName: string): WireCodec<T> {
     },
     decode(bytes: Uint8Array): T {
       return decode(protobuf.Reader.create(bytes), bytes.length) as T;
+    },
+    decodeRange(buf: Uint8Array, start: number, end: number): T {
+      const r = protobuf.Reader.create(buf);
+      r.pos = start;
+      // Reads past the message's end fail as they would at the end of a buffer of its own.
+      r.len = end;
+      return decode(r, end) as T;
     },
   };
 }
@@ -112,7 +121,10 @@ export const getFlowsRequestCodec: WireCodec<GetFlowsRequest> = {
     return rawGetFlowsRequestCodec.encode(wire);
   },
   decode(bytes: Uint8Array): GetFlowsRequest {
-    const { number, ...rest } = rawGetFlowsRequestCodec.decode(bytes);
+    return getFlowsRequestCodec.decodeRange(bytes, 0, bytes.length);
+  },
+  decodeRange(buf: Uint8Array, start: number, end: number): GetFlowsRequest {
+    const { number, ...rest } = rawGetFlowsRequestCodec.decodeRange(buf, start, end);
     const req: GetFlowsRequest = rest;
     if (number !== undefined) req.number = Number(number);
     return req;
