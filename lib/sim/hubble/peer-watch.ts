@@ -1,8 +1,8 @@
 // Relay's side of peer.Peer: follows Notify on the peer service and reports peers added, updated and deleted,
 // reconnecting with backoff whenever the stream ends or the service cannot be reached.
-import * as grpc from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
-import type { ChangeNotification } from '../../hubble/grpc/messages.ts';
+import { GrpcStatusError, openH2Channel, type H2Channel } from '../../hubble/grpc/h2-client.ts';
+import { changeNotificationCodec, emptyRequestCodec } from '../../hubble/grpc/messages.ts';
 import { peerService } from '../../hubble/grpc/services.ts';
 import { localForward, type LocalForward } from './forward.ts';
 import { hubbleServerPort } from './hub.ts';
@@ -36,14 +36,14 @@ export interface PeerWatchOptions {
   log(line: string): void;
 }
 
-const PeerClient = grpc.makeGenericClientConstructor(peerService, 'Peer');
+const notifyRequest = emptyRequestCodec.encode({});
 
 /** Watches the peer service until stop(). */
 export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
   let stopped = false;
   let forward: LocalForward | undefined;
-  let client: grpc.Client | undefined;
-  let call: grpc.ClientReadableStream<ChangeNotification> | undefined;
+  let channel: H2Channel | undefined;
+  let call: AbortController | undefined;
   let wake: (() => void) | undefined;
   const where = `${opts.service.host}:${opts.service.port}`;
 
@@ -59,24 +59,24 @@ export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
     });
 
   /** One Notify stream; resolves when it ends, with whether it delivered anything. */
-  const follow = (target: string) =>
-    new Promise<boolean>((resolve) => {
-      client = new PeerClient(target, grpc.credentials.createInsecure());
-      const c = (client as unknown as { Notify(req: object): grpc.ClientReadableStream<ChangeNotification> }).Notify({});
-      call = c;
-      let delivered = false;
-      c.on('data', (n: ChangeNotification) => {
+  const follow = async (target: string): Promise<boolean> => {
+    let delivered = false;
+    call = new AbortController();
+    try {
+      channel = await openH2Channel(target, { dialTimeoutMs: 5000, what: 'the peer service' });
+      const notifications = channel.serverStream(peerService.Notify.path, notifyRequest, changeNotificationCodec.decodeRange, { signal: call.signal });
+      for await (const n of notifications) {
         delivered = true;
         if (n.type === 'PEER_ADDED' || n.type === 'PEER_UPDATED' || n.type === 'PEER_DELETED') {
           opts.onEvent({ type: n.type, name: n.name ?? '', address: n.address ?? '' });
         }
-      });
-      c.on('error', (err: grpc.ServiceError) => {
-        if (!stopped) opts.log(`level=warning msg="Failed to receive peer change notifications" target=${where} error="${err.details || err.message}"`);
-        resolve(delivered);
-      });
-      c.on('end', () => resolve(delivered));
-    });
+      }
+    } catch (err) {
+      const reason = err instanceof GrpcStatusError ? err.details : (err as Error).message;
+      if (!stopped) opts.log(`level=warning msg="Failed to receive peer change notifications" target=${where} error="${reason}"`);
+    }
+    return delivered;
+  };
 
   const loop = async () => {
     let backoff = 200;
@@ -87,7 +87,7 @@ export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
         break;
       }
       const delivered = await follow(forward.address);
-      client?.close();
+      channel?.close();
       await forward.close();
       if (stopped) break;
       backoff = delivered ? 200 : Math.min(backoff * 2, opts.maxBackoffMs);
@@ -99,7 +99,7 @@ export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
   return {
     async stop() {
       stopped = true;
-      call?.cancel();
+      call?.abort();
       wake?.();
       await running;
     },
