@@ -2,7 +2,7 @@
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
-import { EdgeTable, PROTOCOLS, portOfKey, type Edge } from './edges.ts';
+import { EdgeTable, PROTOCOLS, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
 import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
 import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
 import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
@@ -155,6 +155,12 @@ export class FlowAggregator {
     const edge = this.table.attribute(flow, t);
     const reply = this.table.lastReply;
     const extra = edge.extra;
+    if (isPolicyVerdict(flow)) {
+      // A policy decision next to the packet's own flow (its trace or its drop), which carries the counts.
+      this.quality.observeFlow(flow, t);
+      if (t !== undefined) this.timeline.add(t, false, false, false);
+      return;
+    }
     let drop = false;
     if (flow.verdict === 'DROPPED') {
       observeDrop(extra.drops, flow);

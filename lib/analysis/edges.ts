@@ -12,6 +12,17 @@ export function isReplyFlow(flow: Flow): boolean {
   return flow.reply === true;
 }
 
+const POLICY_VERDICT_EVENT = 5;
+
+/**
+ * A policy-verdict notification (event type 5): a side's policy decision on a connection's first packet, reported
+ * next to the packet's own trace or drop flow. It is a record of the decision, not another packet: counting it as
+ * a forwarded or dropped flow, a TCP handshake or a drop would count each connection twice.
+ */
+export function isPolicyVerdict(flow: Flow): boolean {
+  return flow.event_type?.type === POLICY_VERDICT_EVENT;
+}
+
 export interface EndpointRef {
   name: string;
   namespace: string | undefined;
@@ -72,7 +83,7 @@ export interface Edge<Extra> {
   key: string;
   source: EndpointRef;
   destination: EndpointRef;
-  /** Every flow record attributed to the edge, both directions, every observation point. */
+  /** Every flow record attributed to the edge, both directions, every observation point, policy verdicts included. */
   flows: number;
   forwarded: number;
   dropped: number;
@@ -83,7 +94,7 @@ export interface Edge<Extra> {
    * (trace point TO_ENDPOINT), and requests passed on by the server's ingress proxy.
    */
   delivered: number;
-  /** Verdicts other than FORWARDED and DROPPED (AUDIT, ERROR, …). */
+  /** Verdicts other than FORWARDED and DROPPED (AUDIT, ERROR, …); forwarded, dropped and these leave policy verdicts out. */
   otherVerdicts: Map<string, number>;
   /** Flows by server port key (serverPortKey); at most MAX_PORTS_PER_EDGE, the rest in otherPorts. */
   ports: Map<number, number>;
@@ -182,16 +193,19 @@ export class EdgeTable<Extra> {
       servers.set(serverName, edge);
     }
     edge.flows++;
-    const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
-    if (verdict === 'FORWARDED') {
-      edge.forwarded++;
-      if (reply || flow.trace_observation_point === 'TO_ENDPOINT' || (flow.l7 !== undefined && flow.traffic_direction === 'INGRESS')) {
-        edge.delivered++;
+    // A policy verdict is the decision on a packet whose own flow carries the verdict counts.
+    if (!isPolicyVerdict(flow)) {
+      const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
+      if (verdict === 'FORWARDED') {
+        edge.forwarded++;
+        if (reply || flow.trace_observation_point === 'TO_ENDPOINT' || (flow.l7 !== undefined && flow.traffic_direction === 'INGRESS')) {
+          edge.delivered++;
+        }
+      } else if (verdict === 'DROPPED') {
+        edge.dropped++;
+      } else {
+        edge.otherVerdicts.set(verdict, (edge.otherVerdicts.get(verdict) ?? 0) + 1);
       }
-    } else if (verdict === 'DROPPED') {
-      edge.dropped++;
-    } else {
-      edge.otherVerdicts.set(verdict, (edge.otherVerdicts.get(verdict) ?? 0) + 1);
     }
     if (reply) edge.replies++;
     const portKey = serverPortKey(flow, reply);

@@ -2,7 +2,7 @@
 import type { DnsRule, HttpRule, L7Rules, PolicyKind, PolicyRef, Protocol } from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
 import { type CiliumMatcher, type SelectorScope, ciliumLabelMatcher, compileCiliumPeerSelector, compileCiliumSubjectSelector } from './selectors.ts';
-import { type PortSpec, isPortName, portMatches } from './ports.ts';
+import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, type CidrBlock, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
 import { compileDnsRule, compileHttpRule, dnsRuleAllows } from './l7.ts';
 
@@ -186,7 +186,10 @@ function compileRule(raw: unknown, dir: Direction, deny: boolean, path: string, 
   // An ICMP-only rule never matches TCP, UDP or SCTP; a rule naming neither peers nor ports matches nothing.
   if (icmps.length > 0 || (peers === undefined && toPorts.length === 0)) return [];
   const matchesPeer = peers ?? (() => true);
-  if (toPorts.length === 0) return [{ policy: rc.ref, deny, matchesPeer, matchesPort: () => true }];
+  // The `all` entity is Cilium's wildcard selector: an entry for any peer, like a rule naming none.
+  const entities = listField(raw, dir === 'ingress' ? 'fromEntities' : 'toEntities', path);
+  const l3 = peers !== undefined && !entities.includes('all');
+  if (toPorts.length === 0) return [{ policy: rc.ref, deny, matchesPeer, matchesPort: () => true, l3, l4: () => 'any' }];
   return toPorts.map((pr, i) => {
     const at = `${path}.toPorts[${i}]`;
     if (!isObject(pr)) throw new PolicyInvalid(at, 'must be an object');
@@ -201,6 +204,8 @@ function compileRule(raw: unknown, dir: Direction, deny: boolean, path: string, 
       deny,
       matchesPeer,
       matchesPort: ports.length === 0 ? () => true : (ctx) => ports.some((p) => portMatches(p, ctx)),
+      l3,
+      l4: (ctx) => portMatch(ports, ctx),
     };
     if (l7) rule.l7 = l7;
     return rule;
@@ -260,7 +265,8 @@ export function compileCiliumPolicy(obj: Record<string, unknown>, kind: Exclude<
     if (typeof meta.namespace !== 'string' || meta.namespace === '') throw new PolicyInvalid('metadata.namespace', 'is required');
     namespace = meta.namespace;
   }
-  const rc: RuleContext = { ref: { kind, name, namespace: namespace ?? '' }, scope: { namespace }, clusterName };
+  const ref: PolicyRef = { kind, name, namespace: namespace ?? '', ...(typeof meta.uid === 'string' ? { uid: meta.uid } : {}) };
+  const rc: RuleContext = { ref, scope: { namespace }, clusterName };
   const rules: { spec: unknown; path: string }[] = [];
   if (obj.spec !== undefined && obj.spec !== null) rules.push({ spec: obj.spec, path: 'spec' });
   listField(obj, 'specs', '').forEach((spec, i) => rules.push({ spec, path: `specs[${i}]` }));

@@ -16,11 +16,18 @@ export interface MatchContext {
   peerLabels(): CiliumLabels;
 }
 
+/** How specific the port part of a matching rule is: a port (or range, or named port), a protocol only, or anything. */
+export type PortMatch = 'port' | 'proto' | 'any';
+
 export interface CompiledRule {
   policy: PolicyRef;
   deny: boolean;
   matchesPort(ctx: MatchContext): boolean;
   matchesPeer(ctx: MatchContext): boolean;
+  /** The rule names particular peers (identities in Cilium's policy map), not every peer. */
+  l3: boolean;
+  /** For a packet the rule matches: how specific its matching port entry is. */
+  l4(ctx: MatchContext): PortMatch;
   /** Only on allow rules whose port carries http/dns rules. */
   l7?: L7Rules;
 }

@@ -1,5 +1,5 @@
 // Compiles policy objects into a PolicySet and decides connections against it, as Cilium enforces them.
-import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyRef, Protocol, RejectedPolicy, SideDecision } from './types.ts';
+import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyMatch, PolicyRef, Protocol, RejectedPolicy, SideDecision } from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type MatchContext, PolicyInvalid, isObject } from './compiled.ts';
 import { type CiliumLabels, endpointCiliumLabels, podCiliumLabels } from './selectors.ts';
 import { compileNetworkPolicy } from './networkpolicy.ts';
@@ -105,9 +105,42 @@ function proxyRules(allows: readonly CompiledRule[], implicitAllow: boolean): L7
   return { kind: 'dns', rules: allows.flatMap((r) => (r.l7?.kind === 'dns' ? r.l7.rules : [])) };
 }
 
+/** Match types from the most specific down, the order in which Cilium's policy map lookup prefers its entries. */
+const specificity: readonly PolicyMatch[] = ['L3-L4', 'L4-Only', 'L3-Proto', 'Proto-Only', 'L3-Only', 'all'];
+
+function ruleMatch(rule: CompiledRule, ctx: MatchContext): PolicyMatch {
+  switch (rule.l4(ctx)) {
+    case 'port':
+      return rule.l3 ? 'L3-L4' : 'L4-Only';
+    case 'proto':
+      return rule.l3 ? 'L3-Proto' : 'Proto-Only';
+    default:
+      return rule.l3 ? 'L3-Only' : 'all';
+  }
+}
+
+/**
+ * The entry the datapath would find among the matching rules: the most specific match type, and the policies of
+ * every rule that made an entry of that type (rules of several policies add up to one entry).
+ */
+function strongest(rules: readonly CompiledRule[], ctx: MatchContext): { match: PolicyMatch; by: CompiledRule[] } | undefined {
+  let best = -1;
+  let by: CompiledRule[] = [];
+  for (const rule of rules) {
+    const rank = specificity.indexOf(ruleMatch(rule, ctx));
+    if (best === -1 || rank < best) {
+      best = rank;
+      by = [rule];
+    } else if (rank === best) by.push(rule);
+  }
+  return best === -1 ? undefined : { match: specificity[best]!, by };
+}
+
+const notEnforced = (): SideDecision => ({ enforced: false, isolated: false, allowed: true, allowedBy: [], deniedBy: [], match: 'none', matchedBy: [] });
+
 function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number): SideDecision {
   // Only pods are policy subjects here; nodes and the world are not enforced on.
-  if (subject.kind !== 'pod') return { isolated: false, allowed: true, allowedBy: [], deniedBy: [] };
+  if (subject.kind !== 'pod') return notEnforced();
   const pod: PodEndpoint = subject;
   let subjectLabels: CiliumLabels | undefined;
   let peerLabels: CiliumLabels | undefined;
@@ -120,6 +153,7 @@ function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destinati
     port,
     peerLabels: () => (peerLabels ??= endpointCiliumLabels(peer, pod.nodeName, set.clusterName)),
   };
+  let enforced = false;
   let isolated = false;
   const allows: CompiledRule[] = [];
   const denies: CompiledRule[] = [];
@@ -127,22 +161,35 @@ function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destinati
     for (const p of policies) {
       const d = p[dir];
       if (!d || !p.selects(pod, podLabels)) continue;
+      enforced = true;
       if (d.isolates) isolated = true;
       for (const rule of d.rules) {
         if (rule.matchesPort(ctx) && rule.matchesPeer(ctx)) (rule.deny ? denies : allows).push(rule);
       }
     }
   }
+  if (!enforced) return notEnforced();
   // The pod's own node (kubelet probes) is always let in, as with Cilium's allow-localhost default.
   const implicitAllow = set.allowLocalhost && dir === 'ingress' && peer.kind === 'node' && peer.name === pod.nodeName;
-  const side: SideDecision = { isolated, allowed: true, allowedBy: uniqueRefs(allows), deniedBy: uniqueRefs(denies) };
+  const side: SideDecision = { enforced, isolated, allowed: true, allowedBy: uniqueRefs(allows), deniedBy: uniqueRefs(denies), match: 'none', matchedBy: [] };
   if (denies.length > 0) {
+    const entry = strongest(denies, ctx)!;
     side.allowed = false;
     side.dropReason = 'POLICY_DENY';
+    side.match = entry.match;
+    side.matchedBy = uniqueRefs(entry.by);
   } else if (isolated && allows.length === 0 && !implicitAllow) {
     side.allowed = false;
     side.dropReason = 'POLICY_DENIED';
   } else {
+    const entry = strongest(allows, ctx);
+    // The localhost allow is an entry for the host identity on any port (L3-Only); without default deny, an
+    // entry for any peer, protocol and port lets the rest in.
+    const fallback: PolicyMatch = implicitAllow ? 'L3-Only' : 'all';
+    if (entry && specificity.indexOf(entry.match) <= specificity.indexOf(fallback)) {
+      side.match = entry.match;
+      side.matchedBy = uniqueRefs(entry.by);
+    } else side.match = fallback;
     const l7 = proxyRules(allows, implicitAllow);
     if (l7) side.l7 = l7;
   }

@@ -2,7 +2,7 @@
 import type { Endpoint, PodEndpoint, PolicyRef, Protocol } from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
 import { compileLabelSelector, namespaceLabelsOf } from './selectors.ts';
-import { type PortSpec, isPortName, portMatches } from './ports.ts';
+import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
 
 export type PolicyType = 'Ingress' | 'Egress';
@@ -97,6 +97,8 @@ function compileRules(spec: Record<string, unknown>, field: 'ingress' | 'egress'
       deny: false,
       matchesPeer: peers.length === 0 ? () => true : (ctx: MatchContext) => peers.some((m) => m(ctx.peer)),
       matchesPort: ports.length === 0 ? () => true : (ctx: MatchContext) => ports.some((p) => portMatches(p, ctx)),
+      l3: peers.length > 0,
+      l4: (ctx: MatchContext) => portMatch(ports, ctx),
     };
   });
 }
@@ -108,7 +110,7 @@ export function compileNetworkPolicy(obj: Record<string, unknown>): CompiledPoli
   const namespace = meta.namespace;
   if (typeof name !== 'string' || name === '') throw new PolicyInvalid('metadata.name', 'is required');
   if (typeof namespace !== 'string' || namespace === '') throw new PolicyInvalid('metadata.namespace', 'is required');
-  const ref: PolicyRef = { kind: 'NetworkPolicy', name, namespace };
+  const ref: PolicyRef = { kind: 'NetworkPolicy', name, namespace, ...(typeof meta.uid === 'string' ? { uid: meta.uid } : {}) };
   const spec = objectField(obj, 'spec', '');
   if (!spec) throw new PolicyInvalid('spec', 'is required');
 

@@ -1,5 +1,5 @@
 // Port matching shared by every policy kind: numbers, ranges (endPort) and named ports of the destination pod.
-import type { MatchContext } from './compiled.ts';
+import type { MatchContext, PortMatch } from './compiled.ts';
 import type { Protocol } from './types.ts';
 
 export interface PortSpec {
@@ -28,4 +28,15 @@ export function portMatches(spec: PortSpec, ctx: MatchContext): boolean {
   }
   if (spec.port === undefined) return true;
   return spec.endPort === undefined ? ctx.port === spec.port : ctx.port >= spec.port && ctx.port <= spec.endPort;
+}
+
+/** The most specific of the specs that match the packet (none given means any port); 'any' when none matches. */
+export function portMatch(specs: readonly PortSpec[], ctx: MatchContext): PortMatch {
+  let best: PortMatch = 'any';
+  for (const spec of specs) {
+    if (!portMatches(spec, ctx)) continue;
+    if (spec.port !== undefined || spec.name !== undefined) return 'port';
+    if (spec.protocol !== undefined) best = 'proto';
+  }
+  return best;
 }

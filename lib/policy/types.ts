@@ -63,6 +63,8 @@ export interface PolicyRef {
   kind: PolicyKind;
   name: string;
   namespace: string;
+  /** metadata.uid, when the object has one (it does once an API server stored it). */
+  uid?: string;
 }
 
 /** Cilium's PortRuleHTTP: method, path and host are full-match regular expressions; empty fields match all. */
@@ -86,8 +88,17 @@ export type L7Rules = { kind: 'http'; rules: HttpRule[] } | { kind: 'dns'; rules
 
 export type DropReason = 'POLICY_DENIED' | 'POLICY_DENY';
 
+/**
+ * How the entry that decided matched, as Cilium reports it (bpf/lib/common.h POLICY_MATCH_*): L3 is a particular
+ * peer, L4 a port (or range), Proto a protocol without a port; `all` is an entry for any peer, protocol and port;
+ * `none` is no entry (default deny).
+ */
+export type PolicyMatch = 'none' | 'L3-Only' | 'L3-L4' | 'L4-Only' | 'all' | 'L3-Proto' | 'Proto-Only';
+
 /** The verdict of one side: the source's egress or the destination's ingress. */
 export interface SideDecision {
+  /** Some policy selects the endpoint for this direction: Cilium enforces policy there (and reports its verdicts). */
+  enforced: boolean;
   /** Some policy puts the endpoint in default deny for this direction. */
   isolated: boolean;
   allowed: boolean;
@@ -95,6 +106,13 @@ export interface SideDecision {
   dropReason?: DropReason;
   allowedBy: PolicyRef[];
   deniedBy: PolicyRef[];
+  /**
+   * How the deciding entry matched: the most specific matching deny rule when one denies, else the most specific
+   * allow rule (a port beats a protocol beats any port; then a particular peer beats any peer).
+   */
+  match: PolicyMatch;
+  /** The policies behind that entry (what Hubble's policy correlation names); empty for default deny and implicit allows. */
+  matchedBy: PolicyRef[];
   /** Set when this side's proxy sees the traffic. */
   l7?: L7Rules;
 }

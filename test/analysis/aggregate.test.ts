@@ -7,7 +7,8 @@ import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
 import { createReadStats, readResponses } from '../../lib/hubble/codec/read.ts';
 import { buildScenario, type Scenario } from '../fixtures/scenario.ts';
 import { FlowSynth } from '../../lib/flows/synth.ts';
-import type { GetFlowsResponse } from '../../lib/flows/types.ts';
+import type { Flow, GetFlowsResponse } from '../../lib/flows/types.ts';
+import { ConnectionFlows, type PacketVerdicts, type SimEndpoint } from '../../lib/sim/hubble/flows.ts';
 import { nearestRank } from '../fixtures/random.ts';
 
 async function analyzeFile(path: string): Promise<Analysis> {
@@ -192,4 +193,43 @@ t.test('a scenario assembled from the shared flow builders, in both Cilium field
     t.equal(a.totals.lostEvents, 12);
     t.equal(a.totals.flows, records.filter((r) => r.flow).length, `${variant}: every flow counted`);
   }
+});
+
+t.test('policy verdicts are flows, never another forwarded or dropped packet, TCP attempt or drop', async (t) => {
+  const ep = (name: string, node: string, ip: string): SimEndpoint => ({ ip, node, endpoint: { identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: name } });
+  const client = ep('client', 'n1', '10.0.1.5');
+  const server = ep('server', 'n2', '10.0.2.7');
+  /** One allowed connection and one denied (three SYNs), as the sim's datapath reports them, with or without verdicts. */
+  const record = (verdicts: boolean): Flow[] => {
+    const out: Flow[] = [];
+    const sink = (f: Flow) => out.push(f);
+    const ok = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 40000, serverPort: 80 }, sink, { clusterName: 'c' });
+    const allowed: PacketVerdicts = { egress: { side: 'egress', verdict: 'FORWARDED', matchType: 3 }, ingress: { side: 'ingress', verdict: 'FORWARDED', matchType: 2 } };
+    ok.packet('client', { SYN: true }, verdicts ? allowed : undefined);
+    ok.packet('server', { SYN: true, ACK: true });
+    ok.packet('client', { ACK: true });
+    const denied = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 40001, serverPort: 81 }, sink, { clusterName: 'c' });
+    for (let syn = 0; syn < 3; syn++) {
+      if (verdicts) denied.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 0, dropReason: 'POLICY_DENIED' }, { SYN: true });
+      denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
+    }
+    return out;
+  };
+  const analyze = (flows: Flow[]) => {
+    const agg = new FlowAggregator();
+    for (const flow of flows) agg.add({ flow });
+    return agg.finish();
+  };
+  const plain = analyze(record(false));
+  const withVerdicts = analyze(record(true));
+  t.equal(withVerdicts.totals.flows, plain.totals.flows + 5, 'the five verdicts are counted as flows');
+  t.equal(withVerdicts.edges[0]!.flows, plain.edges[0]!.flows + 5);
+  const counts = (a: Analysis) => ({
+    totals: { ...a.totals, flows: 0 },
+    edges: a.edges.map((e) => ({ ...e, flows: 0, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
+    drops: a.drops.map((d) => [d.reason, d.count]),
+    timelineDrops: a.timeline.buckets.reduce((n, b) => n + b.drops, 0),
+  });
+  t.same(counts(withVerdicts), counts(plain), 'every other count is the same');
+  t.same([plain.totals.dropped, plain.totals.policyDenied, plain.edges[0]!.tcp], [3, 3, { attempts: 2, unanswered: 1, resets: 0 }], 'a denied connection is three dropped SYNs and one unanswered attempt');
 });

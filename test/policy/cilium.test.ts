@@ -195,12 +195,15 @@ t.test('an http rule redirects the port to the proxy with its rules; other peers
   const d = decide([http], lab.get('coordinator')!, lab.get('doc-1')!);
   t.same(d, {
     allowed: true,
-    egress: { isolated: false, allowed: true, allowedBy: [], deniedBy: [] },
+    egress: { enforced: false, isolated: false, allowed: true, allowedBy: [], deniedBy: [], match: 'none', matchedBy: [] },
     ingress: {
+      enforced: true,
       isolated: true,
       allowed: true,
       allowedBy: [{ kind: 'CiliumNetworkPolicy', name: 'l7', namespace: 'genai-network-demo' }],
       deniedBy: [],
+      match: 'L3-L4',
+      matchedBy: [{ kind: 'CiliumNetworkPolicy', name: 'l7', namespace: 'genai-network-demo' }],
       l7: { kind: 'http', rules: [{ method: 'GET', path: '/health' }, { method: 'POST', path: '/process/.*' }] },
     },
     l7: { ingress: { kind: 'http', rules: [{ method: 'GET', path: '/health' }, { method: 'POST', path: '/process/.*' }] } },

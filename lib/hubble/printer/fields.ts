@@ -112,8 +112,8 @@ export const DROP_REASON_TEXT: Record<number, string> = {
   198: 'Rate limited',
 };
 
-const POLICY_MATCH: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all' };
-
+/** Policy match types by number (pkg/monitor/api PolicyMatchType.String). */
+const POLICY_MATCH: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all', 5: 'L3-Proto', 6: 'Proto-Only' };
 
 const SOCK_XLATE: Record<string, string> = {
   SOCK_XLATE_POINT_POST_DIRECTION_FWD: 'post-xlate-fwd',

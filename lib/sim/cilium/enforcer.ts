@@ -1,7 +1,7 @@
 // The Cilium agents' datapath programs in one place: policy verdicts for every new connection and datagram, the
-// trace and drop flows Hubble reports for them, and the redirect of L7-policed traffic to the HTTP and DNS proxies.
+// policy-verdict, trace and drop flows Hubble reports for them, and the redirect of L7-policed traffic to the proxies.
 import type { Decision, DnsRule, L7Rules } from '../../policy/index.ts';
-import type { Service } from '../../flows/types.ts';
+import type { Service, TCPFlags } from '../../flows/types.ts';
 import { ConnectionFlows, type FlowSink } from '../hubble/flows.ts';
 import type { Connection, ConnectVerdict, Datagram, DatapathHooks, ServiceHit } from '../net/datapath.ts';
 import { DnsVisibility, proxyDnsTcp } from './dns-proxy.ts';
@@ -9,6 +9,7 @@ import type { EndpointDirectory, ResolvedEndpoint } from './endpoints.ts';
 import { proxyHttp, type HttpPolicySide } from './http-proxy.ts';
 import type { PolicyState } from './policy.ts';
 import { ConnectionTrace, synFlags } from './trace.ts';
+import { PolicyVerdicts } from './verdicts.ts';
 
 export interface ConnectionCounts {
   /** New connections (and UDP flows) policy let through. */
@@ -20,6 +21,8 @@ export interface ConnectionCounts {
 /** A UDP flow (client address and port → address and port it wrote to), as conntrack follows it. */
 interface UdpFlow {
   flows: ConnectionFlows;
+  /** The client's egress verdict was reported (conntrack then knows the flow at the client). */
+  egressSeen: boolean;
   dns: DnsVisibility | undefined;
   /** The dns rules `dns` enforces (a policy change swaps them). */
   rules: readonly DnsRule[] | undefined;
@@ -33,6 +36,7 @@ export class Enforcer {
   private readonly udp = new Map<string, UdpFlow>();
   private readonly services = new Map<string, Service>();
   private readonly flowOptions: { clusterName: string };
+  private readonly verdicts: PolicyVerdicts;
 
   constructor(
     private readonly endpoints: EndpointDirectory,
@@ -41,6 +45,7 @@ export class Enforcer {
     clusterName: string,
   ) {
     this.flowOptions = { clusterName };
+    this.verdicts = new PolicyVerdicts(() => policy.revision);
   }
 
   hooks(): DatapathHooks {
@@ -78,21 +83,37 @@ export class Enforcer {
     return new ConnectionFlows({ client: client.hubble, server: server.hubble, protocol, clientPort, serverPort, ...(service ? { service } : {}) }, this.sink, this.flowOptions);
   }
 
-  /** Each SYN (retransmissions included): forward, or drop with one DROPPED flow per SYN, or hand to a proxy. */
+  /**
+   * Each SYN (retransmissions included): forward, or drop with a policy verdict and a DROPPED flow per SYN, or hand
+   * to a proxy. The sides that enforce policy report a verdict for the connection's first SYN.
+   */
   private connect(conn: Connection): ConnectVerdict {
     const { client, server } = this.ends(conn);
     const decision = this.policy.decide(client, server, 'TCP', conn.backend.port);
     const flows = this.flowsOf(client, server, 'TCP', conn.src.port, conn.backend.port, this.service(conn.service));
     if (!decision.allowed) {
-      flows.drop(decision.dropDirection!, decision.dropReason!, synFlags);
+      // A retransmission finds the client's conntrack entry from the first SYN: only the dropping side reports again.
+      this.deny(flows, decision, conn.attempt === 1, synFlags);
       if (conn.attempt === 1) this.counts.denied++;
       return 'drop';
     }
     this.counts.allowed++;
     const trace = new ConnectionTrace(flows);
     this.traces.set(conn, trace);
-    trace.syn();
+    trace.syn(this.verdicts.allowed(decision));
     return this.redirect(conn, decision, trace) ?? 'allow';
+  }
+
+  /** A packet policy drops: the verdicts up to the dropping side, then the drop. */
+  private deny(flows: ConnectionFlows, decision: Decision, firstPacket: boolean, flags?: TCPFlags): void {
+    const side = decision.dropDirection!;
+    if (side === 'ingress' && firstPacket) {
+      const egress = this.verdicts.side(decision, 'egress');
+      if (egress) flows.policyVerdict(egress, flags);
+    }
+    const verdict = this.verdicts.side(decision, side);
+    if (verdict) flows.policyVerdict(verdict, flags);
+    flows.drop(side, decision.dropReason!, flags);
   }
 
   /** Traffic an L7 rule selects goes to that kind of proxy. */
@@ -118,18 +139,20 @@ export class Enforcer {
     const decision = this.policy.decide(client, server, 'UDP', d.backend.port);
     let flow = this.udp.get(key);
     if (!flow || flow.flows.conn.server !== server.hubble) {
-      flow = { flows: this.flowsOf(client, server, 'UDP', d.src.port, d.backend.port, this.service(d.service)), dns: undefined, rules: undefined };
+      flow = { flows: this.flowsOf(client, server, 'UDP', d.src.port, d.backend.port, this.service(d.service)), egressSeen: false, dns: undefined, rules: undefined };
       this.udp.delete(key);
       if (this.udp.size >= udpFlowLimit) this.udp.delete(this.udp.keys().next().value!);
       this.udp.set(key, flow);
       if (decision.allowed) this.counts.allowed++;
       else this.counts.denied++;
     }
+    const first = !flow.egressSeen;
+    if (decision.allowed || decision.dropDirection === 'ingress') flow.egressSeen = true;
     if (!decision.allowed) {
-      flow.flows.drop(decision.dropDirection!, decision.dropReason!);
+      this.deny(flow.flows, decision, first);
       return 'drop';
     }
-    flow.flows.packet('client');
+    flow.flows.packet('client', undefined, first ? this.verdicts.allowed(decision) : undefined);
     const rules = dnsRules(decision.l7?.egress);
     if (rules !== flow.rules) {
       flow.rules = rules;

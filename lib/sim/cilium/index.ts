@@ -12,6 +12,8 @@
 //   enforcer.ts    the verdict per SYN (a drop leaves the client retransmitting; one DROPPED flow per SYN) and per
 //                  datagram (replies pass as conntrack lets them), and the trace flows of allowed connections
 //                  (trace.ts: SYN, SYN-ACK, ACK, first data each way, FIN or RST).
+//   verdicts.ts    policy-verdict events: each side that enforces policy reports its decision on a connection's
+//                  first packet (and on every packet it drops), with the match type and the policies behind it.
 //   http-proxy.ts  connections an http rule selects go to the L7 proxy: requests checked one by one, 403 for the
 //                  refused, REQUEST/RESPONSE flows where the rules are (egress: client's node, ingress: server's).
 //   dns-proxy.ts   DNS an egress dns rule selects: query/answer flows, REFUSED for names the rules do not allow.

@@ -14,6 +14,8 @@ export class PolicyState {
   private readonly cache = new Map<string, Decision>();
   private cachedGeneration = -1;
   private readonly unsubscribe: () => void;
+  /** The policy repository's revision: 1 at start, one more for each change of a policy object. */
+  revision = 1;
 
   constructor(
     private readonly store: Store,
@@ -30,6 +32,7 @@ export class PolicyState {
 
   private changed(ev: StoreEvent): void {
     if (!policyResources.has(ev.res)) return;
+    this.revision++;
     // Compiled again lazily, at the next connection: a burst of applies costs one compile.
     this.set = undefined;
     this.cache.clear();

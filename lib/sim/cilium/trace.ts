@@ -1,6 +1,6 @@
 // The TCP packets Hubble traces for one connection: handshake, the first data each way, FIN each way or a reset.
 import type { TCPFlags } from '../../flows/types.ts';
-import type { ConnectionFlows } from '../hubble/flows.ts';
+import type { ConnectionFlows, PacketVerdicts } from '../hubble/flows.ts';
 
 // Shared by every flow (never mutated): one object per flag combination instead of one per packet.
 const SYN: TCPFlags = Object.freeze({ SYN: true });
@@ -37,9 +37,9 @@ export class ConnectionTrace {
     return true;
   }
 
-  /** The client's SYN went out (allowed by policy). */
-  syn(): void {
-    this.flows.packet('client', SYN);
+  /** The client's SYN went out (allowed by policy), after the policy verdicts of the sides that enforce policy. */
+  syn(verdicts?: PacketVerdicts): void {
+    this.flows.packet('client', SYN, verdicts);
   }
 
   /** The server accepted: SYN-ACK back, the client's ACK. */

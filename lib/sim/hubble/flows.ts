@@ -1,7 +1,7 @@
 // Builds the flows real Hubble reports for a connection's packets, policy drops and proxied L7 requests,
 // on the node that would observe each one (the client's for egress, the server's for ingress).
 import { randomUUID } from 'node:crypto';
-import type { Endpoint, Flow, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
+import type { Endpoint, Flow, Policy, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
 import { nowTimestamp } from './clock.ts';
 import { hubbleNodeName } from './hub.ts';
 
@@ -38,6 +38,28 @@ const trace = {
 
 const dropCodes = { POLICY_DENIED: 133, POLICY_DENY: 181 } as const;
 export type PolicyDropReason = keyof typeof dropCodes;
+
+/** Monitor message types (pkg/monitor/api): drop, trace, policy verdict, L7 access log. */
+const eventTypes = { drop: 1, trace: 4, policyVerdict: 5, l7: 129 } as const;
+
+/**
+ * What one side's policy decided for a new connection, as Cilium's policy-verdict notification reports it: FORWARDED,
+ * REDIRECTED (to a proxy) or DROPPED with the drop reason; the match type (flow.policy_match_type) and, from Hubble's
+ * policy correlation, the policies that allowed it (or the deny policy that dropped it).
+ */
+export interface PolicyVerdict {
+  side: 'egress' | 'ingress';
+  verdict: 'FORWARDED' | 'REDIRECTED' | 'DROPPED';
+  matchType: number;
+  dropReason?: PolicyDropReason;
+  policies?: Policy[];
+}
+
+/** The policy verdicts of a connection's first packet, each reported on its side's node before the packet is. */
+export interface PacketVerdicts {
+  egress?: PolicyVerdict;
+  ingress?: PolicyVerdict;
+}
 
 const flagOrder: (keyof TCPFlags)[] = ['SYN', 'ACK', 'PSH', 'FIN', 'RST', 'URG', 'ECE', 'CWR', 'NS'];
 
@@ -91,9 +113,10 @@ export class ConnectionFlows {
   /**
    * One packet of the connection. Crossing nodes it is seen twice (leaving the sender's node to the overlay,
    * arriving at the receiver's endpoint); on one node once. Replies carry is_reply and the connection's direction
-   * as seen from the observing endpoint.
+   * as seen from the observing endpoint. A connection's first packet carries the policy verdicts of the client's egress
+   * and the server's ingress, which the nodes report before they trace the packet.
    */
-  packet(from: 'client' | 'server', flags?: TCPFlags): void {
+  packet(from: 'client' | 'server', flags?: TCPFlags, verdicts?: PacketVerdicts): void {
     const { client, server } = this.conn;
     const reply = from === 'server';
     const summary = l4Summary(this.conn.protocol, flags);
@@ -106,19 +129,46 @@ export class ConnectionFlows {
       const flow = this.withService(this.base(from, flags, node), from);
       flow.verdict = 'FORWARDED';
       flow.Type = 'L3_L4';
-      flow.event_type = { type: 4, sub_type: point.sub };
+      flow.event_type = { type: eventTypes.trace, sub_type: point.sub };
       flow.traffic_direction = direction;
       flow.trace_observation_point = point.point;
       flow.is_reply = reply;
       flow.Summary = summary;
       this.sink(flow, node);
     };
+    if (verdicts?.egress) this.policyVerdict(verdicts.egress, flags);
     if (sender.node && receiver.node && sender.node === receiver.node) {
+      if (verdicts?.ingress) this.policyVerdict(verdicts.ingress, flags);
       emit(receiver.node, trace.toEndpoint, receiverDirection);
       return;
     }
     if (sender.node) emit(sender.node, receiver.node ? trace.toOverlay : trace.toStack, senderDirection);
+    if (verdicts?.ingress) this.policyVerdict(verdicts.ingress, flags);
     if (receiver.node) emit(receiver.node, trace.toEndpoint, receiverDirection);
+  }
+
+  /**
+   * A policy-verdict notification for a packet from the client (event type 5, sub-type 0), on the node of the side
+   * that decided. Hubble leaves is_reply unset on a drop; any other verdict is a connection's first packet, not a reply.
+   */
+  policyVerdict(v: PolicyVerdict, flags?: TCPFlags): void {
+    const node = v.side === 'egress' ? this.conn.client.node : this.conn.server.node;
+    if (!node) return;
+    const flow = this.withService(this.base('client', flags, node), 'client');
+    flow.verdict = v.verdict;
+    if (v.dropReason) flow.drop_reason = dropCodes[v.dropReason];
+    flow.Type = 'L3_L4';
+    flow.event_type = { type: eventTypes.policyVerdict, sub_type: 0 };
+    flow.traffic_direction = v.side === 'egress' ? 'EGRESS' : 'INGRESS';
+    if (v.matchType) flow.policy_match_type = v.matchType;
+    if (v.dropReason) flow.drop_reason_desc = v.dropReason;
+    else flow.is_reply = false;
+    if (v.policies?.length) {
+      if (v.verdict === 'DROPPED') flow[v.side === 'egress' ? 'egress_denied_by' : 'ingress_denied_by'] = v.policies;
+      else flow[v.side === 'egress' ? 'egress_allowed_by' : 'ingress_allowed_by'] = v.policies;
+    }
+    flow.Summary = l4Summary(this.conn.protocol, flags);
+    this.sink(flow, node);
   }
 
   /** A packet from the client dropped by policy on the client's node (egress) or the server's node (ingress). */
@@ -129,7 +179,7 @@ export class ConnectionFlows {
     flow.verdict = 'DROPPED';
     flow.drop_reason = dropCodes[reason];
     flow.Type = 'L3_L4';
-    flow.event_type = { type: 1, sub_type: dropCodes[reason] };
+    flow.event_type = { type: eventTypes.drop, sub_type: dropCodes[reason] };
     flow.traffic_direction = side === 'egress' ? 'EGRESS' : 'INGRESS';
     flow.drop_reason_desc = reason;
     flow.Summary = l4Summary(this.conn.protocol, flags);
@@ -143,7 +193,7 @@ export class ConnectionFlows {
     flow.verdict = verdict;
     flow.Type = 'L7';
     flow.l7 = l7;
-    flow.event_type = { type: 129 };
+    flow.event_type = { type: eventTypes.l7 };
     flow.traffic_direction = side === 'egress' ? 'EGRESS' : 'INGRESS';
     flow.is_reply = from === 'server';
     flow.Summary = summary;

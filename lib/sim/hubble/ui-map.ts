@@ -1,6 +1,6 @@
 // The service map Hubble UI draws: workloads as nodes, client → server edges with their flow counts, built
 // from the flows it reads from Relay (replies fold onto their request's edge).
-import { isReplyFlow } from '../../analysis/edges.ts';
+import { isPolicyVerdict, isReplyFlow } from '../../analysis/edges.ts';
 import { endpointName } from '../../flows/identity.ts';
 import type { Flow } from '../../flows/types.ts';
 
@@ -87,8 +87,11 @@ export class ServiceMap {
       this.edges.set(key, edge);
     }
     edge.flows++;
-    if (flow.verdict === 'FORWARDED') edge.forwarded++;
-    else if (flow.verdict === 'DROPPED') edge.dropped++;
+    // A policy verdict is the decision on a packet whose own flow carries the verdict counts.
+    if (!isPolicyVerdict(flow)) {
+      if (flow.verdict === 'FORWARDED') edge.forwarded++;
+      else if (flow.verdict === 'DROPPED') edge.dropped++;
+    }
     const port = serverPortLabel(flow, reply);
     if (port !== undefined && (edge.ports.has(port) || edge.ports.size < maxPortsPerEdge)) edge.ports.set(port, (edge.ports.get(port) ?? 0) + 1);
     edge.protocols.add(protocolOf(flow));

@@ -54,6 +54,8 @@ t.test('compact: replies are flipped and printed with <-, unknown direction with
     compactLine(with_({ verdict: 'FORWARDED', event_type: { type: 5 }, policy_match_type: 2, traffic_direction: 'INGRESS' })),
     'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)\n',
   );
+  const matchTypes = [5, 6, 7].map((n) => compactLine(with_({ verdict: 'REDIRECTED', event_type: { type: 5 }, policy_match_type: n, traffic_direction: 'EGRESS' })));
+  t.same(matchTypes.map((l) => / (policy-verdict:\S+ \S+ \S+) /.exec(l)?.[1]), ['policy-verdict:L3-Proto EGRESS ALLOWED', 'policy-verdict:Proto-Only EGRESS ALLOWED', 'policy-verdict:unknown EGRESS ALLOWED'], 'the protocol match types; a verdict to a proxy is allowed');
 });
 
 t.test('compact: --print-policy-names names the policies of the flow direction', async (t) => {

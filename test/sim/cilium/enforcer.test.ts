@@ -4,8 +4,10 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
+import type { Flow } from '../../../lib/flows/types.ts';
+import { nowNanos } from '../../../lib/sim/hubble/clock.ts';
 import type { RunningPod } from '../../../lib/sim/runtime/types.ts';
-import { agentFlows, enableHubble, nodeScriptSpec, scriptConfigMap, startCiliumSim, waitFor, type CiliumSim } from './helpers.ts';
+import { agentFlows, enableHubble, nodeScriptSpec, scriptConfigMap, startCiliumSim, synRetries, waitFor, type CiliumSim } from './helpers.ts';
 
 // Each pod serves TCP 80, 81 and 82 and, on its control port (reached from its node, never policed), probes the
 // targets it is sent, all at once: `.` connected (or, for DNS, answered), `X` dropped (the SYN retransmissions ran
@@ -251,17 +253,58 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
     await waitFor(`pod ${name} probing`, () => pod.dial(9000).then((s) => (s.destroy(), true), () => false), 20_000);
   }
   await waitFor('kube-dns endpoints', async () => (await sim.core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets?.[0]?.addresses?.length, 20_000);
+  const windows = new Map<string, { from: bigint; to: bigint }>();
   for (const c of cases) {
     await sim.apply(c.policies);
+    const from = nowNanos();
     t.equal(await observe(sim, ips, c.columns), grid(c.expect), c.name);
+    windows.set(c.name, { from, to: nowNanos() });
     for (const p of c.policies) await sim.remove(p);
   }
   t.ok(sim.cluster.internals.cilium.connections().denied > 0, 'denied connections are counted');
 
+  const flows = await agentFlows(sim);
   // Hubble names the reason: default deny (no rule allows) or an explicit deny rule.
-  const drops = (await agentFlows(sim)).filter((f) => f.verdict === 'DROPPED');
+  const drops = flows.filter((f) => f.event_type?.type === 1);
   const reasons = (from: PodName, to: PodName) => new Set(drops.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to).map((f) => f.drop_reason_desc));
   t.same([...reasons('client', 'llm')].sort(), ['POLICY_DENIED', 'POLICY_DENY'], 'client → llm: default deny in some cases, the deny rule in one');
   t.same([...reasons('coord', 'doc')], ['POLICY_DENIED']);
-  t.ok(drops.every((f) => (f.drop_reason_desc === 'POLICY_DENY' ? f.event_type?.sub_type === 181 : f.event_type?.sub_type === 133)), 'event sub-types follow the reasons');
+  t.ok(drops.every((f) => f.verdict === 'DROPPED' && (f.drop_reason_desc === 'POLICY_DENY' ? f.event_type?.sub_type === 181 : f.event_type?.sub_type === 133)), 'event sub-types follow the reasons');
+
+  // Policy verdicts: each side that enforces policy reports one for a connection's first packet, on its own node;
+  // a dropping side reports one for every dropped packet, next to the drop.
+  const verdictsIn = (name: string) => {
+    const w = windows.get(name)!;
+    return flows.filter((f) => f.event_type?.type === 5 && flowNanos(f) >= w.from && flowNanos(f) <= w.to);
+  };
+  const between = (list: Flow[], from: PodName, to: PodName, port = 80) =>
+    list.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to && (f.l4?.TCP ?? f.l4?.UDP)?.destination_port === port);
+  const line = (f: Flow) => `${f.node_name?.split('/').pop()} ${f.traffic_direction} ${f.verdict} match=${f.policy_match_type ?? 0} ${f.drop_reason_desc ?? '-'} reply=${f.is_reply} ${f.Summary}`;
+  const byPolicies = (f: Flow) => [...(f.ingress_allowed_by ?? []), ...(f.egress_allowed_by ?? []), ...(f.ingress_denied_by ?? []), ...(f.egress_denied_by ?? [])].map((p) => `${p.kind}/${p.name}`);
+
+  t.same(verdictsIn(cases[0]!.name), [], 'no policy: no policy verdicts');
+
+  const lab = verdictsIn(cases[1]!.name);
+  const nodeOf = (p: PodName) => pods[p].node;
+  t.same(between(lab, 'coord', 'doc').map(line), [`${nodeOf('doc')} INGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "coordinator → document-agent: allowed at document-agent's ingress by peer and port (L3-L4); the coordinator has no egress policy");
+  t.same(between(lab, 'coord', 'doc').map(byPolicies), [['NetworkPolicy/genai-network-policy']], 'named by the policy that allows it');
+  t.same(between(lab, 'doc', 'llm').map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "document-agent → llm-service: allowed at document-agent's egress");
+  const docDns = lab.filter((f) => f.source?.pod_name === 'doc' && f.destination?.pod_name?.startsWith('coredns'));
+  t.same(docDns.map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=3 - reply=false UDP`], 'document-agent → DNS: allowed by a port rule for any peer (L4-Only)');
+  const refused = Array(synRetries + 1).fill(`${nodeOf('doc')} INGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`);
+  t.same(between(lab, 'probe', 'doc').map(line), refused, 'probe → document-agent: default deny at the ingress, one verdict per SYN, no reply flag');
+  t.equal(between(drops, 'probe', 'doc').filter((f) => windows.get(cases[1]!.name)!.from <= flowNanos(f) && flowNanos(f) <= windows.get(cases[1]!.name)!.to).length, synRetries + 1, 'each verdict with its drop');
+  t.same(between(lab, 'doc', 'coord').map(line), Array(synRetries + 1).fill(`${nodeOf('doc')} EGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`), "document-agent → coordinator: dropped at the client's egress");
+  t.same(between(lab, 'coord', 'llm'), [], 'llm-service enforces no policy here');
+
+  const denyCase = verdictsIn(cases.find((c) => c.name.startsWith('CiliumNetworkPolicy: a deny rule'))!.name);
+  t.same(between(denyCase, 'client', 'llm').map(line), Array(synRetries + 1).fill(`${nodeOf('llm')} INGRESS DROPPED match=1 POLICY_DENY reply=undefined TCP Flags: SYN`), 'a deny rule for a peer (L3-Only) drops');
+  t.same(between(denyCase, 'client', 'llm').map(byPolicies)[0], ['CiliumNetworkPolicy/llm-not-from-other'], 'and is named as the policy that denied');
+  t.same(between(denyCase, 'coord', 'llm').map(line), [`${nodeOf('llm')} INGRESS FORWARDED match=4 - reply=false TCP Flags: SYN`], 'the all entity allows any peer, protocol and port (all)');
 });
+
+/** A flow's time in nanoseconds since the epoch, comparable with the sim's clock. */
+function flowNanos(f: Flow): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(f.time!)!;
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Flow } from '../../../lib/flows/types.ts';
 import type { HttpRule } from '../../../lib/policy/index.ts';
+import { R } from '../../../lib/sim/apiserver/resources.ts';
 import { proxyHttp, type HttpPolicySide } from '../../../lib/sim/cilium/http-proxy.ts';
 import { ConnectionTrace } from '../../../lib/sim/cilium/trace.ts';
 import { ConnectionFlows, type SimEndpoint } from '../../../lib/sim/hubble/flows.ts';
@@ -218,10 +219,11 @@ spec:
         http: [{method: GET, path: /}]
 `;
 
-/** A flow as one line: node, what, direction, observation point, reply or not, summary. */
+/** A flow as one line: node, what (L7 record, policy verdict with its match type, or trace point), direction, reply or not, summary. */
 function line(f: Flow): string {
   const node = f.node_name!.split('/').pop();
-  const what = f.Type === 'L7' ? `L7 ${f.l7!.type} ${f.verdict}` : `${f.trace_observation_point} ${f.verdict}`;
+  const what =
+    f.Type === 'L7' ? `L7 ${f.l7!.type} ${f.verdict}` : f.event_type?.type === 5 ? `policy-verdict:${f.policy_match_type} ${f.verdict}` : `${f.trace_observation_point} ${f.verdict}`;
   return `${node} ${what} ${f.traffic_direction} reply=${f.is_reply} ${f.Summary!.replace(/\d+ms/, 'Nms')}`;
 }
 
@@ -246,9 +248,12 @@ t.test('one HTTP request through an ingress http rule, as Hubble shows it', asyn
   // The documented sequence: the client (sim-worker2) opens one connection to web (sim-worker) through the Service,
   // sends GET /, gets nginx's 200, and the connection closes (the request said Connection: close, so the proxy
   // closes first). Crossing nodes, each packet is seen leaving its node (TO_OVERLAY) and arriving at the endpoint
-  // (TO_ENDPOINT); the proxy on web's node reports the request and its response between the data packets.
+  // (TO_ENDPOINT); the proxy on web's node reports the request and its response between the data packets. web's
+  // ingress policy reports its verdict for the first SYN before the SYN is delivered: allowed by a peer-and-port
+  // entry (L3-L4, 2) that redirects to the proxy.
   t.same(first.map(line), [
     'sim-worker2 TO_OVERLAY FORWARDED EGRESS reply=false TCP Flags: SYN',
+    'sim-worker policy-verdict:2 REDIRECTED INGRESS reply=false TCP Flags: SYN',
     'sim-worker TO_ENDPOINT FORWARDED INGRESS reply=false TCP Flags: SYN',
     'sim-worker TO_OVERLAY FORWARDED INGRESS reply=true TCP Flags: SYN, ACK',
     'sim-worker2 TO_ENDPOINT FORWARDED EGRESS reply=true TCP Flags: SYN, ACK',
@@ -265,6 +270,18 @@ t.test('one HTTP request through an ingress http rule, as Hubble shows it', asyn
     'sim-worker2 TO_OVERLAY FORWARDED EGRESS reply=false TCP Flags: ACK, FIN',
     'sim-worker TO_ENDPOINT FORWARDED INGRESS reply=false TCP Flags: ACK, FIN',
   ]);
+  const policy = sim.cluster.internals.store.get(R.ciliumnetworkpolicies, ns, 'web-get-root')!;
+  t.match(first[1], {
+    verdict: 'REDIRECTED', Type: 'L3_L4', event_type: { type: 5 }, traffic_direction: 'INGRESS', policy_match_type: 2,
+    is_reply: false, Summary: 'TCP Flags: SYN', l4: { TCP: { source_port: firstPort, destination_port: 80, flags: { SYN: true } } },
+    source: { pod_name: job.pod }, destination: { pod_name: 'web' }, destination_service: { name: 'web', namespace: ns },
+    node_name: 'kind-sim/sim-worker',
+    ingress_allowed_by: [{
+      name: 'web-get-root', namespace: ns, kind: 'CiliumNetworkPolicy', revision: /^[1-9]\d*$/,
+      labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=web-get-root', `k8s:io.cilium.k8s.policy.namespace=${ns}`, `k8s:io.cilium.k8s.policy.uid=${policy.metadata.uid}`],
+    }],
+  });
+  t.notOk(first[1]!.event_type!.sub_type || first[1]!.drop_reason_desc, 'sub-type 0, no drop reason');
   const [request, response] = first.filter((f) => f.Type === 'L7');
   t.match(request, {
     verdict: 'FORWARDED', Type: 'L7', event_type: { type: 129 }, traffic_direction: 'INGRESS', is_reply: false,

@@ -1,7 +1,10 @@
 // Cilium in the started sim: a Job reaches nginx through its Service until a NetworkPolicy shuts it out, and Hubble
 // shows the policy drops naming both pods; Service load balancing, cluster DNS and the stats the sim serves.
 import t from 'tap';
+import { parseArgs } from '../../../lib/args.ts';
 import type { Flow } from '../../../lib/flows/types.ts';
+import { buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../../../lib/hubble/filter/flags.ts';
+import { compileFlowFilters } from '../../../lib/hubble/filter/match.ts';
 import { raw } from '../helpers.ts';
 import { agentFlows, enableHubble, jobOutcome, nodeScriptSpec, scriptConfigMap, startCiliumSim, synRetries, waitFor } from './helpers.ts';
 
@@ -87,7 +90,7 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
 
   const web = (await sim.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items[0]!;
   const flows = await agentFlows(sim);
-  const drops = flows.filter((f) => f.verdict === 'DROPPED');
+  const drops = flows.filter((f) => f.verdict === 'DROPPED' && f.event_type?.type === 1);
   t.ok(drops.length > 0, 'DROPPED flows');
   t.same([...new Set(drops.map(names))], [`${second.pod} -> ${web.metadata!.name}`], 'every drop names both pods');
   for (const d of drops) {
@@ -103,6 +106,20 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
       node_name: `kind-sim/${web.spec!.nodeName}`,
     });
     t.equal(d.is_reply, undefined, 'a drop has no reply flag');
+  }
+  // web's ingress policy reports a verdict for each dropped SYN, just before the drop, on web's node; the Jobs
+  // enforce no egress policy and report none, and before the policy existed web reported none either.
+  const verdicts = flows.filter((f) => f.event_type?.type === 5);
+  t.same(verdicts.map(names), drops.map(names), 'one policy verdict per drop, and no other');
+  const typeFlag = buildGetFlowsRequest(parseArgs(['--type', 'policy-verdict'], [...observeSelectorOptions, ...observeFilterOptions], 'observe'), { live: false });
+  t.same(flows.filter(compileFlowFilters(typeFlag.whitelist, typeFlag.blacklist)), verdicts, '--type policy-verdict selects them');
+  for (const [i, v] of verdicts.entries()) {
+    t.match(v, {
+      verdict: 'DROPPED', drop_reason: 133, drop_reason_desc: 'POLICY_DENIED', Type: 'L3_L4', traffic_direction: 'INGRESS',
+      Summary: 'TCP Flags: SYN', l4: drops[i]!.l4, node_name: drops[i]!.node_name, destination_service: { name: 'web', namespace: ns },
+    });
+    t.ok(v.time! < drops[i]!.time!, 'the verdict comes before its drop');
+    t.same([v.policy_match_type, v.is_reply, v.ingress_denied_by], [undefined, undefined, undefined], 'default deny: no match, no reply flag, no policy named');
   }
   const perConnection = new Map<number, number>();
   for (const d of drops) perConnection.set(d.l4!.TCP!.source_port!, (perConnection.get(d.l4!.TCP!.source_port!) ?? 0) + 1);

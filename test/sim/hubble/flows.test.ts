@@ -74,3 +74,38 @@ t.test('HTTP through the ingress proxy: REQUEST from the client, RESPONSE from t
   t.equal(resp!.source, server.endpoint);
   t.same(seen.map((s) => s.node), ['sim-worker2', 'sim-worker2']);
 });
+
+t.test("policy verdicts: each on its side's node, before the packet is traced there", async (t) => {
+  const { flows, seen } = capture({ client, server, protocol: 'TCP', clientPort: 40003, serverPort: 80, service: { name: 'web', namespace: 'demo' } });
+  const allowedBy = [{ name: 'web', namespace: 'demo', kind: 'NetworkPolicy' }];
+  flows.packet('client', { SYN: true }, {
+    egress: { side: 'egress', verdict: 'FORWARDED', matchType: 3 },
+    ingress: { side: 'ingress', verdict: 'REDIRECTED', matchType: 2, policies: allowedBy },
+  });
+  t.same(seen.map((s) => [s.node, s.flow.event_type?.type, s.flow.traffic_direction, s.flow.verdict]), [
+    ['sim-worker', 5, 'EGRESS', 'FORWARDED'],
+    ['sim-worker', 4, 'EGRESS', 'FORWARDED'],
+    ['sim-worker2', 5, 'INGRESS', 'REDIRECTED'],
+    ['sim-worker2', 4, 'INGRESS', 'FORWARDED'],
+  ]);
+  t.match(seen[2]!.flow, {
+    Type: 'L3_L4', event_type: { type: 5, sub_type: 0 }, policy_match_type: 2, is_reply: false, ingress_allowed_by: allowedBy,
+    IP: { source: client.ip, destination: server.ip }, l4: { TCP: { source_port: 40003, destination_port: 80, flags: { SYN: true } } },
+    destination_service: { name: 'web', namespace: 'demo' }, Summary: 'TCP Flags: SYN',
+  });
+  t.equal(seen[0]!.flow.egress_allowed_by, undefined, 'no policies named, no field');
+
+  const local = capture({ client, server: { ...server, node: 'sim-worker' }, protocol: 'UDP', clientPort: 40004, serverPort: 53 });
+  local.flows.packet('client', undefined, { egress: { side: 'egress', verdict: 'FORWARDED', matchType: 4 }, ingress: { side: 'ingress', verdict: 'FORWARDED', matchType: 1 } });
+  t.same(local.seen.map((s) => [s.node, s.flow.event_type?.type, s.flow.traffic_direction, s.flow.Summary]), [
+    ['sim-worker', 5, 'EGRESS', 'UDP'],
+    ['sim-worker', 5, 'INGRESS', 'UDP'],
+    ['sim-worker', 4, 'INGRESS', 'UDP'],
+  ], 'on one node: both verdicts, then the delivery');
+
+  const denied = capture({ client, server, protocol: 'TCP', clientPort: 40005, serverPort: 80 });
+  const deniedBy = [{ name: 'deny', namespace: 'demo', kind: 'CiliumNetworkPolicy' }];
+  denied.flows.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 1, dropReason: 'POLICY_DENY', policies: deniedBy }, { SYN: true });
+  t.match(denied.seen[0], { node: 'sim-worker2', flow: { verdict: 'DROPPED', drop_reason: 181, drop_reason_desc: 'POLICY_DENY', policy_match_type: 1, ingress_denied_by: deniedBy } });
+  t.equal(denied.seen[0]!.flow.is_reply, undefined, 'a dropped verdict has no reply flag');
+});

@@ -46,7 +46,8 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
   const json = async (query = '') => (await (await fetch(`http://${page.address}/api/service-map${query}`)).json()) as any;
   await until(async () => (await json()).relay.nodes.length === 3, 8000, 'the UI to follow Relay with three nodes');
 
-  // client → web on one node (request and reply), intruder → web dropped on another, web → db across nodes.
+  // client → web on one node (request and reply), intruder → web dropped on another (a policy verdict with each
+  // drop, counted as a flow but not as another drop), web → db across nodes.
   const client = demoEndpoint('client-7d4b9c8f6-x2v4k', 'client', 'sim-worker', '127.244.1.10');
   const web = demoEndpoint('web-5c7f8d9b4-q8z2n', 'web', 'sim-worker', '127.244.1.11');
   const intruder = demoEndpoint('intruder-6b7c8d9f5-p3q5r', 'intruder', 'sim-worker2', '127.244.2.12');
@@ -55,16 +56,19 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
   ok.packet('client', { SYN: true });
   ok.packet('server', { SYN: true, ACK: true });
   const denied = new ConnectionFlows({ client: intruder, server: web, protocol: 'TCP', clientPort: 42000, serverPort: 80 }, hub.sink, { clusterName });
-  for (let i = 0; i < 3; i++) denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
+  for (let i = 0; i < 3; i++) {
+    denied.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 0, dropReason: 'POLICY_DENIED' }, { SYN: true });
+    denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
+  }
   const query = new ConnectionFlows({ client: web, server: db, protocol: 'TCP', clientPort: 43000, serverPort: 5432 }, hub.sink, { clusterName });
   query.packet('client', { SYN: true });
 
-  await until(async () => (await json()).flows >= 7, 5000, 'the seven flows to reach the UI');
+  await until(async () => (await json()).flows >= 10, 5000, 'the ten flows to reach the UI');
   const map = await json();
   t.same(
     map.edges.map((e: any) => [e.source, e.destination, e.flows, e.dropped, e.ports]),
     [
-      ['demo/intruder', 'demo/web', 3, 3, ['TCP/80']],
+      ['demo/intruder', 'demo/web', 6, 3, ['TCP/80']],
       ['demo/client', 'demo/web', 2, 0, ['TCP/80']],
       ['demo/web', 'demo/db', 2, 0, ['TCP/5432']],
     ],
@@ -75,7 +79,7 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
 
   const html = await (await fetch(`http://${page.address}/`)).text();
   t.match(html, /<svg[^>]*aria-label="service map"/);
-  t.match(html, /<g class="edge dropped" data-source="demo\/intruder" data-destination="demo\/web" data-flows="3" data-dropped="3">/, 'the dropped edge is drawn red');
+  t.match(html, /<g class="edge dropped" data-source="demo\/intruder" data-destination="demo\/web" data-flows="6" data-dropped="3">/, 'the dropped edge is drawn red');
   t.match(html, /<g class="edge" data-source="demo\/client" data-destination="demo\/web" data-flows="2" data-dropped="0">/);
   t.match(html, /<g class="node" data-name="demo\/db">/);
   t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'no scripts, no external assets');
