@@ -172,6 +172,8 @@ function formatTests(bin: string): void {
       ['TCP flags false are left out', '{"flow":{"l4":{"TCP":{"flags":{"SYN":false,"ACK":true}}}}}'],
       ['enum numbers become names', '{"flow":{"verdict":2,"drop_reason_desc":181,"traffic_direction":99}}'],
       ['keys out of order', '{"time":"2025-03-14T09:26:53Z","node_name":"n","flow":{"Type":"L7","verdict":"FORWARDED"}}'],
+      ['spaces between tokens, as Python writes JSON', '{"flow": {"verdict": "FORWARDED", "source": {"labels": ["k8s:app=a", "k8s:b=c"]}}, "node_name": "n"}'],
+      ['a space after each comma, as some protojson builds write', '{"flow":{"verdict":"FORWARDED", "Summary":"TCP Flags: ACK, FIN"}, "node_name":"n"}'],
       ['unknown fields at every level', '{"future":1,"flow":{"zzz":{"a":[1,{"b":null}]},"source":{"identity":5,"new_thing":[1]},"l7":{"http":{"code":200,"grpc":"x"}}}}'],
     ];
     const input = cases.map(([, line]) => line);

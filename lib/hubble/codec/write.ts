@@ -38,15 +38,41 @@ function stringsAsWritten(line: string): boolean {
 }
 
 /**
+ * False when `line` may have whitespace between its tokens, which json.Encoder (and toJsonpb) never write:
+ * JSON from Python (`": "`, `", "`) or protojson's own output (a space after commas in some builds). Spaces
+ * inside strings pass: only a space next to a token boundary is suspect, so "TCP Flags: ACK, FIN" is fine, and a
+ * string that merely looks like a boundary is written afresh, which costs time, not correctness.
+ */
+function compact(line: string): boolean {
+  // Raw tabs and carriage returns cannot be inside JSON strings: they are between tokens.
+  if (line.indexOf('\t') !== -1 || line.indexOf('\r') !== -1) return false;
+  for (let i = line.indexOf(' '); i !== -1; i = line.indexOf(' ', i + 1)) {
+    const next = line.charCodeAt(i + 1);
+    // } ] : , or another space next: whitespace before a token that closes or separates.
+    if (next === 0x7d || next === 0x5d || next === 0x3a || next === 0x2c || next === 0x20) return false;
+    const prev = line.charCodeAt(i - 1);
+    if (prev === 0x7b || prev === 0x5b) return false;
+    if (prev === 0x3a || prev === 0x2c) {
+      // After : or , the space is between tokens when what comes before ends a token: a key or string (") before
+      // a colon; a string, object, array, number or literal before a comma.
+      const before = line.charCodeAt(i - 2);
+      if (before === 0x22) return false;
+      if (prev === 0x2c && (before === 0x7d || before === 0x5d || before === 0x65 || (before >= 0x30 && before <= 0x39))) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * toJsonpb(resp), given the line `resp` was parsed from (JSON.parse(sourceLine) must equal resp): the line
  * itself when it already is that jsonpb — only known fields, in declaration order, no defaults, strings
- * escaped as the writer escapes them — which skips re-serializing the records of a canonical export.
- * The text may then differ from toJsonpb's in whitespace only.
+ * escaped as the writer escapes them, no whitespace between tokens — which skips re-serializing the records of
+ * a canonical export.
  */
 export function toJsonpbFromLine(resp: GetFlowsResponse, sourceLine: string | undefined): string {
   if (sourceLine !== undefined && sourceLine.charCodeAt(0) === 0x7b && sourceLine.charCodeAt(sourceLine.length - 1) === 0x7d) {
     responseIsCanonical ??= protojsonCanonicalCheck('observer.GetFlowsResponse');
-    if (responseIsCanonical(resp) && stringsAsWritten(sourceLine)) return sourceLine;
+    if (responseIsCanonical(resp) && stringsAsWritten(sourceLine) && compact(sourceLine)) return sourceLine;
   }
   return toJsonpb(resp);
 }

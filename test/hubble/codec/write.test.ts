@@ -166,6 +166,12 @@ t.test('toJsonpbFromLine reuses a line that already is the jsonpb, and writes ev
     ['an escaped newline in long form', '{"flow":{"Summary":"a\\u000ab"}}'],
     ['an escaped surrogate pair', '{"flow":{"Summary":"\\ud83d\\ude00"}}'],
     ['upper-case hex', '{"flow":{"Summary":"\\u001B"}}'],
+    ['spaces between tokens, as Python writes JSON', '{"flow": {"verdict": "FORWARDED", "source": {"labels": ["a", "b"]}}, "node_name": "n"}'],
+    ['a space after each comma, as some protojson builds write', '{"flow":{"verdict":"FORWARDED", "Summary":"TCP Flags: ACK, FIN"}, "node_name":"n"}'],
+    ['a space before a colon', '{"flow" :{"verdict":"FORWARDED"}}'],
+    ['spaces inside braces', '{"flow":{ "verdict":"FORWARDED" }}'],
+    ['a space after a number', '{"flow":{"l4":{"TCP":{"source_port":80 ,"destination_port":443}}}}'],
+    ['a tab between tokens', '{"flow":\t{"verdict":"FORWARDED"}}'],
     ['trailing whitespace', '{"flow":{"verdict":"FORWARDED"}} '],
     ['leading whitespace', ' {"flow":{"verdict":"FORWARDED"}}'],
   ];
@@ -173,6 +179,9 @@ t.test('toJsonpbFromLine reuses a line that already is the jsonpb, and writes ev
     const resp = JSON.parse(line!) as GetFlowsResponse;
     t.equal(toJsonpbFromLine(resp, line), toJsonpb(resp), `written afresh: ${what}`);
   }
+  // Spaces inside strings, even next to colons and commas, leave a line as it is.
+  const spaced = '{"flow":{"l7":{"http":{"url":"http://x/?q=a: b, c","headers":[{"key":"k","value":"a , b :c"}]}},"Summary":"TCP Flags: ACK, FIN"}}';
+  t.equal(toJsonpbFromLine(JSON.parse(spaced), spaced), spaced);
 });
 
 t.test('whatever the record, toJsonpbFromLine gives the JSON toJsonpb gives', async (t) => {
