@@ -629,7 +629,7 @@ export const JUNK_LINES: readonly { text: string; reason: string }[] = [
   { text: '[1,2,3]', reason: 'not a JSON object' },
   { text: '{"flow":{"verdict":true,"Type":"L3_L4"}}', reason: 'flow.verdict: expected an enum name or number' },
   { text: '{"flow":{"source":{"labels":["k8s:app=a",7]}}}', reason: 'flow.source.labels[1]: expected a string' },
-  { text: '{"flow":{"l4":{"TCP":{"source_port":"80"}}}}', reason: 'flow.l4.TCP.source_port: expected a number' },
+  { text: '{"flow":{"l4":{"TCP":{"source_port":"eighty"}}}}', reason: 'flow.l4.TCP.source_port: expected a number' },
   { text: '{"hello":"world"}', reason: 'no known record' },
 ];
 

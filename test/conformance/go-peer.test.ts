@@ -174,6 +174,10 @@ function formatTests(bin: string): void {
       ['keys out of order', '{"time":"2025-03-14T09:26:53Z","node_name":"n","flow":{"Type":"L7","verdict":"FORWARDED"}}'],
       ['spaces between tokens, as Python writes JSON', '{"flow": {"verdict": "FORWARDED", "source": {"labels": ["k8s:app=a", "k8s:b=c"]}}, "node_name": "n"}'],
       ['a space after each comma, as some protojson builds write', '{"flow":{"verdict":"FORWARDED", "Summary":"TCP Flags: ACK, FIN"}, "node_name":"n"}'],
+      ['null is not set', '{"flow":{"is_reply":null,"verdict":"FORWARDED","source":{"namespace":null,"identity":5},"l4":null},"node_name":null}'],
+      ['32-bit integers in strings', '{"flow":{"l4":{"TCP":{"source_port":"80","destination_port":"8e1"}},"l7":{"http":{"code":"200"}},"event_type":{"type":"4"}}}'],
+      ['64-bit integers in number syntax', '{"flow":{"l7":{"latency_ns":"1.5e3"},"socket_cookie":"1e3","cgroup_id":12.0},"time":"2025-03-14T09:26:53Z"}'],
+      ['a 32-bit integer written as a float', '{"flow":{"policy_match_type":4.0,"proxy_port":"1e2"}}'],
       ['unknown fields at every level', '{"future":1,"flow":{"zzz":{"a":[1,{"b":null}]},"source":{"identity":5,"new_thing":[1]},"l7":{"http":{"code":200,"grpc":"x"}}}}'],
     ];
     const input = cases.map(([, line]) => line);

@@ -119,8 +119,32 @@ function i32(v: unknown): string {
   return Number.isInteger(n) ? String(n) : Number.isFinite(n) ? String(Math.trunc(n)) : '0';
 }
 
+const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * The decimal integer a JSON number text stands for, exactly ("1e3" → "1000", "12.0" → "12", "007" → "7"), as
+ * protojson reads 64-bit integers given as strings; undefined when it is no integer.
+ */
+export function integerText(text: string): string | undefined {
+  const m = NUMBER_PARTS.exec(text);
+  if (!m) return undefined;
+  const [, sign, int, frac = '', expText] = m;
+  const exp = Number(expText ?? 0) - frac.length;
+  if (!Number.isSafeInteger(exp) || exp > 40) return undefined;
+  let digits = int! + frac;
+  if (exp >= 0) digits += '0'.repeat(exp);
+  else if (/^0*$/.test(digits.slice(exp))) digits = digits.slice(0, exp);
+  else return undefined;
+  digits = digits.replace(/^0+(?=\d)/, '');
+  return digits === '0' || digits === '' ? '0' : `${sign}${digits}`;
+}
+
 function i64(v: unknown): string {
-  if (typeof v === 'string') return /^-?\d+$/.test(v) ? `"${BigInt(v).toString()}"` : '"0"';
+  if (typeof v === 'string') {
+    if (/^-?\d+$/.test(v)) return `"${BigInt(v).toString()}"`;
+    const text = integerText(v);
+    return text === undefined ? '"0"' : `"${text}"`;
+  }
   if (typeof v === 'number') return Number.isFinite(v) ? `"${BigInt(Math.trunc(v)).toString()}"` : '"0"';
   if (typeof v === 'bigint') return `"${v.toString()}"`;
   return '"0"';

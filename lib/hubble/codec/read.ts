@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { GetFlowsResponse } from '../../flows/types.ts';
 import { InputError } from '../../errors.ts';
-import { enumValueName } from './protojson.ts';
+import { enumValueName, integerText } from './protojson.ts';
 
 export interface MalformedLine {
   /** 1-based line number in the (decompressed) input. */
@@ -152,7 +152,26 @@ export function parseResponseLine(text: string): LineOutcome {
     return { malformed: `not JSON (${errorText(err)})` };
   }
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
+  // protojson reads null as "not set" for every field (google.protobuf.Value aside, which Hubble records lack).
+  if (text.includes('null') && dropNulls(value)) rewritten = true;
   return classify(value);
+}
+
+/** Deletes the keys whose value is null, at every depth; true if there were any. Nulls inside lists stay (and fail). */
+function dropNulls(obj: Record<string, unknown>): boolean {
+  let dropped = false;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === null) {
+      delete obj[key];
+      dropped = true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) if (isObject(item) && dropNulls(item)) dropped = true;
+    } else if (isObject(v) && dropNulls(v)) {
+      dropped = true;
+    }
+  }
+  return dropped;
 }
 
 function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[], lines: (string | undefined)[] | undefined): void {
@@ -252,7 +271,7 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   if (f.event_type != null) {
     const et = f.event_type;
     if (!isObject(et)) return expected(`${at}.event_type`, 'an object', et);
-    e = num(et.type, at, 'event_type.type') ?? num(et.sub_type, at, 'event_type.sub_type');
+    e = num(et, 'type', at, 'event_type.type') ?? num(et, 'sub_type', at, 'event_type.sub_type');
     if (e !== undefined) return e;
   }
   if (f.l7 != null) return checkL7(f.l7, `${at}.l7`);
@@ -265,7 +284,7 @@ function checkL4(l4: unknown, at: string): string | undefined {
     const p = l4[proto];
     if (p == null) continue;
     if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
-    const e = num(p.source_port, at, `${proto}.source_port`) ?? num(p.destination_port, at, `${proto}.destination_port`);
+    const e = num(p, 'source_port', at, `${proto}.source_port`) ?? num(p, 'destination_port', at, `${proto}.destination_port`);
     if (e !== undefined) return e;
     if (proto === 'TCP' && p.flags != null && !isObject(p.flags)) return expected(`${at}.TCP.flags`, 'an object', p.flags);
   }
@@ -276,8 +295,8 @@ function checkEndpoint(ep: unknown, at: string): string | undefined {
   if (ep == null) return undefined;
   if (!isObject(ep)) return expected(at, 'an object', ep);
   const e =
-    num(ep.ID, at, 'ID') ??
-    num(ep.identity, at, 'identity') ??
+    num(ep, 'ID', at, 'ID') ??
+    num(ep, 'identity', at, 'identity') ??
     str(ep.namespace, at, 'namespace') ??
     str(ep.pod_name, at, 'pod_name') ??
     str(ep.cluster_name, at, 'cluster_name') ??
@@ -302,14 +321,14 @@ function checkL7(l7: unknown, at: string): string | undefined {
   if (l7.http != null) {
     const h = l7.http;
     if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
-    e = num(h.code, at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
+    e = num(h, 'code', at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
     if (e !== undefined) return e;
     if (h.headers != null && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
   }
   if (l7.dns != null) {
     const d = l7.dns;
     if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
-    e = str(d.query, at, 'dns.query') ?? num(d.rcode, at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
+    e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
     if (e !== undefined) return e;
   }
   return undefined;
@@ -317,7 +336,7 @@ function checkL7(l7: unknown, at: string): string | undefined {
 
 function checkLostEvents(v: unknown): string | undefined {
   if (!isObject(v)) return expected('lost_events', 'an object', v);
-  return enumValue(v, 'source', 'flow.LostEventSource', 'lost_events') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v.cpu, 'lost_events', 'cpu');
+  return enumValue(v, 'source', 'flow.LostEventSource', 'lost_events') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v, 'cpu', 'lost_events', 'cpu');
 }
 
 function checkNodeStatus(v: unknown): string | undefined {
@@ -329,8 +348,18 @@ function str(v: unknown, at: string, key?: string): string | undefined {
   return v === undefined || typeof v === 'string' ? undefined : expected(key ? `${at}.${key}` : at, 'a string', v);
 }
 
-function num(v: unknown, at: string, key: string): string | undefined {
-  return v === undefined || typeof v === 'number' ? undefined : expected(`${at}.${key}`, 'a number', v);
+// protojson reads a 32-bit integer from a JSON number or from a string holding one ("80", "8e1").
+const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+function num(obj: Record<string, unknown>, key: string, at: string, label: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || typeof v === 'number') return undefined;
+  if (typeof v === 'string' && NUMBER_TEXT.test(v) && Number.isInteger(Number(v))) {
+    obj[key] = Number(v);
+    rewritten = true;
+    return undefined;
+  }
+  return expected(`${at}.${label}`, 'a number', v);
 }
 
 function bool(v: unknown, at: string, key: string): string | undefined {
@@ -346,17 +375,28 @@ function strList(v: unknown, at: string, key: string): string | undefined {
   return undefined;
 }
 
-/** protojson writes 64-bit integers as strings but accepts numbers: numbers are normalised to the string form. */
+/**
+ * protojson writes 64-bit integers as strings but accepts numbers, and strings in any number syntax ("1e3"):
+ * both are normalised to the decimal string.
+ */
 function uint64(obj: Record<string, unknown>, key: string, at: string): string | undefined {
   const v = obj[key];
-  if (v === undefined || typeof v === 'string') return undefined;
+  if (v === undefined || (typeof v === 'string' && CANONICAL_UINT.test(v))) return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     obj[key] = String(v);
     rewritten = true;
     return undefined;
   }
+  const text = typeof v === 'string' ? integerText(v) : undefined;
+  if (text !== undefined && !text.startsWith('-')) {
+    obj[key] = text;
+    rewritten = true;
+    return undefined;
+  }
   return expected(`${at}.${key}`, 'an unsigned integer string', v);
 }
+
+const CANONICAL_UINT = /^(?:0|[1-9]\d*)$/;
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;

@@ -317,6 +317,34 @@ t.test('accepts enum numbers as protojson does: known ones become names, unknown
   ]);
 });
 
+t.test('reads values as protojson does: null as not set, 32-bit integers in strings, 64-bit ones in any number syntax', async (t) => {
+  const lines = [
+    '{"flow":{"is_reply":null,"verdict":"FORWARDED","source":{"namespace":null,"identity":5},"l4":null},"node_name":null}',
+    '{"flow":{"l4":{"TCP":{"source_port":"80","destination_port":"8e1"}},"l7":{"http":{"code":"200"}},"event_type":{"type":"4","sub_type":"-1"}}}',
+    '{"lost_events":{"num_events_lost":"1e3","cpu":"0"}}',
+    '{"flow":{"l7":{"latency_ns":"1.5e3"}}}',
+    '{"flow":{"l4":{"TCP":{"source_port":"eighty"}}}}',
+    '{"flow":{"l4":{"TCP":{"source_port":"80.5"}}}}',
+    '{"lost_events":{"num_events_lost":"-3"}}',
+    '{"lost_events":{"num_events_lost":"1.5"}}',
+    '{"flow":{"source":{"labels":["a",null]}}}',
+  ];
+  const stats = createReadStats();
+  const got = await readAll(Readable.from([lines.join('\n')]), stats);
+  t.strictSame(got[0], { flow: { verdict: 'FORWARDED', source: { identity: 5 } } }, 'null fields are left out');
+  t.strictSame(got[1]!.flow, { l4: { TCP: { source_port: 80, destination_port: 80 } }, l7: { http: { code: 200 } }, event_type: { type: 4, sub_type: -1 } });
+  t.strictSame(got[2], { lost_events: { num_events_lost: '1000', cpu: 0 } });
+  t.strictSame(got[3], { flow: { l7: { latency_ns: '1500' } } });
+  t.equal(got.length, 4);
+  t.same(stats.firstMalformed, [
+    { line: 5, reason: 'flow.l4.TCP.source_port: expected a number, got string "eighty"' },
+    { line: 6, reason: 'flow.l4.TCP.source_port: expected a number, got string "80.5"' },
+    { line: 7, reason: 'lost_events.num_events_lost: expected an unsigned integer string, got string "-3"' },
+    { line: 8, reason: 'lost_events.num_events_lost: expected an unsigned integer string, got string "1.5"' },
+    { line: 9, reason: 'flow.source.labels[1]: expected a string, got null' },
+  ]);
+});
+
 t.test('the line batch API hands out each record with the line it is exactly the parse of', async (t) => {
   const [a, b, c] = [...synthJsonpbLines({ count: 3, seed: 14 })];
   const text = [
