@@ -3,7 +3,8 @@
 import { connect as tcpConnect } from 'node:net';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { InfraError } from '../errors.ts';
-import { GrpcStatusError, openH2Channel, Status as GrpcStatus } from './grpc/h2-client.ts';
+import { openH2Channel } from './grpc/h2-client.ts';
+import { GrpcStatusError, Status as GrpcStatus, statusName } from './grpc/status.ts';
 import {
   emptyRequestCodec,
   getFlowsRequestCodec,
@@ -125,10 +126,6 @@ function callError(what: string, address: string, rpc: string, err: unknown, tim
     default:
       return new InfraError(`${what} at ${address} rejected ${rpc}: ${details || statusName(code)}`, { cause: err });
   }
-}
-
-function statusName(code: number): string {
-  return Object.entries(GrpcStatus).find(([, v]) => v === code)?.[0] ?? `status ${code}`;
 }
 
 /**

@@ -8,40 +8,7 @@
 // 5-byte message prefix, status in trailers or in a trailers-only response, HTTP status mapped to gRPC codes.
 import http2 from 'node:http2';
 import { InfraError } from '../../errors.ts';
-
-/** gRPC status codes (grpc/grpc doc/statuscodes.md). */
-export const Status = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-
-const statusNames = Object.fromEntries(Object.entries(Status).map(([k, v]) => [v, k])) as Record<number, string>;
-
-/** A call that ended with a non-OK gRPC status. */
-export class GrpcStatusError extends Error {
-  readonly code: number;
-  readonly details: string;
-  constructor(code: number, details: string) {
-    super(`${code} ${statusNames[code] ?? 'UNKNOWN'}: ${details}`);
-    this.code = code;
-    this.details = details;
-  }
-}
+import { GrpcStatusError, Status } from './status.ts';
 
 /** Decodes one message from buf[start, end). */
 export type RangeDecoder<T> = (buf: Buffer, start: number, end: number) => T;

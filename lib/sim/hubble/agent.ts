@@ -6,7 +6,7 @@ import { startObserverServer, type RunningServer } from '../../hubble/server/obs
 import type { HubbleAgentConfig } from './agent-config.ts';
 import { servePodPort, type PodPorts } from './forward.ts';
 import type { SimHubble } from './hub.ts';
-import { peerNotifyService } from './peer-service.ts';
+import { peerNotifyMethod } from './peer-service.ts';
 
 export interface HubbleAgentOptions {
   hub: SimHubble;
@@ -52,7 +52,7 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
   if (config.listenPort !== undefined) {
     server = await startObserverServer('127.0.0.1:0', source, {
       what: `Hubble on ${node}`,
-      services: [peerNotifyService(hub, stopping.signal)],
+      methods: [peerNotifyMethod(hub, stopping.signal)],
     });
     try {
       withdraw = await servePodPort(opts.net, config.listenPort, server.port, { loopback: config.loopbackOnly });

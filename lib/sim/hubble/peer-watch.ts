@@ -1,7 +1,8 @@
 // Relay's side of peer.Peer: follows Notify on the peer service and reports peers added, updated and deleted,
 // reconnecting with backoff whenever the stream ends or the service cannot be reached.
 import type { Duplex } from 'node:stream';
-import { GrpcStatusError, openH2Channel, type H2Channel } from '../../hubble/grpc/h2-client.ts';
+import { openH2Channel, type H2Channel } from '../../hubble/grpc/h2-client.ts';
+import { GrpcStatusError } from '../../hubble/grpc/status.ts';
 import { changeNotificationCodec, emptyRequestCodec } from '../../hubble/grpc/messages.ts';
 import { peerService } from '../../hubble/grpc/services.ts';
 import { localForward, type LocalForward } from './forward.ts';
