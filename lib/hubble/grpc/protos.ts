@@ -1,7 +1,7 @@
 // Loads our Hubble protos (proto/*.proto) once, with proto field names kept as written (jsonpb uses them).
 //
 // protobufjs reflection rather than @grpc/proto-loader: the schema drives our own one-pass decoder
-// (decode.ts) and the grpc-js service definitions (services.ts). proto-loader's deserializer goes through
+// (decode.ts) and the service definitions (services.ts). proto-loader's deserializer goes through
 // protobufjs' toObject, leaving Timestamps as {seconds, nanos} and wrappers as {value} for a second walk;
 // bench/grpc.bench.ts measures it as the anchor (ours decodes the same bytes in about half the time).
 import protobuf from 'protobufjs';

@@ -1,5 +1,6 @@
-// grpc-js service definitions for observer.Observer, grpc.health.v1.Health and peer.Peer, built on our codecs so
-// clients receive jsonpb objects and servers may send either jsonpb objects or bytes they encoded once.
+// Method definitions (paths and codecs) of observer.Observer, grpc.health.v1.Health and peer.Peer, built on our
+// codecs so clients receive jsonpb objects and servers may send either jsonpb objects or bytes they encoded once.
+// They have grpc-js' shape, so our HTTP/2 transports and a grpc-js peer (tests, bench) use the same definitions.
 import type * as grpc from '@grpc/grpc-js';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../flows/types.ts';
 import {
