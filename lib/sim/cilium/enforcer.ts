@@ -8,6 +8,7 @@ import { DnsVisibility, proxyDnsTcp } from './dns-proxy.ts';
 import type { EndpointDirectory, ResolvedEndpoint } from './endpoints.ts';
 import { proxyHttp, type HttpPolicySide } from './http-proxy.ts';
 import type { PolicyState } from './policy.ts';
+import type { NodeLoadBalancers } from './services.ts';
 import { ConnectionTrace, synFlags } from './trace.ts';
 import { PolicyVerdicts } from './verdicts.ts';
 
@@ -43,6 +44,7 @@ export class Enforcer {
     private readonly policy: PolicyState,
     private readonly sink: FlowSink,
     clusterName: string,
+    private readonly loadBalancers: NodeLoadBalancers,
   ) {
     this.flowOptions = { clusterName };
     this.verdicts = new PolicyVerdicts(() => policy.revision);
@@ -54,6 +56,7 @@ export class Enforcer {
       onRefused: (conn, reason) => {
         if (reason === 'no-listener') this.traces.get(conn)?.refused();
       },
+      onNoBackend: (traffic) => this.noBackend(traffic),
       onOpen: (conn) => this.traces.get(conn)?.established(),
       onData: (conn, direction) => this.traces.get(conn)?.data(direction),
       onEnd: (conn, side) => this.traces.get(conn)?.end(side),
@@ -114,6 +117,21 @@ export class Enforcer {
     const verdict = this.verdicts.side(decision, side);
     if (verdict) flows.policyVerdict(verdict, flags);
     flows.drop(side, decision.dropReason!, flags);
+  }
+
+  /**
+   * A packet for a Service port without ready backends, as the client node's load balancer handles it. Rejected
+   * (Cilium's default) it is answered at once and Hubble sees nothing; dropped, each packet is a DROPPED flow with
+   * SERVICE_BACKEND_NOT_FOUND on the client's node, to the ClusterIP (world, not translated) and its Service.
+   */
+  private noBackend(traffic: Connection | Datagram): 'reject' | 'drop' {
+    const response = this.loadBalancers.noBackendResponse(traffic.source?.nodeName);
+    if (response === 'drop') {
+      const { client, server } = this.ends(traffic);
+      const flows = this.flowsOf(client, server, traffic.protocol, traffic.src.port, traffic.dst.port, this.service(traffic.service));
+      flows.drop('egress', 'SERVICE_BACKEND_NOT_FOUND', traffic.protocol === 'TCP' ? synFlags : undefined);
+    }
+    return response;
   }
 
   /** Traffic an L7 rule selects goes to that kind of proxy. */

@@ -5,7 +5,8 @@
 // ------
 // The datapath (lib/sim/net) calls hooks for every SYN, connection milestone and datagram between pods. Here they
 // become what Cilium's datapath does:
-//   services.ts    the Service table follows Services and Endpoints in the store (ClusterIP → ready backends).
+//   services.ts    the Service table follows Services and Endpoints in the store (ClusterIP → ready backends);
+//                  a Service without backends is rejected or dropped per node (service-no-backend-response).
 //   endpoints.ts   each address as an endpoint: a pod's identity (one per label set), its Hubble Endpoint and its
 //                  policy description, built once per pod; nodes as host/remote-node, anything else as world.
 //   policy.ts      NetworkPolicies and Cilium policies compiled after each change (lib/policy), decisions cached.
@@ -29,7 +30,7 @@ import type { PodRuntime } from '../runtime/types.ts';
 import { EndpointDirectory } from './endpoints.ts';
 import { Enforcer, type ConnectionCounts } from './enforcer.ts';
 import { PolicyState } from './policy.ts';
-import { syncServices } from './services.ts';
+import { NodeLoadBalancers, syncServices } from './services.ts';
 
 export type { ConnectionCounts } from './enforcer.ts';
 
@@ -61,10 +62,11 @@ export function startCilium(opts: CiliumOptions): SimCilium {
 
   const runtime = opts.runtime;
   if (!('datapath' in runtime)) return { hub, connections, stop() {} };
-  registerHubbleImages(runtime, hub);
+  const loadBalancers = new NodeLoadBalancers();
+  registerHubbleImages(runtime, hub, { starting: (node, config) => loadBalancers.agentStarting(node, config) });
   const endpoints = new EndpointDirectory(store, clusterName);
   const policy = new PolicyState(store, endpoints, clusterName);
-  enforcer = new Enforcer(endpoints, policy, hub.sink, clusterName);
+  enforcer = new Enforcer(endpoints, policy, hub.sink, clusterName, loadBalancers);
   const stopServices = syncServices(store, runtime.datapath);
   runtime.datapath.setHooks(enforcer.hooks());
   return {

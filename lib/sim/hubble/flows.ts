@@ -1,4 +1,4 @@
-// Builds the flows real Hubble reports for a connection's packets, policy drops and proxied L7 requests,
+// Builds the flows real Hubble reports for a connection's packets, policy verdicts, drops and proxied L7 requests,
 // on the node that would observe each one (the client's for egress, the server's for ingress).
 import { randomUUID } from 'node:crypto';
 import type { Endpoint, Flow, Policy, Service, TCPFlags, TrafficDirection } from '../../flows/types.ts';
@@ -36,8 +36,10 @@ const trace = {
   fromNetwork: { sub: 10, point: 'FROM_NETWORK' },
 } as const;
 
-const dropCodes = { POLICY_DENIED: 133, POLICY_DENY: 181 } as const;
-export type PolicyDropReason = keyof typeof dropCodes;
+/** Drop reasons (flow.DropReason) the sim's datapath reports. */
+const dropCodes = { POLICY_DENIED: 133, SERVICE_BACKEND_NOT_FOUND: 158, POLICY_DENY: 181 } as const;
+export type DropReason = keyof typeof dropCodes;
+export type PolicyDropReason = 'POLICY_DENIED' | 'POLICY_DENY';
 
 /** Monitor message types (pkg/monitor/api): drop, trace, policy verdict, L7 access log. */
 const eventTypes = { drop: 1, trace: 4, policyVerdict: 5, l7: 129 } as const;
@@ -171,8 +173,11 @@ export class ConnectionFlows {
     this.sink(flow, node);
   }
 
-  /** A packet from the client dropped by policy on the client's node (egress) or the server's node (ingress). */
-  drop(side: 'egress' | 'ingress', reason: PolicyDropReason, flags?: TCPFlags): void {
+  /**
+   * A packet from the client dropped on the client's node (egress: its policy, or its load balancer finding no
+   * backend for the Service) or on the server's node (ingress policy).
+   */
+  drop(side: 'egress' | 'ingress', reason: DropReason, flags?: TCPFlags): void {
     const node = side === 'egress' ? this.conn.client.node : this.conn.server.node;
     if (!node) return;
     const flow = this.withService(this.base('client', flags, node), 'client');

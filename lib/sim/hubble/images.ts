@@ -50,14 +50,20 @@ async function readConfigDir(dir: string): Promise<Record<string, string>> {
   return data;
 }
 
-const agentFlags = ['enable-hubble', 'hubble-listen-address', 'hubble-event-buffer-capacity'];
+const agentFlags = ['enable-hubble', 'hubble-listen-address', 'hubble-event-buffer-capacity', 'service-no-backend-response'];
+
+/** What else reads an agent's configuration when it starts; throwing an AgentConfigError stops the agent. */
+export interface AgentHooks {
+  /** The agent on `node` starts with this cilium-config (the datapath settings it programs for its node). */
+  starting?(node: string, config: Record<string, string>): void;
+}
 
 /**
  * quay.io/cilium/cilium: `cilium-agent` reads cilium-config once, at start (from its --config-dir as the DaemonSet
  * mounts it, else the ConfigMap in its namespace; flags win) and serves Hubble for its node when enabled. The image's
  * other commands (init steps) succeed at once.
  */
-export function ciliumAgentImage(hub: SimHubble): ImageHandler {
+export function ciliumAgentImage(hub: SimHubble, hooks: AgentHooks = {}): ImageHandler {
   return async (ctx) => {
     const args = argv(ctx);
     if (args.length > 0 && !args.some((a) => a.split('/').pop() === 'cilium-agent')) return exited(0);
@@ -73,6 +79,13 @@ export function ciliumAgentImage(hub: SimHubble): ImageHandler {
     for (const name of agentFlags) {
       const v = flag(args, name);
       if (v !== undefined) data[name] = v;
+    }
+    try {
+      hooks.starting?.(ctx.pod.nodeName, data);
+    } catch (err) {
+      if (!(err instanceof AgentConfigError)) throw err;
+      ctx.log(`level=fatal msg="${err.message}" subsys=daemon`);
+      return exited(1);
     }
     let config;
     try {
@@ -131,8 +144,8 @@ export function hubbleUiImage(): ImageHandler {
 }
 
 /** Registers the agent, Relay and UI images with the sim's pod runtime. */
-export function registerHubbleImages(runtime: { registerImageHandler(pattern: string, handler: ImageHandler): void }, hub: SimHubble): void {
-  runtime.registerImageHandler('quay.io/cilium/cilium', ciliumAgentImage(hub));
+export function registerHubbleImages(runtime: { registerImageHandler(pattern: string, handler: ImageHandler): void }, hub: SimHubble, agentHooks: AgentHooks = {}): void {
+  runtime.registerImageHandler('quay.io/cilium/cilium', ciliumAgentImage(hub, agentHooks));
   runtime.registerImageHandler('quay.io/cilium/hubble-relay', hubbleRelayImage());
   runtime.registerImageHandler('quay.io/cilium/hubble-ui', hubbleUiImage());
 }

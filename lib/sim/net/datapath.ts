@@ -82,6 +82,11 @@ export interface DatapathHooks {
   onConnect?(conn: Connection): ConnectVerdict;
   /** The connection was answered with a reset. */
   onRefused?(conn: Connection, reason: RefuseReason): void;
+  /**
+   * A SYN or datagram for a Service port that has no ready backend: `reject` (the default) answers it as refused
+   * (TCP: ECONNREFUSED), `drop` lets it vanish (the client retransmits, then times out). Datagrams are dropped either way.
+   */
+  onNoBackend?(traffic: Connection | Datagram): 'reject' | 'drop';
   /** The connection is established end to end. */
   onOpen?(conn: Connection): void;
   onData?(conn: Connection, direction: 'request' | 'reply', bytes: number): void;
@@ -565,7 +570,14 @@ class DefaultDatapath implements Datapath {
     if (this.services.isClusterIP(dst.ip)) {
       const hit = this.services.pick(dst.ip, 'TCP', dst.port);
       service = hit ? { namespace: hit.service.namespace, name: hit.service.name, ...(hit.port.name ? { portName: hit.port.name } : {}) } : undefined;
-      if (!hit?.backend) return refuse('no-backend', { ...base, backend: dst, ...(service ? { service } : {}) });
+      if (!hit?.backend) {
+        const unserved: Connection = { ...base, backend: dst, ...(service ? { service } : {}) };
+        if (hit && this.hooks.onNoBackend?.(unserved) === 'drop') {
+          this.counters.connections.dropped++;
+          return { kind: 'dropped' };
+        }
+        return refuse('no-backend', unserved);
+      }
       backend = hit.backend;
     }
     const destination = this.endpointsByIp.get(backend.ip);
@@ -844,6 +856,10 @@ class DefaultDatapath implements Datapath {
     if (this.services.isClusterIP(dst.ip)) {
       const hit = this.services.pick(dst.ip, 'UDP', dst.port);
       if (!hit?.backend) {
+        if (hit) {
+          const service: ServiceHit = { namespace: hit.service.namespace, name: hit.service.name, ...(hit.port.name ? { portName: hit.port.name } : {}) };
+          this.hooks.onNoBackend?.({ protocol: 'UDP', src, dst, backend: dst, reply: false, payload, service, ...this.endpointsOf(src.ip, dst.ip) });
+        }
         this.counters.datagrams.dropped++;
         return;
       }

@@ -72,14 +72,18 @@ export async function startCiliumSim(t: Test, nodes = 3): Promise<CiliumSim> {
   };
 }
 
-/** Turns Hubble on the way the lab does: enable-hubble in cilium-config, then a rollout restart of the agents. */
-export async function enableHubble(sim: CiliumSim): Promise<void> {
+/**
+ * Turns Hubble on the way the lab does: enable-hubble in cilium-config (with `config`, more settings), then a
+ * rollout restart of the agents, which read cilium-config when they start.
+ */
+export async function enableHubble(sim: CiliumSim, config: Record<string, string> = {}): Promise<void> {
   const { cluster } = sim;
   // As the lab does: the agents have rolled out before the change, so the restart really replaces them.
   await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
-  const data = { 'enable-hubble': 'true', 'hubble-listen-address': ':4244' };
+  const data = { 'enable-hubble': 'true', 'hubble-listen-address': ':4244', ...config };
   await sim.core.patchNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system', body: { data } }, setMergePatch());
   await restartDaemonSet(cluster.kubeConfig, 'kube-system', 'cilium');
+  await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
   const nodes = (await sim.core.listNode()).items.map((n) => n.metadata!.name!);
   await waitFor('every agent to serve Hubble', () => nodes.every((n) => cluster.internals.cilium.hub.serving(n)), 20_000);
 }

@@ -8,6 +8,7 @@ import { connectObserver } from '../../../lib/hubble/client.ts';
 import type { GetFlowsResponse } from '../../../lib/flows/types.ts';
 import { ciliumAgentImage, hubbleRelayImage, imageVersion } from '../../../lib/sim/hubble/images.ts';
 import { SimHubble } from '../../../lib/sim/hubble/hub.ts';
+import { NodeLoadBalancers } from '../../../lib/sim/cilium/services.ts';
 import { agentPod, clientPorts, clusterName, containerContext, forwardTo, hubblePeerIP, podOn, synFlows, testDatapath } from './fixtures.ts';
 
 const agentContainer = {
@@ -84,6 +85,23 @@ t.test('a capacity Cilium refuses stops the agent with a fatal log line', async 
   t.equal(await proc.exited, 1);
   t.match(log.join('\n'), /level=fatal .*invalid capacity: must be one less than an integer power of two: 5000/);
   t.equal(hub.serving('sim-worker'), false);
+});
+
+t.test("the agent programs its node's load balancer from cilium-config at start; a value Cilium refuses stops it", async (t) => {
+  const dp = await testDatapath(t);
+  const hub = new SimHubble({ clusterName });
+  const lbs = new NodeLoadBalancers();
+  const hooks = { starting: (node: string, config: Record<string, string>) => lbs.agentStarting(node, config) };
+  const { root, write } = await configRoot(t, { 'service-no-backend-response': 'drop' });
+  const pod = agentPod(dp, 'sim-worker');
+  const ok = await ciliumAgentImage(hub, hooks)(containerContext(pod, agentContainer, { root }));
+  t.equal(lbs.noBackendResponse('sim-worker'), 'drop');
+  await ok.stop();
+  await write({ 'service-no-backend-response': 'ignore' });
+  const log: string[] = [];
+  const bad = await ciliumAgentImage(hub, hooks)(containerContext(pod, agentContainer, { root, log }));
+  t.equal(await bad.exited, 1);
+  t.match(log.join('\n'), /level=fatal msg="Invalid value for --service-no-backend-response: ignore \(must be 'reject' or 'drop'\)"/);
 });
 
 t.test('init steps that use the agent image succeed without starting an agent', async (t) => {
