@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/runtime/protoimpl"
@@ -99,7 +101,7 @@ func main() {
 			return err
 		})
 	case cmd == "status" && len(rest) == 1:
-		err = withConn(rest[0], *timeout, status)
+		err = withConn(rest[0], *timeout, serverStatus)
 	case cmd == "nodes" && len(rest) == 1:
 		err = withConn(rest[0], *timeout, nodes)
 	case cmd == "observe" && len(rest) == 2:
@@ -140,8 +142,8 @@ func check(ctx context.Context, conn *grpc.ClientConn, service string) (healthpb
 	return res.GetStatus(), nil
 }
 
-// status does what `hubble status -o json` does: the health check first, then ServerStatus.
-func status(ctx context.Context, conn *grpc.ClientConn) error {
+// serverStatus does what `hubble status -o json` does: the health check first, then ServerStatus.
+func serverStatus(ctx context.Context, conn *grpc.ClientConn) error {
 	st, err := check(ctx, conn, observerServiceName)
 	if err != nil {
 		return fmt.Errorf("failed getting status: %w", err)
@@ -186,8 +188,10 @@ func observe(ctx context.Context, conn *grpc.ClientConn, req *observerpb.GetFlow
 			return nil
 		}
 		if err != nil {
-			// The reading time asked for is over: a normal end, unless the overall deadline passed too.
-			if duration > 0 && streamCtx.Err() != nil && ctx.Err() == nil {
+			// The reading time asked for is over: a normal end, unless the overall deadline passed too. The server
+			// may be the one to say so: grpc-go sends the deadline along (grpc-timeout), and servers enforce it.
+			over := streamCtx.Err() != nil || status.Code(err) == codes.DeadlineExceeded
+			if duration > 0 && over && ctx.Err() == nil {
 				return nil
 			}
 			return err
