@@ -178,6 +178,8 @@ function formatTests(bin: string): void {
       ['32-bit integers in strings', '{"flow":{"l4":{"TCP":{"source_port":"80","destination_port":"8e1"}},"l7":{"http":{"code":"200"}},"event_type":{"type":"4"}}}'],
       ['64-bit integers in number syntax', '{"flow":{"l7":{"latency_ns":"1.5e3"},"socket_cookie":"1e3","cgroup_id":12.0},"time":"2025-03-14T09:26:53Z"}'],
       ['a 32-bit integer written as a float', '{"flow":{"policy_match_type":4.0,"proxy_port":"1e2"}}'],
+      ['JSON names, as grpcurl prints them', '{"flow":{"nodeName":"x","isReply":true,"dropReasonDesc":"POLICY_DENIED","sourceNames":["a"],"source":{"podName":"p","clusterName":"c"},"l4":{"TCP":{"sourcePort":1}}},"nodeName":"n"}'],
+      ['JSON names in lost events and node status', '{"lostEvents":{"numEventsLost":"3","cpu":1},"nodeName":"n"}'],
       ['unknown fields at every level', '{"future":1,"flow":{"zzz":{"a":[1,{"b":null}]},"source":{"identity":5,"new_thing":[1]},"l7":{"http":{"code":200,"grpc":"x"}}}}'],
     ];
     const input = cases.map(([, line]) => line);

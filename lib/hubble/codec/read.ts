@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { GetFlowsResponse } from '../../flows/types.ts';
 import { InputError } from '../../errors.ts';
+import { mayHaveJsonNames, toProtoNames } from './json-names.ts';
 import { enumValueName, integerText } from './protojson.ts';
 
 export interface MalformedLine {
@@ -152,7 +153,16 @@ export function parseResponseLine(text: string): LineOutcome {
     return { malformed: `not JSON (${errorText(err)})` };
   }
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
+  // protojson also reads fields by their JSON names (nodeName, isReply), as grpcurl and other tools write them.
+  if (mayHaveJsonNames(text) && toProtoNames(value, isResponseLike(value) ? 'observer.ExportEvent' : 'flow.Flow')) rewritten = true;
   return classify(value);
+}
+
+// Keys of a GetFlowsResponse (or exporter line) that a Flow does not have, under either name.
+const RESPONSE_KEYS = ['flow', 'lost_events', 'lostEvents', 'node_status', 'nodeStatus', 'agent_event', 'agentEvent', 'debug_event', 'debugEvent'];
+
+function isResponseLike(obj: Record<string, unknown>): boolean {
+  return RESPONSE_KEYS.some((k) => Object.hasOwn(obj, k));
 }
 
 function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFlowsResponse[], lines: (string | undefined)[] | undefined): void {

@@ -345,6 +345,45 @@ t.test('reads values as protojson does: null as not set, 32-bit integers in stri
   ]);
 });
 
+t.test('reads fields by their JSON names too (nodeName, isReply), as protojson does', async (t) => {
+  const lines = [
+    // As grpcurl prints a GetFlows response: protojson without UseProtoNames.
+    '{"flow":{"time":"2025-03-14T09:26:53Z","verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2","ipVersion":"IPv4"},' +
+      '"l4":{"TCP":{"sourcePort":44916,"destinationPort":80,"flags":{"SYN":true}}},"source":{"identity":1234,"podName":"xwing","clusterName":"c1"},' +
+      '"destination":{"podName":"deathstar","workloads":[{"name":"deathstar","kind":"Deployment"}]},"Type":"L3_L4","nodeName":"n1",' +
+      '"eventType":{"type":1,"subType":133},"trafficDirection":"INGRESS","dropReasonDesc":"POLICY_DENIED","isReply":false,' +
+      '"l7":{"latencyNs":"5","http":{"headers":[{"key":"a","value":"b"}]}}},"nodeName":"n1"}',
+    '{"lostEvents":{"source":"HUBBLE_RING_BUFFER","numEventsLost":"3"},"nodeName":"n2"}',
+    '{"nodeStatus":{"stateChange":"NODE_UNAVAILABLE","nodeNames":["n3"]}}',
+    // A bare Flow, as legacy -o json with JSON names.
+    '{"verdict":"FORWARDED","nodeName":"n4","isReply":true}',
+  ];
+  const stats = createReadStats();
+  const got = await readAll(Readable.from([lines.join('\n')]), stats);
+  t.strictSame(got[0], {
+    flow: {
+      time: '2025-03-14T09:26:53Z',
+      verdict: 'DROPPED',
+      IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+      l4: { TCP: { source_port: 44916, destination_port: 80, flags: { SYN: true } } },
+      source: { identity: 1234, pod_name: 'xwing', cluster_name: 'c1' },
+      destination: { pod_name: 'deathstar', workloads: [{ name: 'deathstar', kind: 'Deployment' }] },
+      Type: 'L3_L4',
+      node_name: 'n1',
+      event_type: { type: 1, sub_type: 133 },
+      traffic_direction: 'INGRESS',
+      drop_reason_desc: 'POLICY_DENIED',
+      is_reply: false,
+      l7: { latency_ns: '5', http: { headers: [{ key: 'a', value: 'b' }] } },
+    },
+    node_name: 'n1',
+  });
+  t.strictSame(got[1], { lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '3' }, node_name: 'n2' });
+  t.strictSame(got[2], { node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['n3'] } });
+  t.strictSame(got[3], { flow: { verdict: 'FORWARDED', node_name: 'n4', is_reply: true }, node_name: 'n4' });
+  t.equal(stats.malformed, 0);
+});
+
 t.test('the line batch API hands out each record with the line it is exactly the parse of', async (t) => {
   const [a, b, c] = [...synthJsonpbLines({ count: 3, seed: 14 })];
   const text = [
