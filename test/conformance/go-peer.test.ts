@@ -333,6 +333,15 @@ function wireTests(bin: string): void {
     }
   });
 
+  t.test('field_mask keeps only the fields asked for, as Hubble servers do', { todo: 'our Observer servers do not apply GetFlowsRequest.field_mask yet' }, async (t) => {
+    const addr = await startRelay(t, file);
+    const got = await go(['observe', addr, '{"number":"1","first":true,"field_mask":"time,verdict,source.pod_name"}']);
+    t.equal(got.code, 0, got.stderr);
+    const flows = lines(got.stdout).map((l) => (JSON.parse(l) as GetFlowsResponse).flow!);
+    t.equal(flows.length, nodeNames.length, 'the first flow of each node');
+    for (const f of flows) t.same(Object.keys(f).filter((k) => !['time', 'verdict', 'source'].includes(k)), [], 'no other field');
+  });
+
   t.test('follow streams stay open until the client leaves; bad requests get gRPC status codes', async (t) => {
     const addr = await startRelay(t, file);
     const started = Date.now();
