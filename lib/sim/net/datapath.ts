@@ -231,6 +231,11 @@ type ConnectOutcome =
 const ATTACH_TIMEOUT_MS = 10_000;
 const CONNTRACK_MAX = 16_384;
 
+/** A connection attempt from the client's address and port to what it addressed. */
+function synKey(src: AddrPort, dst: AddrPort): string {
+  return `${src.ip}:${src.port}>${dst.ip}:${dst.port}`;
+}
+
 function listenerKey(ip: string, proto: L4Protocol, port: number): string {
   return `${ip}|${proto}|${port}`;
 }
@@ -273,6 +278,8 @@ class DefaultDatapath implements Datapath {
   private readonly open = new Set<net.Socket>();
   /** UDP reverse translation: reply direction "backend>client" → the address the client originally sent to. */
   private readonly conntrack = new Map<string, AddrPort | undefined>();
+  /** The backend each dropped SYN to a Service went to: its retransmissions go there too, as Cilium's service conntrack sends them. */
+  private readonly synBackends = new Map<string, AddrPort>();
   private readonly changeListeners = new Set<() => void>();
   private nextConnId = 1;
   private counters: DatapathStats = { connections: { accepted: 0, refused: 0, dropped: 0, active: 0 }, datagrams: { forwarded: 0, dropped: 0 } };
@@ -567,8 +574,14 @@ class DefaultDatapath implements Datapath {
     };
     const src: AddrPort = { ip: pod.info.ip, port: sport };
     const base = { id: this.nextConnId++, protocol: 'TCP' as const, src, dst, attempt, source: this.endpointsByIp.get(pod.info.ip) ?? pod.info };
+    let earlier: AddrPort | undefined;
+    if (attempt > 1 && this.synBackends.size > 0) {
+      const key = synKey(src, dst);
+      earlier = this.synBackends.get(key);
+      this.synBackends.delete(key);
+    }
     if (this.services.isClusterIP(dst.ip)) {
-      const hit = this.services.pick(dst.ip, 'TCP', dst.port);
+      const hit = this.services.pick(dst.ip, 'TCP', dst.port, earlier);
       service = hit ? { namespace: hit.service.namespace, name: hit.service.name, ...(hit.port.name ? { portName: hit.port.name } : {}) } : undefined;
       if (!hit?.backend) {
         const unserved: Connection = { ...base, backend: dst, ...(service ? { service } : {}) };
@@ -585,6 +598,10 @@ class DefaultDatapath implements Datapath {
     const verdict = this.hooks.onConnect?.(conn) ?? 'allow';
     if (verdict === 'drop') {
       this.counters.connections.dropped++;
+      if (service) {
+        this.synBackends.set(synKey(src, dst), backend);
+        if (this.synBackends.size > CONNTRACK_MAX) this.synBackends.delete(this.synBackends.keys().next().value!);
+      }
       return { kind: 'dropped' };
     }
     if (verdict === 'reject') return refuse('rejected', conn);

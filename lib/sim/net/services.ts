@@ -95,12 +95,18 @@ export class ServiceTable {
     return this.byAddress.get(addressKey(ip, protocol, port));
   }
 
-  /** Next backend in round-robin order, or undefined when the Service has no ready endpoint. */
-  pick(ip: string, protocol: L4Protocol, port: number): { service: ServiceEntry; port: ServicePort; backend?: Backend } | undefined {
+  /**
+   * Next backend in round-robin order, or undefined when the Service has no ready endpoint. `previous`: the backend
+   * an earlier packet of the same connection went to, kept while it is still a backend (the load balancer's
+   * conntrack entry).
+   */
+  pick(ip: string, protocol: L4Protocol, port: number, previous?: Backend): { service: ServiceEntry; port: ServicePort; backend?: Backend } | undefined {
     const hit = this.lookup(ip, protocol, port);
     if (!hit) return undefined;
     const n = hit.port.backends.length;
     if (n === 0) return hit;
+    const kept = previous && hit.port.backends.find((b) => b.ip === previous.ip && b.port === previous.port);
+    if (kept) return { ...hit, backend: kept };
     const key = addressKey(ip, protocol, port);
     const i = (this.cursor.get(key) ?? 0) % n;
     this.cursor.set(key, i + 1);

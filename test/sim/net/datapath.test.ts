@@ -244,6 +244,47 @@ t.test('a dropped SYN never connects: the client times out and every retransmiss
   t.equal(dp.stats().connections.accepted, accepted, 'nothing was accepted');
 });
 
+t.test("a retransmitted SYN to a Service goes to the first SYN's backend, as the load balancer's conntrack sends it", async (t) => {
+  const backends: string[] = [];
+  dp.setHooks({
+    onConnect: (c) => {
+      backends.push(`#${c.attempt} ${c.backend.ip}`);
+      return 'drop';
+    },
+  });
+  dp.setServices([{ namespace: 'default', name: 'pair', clusterIP: '127.96.0.2', ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.10', port: 80 }, { ip: '127.244.1.11', port: 80 }] }] }]);
+  const probe = run(client, tcpProbe, ['127.96.0.2:80:0']);
+  await probe.exited;
+  t.same(backends, ['#1 127.244.1.10', '#2 127.244.1.10', '#3 127.244.1.10']);
+  backends.length = 0;
+  const next = run(client, tcpProbe, ['127.96.0.2:80:0']);
+  await next.exited;
+  t.same(backends, ['#1 127.244.1.11', '#2 127.244.1.11', '#3 127.244.1.11'], 'a new connection takes the next backend');
+});
+
+t.test('a Service port without backends: refused by default, dropped when the hook says so', async (t) => {
+  const seen: string[] = [];
+  let response: 'reject' | 'drop' = 'reject';
+  dp.setHooks({
+    onNoBackend: (c) => {
+      seen.push(`${c.protocol} ${c.dst.ip}:${c.dst.port} ${c.service?.name} #${'attempt' in c ? c.attempt : '-'}`);
+      return response;
+    },
+  });
+  dp.setServices([{ namespace: 'default', name: 'empty', clusterIP: '127.96.0.3', ports: [{ protocol: 'TCP', port: 80, backends: [] }] }]);
+  const refused = run(client, tcpProbe, ['127.96.0.3:80:0', '127.96.0.3:81:0']);
+  await refused.exited;
+  t.match(refused.output(), /127\.96\.0\.3:80 error ECONNREFUSED/);
+  t.match(refused.output(), /127\.96\.0\.3:81 error ECONNREFUSED/, 'a port the Service does not have is no backend question');
+  t.same(seen, ['TCP 127.96.0.3:80 empty #1']);
+  seen.length = 0;
+  response = 'drop';
+  const dropped = run(client, tcpProbe, ['127.96.0.3:80:0']);
+  const [line] = await dropped.waitFor(/127\.96\.0\.3:80 error .*/);
+  t.match(line, /ETIMEDOUT/, 'the client retransmits, then times out');
+  t.same(seen, ['TCP 127.96.0.3:80 empty #1', 'TCP 127.96.0.3:80 empty #2', 'TCP 127.96.0.3:80 empty #3']);
+});
+
 t.test('reject and a port nothing listens on both give ECONNREFUSED at once', async (t) => {
   const refused: string[] = [];
   dp.setHooks({
