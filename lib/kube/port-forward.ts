@@ -91,7 +91,10 @@ export async function forwardService(kc: KubeConfig, opts: ForwardServiceOptions
           const w = typeof ws === 'function' ? ws() : ws;
           w?.close();
         };
-        socket.on('close', close);
+        // A client that hung up while the WebSocket was being opened (a TCP probe, say) has no 'close' left to
+        // come: left open, that WebSocket would keep the process alive after the forward is closed.
+        if (socket.destroyed) close();
+        else socket.on('close', close);
       })
       .catch(() => socket.destroy());
   });
