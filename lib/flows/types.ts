@@ -253,4 +253,8 @@ export interface GetFlowsRequest {
   blacklist?: FlowFilter[];
   since?: string;
   until?: string;
+  /** google.protobuf.FieldMask as protojson: comma-separated lowerCamel paths into Flow ("time,source.podName"). */
+  field_mask?: string;
+  /** The field mask's older place (Cilium ≤ 1.15 clients). */
+  experimental?: { field_mask?: string };
 }

@@ -3,6 +3,7 @@
 import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../../flows/types.ts';
 import type { Namespace, Node, ServerStatus } from '../grpc/messages.ts';
 import { compileFlowFilters } from '../filter/match.ts';
+import { compileFieldMask } from './field-mask.ts';
 import { formatTimestamp, parseTimestamp, timestampFromMillis, type TimestampParts } from '../grpc/timestamp.ts';
 import { compareTime, entryBytes, type FlowRing, type RingEntry } from './ring.ts';
 import { ObserverError, type FlowStreamSink, type ObserverSource } from './source.ts';
@@ -144,6 +145,7 @@ export async function streamFromRing(
   const since = requestTime(req.since, 'since');
   const until = requestTime(req.until, 'until');
   const match = compileFlowFilters(req.whitelist, req.blacklist);
+  const mask = compileFieldMask(req);
   const selection = (opts.perNode ? perNode : singleObserver)(ring, req, match, since);
   const historyEnd = ring.written;
   let seq = selection.start;
@@ -167,6 +169,11 @@ export async function streamFromRing(
         if (until && compareTime(entry, until.seconds, until.nanos) > 0) return;
         if (since && compareTime(entry, since.seconds, since.nanos) < 0) continue;
         if (!match(entry.response.flow) || !selection.admit(entry.response.flow, at)) continue;
+        if (mask) {
+          ok = sink.send({ ...entry.response, flow: mask(entry.response.flow) });
+          if (!ok) await sink.drained();
+          continue;
+        }
       }
       ok = sink.send(entryBytes(entry));
     }

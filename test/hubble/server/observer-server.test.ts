@@ -161,6 +161,29 @@ t.test('a follower that falls more than the capacity behind gets lost_events wit
   t.ok(flows >= capacity, `at least the last ring's worth arrived (${flows})`);
 });
 
+t.test('field_mask: only the named flow fields arrive; filters still see the whole flow; bad paths are rejected', async (t) => {
+  const records = flowMix(200, { seed: 19 });
+  const { client } = await serve(1023, records);
+  const dropped = records.filter((r) => r.flow?.verdict === 'DROPPED');
+  const got = await collect(client, {
+    whitelist: [{ verdict: ['DROPPED'] }],
+    field_mask: 'time,verdict,source.podName,IP,l4.TCP.flags',
+  });
+  t.equal(got.length, dropped.length, 'the filter chose on fields the mask leaves out');
+  for (const [i, r] of got.entries()) {
+    const f = dropped[i]!.flow!;
+    const want: Record<string, unknown> = { time: f.time, verdict: 'DROPPED', IP: f.IP };
+    if (f.source?.pod_name) want.source = { pod_name: f.source.pod_name };
+    if (f.l4?.TCP?.flags) want.l4 = { TCP: { flags: f.l4.TCP.flags } };
+    t.same(r.flow, want, `flow ${i}: exactly the masked fields`);
+    t.equal(r.node_name, dropped[i]!.node_name, 'the response keeps its own node_name');
+  }
+  const older = await collect(client, { number: 1, experimental: { field_mask: 'uuid' } });
+  t.same(older.map((r) => r.flow), [{ uuid: records.at(-1)!.flow!.uuid }], 'the older experimental.field_mask too');
+  const err = await collect(client, { field_mask: 'source.podname' }).catch((e: Error) => e);
+  t.match(String(err), /rejected GetFlows: invalid fieldmask: source\.podname does not name a field of flow\.Flow/);
+});
+
 t.test('ServerStatus, GetNodes, GetNamespaces and health', async (t) => {
   const records = flowMix(100, { seed: 16, lostEvery: 40 });
   const { client } = await serve(63, records);
