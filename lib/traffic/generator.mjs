@@ -231,7 +231,9 @@ async function runTraffic(cfg, signal) {
   let batch = 0;
   while (running()) {
     const names = Object.keys(patterns);
-    const pattern = names[Math.floor(random() * names.length)];
+    // The guide picks each batch's pattern at random; the first is always normal, so that even a short run has
+    // workflows to observe (two error batches in a row would otherwise fill a few seconds).
+    const pattern = batch === 0 ? 'normal' : names[Math.floor(random() * names.length)];
     batches[pattern]++;
     batch++;
     const size = pattern === 'error' ? `${errorScenarios.length} error scenarios` : `${patterns[pattern].workflows} workflows`;

@@ -123,6 +123,7 @@ t.test('the same seed gives the same sequence of batches', async (t) => {
   t.ok(common >= 2, `several batches each (${pa.length}, ${pb.length})`);
   t.same(pa.slice(0, common), pb.slice(0, common));
   t.not(pc.join(), pa.join(), 'another seed, another sequence');
+  t.same([pa[0], pb[0], pc[0]], ['normal', 'normal', 'normal'], 'every run starts with a normal batch of workflows');
   t.equal(readTrafficSummary(b.stdout, 'b').plannedDurationMs, 1500, 'DURATION without a unit is seconds');
 });
 
