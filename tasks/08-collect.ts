@@ -48,6 +48,12 @@ export const collect = defineTask({
     );
     await collector.start();
     ctx.shared.collector = collector;
+    // A run that fails before analyze ends the stream at once (before the port-forward it reads through closes).
+    ctx.defer(async () => {
+      if (ctx.shared.collector !== collector) return;
+      ctx.shared.collector = undefined;
+      await collector.stop(0);
+    });
     ctx.shared.aggregator = aggregator;
     // Run alone, collect for the traffic's duration; otherwise the analyze task ends it after the traffic.
     if (!ctx.selected.includes('traffic')) {

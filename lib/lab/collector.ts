@@ -1,6 +1,7 @@
 // Follows Relay's GetFlows for the lab run: writes flows.jsonl (jsonpb) and hands every record to the analysis;
 // on a broken stream it resumes from the last flow's time and drops the records it already has (by uuid).
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver, type ObserverClient } from '../hubble/client.ts';
 import { toJsonpb } from '../hubble/codec/write.ts';
@@ -80,7 +81,7 @@ export class FlowCollector {
         this.onProblem(`flow stream broke (${(err as Error).message}); resuming from ${this.lastTime ?? 'the start'}`);
         this.client?.close();
         this.client = undefined;
-        await new Promise((r) => setTimeout(r, backoff));
+        await sleep(backoff, undefined, { signal }).catch(() => {});
         backoff = Math.min(backoff * 2, 5000);
       }
     }
