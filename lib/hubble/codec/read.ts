@@ -153,6 +153,8 @@ export function parseResponseLine(text: string): LineOutcome {
     return { malformed: `not JSON (${errorText(err)})` };
   }
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
+  // A native substring search costs far less per line than a null check on every field.
+  if (text.includes('null') && dropNulls(value)) rewritten = true;
   // protojson also reads fields by their JSON names (nodeName, isReply), as grpcurl and other tools write them.
   if (mayHaveJsonNames(text) && toProtoNames(value, isResponseLike(value) ? 'observer.ExportEvent' : 'flow.Flow')) rewritten = true;
   return classify(value);
@@ -226,81 +228,86 @@ function classify(obj: Record<string, unknown>): LineOutcome {
 
 // --- checks of the fields the rest of the project reads; anything else passes through untouched ---
 
+// The field values are read at each call site (f.time, ep.labels): a property load per site stays fast, where one
+// helper loading obj[key] for every key would see every shape and key of the record and slow to a hash lookup.
+// The helpers only write back (obj[key] = …) on the rare paths that normalise a value.
+
 function checkResponseHeader(obj: Record<string, unknown>): string | undefined {
-  return str(obj, 'node_name', 'node_name') ?? str(obj, 'time', 'time');
+  return str(obj.node_name, 'node_name') ?? str(obj.time, 'time');
 }
 
 function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   let e =
-    str(f, 'time', at, 'time') ??
-    str(f, 'uuid', at, 'uuid') ??
-    enumValue(f, 'verdict', 'flow.Verdict', at) ??
-    enumValue(f, 'Type', 'flow.FlowType', at) ??
-    str(f, 'node_name', at, 'node_name') ??
-    enumValue(f, 'traffic_direction', 'flow.TrafficDirection', at) ??
-    enumValue(f, 'drop_reason_desc', 'flow.DropReason', at) ??
-    enumValue(f, 'trace_observation_point', 'flow.TraceObservationPoint', at) ??
-    enumValue(f, 'trace_reason', 'flow.TraceReason', at) ??
-    enumValue(f, 'auth_type', 'flow.AuthType', at) ??
-    str(f, 'Summary', at, 'Summary') ??
-    bool(f, 'is_reply', at, 'is_reply') ??
-    strList(f, 'source_names', at, 'source_names') ??
-    strList(f, 'destination_names', at, 'destination_names');
+    str(f.time, at, 'time') ??
+    str(f.uuid, at, 'uuid') ??
+    enumValue(f, 'verdict', f.verdict, 'flow.Verdict', at) ??
+    enumValue(f, 'Type', f.Type, 'flow.FlowType', at) ??
+    str(f.node_name, at, 'node_name') ??
+    enumValue(f, 'traffic_direction', f.traffic_direction, 'flow.TrafficDirection', at) ??
+    enumValue(f, 'drop_reason_desc', f.drop_reason_desc, 'flow.DropReason', at) ??
+    enumValue(f, 'trace_observation_point', f.trace_observation_point, 'flow.TraceObservationPoint', at) ??
+    enumValue(f, 'trace_reason', f.trace_reason, 'flow.TraceReason', at) ??
+    enumValue(f, 'auth_type', f.auth_type, 'flow.AuthType', at) ??
+    str(f.Summary, at, 'Summary') ??
+    bool(f.is_reply, at, 'is_reply') ??
+    strList(f.source_names, at, 'source_names') ??
+    strList(f.destination_names, at, 'destination_names');
   if (e !== undefined) return e;
-  if (!absent(f, 'IP')) {
-    const ip = f.IP;
+  const ip = f.IP;
+  if (ip !== undefined) {
     if (!isObject(ip)) return expected(`${at}.IP`, 'an object', ip);
-    e = str(ip, 'source', at, 'IP.source') ?? str(ip, 'destination', at, 'IP.destination') ?? enumValue(ip, 'ipVersion', 'flow.IPVersion', `${at}.IP`);
+    e = str(ip.source, at, 'IP.source') ?? str(ip.destination, at, 'IP.destination') ?? enumValue(ip, 'ipVersion', ip.ipVersion, 'flow.IPVersion', `${at}.IP`);
     if (e !== undefined) return e;
   }
-  if (!absent(f, 'l4')) {
+  if (f.l4 !== undefined) {
     e = checkL4(f.l4, `${at}.l4`);
     if (e !== undefined) return e;
   }
-  e = checkEndpoint(f, 'source', at) ?? checkEndpoint(f, 'destination', at);
+  e = checkEndpoint(f.source, `${at}.source`) ?? checkEndpoint(f.destination, `${at}.destination`);
   if (e !== undefined) return e;
-  if (!absent(f, 'event_type')) {
-    const et = f.event_type;
+  const et = f.event_type;
+  if (et !== undefined) {
     if (!isObject(et)) return expected(`${at}.event_type`, 'an object', et);
-    e = num(et, 'type', at, 'event_type.type') ?? num(et, 'sub_type', at, 'event_type.sub_type');
+    e = num(et, 'type', et.type, at, 'event_type.type') ?? num(et, 'sub_type', et.sub_type, at, 'event_type.sub_type');
     if (e !== undefined) return e;
   }
-  if (!absent(f, 'l7')) return checkL7(f.l7, `${at}.l7`);
+  if (f.l7 !== undefined) return checkL7(f.l7, `${at}.l7`);
   return undefined;
+}
+
+function checkPorts(p: unknown, at: string, proto: string): string | undefined {
+  if (p === undefined) return undefined;
+  if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
+  return num(p, 'source_port', p.source_port, at, `${proto}.source_port`) ?? num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`);
 }
 
 function checkL4(l4: unknown, at: string): string | undefined {
   if (!isObject(l4)) return expected(at, 'an object', l4);
-  for (const proto of ['TCP', 'UDP', 'SCTP'] as const) {
-    if (absent(l4, proto)) continue;
-    const p = l4[proto];
-    if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
-    const e = num(p, 'source_port', at, `${proto}.source_port`) ?? num(p, 'destination_port', at, `${proto}.destination_port`);
-    if (e !== undefined) return e;
-    if (proto === 'TCP' && !absent(p, 'flags') && !isObject(p.flags)) return expected(`${at}.TCP.flags`, 'an object', p.flags);
-  }
+  const tcp = l4.TCP;
+  const e = checkPorts(tcp, at, 'TCP') ?? checkPorts(l4.UDP, at, 'UDP') ?? checkPorts(l4.SCTP, at, 'SCTP');
+  if (e !== undefined) return e;
+  if (isObject(tcp) && tcp.flags !== undefined && !isObject(tcp.flags)) return expected(`${at}.TCP.flags`, 'an object', tcp.flags);
   return undefined;
 }
 
-function checkEndpoint(f: Record<string, unknown>, key: 'source' | 'destination', flowAt: string): string | undefined {
-  if (absent(f, key)) return undefined;
-  const ep = f[key];
-  const at = `${flowAt}.${key}`;
+function checkEndpoint(ep: unknown, at: string): string | undefined {
+  if (ep === undefined) return undefined;
   if (!isObject(ep)) return expected(at, 'an object', ep);
   const e =
-    num(ep, 'ID', at, 'ID') ??
-    num(ep, 'identity', at, 'identity') ??
-    str(ep, 'namespace', at, 'namespace') ??
-    str(ep, 'pod_name', at, 'pod_name') ??
-    str(ep, 'cluster_name', at, 'cluster_name') ??
-    strList(ep, 'labels', at, 'labels');
+    num(ep, 'ID', ep.ID, at, 'ID') ??
+    num(ep, 'identity', ep.identity, at, 'identity') ??
+    str(ep.namespace, at, 'namespace') ??
+    str(ep.pod_name, at, 'pod_name') ??
+    str(ep.cluster_name, at, 'cluster_name') ??
+    strList(ep.labels, at, 'labels');
   if (e !== undefined) return e;
-  if (!absent(ep, 'workloads')) {
-    if (!Array.isArray(ep.workloads)) return expected(`${at}.workloads`, 'an array', ep.workloads);
-    for (let i = 0; i < ep.workloads.length; i++) {
-      const w: unknown = ep.workloads[i];
+  const workloads = ep.workloads;
+  if (workloads !== undefined) {
+    if (!Array.isArray(workloads)) return expected(`${at}.workloads`, 'an array', workloads);
+    for (let i = 0; i < workloads.length; i++) {
+      const w: unknown = workloads[i];
       if (!isObject(w)) return expected(`${at}.workloads[${i}]`, 'an object', w);
-      const we = str(w, 'name', at, `workloads[${i}].name`) ?? str(w, 'kind', at, `workloads[${i}].kind`);
+      const we = str(w.name, at, `workloads[${i}].name`) ?? str(w.kind, at, `workloads[${i}].kind`);
       if (we !== undefined) return we;
     }
   }
@@ -309,19 +316,19 @@ function checkEndpoint(f: Record<string, unknown>, key: 'source' | 'destination'
 
 function checkL7(l7: unknown, at: string): string | undefined {
   if (!isObject(l7)) return expected(at, 'an object', l7);
-  let e = enumValue(l7, 'type', 'flow.L7FlowType', at) ?? uint64(l7, 'latency_ns', at);
+  let e = enumValue(l7, 'type', l7.type, 'flow.L7FlowType', at) ?? uint64(l7, 'latency_ns', l7.latency_ns, at);
   if (e !== undefined) return e;
-  if (!absent(l7, 'http')) {
-    const h = l7.http;
+  const h = l7.http;
+  if (h !== undefined) {
     if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
-    e = num(h, 'code', at, 'http.code') ?? str(h, 'method', at, 'http.method') ?? str(h, 'url', at, 'http.url') ?? str(h, 'protocol', at, 'http.protocol');
+    e = num(h, 'code', h.code, at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
     if (e !== undefined) return e;
-    if (!absent(h, 'headers') && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
+    if (h.headers !== undefined && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
   }
-  if (!absent(l7, 'dns')) {
-    const d = l7.dns;
+  const d = l7.dns;
+  if (d !== undefined) {
     if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
-    e = str(d, 'query', at, 'dns.query') ?? num(d, 'rcode', at, 'dns.rcode') ?? strList(d, 'ips', at, 'dns.ips') ?? strList(d, 'qtypes', at, 'dns.qtypes');
+    e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', d.rcode, at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
     if (e !== undefined) return e;
   }
   return undefined;
@@ -329,36 +336,51 @@ function checkL7(l7: unknown, at: string): string | undefined {
 
 function checkLostEvents(v: unknown): string | undefined {
   if (!isObject(v)) return expected('lost_events', 'an object', v);
-  return enumValue(v, 'source', 'flow.LostEventSource', 'lost_events') ?? uint64(v, 'num_events_lost', 'lost_events') ?? num(v, 'cpu', 'lost_events', 'cpu');
+  return (
+    enumValue(v, 'source', v.source, 'flow.LostEventSource', 'lost_events') ??
+    uint64(v, 'num_events_lost', v.num_events_lost, 'lost_events') ??
+    num(v, 'cpu', v.cpu, 'lost_events', 'cpu')
+  );
 }
 
 function checkNodeStatus(v: unknown): string | undefined {
   if (!isObject(v)) return expected('node_status', 'an object', v);
-  return enumValue(v, 'state_change', 'relay.NodeState', 'node_status') ?? strList(v, 'node_names', 'node_status', 'node_names') ?? str(v, 'message', 'node_status', 'message');
+  return (
+    enumValue(v, 'state_change', v.state_change, 'relay.NodeState', 'node_status') ??
+    strList(v.node_names, 'node_status', 'node_names') ??
+    str(v.message, 'node_status', 'message')
+  );
 }
 
-// protojson reads null as "not set" for any field (google.protobuf.Value aside, which Hubble records lack): the
-// fields checked here drop it; the writer leaves out the others.
-function absent(obj: Record<string, unknown>, key: string): boolean {
-  const v = obj[key];
-  if (v === undefined) return true;
-  if (v !== null) return false;
-  delete obj[key];
-  rewritten = true;
-  return true;
+/**
+ * Deletes the keys whose value is null, at every depth (protojson reads null as "not set" for any field;
+ * google.protobuf.Value aside, which Hubble records lack); true if there were any. Nulls inside lists stay (and fail).
+ */
+function dropNulls(obj: Record<string, unknown>): boolean {
+  let dropped = false;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === null) {
+      delete obj[key];
+      dropped = true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) if (isObject(item) && dropNulls(item)) dropped = true;
+    } else if (isObject(v) && dropNulls(v)) {
+      dropped = true;
+    }
+  }
+  return dropped;
 }
 
-function str(obj: Record<string, unknown>, key: string, at: string, label?: string): string | undefined {
-  return absent(obj, key) || typeof obj[key] === 'string' ? undefined : expected(label ? `${at}.${label}` : at, 'a string', obj[key]);
+function str(v: unknown, at: string, label?: string): string | undefined {
+  return v === undefined || typeof v === 'string' ? undefined : expected(label ? `${at}.${label}` : at, 'a string', v);
 }
 
 // protojson reads a 32-bit integer from a JSON number or from a string holding one ("80", "8e1").
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-function num(obj: Record<string, unknown>, key: string, at: string, label: string): string | undefined {
-  if (absent(obj, key)) return undefined;
-  const v = obj[key];
-  if (typeof v === 'number') return undefined;
+function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, label: string): string | undefined {
+  if (v === undefined || typeof v === 'number') return undefined;
   if (typeof v === 'string' && NUMBER_TEXT.test(v) && Number.isInteger(Number(v))) {
     obj[key] = Number(v);
     rewritten = true;
@@ -367,13 +389,12 @@ function num(obj: Record<string, unknown>, key: string, at: string, label: strin
   return expected(`${at}.${label}`, 'a number', v);
 }
 
-function bool(obj: Record<string, unknown>, key: string, at: string, label: string): string | undefined {
-  return absent(obj, key) || typeof obj[key] === 'boolean' ? undefined : expected(`${at}.${label}`, 'a boolean', obj[key]);
+function bool(v: unknown, at: string, label: string): string | undefined {
+  return v === undefined || typeof v === 'boolean' ? undefined : expected(`${at}.${label}`, 'a boolean', v);
 }
 
-function strList(obj: Record<string, unknown>, key: string, at: string, label: string): string | undefined {
-  if (absent(obj, key)) return undefined;
-  const v = obj[key];
+function strList(v: unknown, at: string, label: string): string | undefined {
+  if (v === undefined) return undefined;
   if (!Array.isArray(v)) return expected(`${at}.${label}`, 'an array of strings', v);
   for (let i = 0; i < v.length; i++) {
     if (typeof v[i] !== 'string') return expected(`${at}.${label}[${i}]`, 'a string', v[i]);
@@ -385,9 +406,8 @@ function strList(obj: Record<string, unknown>, key: string, at: string, label: s
  * protojson writes 64-bit integers as strings but accepts numbers, and strings in any number syntax ("1e3"):
  * both are normalised to the decimal string.
  */
-function uint64(obj: Record<string, unknown>, key: string, at: string): string | undefined {
-  if (absent(obj, key)) return undefined;
-  const v = obj[key];
+function uint64(obj: Record<string, unknown>, key: string, v: unknown, at: string): string | undefined {
+  if (v === undefined) return undefined;
   if (typeof v === 'string' && CANONICAL_UINT.test(v)) return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     obj[key] = String(v);
@@ -412,10 +432,8 @@ const INT32_MAX = 2 ** 31 - 1;
  * Enums are names, but protojson also accepts their numbers: a known number becomes its name; an unknown one
  * stays a number, as Go keeps it. Unknown names pass too: exports from newer Cilium carry values we do not know.
  */
-function enumValue(obj: Record<string, unknown>, key: string, enumName: string, at: string): string | undefined {
-  if (absent(obj, key)) return undefined;
-  const v = obj[key];
-  if (typeof v === 'string') return undefined;
+function enumValue(obj: Record<string, unknown>, key: string, v: unknown, enumName: string, at: string): string | undefined {
+  if (v === undefined || typeof v === 'string') return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
     const name = enumValueName(enumName, v);
     if (name !== undefined) {
