@@ -153,11 +153,14 @@ export function parseResponseLine(text: string): LineOutcome {
     return { malformed: `not JSON (${errorText(err)})` };
   }
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
-  // A native substring search costs far less per line than a null check on every field.
-  if (text.includes('null') && dropNulls(value)) rewritten = true;
   // protojson also reads fields by their JSON names (nodeName, isReply), as grpcurl and other tools write them.
   if (mayHaveJsonNames(text) && toProtoNames(value, isResponseLike(value) ? 'observer.ExportEvent' : 'flow.Flow')) rewritten = true;
-  return classify(value);
+  sawNull = false;
+  const outcome = classify(value);
+  // protojson reads null as "not set" for any field (google.protobuf.Value aside, which Hubble records lack). The
+  // checks note a null where they meet one; only then is the record walked to drop them all.
+  if (sawNull && typeof outcome === 'object' && !('malformed' in outcome) && dropNulls(value)) rewritten = true;
+  return outcome;
 }
 
 // Keys of a GetFlowsResponse (or exporter line) that a Flow does not have, under either name.
@@ -228,6 +231,18 @@ function classify(obj: Record<string, unknown>): LineOutcome {
 
 // --- checks of the fields the rest of the project reads; anything else passes through untouched ---
 
+/** Set by the checks when a field they look at is null. */
+let sawNull = false;
+
+/** A null field value is taken as not set (and noted, so the record's nulls are dropped); anything else as is. */
+function present(v: unknown): boolean {
+  if (v === null) {
+    sawNull = true;
+    return false;
+  }
+  return v !== undefined;
+}
+
 // The field values are read at each call site (f.time, ep.labels): a property load per site stays fast, where one
 // helper loading obj[key] for every key would see every shape and key of the record and slow to a hash lookup.
 // The helpers only write back (obj[key] = …) on the rare paths that normalise a value.
@@ -254,29 +269,29 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
     strList(f.destination_names, at, 'destination_names');
   if (e !== undefined) return e;
   const ip = f.IP;
-  if (ip !== undefined) {
+  if (present(ip)) {
     if (!isObject(ip)) return expected(`${at}.IP`, 'an object', ip);
     e = str(ip.source, at, 'IP.source') ?? str(ip.destination, at, 'IP.destination') ?? enumValue(ip, 'ipVersion', ip.ipVersion, 'flow.IPVersion', `${at}.IP`);
     if (e !== undefined) return e;
   }
-  if (f.l4 !== undefined) {
+  if (present(f.l4)) {
     e = checkL4(f.l4, `${at}.l4`);
     if (e !== undefined) return e;
   }
   e = checkEndpoint(f.source, `${at}.source`) ?? checkEndpoint(f.destination, `${at}.destination`);
   if (e !== undefined) return e;
   const et = f.event_type;
-  if (et !== undefined) {
+  if (present(et)) {
     if (!isObject(et)) return expected(`${at}.event_type`, 'an object', et);
     e = num(et, 'type', et.type, at, 'event_type.type') ?? num(et, 'sub_type', et.sub_type, at, 'event_type.sub_type');
     if (e !== undefined) return e;
   }
-  if (f.l7 !== undefined) return checkL7(f.l7, `${at}.l7`);
+  if (present(f.l7)) return checkL7(f.l7, `${at}.l7`);
   return undefined;
 }
 
 function checkPorts(p: unknown, at: string, proto: string): string | undefined {
-  if (p === undefined) return undefined;
+  if (!present(p)) return undefined;
   if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
   return num(p, 'source_port', p.source_port, at, `${proto}.source_port`) ?? num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`);
 }
@@ -286,12 +301,12 @@ function checkL4(l4: unknown, at: string): string | undefined {
   const tcp = l4.TCP;
   const e = checkPorts(tcp, at, 'TCP') ?? checkPorts(l4.UDP, at, 'UDP') ?? checkPorts(l4.SCTP, at, 'SCTP');
   if (e !== undefined) return e;
-  if (isObject(tcp) && tcp.flags !== undefined && !isObject(tcp.flags)) return expected(`${at}.TCP.flags`, 'an object', tcp.flags);
+  if (isObject(tcp) && present(tcp.flags) && !isObject(tcp.flags)) return expected(`${at}.TCP.flags`, 'an object', tcp.flags);
   return undefined;
 }
 
 function checkEndpoint(ep: unknown, at: string): string | undefined {
-  if (ep === undefined) return undefined;
+  if (!present(ep)) return undefined;
   if (!isObject(ep)) return expected(at, 'an object', ep);
   const e =
     num(ep, 'ID', ep.ID, at, 'ID') ??
@@ -302,7 +317,7 @@ function checkEndpoint(ep: unknown, at: string): string | undefined {
     strList(ep.labels, at, 'labels');
   if (e !== undefined) return e;
   const workloads = ep.workloads;
-  if (workloads !== undefined) {
+  if (present(workloads)) {
     if (!Array.isArray(workloads)) return expected(`${at}.workloads`, 'an array', workloads);
     for (let i = 0; i < workloads.length; i++) {
       const w: unknown = workloads[i];
@@ -319,14 +334,14 @@ function checkL7(l7: unknown, at: string): string | undefined {
   let e = enumValue(l7, 'type', l7.type, 'flow.L7FlowType', at) ?? uint64(l7, 'latency_ns', l7.latency_ns, at);
   if (e !== undefined) return e;
   const h = l7.http;
-  if (h !== undefined) {
+  if (present(h)) {
     if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
     e = num(h, 'code', h.code, at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
     if (e !== undefined) return e;
-    if (h.headers !== undefined && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
+    if (present(h.headers) && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
   }
   const d = l7.dns;
-  if (d !== undefined) {
+  if (present(d)) {
     if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
     e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', d.rcode, at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
     if (e !== undefined) return e;
@@ -373,14 +388,14 @@ function dropNulls(obj: Record<string, unknown>): boolean {
 }
 
 function str(v: unknown, at: string, label?: string): string | undefined {
-  return v === undefined || typeof v === 'string' ? undefined : expected(label ? `${at}.${label}` : at, 'a string', v);
+  return typeof v === 'string' || !present(v) ? undefined : expected(label ? `${at}.${label}` : at, 'a string', v);
 }
 
 // protojson reads a 32-bit integer from a JSON number or from a string holding one ("80", "8e1").
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, label: string): string | undefined {
-  if (v === undefined || typeof v === 'number') return undefined;
+  if (typeof v === 'number' || !present(v)) return undefined;
   if (typeof v === 'string' && NUMBER_TEXT.test(v) && Number.isInteger(Number(v))) {
     obj[key] = Number(v);
     rewritten = true;
@@ -390,11 +405,11 @@ function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, 
 }
 
 function bool(v: unknown, at: string, label: string): string | undefined {
-  return v === undefined || typeof v === 'boolean' ? undefined : expected(`${at}.${label}`, 'a boolean', v);
+  return typeof v === 'boolean' || !present(v) ? undefined : expected(`${at}.${label}`, 'a boolean', v);
 }
 
 function strList(v: unknown, at: string, label: string): string | undefined {
-  if (v === undefined) return undefined;
+  if (!present(v)) return undefined;
   if (!Array.isArray(v)) return expected(`${at}.${label}`, 'an array of strings', v);
   for (let i = 0; i < v.length; i++) {
     if (typeof v[i] !== 'string') return expected(`${at}.${label}[${i}]`, 'a string', v[i]);
@@ -407,7 +422,7 @@ function strList(v: unknown, at: string, label: string): string | undefined {
  * both are normalised to the decimal string.
  */
 function uint64(obj: Record<string, unknown>, key: string, v: unknown, at: string): string | undefined {
-  if (v === undefined) return undefined;
+  if (!present(v)) return undefined;
   if (typeof v === 'string' && CANONICAL_UINT.test(v)) return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     obj[key] = String(v);
@@ -433,7 +448,7 @@ const INT32_MAX = 2 ** 31 - 1;
  * stays a number, as Go keeps it. Unknown names pass too: exports from newer Cilium carry values we do not know.
  */
 function enumValue(obj: Record<string, unknown>, key: string, v: unknown, enumName: string, at: string): string | undefined {
-  if (v === undefined || typeof v === 'string') return undefined;
+  if (typeof v === 'string' || !present(v)) return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
     const name = enumValueName(enumName, v);
     if (name !== undefined) {
