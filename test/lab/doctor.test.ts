@@ -1,6 +1,5 @@
 // hubble-lab doctor as a user runs it: each problem it diagnoses, named with what to do and exit 2, and a ready lab with every node connected and exit 0.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,31 +9,10 @@ import { stringify } from 'yaml';
 import { setMergePatch } from '../../lib/kube/rollout.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { hubbleConfig } from '../../tasks/02-enable-hubble.ts';
+import { runHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
 
-const bin = new URL('../../bin/hubble-lab.mjs', import.meta.url).pathname;
+const hubbleLab = (args: string[], timeoutMs = 60_000) => runHubbleLab(args, timeoutMs);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a child process (this process serves the sim); one that does not exit in time is killed (code -1). */
-function hubbleLab(args: string[], timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 /** One or more consecutive lines, each matching. */
 interface Some {
@@ -45,7 +23,7 @@ interface Some {
  * The output line by line: a string is the exact line, a RegExp must match the whole line. One assertion per
  * output, so a failure shows the diff of the lines as the user would read them.
  */
-function expectLines(t: Test, res: Result, expected: (string | RegExp | Some)[], what: string): void {
+function expectLines(t: Test, res: CliResult, expected: (string | RegExp | Some)[], what: string): void {
   const lines = res.stdout.replace(/\n$/, '').split('\n');
   const whole = (re: RegExp, line: string | undefined) => line !== undefined && new RegExp(`^(?:${re.source})$`).test(line);
   // Where the actual line fits its pattern it stands for itself; elsewhere the pattern shows what was expected.

@@ -7,33 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
+import { hubbleLabBin, runHubbleLab } from '../fixtures/cli-process.ts';
 import { goPeer, runGoPeer } from '../fixtures/go-peer.ts';
 
-const bin = new URL('../../bin/hubble-lab.mjs', import.meta.url).pathname;
+const hubbleLab = (args: string[], timeoutMs = 150_000) => runHubbleLab(args, timeoutMs);
 const run = promisify(execFile);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a child process (never blocking this process, which may be serving a sim). */
-function hubbleLab(args: string[], timeoutMs = 150_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 interface Edge {
   source: string;
@@ -117,7 +96,7 @@ t.test('a long-lived sim: a second run and a dry run make no change; kubectl see
   t.equal(mutating(), afterFirst, 'the dry run made 0 mutating requests');
 
   // hubble-lab port-forward holds Relay for a user; a Hubble client then reads the sim's flows through it.
-  const forward = spawn(process.execPath, [bin, 'port-forward', '--kubeconfig', sim.kubeconfigPath], { env: { ...process.env, NO_COLOR: '1' } });
+  const forward = spawn(process.execPath, [hubbleLabBin, 'port-forward', '--kubeconfig', sim.kubeconfigPath], { env: { ...process.env, NO_COLOR: '1' } });
   t.teardown(() => forward.kill('SIGINT'));
   const relay = await new Promise<string>((resolve, reject) => {
     let text = '';

@@ -1,26 +1,10 @@
 // hubble-lab teardown: removes what the lab created and puts cilium-config back as it was; a second teardown has nothing to do.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
+import { runHubbleLab } from '../fixtures/cli-process.ts';
 
-const bin = new URL('../../bin/hubble-lab.mjs', import.meta.url).pathname;
-
-function hubbleLab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+const hubbleLab = (args: string[]) => runHubbleLab(args, 120_000);
 
 t.test('teardown undoes enable-hubble, deploy-hubble and deploy-demo', async (t) => {
   const sim = await startSimCluster({});
