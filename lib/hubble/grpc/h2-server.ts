@@ -80,9 +80,10 @@ export function parseGrpcTimeout(value: string | string[] | undefined): number |
   return Number(m[1]) * perUnitMs[m[2]!]!;
 }
 
+/** A handler's error as the status sent: a plain error is UNKNOWN with its message, as grpc-go and grpc-js send it. */
 function statusOf(err: unknown): { code: number; details: string } {
   if (err instanceof GrpcStatusError) return { code: err.code, details: err.details };
-  return { code: Status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+  return { code: Status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }
 
 /** One call on one HTTP/2 stream. */
