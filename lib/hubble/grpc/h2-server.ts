@@ -200,6 +200,8 @@ function readRequest(stream: http2.ServerHttp2Stream): Promise<Buffer> {
       resolve(body.subarray(5));
     });
     stream.on('error', reject);
+    // A client that cancels before its request is complete: nothing more will come.
+    stream.on('close', () => reject(new GrpcStatusError(Status.CANCELLED, 'the client closed the stream before its request was complete')));
   });
 }
 
