@@ -9,9 +9,12 @@ import type { Node } from '../hubble/grpc/messages.ts';
 import { parseTimestamp } from '../hubble/grpc/timestamp.ts';
 import { startObserverServer } from '../hubble/server/observer-server.ts';
 import { FlowRing, isValidCapacity } from '../hubble/server/ring.ts';
-import { RingObserverSource } from '../hubble/server/ring-source.ts';
+import { nodeStatusRecord, RingObserverSource } from '../hubble/server/ring-source.ts';
+import type { ObserverSource } from '../hubble/server/source.ts';
 
 export const RELAY_VERSION = '1.19.0+hubble-lab';
+/** The node name on the records this relay makes itself (node_status, lost_events). */
+const RELAY_NODE_NAME = 'hubble-relay';
 
 const options: OptionSpec[] = [
   { name: 'input', short: 'i', type: 'string', valueName: 'FILE', description: 'flows export to serve (hubble observe -o jsonpb, plain or gzip); - for stdin' },
@@ -115,8 +118,18 @@ export const relayCommand: Command = {
     const nodeNames = new Set<string>();
     const nodes = (): Node[] =>
       [...nodeNames].sort().map((name) => ({ name, version: RELAY_VERSION, state: 'NODE_CONNECTED', max_flows: String(capacity) }));
-    // Like Hubble Relay, --last/--first N count per node.
-    const source = new RingObserverSource(ring, { nodeName: 'hubble-relay', version: RELAY_VERSION, nodes, perNode: true });
+    // Like Hubble Relay, --last/--first N count per node, and a stream starts by naming the nodes it reads from.
+    const history = new RingObserverSource(ring, { nodeName: RELAY_NODE_NAME, version: RELAY_VERSION, nodes, perNode: true });
+    const source: ObserverSource = {
+      async getFlows(req, sink, signal) {
+        const names = [...nodeNames].sort();
+        if (names.length > 0 && !sink.send(nodeStatusRecord(RELAY_NODE_NAME, 'NODE_CONNECTED', names))) await sink.drained();
+        return history.getFlows(req, sink, signal);
+      },
+      serverStatus: () => history.serverStatus(),
+      getNodes: () => history.getNodes(),
+      getNamespaces: () => history.getNamespaces(),
+    };
     const server = await startObserverServer(listen, source, { what: 'Hubble Relay' }).catch(async (err: unknown) => {
       await records.return(undefined);
       throw err;

@@ -1,6 +1,6 @@
 // An ObserverSource over one FlowRing, with the GetFlows semantics of Hubble's local observer: where to start
 // (first / last N / since / follow), until, whitelist − blacklist, and lost_events for readers that fall behind.
-import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../../flows/types.ts';
+import type { Flow, GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/types.ts';
 import type { Namespace, Node, ServerStatus } from '../grpc/messages.ts';
 import { compileFlowFilters } from '../filter/match.ts';
 import { compileFieldMask } from './field-mask.ts';
@@ -56,13 +56,18 @@ function startSeq(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => bool
   return ring.oldest;
 }
 
-function lostRecord(nodeName: string, lost: number): GetFlowsResponse {
+function nowText(): string {
   const now = timestampFromMillis(Date.now());
-  return {
-    lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: String(lost) },
-    node_name: nodeName,
-    time: formatTimestamp(now.seconds, now.nanos),
-  };
+  return formatTimestamp(now.seconds, now.nanos);
+}
+
+function lostRecord(nodeName: string, lost: number): GetFlowsResponse {
+  return { lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: String(lost) }, node_name: nodeName, time: nowText() };
+}
+
+/** A node_status record as Relay sends it, from its own node, stamped now. */
+export function nodeStatusRecord(relayNodeName: string, state: NodeState, names: string[], message?: string): GetFlowsResponse {
+  return { node_status: { state_change: state, node_names: names, ...(message ? { message } : {}) }, node_name: relayNodeName, time: nowText() };
 }
 
 const nodeOf = (flow: Flow): string => flow.node_name ?? '';

@@ -3,7 +3,8 @@
 // ServerStatus, GetNodes and GetNamespaces aggregate the nodes' answers.
 import type { GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/types.ts';
 import type { Namespace, Node, ServerStatus } from '../../hubble/grpc/messages.ts';
-import { formatTimestamp, parseTimestamp, timestampFromMillis } from '../../hubble/grpc/timestamp.ts';
+import { formatTimestamp, parseTimestamp } from '../../hubble/grpc/timestamp.ts';
+import { nodeStatusRecord } from '../../hubble/server/ring-source.ts';
 import type { FlowStreamSink, ObserverSource } from '../../hubble/server/source.ts';
 import type { PeerPool, RelayPeer } from './peer-pool.ts';
 import { peerTarget } from './peer-watch.ts';
@@ -51,12 +52,7 @@ export class RelayObserverSource implements ObserverSource {
   }
 
   private status(state: NodeState, names: string[], message?: string): GetFlowsResponse {
-    const now = timestampFromMillis(Date.now());
-    return {
-      node_status: { state_change: state, node_names: names, ...(message ? { message } : {}) },
-      node_name: this.opts.relayNodeName,
-      time: formatTimestamp(now.seconds, now.nanos),
-    };
+    return nodeStatusRecord(this.opts.relayNodeName, state, names, message);
   }
 
   async getFlows(req: GetFlowsRequest, sink: FlowStreamSink, signal: AbortSignal): Promise<void> {
