@@ -116,8 +116,26 @@ export const relayCommand: Command = {
 
     const ring = new FlowRing(capacity);
     const nodeNames = new Set<string>();
-    const nodes = (): Node[] =>
-      [...nodeNames].sort().map((name) => ({ name, version: RELAY_VERSION, state: 'NODE_CONNECTED', max_flows: String(capacity) }));
+    const seenByNode = new Map<string, number>();
+    const startedAtMs = Date.now();
+    // What Relay reports per node from its ServerStatus: the node's flows in the ring and all it has seen.
+    const nodes = (): Node[] => {
+      const inRing = new Map<string, number>();
+      for (let seq = ring.oldest; seq < ring.written; seq++) {
+        const node = ring.at(seq)?.response.flow?.node_name;
+        if (node !== undefined) inRing.set(node, (inRing.get(node) ?? 0) + 1);
+      }
+      const uptimeNs = String(BigInt(Date.now() - startedAtMs) * 1_000_000n);
+      return [...nodeNames].sort().map((name) => ({
+        name,
+        version: RELAY_VERSION,
+        state: 'NODE_CONNECTED',
+        uptime_ns: uptimeNs,
+        num_flows: String(inRing.get(name) ?? 0),
+        max_flows: String(capacity),
+        seen_flows: String(seenByNode.get(name) ?? 0),
+      }));
+    };
     // Like Hubble Relay, --last/--first N count per node, and a stream starts by naming the nodes it reads from.
     const history = new RingObserverSource(ring, { nodeName: RELAY_NODE_NAME, version: RELAY_VERSION, nodes, perNode: true });
     const source: ObserverSource = {
@@ -143,6 +161,8 @@ export const relayCommand: Command = {
         const wait = due(r);
         if (wait) await wait;
         for (const name of recordNodes(r)) nodeNames.add(name);
+        const flowNode = r.flow?.node_name;
+        if (flowNode !== undefined) seenByNode.set(flowNode, (seenByNode.get(flowNode) ?? 0) + 1);
         ring.write(r);
       };
       if (!first.done) await add(first.value);

@@ -84,6 +84,11 @@ t.test('serves a file: history, filters, status, nodes, health; stops on the sig
     ['kind-kind/kind-worker', 'NODE_CONNECTED'],
     ['kind-kind/kind-worker2', 'NODE_CONNECTED'],
   ]);
+  for (const n of nodes) {
+    const ofNode = String(flows.filter((r) => r.flow!.node_name === n.name).length);
+    t.match(n, { num_flows: ofNode, seen_flows: ofNode, max_flows: '65535', version: '1.19.0+hubble-lab' }, `${n.name}: its flow counts, as Relay lists them`);
+    t.ok(Number(n.uptime_ns) > 0, 'and an uptime');
+  }
   t.equal(await client.health(), 'SERVING');
 
   relay.stop();

@@ -274,8 +274,11 @@ function wireTests(bin: string): void {
 
     const nodes = await go(['nodes', addr]);
     t.equal(nodes.code, 0, nodes.stderr);
-    const node = (name: string) => `{"name":"${name}","version":"1.19.0+hubble-lab","state":"NODE_CONNECTED","max_flows":"65535"}`;
-    t.equal(nodes.stdout, `{"nodes":[${nodeNames.map(node).join(',')}]}\n`, 'every node of the file, connected');
+    const node = (name: string) => {
+      const flows = records.filter((r) => r.flow?.node_name === name).length;
+      return `\\{"name":"${name}","version":"1\\.19\\.0\\+hubble-lab","state":"NODE_CONNECTED","uptime_ns":"\\d+","num_flows":"${flows}","max_flows":"65535","seen_flows":"${flows}"\\}`;
+    };
+    t.match(nodes.stdout, new RegExp(`^\\{"nodes":\\[${nodeNames.map(node).join(',')}\\]\\}\\n$`), 'every node of the file, connected, with its flow counts');
   });
 
   t.test('grpc-go GetFlows against hubble-lab relay equals hubble-lab observe --input-file, flow for flow', async (t) => {
