@@ -286,8 +286,7 @@ function wireTests(bin: string): void {
     const since = records[1500]!.time!;
     const until = records[2100]!.time!;
     // Flags with the same meaning for a server and a file. Hubble's server never filters lost events, its file reader
-    // filters them as flowless records; and our Relay, counting per node, starts at the first matching flow where
-    // Hubble would start at the oldest record: with filters, only the flows can be compared.
+    // filters them as flowless records: with filters, only the flows can be compared.
     const cases: string[][] = [
       ['--all'],
       ['--all', '--pod', 'genai-network-demo/document-agent'],

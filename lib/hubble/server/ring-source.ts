@@ -80,6 +80,8 @@ interface Selection {
   start: number;
   /** Called for each matching flow in order; false drops it. */
   admit(flow: Flow, seq: number): boolean;
+  /** Whether a record that is no flow (lost_events, node_status) is passed on; all are, unless counted per node. */
+  admitOther?(record: GetFlowsResponse, seq: number): boolean;
   /** True once nothing more can be admitted. */
   done(): boolean;
 }
@@ -97,11 +99,18 @@ function singleObserver(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) =
   };
 }
 
+/**
+ * Relay asks every node for its last (or first) N and merges the streams: each node's stream starts at its own
+ * Nth-last matching flow, or at its oldest record when fewer match, and with `first` ends after its N flows. Records
+ * that are no flow follow their node's stream (a lost_events record of a node is sent only while that node's
+ * stream runs); those of no flow node (Relay's own node_status) pass from the start.
+ */
 function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): Selection {
   const number = req.number ?? 0;
   if (since || number === 0) return { ...singleObserver(ring, { ...req, number: 0 }, match, since), done: () => false };
   const historyEnd = ring.written;
   const counts = new Map<string, number>();
+  const recordNode = (r: GetFlowsResponse) => r.node_name ?? '';
   if (req.first) {
     return {
       start: ring.oldest,
@@ -111,25 +120,32 @@ function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boole
         counts.set(nodeOf(flow), n + 1);
         return n < number;
       },
+      admitOther: (record, seq) => seq >= historyEnd || (counts.get(recordNode(record)) ?? 0) < number,
       done: () => false,
     };
   }
   // Walk back from the newest record until each node has its N matching flows (or the ring ends).
   const starts = new Map<string, number>();
+  const flowNodes = new Set<string>();
   for (let seq = historyEnd - 1; seq >= ring.oldest; seq--) {
     const e = ring.at(seq);
-    if (!e || !isFlowEntry(e) || !match(e.response.flow)) continue;
+    if (!e || !isFlowEntry(e)) continue;
     const node = nodeOf(e.response.flow);
+    flowNodes.add(node);
+    if (!match(e.response.flow)) continue;
     const n = counts.get(node) ?? 0;
     if (n < number) {
       counts.set(node, n + 1);
       starts.set(node, seq);
     }
   }
-  const start = starts.size === 0 ? historyEnd : Math.min(...starts.values());
+  // A node with fewer than N matching flows is read from its oldest record.
+  const startOf = (node: string) => ((counts.get(node) ?? 0) >= number ? starts.get(node)! : ring.oldest);
+  const start = [...flowNodes].reduce((min, node) => Math.min(min, startOf(node)), historyEnd);
   return {
     start,
-    admit: (flow, seq) => seq >= historyEnd || seq >= (starts.get(nodeOf(flow)) ?? Infinity),
+    admit: (flow, seq) => seq >= historyEnd || seq >= startOf(nodeOf(flow)),
+    admitOther: (record, seq) => seq >= historyEnd || !flowNodes.has(recordNode(record)) || seq >= startOf(recordNode(record)),
     done: () => false,
   };
 }
@@ -170,7 +186,9 @@ export async function streamFromRing(
       seq = oldest;
     } else {
       const at = seq++;
-      if (isFlowEntry(entry)) {
+      if (!isFlowEntry(entry)) {
+        if (selection.admitOther && !selection.admitOther(entry.response, at)) continue;
+      } else {
         if (until && compareTime(entry, until.seconds, until.nanos) > 0) return;
         if (since && compareTime(entry, since.seconds, since.nanos) < 0) continue;
         if (!match(entry.response.flow) || !selection.admit(entry.response.flow, at)) continue;

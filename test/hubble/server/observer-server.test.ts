@@ -95,6 +95,20 @@ t.test('perNode: number counts per node, as through Relay; follow adds everythin
   t.same(seen, expected, 'last 3 per node, then all 100 new records');
 });
 
+t.test('perNode: lost_events follow their node\'s stream, as each node\'s own GetFlows through Relay', async (t) => {
+  // Node a: 6 flows, a lost_events record before its last 2 and one between them; node b: 1 flow and a lost_events record.
+  const base = flowMix(7, { seed: 20 }).filter((r) => r.flow);
+  const flow = (i: number, node: string): GetFlowsResponse => ({ ...base[i]!, node_name: node, flow: { ...base[i]!.flow!, node_name: node, uuid: `${node}-${i}` } });
+  const lost = (node: string, n: number): GetFlowsResponse => ({ lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: String(n) }, node_name: node });
+  const records = [lost('b', 1), flow(0, 'a'), flow(1, 'a'), lost('a', 2), flow(2, 'a'), flow(3, 'b'), flow(4, 'a'), flow(5, 'a'), lost('a', 3), flow(6, 'a')];
+  const { client } = await serve(1023, records, true);
+  const shown = (rs: GetFlowsResponse[]) => rs.map((r) => r.flow?.uuid ?? `lost ${r.node_name} ${r.lost_events!.num_events_lost}`);
+  t.same(shown(await collect(client, { number: 2 })), ['lost b 1', 'b-3', 'a-5', 'lost a 3', 'a-6'],
+    "--last 2: a's stream starts at its 2nd-last flow; b has fewer, so its stream starts at its oldest record");
+  t.same(shown(await collect(client, { number: 2, first: true })), ['lost b 1', 'a-0', 'a-1', 'b-3'],
+    "--first 2: a's stream ends after its 2 flows, so its later lost events are not sent");
+});
+
 t.test('lost_events and node_status records pass through unfiltered and uncounted', async (t) => {
   const records = flowMix(200, { seed: 13, lostEvery: 50, nodeStatusEvery: 45 });
   const { client } = await serve(1023, records);
