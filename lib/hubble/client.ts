@@ -5,22 +5,8 @@ import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { InfraError } from '../errors.ts';
 import { openH2Channel } from './grpc/h2-client.ts';
 import { GrpcStatusError, Status as GrpcStatus, statusName } from './grpc/status.ts';
-import {
-  emptyRequestCodec,
-  getFlowsRequestCodec,
-  getFlowsResponseCodec,
-  getNamespacesResponseCodec,
-  getNodesResponseCodec,
-  healthCheckRequestCodec,
-  healthCheckResponseCodec,
-  serverStatusResponseCodec,
-  type HealthStatus,
-  type Namespace,
-  type Node,
-  type ServerStatus,
-  type WireCodec,
-} from './grpc/messages.ts';
-import { healthService, observerService } from './grpc/services.ts';
+import type { HealthStatus, Namespace, Node, ServerStatus } from './grpc/messages.ts';
+import { healthService, observerService, type Method } from './grpc/services.ts';
 
 export type { HealthStatus, Namespace, Node, ServerStatus } from './grpc/messages.ts';
 
@@ -140,10 +126,10 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
   await probeTcp(target, dialTimeoutMs, what);
   const channel = await openH2Channel(target, { dialTimeoutMs, what });
 
-  async function unary<Req, Res>(m: { path: string }, codec: { req: WireCodec<Req>; res: WireCodec<Res> }, request: Req): Promise<Res> {
+  async function unary<Req, Res>(m: Method<Req, Res>, request: Req): Promise<Res> {
     const rpc = m.path.slice(m.path.lastIndexOf('/') + 1);
     try {
-      return await channel.unary(m.path, codec.req.encode(request), codec.res.decodeRange, { deadline: Date.now() + requestTimeoutMs });
+      return await channel.unary(m.path, m.requestCodec.encode(request), m.responseCodec.decodeRange, { deadline: Date.now() + requestTimeoutMs });
     } catch (err) {
       throw callError(what, target, rpc, err, requestTimeoutMs);
     }
@@ -151,7 +137,8 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
 
   async function* getFlows(req: GetFlowsRequest, o: { signal?: AbortSignal } = {}): AsyncGenerator<GetFlowsResponse> {
     try {
-      yield* channel.serverStream(observerService.GetFlows.path, getFlowsRequestCodec.encode(req), getFlowsResponseCodec.decodeRange, {
+      const m = observerService.GetFlows;
+      yield* channel.serverStream(m.path, m.requestCodec.encode(req), m.responseCodec.decodeRange, {
         signal: o.signal,
         highWater: HIGH_WATER,
       });
@@ -164,12 +151,10 @@ export async function connectObserver(address: string, opts: ConnectOptions = {}
   return {
     address: target,
     getFlows,
-    serverStatus: () => unary(observerService.ServerStatus, { req: emptyRequestCodec, res: serverStatusResponseCodec }, empty),
-    getNodes: async () => (await unary(observerService.GetNodes, { req: emptyRequestCodec, res: getNodesResponseCodec }, empty)).nodes ?? [],
-    getNamespaces: async () =>
-      (await unary(observerService.GetNamespaces, { req: emptyRequestCodec, res: getNamespacesResponseCodec }, empty)).namespaces ?? [],
-    health: async (service = '') =>
-      (await unary(healthService.Check, { req: healthCheckRequestCodec, res: healthCheckResponseCodec }, { service })).status ?? 'UNKNOWN',
+    serverStatus: () => unary(observerService.ServerStatus, empty),
+    getNodes: async () => (await unary(observerService.GetNodes, empty)).nodes ?? [],
+    getNamespaces: async () => (await unary(observerService.GetNamespaces, empty)).namespaces ?? [],
+    health: async (service = '') => (await unary(healthService.Check, { service })).status ?? 'UNKNOWN',
     close: () => channel.close(),
   };
 }

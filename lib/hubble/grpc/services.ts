@@ -24,13 +24,13 @@ import {
 /** A response the server has already encoded (e.g. a ring-buffer record shared by every reader). */
 export type Encoded = Uint8Array;
 
-function method<Req, Res>(
-  path: string,
-  req: WireCodec<Req>,
-  res: WireCodec<Res>,
-  responseStream: boolean,
-): grpc.MethodDefinition<Req, Res | Encoded> {
+/** A method in grpc-js' shape, plus its codecs for our HTTP/2 client (which decodes in place). */
+export type Method<Req, Res> = grpc.MethodDefinition<Req, Res | Encoded> & { requestCodec: WireCodec<Req>; responseCodec: WireCodec<Res> };
+
+function method<Req, Res>(path: string, req: WireCodec<Req>, res: WireCodec<Res>, responseStream: boolean): Method<Req, Res> {
   return {
+    requestCodec: req,
+    responseCodec: res,
     path,
     requestStream: false,
     responseStream,

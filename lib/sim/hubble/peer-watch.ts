@@ -3,7 +3,6 @@
 import type { Duplex } from 'node:stream';
 import { openH2Channel, type H2Channel } from '../../hubble/grpc/h2-client.ts';
 import { GrpcStatusError } from '../../hubble/grpc/status.ts';
-import { changeNotificationCodec, emptyRequestCodec } from '../../hubble/grpc/messages.ts';
 import { peerService } from '../../hubble/grpc/services.ts';
 import { localForward, type LocalForward } from './forward.ts';
 import { hubbleServerPort } from './hub.ts';
@@ -37,7 +36,8 @@ export interface PeerWatchOptions {
   log(line: string): void;
 }
 
-const notifyRequest = emptyRequestCodec.encode({});
+const notify = peerService.Notify;
+const notifyRequest = notify.requestCodec.encode({});
 
 /** Watches the peer service until stop(). */
 export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
@@ -65,7 +65,7 @@ export function watchPeers(opts: PeerWatchOptions): { stop(): Promise<void> } {
     call = new AbortController();
     try {
       channel = await openH2Channel(target, { dialTimeoutMs: 5000, what: 'the peer service' });
-      const notifications = channel.serverStream(peerService.Notify.path, notifyRequest, changeNotificationCodec.decodeRange, { signal: call.signal });
+      const notifications = channel.serverStream(notify.path, notifyRequest, notify.responseCodec.decodeRange, { signal: call.signal });
       for await (const n of notifications) {
         delivered = true;
         if (n.type === 'PEER_ADDED' || n.type === 'PEER_UPDATED' || n.type === 'PEER_DELETED') {
