@@ -137,3 +137,36 @@ t.test('requests that are not gRPC get HTTP errors; grpc-timeout units parse', a
   t.equal(parseGrpcTimeout('123456789S'), undefined, 'more than 8 digits is malformed');
   t.equal(parseGrpcTimeout(undefined), undefined);
 });
+
+t.test('the server itself ends a call at the grpc-timeout the client sent: DEADLINE_EXCEEDED in the trailers', async (t) => {
+  let aborted = false;
+  const server = await startGrpcServer('127.0.0.1:0', [
+    streamMethod(observerService.GetFlows, async (_req, out, ctx) => {
+      out.send(flowMix(1, { seed: 3 })[0]!);
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      aborted = true;
+    }),
+  ]);
+  t.teardown(() => server.close());
+  const session = http2.connect(`http://${server.address}`);
+  t.teardown(() => session.destroy());
+  const started = Date.now();
+  // A plain HTTP/2 request that enforces nothing itself: only the server can end it.
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': observerService.GetFlows.path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'grpc-timeout': '200m',
+  });
+  stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  let bytes = 0;
+  stream.on('data', (c: Buffer) => (bytes += c.length));
+  const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
+  const elapsed = Date.now() - started;
+  t.equal(trailers['grpc-status'], String(Status.DEADLINE_EXCEEDED));
+  t.equal(trailers['grpc-message'], 'deadline exceeded');
+  t.ok(elapsed >= 190 && elapsed < 2000, `ended at the deadline (${elapsed} ms)`);
+  t.ok(bytes > 5, 'the record sent before the deadline arrived');
+  t.ok(aborted, "and the handler's signal aborted");
+});
