@@ -59,6 +59,7 @@ export function startCilium(opts: CiliumOptions): SimCilium {
   const connections = (): ConnectionCounts => ({ ...(enforcer?.counts ?? counts) });
   opts.statsRegistry?.addSection('flows', () => hub.stats().flows);
   opts.statsRegistry?.addSection('connections', connections);
+  opts.statsRegistry?.addSection('hubbleMetrics', () => hub.metricsEndpoints());
 
   const runtime = opts.runtime;
   if (!('datapath' in runtime)) return { hub, connections, stop() {} };

@@ -1,5 +1,6 @@
 // The Hubble settings a Cilium agent takes from cilium-config when it starts: whether Hubble runs, where it
-// listens, and how many flows its ring buffer keeps.
+// listens, how many flows its ring buffer keeps, and which metrics it serves.
+import { hubbleMetricsConfig, type HubbleMetricsConfig } from './metrics-config.ts';
 
 export interface HubbleAgentConfig {
   /** enable-hubble: the agent observes flows at all. */
@@ -13,6 +14,8 @@ export interface HubbleAgentConfig {
   loopbackOnly: boolean;
   /** hubble-event-buffer-capacity. */
   capacity: number;
+  /** hubble-metrics-server, hubble-metrics and enable-hubble-open-metrics. */
+  metrics: HubbleMetricsConfig;
 }
 
 /** Cilium's default hubble-event-buffer-capacity. */
@@ -60,7 +63,13 @@ function parseCapacity(value: string | undefined): number {
  */
 export function hubbleAgentConfig(data: Record<string, string> | undefined): HubbleAgentConfig {
   const enabled = parseBool(data?.['enable-hubble']);
-  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity };
+  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity, metrics: hubbleMetricsConfig(undefined) };
   const listen = parseListenAddress(data?.['hubble-listen-address']);
-  return { enabled, listenPort: listen.port, loopbackOnly: listen.loopback, capacity: parseCapacity(data?.['hubble-event-buffer-capacity']) };
+  return {
+    enabled,
+    listenPort: listen.port,
+    loopbackOnly: listen.loopback,
+    capacity: parseCapacity(data?.['hubble-event-buffer-capacity']),
+    metrics: hubbleMetricsConfig(data),
+  };
 }

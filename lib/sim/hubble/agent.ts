@@ -7,6 +7,24 @@ import type { HubbleAgentConfig } from './agent-config.ts';
 import { servePodPort, type PodPorts } from './forward.ts';
 import type { SimHubble } from './hub.ts';
 import { peerNotifyMethod } from './peer-service.ts';
+import { HubbleMetrics } from './metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
+import type { GetFlowsResponse } from '../../flows/types.ts';
+
+/** The ring the hub writes into, feeding each flow to the agent's metrics too (Cilium's OnDecodedFlow hook). */
+class MeteredRing extends FlowRing {
+  constructor(
+    capacity: number,
+    private readonly metrics: HubbleMetrics,
+  ) {
+    super(capacity);
+  }
+
+  override write(response: GetFlowsResponse): void {
+    super.write(response);
+    if (response.flow) this.metrics.process(response.flow);
+  }
+}
 
 export interface HubbleAgentOptions {
   hub: SimHubble;
@@ -31,6 +49,10 @@ export interface HubbleAgent {
   readonly port: number | undefined;
   /** The gRPC server's own 127.0.0.1 address (outside the pod network), when it serves. */
   readonly localAddress: string | undefined;
+  /** The metrics, when hubble-metrics-server is set. */
+  readonly metrics: HubbleMetrics | undefined;
+  /** The metrics server's own 127.0.0.1 address, when it serves. */
+  readonly metricsAddress: string | undefined;
   /** Stops recording and serving; the node stays a peer (its agent is only restarting). */
   stop(): Promise<void>;
 }
@@ -41,10 +63,12 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
   if (!config.enabled) {
     const detach = hub.agentStarted(node, { ip: opts.ip });
     log('level=info msg="Hubble server is disabled" subsys=hubble');
-    return { enabled: false, ring: undefined, port: undefined, localAddress: undefined, stop: async () => detach() };
+    return { enabled: false, ring: undefined, port: undefined, localAddress: undefined, metrics: undefined, metricsAddress: undefined, stop: async () => detach() };
   }
 
-  const ring = new FlowRing(config.capacity);
+  const metricsConfig = config.metrics;
+  const metrics = metricsConfig.port !== undefined ? new HubbleMetrics(metricsConfig.metrics, { openMetrics: metricsConfig.openMetrics }) : undefined;
+  const ring = metrics ? new MeteredRing(config.capacity, metrics) : new FlowRing(config.capacity);
   const source = new RingObserverSource(ring, { nodeName: hub.nodeName(node), version: opts.version });
   const stopping = new AbortController();
   let server: RunningServer | undefined;
@@ -62,6 +86,23 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
       throw err;
     }
   }
+  let metricsServer: MetricsServer | undefined;
+  let withdrawMetrics: (() => Promise<void>) | undefined;
+  let forgetMetrics: (() => void) | undefined;
+  if (metrics && metricsConfig.port !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(metrics, { openMetrics: metricsConfig.openMetrics });
+      withdrawMetrics = await servePodPort(opts.net, metricsConfig.port, metricsServer.port, { loopback: metricsConfig.loopbackOnly });
+    } catch (err) {
+      stopping.abort();
+      await withdraw?.();
+      await server?.close();
+      await metricsServer?.close();
+      throw err;
+    }
+    forgetMetrics = hub.metricsStarted({ node, podIP: opts.ip, port: metricsConfig.port, address: `127.0.0.1:${metricsServer.port}` });
+    log(`level=info msg="Starting Hubble Metrics server" subsys=hubble address=":${metricsConfig.port}" metrics="${metricsConfig.metrics.map((m) => m.name).join(',')}"`);
+  }
   const detach = hub.agentStarted(node, { ip: opts.ip, ring, ...(config.listenPort !== undefined ? { port: config.listenPort } : {}) });
   log(`level=info msg="Starting Hubble server" subsys=hubble bufferCapacity=${config.capacity}` + (config.listenPort !== undefined ? ` address=":${config.listenPort}"` : ''));
   if (config.listenPort === undefined) {
@@ -74,12 +115,17 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
     ring,
     port: config.listenPort,
     localAddress: server?.address,
+    metrics,
+    metricsAddress: metricsServer ? `127.0.0.1:${metricsServer.port}` : undefined,
     stop() {
       stopped ??= (async () => {
         detach();
+        forgetMetrics?.();
         stopping.abort();
         await withdraw?.();
         await server?.close();
+        await withdrawMetrics?.();
+        await metricsServer?.close();
       })();
       return stopped;
     },

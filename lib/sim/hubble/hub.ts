@@ -41,9 +41,19 @@ export function hubbleNodeName(clusterName: string, node: string): string {
   return clusterName === 'default' || clusterName === '' ? node : `${clusterName}/${node}`;
 }
 
+/** An agent's metrics endpoint: its pod address and the real 127.0.0.1 port a host process (Prometheus) scrapes. */
+export interface MetricsEndpoint {
+  node: string;
+  podIP: string;
+  port: number;
+  /** 127.0.0.1:port outside the pod network. */
+  address: string;
+}
+
 export class SimHubble {
   readonly clusterName: string;
   private readonly nodes = new Map<string, NodeEntry>();
+  private readonly metrics = new Map<string, MetricsEndpoint>();
   private readonly listeners = new Set<PeerListener>();
   private emitted = 0;
   private unobserved = 0;
@@ -93,6 +103,19 @@ export class SimHubble {
       const entry = this.nodes.get(node);
       if (entry?.token === token) entry.ring = undefined;
     };
+  }
+
+  /** The node's agent serves metrics at `endpoint`; returns the function to call when it stops. */
+  metricsStarted(endpoint: MetricsEndpoint): () => void {
+    this.metrics.set(endpoint.node, endpoint);
+    return () => {
+      if (this.metrics.get(endpoint.node) === endpoint) this.metrics.delete(endpoint.node);
+    };
+  }
+
+  /** Every agent's metrics endpoint, by node name. */
+  metricsEndpoints(): MetricsEndpoint[] {
+    return [...this.metrics.values()].sort((a, b) => a.node.localeCompare(b.node));
   }
 
   /** The node left the cluster: it is no longer a peer. */

@@ -50,7 +50,15 @@ async function readConfigDir(dir: string): Promise<Record<string, string>> {
   return data;
 }
 
-const agentFlags = ['enable-hubble', 'hubble-listen-address', 'hubble-event-buffer-capacity', 'service-no-backend-response'];
+const agentFlags = [
+  'enable-hubble',
+  'hubble-listen-address',
+  'hubble-event-buffer-capacity',
+  'hubble-metrics-server',
+  'hubble-metrics',
+  'enable-hubble-open-metrics',
+  'service-no-backend-response',
+];
 
 /** What else reads an agent's configuration when it starts; throwing an AgentConfigError stops the agent. */
 export interface AgentHooks {

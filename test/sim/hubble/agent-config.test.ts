@@ -10,9 +10,9 @@ t.test('cilium-config: enable-hubble as Go parses booleans; settings only matter
 });
 
 t.test('cilium-config: listen address and ring capacity', async (t) => {
-  t.same(hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }), { enabled: true, listenPort: 4244, loopbackOnly: false, capacity: 4095 });
+  t.same(hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }), { enabled: true, listenPort: 4244, loopbackOnly: false, capacity: 4095, metrics: { port: undefined, loopbackOnly: false, metrics: [], openMetrics: false } });
   t.same(hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': '127.0.0.1:4250', 'hubble-event-buffer-capacity': '65535' }), {
-    enabled: true, listenPort: 4250, loopbackOnly: true, capacity: 65535,
+    enabled: true, listenPort: 4250, loopbackOnly: true, capacity: 65535, metrics: { port: undefined, loopbackOnly: false, metrics: [], openMetrics: false },
   });
   t.equal(hubbleAgentConfig({ 'enable-hubble': 'true' }).listenPort, undefined, 'unset: only the local socket, as Cilium');
   t.throws(() => hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': '4244' }), new AgentConfigError('hubble-listen-address "4244": expected [host]:port, e.g. ":4244"'));
