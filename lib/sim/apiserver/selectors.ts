@@ -34,7 +34,57 @@ function matchesAll(reqs: Requirement[], labels: Record<string, string> | undefi
   return true;
 }
 
-/** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`. Throws 400 on a syntax error. */
+const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const NAME_RULE =
+  "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const PREFIX_RULE =
+  "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const VALUE_RULE =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+/** Why a label key is not a qualified name (apimachinery's IsQualifiedName), or undefined when it is one. */
+function keyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  if (key.split('/').length > 2) {
+    return "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')";
+  }
+  if (prefix !== undefined) {
+    if (prefix === '') return 'prefix part must be non-empty';
+    if (prefix.length > 253) return 'prefix part must be no more than 253 characters';
+    if (!SUBDOMAIN.test(prefix)) return PREFIX_RULE;
+  }
+  if (name === '') return 'name part must be non-empty';
+  if (name.length > 63) return 'name part must be no more than 63 characters';
+  if (!NAME.test(name)) return NAME_RULE;
+  return undefined;
+}
+
+function valueProblem(value: string): string | undefined {
+  if (value.length > 63) return 'must be no more than 63 characters';
+  return VALUE.test(value) ? undefined : VALUE_RULE;
+}
+
+/** Rejects keys and values a label could never have, with the message labels.Parse gives (and a 400). */
+function checkRequirement(req: Requirement): Requirement {
+  const fail = (value: string, why: string): never => {
+    throw badRequest(`unable to parse requirement: <nil>: Invalid value: ${JSON.stringify(value)}: ${why}`);
+  };
+  const k = keyProblem(req.key);
+  if (k) fail(req.key, k);
+  if (req.op === 'in' || req.op === 'notin') {
+    for (const v of req.values) {
+      const why = valueProblem(v);
+      if (why) fail(v, why);
+    }
+  }
+  return req;
+}
+
+/** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`. Throws 400 on a syntax error or an impossible key or value. */
 export function parseLabelSelector(text: string): Requirement[] {
   const reqs: Requirement[] = [];
   let i = 0;
@@ -93,7 +143,7 @@ export function parseLabelSelector(text: string): Requirement[] {
       i++;
     }
   }
-  return reqs;
+  return reqs.map(checkRequirement);
 }
 
 export function labelMatcher(text: string | undefined): LabelMatcher {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { authorized, handle, parseResourcePath, type HandlerContext } from './handler.ts';
-import { statusOf } from './http.ts';
+import { sendError, statusOf } from './http.ts';
 import { badRequest, pathNotFound, unauthorized } from './errors.ts';
 import type { Registry } from './registry.ts';
 import type { Stats } from './stats.ts';
@@ -59,10 +59,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   const tls: ServingCert = selfSignedCert();
   const server = createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 30_000 }, (req, res) => {
-    handle(req, res, ctx).catch((err) => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(err));
-    });
+    handle(req, res, ctx).catch((err) => sendError(res, err));
   });
   // Upgraded connections (port-forwards) leave the HTTP server's bookkeeping, and a connection still in its TLS
   // handshake has not entered it yet: close() ends every socket itself, or it could wait on them forever.
