@@ -1,8 +1,8 @@
 // Starts the embedded cluster: store, API server, controllers and pod runtime, with the initial state of kind + Cilium, and its kubeconfig.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { InfraError, UsageError } from '../errors.ts';
@@ -66,6 +66,21 @@ export function kubeconfigYaml(server: string, caPem: string, token: string): st
   });
 }
 
+/**
+ * Writes the kubeconfig (it holds the token) through a new 0600 file renamed over the old one: writing into an
+ * existing file would keep its mode, 0644 say, and let every local user read the token.
+ */
+async function writePrivate(path: string, text: string): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
 /** Refuses to overwrite a kubeconfig that is not one of ours (a user's ~/.kube/config, say). */
 async function checkWritable(path: string): Promise<void> {
   let text: string;
@@ -125,7 +140,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     kubeconfigPath = join(tempDir, 'kubeconfig');
   } else await mkdir(dirname(kubeconfigPath), { recursive: true });
   const text = kubeconfigYaml(server.url, server.caPem, token);
-  await writeFile(kubeconfigPath, text, { mode: 0o600 });
+  await writePrivate(kubeconfigPath, text);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(text);
 
