@@ -1,4 +1,5 @@
 // The API server's request handler: authentication, routing of discovery and resource paths, and every verb.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coreVersions, group, groupList, resourceList, SIM_VERSION } from './discovery.ts';
 import { badRequest, invalid, methodNotAllowed, pathNotFound, success, unauthorized, unsupportedMediaType } from './errors.ts';
@@ -14,6 +15,8 @@ import { MUTATING_VERBS, type Stats } from './stats.ts';
 import type { KObject, Store } from './store.ts';
 import { toTable, wantsTable } from './table.ts';
 import { serveWatch } from './watch.ts';
+import { checkQuery, decodeSegment } from './url.ts';
+import { checkAppliedTypes, checkBodyTypes, checkPatchedTypes, checkScaleTypes } from './decode.ts';
 import { servePodLog, type PodLogSource } from './logs.ts';
 
 export interface HandlerContext {
@@ -42,14 +45,16 @@ const PATCH_TYPES = [
   'application/apply-patch+yaml',
 ];
 
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Compares in constant time (over equal-length digests), so response timing tells nothing about the token. */
 export function authorized(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization ?? '';
-  return h === `Bearer ${token}`;
+  return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${token}`));
 }
 
 /** Parses `/api/v1/...` and `/apis/{group}/{version}/...` resource paths; undefined when the path is not one. */
 export function parseResourcePath(pathname: string): ResourceRequest | undefined | 'unknown' {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname.split('/').filter((p) => p !== '').map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -237,6 +242,7 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       const obj = (await body()) as KObject;
       if (!isPlainObject(obj)) throw badRequest('the request body must be an object');
       checkKind(info, obj);
+      checkBodyTypes(info, obj);
       const created = registry.create(info, namespace, obj, { manager: managerFrom(query, req), dryRun });
       return sendJson(res, 201, created);
     }
@@ -245,10 +251,12 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       if (!isPlainObject(obj)) throw badRequest('the request body must be an object');
       const live = registry.get(info, namespace, name);
       if (subresource === 'scale') {
+        checkScaleTypes(obj);
         const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = (obj as any).spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
         return sendJson(res, 200, scaleOf(updated));
       }
       checkKind(info, obj);
+      checkBodyTypes(info, obj);
       const expectedVersion = obj.metadata?.resourceVersion;
       const updated = registry.commit(info, live, obj, {
         manager: managerFrom(query, req),
@@ -267,6 +275,7 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
           throw invalid('PatchOptions', 'meta.k8s.io', '', [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }]);
         }
         if (!isPlainObject(patch)) throw badRequest('the applied configuration must be an object');
+        checkAppliedTypes(info, patch, namespace, name);
         const { object, created } = registry.apply(info, namespace, name, patch as KObject, {
           manager,
           force: bool(query.get('force')),
@@ -278,11 +287,13 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       const live = registry.get(info, namespace, name);
       if (subresource === 'scale') {
         const scale = decodePatch(contentType, scaleOf(live), patch, info) as any;
+        checkPatchedTypes(info, scale, patch, contentType, true);
         const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = scale?.spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
         return sendJson(res, 200, scaleOf(updated));
       }
       const patched = decodePatch(contentType, clone(live), patch, info) as KObject;
       if (!isPlainObject(patched)) throw badRequest('the patch did not produce an object');
+      checkPatchedTypes(info, patched, patch, contentType);
       const expectedVersion = patched.metadata?.resourceVersion;
       const updated = registry.commit(info, live, patched, {
         manager: managerFrom(query, req),
@@ -323,7 +334,14 @@ export async function handle(req: IncomingMessage, res: ServerResponse, ctx: Han
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
-  const r = parseResourcePath(path);
+  let r: ReturnType<typeof parseResourcePath>;
+  try {
+    checkQuery(url.search);
+    r = parseResourcePath(path);
+  } catch (err) {
+    ctx.stats.count(method.toLowerCase(), false);
+    return sendError(res, err);
+  }
   const verb = r && r !== 'unknown' ? verbOf(method, r, url.searchParams) : method === 'GET' ? 'get' : method.toLowerCase();
   const mutating = !!r && r !== 'unknown' && MUTATING_VERBS.has(verb) && !r.info.virtual && url.searchParams.get('dryRun') !== 'All';
   ctx.stats.count(verb, mutating);

@@ -135,6 +135,10 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
     case 'apps/deployments':
     case 'apps/replicasets':
     case 'apps/daemonsets':
+      // apps/validation's ValidateNonnegativeField; the type was checked when the body was decoded.
+      if (info.resource !== 'daemonsets' && typeof spec?.replicas === 'number' && spec.replicas < 0) {
+        causes.push(fieldInvalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
+      }
       checkWorkloadSelector(info.kind, spec, causes);
       checkPodSpec('spec.template.spec', spec?.template?.spec, causes);
       checkLabels('spec.template.metadata.labels', spec?.template?.metadata?.labels, causes);
