@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).runCommand,
   'port-forward': async () => (await import('./commands/port-forward.ts')).portForwardCommand,
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  policy: async () => (await import('./commands/policy.ts')).policyCommand,
   teardown: async () => (await import('./commands/teardown.ts')).teardownCommand,
 };
 

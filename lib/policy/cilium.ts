@@ -1,6 +1,6 @@
 // CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy (cilium.io/v2): validation as the agent does it, and compilation.
 import type { DnsRule, HttpRule, L7Rules, PolicyKind, PolicyRef, Protocol } from './types.ts';
-import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
+import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, describeSelector, isObject, listField, objectField } from './compiled.ts';
 import { type CiliumMatcher, type SelectorScope, ciliumLabelMatcher, compileCiliumPeerSelector, compileCiliumSubjectSelector } from './selectors.ts';
 import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, type CidrBlock, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
@@ -189,7 +189,7 @@ function compileRule(raw: unknown, dir: Direction, deny: boolean, path: string, 
   // The `all` entity is Cilium's wildcard selector: an entry for any peer, like a rule naming none.
   const entities = listField(raw, dir === 'ingress' ? 'fromEntities' : 'toEntities', path);
   const l3 = peers !== undefined && !entities.includes('all');
-  if (toPorts.length === 0) return [{ policy: rc.ref, deny, matchesPeer, matchesPort: () => true, l3, l4: () => 'any' }];
+  if (toPorts.length === 0) return [{ policy: rc.ref, path, deny, matchesPeer, matchesPort: () => true, l3, l4: () => 'any' }];
   return toPorts.map((pr, i) => {
     const at = `${path}.toPorts[${i}]`;
     if (!isObject(pr)) throw new PolicyInvalid(at, 'must be an object');
@@ -201,6 +201,7 @@ function compileRule(raw: unknown, dir: Direction, deny: boolean, path: string, 
     const l7 = compileL7(pr.rules, ports, dir, `${at}.rules`);
     const rule: CompiledRule = {
       policy: rc.ref,
+      path: at,
       deny,
       matchesPeer,
       matchesPort: ports.length === 0 ? () => true : (ctx) => ports.some((p) => portMatches(p, ctx)),
@@ -246,6 +247,7 @@ function compileCiliumRule(spec: unknown, path: string, rc: RuleContext): Compil
   const compiled: CompiledPolicy = {
     ref: rc.ref,
     namespace: rc.scope.namespace,
+    selector: describeSelector(spec.endpointSelector),
     selects: (_pod, podLabels) => subject(podLabels()),
   };
   const ingress = compileDirection(spec, 'ingress', path, rc);

@@ -21,6 +21,8 @@ export type PortMatch = 'port' | 'proto' | 'any';
 
 export interface CompiledRule {
   policy: PolicyRef;
+  /** Where the rule is in its object (`spec.ingress[0]`, `specs[1].egressDeny[0].toPorts[2]`), to name it to users. */
+  path: string;
   deny: boolean;
   matchesPort(ctx: MatchContext): boolean;
   matchesPeer(ctx: MatchContext): boolean;
@@ -42,6 +44,8 @@ export interface CompiledPolicy {
   ref: PolicyRef;
   /** undefined for clusterwide policies. */
   namespace: string | undefined;
+  /** The subject selector as users write it (`tier=processing`, `all pods`), for explanations. */
+  selector: string;
   selects(pod: PodEndpoint, podLabels: () => CiliumLabels): boolean;
   ingress?: DirectionPolicy;
   egress?: DirectionPolicy;
@@ -80,4 +84,20 @@ export function objectField(obj: Record<string, unknown>, field: string, path: s
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) throw new PolicyInvalid(fieldPath(path, field), 'must be an object');
   return v;
+}
+
+/** A label selector in one line: `tier=processing, app in (a,b)`; an empty selector is `all pods`. */
+export function describeSelector(sel: unknown): string {
+  if (!isObject(sel)) return 'all pods';
+  const parts: string[] = [];
+  if (isObject(sel.matchLabels)) for (const [k, v] of Object.entries(sel.matchLabels)) parts.push(`${k}=${String(v)}`);
+  if (Array.isArray(sel.matchExpressions)) {
+    for (const e of sel.matchExpressions) {
+      if (!isObject(e)) continue;
+      const values = Array.isArray(e.values) ? `(${e.values.join(',')})` : '';
+      const op = e.operator === 'Exists' ? 'exists' : e.operator === 'DoesNotExist' ? 'does not exist' : e.operator === 'NotIn' ? 'notin' : 'in';
+      parts.push(values ? `${String(e.key)} ${op} ${values}` : `${String(e.key)} ${op}`);
+    }
+  }
+  return parts.length ? parts.join(', ') : 'all pods';
 }

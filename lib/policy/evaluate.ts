@@ -1,5 +1,5 @@
 // Compiles policy objects into a PolicySet and decides connections against it, as Cilium enforces them.
-import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyMatch, PolicyRef, Protocol, RejectedPolicy, SideDecision } from './types.ts';
+import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyMatch, PolicyRef, Protocol, RejectedPolicy, RuleRef, SideDecision } from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type MatchContext, PolicyInvalid, isObject } from './compiled.ts';
 import { type CiliumLabels, endpointCiliumLabels, podCiliumLabels } from './selectors.ts';
 import { compileNetworkPolicy } from './networkpolicy.ts';
@@ -138,10 +138,19 @@ function strongest(rules: readonly CompiledRule[], ctx: MatchContext): { match: 
 
 const notEnforced = (): SideDecision => ({ enforced: false, isolated: false, allowed: true, allowedBy: [], deniedBy: [], match: 'none', matchedBy: [] });
 
-function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number): SideDecision {
-  // Only pods are policy subjects here; nodes and the world are not enforced on.
-  if (subject.kind !== 'pod') return notEnforced();
-  const pod: PodEndpoint = subject;
+/** Everything one direction's policies say about a connection: who selects the subject, and the rules that match. */
+interface SideRules {
+  enforced: boolean;
+  isolated: boolean;
+  allows: CompiledRule[];
+  denies: CompiledRule[];
+  /** The policies that select the subject for this direction (only gathered when asked for). */
+  selecting: CompiledPolicy[];
+  ctx: MatchContext;
+  pod: PodEndpoint;
+}
+
+function collectSide(set: PolicySet, pod: PodEndpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number, gatherSelecting: boolean): SideRules {
   let subjectLabels: CiliumLabels | undefined;
   let peerLabels: CiliumLabels | undefined;
   const podLabels = () => (subjectLabels ??= podCiliumLabels(pod, set.clusterName));
@@ -153,21 +162,26 @@ function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destinati
     port,
     peerLabels: () => (peerLabels ??= endpointCiliumLabels(peer, pod.nodeName, set.clusterName)),
   };
-  let enforced = false;
-  let isolated = false;
-  const allows: CompiledRule[] = [];
-  const denies: CompiledRule[] = [];
+  const out: SideRules = { enforced: false, isolated: false, allows: [], denies: [], selecting: [], ctx, pod };
   for (const policies of [set.byNamespace.get(pod.namespace) ?? noPolicies, set.clusterwide]) {
     for (const p of policies) {
       const d = p[dir];
       if (!d || !p.selects(pod, podLabels)) continue;
-      enforced = true;
-      if (d.isolates) isolated = true;
+      out.enforced = true;
+      if (gatherSelecting) out.selecting.push(p);
+      if (d.isolates) out.isolated = true;
       for (const rule of d.rules) {
-        if (rule.matchesPort(ctx) && rule.matchesPeer(ctx)) (rule.deny ? denies : allows).push(rule);
+        if (rule.matchesPort(ctx) && rule.matchesPeer(ctx)) (rule.deny ? out.denies : out.allows).push(rule);
       }
     }
   }
+  return out;
+}
+
+function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number): SideDecision {
+  // Only pods are policy subjects here; nodes and the world are not enforced on.
+  if (subject.kind !== 'pod') return notEnforced();
+  const { enforced, isolated, allows, denies, ctx, pod } = collectSide(set, subject, peer, destination, dir, protocol, port, false);
   if (!enforced) return notEnforced();
   // The pod's own node (kubelet probes) is always let in, as with Cilium's allow-localhost default.
   const implicitAllow = set.allowLocalhost && dir === 'ingress' && peer.kind === 'node' && peer.name === pod.nodeName;
@@ -219,4 +233,69 @@ export function evaluateConnection(set: PolicySet, conn: Connection): Decision {
     if (ingress.l7) decision.l7.ingress = ingress.l7;
   }
   return decision;
+}
+
+/** A policy that selects an endpoint for a direction, with its subject selector as written. */
+export interface SelectingPolicy {
+  policy: PolicyRef;
+  selector: string;
+  /** Selecting puts the endpoint in default deny for the direction. */
+  isolates: boolean;
+}
+
+/** One side of a connection explained: which policies select the subject there, and which rules decided. */
+export interface SideExplanation {
+  selecting: SelectingPolicy[];
+  /** Rules that match the connection and allow it, each named by its policy and place (`spec.egress[0]`). */
+  allowedBy: RuleRef[];
+  deniedBy: RuleRef[];
+  /** The pod's own node is let in without a rule (allow-localhost). */
+  implicitAllow: boolean;
+}
+
+function ruleRefs(rules: readonly CompiledRule[]): RuleRef[] {
+  const seen = new Set<string>();
+  const out: RuleRef[] = [];
+  for (const r of rules) {
+    const key = `${r.policy.kind}/${r.policy.namespace}/${r.policy.name}/${r.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ policy: r.policy, path: r.path });
+  }
+  return out;
+}
+
+/**
+ * The why behind one side of evaluateConnection: for the source's egress or the destination's ingress, the
+ * policies selecting the pod there and the matching rules. Slower than evaluateConnection; meant for reports.
+ */
+export function explainSide(set: PolicySet, conn: Connection, dir: 'ingress' | 'egress'): SideExplanation {
+  const subject = dir === 'egress' ? conn.source : conn.destination;
+  const peer = dir === 'egress' ? conn.destination : conn.source;
+  if (subject.kind !== 'pod') return { selecting: [], allowedBy: [], deniedBy: [], implicitAllow: false };
+  const side = collectSide(set, subject, peer, conn.destination, dir, conn.protocol, conn.port, true);
+  const implicitAllow = set.allowLocalhost && dir === 'ingress' && peer.kind === 'node' && peer.name === subject.nodeName;
+  return {
+    selecting: side.selecting.map((p) => ({ policy: p.ref, selector: p.selector, isolates: p[dir]?.isolates ?? false })),
+    allowedBy: ruleRefs(side.allows),
+    deniedBy: ruleRefs(side.denies),
+    implicitAllow,
+  };
+}
+
+/** Every label key the policies' selectors name (without `k8s:`/`any:`): the vocabulary users select pods by. */
+export function selectorKeys(objects: Iterable<unknown>): Set<string> {
+  const keys = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!isObject(v)) return;
+    for (const [k, child] of Object.entries(v)) {
+      if (k === 'matchLabels' && isObject(child)) for (const key of Object.keys(child)) keys.add(key.replace(/^(k8s|any):/, ''));
+      else if (k === 'matchExpressions' && Array.isArray(child)) {
+        for (const e of child) if (isObject(e) && typeof e.key === 'string') keys.add(e.key.replace(/^(k8s|any):/, ''));
+      } else walk(child);
+    }
+  };
+  for (const obj of objects) walk(isObject(obj) ? obj.spec ?? obj.specs : undefined);
+  return keys;
 }

@@ -1,6 +1,6 @@
 // Kubernetes NetworkPolicy (networking.k8s.io/v1): validation, policyTypes defaulting and compilation.
 import type { Endpoint, PodEndpoint, PolicyRef, Protocol } from './types.ts';
-import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, isObject, listField, objectField } from './compiled.ts';
+import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, describeSelector, isObject, listField, objectField } from './compiled.ts';
 import { compileLabelSelector, namespaceLabelsOf } from './selectors.ts';
 import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
@@ -94,6 +94,7 @@ function compileRules(spec: Record<string, unknown>, field: 'ingress' | 'egress'
     const ports = listField(raw, 'ports', path).map((p, j) => compilePort(p, `${path}.ports[${j}]`));
     return {
       policy: ref,
+      path,
       deny: false,
       matchesPeer: peers.length === 0 ? () => true : (ctx: MatchContext) => peers.some((m) => m(ctx.peer)),
       matchesPort: ports.length === 0 ? () => true : (ctx: MatchContext) => ports.some((p) => portMatches(p, ctx)),
@@ -129,6 +130,7 @@ export function compileNetworkPolicy(obj: Record<string, unknown>): CompiledPoli
   const compiled: CompiledPolicy = {
     ref,
     namespace,
+    selector: describeSelector(spec.podSelector),
     selects: (pod: PodEndpoint) => pod.namespace === namespace && subject(pod.labels),
   };
   const ingress = direction('Ingress', ingressRules);

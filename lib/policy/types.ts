@@ -56,6 +56,12 @@ export interface Connection {
   port: number;
 }
 
+/** One rule of a policy: the policy, and where the rule is in it (`spec.ingress[0]`, `spec.egressDeny[1].toPorts[0]`). */
+export interface RuleRef {
+  policy: PolicyRef;
+  path: string;
+}
+
 export type PolicyKind = 'NetworkPolicy' | 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
 
 /** Which policy allowed or denied; namespace is '' for a clusterwide policy. */
