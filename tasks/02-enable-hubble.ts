@@ -6,12 +6,42 @@ import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollou
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 
-/** The lab guide's Hubble settings. */
+/** Source and destination as workloads, or the reserved identity (world, host, …) outside them. */
+const workloadContext = 'sourceContext=workload-name|reserved-identity;destinationContext=workload-name|reserved-identity';
+
+/**
+ * The metrics the agents serve: the guide's list, with httpV2 in place of http (Cilium refuses both together) and
+ * policy added. Space-separated, as Cilium splits the key: the guide's comma list is a single unknown metric to it.
+ */
+export const hubbleMetrics = [
+  'dns:query;ignoreAAAA',
+  `drop:${workloadContext}`,
+  'tcp',
+  `flow:${workloadContext}`,
+  'port-distribution',
+  'icmp',
+  `httpV2:exemplars=true;${workloadContext};labelsContext=source_namespace,source_workload,destination_namespace,destination_workload,traffic_direction`,
+  `policy:${workloadContext}`,
+].join(' ');
+
+/** Why the metrics differ from the guide's, for the task's output. */
+export const hubbleMetricsNotes = [
+  'hubble-metrics: the guide\'s dns, drop, tcp, flow, port-distribution and icmp, space-separated as Cilium splits the key',
+  'hubble-metrics: httpV2 instead of http: one request counter with its status and reporter, and the latency histogram, per source → destination workload (the edges, error ratios and percentiles analyze --prometheus reads)',
+  'hubble-metrics: policy added: policy verdicts by direction, match and action, so allow/deny can be checked from metrics',
+  'hubble-metrics: workload-name|reserved-identity contexts on drop, flow, httpV2 and policy: series per workload pair, never per pod',
+  'hubble-redact-http-urlquery: URL query strings (tokens, prompts) are removed from HTTP flows before they are stored or exported',
+];
+
+/** The lab guide's Hubble settings, with the metrics and redaction above. */
 export const hubbleConfig: Record<string, string> = {
   'enable-hubble': 'true',
   'hubble-listen-address': ':4244',
   'hubble-metrics-server': ':9965',
-  'hubble-metrics': 'dns,drop,tcp,flow,port-distribution,icmp,http',
+  'hubble-metrics': hubbleMetrics,
+  'enable-hubble-open-metrics': 'true',
+  'hubble-redact-enabled': 'true',
+  'hubble-redact-http-urlquery': 'true',
 };
 
 /** Where the values the lab replaced are kept, so that teardown can put them back. */
@@ -85,7 +115,7 @@ export const enableHubble = defineTask<EnablePlan>({
           : `restart DaemonSet kube-system/cilium: ${stale.length} agent(s) started before the current config (${stale.join(', ')})`,
       );
     }
-    return { changes, changedKeys, previous, restart };
+    return { changes, changedKeys, previous, restart, ...('hubble-metrics' in changedKeys ? { notes: hubbleMetricsNotes } : {}) };
   },
   async apply(ctx, plan) {
     const core = ctx.kc.makeApiClient(CoreV1Api);

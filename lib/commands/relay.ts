@@ -8,6 +8,7 @@ import { createReadStats, describeMalformed, readResponses } from '../hubble/cod
 import type { Node } from '../hubble/grpc/messages.ts';
 import { parseTimestamp } from '../hubble/grpc/timestamp.ts';
 import { startObserverServer } from '../hubble/server/observer-server.ts';
+import { recordNodes, relayNodeName } from '../hubble/server/node-names.ts';
 import { FlowRing, isValidCapacity } from '../hubble/server/ring.ts';
 import { nodeStatusRecord, RingObserverSource } from '../hubble/server/ring-source.ts';
 import type { ObserverSource } from '../hubble/server/source.ts';
@@ -75,13 +76,6 @@ function pacer(pace: Pace, signal: AbortSignal): (r: GetFlowsResponse) => Promis
   };
 }
 
-/** Node names a record speaks for (its node_name, or the nodes of a node_status event). */
-function recordNodes(r: GetFlowsResponse): string[] {
-  const names = r.node_status?.node_names ?? [];
-  const own = r.node_name ?? r.flow?.node_name;
-  return own ? [own, ...names] : names;
-}
-
 export const relayCommand: Command = {
   name: 'relay',
   summary: 'serve a flows export over the Hubble Relay gRPC API (for hubble observe/status and hubble-lab)',
@@ -93,9 +87,10 @@ export const relayCommand: Command = {
     '  hubble observe --server localhost:4245 --last 20 --verdict DROPPED',
     '  hubble-lab relay --input flows.jsonl.gz --pace realtime --listen 127.0.0.1:4250',
     '',
-    'Records enter the ring buffer at the chosen pace; GetFlows serves --first/--last/--since/--until/filters',
-    'from it (--first/--last N count per node, as through Hubble Relay), and --follow streams records as they',
-    'arrive, then stays open. Stop with Ctrl-C.',
+    'At --pace max a file is read whole before the port opens, so every request sees all of it; with another',
+    'pace, or from stdin, records enter the ring buffer as they come, as on a live cluster. GetFlows serves',
+    '--first/--last/--since/--until/filters from the ring (--first/--last N count per node, as through Hubble',
+    'Relay), and --follow streams records as they arrive, then stays open. Stop with Ctrl-C.',
   ].join('\n'),
 
   async run(args, io: CommandIO): Promise<number> {
@@ -110,9 +105,6 @@ export const relayCommand: Command = {
 
     const stats = createReadStats();
     const records = readResponses(input === '-' ? io.stdin : input, stats);
-    // Read a file's first record before listening, so an unreadable file fails before anything is served;
-    // stdin may take its time, so serve at once.
-    const first: IteratorResult<GetFlowsResponse> = input === '-' ? { done: true, value: undefined } : await records.next();
 
     const ring = new FlowRing(capacity);
     const nodeNames = new Set<string>();
@@ -122,7 +114,8 @@ export const relayCommand: Command = {
     const nodes = (): Node[] => {
       const inRing = new Map<string, number>();
       for (let seq = ring.oldest; seq < ring.written; seq++) {
-        const node = ring.at(seq)?.response.flow?.node_name;
+        const flowNode = ring.at(seq)?.response.flow?.node_name;
+        const node = flowNode === undefined ? undefined : relayNodeName(flowNode);
         if (node !== undefined) inRing.set(node, (inRing.get(node) ?? 0) + 1);
       }
       const uptimeNs = String(BigInt(Date.now() - startedAtMs) * 1_000_000n);
@@ -148,6 +141,27 @@ export const relayCommand: Command = {
       getNodes: () => history.getNodes(),
       getNamespaces: () => history.getNamespaces(),
     };
+    const add = (r: GetFlowsResponse) => {
+      for (const name of recordNodes(r)) nodeNames.add(name);
+      const flowNode = r.flow?.node_name;
+      if (flowNode !== undefined) seenByNode.set(relayNodeName(flowNode), (seenByNode.get(relayNodeName(flowNode)) ?? 0) + 1);
+      ring.write(r);
+    };
+    // A file at full pace is loaded before listening: a request that came while it loads would get a part of it.
+    // Otherwise read a file's first record before listening, so an unreadable file fails before anything is
+    // served; stdin may take its time, so serve at once.
+    const preload = input !== '-' && pace.kind === 'max';
+    let first: IteratorResult<GetFlowsResponse> = { done: true, value: undefined };
+    try {
+      if (preload) {
+        for (let next = await records.next(); !next.done && !io.signal.aborted; next = await records.next()) add(next.value);
+      } else if (input !== '-') {
+        first = await records.next();
+      }
+    } catch (err) {
+      await records.return(undefined);
+      throw err;
+    }
     const server = await startObserverServer(listen, source, { what: 'Hubble Relay' }).catch(async (err: unknown) => {
       await records.return(undefined);
       throw err;
@@ -157,19 +171,16 @@ export const relayCommand: Command = {
 
     try {
       const due = pacer(pace, io.signal);
-      const add = async (r: GetFlowsResponse) => {
+      const played = async (r: GetFlowsResponse) => {
         const wait = due(r);
         if (wait) await wait;
-        for (const name of recordNodes(r)) nodeNames.add(name);
-        const flowNode = r.flow?.node_name;
-        if (flowNode !== undefined) seenByNode.set(flowNode, (seenByNode.get(flowNode) ?? 0) + 1);
-        ring.write(r);
+        add(r);
       };
-      if (!first.done) await add(first.value);
+      if (!first.done) await played(first.value);
       while (!io.signal.aborted) {
         const next = await records.next();
         if (next.done) break;
-        await add(next.value);
+        await played(next.value);
       }
       if (!io.signal.aborted) {
         io.stdout.write(`hubble-lab relay: read ${stats.records} records (${stats.flows} flows) from ${shown}; serving until interrupted\n`);

@@ -85,7 +85,7 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   expectLines(t, res, [
     cluster,
     ciliumReady,
-    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset)',
+    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
     `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
     agentsCurrent,
     '✖ Hubble Relay: not deployed (no Deployment kube-system/hubble-relay)',
@@ -105,7 +105,7 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   expectLines(t, res, [
     cluster,
     ciliumReady,
-    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset)',
+    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
     `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
     agentsCurrent,
     relayOk,
