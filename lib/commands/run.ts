@@ -109,7 +109,7 @@ export const runCommand: Command = {
   usage: 'run [task…] [flags]',
   options,
   details: [
-    'Tasks, in order: preflight, enable-hubble, deploy-hubble, deploy-demo, wait, port-forward, apply-policy, collect, traffic, analyze.',
+    'Tasks, in order: preflight, enable-hubble, deploy-hubble, deploy-monitoring, deploy-demo, wait, port-forward, apply-policy, collect, traffic, analyze.',
     'Without --kubeconfig/--context the lab runs on a fresh embedded cluster. A real cluster sees the plan and must confirm (or --yes).',
     'Exit codes: 0 PASS, 1 FAIL, 3 INCOMPLETE, 2 usage or infrastructure error.',
   ].join('\n'),

@@ -11,6 +11,7 @@ import type { SimHubble } from './hub.ts';
 import { RelayConfigError, relayConfig } from './relay-config.ts';
 import { startHubbleRelay } from './relay.ts';
 import { startHubbleUi } from './ui.ts';
+import { prometheusImage } from './metrics-prometheus.ts';
 
 /** The container's argv as Kubernetes builds it: command, then args (no image defaults: these images have none we emulate). */
 function argv(ctx: ContainerContext): string[] {
@@ -156,4 +157,5 @@ export function registerHubbleImages(runtime: { registerImageHandler(pattern: st
   runtime.registerImageHandler('quay.io/cilium/cilium', ciliumAgentImage(hub, agentHooks));
   runtime.registerImageHandler('quay.io/cilium/hubble-relay', hubbleRelayImage());
   runtime.registerImageHandler('quay.io/cilium/hubble-ui', hubbleUiImage());
+  runtime.registerImageHandler('prom/prometheus', prometheusImage(hub));
 }

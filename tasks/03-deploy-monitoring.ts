@@ -1,0 +1,115 @@
+// Lab step 3b (after deploy-hubble): a Prometheus that scrapes every agent's Hubble metrics, forwarded to 127.0.0.1:9090
+// for the run. In the embedded cluster it is this machine's prometheus binary; without one the lab goes on without metrics.
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import path from 'node:path';
+import { InfraError } from '../lib/errors.ts';
+import { applyChanges, describeChange, planApply, type ObjectChange } from '../lib/kube/apply.ts';
+import { callApi } from '../lib/kube/errors.ts';
+import { forwardService } from '../lib/kube/port-forward.ts';
+import { pollUntil, waitForDeploymentRollout } from '../lib/kube/rollout.ts';
+import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
+import { runStandalone } from '../lib/lab/standalone.ts';
+import { findPrometheus, installHint } from '../lib/metrics/prometheus-binary.ts';
+import { PrometheusClient } from '../lib/metrics/prometheus.ts';
+import { loadManifests, manifestsDir } from '../lib/traffic/manifests.ts';
+
+export const prometheusLocalPort = 9090;
+const ns = 'kube-system';
+/** The scrape job of the agents (manifests/monitoring/prometheus.yaml). */
+export const agentJob = 'hubble-metrics';
+const readyTimeoutMs = 120_000;
+
+/** What later tasks (analyze) learn about metrics in this run. */
+export interface MetricsState {
+  collected: boolean;
+  /** Why not, when not collected. */
+  reason?: string;
+  /** The forwarded Prometheus API, when collected. */
+  url?: string;
+}
+
+interface MonitoringPlan extends TaskPlan {
+  objectChanges: ObjectChange[];
+  skipped: boolean;
+}
+
+const rbacKinds = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+/** manifests/monitoring; the embedded cluster serves no RBAC API (its pods reach nothing through the API), so no roles there. */
+export function monitoringManifests(sim: boolean): KubernetesObject[] {
+  const objects = loadManifests(path.join(manifestsDir, 'monitoring'));
+  return sim ? objects.filter((o) => !rbacKinds.has(o.kind ?? '')) : objects;
+}
+
+function notCollected(ctx: LabContext, reason: string): void {
+  ctx.shared.metrics = { collected: false, reason } satisfies MetricsState;
+}
+
+/** The agents' targets, each up, as many as there are cilium agent pods; a line saying what is missing otherwise. */
+async function targetsPending(ctx: LabContext, prom: PrometheusClient): Promise<string | undefined> {
+  const core = ctx.kc.makeApiClient(CoreV1Api);
+  const pods = await callApi('list Cilium agent pods', () => core.listNamespacedPod({ namespace: ns, labelSelector: 'k8s-app=cilium' }));
+  const agents = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running').length;
+  const targets = (await prom.targets()).filter((t) => t.job === agentJob);
+  const up = targets.filter((t) => t.health === 'up').length;
+  if (up >= agents && agents > 0) return undefined;
+  const down = targets.filter((t) => t.health !== 'up').map((t) => `${t.labels['instance'] ?? t.scrapeUrl}${t.lastError ? ` (${t.lastError})` : ''}`);
+  return `${up}/${agents} agent target(s) up${down.length ? `; not up: ${down.join(', ')}` : ''}`;
+}
+
+export const deployMonitoring = defineTask<MonitoringPlan>({
+  id: 'deploy-monitoring',
+  title: 'Deploy Prometheus for Hubble metrics',
+  kind: 'setup',
+  async plan(ctx) {
+    if (ctx.target.sim && !findPrometheus()) {
+      return {
+        changes: [],
+        notes: [`metrics are not collected: the embedded cluster runs prom/prometheus with this machine's prometheus binary, and there is none (${installHint}); the lab goes on with flows only`],
+        objectChanges: [],
+        skipped: true,
+      };
+    }
+    const objectChanges = await planApply(ctx.kc, monitoringManifests(ctx.target.sim));
+    const unchanged = objectChanges.filter((c) => c.action === 'unchanged').length;
+    const notes = [
+      ...(ctx.target.sim ? ['embedded cluster: prom/prometheus runs this machine\'s prometheus binary; its cilium discovery reads the agents\' metrics addresses'] : []),
+      ...(unchanged ? [`${unchanged} object(s) already as intended`] : []),
+    ];
+    return { changes: objectChanges.filter((c) => c.action !== 'unchanged').map(describeChange), notes, objectChanges, skipped: false };
+  },
+  async apply(ctx, plan) {
+    await applyChanges(ctx.kc, plan.objectChanges);
+  },
+  async verify(ctx) {
+    // The plan is not passed to verify: decide the skip the same way.
+    if (ctx.target.sim && !findPrometheus()) {
+      notCollected(ctx, `no prometheus binary on this machine (${installHint})`);
+      return;
+    }
+    await waitForDeploymentRollout(ctx.kc, ns, 'prometheus', { timeoutMs: readyTimeoutMs, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
+    const forward = await forwardService(ctx.kc, { namespace: ns, service: 'prometheus', servicePort: 9090, localPort: prometheusLocalPort });
+    const url = `http://${forward.address}`;
+    const prom = new PrometheusClient(url, { timeoutMs: 10_000 });
+    try {
+      await pollUntil('Prometheus scraping the agents', () => targetsPending(ctx, prom).catch((err: Error) => err.message), {
+        timeoutMs: readyTimeoutMs,
+        onProgress: (l) => ctx.report.progress(l),
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      await forward.close();
+      throw new InfraError(`Prometheus does not scrape every agent: ${(err as Error).message}`, {
+        hint: 'check `kubectl -n kube-system logs deploy/prometheus` and that hubble-metrics-server is set in cilium-config (hubble-lab run enable-hubble)',
+        cause: err,
+      });
+    }
+    ctx.defer(() => forward.close());
+    ctx.shared.metrics = { collected: true, url } satisfies MetricsState;
+    const { version } = await prom.buildInfo();
+    ctx.report.info(`Prometheus ${version}: ${url} (every agent's Hubble metrics, job ${agentJob})`);
+  },
+});
+
+export default deployMonitoring;
+await runStandalone(import.meta.url, deployMonitoring);
