@@ -8,7 +8,8 @@ import { FlowAggregator } from '../analysis/aggregate.ts';
 import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
 import { loadExpectations, type Expectations } from '../analysis/expectations.ts';
 import { connectObserver } from '../hubble/client.ts';
-import { createReadStats, describeMalformed, readResponseBatches, type ReadStats } from '../hubble/codec/read.ts';
+import { createReadStats, describeMalformed, readResponseBatches, type ReadOptions, type ReadStats } from '../hubble/codec/read.ts';
+import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
 import { compileFlowFilters } from '../hubble/filter/match.ts';
 import { parseGoDuration } from '../hubble/filter/time.ts';
@@ -23,6 +24,7 @@ const OUTPUT = 'Output and gate';
 
 const ownOptions: OptionSpec[] = [
   { name: 'input', short: 'i', type: 'string', valueName: 'FILE', group: SOURCE, description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin' },
+  maxLineBytesOption,
   { name: 'server', type: 'string', valueName: 'ADDR', group: SOURCE, description: 'Hubble Relay (or agent) to read live flows from, with --since/--until or --follow --duration' },
   { name: 'duration', type: 'string', valueName: 'DURATION', group: SOURCE, description: 'with --follow: stop after this long (60s, 5m); Ctrl-C also stops and writes the reports' },
   { name: 'out', type: 'string', valueName: 'DIR', group: OUTPUT, description: 'folder for the reports (default reports/<timestamp>/)' },
@@ -115,7 +117,7 @@ function windowFilter(req: GetFlowsRequest): ((resp: GetFlowsResponse) => boolea
   };
 }
 
-async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): Promise<Collected> {
+async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, readOptions: ReadOptions): Promise<Collected> {
   if (req.number !== undefined && !req.first && req.number !== ALL_FLOWS) {
     throw new UsageError('analyze: --last is not available with --input', { hint: 'pick flows from a file with --since/--until or --first N' });
   }
@@ -128,7 +130,7 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO): P
   let failure: unknown;
   try {
     const input = path === '-' ? { stream: io.stdin, name: '<stdin>' } : path;
-    reading: for await (const batch of readResponseBatches(input, stats)) {
+    reading: for await (const batch of readResponseBatches(input, stats, readOptions)) {
       for (const resp of batch) {
         records++;
         if (inWindow && !inWindow(resp)) continue;
@@ -226,7 +228,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   // Expectations are read first: a broken file should fail before minutes of following a live stream.
   const expectations: Expectations | undefined = expectPath === undefined ? undefined : await loadExpectations(expectPath);
 
-  const collected = input !== undefined ? await collectFile(input, req, io) : await collectServer(server!, req, args, io);
+  const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }) : await collectServer(server!, req, args, io);
   const { agg, stats, failure } = collected;
   if (failure !== undefined) agg.quality.note(`The input ended early: ${formatError(failure).split('\n')[0]}. The report covers what was read before.`);
   const analysis = agg.finish(stats ? { count: stats.malformed, examples: stats.firstMalformed } : undefined);

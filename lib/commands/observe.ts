@@ -7,7 +7,8 @@ import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver } from '../hubble/client.ts';
-import { createReadStats, describeMalformed, readResponseLineBatches } from '../hubble/codec/read.ts';
+import { createReadStats, describeMalformed, readResponseLineBatches, type ReadOptions } from '../hubble/codec/read.ts';
+import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
 import { toJsonpbFromLine } from '../hubble/codec/write.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
 import { compileFlowFilters, NO_FLOW } from '../hubble/filter/match.ts';
@@ -24,6 +25,7 @@ const MAX_FILE_LAST = 1_000_000;
 
 const options: OptionSpec[] = [
   { name: 'input-file', type: 'string', valueName: 'FILE', group: 'Source', description: 'read flows from a file (hubble observe -o jsonpb, the Hubble exporter; gzip too); - for stdin' },
+  maxLineBytesOption,
   { name: 'server', type: 'string', valueName: 'ADDR', group: 'Source', description: `Hubble Relay or agent to ask (default $HUBBLE_SERVER or ${DEFAULT_SERVER})` },
   { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', default: 'compact', group: 'Output', description: 'compact, dict, json, jsonpb or table' },
   { name: 'time-format', type: 'string', valueName: 'NAME', default: 'StampMilli', group: 'Output', description: `how times print in compact, dict and table: ${TIME_FORMAT_NAMES.join(', ')}` },
@@ -137,7 +139,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   const req = buildGetFlowsRequest(args, { live, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
   const output = createOutput(format, args, io, req.follow === true);
   try {
-    if (inputFile !== undefined) return await observeFile(inputFile, req, output, io);
+    if (inputFile !== undefined) return await observeFile(inputFile, req, output, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'observe') });
     return await observeServer(server ?? io.env.HUBBLE_SERVER ?? DEFAULT_SERVER, req, output, io);
   } catch (err) {
     // A reader that went away (`| head`) is not an error: stop quietly, as a pipe would.
@@ -147,7 +149,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
 }
 
 /** The records hubble prints for this request from a file: time window, filters, then --first/--last. */
-async function observeFile(path: string, req: GetFlowsRequest, output: Output, io: CommandIO): Promise<number> {
+async function observeFile(path: string, req: GetFlowsRequest, output: Output, io: CommandIO, readOptions: ReadOptions): Promise<number> {
   const matches = compileFlowFilters(req.whitelist, req.blacklist);
   const since = req.since === undefined ? undefined : timestampToNanos(parseTimestamp(req.since)!);
   const until = req.until === undefined ? undefined : timestampToNanos(parseTimestamp(req.until)!);
@@ -174,7 +176,7 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
 
   let failure: unknown;
   try {
-    reading: for await (const { records, lines } of readResponseLineBatches(path === '-' ? io.stdin : path, stats)) {
+    reading: for await (const { records, lines } of readResponseLineBatches(path === '-' ? io.stdin : path, stats, readOptions)) {
       for (let i = 0; i < records.length; i++) {
         const resp = records[i]!;
         if (!selected(resp)) continue;

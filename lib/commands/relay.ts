@@ -5,6 +5,7 @@ import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { GetFlowsResponse } from '../flows/types.ts';
 import { createReadStats, describeMalformed, readResponses } from '../hubble/codec/read.ts';
+import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
 import type { Node } from '../hubble/grpc/messages.ts';
 import { parseTimestamp } from '../hubble/grpc/timestamp.ts';
 import { startObserverServer } from '../hubble/server/observer-server.ts';
@@ -19,6 +20,7 @@ const RELAY_NODE_NAME = 'hubble-relay';
 
 const options: OptionSpec[] = [
   { name: 'input', short: 'i', type: 'string', valueName: 'FILE', description: 'flows export to serve (hubble observe -o jsonpb, plain or gzip); - for stdin' },
+  maxLineBytesOption,
   { name: 'listen', type: 'string', valueName: 'HOST:PORT', default: '127.0.0.1:4245', description: 'address to serve the Relay API on (port 0: any free port)' },
   { name: 'pace', type: 'string', valueName: 'PACE', default: 'max', description: 'max (all at once), realtime (the gaps between flow timestamps) or N/s' },
   { name: 'capacity', type: 'number', valueName: 'N', default: 65535, description: 'ring buffer size, 2^n−1 like hubble-event-buffer-capacity; older records roll off' },
@@ -104,7 +106,7 @@ export const relayCommand: Command = {
     }
 
     const stats = createReadStats();
-    const records = readResponses(input === '-' ? io.stdin : input, stats);
+    const records = readResponses(input === '-' ? io.stdin : input, stats, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'relay') });
 
     const ring = new FlowRing(capacity);
     const nodeNames = new Set<string>();

@@ -1,7 +1,7 @@
 // Reads Hubble flow exports (hubble observe -o jsonpb/json, the Hubble exporter, legacy bare-Flow JSON) into GetFlowsResponse records.
 import type { GetFlowsResponse } from '../../flows/types.ts';
 import { mayHaveJsonNames, toProtoNames } from './json-names.ts';
-import { openLines, type ReadInput } from './lines.ts';
+import { openLines, type LineOptions, type ReadInput } from './lines.ts';
 import { enumValueName, integerText } from './protojson.ts';
 
 export interface MalformedLine {
@@ -30,7 +30,7 @@ export interface ReadStats {
 
 export const MAX_MALFORMED_SAMPLES = 10;
 
-export type { ReadInput } from './lines.ts';
+export type { LineOptions as ReadOptions, ReadInput } from './lines.ts';
 
 export function createReadStats(): ReadStats {
   return { source: '', lines: 0, records: 0, flows: 0, skipped: 0, malformed: 0, firstMalformed: [] };
@@ -54,15 +54,15 @@ export function describeMalformed(stats: ReadStats): string {
  * as skipped; malformed lines are counted and sampled in `stats`, never fatal. A file that cannot be read
  * throws InputError naming it, after every record before the failure has been yielded.
  */
-export async function* readResponses(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<GetFlowsResponse> {
-  for await (const batch of readResponseBatches(input, stats)) {
+export async function* readResponses(input: ReadInput, stats: ReadStats = createReadStats(), options: LineOptions = {}): AsyncGenerator<GetFlowsResponse> {
+  for await (const batch of readResponseBatches(input, stats, options)) {
     for (let i = 0; i < batch.length; i++) yield batch[i]!;
   }
 }
 
 /** As readResponses, one array per input chunk: cheaper for consumers that handle many records at once. */
-export async function* readResponseBatches(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<GetFlowsResponse[]> {
-  for await (const batch of readBatches(input, stats, false)) yield batch.records;
+export async function* readResponseBatches(input: ReadInput, stats: ReadStats = createReadStats(), options: LineOptions = {}): AsyncGenerator<GetFlowsResponse[]> {
+  for await (const batch of readBatches(input, stats, false, options)) yield batch.records;
 }
 
 /** Records with the text of the lines they came from. */
@@ -77,15 +77,22 @@ export interface ResponseBatch {
 }
 
 /** As readResponseBatches, with each record's source line: lets a writer reuse text that needs no rewriting. */
-export function readResponseLineBatches(input: ReadInput, stats: ReadStats = createReadStats()): AsyncGenerator<ResponseBatch> {
-  return readBatches(input, stats, true);
+export function readResponseLineBatches(input: ReadInput, stats: ReadStats = createReadStats(), options: LineOptions = {}): AsyncGenerator<ResponseBatch> {
+  return readBatches(input, stats, true, options);
 }
 
-async function* readBatches(input: ReadInput, stats: ReadStats, keepLines: boolean): AsyncGenerator<ResponseBatch> {
-  const opened = await openLines(input);
+async function* readBatches(input: ReadInput, stats: ReadStats, keepLines: boolean, options: LineOptions): AsyncGenerator<ResponseBatch> {
+  const opened = await openLines(input, options);
   stats.source = opened.source;
   let batch: ResponseBatch = { records: [], lines: [] };
-  const sink = { line: (text: string, lineNo: number) => handleLine(text, lineNo, stats, batch.records, keepLines ? batch.lines : undefined) };
+  const sink = {
+    line: (text: string, lineNo: number) => handleLine(text, lineNo, stats, batch.records, keepLines ? batch.lines : undefined),
+    // A line over the length cap, or trailing garbage after gzip data: never parsed, counted as malformed.
+    malformed: (lineNo: number, reason: string) => {
+      stats.malformed++;
+      if (stats.firstMalformed.length < MAX_MALFORMED_SAMPLES) stats.firstMalformed.push({ line: lineNo, reason });
+    },
+  };
   for await (const lines of opened.read(sink, stats.lines)) {
     stats.lines = lines;
     if (batch.records.length > 0) {
@@ -118,7 +125,11 @@ export function parseResponseLine(text: string): LineOutcome {
   const outcome = classify(value);
   // protojson reads null as "not set" for any field (google.protobuf.Value aside, which Hubble records lack). The
   // checks note a null where they meet one; only then is the record walked to drop them all.
-  if (sawNull && typeof outcome === 'object' && !('malformed' in outcome) && dropNulls(value)) rewritten = true;
+  if (sawNull && typeof outcome === 'object' && !('malformed' in outcome)) {
+    const dropped = dropNulls(value);
+    if (dropped === 'too deep') return { malformed: `nested too deep (more than ${MAX_NESTING} levels)` };
+    if (dropped) rewritten = true;
+  }
   return outcome;
 }
 
@@ -327,20 +338,41 @@ function checkNodeStatus(v: unknown): string | undefined {
 }
 
 /**
- * Deletes the keys whose value is null, at every depth (protojson reads null as "not set" for any field;
- * google.protobuf.Value aside, which Hubble records lack); true if there were any. Nulls inside lists stay (and fail).
+ * How deep a record may nest. A Hubble record nests about 6 levels (flow.l7.http.headers[].key); 100 leaves room
+ * for fields to come. Go's protojson allows 10,000, but JSON.stringify, which the writers use, overflows the
+ * stack at a few thousand, so a record that deep could be read here and then break every output of it.
  */
-function dropNulls(obj: Record<string, unknown>): boolean {
+const MAX_NESTING = 100;
+
+/**
+ * Deletes the keys whose value is null, at every depth (protojson reads null as "not set" for any field;
+ * google.protobuf.Value aside, which Hubble records lack); true if there were any, 'too deep' when the record
+ * nests deeper than MAX_NESTING. Nulls inside lists stay (and fail). The walk keeps its own stack: a line
+ * nested thousands deep must not overflow the call stack and end the read.
+ */
+function dropNulls(root: Record<string, unknown>): boolean | 'too deep' {
   let dropped = false;
-  for (const key of Object.keys(obj)) {
-    const v = obj[key];
-    if (v === null) {
-      delete obj[key];
-      dropped = true;
-    } else if (Array.isArray(v)) {
-      for (const item of v) if (isObject(item) && dropNulls(item)) dropped = true;
-    } else if (isObject(v) && dropNulls(v)) {
-      dropped = true;
+  const objects: Record<string, unknown>[] = [root];
+  const depths: number[] = [1];
+  for (let obj = objects.pop(); obj !== undefined; obj = objects.pop()) {
+    const depth = depths.pop()!;
+    if (depth > MAX_NESTING) return 'too deep';
+    for (const key of Object.keys(obj)) {
+      const v = obj[key];
+      if (v === null) {
+        delete obj[key];
+        dropped = true;
+      } else if (Array.isArray(v)) {
+        for (const item of v) {
+          if (isObject(item)) {
+            objects.push(item);
+            depths.push(depth + 2);
+          }
+        }
+      } else if (isObject(v)) {
+        objects.push(v);
+        depths.push(depth + 1);
+      }
     }
   }
   return dropped;

@@ -253,7 +253,7 @@ t.test('a truncated gzip file yields every record before the damage, then throws
     return undefined;
   })();
   t.type(err, InputError);
-  t.match((err as Error).message, new RegExp(`^${path}: gzip data is truncated or corrupt after line ${stats.lines}: `));
+  t.equal((err as Error).message, `${path}: unexpected end of gzip data after line ${stats.lines}`);
   t.ok(got.length > 100, `${got.length} records read before the cut`);
   sameRecords(t, got, synthResponses({ count: 400, seed: 8 }).slice(0, got.length));
 });
