@@ -41,9 +41,12 @@ export interface Observation {
   examples: FlowExample[];
   /** The first flow of the observation, for explanations. */
   first: Flow;
+  /** client > server | protocol | port: the connection, whatever its outcome. */
+  connKey: string;
 }
 
 const EXAMPLES = 3;
+const undeliveredNote = 'forwarded at the source but denied at the destination (counted with the drops)';
 /** Distinct HTTP requests (method and path) kept per edge; more are counted on the edge's L3/L4 observation. */
 const MAX_L7_PER_EDGE = 256;
 
@@ -68,7 +71,11 @@ export class ObservationTable {
   private readonly l7PerEdge = new Map<string, number>();
   /** DNS names seen for world IPs: in flows' destination_names and in DNS answers. */
   private readonly namesByIp = new Map<string, Set<string>>();
+  /** Connections (client, server, protocol, port) seen reaching the server, and seen denied. */
+  private readonly delivered = new Set<string>();
+  private readonly denied = new Set<string>();
   readonly skipped = new Map<string, number>();
+  private finished: Observation[] | undefined;
   /** The cluster name pods carry (io.cilium.k8s.policy.cluster), for the `cluster` entity. */
   clusterName: string | undefined;
   flows = 0;
@@ -90,7 +97,9 @@ export class ObservationTable {
     for (const n of names) if (n) set.add(n.replace(/\.$/, ''));
   }
 
+  /** Adds one flow; the table is read with observations(), after the last one. */
   addFlow(flow: Flow): void {
+    if (this.finished) throw new Error('ObservationTable: flows added after observations() was read');
     this.flows++;
     const dns = flow.l7?.dns;
     if (dns?.query && dns.ips?.length) for (const ip of dns.ips) this.learnNames(ip, [dns.query]);
@@ -105,7 +114,10 @@ export class ObservationTable {
     if (server.endpoint.kind === 'world') this.learnNames(fc.server.ip, fc.server.names);
     const ck = endpointKey(client.endpoint);
     const sk = endpointKey(server.endpoint);
-    const edgeKey = `${ck}>${sk}|${fc.protocol}|${fc.port}|${fc.class}|${fc.reason ?? ''}`;
+    const connKey = `${ck}>${sk}|${fc.protocol}|${fc.port}`;
+    if (fc.class === 'denied') this.denied.add(connKey);
+    else if (fc.reply || flow.trace_observation_point === 'TO_ENDPOINT' || flow.l7 || flow.traffic_direction === 'INGRESS') this.delivered.add(connKey);
+    const edgeKey = `${connKey}|${fc.class}|${fc.reason ?? ''}`;
     let l7 = '';
     let http: Observation['http'];
     if (fc.http || fc.dnsQuery) {
@@ -133,6 +145,7 @@ export class ObservationTable {
         deniedBy: [],
         examples: [],
         first: flow,
+        connKey,
       };
       if (fc.reason) obs.reason = fc.reason;
       if (fc.direction) obs.direction = fc.direction;
@@ -151,7 +164,16 @@ export class ObservationTable {
 
   /** Every observation, world endpoints with every DNS name seen for their IP, in a stable order. */
   observations(): Observation[] {
-    const out = [...this.byKey.values()];
+    if (this.finished) return this.finished;
+    // A packet the source's node forwards (to the overlay) can still be dropped by the destination's ingress
+    // policy. Forwarded flows of a connection that was denied and never seen reaching its server are part of that
+    // denial, not traffic that got through.
+    const out: Observation[] = [];
+    for (const o of this.byKey.values()) {
+      if (o.class === 'forwarded' && this.denied.has(o.connKey) && !this.delivered.has(o.connKey)) {
+        this.skipped.set(undeliveredNote, (this.skipped.get(undeliveredNote) ?? 0) + o.flows + o.replies);
+      } else out.push(o);
+    }
     for (const o of out) {
       for (const side of [o.client, o.server]) {
         const ep = side.endpoint;
@@ -159,11 +181,13 @@ export class ObservationTable {
           const names = this.namesByIp.get(ep.ip);
           if (names?.size) ep.names = [...names].sort();
         }
-        const ip = ep.kind === 'pod' || ep.kind === 'node' ? ep.ip : ep.ip;
-        side.name = endpointName(side.hubble, ip, ep.kind === 'world' ? ep.names : undefined);
+        // Real exports may name the namespace only in the labels; the name then comes from them.
+        const hubble = ep.kind === 'pod' && !side.hubble?.namespace ? { ...side.hubble, namespace: ep.namespace } : side.hubble;
+        side.name = endpointName(hubble, ep.ip, ep.kind === 'world' ? ep.names : undefined);
       }
     }
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.finished = out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.finished;
   }
 }
 

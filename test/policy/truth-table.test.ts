@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Registry } from '../../lib/sim/apiserver/registry.ts';
 import { R } from '../../lib/sim/apiserver/resources.ts';
-import { Store } from '../../lib/sim/apiserver/store.ts';
+import { Store, type KObject } from '../../lib/sim/apiserver/store.ts';
 import { EndpointDirectory, type ResolvedEndpoint } from '../../lib/sim/cilium/endpoints.ts';
 import { PolicyState } from '../../lib/sim/cilium/policy.ts';
 import type { Flow } from '../../lib/flows/types.ts';
@@ -117,7 +117,7 @@ const nsSel = (labels: Record<string, string>) => ({ matchLabels: labels });
 
 function runCase(c: Case): void {
   t.test(c.name, async (t) => {
-    const created = c.policies.map((p) => registry.create(policyResource(p.kind)!, p.metadata.namespace, structuredClone(p)));
+    const created = c.policies.map((p) => registry.create(policyResource(p.kind)!, p.metadata.namespace, structuredClone(p) as KObject));
     t.teardown(() => {
       for (const p of created) registry.delete(policyResource(p.kind!)!, p.metadata.namespace!, p.metadata.name!);
     });
