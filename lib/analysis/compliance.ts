@@ -2,6 +2,7 @@
 import type { Analysis, EdgeSummary } from './aggregate.ts';
 import { fmtMs, fmtPct, plural } from '../report/format.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
+import { missedFlows } from './quality.ts';
 
 /**
  * `expect`: the checks of the expectations file. `any-drop`: the lab guide's rule, any policy-denied flow fails
@@ -261,12 +262,15 @@ function checkCompleteness(a: Analysis, mode: IncompleteMode): CheckResult {
     messages.push(`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`);
   }
   const passSummary = 'no lost events, no unavailable node';
+  // Flows the collection itself missed make the data INCOMPLETE whatever the mode.
+  const missed = missedFlows(q).map((m) => violation('completeness', 'incomplete', null, m, null, null));
   if (mode === 'pass') {
+    if (missed.length) return result('completeness', mode, missed, passSummary, messages);
     const summary = messages.length ? 'data incomplete, accepted (incomplete: pass)' : passSummary;
     return { id: 'completeness', title: TITLES.completeness, mode, status: 'pass', summary, violations: [], notes: messages };
   }
   const severity = mode === 'fail' ? 'incomplete' : 'warn';
-  return result('completeness', mode, messages.map((m) => violation('completeness', severity, null, m, null, null)), passSummary);
+  return result('completeness', mode, [...missed, ...messages.map((m) => violation('completeness', severity, null, m, null, null))], passSummary);
 }
 
 /** Evaluates every check. Without expectations the verdict is PASS unless there are policy drops (the lab guide's rule). */

@@ -16,6 +16,20 @@ export interface UnavailableNode {
   time: string | undefined;
 }
 
+/** A stretch of a live collection whose flows may not all have been read: the stream was down, or the run stopped early. */
+export interface CollectionGap {
+  /** When it began (RFC 3339). */
+  from: string;
+  /** When flows came again (RFC 3339); null when they had not by the end. */
+  to: string | null;
+  seconds: number;
+  /** True when every flow of the gap was read after all (replayed from the agents' buffers). */
+  recovered: boolean;
+  /** Flows estimated lost (0 when recovered). */
+  estimatedLost: number;
+  reason: string;
+}
+
 export interface QualitySummary {
   window: { start: string | null; end: string | null; seconds: number };
   malformedLines: number;
@@ -23,7 +37,9 @@ export interface QualitySummary {
   lostEvents: { total: number; records: number; bySource: Record<string, number> };
   nodes: { seen: string[]; unavailable: UnavailableNode[] };
   l7: { flows: number; http: number; dns: number; kafka: number; note: string | null };
-  /** False when events were lost or a node was unavailable: counts are then lower bounds. */
+  /** Times a live collection was cut off; present only when there were any. */
+  gaps?: CollectionGap[];
+  /** False when events were lost, a node was unavailable or a collection gap was not recovered: counts are then lower bounds. */
   complete: boolean;
   notes: string[];
 }
@@ -44,6 +60,7 @@ export class QualityTracker {
   private l7 = { flows: 0, http: 0, dns: 0, kafka: 0 };
   private malformed = { count: 0, examples: [] as MalformedSample[] };
   private readonly notes: string[] = [];
+  private readonly gaps: CollectionGap[] = [];
 
   observeFlow(flow: Flow, timeMs: number | undefined): void {
     if (timeMs !== undefined) {
@@ -101,6 +118,12 @@ export class QualityTracker {
     this.malformed = { count, examples: examples.map((e) => ({ line: e.line, reason: e.reason })) };
   }
 
+  /** A time the collection was cut off (a broken stream, a run that stopped early); unrecovered, the data is incomplete. */
+  observeGap(gap: CollectionGap): void {
+    const { from, to, seconds, recovered, estimatedLost, reason } = gap;
+    this.gaps.push({ from, to, seconds, recovered, estimatedLost, reason });
+  }
+
   note(text: string): void {
     if (!this.notes.includes(text)) this.notes.push(text);
   }
@@ -108,7 +131,7 @@ export class QualityTracker {
   summary(): QualitySummary {
     const seconds = this.start === null ? 0 : Math.max(0, (this.endMs - this.startMs) / 1000);
     const unavailable = [...this.unavailable.values()];
-    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0;
+    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0 && this.gaps.every((g) => g.recovered);
     return {
       window: { start: this.start, end: this.end, seconds },
       malformedLines: this.malformed.count,
@@ -116,8 +139,20 @@ export class QualityTracker {
       lostEvents: { total: this.lostTotal, records: this.lostRecords, bySource: { ...this.lostBySource } },
       nodes: { seen: [...this.nodesSeen].sort(), unavailable },
       l7: { ...this.l7, note: this.l7.flows === 0 ? NO_L7_NOTE : null },
+      ...(this.gaps.length ? { gaps: this.gaps.map((g) => ({ ...g })) } : {}),
       complete,
-      notes: [...this.notes],
+      notes: [...this.notes, ...this.gaps.filter((g) => g.recovered).map(gapText)],
     };
   }
+}
+
+function gapText(g: CollectionGap): string {
+  const span = `from ${g.from} to ${g.to ?? 'the end'} (${g.seconds.toFixed(1)}s)`;
+  if (g.recovered) return `The flow stream was down ${span}: ${g.reason}; every flow of the gap was read from the agents' buffers after it resumed.`;
+  return `flows were not collected ${span}: ${g.reason}; about ${g.estimatedLost} flow(s) lost`;
+}
+
+/** What the collection itself missed: such data is incomplete whatever `incomplete` accepts of Hubble's own losses. */
+export function missedFlows(q: QualitySummary): string[] {
+  return (q.gaps ?? []).filter((g) => !g.recovered).map(gapText);
 }

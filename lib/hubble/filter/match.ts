@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { parseCidr, type Cidr } from './ip.ts';
 import { compileLabelSelectors, SelectorError } from './labels.ts';
 import { compileFqdnPatterns, compileNodeNamePatterns, PatternError } from './patterns.ts';
-import { compileRe2, Re2Error } from './re2.ts';
+import { compileRe2, Re2Error, type Re2 } from './re2.ts';
 import { enumName, MESSAGE_TYPE_ACCESS_LOG } from './tables.ts';
 
 type Predicate = (flow: Flow) => boolean;
@@ -17,13 +17,22 @@ type Predicate = (flow: Flow) => boolean;
  */
 export const NO_FLOW: Flow = Object.freeze({});
 
+/** Longest part of an offending value quoted in a message: a client may send megabytes of it. */
+const QUOTED_VALUE_MAX = 200;
+
+/** A value for a one-line message: cut to its first characters, with its full length, when long. */
+export function quoteValue(value: string): string {
+  if (value.length <= QUOTED_VALUE_MAX) return `"${value}"`;
+  return `"${value.slice(0, QUOTED_VALUE_MAX)}…" (${value.length} characters)`;
+}
+
 /** A FlowFilter value the server would reject. `field` is the proto field name, `value` the offending value. */
 export class FilterValueError extends UsageError {
   readonly field: string;
   readonly value: string;
   readonly reason: string;
   constructor(field: string, value: string, reason: string) {
-    super(`invalid ${field} filter "${value}": ${reason}`);
+    super(`invalid ${field} filter ${quoteValue(value)}: ${reason}`);
     this.field = field;
     this.value = value;
     this.reason = reason;
@@ -259,11 +268,28 @@ function compileFqdns(field: string, patterns: readonly string[], side: 'source_
   };
 }
 
-function compileRegexes(field: string, patterns: readonly string[]): RegExp[] {
-  return patterns.map((p) => compiling(field, p, () => compileRe2(p)));
+/** Patterns already compiled, by pattern: a server compiles a request's patterns ahead, yielding between them. */
+export type Re2Cache = ReadonlyMap<string, Re2>;
+
+function compileRegexes(field: string, patterns: readonly string[], cache: Re2Cache | undefined): Re2[] {
+  return patterns.map((p) => cache?.get(p) ?? compiling(field, p, () => compileRe2(p)));
 }
 
-function anyMatches(res: readonly RegExp[], text: string): boolean {
+/** Every regular expression in the filters, with the field it is in, in order. */
+export function filterRegexes(filters: readonly FlowFilter[]): { field: string; pattern: string }[] {
+  const out: { field: string; pattern: string }[] = [];
+  for (const f of filters) {
+    for (const field of ['dns_query', 'http_path', 'http_url'] as const) for (const pattern of f[field] ?? []) out.push({ field, pattern });
+  }
+  return out;
+}
+
+/** Compiles one regular expression as a filter of `field` would, for a cache. */
+export function compileFilterRegex(field: string, pattern: string): Re2 {
+  return compiling(field, pattern, () => compileRe2(pattern));
+}
+
+function anyMatches(res: readonly Re2[], text: string): boolean {
   for (const re of res) if (re.test(text)) return true;
   return false;
 }
@@ -295,7 +321,7 @@ function hasValue(v: unknown): boolean {
   return true;
 }
 
-function compileOne(f: FlowFilter): Predicate[] {
+function compileOne(f: FlowFilter, cache?: Re2Cache): Predicate[] {
   // A criterion we cannot apply must not be dropped silently: the result would hold flows it excludes.
   for (const [key, value] of Object.entries(f)) {
     if (!SUPPORTED_FIELDS.has(key) && hasValue(value)) {
@@ -360,7 +386,7 @@ function compileOne(f: FlowFilter): Predicate[] {
   if (set(f.source_fqdn)) ps.push(compileFqdns('source_fqdn', f.source_fqdn, 'source_names'));
   if (set(f.destination_fqdn)) ps.push(compileFqdns('destination_fqdn', f.destination_fqdn, 'destination_names'));
   if (set(f.dns_query)) {
-    const res = compileRegexes('dns_query', f.dns_query);
+    const res = compileRegexes('dns_query', f.dns_query, cache);
     ps.push((flow) => {
       const dns = flow.l7?.dns;
       return dns !== undefined && anyMatches(res, dns.query ?? '');
@@ -421,7 +447,7 @@ function compileOne(f: FlowFilter): Predicate[] {
   }
   if (set(f.http_path)) {
     requireL7EventType(f, 'http path');
-    const res = compileRegexes('http_path', f.http_path);
+    const res = compileRegexes('http_path', f.http_path, cache);
     ps.push((flow) => {
       const url = flow.l7?.http?.url;
       if (!url) return false;
@@ -431,7 +457,7 @@ function compileOne(f: FlowFilter): Predicate[] {
   }
   if (set(f.http_url)) {
     requireL7EventType(f, 'http url');
-    const res = compileRegexes('http_url', f.http_url);
+    const res = compileRegexes('http_url', f.http_url, cache);
     ps.push((flow) => {
       const url = flow.l7?.http?.url;
       return !!url && anyMatches(res, url);
@@ -536,9 +562,9 @@ function any(ps: Predicate[]): Predicate {
  * whitelist filter (or there is none) and no blacklist filter. Throws UsageError (FilterValueError for a bad
  * value) on filters the Hubble server would refuse.
  */
-export function compileFlowFilters(whitelist?: FlowFilter[], blacklist?: FlowFilter[]): (flow: Flow) => boolean {
-  const allow = (whitelist ?? []).map((f) => all(compileOne(f)));
-  const deny = (blacklist ?? []).map((f) => all(compileOne(f)));
+export function compileFlowFilters(whitelist?: FlowFilter[], blacklist?: FlowFilter[], regexes?: Re2Cache): (flow: Flow) => boolean {
+  const allow = (whitelist ?? []).map((f) => all(compileOne(f, regexes)));
+  const deny = (blacklist ?? []).map((f) => all(compileOne(f, regexes)));
   if (allow.length === 0 && deny.length === 0) return () => true;
   if (deny.length === 0) return any(allow);
   const denied = any(deny);

@@ -1,200 +1,89 @@
-// Go (RE2) regular expressions compiled to JavaScript RegExp, rejecting what RE2 rejects (look-around, back-references).
+// Go (RE2) regular expressions with RE2's syntax and its linear-time matching, so that no pattern a client sends
+// can make a filter run for longer than a pass over the text it is matched against.
+//
+// JavaScript's RegExp backtracks: a pattern as plain as `(.|\w)*!` takes time exponential in the text's length.
+// re2js is a pure-JS port of Go's regexp (the same parser, so the same accepted syntax and error messages, and an
+// automaton that never backtracks). It is several times slower than RegExp on the simple patterns users type,
+// so a pattern that is only a literal (with optional `^`/`$` anchors or a `.*` on either end) is matched with
+// string search, which is linear too; everything else goes through re2js (bench/re2.bench.ts measures both).
+import { RE2JS, RE2JSException } from 're2js';
 
-const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-};
-
-// RE2's \s is ASCII-only and excludes \v; JavaScript's includes Unicode spaces.
-const RE2_SPACE = '\\t\\n\\f\\r ';
-
-/** Thrown for a pattern RE2 would reject or that has no JavaScript equivalent here. */
+/** Thrown for a pattern Go's regexp package rejects. */
 export class Re2Error extends Error {
   override name = 'Re2Error';
 }
 
-function hex(code: number): string {
-  if (code > 0xffff) throw new Re2Error(`character code ${code.toString(16)} is out of range`);
-  return `\\u${code.toString(16).padStart(4, '0')}`;
+/** A compiled pattern: an unanchored search, like Go's regexp.MatchString. */
+export interface Re2 {
+  readonly source: string;
+  test(text: string): boolean;
 }
 
-/** Translates one escape starting at `i` (the backslash); returns the JS text and the index after it. */
-function escape(p: string, i: number, inClass: boolean): [string, number] {
-  const c = p[i + 1];
-  if (c === undefined) throw new Re2Error('trailing backslash at end of expression');
-  switch (c) {
-    case 'a':
-      return ['\\x07', i + 2];
-    case 'f':
-    case 't':
-    case 'n':
-    case 'r':
-    case 'v':
-    case 'd':
-    case 'D':
-    case 'w':
-    case 'W':
-      return [`\\${c}`, i + 2];
-    case 's':
-      return [inClass ? RE2_SPACE : `[${RE2_SPACE}]`, i + 2];
-    case 'S':
-      return [inClass ? '\\S' : `[^${RE2_SPACE}]`, i + 2];
-    case 'b':
-    case 'B':
-      if (inClass) throw new Re2Error(`invalid escape sequence: \`\\${c}\``);
-      return [`\\${c}`, i + 2];
-    case 'A':
-      if (inClass) throw new Re2Error('invalid escape sequence: `\\A`');
-      return ['(?<![\\s\\S])', i + 2];
-    case 'z':
-      if (inClass) throw new Re2Error('invalid escape sequence: `\\z`');
-      return ['(?![\\s\\S])', i + 2];
-    case 'x': {
-      if (p[i + 2] === '{') {
-        const close = p.indexOf('}', i + 3);
-        const digits = close < 0 ? '' : p.slice(i + 3, close);
-        if (!/^[0-9A-Fa-f]{1,6}$/.test(digits)) throw new Re2Error('invalid escape sequence: `\\x{`');
-        return [hex(parseInt(digits, 16)), close + 1];
-      }
-      const digits = p.slice(i + 2, i + 4);
-      if (!/^[0-9A-Fa-f]{2}$/.test(digits)) throw new Re2Error('invalid escape sequence: `\\x`');
-      return [`\\x${digits}`, i + 4];
-    }
-    case 'Q': {
-      const end = p.indexOf('\\E', i + 2);
-      const literal = end < 0 ? p.slice(i + 2) : p.slice(i + 2, end);
-      const quoted = literal.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-      return [quoted, end < 0 ? p.length : end + 2];
-    }
-    case 'p':
-    case 'P':
-      throw new Re2Error('Unicode classes (\\p, \\P) are not supported here');
-    case 'C':
-      throw new Re2Error('invalid escape sequence: `\\C`');
-  }
-  if (c >= '0' && c <= '7') {
-    const m = /^[0-7]{1,3}/.exec(p.slice(i + 1))!;
-    // A lone non-zero digit is a back-reference, which RE2 does not support.
-    if (c !== '0' && m[0].length === 1) throw new Re2Error(`invalid escape sequence: \`\\${c}\``);
-    return [hex(parseInt(m[0], 8)), i + 1 + m[0].length];
-  }
-  if (c === '8' || c === '9') throw new Re2Error(`invalid escape sequence: \`\\${c}\``);
-  // RE2 lets any punctuation be escaped; letters and digits not handled above are errors.
-  if (/[A-Za-z0-9]/.test(c)) throw new Re2Error(`invalid escape sequence: \`\\${c}\``);
-  const code = c.codePointAt(0)!;
-  return [code < 128 ? `\\${c}` : c, i + 2];
-}
+/**
+ * Go accepts patterns until their program passes about a million instructions; matching costs time in
+ * proportion to the program's size times the text's length, and compiling more than that, so a server that
+ * takes patterns from any client bounds both. No filter a person writes comes near either limit.
+ */
+export const MAX_PATTERN_LENGTH = 1024;
+export const MAX_PROGRAM_SIZE = 5000;
 
-function translate(p: string): { source: string; flags: string } {
-  let flags = '';
-  let i = 0;
-  const lead = /^\(\?([imsU]+)\)/.exec(p);
-  if (lead) {
-    if (lead[1]!.includes('U')) throw new Re2Error('the ungreedy flag (?U) is not supported here');
-    flags = [...new Set(lead[1]!)].join('');
-    i = lead[0].length;
-  }
-  let out = '';
-  let inClass = false;
-  while (i < p.length) {
+const META = new Set('\\.+*?()|[]{}^$');
+
+/**
+ * The pattern as a literal search when it is one: `^`/`\A` and `$`/`\z` anchors, a `.*` at an unanchored end
+ * (it may match empty, so it changes no answer), and literal characters or escaped punctuation in between.
+ */
+function literalSearch(pattern: string): ((text: string) => boolean) | undefined {
+  let p = pattern;
+  let start = false;
+  let end = false;
+  if (p.startsWith('^')) [p, start] = [p.slice(1), true];
+  else if (p.startsWith('\\A')) [p, start] = [p.slice(2), true];
+  else if (p.startsWith('.*')) p = p.slice(2);
+  if (p.endsWith('\\z') && !p.endsWith('\\\\z')) [p, end] = [p.slice(0, -2), true];
+  else if (p.endsWith('$') && !p.endsWith('\\$')) [p, end] = [p.slice(0, -1), true];
+  else if (p.endsWith('.*') && !p.endsWith('\\.*')) p = p.slice(0, -2);
+  let literal = '';
+  for (let i = 0; i < p.length; i++) {
     const c = p[i]!;
     if (c === '\\') {
-      const [text, next] = escape(p, i, inClass);
-      out += text;
-      i = next;
-      continue;
-    }
-    if (inClass) {
-      if (c === '[' && p[i + 1] === ':') {
-        const close = p.indexOf(':]', i + 2);
-        const name = close < 0 ? '' : p.slice(i + 2, close);
-        if (name.startsWith('^')) throw new Re2Error(`negated POSIX class [:${name}:] is not supported here`);
-        const expansion = POSIX_CLASSES[name];
-        if (expansion === undefined) throw new Re2Error(`invalid character class range: \`[:${name}:]\``);
-        out += expansion;
-        i = close + 2;
-        continue;
-      }
-      if (c === '[') {
-        out += '\\[';
-        i++;
-        continue;
-      }
-      if (c === ']') inClass = false;
-      out += c;
+      const next = p[i + 1];
+      // Only escaped ASCII punctuation stands for itself; letters and digits are classes, anchors or errors.
+      if (next === undefined || !/[!-/:-@[-`{-~]/.test(next)) return undefined;
+      literal += next;
       i++;
       continue;
     }
-    if (c === '[') {
-      inClass = true;
-      out += c;
-      i++;
-      if (p[i] === '^') {
-        out += '^';
-        i++;
-      }
-      // A `]` right after `[` or `[^` is a literal in RE2.
-      if (p[i] === ']') {
-        out += '\\]';
-        i++;
-      }
-      continue;
-    }
-    if (c === '(' && p[i + 1] === '?') {
-      const rest = p.slice(i + 2);
-      if (rest.startsWith(':')) {
-        out += '(?:';
-        i += 3;
-      } else if (rest.startsWith('P<')) {
-        out += '(?<';
-        i += 4;
-      } else if (rest.startsWith('<') && !rest.startsWith('<=') && !rest.startsWith('<!')) {
-        out += '(?<';
-        i += 3;
-      } else if (/^[=!]|^<[=!]/.test(rest)) {
-        throw new Re2Error('invalid or unsupported Perl syntax: look-around assertions');
-      } else {
-        throw new Re2Error('flags are supported only as a leading (?i), (?s) or (?m)');
-      }
-      continue;
-    }
-    if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
-      if (m && (Number(m[1]) > 1000 || Number(m[3] || 0) > 1000)) {
-        throw new Re2Error(`invalid repeat count: \`${m[0]}\``);
-      }
-      if (!m) {
-        // RE2 reads a `{` that does not start a repeat as a literal.
-        out += '\\{';
-        i++;
-        continue;
-      }
-    }
-    out += c;
-    i++;
+    if (META.has(c)) return undefined;
+    literal += c;
   }
-  if (inClass) throw new Re2Error('missing closing ]');
-  return { source: out, flags };
+  if (start && end) return (text) => text === literal;
+  if (start) return (text) => text.startsWith(literal);
+  if (end) return (text) => text.endsWith(literal);
+  return (text) => text.includes(literal);
+}
+
+/** Go's messages quote the part of the pattern at fault, which may be all of a huge pattern. */
+function shortened(message: string): string {
+  return message.length <= 300 ? message : `${message.slice(0, 300)}…`;
 }
 
 /** Compiles a Go regular expression (unanchored search, like regexp.MatchString). Throws Re2Error when invalid. */
-export function compileRe2(pattern: string): RegExp {
-  const { source, flags } = translate(pattern);
-  try {
-    return new RegExp(source, flags);
-  } catch (err) {
-    throw new Re2Error((err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, ''));
+export function compileRe2(pattern: string): Re2 {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw new Re2Error(`expression too long: ${pattern.length} characters, at most ${MAX_PATTERN_LENGTH}`);
   }
+  let compiled: RE2JS;
+  try {
+    // Compiled even when a literal search will do the matching: the syntax check is Go's, whatever the pattern.
+    compiled = RE2JS.compile(pattern);
+  } catch (err) {
+    if (err instanceof RE2JSException) throw new Re2Error(shortened(err.message.replace(/^error parsing regexp: /, '')));
+    throw err;
+  }
+  if (compiled.programSize() > MAX_PROGRAM_SIZE) {
+    throw new Re2Error(`expression too large: ${compiled.programSize()} instructions, at most ${MAX_PROGRAM_SIZE}`);
+  }
+  const search = literalSearch(pattern);
+  return { source: pattern, test: search ?? ((text) => compiled.test(text)) };
 }
