@@ -2,8 +2,9 @@
 // (first / last N / since / follow), until, whitelist − blacklist, and lost_events for readers that fall behind.
 import type { Flow, GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/types.ts';
 import type { Namespace, Node, ServerStatus } from '../grpc/messages.ts';
-import { compileFlowFilters } from '../filter/match.ts';
+import { cpuSlicer } from './cpu-slice.ts';
 import { compileFieldMask } from './field-mask.ts';
+import { compileRequestFilters } from './request-filters.ts';
 import { formatTimestamp, parseTimestamp, timestampFromMillis, type TimestampParts } from '../grpc/timestamp.ts';
 import { compareTime, entryBytes, type FlowRing, type RingEntry } from './ring.ts';
 import { ObserverError, type FlowStreamSink, type ObserverSource } from './source.ts';
@@ -36,14 +37,23 @@ function requestTime(text: string | undefined, name: string): TimestampParts | u
   return t;
 }
 
+/** Iterations of a ring walk between clock reads: matching one flow may take a while. */
+const CHECK_EVERY = 8;
+
 /** Sequence number to start reading at, as Hubble's newRingReader picks it. */
-function startSeq(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): number {
+async function startSeq(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined, signal: AbortSignal): Promise<number> {
   const number = req.number ?? 0;
   if (req.first && !since) return ring.oldest;
   if (req.follow && number === 0 && !since) return ring.written;
   // Walk back from the newest record until enough matching flows (last N) or one older than `since`.
   let count = 0;
+  const slice = cpuSlicer({ checkEvery: CHECK_EVERY });
   for (let seq = ring.written - 1; seq >= ring.oldest; seq--) {
+    const pause = slice();
+    if (pause) {
+      await pause;
+      if (signal.aborted) return ring.written;
+    }
     const e = ring.at(seq);
     if (!e || !isFlowEntry(e) || !match(e.response.flow)) continue;
     count++;
@@ -86,11 +96,17 @@ interface Selection {
   done(): boolean;
 }
 
-function singleObserver(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): Selection {
+async function singleObserver(
+  ring: FlowRing,
+  req: GetFlowsRequest,
+  match: (f: Flow) => boolean,
+  since: TimestampParts | undefined,
+  signal: AbortSignal,
+): Promise<Selection> {
   const limit = req.follow ? 0 : (req.number ?? 0);
   let sent = 0;
   return {
-    start: startSeq(ring, req, match, since),
+    start: await startSeq(ring, req, match, since, signal),
     admit: () => {
       sent++;
       return true;
@@ -105,9 +121,15 @@ function singleObserver(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) =
  * that are no flow follow their node's stream (a lost_events record of a node is sent only while that node's
  * stream runs); those of no flow node (Relay's own node_status) pass from the start.
  */
-function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined): Selection {
+async function perNode(
+  ring: FlowRing,
+  req: GetFlowsRequest,
+  match: (f: Flow) => boolean,
+  since: TimestampParts | undefined,
+  signal: AbortSignal,
+): Promise<Selection> {
   const number = req.number ?? 0;
-  if (since || number === 0) return { ...singleObserver(ring, { ...req, number: 0 }, match, since), done: () => false };
+  if (since || number === 0) return { ...(await singleObserver(ring, { ...req, number: 0 }, match, since, signal)), done: () => false };
   const historyEnd = ring.written;
   const counts = new Map<string, number>();
   const recordNode = (r: GetFlowsResponse) => r.node_name ?? '';
@@ -127,7 +149,13 @@ function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boole
   // Walk back from the newest record until each node has its N matching flows (or the ring ends).
   const starts = new Map<string, number>();
   const flowNodes = new Set<string>();
+  const slice = cpuSlicer({ checkEvery: CHECK_EVERY });
   for (let seq = historyEnd - 1; seq >= ring.oldest; seq--) {
+    const pause = slice();
+    if (pause) {
+      await pause;
+      if (signal.aborted) break;
+    }
     const e = ring.at(seq);
     if (!e || !isFlowEntry(e)) continue;
     const node = nodeOf(e.response.flow);
@@ -152,7 +180,8 @@ function perNode(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boole
 
 /**
  * Streams what `req` selects from the ring into the sink. Honours backpressure (waits while the sink is full)
- * and the signal (returns as soon as it aborts). A reader that the writer laps gets one lost_events record
+ * and the signal (returns as soon as it aborts: the client cancelled or its deadline passed); the work of
+ * filtering gives the event loop back every few milliseconds, so other calls are served meanwhile. A reader that the writer laps gets one lost_events record
  * (HUBBLE_RING_BUFFER, the number of records it missed) and continues from the oldest record still held.
  */
 export async function streamFromRing(
@@ -165,13 +194,21 @@ export async function streamFromRing(
   if (req.first && req.follow) throw new ObserverError('INVALID_ARGUMENT', 'first cannot be specified with follow');
   const since = requestTime(req.since, 'since');
   const until = requestTime(req.until, 'until');
-  const match = compileFlowFilters(req.whitelist, req.blacklist);
+  const match = await compileRequestFilters(req, signal);
+  if (!match) return;
   const mask = compileFieldMask(req);
-  const selection = (opts.perNode ? perNode : singleObserver)(ring, req, match, since);
+  // What the ring held when the request came: a walk to the start may yield while more records arrive.
   const historyEnd = ring.written;
+  const selection = await (opts.perNode ? perNode : singleObserver)(ring, req, match, since, signal);
   let seq = selection.start;
+  const slice = cpuSlicer({ checkEvery: CHECK_EVERY });
   while (!signal.aborted) {
     if (selection.done()) return;
+    const pause = slice();
+    if (pause) {
+      await pause;
+      continue;
+    }
     if (seq >= ring.written || (opts.perNode && !req.follow && seq >= historyEnd)) {
       if (!req.follow) return;
       await ring.nextWrite(signal);
