@@ -96,6 +96,11 @@ export class Store {
     return out;
   }
 
+  /** Objects of a resource in no particular order, without copying or sorting: for controllers that scan often. */
+  values(res: ResourceInfo): IterableIterator<KObject> {
+    return this.table(res).values();
+  }
+
   /** Stores a new object; the caller has checked it does not exist. Returns the object with its resourceVersion. */
   insert(res: ResourceInfo, obj: KObject): KObject {
     const stored = this.stamp(obj);

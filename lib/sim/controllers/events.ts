@@ -25,9 +25,14 @@ export class EventRecorder {
     };
     if (fieldPath) involved.fieldPath = fieldPath;
     const now = timestamp();
-    const same = this.registry.store
-      .list(R.events, namespace)
-      .find((e) => e.involvedObject?.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.involvedObject?.fieldPath === fieldPath);
+    let same: KObject | undefined;
+    // Unsorted: recording runs for every pod a controller touches, and sorting every event each time adds up.
+    for (const e of this.registry.store.values(R.events)) {
+      if (e.metadata.namespace === namespace && e.involvedObject?.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.involvedObject?.fieldPath === fieldPath) {
+        same = e;
+        break;
+      }
+    }
     try {
       if (same) {
         this.registry.mutate(R.events, namespace, same.metadata.name!, (e) => {

@@ -49,6 +49,14 @@ export function is(ev: StoreEvent, res: ResourceInfo): boolean {
   return ev.res === res;
 }
 
+/**
+ * How long a queue may run reconciles back to back before it lets the event loop serve others (API requests,
+ * signals): reconciles are mostly synchronous, and awaiting them alone only yields to microtasks.
+ */
+const SLICE_MS = 10;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 class Queue {
   private readonly pending = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -87,7 +95,13 @@ class Queue {
     if (this.running) return;
     this.running = true;
     try {
+      let sliceStart = Date.now();
       while (this.pending.size && !this.stopped) {
+        if (Date.now() - sliceStart >= SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = Date.now();
+          continue;
+        }
         const key = this.pending.values().next().value as string;
         this.pending.delete(key);
         try {
