@@ -1,6 +1,7 @@
 // The Hubble settings a Cilium agent takes from cilium-config when it starts: whether Hubble runs, where it
 // listens, how many flows its ring buffer keeps, and which metrics it serves.
 import { hubbleMetricsConfig, type HubbleMetricsConfig } from './metrics-config.ts';
+import { noRedaction, type HubbleRedactConfig } from './agent-redact.ts';
 
 export interface HubbleAgentConfig {
   /** enable-hubble: the agent observes flows at all. */
@@ -16,6 +17,8 @@ export interface HubbleAgentConfig {
   capacity: number;
   /** hubble-metrics-server, hubble-metrics and enable-hubble-open-metrics. */
   metrics: HubbleMetricsConfig;
+  /** hubble-redact-*: what the agent's parser removes from L7 flows before storing them. */
+  redact: HubbleRedactConfig;
 }
 
 /** Cilium's default hubble-event-buffer-capacity. */
@@ -57,13 +60,35 @@ function parseCapacity(value: string | undefined): number {
   return n;
 }
 
+/** A string-slice key: names separated by commas or spaces, lower-cased as the parser compares them. */
+function parseNames(value: string | undefined): Set<string> {
+  return new Set((value ?? '').split(/[\s,]+/).filter(Boolean).map((n) => n.toLowerCase()));
+}
+
+function parseRedact(data: Record<string, string> | undefined): HubbleRedactConfig {
+  const allow = parseNames(data?.['hubble-redact-http-headers-allow']);
+  const deny = parseNames(data?.['hubble-redact-http-headers-deny']);
+  if (allow.size && deny.size) {
+    throw new AgentConfigError('Only one of --hubble-redact-http-headers-allow and --hubble-redact-http-headers-deny can be specified, not both');
+  }
+  const userInfo = data?.['hubble-redact-http-userinfo'];
+  return {
+    enabled: parseBool(data?.['hubble-redact-enabled']),
+    httpUrlQuery: parseBool(data?.['hubble-redact-http-urlquery']),
+    httpUserInfo: userInfo === undefined || userInfo.trim() === '' ? true : parseBool(userInfo),
+    kafkaApiKey: parseBool(data?.['hubble-redact-kafka-apikey']),
+    headersAllow: allow,
+    headersDeny: deny,
+  };
+}
+
 /**
  * Reads the agent's Hubble settings from cilium-config's data (undefined: no ConfigMap, Hubble off). Throws an
  * AgentConfigError for values Cilium refuses at start; settings only matter when Hubble is enabled.
  */
 export function hubbleAgentConfig(data: Record<string, string> | undefined): HubbleAgentConfig {
   const enabled = parseBool(data?.['enable-hubble']);
-  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity, metrics: hubbleMetricsConfig(undefined) };
+  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity, metrics: hubbleMetricsConfig(undefined), redact: noRedaction };
   const listen = parseListenAddress(data?.['hubble-listen-address']);
   return {
     enabled,
@@ -71,5 +96,6 @@ export function hubbleAgentConfig(data: Record<string, string> | undefined): Hub
     loopbackOnly: listen.loopback,
     capacity: parseCapacity(data?.['hubble-event-buffer-capacity']),
     metrics: hubbleMetricsConfig(data),
+    redact: parseRedact(data),
   };
 }

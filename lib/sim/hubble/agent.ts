@@ -4,6 +4,7 @@ import { FlowRing } from '../../hubble/server/ring.ts';
 import { RingObserverSource } from '../../hubble/server/ring-source.ts';
 import { startObserverServer, type RunningServer } from '../../hubble/server/observer-server.ts';
 import type { HubbleAgentConfig } from './agent-config.ts';
+import { redactResponse, type HubbleRedactConfig } from './agent-redact.ts';
 import { servePodPort, type PodPorts } from './forward.ts';
 import type { SimHubble } from './hub.ts';
 import { peerNotifyMethod } from './peer-service.ts';
@@ -11,18 +12,23 @@ import { HubbleMetrics } from './metrics.ts';
 import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
 import type { GetFlowsResponse } from '../../flows/types.ts';
 
-/** The ring the hub writes into, feeding each flow to the agent's metrics too (Cilium's OnDecodedFlow hook). */
-class MeteredRing extends FlowRing {
+/**
+ * The ring the hub writes into. Flows are redacted first, as the agent's parser does before anything sees them,
+ * then stored and fed to the agent's metrics (Cilium's OnDecodedFlow hook).
+ */
+class AgentRing extends FlowRing {
   constructor(
     capacity: number,
-    private readonly metrics: HubbleMetrics,
+    private readonly metrics: HubbleMetrics | undefined,
+    private readonly redact: HubbleRedactConfig,
   ) {
     super(capacity);
   }
 
   override write(response: GetFlowsResponse): void {
-    super.write(response);
-    if (response.flow) this.metrics.process(response.flow);
+    const stored = this.redact.enabled ? redactResponse(response, this.redact) : response;
+    super.write(stored);
+    if (stored.flow) this.metrics?.process(stored.flow);
   }
 }
 
@@ -68,7 +74,7 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
 
   const metricsConfig = config.metrics;
   const metrics = metricsConfig.port !== undefined ? new HubbleMetrics(metricsConfig.metrics, { openMetrics: metricsConfig.openMetrics }) : undefined;
-  const ring = metrics ? new MeteredRing(config.capacity, metrics) : new FlowRing(config.capacity);
+  const ring = new AgentRing(config.capacity, metrics, config.redact);
   const source = new RingObserverSource(ring, { nodeName: hub.nodeName(node), version: opts.version });
   const stopping = new AbortController();
   let server: RunningServer | undefined;
