@@ -6,19 +6,22 @@ import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollou
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 
-/** Source and destination as workloads, or the reserved identity (world, host, …) outside them. */
-const workloadContext = 'sourceContext=workload-name|reserved-identity;destinationContext=workload-name|reserved-identity';
+/**
+ * Source and destination as the flow report names them: namespace/workload, namespace/pod for a bare pod, else the
+ * reserved identity (world, host, …). Series grow with workload pairs, never with pods behind a workload.
+ */
+const workloadContext = 'sourceContext=workload|pod|reserved-identity;destinationContext=workload|pod|reserved-identity';
 
 /**
  * The metrics the agents serve: the guide's list, with httpV2 in place of http (Cilium refuses both together) and
  * policy added. Space-separated, as Cilium splits the key: the guide's comma list is a single unknown metric to it.
  */
 export const hubbleMetrics = [
-  'dns:query;ignoreAAAA',
+  `dns:query;ignoreAAAA;${workloadContext}`,
   `drop:${workloadContext}`,
   'tcp',
   `flow:${workloadContext}`,
-  'port-distribution',
+  `port-distribution:${workloadContext}`,
   'icmp',
   `httpV2:exemplars=true;${workloadContext};labelsContext=source_namespace,source_workload,destination_namespace,destination_workload,traffic_direction`,
   `policy:${workloadContext}`,
@@ -29,7 +32,7 @@ export const hubbleMetricsNotes = [
   'hubble-metrics: the guide\'s dns, drop, tcp, flow, port-distribution and icmp, space-separated as Cilium splits the key',
   'hubble-metrics: httpV2 instead of http: one request counter with its status and reporter, and the latency histogram, per source → destination workload (the edges, error ratios and percentiles analyze --prometheus reads)',
   'hubble-metrics: policy added: policy verdicts by direction, match and action, so allow/deny can be checked from metrics',
-  'hubble-metrics: workload-name|reserved-identity contexts on drop, flow, httpV2 and policy: series per workload pair, never per pod',
+  'hubble-metrics: workload|pod|reserved-identity contexts (namespace/workload, as the flow report names endpoints) on dns, drop, flow, port-distribution (request-direction edges with their ports), httpV2 and policy: series per workload pair, never per pod',
   'hubble-redact-http-urlquery: URL query strings (tokens, prompts) are removed from HTTP flows before they are stored or exported',
 ];
 
