@@ -50,14 +50,15 @@ function peerLabels(labels: Record<string, string>, vocabulary: ReadonlySet<stri
 }
 
 /** The peer as a rule would have to name it: labels (and namespace when it is another), the world, a node. */
-export function describePeer(peer: Endpoint, subjectNamespace: string | undefined, vocabulary?: ReadonlySet<string>): string {
+export function describePeer(peer: Endpoint, subject: Endpoint, vocabulary?: ReadonlySet<string>): string {
   switch (peer.kind) {
     case 'pod': {
       const labels = peerLabels(peer.labels, vocabulary);
-      return peer.namespace === subjectNamespace ? labels : `${labels} in namespace ${peer.namespace}`;
+      return subject.kind === 'pod' && peer.namespace === subject.namespace ? labels : `${labels} in namespace ${peer.namespace}`;
     }
     case 'node':
-      return peer.kubeApiserver ? 'kube-apiserver' : peer.name === '(remote node)' ? 'remote-node' : 'host';
+      // Seen from a pod, its own node is `host` and every other node `remote-node`.
+      return peer.kubeApiserver ? 'kube-apiserver' : subject.kind === 'pod' && peer.name === subject.nodeName ? 'host' : 'remote-node';
     case 'world': {
       const names = peer.names?.length ? ` (${peer.names.join(', ')})` : '';
       return `world ${peer.ip}${names}`;
@@ -83,14 +84,13 @@ export function explainDrop(input: DropInput, set?: PolicySet, vocabulary?: Read
   const policies = fromFlow.length ? [...new Set(fromFlow)] : [...new Set(selecting.map((s) => s.policy.name))];
   const denyRules = side?.deniedBy ?? [];
   const port = `${conn.protocol}/${conn.port}`;
-  const subjectNamespace = subject.kind === 'pod' ? subject.namespace : undefined;
   let missingRule: string;
   if (denyRules.length) {
-    missingRule = `deny rule ${denyRules.map((r) => `${r.policy.name} ${r.path}`).join(', ')} matches ${describePeer(peer, subjectNamespace, vocabulary)} on ${port}, and a deny rule wins over any allow`;
+    missingRule = `deny rule ${denyRules.map((r) => `${r.policy.name} ${r.path}`).join(', ')} matches ${describePeer(peer, subject, vocabulary)} on ${port}, and a deny rule wins over any allow`;
   } else if (fromFlow.length && !side) {
-    missingRule = `a deny rule of ${policies.join(', ')} matches ${describePeer(peer, subjectNamespace, vocabulary)} on ${port}, and a deny rule wins over any allow`;
+    missingRule = `a deny rule of ${policies.join(', ')} matches ${describePeer(peer, subject, vocabulary)} on ${port}, and a deny rule wins over any allow`;
   } else {
-    missingRule = `no ${direction} rule allows ${describePeer(peer, subjectNamespace, vocabulary)} on ${port}`;
+    missingRule = `no ${direction} rule allows ${describePeer(peer, subject, vocabulary)} on ${port}`;
   }
   const selectors = [...new Set(selecting.map((s) => s.selector))];
   const who = `${subjectName}${selectors.length ? ` (${selectors.join('; ')})` : ''}`;

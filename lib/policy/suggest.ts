@@ -4,6 +4,7 @@ import { Document } from 'yaml';
 import type { Endpoint, PodEndpoint, Protocol } from './types.ts';
 import type { Observation } from './observations.ts';
 import { stableLabels } from './stable-labels.ts';
+import { LOCAL_NODE } from './flow-connection.ts';
 
 const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
@@ -131,7 +132,7 @@ function peerOf(ep: Endpoint, format: SuggestFormat): { peer: PeerKind; key: str
     }
     case 'node':
       if (ep.kubeApiserver) return { peer: { kind: 'entity', entity: 'kube-apiserver' }, key: 'entity|kube-apiserver' };
-      return { peer: { kind: 'entity', entity: ep.name === '(local node)' ? 'host' : 'remote-node' }, key: `entity|${ep.name}` };
+      return { peer: { kind: 'entity', entity: ep.name === LOCAL_NODE ? 'host' : 'remote-node' }, key: `entity|${ep.name}` };
     case 'world':
       if (ep.kubeApiserver && format === 'cilium') return { peer: { kind: 'entity', entity: 'kube-apiserver' }, key: 'entity|kube-apiserver' };
       if (ep.names?.length && format === 'cilium') return { peer: { kind: 'fqdn', names: ep.names }, key: `fqdn|${ep.names.join(',')}` };
@@ -355,7 +356,7 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
     }
     if (dest) {
       const peer = peerOf(c, opts.format);
-      if (c.kind === 'node' && c.name === '(local node)' && !c.kubeApiserver) bump(dest.fromHost, edgeName(o), o.flows + o.replies);
+      if (c.kind === 'node' && c.name === LOCAL_NODE && !c.kubeApiserver) bump(dest.fromHost, edgeName(o), o.flows + o.replies);
       else if (peer && peer !== 'host') addUse(dest.ingress, peer, o, l7);
     }
   }
