@@ -63,10 +63,22 @@ const FLUSH_BYTES = 64 * 1024;
 /** Bytes buffered in the HTTP/2 stream past which send() asks the handler to wait. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
+/**
+ * Characters of a status message sent in grpc-message. The message travels in a header, and peers refuse
+ * header blocks past their limit (a connection error such as FRAME_SIZE_ERROR, where the client would learn
+ * nothing): a longer message is cut, saying so and how long it was.
+ */
+export const MAX_STATUS_MESSAGE_CHARS = 1024;
+
+export function capStatusMessage(text: string): string {
+  if (text.length <= MAX_STATUS_MESSAGE_CHARS) return text;
+  return `${text.slice(0, MAX_STATUS_MESSAGE_CHARS)}… (${text.length} characters in all)`;
+}
+
 /** grpc-message is percent-encoded: bytes outside printable ASCII, and '%' itself. */
 function encodeGrpcMessage(text: string): string {
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
+  for (const byte of Buffer.from(capStatusMessage(text), 'utf8')) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
