@@ -16,6 +16,11 @@ const INT32_FIELDS: Record<string, Int32Field[]> = {
     { path: ['spec', 'revisionHistoryLimit'], struct: 'DeploymentSpec' },
     { path: ['spec', 'progressDeadlineSeconds'], struct: 'DeploymentSpec' },
   ],
+  'batch/jobs': [
+    { path: ['spec', 'parallelism'], struct: 'JobSpec' },
+    { path: ['spec', 'completions'], struct: 'JobSpec' },
+    { path: ['spec', 'backoffLimit'], struct: 'JobSpec' },
+  ],
   'apps/replicasets': [
     { path: ['spec', 'replicas'], struct: 'ReplicaSetSpec' },
     { path: ['spec', 'minReadySeconds'], struct: 'ReplicaSetSpec' },

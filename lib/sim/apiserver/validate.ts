@@ -148,6 +148,9 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
       }
       break;
     case 'batch/jobs': {
+      for (const f of ['parallelism', 'completions', 'backoffLimit']) {
+        if (typeof spec?.[f] === 'number' && spec[f] < 0) causes.push(fieldInvalid(`spec.${f}`, spec[f], 'must be greater than or equal to 0'));
+      }
       checkPodSpec('spec.template.spec', spec?.template?.spec, causes);
       const rp = spec?.template?.spec?.restartPolicy;
       if (rp === undefined) causes.push({ ...fieldRequired('spec.template.spec.restartPolicy'), message: 'Required value: valid values: "OnFailure", "Never"' });

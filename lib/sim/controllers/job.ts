@@ -3,12 +3,17 @@ import { timestamp } from '../apiserver/names.ts';
 import { R } from '../apiserver/resources.ts';
 import type { KObject } from '../apiserver/store.ts';
 import { is, keyOf, ownerKeys, splitKey, type Controller, type ControllerContext } from './manager.ts';
+import { setMaxListeners } from 'node:events';
 import { getCondition, isActive, isReady, owned, podFromTemplate, setCondition, type Condition } from './podutil.ts';
+import { TokenBucket } from './ratelimit.ts';
+import { slowStartBatch } from './slow-start.ts';
 
 const SOURCE = { component: 'job-controller' };
 /** Kubernetes' pod failure backoff: 10 s doubling, capped at 6 minutes. */
 const BACKOFF_BASE_MS = 10_000;
 const BACKOFF_MAX_MS = 360_000;
+/** The Job controller's MaxPodCreateDeletePerSync: a huge parallelism is reached over many syncs. */
+const MAX_POD_CREATE_PER_SYNC = 500;
 
 function finished(job: KObject): boolean {
   return ['Complete', 'Failed'].some((t) => getCondition(job, t)?.status === 'True');
@@ -16,11 +21,15 @@ function finished(job: KObject): boolean {
 
 export function jobController(ctx: ControllerContext): Controller {
   const { store, registry, events } = ctx;
+  const limiter = new TokenBucket();
+  const stopping = new AbortController();
+  setMaxListeners(0, stopping.signal);
   return {
     name: 'job',
+    stop: () => stopping.abort(),
     keysFor: (ev) => (is(ev, R.jobs) ? [keyOf(ev.object)] : is(ev, R.pods) ? ownerKeys(ev, 'Job') : []),
     initialKeys: () => store.list(R.jobs).map(keyOf),
-    reconcile(key) {
+    async reconcile(key) {
       const [ns, name] = splitKey(key);
       const job = store.get(R.jobs, ns, name);
       if (!job || job.metadata.deletionTimestamp) return;
@@ -66,10 +75,21 @@ export function jobController(ctx: ControllerContext): Controller {
           const wait = lastFailure === undefined ? 0 : lastFailure + backoff - Date.now();
           if (want > 0 && wait > 0) again = wait;
           else {
-            for (let i = 0; i < want; i++) {
-              const pod = registry.create(R.pods, ns, podFromTemplate(job, job.spec.template, `${name}-`));
-              events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, SOURCE);
+            const { error } = await slowStartBatch(
+              Math.max(0, Math.min(want, MAX_POD_CREATE_PER_SYNC)),
+              async () => {
+                await limiter.take(stopping.signal);
+                const pod = registry.create(R.pods, ns, podFromTemplate(job, job.spec.template, `${name}-`));
+                events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, SOURCE);
+              },
+              () => !stopping.signal.aborted && store.get(R.jobs, ns, name)?.metadata.uid === job.metadata.uid,
+            );
+            if (stopping.signal.aborted) return;
+            if (error !== undefined) {
+              events.record(job, 'Warning', 'FailedCreate', `Error creating: ${error instanceof Error ? error.message : String(error)}`, SOURCE);
+              again = 5000;
             }
+            if (!store.get(R.jobs, ns, name)) return;
           }
           if (deadline !== undefined) again = Math.min(again ?? Infinity, deadline * 1000 - elapsed + 100);
         }

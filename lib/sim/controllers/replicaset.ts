@@ -5,42 +5,17 @@ import type { KObject, StoreEvent } from '../apiserver/store.ts';
 import { is, ownerKeys, splitKey, keyOf, type Controller, type ControllerContext } from './manager.ts';
 import { isActive, isReady, owned, podFromTemplate } from './podutil.ts';
 import { TokenBucket } from './ratelimit.ts';
+import { slowStartBatch } from './slow-start.ts';
 
 const SOURCE = { component: 'replicaset-controller' };
 
 /** At most this many pods are created or deleted per sync, as the upstream controller's burstReplicas. */
 export const BURST_REPLICAS = 500;
-/** The first creation batch of a sync; each next batch doubles (controller.SlowStartInitialBatchSize). */
-const SLOW_START_INITIAL_BATCH = 1;
 
 /** Pods to remove first when scaling down: unscheduled, then not ready, then the newest. */
 function deletionOrder(a: KObject, b: KObject): number {
   const rank = (p: KObject) => (!p.spec?.nodeName ? 0 : !isReady(p) ? 1 : 2);
   return rank(a) - rank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '');
-}
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Runs `fn` `count` times in batches of 1, 2, 4 … as upstream's slowStartBatch does: a batch with a failure ends
- * the run, so a create that cannot succeed (quota, a namespace being deleted) is tried a few times, not thousands.
- * `proceed` is asked before each batch, so a sync stops early when its ReplicaSet changed under it. Returns the
- * number of successes and the first error.
- */
-async function slowStartBatch(count: number, fn: () => Promise<void>, proceed: () => boolean): Promise<{ successes: number; error?: unknown }> {
-  let remaining = count;
-  let successes = 0;
-  for (let size = Math.min(remaining, SLOW_START_INITIAL_BATCH); size > 0; size = Math.min(2 * size, remaining)) {
-    if (!proceed()) break;
-    const results = await Promise.allSettled(Array.from({ length: size }, fn));
-    successes += results.filter((r) => r.status === 'fulfilled').length;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) return { successes, error: failed.reason };
-    remaining -= size;
-    // The API server's own requests (and SIGINT) get their turn between batches.
-    await yieldToLoop();
-  }
-  return { successes };
 }
 
 export function replicaSetController(ctx: ControllerContext): Controller {

@@ -52,3 +52,31 @@ t.test('a Job template must say Never or OnFailure', async (t) => {
   const r = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { metadata: { name: 'x' }, spec: { template: { spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'i' }] } } } } });
   t.match(r.json, { code: 422, message: 'Job.batch "x" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"' });
 });
+
+t.test('a Job with a parallelism of a billion creates pods at the controller pace, and the API keeps answering', async (t) => {
+  const c = await testCluster(t);
+  const negative = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { ...job('neg', {}), spec: { ...job('neg', {}).spec, parallelism: -1 } } });
+  t.equal(negative.status, 422);
+  t.match(negative.json.message, 'spec.parallelism: Invalid value: -1: must be greater than or equal to 0');
+  const typed = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { ...job('typed', {}), spec: { ...job('typed', {}).spec, completions: 'many' } } });
+  t.equal(typed.status, 400);
+  t.match(typed.json.message, 'json: cannot unmarshal string into Go struct field JobSpec.spec.completions of type int32');
+
+  const flood = job('flood', {});
+  flood.spec = { ...flood.spec!, parallelism: 1_000_000_000, completions: 1_000_000_000 };
+  flood.spec.template.spec!.containers[0]!.image = 'registry.k8s.io/pause:3.9';
+  flood.spec.template.spec!.restartPolicy = 'Never';
+  const start = Date.now();
+  t.equal((await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: flood })).status, 201);
+  let slowest = 0;
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const asked = Date.now();
+    t.equal((await raw(c, 'GET', '/readyz')).status, 200);
+    slowest = Math.max(slowest, Date.now() - asked);
+  }
+  const pods = (await raw(c, 'GET', '/api/v1/namespaces/default/pods?labelSelector=job-name%3Dflood')).json.items.length;
+  const elapsed = (Date.now() - start) / 1000;
+  t.ok(slowest < 1000, `the API answered within a second (slowest ${slowest} ms)`);
+  t.ok(pods > 0 && pods <= 30 + 20 * (elapsed + 1), `pods come at 20/s after a burst of 30 (${pods} in ${elapsed.toFixed(1)} s)`);
+});
