@@ -373,7 +373,8 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
       opts.format === 'cilium'
         ? { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: w.namespace }, spec: rendered.spec }
         : { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: w.namespace }, spec: rendered.spec };
-    const header = [` ${workload}: allows only the traffic observed as forwarded (${[...w.names].sort().join(', ')}).`];
+    const others = [...w.names].sort().slice(1);
+    const header = [` ${workload}: allows only the traffic observed as forwarded${others.length ? ` (with ${others.join(', ')}: the same labels)` : ''}.`];
     if (Object.keys(w.selector).length === 0) {
       header.push(' Its pods carry no stable labels, so this selects every pod of the namespace.');
       notes.push(`${workload}: no stable labels (app, tier, app.kubernetes.io/*, or others not generated); its policy selects every pod of ${w.namespace}`);
