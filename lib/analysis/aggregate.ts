@@ -1,10 +1,11 @@
 // One pass over Hubble records into the analysis every report is written from: edges, HTTP, DNS, TCP, drops, timeline, quality.
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
-import { createEdgeDrops, isPolicyReason, observeDrop, type EdgeDrops, type FlowExample } from './drops.ts';
-import { EdgeTable, PROTOCOLS, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
+import { DenialPairing } from './denials.ts';
+import { createEdgeDrops, isPolicyReason, observeDrop, verdictEventReason, type EdgeDrops, type FlowExample } from './drops.ts';
+import { EdgeTable, PROTOCOLS, eventTypeName, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
 import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
-import { QualityTracker, type MalformedSample, type QualitySummary } from './quality.ts';
+import { QualityTracker, type InputRead, type QualitySummary, type UnknownValue } from './quality.ts';
 import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
 import { Timeline, type TimelineSummary } from './timeline.ts';
 
@@ -25,9 +26,14 @@ export interface EdgeSummary {
   dropped: number;
   replies: number;
   delivered: number;
+  /** Policy-verdict records among `flows`. */
+  policyVerdicts: number;
   verdicts: Record<string, number>;
   dropsByReason: Record<string, number>;
+  /** Denied packets, each counted once (a drop event, or a denying policy-verdict event without one). */
   policyDenied: number;
+  /** Of policyDenied, the connections' first SYNs. */
+  policyDeniedSyns: number;
   policyDeniedBy: { ingress: number; egress: number; unknown: number };
   ports: { protocol: string; port: number | null; flows: number }[];
   protocols: Record<string, number>;
@@ -49,9 +55,19 @@ export interface DropSummary {
 }
 
 export interface Totals {
+  /** Every flow record read and kept by the filters: packets' flows, L7 flows and policy-verdict records. */
   flows: number;
+  /** Every verdict seen over all flow records, unknown names included: sums to `flows`. */
+  verdicts: Record<string, number>;
+  /** Flow records by event type (trace, drop, policy-verdict, l7, sock, other, unknown): sums to `flows`. */
+  eventTypes: Record<string, number>;
+  /** Policy-verdict records by verdict: decisions, not packets. */
+  policyVerdicts: Record<string, number>;
+  /** Packet and L7 flows (policy-verdict records left out) with verdict FORWARDED. */
   forwarded: number;
+  /** Packet flows (policy-verdict records left out) with verdict DROPPED. */
   dropped: number;
+  /** Packets denied by policy, each once: drop events, and denying policy-verdict events that had no drop event. */
   policyDenied: number;
   malformedLines: number;
   lostEvents: number;
@@ -129,6 +145,10 @@ export class FlowAggregator {
   private readonly timeline = new Timeline();
   readonly quality = new QualityTracker();
   private readonly accept: ((flow: Flow) => boolean) | undefined;
+  private readonly denials = new DenialPairing();
+  private readonly verdicts = new Map<string, number>();
+  private readonly eventTypes = new Map<string, number>();
+  private readonly verdictEvents = new Map<string, number>();
   private flowCount = 0;
   private filteredOut = 0;
 
@@ -151,19 +171,25 @@ export class FlowAggregator {
       return;
     }
     this.flowCount++;
+    const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
+    bump(this.verdicts, verdict);
+    bump(this.eventTypes, eventTypeName(flow));
     const t = timeMs(flow.time);
     const edge = this.table.attribute(flow, t);
     const reply = this.table.lastReply;
     const extra = edge.extra;
     if (isPolicyVerdict(flow)) {
-      // A policy decision next to the packet's own flow (its trace or its drop), which carries the counts.
+      // A policy decision next to the packet's own flow (its trace or its drop), which carries the counts. A denial
+      // with no drop event of its packet in the input is the only record of that packet: it counts as the denial.
+      bump(this.verdictEvents, verdict);
+      if (verdict === 'DROPPED') this.denials.verdict(flow, t, () => observeDrop(extra.drops, flow, verdictEventReason(flow)));
       this.quality.observeFlow(flow, t);
       if (t !== undefined) this.timeline.add(t, false, false, false);
       return;
     }
     let drop = false;
-    if (flow.verdict === 'DROPPED') {
-      observeDrop(extra.drops, flow);
+    if (verdict === 'DROPPED') {
+      if (isPolicyReason(observeDrop(extra.drops, flow))) this.denials.drop(flow, t);
       drop = true;
     }
     let request = false;
@@ -198,9 +224,11 @@ export class FlowAggregator {
   }
 
   /** Ends the pass: settles pending L7 pairings and returns the analysis. */
-  finish(malformed?: { count: number; examples: readonly MalformedSample[] }): Analysis {
+  finish(read?: InputRead, unknownValues?: readonly UnknownValue[]): Analysis {
     this.http.finish();
-    if (malformed) this.quality.setMalformed(malformed.count, malformed.examples);
+    this.denials.finish();
+    if (read) this.quality.setRead(read, unknownValues);
+    this.quality.setFiltered(this.filteredOut);
     const quality = this.quality.summary();
     const edges = [...this.table.edges.values()].map(summarizeEdge);
     edges.sort((a, b) => b.flows - a.flows || cmp(a.source, b.source) || cmp(a.destination, b.destination));
@@ -208,6 +236,9 @@ export class FlowAggregator {
     for (const edge of this.table.edges.values()) if (edge.extra.dns) mergeDns(allDns, edge.extra.dns);
     const totals: Totals = {
       flows: this.flowCount,
+      verdicts: sortedObject(this.verdicts),
+      eventTypes: sortedObject(this.eventTypes),
+      policyVerdicts: sortedObject(this.verdictEvents),
       forwarded: sum(edges, (e) => e.forwarded),
       dropped: sum(edges, (e) => e.dropped),
       policyDenied: sum(edges, (e) => e.policyDenied),
@@ -231,6 +262,16 @@ export class FlowAggregator {
       quality,
     };
   }
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Counts as an object, largest first (ties by name), so reports list them in a stable order. */
+function sortedObject(counts: Map<string, number>): Record<string, number> {
+  const entries = [...counts].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
+  return Object.fromEntries(entries);
 }
 
 function cmp(a: string, b: string): number {
@@ -263,9 +304,11 @@ function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
     dropped: edge.dropped,
     replies: edge.replies,
     delivered: edge.delivered,
+    policyVerdicts: edge.policyVerdicts,
     verdicts: verdictCounts(edge),
     dropsByReason: drops.byReason.toObject(),
     policyDenied: drops.policyDenied,
+    policyDeniedSyns: drops.policyDeniedSyns,
     policyDeniedBy: { ...drops.policyDeniedBy },
     ports: [...edge.ports]
       .sort((a, b) => b[1] - a[1] || a[0] - b[0])

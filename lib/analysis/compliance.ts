@@ -55,7 +55,7 @@ const TITLES: Record<CheckId, string> = {
   'deny-enforced': 'Expected denials were enforced',
   drift: 'No traffic outside the allowed edges',
   slo: 'Service levels met',
-  completeness: 'Data complete (no lost events, every node available)',
+  completeness: 'Data complete (every record read, no lost events, every node available)',
 };
 
 // ---------- matching ----------
@@ -251,26 +251,59 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
   return result('slo', mode, violations, 'every edge within its limits', notes);
 }
 
-function checkCompleteness(a: Analysis, mode: IncompleteMode): CheckResult {
+/** The share of malformed lines above which a report is INCOMPLETE, unless the expectations set another. */
+export const DEFAULT_MAX_MALFORMED_SHARE = 0.01;
+
+function lineList(lines: readonly { line: number; reason: string }[], max = 3): string {
+  return lines.slice(0, max).map((m) => `line ${m.line}: ${m.reason}`).join('; ');
+}
+
+/**
+ * What the data rests on. Some gaps always make the verdict INCOMPLETE, whatever the mode: nothing read, a read
+ * cut short, too many unreadable lines. A report about nothing, or about part of an input that claims to be
+ * whole, must never pass. Lost events and unavailable nodes follow the mode.
+ */
+function checkCompleteness(a: Analysis, mode: IncompleteMode, maxMalformedShare: number): CheckResult {
   const q = a.quality;
-  const messages: string[] = [];
+  const input = q.input;
+  const always: string[] = [];
+  const warnings: string[] = [];
+  if (a.totals.flows === 0) {
+    if (input.records === 0) always.push(`no Hubble record was read: ${input.diagnosis ?? 'the input held none'}`);
+    else if (q.flowsFiltered > 0) always.push(`none of the ${plural(q.flowsFiltered, 'flow')} read matched the filters: the report would be about nothing`);
+    else always.push(`${plural(input.records, 'record')} read, but no flow among them (only lost-events or node-status records)`);
+  }
+  if (input.failure) {
+    const where = input.failure.lastGoodLine !== null ? ` after line ${input.failure.lastGoodLine} (the last record read)` : '';
+    always.push(`the input ended early${where}: ${input.failure.reason}; the report covers the ${plural(input.records, 'record')} read before`);
+  }
+  // Flows the collection itself missed make the data INCOMPLETE whatever the mode.
+  always.push(...missedFlows(q));
+  if (input.malformed > 0) {
+    const share = input.malformed / Math.max(1, input.malformed + input.records + input.skipped);
+    const text = `${plural(input.malformed, 'malformed line')} skipped (${fmtPct(share)} of the records; first: ${lineList(input.malformedExamples)})`;
+    if (share > maxMalformedShare) always.push(`${text}, over the ${fmtPct(maxMalformedShare)} allowed`);
+    else warnings.push(text);
+  }
+  for (const u of q.unknownValues) {
+    warnings.push(`${plural(u.count, 'record')} with ${u.field} ${JSON.stringify(u.value)}, unknown to this version: counted under that name, never as forwarded or dropped${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}`);
+  }
+  const byMode: string[] = [];
   if (q.lostEvents.total > 0 || q.lostEvents.records > 0) {
     const by = Object.entries(q.lostEvents.bySource).map(([s, n]) => `${n} ${s}`).join(', ');
-    messages.push(`${plural(q.lostEvents.total, 'event')} lost (${by}): counts are lower bounds`);
+    byMode.push(`${plural(q.lostEvents.total, 'event')} lost (${by}): counts are lower bounds`);
   }
   for (const n of q.nodes.unavailable) {
-    messages.push(`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`);
+    byMode.push(`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`);
   }
-  const passSummary = 'no lost events, no unavailable node';
-  // Flows the collection itself missed make the data INCOMPLETE whatever the mode.
-  const missed = missedFlows(q).map((m) => violation('completeness', 'incomplete', null, m, null, null));
-  if (mode === 'pass') {
-    if (missed.length) return result('completeness', mode, missed, passSummary, messages);
-    const summary = messages.length ? 'data incomplete, accepted (incomplete: pass)' : passSummary;
-    return { id: 'completeness', title: TITLES.completeness, mode, status: 'pass', summary, violations: [], notes: messages };
-  }
-  const severity = mode === 'fail' ? 'incomplete' : 'warn';
-  return result('completeness', mode, [...missed, ...messages.map((m) => violation('completeness', severity, null, m, null, null))], passSummary);
+  const passSummary = 'every record read, no lost events, no unavailable node';
+  const violations = always.map((m) => violation('completeness', 'incomplete', null, m, null, null));
+  const notes: string[] = [];
+  if (mode === 'pass') notes.push(...byMode.map((m) => `${m} (accepted: incomplete: pass)`));
+  else violations.push(...byMode.map((m) => violation('completeness', mode === 'fail' ? 'incomplete' : 'warn', null, m, null, null)));
+  violations.push(...warnings.map((m) => violation('completeness', 'warn', null, m, null, null)));
+  // `incomplete: pass` accepts lost events and unavailable nodes; it cannot turn the unconditional gaps into a pass.
+  return result('completeness', mode, violations, passSummary, notes);
 }
 
 /** Evaluates every check. Without expectations the verdict is PASS unless there are policy drops (the lab guide's rule). */
@@ -290,15 +323,18 @@ export function evaluateCompliance(a: Analysis, exp: Expectations | undefined, g
   else checks.push(notConfigured('drift', `${why}: needs an allow list`));
   if (exp && exp.slo) checks.push(checkSlo(a, exp.slo, exp.checks.slo));
   else checks.push(notConfigured('slo', `${why}: needs slo limits`));
-  checks.push(checkCompleteness(a, exp?.incomplete ?? 'warn'));
+  checks.push(checkCompleteness(a, exp?.incomplete ?? 'warn', exp?.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE));
   for (const c of checks) if (c.status === 'not-configured') notConfiguredIds.push(c.id);
 
   const failed = checks.filter((c) => c.status === 'fail');
   const incomplete = checks.filter((c) => c.status === 'incomplete');
-  const status: Verdict = failed.length > 0 ? 'FAIL' : incomplete.length > 0 ? 'INCOMPLETE' : 'PASS';
+  // A read cut short is INCOMPLETE even where a check failed on the part read: more data could change any check.
+  const cut = a.quality.input.failure !== null;
+  const status: Verdict = cut ? 'INCOMPLETE' : failed.length > 0 ? 'FAIL' : incomplete.length > 0 ? 'INCOMPLETE' : 'PASS';
   const reasons: string[] = [];
-  for (const c of failed) reasons.push(`${c.title}: ${c.summary}`);
-  for (const c of incomplete) reasons.push(`${c.title}: ${c.summary}`);
+  if (cut) for (const c of incomplete) reasons.push(`${c.title}: ${c.summary}`);
+  for (const c of failed) reasons.push(`${c.title}: ${c.summary}${cut ? ' (on the part read)' : ''}`);
+  if (!cut) for (const c of incomplete) reasons.push(`${c.title}: ${c.summary}`);
   if (status === 'PASS') {
     const passed = checks.filter((c) => c.status === 'pass' || c.status === 'warn').map((c) => c.id);
     reasons.push(`${plural(passed.length, 'check')} passed (${passed.join(', ')})${notConfiguredIds.length ? `; not configured: ${notConfiguredIds.join(', ')}` : ''}`);

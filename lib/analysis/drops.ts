@@ -82,6 +82,8 @@ const EXAMPLES_PER_EDGE = 3;
 export interface EdgeDrops {
   byReason: CappedCounter;
   policyDenied: number;
+  /** Policy-denied packets that were a connection's first SYN: what a denied TCP connection looks like. */
+  policyDeniedSyns: number;
   /** Policy denials by the side whose policy dropped: the server's ingress or the client's egress. */
   policyDeniedBy: { ingress: number; egress: number; unknown: number };
   examples: FlowExample[];
@@ -91,17 +93,32 @@ export function createEdgeDrops(): EdgeDrops {
   return {
     byReason: new CappedCounter(MAX_REASONS),
     policyDenied: 0,
+    policyDeniedSyns: 0,
     policyDeniedBy: { ingress: 0, egress: 0, unknown: 0 },
     examples: [],
   };
 }
 
-/** Counts a DROPPED flow on its edge; returns the reason. */
-export function observeDrop(drops: EdgeDrops, flow: Flow): string {
+/**
+ * The reason a denying policy-verdict event stands for: its own when it carries a known one, else POLICY_DENIED
+ * (a verdict event is a policy decision, whatever the export kept of its reason).
+ */
+export function verdictEventReason(flow: Flow): string {
   const reason = dropReason(flow);
+  return reason === 'DROP_REASON_UNKNOWN' ? 'POLICY_DENIED' : reason;
+}
+
+function isFirstSyn(flow: Flow): boolean {
+  const flags = flow.l4?.TCP?.flags;
+  return flags?.SYN === true && flags.ACK !== true;
+}
+
+/** Counts a dropped packet on its edge; returns the reason. */
+export function observeDrop(drops: EdgeDrops, flow: Flow, reason: string = dropReason(flow)): string {
   drops.byReason.add(reason);
   if (isPolicyReason(reason)) {
     drops.policyDenied++;
+    if (isFirstSyn(flow)) drops.policyDeniedSyns++;
     const dir = flow.traffic_direction;
     if (dir === 'INGRESS') drops.policyDeniedBy.ingress++;
     else if (dir === 'EGRESS') drops.policyDeniedBy.egress++;

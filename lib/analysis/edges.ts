@@ -23,6 +23,22 @@ export function isPolicyVerdict(flow: Flow): boolean {
   return flow.event_type?.type === POLICY_VERDICT_EVENT;
 }
 
+const EVENT_TYPE_NAMES: Record<number, string> = { 1: 'drop', 4: 'trace', 5: 'policy-verdict', 7: 'sock', 129: 'l7' };
+
+/**
+ * The kind of event a flow record came from, as `hubble observe --type` names them: trace, drop, policy-verdict,
+ * l7, sock; `other` for the rest (debug, capture, …) and `unknown` when the export carries no event type.
+ */
+export function eventTypeName(flow: Flow): string {
+  const type = flow.event_type?.type;
+  if (type === undefined) {
+    if (flow.Type === 'L7') return 'l7';
+    if (flow.Type === 'SOCK') return 'sock';
+    return 'unknown';
+  }
+  return EVENT_TYPE_NAMES[type] ?? 'other';
+}
+
 export interface EndpointRef {
   name: string;
   namespace: string | undefined;
@@ -89,6 +105,8 @@ export interface Edge<Extra> {
   dropped: number;
   /** Flows in the reply direction (server → client). */
   replies: number;
+  /** Policy-verdict records (event type 5): decisions on packets whose own flows are counted apart. */
+  policyVerdicts: number;
   /**
    * Forwarded flows that prove the server was reached: replies, deliveries to the server endpoint
    * (trace point TO_ENDPOINT), and requests passed on by the server's ingress proxy.
@@ -180,6 +198,7 @@ export class EdgeTable<Extra> {
         forwarded: 0,
         dropped: 0,
         replies: 0,
+        policyVerdicts: 0,
         delivered: 0,
         otherVerdicts: new Map(),
         ports: new Map(),
@@ -194,7 +213,8 @@ export class EdgeTable<Extra> {
     }
     edge.flows++;
     // A policy verdict is the decision on a packet whose own flow carries the verdict counts.
-    if (!isPolicyVerdict(flow)) {
+    if (isPolicyVerdict(flow)) edge.policyVerdicts++;
+    else {
       const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
       if (verdict === 'FORWARDED') {
         edge.forwarded++;

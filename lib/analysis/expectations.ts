@@ -51,6 +51,8 @@ export interface Expectations {
   slo: { default: SloLimits | undefined; edges: SloRule[] } | undefined;
   checks: { allowedDropped: CheckMode; denyEnforced: CheckMode; drift: CheckMode; slo: CheckMode };
   incomplete: IncompleteMode;
+  /** The share of malformed input lines (0–1) above which the verdict is INCOMPLETE; undefined: the default, 1%. */
+  maxMalformedShare: number | undefined;
 }
 
 export const DEFAULT_CHECK_MODES: Expectations['checks'] = { allowedDropped: 'fail', denyEnforced: 'fail', drift: 'warn', slo: 'fail' };
@@ -79,6 +81,7 @@ interface RawExpectations {
   slo?: { default?: RawSloLimits; edges?: (RawSloLimits & { from: RawSelector; to: RawSelector })[] };
   checks?: Partial<Expectations['checks']>;
   incomplete?: IncompleteMode;
+  maxMalformedShare?: number;
 }
 
 function selector(raw: RawSelector): EndpointSelector {
@@ -119,6 +122,7 @@ function build(raw: RawExpectations, source: string, where: (path: (string | num
       : undefined,
     checks: { ...DEFAULT_CHECK_MODES, ...raw.checks },
     incomplete: raw.incomplete ?? 'fail',
+    maxMalformedShare: raw.maxMalformedShare,
   };
 }
 

@@ -1,5 +1,7 @@
 // Data quality: what the numbers rest on — time window, malformed lines, lost events, unavailable nodes, L7 visibility.
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
+import { diagnoseNothingRead } from '../hubble/codec/diagnose.ts';
+import type { ReadStats } from '../hubble/codec/read.ts';
 
 const MAX_NODES = 1000;
 const UNAVAILABLE_STATES = new Set(['NODE_UNAVAILABLE', 'NODE_GONE', 'NODE_ERROR']);
@@ -14,6 +16,45 @@ export interface UnavailableNode {
   state: string;
   message: string | undefined;
   time: string | undefined;
+}
+
+/** What reading the input gave, beyond the records themselves: what the completeness check judges. */
+export interface InputRead {
+  /** Lines read from a file or stdin; null for a live server. */
+  lines: number | null;
+  /** Hubble records read: flows, lost events and node status. */
+  records: number;
+  malformed: number;
+  malformedExamples: MalformedSample[];
+  /** Recognised records that are not flows (exporter agent and debug events), left out. */
+  skipped: number;
+  /** When no record could be read: what the input held instead, and what to do. */
+  diagnosis: string | null;
+  /** The read ended before the input did (truncated gzip, I/O error, a stream cut): why, and the last line read. */
+  failure: { reason: string; lastGoodLine: number | null } | null;
+}
+
+/** What a file reader saw, for the analysis; `source` is the path as given (`-` for stdin), for suggested commands. */
+export function inputReadOf(stats: ReadStats, source: string): InputRead {
+  return {
+    lines: stats.lines,
+    records: stats.records,
+    malformed: stats.malformed,
+    malformedExamples: stats.firstMalformed,
+    skipped: stats.skipped,
+    diagnosis: diagnoseNothingRead(stats, source) ?? null,
+    failure: null,
+  };
+}
+
+/** An enum value this version does not know (a newer Cilium's, or a typo): kept under its own name, never guessed. */
+export interface UnknownValue {
+  /** The field, as `flow.verdict`. */
+  field: string;
+  value: string;
+  count: number;
+  /** The first lines it was seen on, when read from a file. */
+  lines: number[];
 }
 
 /** A stretch of a live collection whose flows may not all have been read: the stream was down, or the run stopped early. */
@@ -32,14 +73,18 @@ export interface CollectionGap {
 
 export interface QualitySummary {
   window: { start: string | null; end: string | null; seconds: number };
+  input: InputRead;
   malformedLines: number;
   malformedExamples: MalformedSample[];
+  unknownValues: UnknownValue[];
+  /** Flows read that the filters left out. */
+  flowsFiltered: number;
   lostEvents: { total: number; records: number; bySource: Record<string, number> };
   nodes: { seen: string[]; unavailable: UnavailableNode[] };
   l7: { flows: number; http: number; dns: number; kafka: number; note: string | null };
+  /** False when events were lost or a node was unavailable: counts are then lower bounds. */
   /** Times a live collection was cut off; present only when there were any. */
   gaps?: CollectionGap[];
-  /** False when events were lost, a node was unavailable or a collection gap was not recovered: counts are then lower bounds. */
   complete: boolean;
   notes: string[];
 }
@@ -58,7 +103,9 @@ export class QualityTracker {
   private readonly nodesSeen = new Set<string>();
   private readonly unavailable = new Map<string, UnavailableNode>();
   private l7 = { flows: 0, http: 0, dns: 0, kafka: 0 };
-  private malformed = { count: 0, examples: [] as MalformedSample[] };
+  private read: InputRead = { lines: null, records: 0, malformed: 0, malformedExamples: [], skipped: 0, diagnosis: null, failure: null };
+  private unknownValues: UnknownValue[] = [];
+  private filtered = 0;
   private readonly notes: string[] = [];
   private readonly gaps: CollectionGap[] = [];
 
@@ -114,8 +161,23 @@ export class QualityTracker {
     }
   }
 
-  setMalformed(count: number, examples: readonly MalformedSample[]): void {
-    this.malformed = { count, examples: examples.map((e) => ({ line: e.line, reason: e.reason })) };
+  /** What the reader saw. Records read live (no reader) are counted by the caller and passed as `records`. */
+  setRead(read: InputRead, unknownValues: readonly UnknownValue[] = []): void {
+    this.read = { ...read, malformedExamples: read.malformedExamples.map((e) => ({ line: e.line, reason: e.reason })) };
+    this.unknownValues = unknownValues.map((u) => ({ ...u, lines: [...u.lines] }));
+  }
+
+  get failure(): InputRead['failure'] {
+    return this.read.failure;
+  }
+
+  /** The read ended early: the report covers what came before, and says so. */
+  setFailure(reason: string, lastGoodLine: number | null): void {
+    this.read = { ...this.read, failure: { reason, lastGoodLine } };
+  }
+
+  setFiltered(flows: number): void {
+    this.filtered = flows;
   }
 
   /** A time the collection was cut off (a broken stream, a run that stopped early); unrecovered, the data is incomplete. */
@@ -131,11 +193,14 @@ export class QualityTracker {
   summary(): QualitySummary {
     const seconds = this.start === null ? 0 : Math.max(0, (this.endMs - this.startMs) / 1000);
     const unavailable = [...this.unavailable.values()];
-    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0 && this.gaps.every((g) => g.recovered);
+    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0 && this.read.failure === null && this.gaps.every((g) => g.recovered);
     return {
       window: { start: this.start, end: this.end, seconds },
-      malformedLines: this.malformed.count,
-      malformedExamples: this.malformed.examples,
+      input: { ...this.read, malformedExamples: [...this.read.malformedExamples] },
+      malformedLines: this.read.malformed,
+      malformedExamples: [...this.read.malformedExamples],
+      unknownValues: this.unknownValues.map((u) => ({ ...u, lines: [...u.lines] })),
+      flowsFiltered: this.filtered,
       lostEvents: { total: this.lostTotal, records: this.lostRecords, bySource: { ...this.lostBySource } },
       nodes: { seen: [...this.nodesSeen].sort(), unavailable },
       l7: { ...this.l7, note: this.l7.flows === 0 ? NO_L7_NOTE : null },

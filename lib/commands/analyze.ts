@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { ExitCode, HubbleLabError, UsageError, formatError } from '../errors.ts';
+import { ExitCode, UsageError, formatError } from '../errors.ts';
 import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { FlowAggregator } from '../analysis/aggregate.ts';
 import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
@@ -10,6 +10,7 @@ import { loadExpectations, type Expectations } from '../analysis/expectations.ts
 import { connectObserver } from '../hubble/client.ts';
 import { createReadStats, describeMalformed, readResponseBatches, type ReadOptions, type ReadStats } from '../hubble/codec/read.ts';
 import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
+import { inputReadOf, type InputRead, type UnknownValue } from '../analysis/quality.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
 import { compileFlowFilters } from '../hubble/filter/match.ts';
 import { parseGoDuration } from '../hubble/filter/time.ts';
@@ -99,6 +100,8 @@ function defaultOutDir(now: Date): string {
 
 interface Collected {
   agg: FlowAggregator;
+  read: InputRead;
+  unknownValues: UnknownValue[];
   stats: ReadStats | undefined;
   records: number;
   failure: unknown;
@@ -143,10 +146,16 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, re
       }
     }
   } catch (err) {
+    // Nothing at all could be read (no such file, not readable): an input error. Otherwise the report covers what was.
     if (records === 0 && stats.lines === 0) throw err;
     failure = err;
+    agg.quality.setFailure(firstLine(err), stats.lastRecordLine || null);
   }
-  return { agg, stats, records, failure };
+  return { agg, read: inputReadOf(stats, path), unknownValues: [...stats.unknownValues.values()], stats, records, failure };
+}
+
+function firstLine(err: unknown): string {
+  return formatError(err).split('\n')[0]!;
 }
 
 async function collectServer(address: string, req: GetFlowsRequest, args: ParsedArgs, io: CommandIO): Promise<Collected> {
@@ -184,15 +193,26 @@ async function collectServer(address: string, req: GetFlowsRequest, args: Parsed
     } catch (err) {
       if (records === 0) throw err;
       failure = err;
+      agg.quality.setFailure(`the stream broke after ${records} records: ${firstLine(err)}`, null);
     }
     if (io.signal.aborted) agg.quality.note('Interrupted: the report covers the flows received until then.');
     else if (req.follow && !signal.aborted && failure === undefined) {
-      agg.quality.note(`The server ended the stream before it was stopped${durationText ? ` (--duration ${durationText})` : ''}: the report covers the flows received until then.`);
+      // A followed stream ends only when it is stopped: one that ended by itself left flows unread.
+      agg.quality.setFailure(`the server ended the stream after ${records} records, before it was stopped${durationText ? ` (--duration ${durationText})` : ''}`, null);
     }
   } finally {
     client.close();
   }
-  return { agg, stats: undefined, records, failure };
+  const read: InputRead = {
+    lines: null,
+    records,
+    malformed: 0,
+    malformedExamples: [],
+    skipped: 0,
+    diagnosis: records === 0 ? `the server sent no record for this request (${address})` : null,
+    failure: null,
+  };
+  return { agg, read, unknownValues: [], stats: undefined, records, failure };
 }
 
 function summaryLines(report: Report, written: string[]): string {
@@ -230,8 +250,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
 
   const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }) : await collectServer(server!, req, args, io);
   const { agg, stats, failure } = collected;
-  if (failure !== undefined) agg.quality.note(`The input ended early: ${formatError(failure).split('\n')[0]}. The report covers what was read before.`);
-  const analysis = agg.finish(stats ? { count: stats.malformed, examples: stats.firstMalformed } : undefined);
+  const analysis = agg.finish({ ...collected.read, failure: agg.quality.failure }, collected.unknownValues);
   const compliance = evaluateCompliance(analysis, expectations, gate);
   const reportInput: ReportInput = {
     kind: input !== undefined ? 'file' : 'server',
@@ -253,9 +272,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   human.write(summaryLines(report, written));
   if (json) io.stdout.write(formatReportJson(report));
 
-  if (failure !== undefined) {
-    if (failure instanceof HubbleLabError) throw failure;
-    throw new HubbleLabError(formatError(failure), { cause: failure });
-  }
+  // The read failed midway: the reports say INCOMPLETE and why; the error itself is told once more, on stderr.
+  if (failure !== undefined) io.stderr.write(`hubble-lab: ${formatError(failure)}\n`);
   return compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
 }

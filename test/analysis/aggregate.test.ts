@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
+import { inputReadOf } from '../../lib/analysis/quality.ts';
 import { createReadStats, readResponses } from '../../lib/hubble/codec/read.ts';
 import { buildScenario, type Scenario } from '../fixtures/scenario.ts';
 import { FlowSynth } from '../../lib/flows/synth.ts';
@@ -15,7 +16,7 @@ async function analyzeFile(path: string): Promise<Analysis> {
   const stats = createReadStats();
   const agg = new FlowAggregator();
   for await (const resp of readResponses(path, stats)) agg.add(resp);
-  return agg.finish({ count: stats.malformed, examples: stats.firstMalformed });
+  return agg.finish(inputReadOf(stats, path), [...stats.unknownValues.values()]);
 }
 
 function within1pct(t: Test, actual: number | undefined, expected: number, what: string): void {
@@ -225,11 +226,16 @@ t.test('policy verdicts are flows, never another forwarded or dropped packet, TC
   t.equal(withVerdicts.totals.flows, plain.totals.flows + 5, 'the five verdicts are counted as flows');
   t.equal(withVerdicts.edges[0]!.flows, plain.edges[0]!.flows + 5);
   const counts = (a: Analysis) => ({
-    totals: { ...a.totals, flows: 0 },
-    edges: a.edges.map((e) => ({ ...e, flows: 0, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
+    totals: { ...a.totals, flows: 0, verdicts: {}, eventTypes: {}, policyVerdicts: {} },
+    edges: a.edges.map((e) => ({ ...e, flows: 0, policyVerdicts: 0, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
     drops: a.drops.map((d) => [d.reason, d.count]),
     timelineDrops: a.timeline.buckets.reduce((n, b) => n + b.drops, 0),
   });
   t.same(counts(withVerdicts), counts(plain), 'every other count is the same');
+  t.same(withVerdicts.totals.policyVerdicts, { DROPPED: 3, FORWARDED: 2 }, 'the verdict records, by verdict');
+  t.same(plain.totals.eventTypes, { trace: 6, drop: 3 }, 'event types of the packets');
+  t.same(withVerdicts.totals.eventTypes, { trace: 6, 'policy-verdict': 5, drop: 3 }, 'event types sum to the flows');
+  t.same(withVerdicts.totals.verdicts, { FORWARDED: 8, DROPPED: 6 }, 'verdicts over every record sum to the flows');
+  t.equal(withVerdicts.edges[0]!.policyDeniedSyns, 3, 'the denied packets were SYNs');
   t.same([plain.totals.dropped, plain.totals.policyDenied, plain.edges[0]!.tcp], [3, 3, { attempts: 2, unanswered: 1, resets: 0 }], 'a denied connection is three dropped SYNs and one unanswered attempt');
 });

@@ -162,15 +162,18 @@ t.test('bad input: clear message, exit 2, nothing already read is lost', async (
   t.match(badExpect.stderr, /bad\.yaml:2: allow\[0\]: missing required key "to"/);
   t.notOk(existsSync(join(dir, 'y')));
 
-  // A gzip file cut in the middle: the flows before the cut are analysed and reported, then exit 2.
+  // A gzip file cut in the middle: the flows before the cut are analysed and reported as INCOMPLETE, exit 3.
   const gz = gzipSync(text);
   writeFileSync(join(dir, 'cut.json.gz'), gz.subarray(0, Math.floor(gz.length / 2)));
   const cut = await run(['--input', join(dir, 'cut.json.gz'), '--out', join(dir, 'z')]);
-  t.equal(cut.code, 2);
+  t.equal(cut.code, 3, 'INCOMPLETE');
   t.match(cut.stderr, /unexpected end of gzip data after line \d+/);
   const partial = readReport(join(dir, 'z'));
   t.ok(partial.totals.flows > 1000 && partial.totals.flows < truth.flows, `${partial.totals.flows} flows kept`);
-  t.match(partial.quality.notes.join('\n'), /The input ended early: .*unexpected end of gzip data/);
+  t.equal(partial.compliance.status, 'INCOMPLETE');
+  t.equal(partial.compliance.exitCode, 3);
+  t.match(partial.quality.input.failure?.reason, /unexpected end of gzip data/);
+  t.ok((partial.quality.input.failure?.lastGoodLine ?? 0) > 1000, 'the last good line is named');
 });
 
 t.test('usage errors name the flag', async (t) => {
@@ -240,11 +243,13 @@ t.test('a live Relay: history with --all, and --follow --duration', async (t) =>
   const stopping = new Promise((resolve) => setTimeout(resolve, 1500)).then(other.stop);
   const cut = await run(['--server', other.address, '--follow', '--all', '--out', join(dir, 'cut'), '--format', 'json']);
   await stopping;
-  t.ok(cut.code === 0 || cut.code === 1, `a verdict, not an error (exit ${cut.code})`);
+  t.equal(cut.code, 3, 'a stream the server ended is INCOMPLETE, never complete');
   const cutReport = readReport(join(dir, 'cut'));
   // How much arrived before the stop depends on the machine's speed; none of it is lost.
   t.ok(cutReport.totals.flows <= truth.flows, `${cutReport.totals.flows} flows received and reported`);
-  t.match(cutReport.quality.notes, [/The server ended the stream before it was stopped/]);
+  t.match(cutReport.quality.input.failure?.reason, /the server ended the stream after \d+ records, before it was stopped/);
+  t.equal(cutReport.compliance.status, 'INCOMPLETE');
+  t.equal(cutReport.quality.complete, false);
 
   const down = await run(['--server', '127.0.0.1:1', '--all', '--out', join(dir, 'down')]);
   t.equal(down.code, 2);

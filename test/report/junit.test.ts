@@ -19,7 +19,7 @@ t.test('without expectations: the policy-drops case fails naming both denied edg
   t.match(drops.body, /FAIL: default\/test-pod → genai-network-demo\/document-agent: 48 policy-denied flows \(48 at the server's ingress\)/);
   t.match(drops.body, /flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod/);
   t.match(cases.find((c) => c.name.startsWith('slo'))!.body, /<skipped message="not configured: no expectations file \(--expect\): needs slo limits"\/>/);
-  t.match(cases.find((c) => c.name.startsWith('completeness'))!.body, /<system-out>WARNING: 2 findings/);
+  t.match(cases.find((c) => c.name.startsWith('completeness'))!.body, /<system-out>WARNING: 3 findings/);
   t.match(xml, /<property name="verdict" value="FAIL"\/>/);
 });
 
@@ -28,7 +28,7 @@ t.test('incomplete data fails its testcase; text with markup is escaped', async 
   const xml = formatJunit(report);
   t.match(xml, /failures="1"/);
   const completeness = testcases(xml).find((c) => c.name.startsWith('completeness'))!;
-  t.match(completeness.body, /<failure type="incomplete" message="2 findings: 42 events lost/);
+  t.match(completeness.body, /<failure type="incomplete" message="3 findings: 42 events lost/);
   const deny = testcases(xml).find((c) => c.name.startsWith('deny-enforced'))!;
   t.match(deny.body, /&lt;probe&gt; &amp; &quot;friends&quot;/);
   t.notMatch(xml.replace(/<\/?[a-z]+[^<>]*>|<\?xml[^>]*\?>/g, ''), /[<>]/, 'no stray markup outside tags');

@@ -3,6 +3,8 @@ import type { GetFlowsResponse } from '../../flows/types.ts';
 import { mayHaveJsonNames, toProtoNames } from './json-names.ts';
 import { openLines, type LineOptions, type ReadInput } from './lines.ts';
 import { enumValueName, integerText } from './protojson.ts';
+import { enumValues } from '../filter/tables.ts';
+import { parseTimestamp } from '../grpc/timestamp.ts';
 
 export interface MalformedLine {
   /** 1-based line number in the (decompressed) input. */
@@ -26,14 +28,53 @@ export interface ReadStats {
   malformed: number;
   /** The first MAX_MALFORMED_SAMPLES malformed lines, in input order. */
   firstMalformed: MalformedLine[];
+  /** The line of the last record read: where a read that fails midway stopped being good. */
+  lastRecordLine: number;
+  /** What the lines that were no record looked like: the diagnosis when nothing could be read. */
+  shapes: LineShapes;
+  /** Enum names this version does not know, by `field=value`: kept for forward compatibility, never silently. */
+  unknownValues: Map<string, UnknownEnumValue>;
+}
+
+export interface LineShapes {
+  /** Lines of pretty-printed JSON: a lone brace or bracket, or a `"key": value` line of a record spread over many. */
+  prettyPrinted: number;
+  /** JSON arrays: a whole array on one line, or the `[` opening a pretty-printed one. */
+  arrays: number;
+  /** JSON objects that are no Hubble record, by their sorted top-level keys (at most MAX_SHAPE_KEYS sets). */
+  otherRecords: Map<string, number>;
+  /** The first line that was not empty starts with `[`. */
+  startsWithArray: boolean;
+  nonEmpty: number;
+}
+
+export interface UnknownEnumValue {
+  field: string;
+  value: string;
+  count: number;
+  lines: number[];
 }
 
 export const MAX_MALFORMED_SAMPLES = 10;
+const MAX_SHAPE_KEYS = 20;
+const MAX_UNKNOWN_VALUES = 100;
+const UNKNOWN_VALUE_LINES = 5;
 
 export type { LineOptions as ReadOptions, ReadInput } from './lines.ts';
 
 export function createReadStats(): ReadStats {
-  return { source: '', lines: 0, records: 0, flows: 0, skipped: 0, malformed: 0, firstMalformed: [] };
+  return {
+    source: '',
+    lines: 0,
+    records: 0,
+    flows: 0,
+    skipped: 0,
+    malformed: 0,
+    firstMalformed: [],
+    lastRecordLine: 0,
+    shapes: { prettyPrinted: 0, arrays: 0, otherRecords: new Map(), startsWithArray: false, nonEmpty: 0 },
+    unknownValues: new Map(),
+  };
 }
 
 /** A user-facing account of the malformed lines, or '' when there were none. */
@@ -86,19 +127,28 @@ async function* readBatches(input: ReadInput, stats: ReadStats, keepLines: boole
   stats.source = opened.source;
   let batch: ResponseBatch = { records: [], lines: [] };
   const sink = {
-    line: (text: string, lineNo: number) => handleLine(text, lineNo, stats, batch.records, keepLines ? batch.lines : undefined),
+    line: (text: string, lineNo: number) => {
+      stats.lines = lineNo;
+      handleLine(text, lineNo, stats, batch.records, keepLines ? batch.lines : undefined);
+    },
     // A line over the length cap, or trailing garbage after gzip data: never parsed, counted as malformed.
     malformed: (lineNo: number, reason: string) => {
       stats.malformed++;
       if (stats.firstMalformed.length < MAX_MALFORMED_SAMPLES) stats.firstMalformed.push({ line: lineNo, reason });
     },
   };
-  for await (const lines of opened.read(sink, stats.lines)) {
-    stats.lines = lines;
-    if (batch.records.length > 0) {
-      yield batch;
-      batch = { records: [], lines: [] };
+  try {
+    for await (const lines of opened.read(sink, stats.lines)) {
+      stats.lines = lines;
+      if (batch.records.length > 0) {
+        yield batch;
+        batch = { records: [], lines: [] };
+      }
     }
+  } catch (err) {
+    // The lines split before the failure are good: hand their records on before the error.
+    if (batch.records.length > 0) yield batch;
+    throw err;
   }
 }
 
@@ -111,6 +161,8 @@ export type LineOutcome = GetFlowsResponse | 'empty' | 'skipped' | { malformed: 
  */
 export function parseResponseLine(text: string): LineOutcome {
   rewritten = false;
+  unknownSeen.length = 0;
+  otherKeys = undefined;
   if (text.length === 0 || (text.charCodeAt(0) !== 0x7b && text.trim() === '')) return 'empty';
   let value: unknown;
   try {
@@ -145,6 +197,7 @@ function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFl
   if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const outcome = parseResponseLine(text);
   if (outcome === 'empty') return;
+  if (stats.shapes.nonEmpty++ === 0 && text.trimStart().startsWith('[')) stats.shapes.startsWithArray = true;
   if (outcome === 'skipped') {
     stats.skipped++;
     return;
@@ -152,10 +205,16 @@ function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFl
   if ('malformed' in outcome && typeof outcome.malformed === 'string') {
     stats.malformed++;
     if (stats.firstMalformed.length < MAX_MALFORMED_SAMPLES) stats.firstMalformed.push({ line: lineNo, reason: outcome.malformed });
+    noteShape(stats.shapes, text);
     return;
   }
   const resp = outcome as GetFlowsResponse;
   stats.records++;
+  stats.lastRecordLine = lineNo;
+  if (unknownSeen.length > 0) {
+    for (const [field, value] of unknownSeen) noteUnknown(stats.unknownValues, field, value, lineNo);
+    unknownSeen.length = 0;
+  }
   if (resp.flow !== undefined) stats.flows++;
   batch.push(resp);
   if (lines !== undefined) lines.push(rewritten ? undefined : text);
@@ -163,6 +222,37 @@ function handleLine(text: string, lineNo: number, stats: ReadStats, batch: GetFl
 
 /** Set while classifying a line when the record is not JSON.parse of the line as it stands. */
 let rewritten = false;
+/** Enum names of the line being classified that this version does not know, as [field, value]. */
+const unknownSeen: [string, string][] = [];
+/** The top-level keys of the line being classified when it was a JSON object but no Hubble record. */
+let otherKeys: string | undefined;
+
+const PRETTY_LINE = /^\s*(?:[{}[\]],?|"[^"]*"\s*:.*)$/;
+
+function noteShape(shapes: LineShapes, text: string): void {
+  if (otherKeys !== undefined) {
+    const n = shapes.otherRecords.get(otherKeys);
+    if (n !== undefined) shapes.otherRecords.set(otherKeys, n + 1);
+    else if (shapes.otherRecords.size < MAX_SHAPE_KEYS) shapes.otherRecords.set(otherKeys, 1);
+    otherKeys = undefined;
+    return;
+  }
+  const t = text.trimStart();
+  if (t.startsWith('[')) shapes.arrays++;
+  else if (PRETTY_LINE.test(text)) shapes.prettyPrinted++;
+}
+
+function noteUnknown(values: Map<string, UnknownEnumValue>, field: string, value: string, lineNo: number): void {
+  const key = `${field}=${value}`;
+  let u = values.get(key);
+  if (!u) {
+    if (values.size >= MAX_UNKNOWN_VALUES) return;
+    u = { field, value, count: 0, lines: [] };
+    values.set(key, u);
+  }
+  u.count++;
+  if (u.lines.length < UNKNOWN_VALUE_LINES) u.lines.push(lineNo);
+}
 
 // Keys only a Flow has (a GetFlowsResponse shares node_name and time): enough to recognise legacy bare-Flow lines.
 const BARE_FLOW_KEYS = new Set([
@@ -196,7 +286,9 @@ function classify(obj: Record<string, unknown>): LineOutcome {
       return resp;
     }
   }
-  return { malformed: 'no known record: expected "flow", "lost_events" or "node_status" (or a bare Flow)' };
+  const keys = Object.keys(obj).sort();
+  otherKeys = keys.slice(0, 8).join(', ') + (keys.length > 8 ? ', …' : '');
+  return { malformed: `no known record (keys: ${otherKeys || 'none'}): expected "flow", "lost_events" or "node_status" (or a bare Flow)` };
 }
 
 // --- checks of the fields the rest of the project reads; anything else passes through untouched ---
@@ -218,12 +310,12 @@ function present(v: unknown): boolean {
 // The helpers only write back (obj[key] = …) on the rare paths that normalise a value.
 
 function checkResponseHeader(obj: Record<string, unknown>): string | undefined {
-  return str(obj.node_name, 'node_name') ?? str(obj.time, 'time');
+  return str(obj.node_name, 'node_name') ?? time(obj.time, 'time');
 }
 
 function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   let e =
-    str(f.time, at, 'time') ??
+    time(f.time, `${at}.time`) ??
     str(f.uuid, at, 'uuid') ??
     enumValue(f, 'verdict', f.verdict, 'flow.Verdict', at) ??
     enumValue(f, 'Type', f.Type, 'flow.FlowType', at) ??
@@ -253,7 +345,7 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
   const et = f.event_type;
   if (present(et)) {
     if (!isObject(et)) return expected(`${at}.event_type`, 'an object', et);
-    e = num(et, 'type', et.type, at, 'event_type.type') ?? num(et, 'sub_type', et.sub_type, at, 'event_type.sub_type');
+    e = num(et, 'type', et.type, at, 'event_type.type', INT32) ?? num(et, 'sub_type', et.sub_type, at, 'event_type.sub_type', INT32);
     if (e !== undefined) return e;
   }
   if (present(f.l7)) return checkL7(f.l7, `${at}.l7`);
@@ -263,7 +355,7 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
 function checkPorts(p: unknown, at: string, proto: string): string | undefined {
   if (!present(p)) return undefined;
   if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
-  return num(p, 'source_port', p.source_port, at, `${proto}.source_port`) ?? num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`);
+  return num(p, 'source_port', p.source_port, at, `${proto}.source_port`, UINT32) ?? num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`, UINT32);
 }
 
 function checkL4(l4: unknown, at: string): string | undefined {
@@ -279,8 +371,8 @@ function checkEndpoint(ep: unknown, at: string): string | undefined {
   if (!present(ep)) return undefined;
   if (!isObject(ep)) return expected(at, 'an object', ep);
   const e =
-    num(ep, 'ID', ep.ID, at, 'ID') ??
-    num(ep, 'identity', ep.identity, at, 'identity') ??
+    num(ep, 'ID', ep.ID, at, 'ID', UINT32) ??
+    num(ep, 'identity', ep.identity, at, 'identity', UINT32) ??
     str(ep.namespace, at, 'namespace') ??
     str(ep.pod_name, at, 'pod_name') ??
     str(ep.cluster_name, at, 'cluster_name') ??
@@ -306,14 +398,14 @@ function checkL7(l7: unknown, at: string): string | undefined {
   const h = l7.http;
   if (present(h)) {
     if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
-    e = num(h, 'code', h.code, at, 'http.code') ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
+    e = num(h, 'code', h.code, at, 'http.code', UINT32) ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
     if (e !== undefined) return e;
     if (present(h.headers) && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
   }
   const d = l7.dns;
   if (present(d)) {
     if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
-    e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', d.rcode, at, 'dns.rcode') ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
+    e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', d.rcode, at, 'dns.rcode', UINT32) ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
     if (e !== undefined) return e;
   }
   return undefined;
@@ -324,14 +416,16 @@ function checkLostEvents(v: unknown): string | undefined {
   return (
     enumValue(v, 'source', v.source, 'flow.LostEventSource', 'lost_events') ??
     uint64(v, 'num_events_lost', v.num_events_lost, 'lost_events') ??
-    num(v, 'cpu', v.cpu, 'lost_events', 'cpu')
+    num(v, 'cpu', v.cpu, 'lost_events', 'cpu', INT32) ??
+    time(v.first, 'lost_events.first') ??
+    time(v.last, 'lost_events.last')
   );
 }
 
 function checkNodeStatus(v: unknown): string | undefined {
   if (!isObject(v)) return expected('node_status', 'an object', v);
   return (
-    enumValue(v, 'state_change', v.state_change, 'relay.NodeState', 'node_status') ??
+    knownEnum(v, 'state_change', v.state_change, 'relay.NodeState', 'node_status') ??
     strList(v.node_names, 'node_status', 'node_names') ??
     str(v.message, 'node_status', 'message')
   );
@@ -382,17 +476,52 @@ function str(v: unknown, at: string, label?: string): string | undefined {
   return typeof v === 'string' || !present(v) ? undefined : expected(label ? `${at}.${label}` : at, 'a string', v);
 }
 
-// protojson reads a 32-bit integer from a JSON number or from a string holding one ("80", "8e1").
+// protojson reads a 32-bit integer from a JSON number or from a string holding one ("80", "8e1"), as long as its
+// value is a whole number in the field's range ("80.0" is 80; "1.5", -1 for a uint32 and 2^32 are rejected).
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, label: string): string | undefined {
-  if (typeof v === 'number' || !present(v)) return undefined;
-  if (typeof v === 'string' && NUMBER_TEXT.test(v) && Number.isInteger(Number(v))) {
-    obj[key] = Number(v);
+interface IntRange {
+  name: string;
+  min: number;
+  max: number;
+}
+const UINT32: IntRange = { name: 'uint32', min: 0, max: 2 ** 32 - 1 };
+const INT32: IntRange = { name: 'int32', min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, label: string, range: IntRange): string | undefined {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= range.min && v <= range.max) return undefined;
+    return `${at}.${label}: ${v} is not a valid ${range.name} (${Number.isInteger(v) ? 'out of range' : 'not a whole number'})`;
+  }
+  if (!present(v)) return undefined;
+  if (typeof v === 'string' && NUMBER_TEXT.test(v)) {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < range.min || n > range.max) {
+      return `${at}.${label}: ${JSON.stringify(v)} is not a valid ${range.name} (${Number.isInteger(n) ? 'out of range' : 'not a whole number'})`;
+    }
+    obj[key] = n;
     rewritten = true;
     return undefined;
   }
   return expected(`${at}.${label}`, 'a number', v);
+}
+
+// protojson reads a Timestamp as RFC 3339 with an upper-case T and Z (or an offset), at most 9 fractional digits,
+// from year 1 to 9999. Consecutive records share their second: its check is remembered.
+const RFC3339_STRICT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/;
+const UTC_FRACTION = /^(?:\.\d{1,9})?Z$/;
+let lastGoodSecond = '';
+
+function time(v: unknown, label: string): string | undefined {
+  if (typeof v === 'string') {
+    if (lastGoodSecond.length > 0 && v.startsWith(lastGoodSecond) && UTC_FRACTION.test(v.slice(19))) return undefined;
+    if (RFC3339_STRICT.test(v) && !v.startsWith('0000') && parseTimestamp(v) !== undefined) {
+      if (v.endsWith('Z')) lastGoodSecond = v.slice(0, 19);
+      return undefined;
+    }
+    return `${label}: ${kindOf(v)} is not an RFC 3339 timestamp`;
+  }
+  return present(v) ? expected(label, 'an RFC 3339 timestamp string', v) : undefined;
 }
 
 function bool(v: unknown, at: string, label: string): string | undefined {
@@ -439,16 +568,26 @@ const INT32_MAX = 2 ** 31 - 1;
  * stays a number, as Go keeps it. Unknown names pass too: exports from newer Cilium carry values we do not know.
  */
 function enumValue(obj: Record<string, unknown>, key: string, v: unknown, enumName: string, at: string): string | undefined {
-  if (typeof v === 'string' || !present(v)) return undefined;
+  if (typeof v === 'string') {
+    if (!Object.hasOwn(enumValues(enumName), v)) unknownSeen.push([`${at}.${key}`, v]);
+    return undefined;
+  }
+  if (!present(v)) return undefined;
   if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
     const name = enumValueName(enumName, v);
     if (name !== undefined) {
       obj[key] = name;
       rewritten = true;
-    }
+    } else unknownSeen.push([`${at}.${key}`, String(v)]);
     return undefined;
   }
   return expected(`${at}.${key}`, 'an enum name or number', v);
+}
+
+/** An enum whose unknown names cannot be carried on: a node state no version names is no state at all. */
+function knownEnum(obj: Record<string, unknown>, key: string, v: unknown, enumName: string, at: string): string | undefined {
+  if (typeof v === 'string' && !Object.hasOwn(enumValues(enumName), v)) return `${at}.${key}: unknown ${enumName} ${JSON.stringify(v)}`;
+  return enumValue(obj, key, v, enumName, at);
 }
 
 function expected(path: string, what: string, got: unknown): string {

@@ -338,7 +338,7 @@ t.test('reads values as protojson does: null as not set, 32-bit integers in stri
   t.equal(got.length, 4);
   t.same(stats.firstMalformed, [
     { line: 5, reason: 'flow.l4.TCP.source_port: expected a number, got string "eighty"' },
-    { line: 6, reason: 'flow.l4.TCP.source_port: expected a number, got string "80.5"' },
+    { line: 6, reason: 'flow.l4.TCP.source_port: "80.5" is not a valid uint32 (not a whole number)' },
     { line: 7, reason: 'lost_events.num_events_lost: expected an unsigned integer string, got string "-3"' },
     { line: 8, reason: 'lost_events.num_events_lost: expected an unsigned integer string, got string "1.5"' },
     { line: 9, reason: 'flow.source.labels[1]: expected a string, got null' },
