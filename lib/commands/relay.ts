@@ -132,7 +132,13 @@ export const relayCommand: Command = {
       }));
     };
     // Like Hubble Relay, --last/--first N count per node, and a stream starts by naming the nodes it reads from.
-    const history = new RingObserverSource(ring, { nodeName: RELAY_NODE_NAME, version: RELAY_VERSION, nodes, perNode: true });
+    const history = new RingObserverSource(ring, {
+      nodeName: RELAY_NODE_NAME,
+      version: RELAY_VERSION,
+      nodes,
+      perNode: true,
+      onSkip: (note) => io.stderr.write(`hubble-lab relay: ${note}\n`),
+    });
     const source: ObserverSource = {
       async getFlows(req, sink, signal) {
         const names = [...nodeNames].sort();

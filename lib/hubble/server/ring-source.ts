@@ -1,12 +1,12 @@
 // An ObserverSource over one FlowRing, with the GetFlows semantics of Hubble's local observer: where to start
 // (first / last N / since / follow), until, whitelist − blacklist, and lost_events for readers that fall behind.
 import type { Flow, GetFlowsRequest, GetFlowsResponse, NodeState } from '../../flows/types.ts';
-import type { Namespace, Node, ServerStatus } from '../grpc/messages.ts';
+import { encodeGetFlowsResponse, type Namespace, type Node, type ServerStatus } from '../grpc/messages.ts';
 import { cpuSlicer } from './cpu-slice.ts';
 import { compileFieldMask } from './field-mask.ts';
 import { compileRequestFilters } from './request-filters.ts';
 import { formatTimestamp, parseTimestamp, timestampFromMillis, type TimestampParts } from '../grpc/timestamp.ts';
-import { compareTime, entryBytes, type FlowRing, type RingEntry } from './ring.ts';
+import { compareTime, entryBytes, MAX_MESSAGE_BYTES, type FlowRing, type RingEntry } from './ring.ts';
 import { ObserverError, type FlowStreamSink, type ObserverSource } from './source.ts';
 
 export interface RingSourceOptions {
@@ -23,6 +23,8 @@ export interface RingSourceOptions {
    * for a ring that holds several nodes' records, like a replayed export.
    */
   perNode?: boolean;
+  /** Told, once per record, of a record not served because it is larger than a client accepts. */
+  onSkip?(note: string): void;
 }
 
 /** Non-flow records (lost_events, node_status) are never filtered, time-ranged or counted. */
@@ -189,7 +191,7 @@ export async function streamFromRing(
   req: GetFlowsRequest,
   sink: FlowStreamSink,
   signal: AbortSignal,
-  opts: { nodeName: string; perNode?: boolean },
+  opts: { nodeName: string; perNode?: boolean; onSkip?(note: string): void },
 ): Promise<void> {
   if (req.first && req.follow) throw new ObserverError('INVALID_ARGUMENT', 'first cannot be specified with follow');
   const since = requestTime(req.since, 'since');
@@ -223,22 +225,36 @@ export async function streamFromRing(
       seq = oldest;
     } else {
       const at = seq++;
-      if (!isFlowEntry(entry)) {
-        if (selection.admitOther && !selection.admitOther(entry.response, at)) continue;
-      } else {
+      if (isFlowEntry(entry)) {
         if (until && compareTime(entry, until.seconds, until.nanos) > 0) return;
         if (since && compareTime(entry, since.seconds, since.nanos) < 0) continue;
-        if (!match(entry.response.flow) || !selection.admit(entry.response.flow, at)) continue;
-        if (mask) {
-          ok = sink.send({ ...entry.response, flow: mask(entry.response.flow) });
-          if (!ok) await sink.drained();
-          continue;
-        }
+        if (!match(entry.response.flow)) continue;
+      } else if (selection.admitOther && !selection.admitOther(entry.response, at)) {
+        continue;
       }
-      ok = sink.send(entryBytes(entry));
+      const bytes = mask && isFlowEntry(entry) ? encodeGetFlowsResponse({ ...entry.response, flow: mask(entry.response.flow) }) : entryBytes(entry);
+      // Checked before the flow counts towards `number`: a skipped flow is not one of the N sent.
+      if (bytes.length > MAX_MESSAGE_BYTES) {
+        skipOversize(entry, bytes.length, opts.onSkip);
+        continue;
+      }
+      if (isFlowEntry(entry) && !selection.admit(entry.response.flow, at)) continue;
+      ok = sink.send(bytes);
     }
     if (!ok) await sink.drained();
   }
+}
+
+/** Notes, once per record, that it is not served: one record must not end every stream that covers it. */
+function skipOversize(entry: RingEntry, size: number, onSkip: ((note: string) => void) | undefined): void {
+  if (entry.oversize) return;
+  entry.oversize = true;
+  const r = entry.response;
+  const what = r.flow ? `flow ${r.flow.uuid ?? '(no uuid)'}` : r.lost_events ? 'lost_events record' : 'record';
+  const where = [r.node_name ?? r.flow?.node_name, r.time ?? r.flow?.time].filter(Boolean).join(' at ');
+  onSkip?.(
+    `not serving the ${what}${where ? ` from ${where}` : ''}: ${size} bytes encoded, over the ${MAX_MESSAGE_BYTES} bytes (4 MiB) a Hubble client accepts in one message`,
+  );
 }
 
 /** Namespaces with flows within an hour of the newest record, sorted by cluster then name (as Hubble). */
@@ -274,7 +290,7 @@ export class RingObserverSource implements ObserverSource {
   }
 
   getFlows(req: GetFlowsRequest, sink: FlowStreamSink, signal: AbortSignal): Promise<void> {
-    return streamFromRing(this.ring, req, sink, signal, { nodeName: this.opts.nodeName, perNode: this.opts.perNode });
+    return streamFromRing(this.ring, req, sink, signal, { nodeName: this.opts.nodeName, perNode: this.opts.perNode, onSkip: this.opts.onSkip });
   }
 
   private uptimeNs(): string {

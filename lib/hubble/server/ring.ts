@@ -12,7 +12,15 @@ export interface RingEntry {
   readonly nanos: number;
   /** Wire bytes, encoded on first send and shared by every reader. */
   bytes: Uint8Array | undefined;
+  /** Set once the record was found too large to send, so that it is reported once, not to every reader. */
+  oversize?: true;
 }
+
+/**
+ * The largest message a Hubble client takes: gRPC's default receive limit, which the hubble CLI and Relay keep.
+ * A larger GetFlowsResponse would end the client's stream (RESOURCE_EXHAUSTED), losing everything after it.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** Hubble only accepts 2^n − 1 (hubble-event-buffer-capacity); so do we. */
 export function isValidCapacity(n: number): boolean {
