@@ -4,6 +4,7 @@ import t from 'tap';
 import { FlowAggregator } from '../../lib/analysis/aggregate.ts';
 import type { Flow } from '../../lib/flows/types.ts';
 import { analyzeFromMetrics, endpointName } from '../../lib/metrics/analysis.ts';
+import { reconcile } from '../../lib/metrics/reconcile.ts';
 import { startHubbleAgent } from '../../lib/sim/hubble/agent.ts';
 import { hubbleAgentConfig } from '../../lib/sim/hubble/agent-config.ts';
 import { ConnectionFlows } from '../../lib/sim/hubble/flows.ts';
@@ -89,6 +90,10 @@ t.test('analysis from Prometheus agrees with the analysis of the same flows', { 
   t.same(fromMetrics.quality.nodes.seen, [...nodes].sort());
   t.equal(fromMetrics.quality.complete, true);
   t.match(fromMetrics.quality.notes.join('\n'), /HTTP paths, TCP handshakes and resets, drop examples/, 'the report says what metrics cannot give');
+
+  const r = reconcile(fromFlows, fromMetrics);
+  t.equal(r.status, 'ok', 'flows and metrics reconcile');
+  t.ok(r.checks.every((c) => c.flows === c.metrics), 'exactly, here: no traffic outside the window');
 
   const scoped = await analyzeFromMetrics(prom.client, { start, end }, { namespaces: ['other'] });
   t.same(scoped.analysis.edges, [], '--namespace keeps only edges with an endpoint in it');
