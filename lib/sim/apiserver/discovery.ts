@@ -57,6 +57,12 @@ function subresourceDocs(info: ResourceInfo) {
       case 'portforward':
         docs.push({ ...base, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] });
         break;
+      case 'exec':
+        docs.push({ ...base, kind: 'PodExecOptions', verbs: ['create', 'get'] });
+        break;
+      case 'attach':
+        docs.push({ ...base, kind: 'PodAttachOptions', verbs: ['create', 'get'] });
+        break;
       case 'finalize':
         docs.push({ ...base, kind: info.kind, verbs: ['update'] });
         break;

@@ -11,7 +11,7 @@ export interface ResourceInfo {
   shortNames: string[];
   categories: string[];
   verbs: string[];
-  /** Subresources served: `status`, `scale`, `log`, `portforward`. */
+  /** Subresources served: `status`, `scale`, `log`, `portforward`, `exec`, `attach`. */
   subresources: string[];
   /** metadata.generation counts spec changes. */
   tracksGeneration: boolean;
@@ -70,7 +70,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'pods', 'Pod', true, {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'log', 'portforward'],
+    subresources: ['status', 'log', 'portforward', 'exec', 'attach'],
     fieldSelectors: [
       'spec.nodeName',
       'spec.restartPolicy',

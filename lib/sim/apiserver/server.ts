@@ -8,10 +8,13 @@ import { sendError, statusOf } from './http.ts';
 import { badRequest, pathNotFound, unauthorized } from './errors.ts';
 import type { Registry } from './registry.ts';
 import type { Stats } from './stats.ts';
-import type { Store } from './store.ts';
+import type { KObject, Store } from './store.ts';
 import type { PodLogSource } from './logs.ts';
 import { selfSignedCert, type ServingCert } from './tls.ts';
 import { handlePortForward } from './portforward.ts';
+import { handleExec } from './exec.ts';
+import { handleAttach } from './attach.ts';
+import type { RunningPod } from '../runtime/types.ts';
 
 /** Opens a stream to a pod's port as the pod sees it; the kubelet resolves the pod. */
 export type PodDialer = (namespace: string, name: string, port: number) => Promise<Duplex>;
@@ -37,6 +40,21 @@ export interface ApiServer {
   port: number;
   server: Server;
   close(): Promise<void>;
+}
+
+/** The running pod an exec or attach goes to, refused with the kubelet's messages when its container cannot take it. */
+function streamTarget(pod: KObject, container: string | null, source: PodLogSource): RunningPod {
+  const name = pod.metadata.name!;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into or attach to a container in a completed pod; current phase is ${phase}`);
+  if (phase !== 'Running') throw badRequest(`pod ${name} does not have a host assigned or is not running`);
+  const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+  const chosen = container || names[0];
+  if (!chosen || !names.includes(chosen)) throw badRequest(`container ${chosen} is not valid for pod ${name}`);
+  const state = (pod.status?.containerStatuses ?? []).find((c: { name: string }) => c.name === chosen)?.state;
+  const running = source(pod.metadata.namespace ?? '', name, pod.metadata.uid ?? '');
+  if (!state?.running || !running) throw badRequest(`unable to upgrade connection: container not found ("${chosen}")`);
+  return running;
 }
 
 function refuseUpgrade(socket: Duplex, err: unknown): void {
@@ -78,8 +96,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!authorized(req, opts.token)) throw unauthorized();
       const url = new URL(req.url ?? '/', 'http://localhost');
       const r = parseResourcePath(url.pathname);
-      if (!r || r === 'unknown' || r.subresource !== 'portforward' || !r.name) throw pathNotFound();
+      if (!r || r === 'unknown' || !['portforward', 'exec', 'attach'].includes(r.subresource) || !r.name) throw pathNotFound();
       const pod = opts.registry.get(r.info, r.namespace, r.name);
+      if (r.subresource !== 'portforward') {
+        const running = streamTarget(pod, url.searchParams.get('container'), opts.logs);
+        if (r.subresource === 'exec') handleExec(req, socket, head, running);
+        else handleAttach(req, socket, head, running, pod.spec ?? {});
+        return;
+      }
       if (pod.status?.phase !== 'Running') throw badRequest(`pod ${r.name} does not have a host assigned or is not running`);
       (opts.portForward ?? handlePortForward)(req, socket, head, (port) => opts.dial(r.namespace, r.name, port));
     } catch (err) {

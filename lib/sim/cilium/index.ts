@@ -64,7 +64,10 @@ export function startCilium(opts: CiliumOptions): SimCilium {
   const runtime = opts.runtime;
   if (!('datapath' in runtime)) return { hub, connections, stop() {} };
   const loadBalancers = new NodeLoadBalancers();
-  registerHubbleImages(runtime, hub, { starting: (node, config) => loadBalancers.agentStarting(node, config) });
+  registerHubbleImages(runtime, hub, {
+    starting: (node, config) => loadBalancers.agentStarting(node, config),
+    endpoints: (node) => runtime.datapath.endpoints().filter((e) => e.nodeName === node).length,
+  });
   const endpoints = new EndpointDirectory(store, clusterName);
   const policy = new PolicyState(store, endpoints, clusterName);
   enforcer = new Enforcer(endpoints, policy, hub.sink, clusterName, loadBalancers);

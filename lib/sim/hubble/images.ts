@@ -11,6 +11,8 @@ import type { SimHubble } from './hub.ts';
 import { RelayConfigError, relayConfig } from './relay-config.ts';
 import { startHubbleRelay } from './relay.ts';
 import { startHubbleUi } from './ui.ts';
+import { agentCommands } from './cilium-cli.ts';
+import { SIM_VERSION } from '../apiserver/discovery.ts';
 import { prometheusImage } from './metrics-prometheus.ts';
 
 /** The container's argv as Kubernetes builds it: command, then args (no image defaults: these images have none we emulate). */
@@ -65,6 +67,8 @@ const agentFlags = [
 export interface AgentHooks {
   /** The agent on `node` starts with this cilium-config (the datapath settings it programs for its node). */
   starting?(node: string, config: Record<string, string>): void;
+  /** The endpoints (pods) on `node`, for `cilium status`. */
+  endpoints?(node: string): number;
 }
 
 /**
@@ -106,7 +110,18 @@ export function ciliumAgentImage(hub: SimHubble, hooks: AgentHooks = {}): ImageH
     }
     ctx.log(`level=info msg="Cilium ${version}" subsys=daemon`);
     const agent = await startHubbleAgent({ hub, node: ctx.pod.nodeName, ip: ctx.pod.podIP, config, net: ctx.net, version, log: ctx.log });
-    return { stop: () => agent.stop() };
+    const node = ctx.pod.nodeName;
+    const commands = agentCommands({
+      node,
+      version,
+      kubernetesVersion: SIM_VERSION.gitVersion,
+      agent,
+      endpoints: () => hooks.endpoints?.(node) ?? 0,
+      health: () => ({ reachable: hub.peers().length, total: hub.peers().length }),
+      metrics: () => hub.metricsEndpoints().some((m) => m.node === node),
+      startedAt: new Date(),
+    });
+    return { stop: () => agent.stop(), commands };
   };
 }
 

@@ -1,30 +1,9 @@
-// What a node:* container runs: its command and args as the image's entrypoint would see them, reduced to steps
-// the runtime can execute — `node …` (a real Node process) and a few shell builtins, joined by && || ;.
+// A container's command line: its argv as Kubernetes builds it from the image defaults, command and args, and the
+// `sh -c` scripts the sim's shell runs, split into simple commands joined by && || ;.
 import { expandVars } from './env.ts';
-
-export type Step =
-  /** Runs Node with these arguments (everything after `node`). */
-  | { kind: 'node'; args: string[]; env: Record<string, string> }
-  | { kind: 'builtin'; name: 'cd' | 'echo' | 'sleep' | 'true' | 'false' | 'exit' | 'export'; args: string[] }
-  /** A program the simulated image cannot run; the container exits 127 with the message in its log. */
-  | { kind: 'missing'; name: string; message: string };
-
-export interface ProgramStep {
-  step: Step;
-  /** How this step is joined to the previous one (undefined for the first). */
-  after?: '&&' | '||' | ';';
-}
 
 /** A command the runtime cannot run: the container fails with this message, as a shell would. */
 export class UnsupportedCommand extends Error {}
-
-const shells = new Set(['sh', 'bash', 'ash', 'dash']);
-const nodeNames = new Set(['node', 'nodejs']);
-const builtins = new Set(['cd', 'echo', 'sleep', 'true', 'false', 'exit', 'export']);
-
-function base(cmd: string): string {
-  return cmd.slice(cmd.lastIndexOf('/') + 1);
-}
 
 /** The argv the container starts with: ENTRYPOINT/CMD of the node image, overridden by command/args (Kubernetes rules). */
 export function containerArgv(container: Record<string, any>, cluster: Record<string, string>): string[] {
@@ -36,51 +15,10 @@ export function containerArgv(container: Record<string, any>, cluster: Record<st
   return ['docker-entrypoint.sh', ...(args ?? ['node'])];
 }
 
-/** Turns the container's argv into steps; env is the container's environment (for $VAR in shell scripts). */
-export function nodeImageProgram(argv: string[], env: Record<string, string>): ProgramStep[] {
-  let words = argv;
-  if (base(words[0] ?? '') === 'docker-entrypoint.sh') {
-    words = words.slice(1);
-    // The entrypoint runs its first argument when it is a command, and hands everything else to node.
-    const first = words[0];
-    if (first === undefined || first.startsWith('-') || !isCommand(first)) words = ['node', ...words];
-  }
-  const cmd = words[0];
-  if (cmd !== undefined && shells.has(base(cmd))) {
-    const c = words.indexOf('-c');
-    if (c >= 0) return shellScript(words[c + 1] ?? '', env);
-    // A shell with no script and no terminal reads an empty stdin and exits 0; script files are not emulated.
-    if (words.length === 1) return [{ step: { kind: 'builtin', name: 'true', args: [] } }];
-    return [{ step: { kind: 'missing', name: cmd, message: `${cmd}: running script files is not emulated in the simulated cluster (use ${cmd} -c or node)` } }];
-  }
-  return [{ step: simpleCommand(words, {}) }];
-}
-
-function isCommand(word: string): boolean {
-  const b = base(word);
-  return nodeNames.has(b) || shells.has(b) || builtins.has(b) || ['npm', 'npx', 'yarn', 'env'].includes(b);
-}
-
-function simpleCommand(words: string[], assignments: Record<string, string>): Step {
-  let rest = words;
-  const env = { ...assignments };
-  if (base(rest[0] ?? '') === 'env') {
-    rest = rest.slice(1);
-    while (rest[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0])) {
-      const [k, ...v] = rest[0].split('=');
-      env[k!] = v.join('=');
-      rest = rest.slice(1);
-    }
-  }
-  const cmd = rest[0];
-  if (cmd === undefined) return { kind: 'builtin', name: 'true', args: [] };
-  const b = base(cmd);
-  if (nodeNames.has(b)) return { kind: 'node', args: rest.slice(1), env };
-  if (builtins.has(b)) return { kind: 'builtin', name: b as 'cd', args: rest.slice(1) };
-  if (['npm', 'npx', 'yarn'].includes(b)) {
-    return { kind: 'missing', name: b, message: `${b}: not available in the simulated cluster (run the script with node directly)` };
-  }
-  return { kind: 'missing', name: cmd, message: `sh: ${cmd}: not found` };
+/** The container's command and args as given (no image defaults), for images whose entrypoint runs them as they are. */
+export function givenArgv(container: Record<string, any>, cluster: Record<string, string>): string[] {
+  const expand = (v: unknown) => expandVars(String(v), cluster);
+  return [...(Array.isArray(container.command) ? container.command.map(expand) : []), ...(Array.isArray(container.args) ? container.args.map(expand) : [])];
 }
 
 type Token = { word: string } | { op: '&&' | '||' | ';' };
@@ -170,11 +108,19 @@ function tokenize(script: string, env: Record<string, string>): Token[] {
   return tokens;
 }
 
-function shellScript(script: string, env: Record<string, string>): ProgramStep[] {
-  const steps: ProgramStep[] = [];
+/** One simple command of a `sh -c` script: leading VAR=value assignments, its words, and how it joins the previous one. */
+export interface ScriptCommand {
+  assignments: Record<string, string>;
+  words: string[];
+  after?: '&&' | '||' | ';';
+}
+
+/** Splits a `sh -c` script into simple commands; throws UnsupportedCommand for what the sim's shell does not run. */
+export function parseScript(script: string, env: Record<string, string>): ScriptCommand[] {
+  const commands: ScriptCommand[] = [];
   let words: string[] = [];
-  let after: ProgramStep['after'];
-  const flush = (next?: ProgramStep['after']) => {
+  let after: ScriptCommand['after'];
+  const flush = (next?: ScriptCommand['after']) => {
     if (words.length) {
       const assignments: Record<string, string> = {};
       while (words[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0])) {
@@ -183,8 +129,7 @@ function shellScript(script: string, env: Record<string, string>): ProgramStep[]
         words = words.slice(1);
       }
       if (words[0] === 'exec') words = words.slice(1);
-      const step: Step = words.length ? simpleCommand(words, assignments) : { kind: 'builtin', name: 'export', args: Object.entries(assignments).map(([k, v]) => `${k}=${v}`) };
-      steps.push(after ? { step, after } : { step });
+      commands.push({ assignments, words, ...(after ? { after } : {}) });
     }
     words = [];
     after = next;
@@ -194,5 +139,5 @@ function shellScript(script: string, env: Record<string, string>): ProgramStep[]
     else flush(t.op);
   }
   flush();
-  return steps;
+  return commands;
 }

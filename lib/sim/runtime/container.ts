@@ -64,6 +64,8 @@ export class ContainerRunner {
   private current?: ContainerLog;
   private previous?: ContainerLog;
   private instance?: Instance;
+  /** The running instance was attached to already: later attaches see only what it writes from then on. */
+  private attached = false;
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
 
@@ -118,6 +120,19 @@ export class ContainerRunner {
     this.stopping.abort();
     await this.instance?.stop(graceMs);
     await this.loop;
+  }
+
+  /**
+   * The running instance for `kubectl attach`: its output from its start for the first attach (so a short command
+   * started with `kubectl run -i` is not missed), else from now; undefined when it is not running.
+   */
+  attach(signal: AbortSignal): { output: AsyncIterable<string>; stdin?: Instance['stdin'] } | undefined {
+    const log = this.current;
+    const instance = this.instance;
+    if (!log || !instance || this.state.state !== 'running') return undefined;
+    const first = !this.attached;
+    this.attached = true;
+    return { output: log.read({ follow: true, signal, ...(first ? {} : { tailLines: 0 }) }), ...(instance.stdin ? { stdin: instance.stdin } : {}) };
   }
 
   async *logs(opts: LogOptions): AsyncGenerator<string> {
@@ -178,6 +193,7 @@ export class ContainerRunner {
         throw err;
       }
       this.instance = instance;
+      this.attached = false;
       // Stopped while the container was being created: stop() found no instance to stop, so stop it here.
       if (signal.aborted) void instance.stop(0);
       if (this.current) this.previous = this.current;

@@ -2,6 +2,7 @@
 // cluster DNS, and the Cilium/Hubble images lib/sim/hubble plugs in), known public images idle, anything else unpullable.
 import type { PodNetwork } from '../net/datapath.ts';
 import type { PodSpecForRuntime, RuntimeClusterView } from './types.ts';
+import type { ImageCommand } from './shell.ts';
 
 /** What an in-process image gets to work with. */
 export interface ContainerContext {
@@ -28,13 +29,23 @@ export interface ContainerProcess {
   readonly exited?: Promise<number>;
   /** Stops it (release its ports); resolves when stopped. */
   stop(): Promise<void> | void;
+  /** Executables the image adds for `kubectl exec` (the agent's `cilium status`), beyond the common ones. */
+  readonly commands?: Record<string, ImageCommand>;
+}
+
+export interface HandlerOptions {
+  /**
+   * The container's command line (command + args) is one the image's entrypoint execs instead of running its
+   * server (nginx's /docker-entrypoint.sh runs `curl …` as given).
+   */
+  execs?(argv: string[]): boolean;
 }
 
 export type ImageHandler = (ctx: ContainerContext) => ContainerProcess | Promise<ContainerProcess>;
 
 export type ImageRun =
   | { kind: 'node' }
-  | { kind: 'handler'; handler: ImageHandler }
+  | { kind: 'handler'; handler: ImageHandler; options: HandlerOptions }
   /** A real image the sim does not emulate: Running, nothing listening. */
   | { kind: 'idle' }
   | { kind: 'unavailable'; message: string };
@@ -68,23 +79,23 @@ function matches(pattern: string, repository: string): boolean {
 }
 
 export class ImageRegistry {
-  private readonly handlers = new Map<string, ImageHandler>();
+  private readonly handlers = new Map<string, { handler: ImageHandler; options: HandlerOptions }>();
 
   /**
    * Runs images matching `pattern` with `handler`: a repository (`nginx`, `quay.io/cilium/hubble-relay`, any tag)
    * or a path ending in / (`quay.io/cilium/`). The most specific pattern wins; registering again replaces.
    */
-  register(pattern: string, handler: ImageHandler): void {
-    this.handlers.set(pattern.endsWith('/') ? parseImage(pattern).ref : parseImage(pattern).repository, handler);
+  register(pattern: string, handler: ImageHandler, options: HandlerOptions = {}): void {
+    this.handlers.set(pattern.endsWith('/') ? parseImage(pattern).ref : parseImage(pattern).repository, { handler, options });
   }
 
   resolve(image: string): ImageRun {
     const { repository } = parseImage(image);
-    let best: [string, ImageHandler] | undefined;
-    for (const [pattern, handler] of this.handlers) {
-      if (matches(pattern, repository) && (!best || pattern.length > best[0].length)) best = [pattern, handler];
+    let best: [string, { handler: ImageHandler; options: HandlerOptions }] | undefined;
+    for (const [pattern, entry] of this.handlers) {
+      if (matches(pattern, repository) && (!best || pattern.length > best[0].length)) best = [pattern, entry];
     }
-    if (best) return { kind: 'handler', handler: best[1] };
+    if (best) return { kind: 'handler', ...best[1] };
     if (repository === 'node') return { kind: 'node' };
     if (knownImages.some((k) => matches(k, repository))) return { kind: 'idle' };
     return {

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatapath, type Datapath } from '../net/datapath.ts';
 import type { PodRuntime, PodSpecForRuntime, RunningPod, RuntimeClusterView } from './types.ts';
-import { ImageRegistry, type ImageHandler } from './images.ts';
+import { ImageRegistry, type HandlerOptions, type ImageHandler } from './images.ts';
 import { SimPod } from './pod.ts';
 import { nginxImage } from './images/nginx.ts';
 import { corednsImage } from './images/coredns.ts';
 
-export type { ContainerContext, ContainerProcess, ImageHandler } from './images.ts';
+export type { ContainerContext, ContainerProcess, HandlerOptions, ImageHandler } from './images.ts';
+export type { ImageCommand, ImageCommandIO } from './shell.ts';
 export { ContainerLogError } from './container.ts';
 export type * from './types.ts';
 
@@ -35,7 +36,7 @@ export interface SimPodRuntime extends PodRuntime {
    * Runs images matching `pattern` in process: a repository (`quay.io/cilium/hubble-relay`, any tag) or a path ending
    * in / (`quay.io/cilium/`); the most specific pattern wins over the built-in ones.
    */
-  registerImageHandler(pattern: string, handler: ImageHandler): void;
+  registerImageHandler(pattern: string, handler: ImageHandler, options?: HandlerOptions): void;
   /** The pods started and not yet stopped. */
   pods(): RunningPod[];
 }
@@ -46,7 +47,8 @@ export async function createPodRuntime(opts: PodRuntimeOptions = {}): Promise<Si
   const ownRoot = !opts.rootDir;
   const rootDir = opts.rootDir ?? (await mkdtemp(join(tmpdir(), 'hubble-lab-sim-pods-')));
   const images = new ImageRegistry();
-  images.register('nginx', nginxImage);
+  // nginx's /docker-entrypoint.sh execs any command line that does not start nginx.
+  images.register('nginx', nginxImage, { execs: (argv) => !/^nginx(-debug)?$/.test(argv[0]!.slice(argv[0]!.lastIndexOf('/') + 1)) });
   images.register('registry.k8s.io/coredns/coredns', corednsImage(datapath));
   const running = new Map<string, SimPod>();
   const deps = {
@@ -60,7 +62,7 @@ export async function createPodRuntime(opts: PodRuntimeOptions = {}): Promise<Si
 
   return {
     datapath,
-    registerImageHandler: (pattern, handler) => images.register(pattern, handler),
+    registerImageHandler: (pattern, handler, options) => images.register(pattern, handler, options),
     pods: () => [...running.values()],
     start(spec: PodSpecForRuntime, cluster: RuntimeClusterView): RunningPod {
       if (closed) throw new Error('the pod runtime is shut down');

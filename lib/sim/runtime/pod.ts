@@ -1,13 +1,15 @@
 // A running pod: its network attachment, files, init and app containers, probes, statuses and logs.
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
+import { PassThrough, Writable, type Duplex } from 'node:stream';
 import type { Datapath, PodNetwork } from '../net/datapath.ts';
-import type { ContainerStatusUpdate, LogOptions, PodSpecForRuntime, RunningPod, RuntimeClusterView } from './types.ts';
+import type { ContainerStatusUpdate, ExecStreams, LogOptions, PodSpecForRuntime, RunningPod, RuntimeClusterView } from './types.ts';
 import { ContainerLogError, ContainerRunner, type BackoffOptions, type RestartPolicy } from './container.ts';
 import { containerEnv } from './env.ts';
-import { containerArgv, nodeImageProgram, UnsupportedCommand, type ProgramStep } from './command.ts';
-import { runProgram, type Instance } from './program.ts';
+import { containerArgv, givenArgv } from './command.ts';
+import type { Instance } from './program.ts';
+import { runsCommand, startProcess, type ShellContext } from './shell.ts';
+import { lineSplitter } from './container-log.ts';
 import { materializeVolumes, mountVolumes, hostPath, VolumeMountError } from './volumes.ts';
 import { startProbes } from './probes.ts';
 import type { ImageRegistry, ImageRun } from './images.ts';
@@ -51,6 +53,9 @@ export class SimPod implements RunningPod {
   private readonly inits: ContainerRunner[];
   private readonly listeners = new Set<(statuses: ContainerStatusUpdate[]) => void>();
   private readonly probeStops: (() => void)[] = [];
+  /** What each container's running instance execs with: its files, environment and the image's commands. */
+  private readonly shells = new Map<string, ShellContext>();
+  private readonly execs = new Set<Instance>();
   private volumes?: Promise<Map<string, string>>;
   private stopping?: Promise<void>;
 
@@ -136,17 +141,11 @@ export class SimPod implements RunningPod {
     const rootfs = join(this.dir, 'containers', String(c.name), 'rootfs');
     const mounts = await mountVolumes(rootfs, c, volumes);
     const env = containerEnv({ spec: this.spec, container: c, cluster: this.cluster, services: this.deps.datapath.services.list(), imageEnv: imageEnv(run) });
-    if (run.kind === 'node') {
-      let steps: ProgramStep[];
-      try {
-        steps = nodeImageProgram(containerArgv(c, env), env);
-      } catch (err) {
-        if (!(err instanceof UnsupportedCommand)) throw err;
-        steps = [{ step: { kind: 'missing', name: 'sh', message: err.message } }];
-      }
-      return runProgram({ steps, env, net: this.net, rootfs, mounts, ...(c.workingDir ? { workingDir: String(c.workingDir) } : {}), log });
-    }
-    if (run.kind === 'handler') {
+    const shell: ShellContext = { env, net: this.net, rootfs, mounts, node: run.kind === 'node', ...(c.workingDir ? { workingDir: String(c.workingDir) } : {}) };
+    this.shells.set(String(c.name), shell);
+    if (run.kind === 'node') return this.startMain(c, shell, containerArgv(c, env), log);
+    const given = givenArgv(c, env);
+    if (run.kind === 'handler' && !(given.length && run.options.execs?.(given))) {
       const abort = new AbortController();
       try {
         const proc = await run.handler({
@@ -159,6 +158,7 @@ export class SimPod implements RunningPod {
           log,
           signal: abort.signal,
         });
+        if (proc.commands) this.shells.set(String(c.name), { ...shell, commands: proc.commands });
         return idleInstance(async () => {
           abort.abort();
           await proc.stop();
@@ -168,7 +168,82 @@ export class SimPod implements RunningPod {
         return { exited: Promise.resolve({ exitCode: 1 }), stop: async () => {} };
       }
     }
+    // Images the sim does not emulate run the shell commands they are told to; anything else (their own binaries)
+    // idles, as a server would.
+    if (given.length && runsCommand(given[0]!)) return this.startMain(c, shell, given, log);
     return idleInstance();
+  }
+
+  /** The container's own process: its output in the container log, its stdin open for attach when the spec asks. */
+  private startMain(c: Record<string, any>, shell: ShellContext, argv: string[], log: (line: string) => void): Instance {
+    const out = lineSplitter(log);
+    const err = lineSplitter(log);
+    const sink = (s: { write(chunk: Buffer | string): void; end(): void }) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          s.write(chunk);
+          cb();
+        },
+        final(cb) {
+          s.end();
+          cb();
+        },
+      });
+    const stdout = sink(out);
+    const stderr = sink(err);
+    const stdin = c.stdin ? new PassThrough() : undefined;
+    const instance = startProcess(shell, argv, { stdout, stderr, ...(stdin ? { stdin } : {}) });
+    const exited = instance.exited.then((status) => {
+      stdout.end();
+      stderr.end();
+      return status;
+    });
+    return { exited, stop: (grace) => instance.stop(grace), ...(stdin ? { stdin } : {}) };
+  }
+
+  private containerNamed(container: string | undefined): ContainerRunner {
+    const name = container ?? this.containers[0]?.name;
+    const runner = [...this.containers, ...this.inits].find((r) => r.name === name);
+    if (!runner) throw new ContainerLogError(400, `container ${name} is not valid for pod ${this.spec.name}`);
+    return runner;
+  }
+
+  async exec(container: string | undefined, command: string[], io: ExecStreams): Promise<number> {
+    const runner = this.containerNamed(container);
+    const shell = this.shells.get(runner.name);
+    if (!runner.running || !shell || this.stopping) throw new ContainerLogError(400, `unable to upgrade connection: container not found ("${runner.name}")`);
+    const instance = startProcess({ ...shell, exec: true }, command, io);
+    this.execs.add(instance);
+    const stop = () => void instance.stop(0);
+    io.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return (await instance.exited).exitCode;
+    } finally {
+      io.signal?.removeEventListener('abort', stop);
+      this.execs.delete(instance);
+    }
+  }
+
+  async attach(container: string | undefined, io: ExecStreams, opts: { stdinOnce: boolean }): Promise<void> {
+    const runner = this.containerNamed(container);
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    io.signal?.addEventListener('abort', stop, { once: true });
+    const target = runner.attach(abort.signal);
+    if (!target) throw new ContainerLogError(400, `unable to upgrade connection: container ${runner.name} not found in pod ${this.spec.name}`);
+    const input = target.stdin;
+    if (io.stdin && input) {
+      io.stdin.on('data', (chunk: Buffer) => input.write(chunk));
+      // With stdinOnce the process sees the end of its stdin when the first client closes it.
+      io.stdin.on('end', () => {
+        if (opts.stdinOnce) input.end();
+      });
+    }
+    try {
+      for await (const line of target.output) io.stdout.write(`${line}\n`);
+    } finally {
+      io.signal?.removeEventListener('abort', stop);
+    }
   }
 
   private changed(): void {
@@ -208,6 +283,7 @@ export class SimPod implements RunningPod {
   stop(gracePeriodSeconds?: number): Promise<void> {
     this.stopping ??= (async () => {
       for (const stop of this.probeStops) stop();
+      await Promise.all([...this.execs].map((e) => e.stop(0)));
       const graceMs = (gracePeriodSeconds ?? this.spec.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       await Promise.all([...this.containers, ...this.inits].map((c) => c.stop(graceMs)));
       this.net.close();

@@ -1,5 +1,5 @@
 // The contract between the sim's control plane (kubelet-like controllers) and the pod runtime that runs containers.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** What the runtime needs to know about a pod; taken from the Pod object by the kubelet controller. */
 export interface PodSpecForRuntime {
@@ -50,6 +50,17 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+/** The streams of `kubectl exec` and `kubectl attach`. */
+export interface ExecStreams {
+  /** Absent when the client sends no stdin. */
+  stdin?: Readable;
+  stdout: Writable;
+  /** With a TTY, stderr goes to stdout. */
+  stderr: Writable;
+  /** Ends the command (the client went away). */
+  signal?: AbortSignal;
+}
+
 export interface RunningPod {
   readonly spec: PodSpecForRuntime;
   /** Current status of every container, in spec order. */
@@ -66,6 +77,14 @@ export interface RunningPod {
   logs(opts: LogOptions): AsyncIterable<string>;
   /** Opens a TCP stream to the pod's port as the pod sees it (for port-forward); rejects with ECONNREFUSED when nothing listens. */
   dial(port: number): Promise<Duplex>;
+  /**
+   * Runs a command in a running container (`kubectl exec`), in the pod's network and with the container's files and
+   * environment; resolves with its exit code. Throws a ContainerLogError with the kubelet's message when the
+   * container is not running.
+   */
+  exec?(container: string | undefined, command: string[], io: ExecStreams): Promise<number>;
+  /** Connects to the container's running process (`kubectl attach`) until it ends or signal aborts. */
+  attach?(container: string | undefined, io: ExecStreams, opts: { stdinOnce: boolean }): Promise<void>;
   /** Stops every container (SIGTERM, then SIGKILL after the grace period) and releases its ports. */
   stop(gracePeriodSeconds?: number): Promise<void>;
 }
