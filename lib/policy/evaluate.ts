@@ -299,3 +299,22 @@ export function selectorKeys(objects: Iterable<unknown>): Set<string> {
   for (const obj of objects) walk(isObject(obj) ? obj.spec ?? obj.specs : undefined);
   return keys;
 }
+
+/** Every rule of a set with its direction and whether it denies, in the set's order. */
+export function rulesOf(set: PolicySet): { rule: RuleRef; direction: 'ingress' | 'egress'; deny: boolean }[] {
+  const out: { rule: RuleRef; direction: 'ingress' | 'egress'; deny: boolean }[] = [];
+  const seen = new Set<string>();
+  for (const policies of [...set.byNamespace.values(), set.clusterwide]) {
+    for (const p of policies) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const r of p[direction]?.rules ?? []) {
+          const key = `${r.policy.kind}/${r.policy.namespace}/${r.policy.name}/${r.path}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.push({ rule: { policy: r.policy, path: r.path }, direction, deny: r.deny });
+        }
+      }
+    }
+  }
+  return out;
+}
