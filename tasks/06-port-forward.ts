@@ -10,8 +10,16 @@ export const uiLocalPort = 8080;
 
 /** Opens both forwards and checks Relay answers ServerStatus through its forward. */
 export async function openHubbleForwards(ctx: LabContext): Promise<{ relay: Forward; ui: Forward }> {
-  const relay = await forwardService(ctx.kc, { namespace: 'kube-system', service: 'hubble-relay', servicePort: 80, localPort: relayLocalPort });
-  const ui = await forwardService(ctx.kc, { namespace: 'kube-system', service: 'hubble-ui', servicePort: 80, localPort: uiLocalPort });
+  // Each forward follows its Service to a new pod (a restarted Relay) and says so in the run's log.
+  const onEvent = (line: string) => ctx.report.info(line);
+  const relay = await forwardService(ctx.kc, { namespace: 'kube-system', service: 'hubble-relay', servicePort: 80, localPort: relayLocalPort, onEvent });
+  let ui: Forward;
+  try {
+    ui = await forwardService(ctx.kc, { namespace: 'kube-system', service: 'hubble-ui', servicePort: 80, localPort: uiLocalPort, onEvent });
+  } catch (err) {
+    await relay.close();
+    throw err;
+  }
   let client: Awaited<ReturnType<typeof connectObserver>> | undefined;
   try {
     client = await connectObserver(relay.address, { what: 'Hubble Relay', dialTimeoutMs: 10_000 });
