@@ -4,8 +4,8 @@ import { FlowAggregator } from '../lib/analysis/aggregate.ts';
 import { evaluateCompliance } from '../lib/analysis/compliance.ts';
 import { loadExpectations } from '../lib/analysis/expectations.ts';
 import { ExitCode, InfraError } from '../lib/errors.ts';
-import type { FlowCollector } from '../lib/lab/collector.ts';
-import { defineTask } from '../lib/lab/task.ts';
+import type { CollectorStats, FlowCollector } from '../lib/lab/collector.ts';
+import { defineTask, type LabContext } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 import { buildReport } from '../lib/report/json.ts';
 import { reportFormats, writeReports } from '../lib/report/write.ts';
@@ -17,6 +17,52 @@ export const drainMs = 2000;
 
 export const expectationsPath = join(manifestsDir, 'expectations.yaml');
 
+function collectedLine(stats: CollectorStats): string {
+  const parts = [`${stats.flows} flows collected`];
+  if (stats.gaps.length) parts.push(`${stats.gaps.length} stream gap(s), ${stats.gaps.filter((g) => !g.recovered).length} not recovered`);
+  if (stats.duplicates) parts.push(`${stats.duplicates} duplicate(s) dropped`);
+  if (stats.lostEvents) parts.push(`${stats.lostEvents} lost-events record(s)`);
+  return parts.join(', ');
+}
+
+/**
+ * Ends the collection and writes the reports from whatever was collected. `brokenBy` says why the run ended before
+ * its traffic was done (a task failed, the cluster went away): the flows collected until then are still reported,
+ * and the verdict cannot be better than INCOMPLETE.
+ */
+export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Promise<void> {
+  const aggregator = ctx.shared.aggregator as FlowAggregator | undefined;
+  const collector = ctx.shared.collector as FlowCollector | undefined;
+  if (!aggregator) throw new InfraError('no flows were collected in this run', { hint: 'run the collect task before analyze (hubble-lab run collect traffic analyze)' });
+  if (!brokenBy && ctx.shared.trafficDone) await ctx.shared.trafficDone;
+  if (collector) {
+    ctx.shared.collector = undefined;
+    ctx.report.progress(brokenBy ? 'ending the flow collection' : `draining flows for ${drainMs / 1000}s`);
+    const stats = await collector.stop(brokenBy ? 0 : drainMs);
+    ctx.report.info(collectedLine(stats));
+    for (const gap of stats.gaps) aggregator.quality.observeGap(gap);
+  }
+  if (brokenBy) {
+    const now = new Date().toISOString();
+    aggregator.quality.observeGap({ from: now, to: null, seconds: 0, recovered: false, estimatedLost: 0, reason: `the run stopped before its traffic was done: ${brokenBy}` });
+  }
+  const expectations = await loadExpectations(expectationsPath);
+  const analysis = aggregator.finish();
+  const compliance = evaluateCompliance(analysis, expectations, 'expect');
+  const report = buildReport(analysis, compliance, {
+    kind: 'server',
+    source: ctx.shared.relayAddress ?? 'Hubble Relay',
+    filters: ['--namespace', 'genai-network-demo'],
+    records: analysis.totals.flows,
+    skippedByFilter: 0,
+  });
+  const written = await writeReports(report, ctx.options.outDir, reportFormats);
+  ctx.shared.verdict = compliance.status;
+  ctx.exitCode = compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
+  ctx.report.info(`verdict ${compliance.status}${compliance.reasons.length ? `: ${compliance.reasons.join('; ')}` : ''}`);
+  for (const path of [flowsPath(ctx), ...written]) ctx.report.info(`wrote ${path}`);
+}
+
 export const analyze = defineTask({
   id: 'analyze',
   title: 'Analyze the flows and gate',
@@ -25,31 +71,7 @@ export const analyze = defineTask({
     return { changes: [], notes: [`report and gate with ${expectationsPath} into ${ctx.options.outDir}`] };
   },
   async apply(ctx) {
-    const aggregator = ctx.shared.aggregator as FlowAggregator | undefined;
-    const collector = ctx.shared.collector as FlowCollector | undefined;
-    if (!aggregator) throw new InfraError('no flows were collected in this run', { hint: 'run the collect task before analyze (hubble-lab run collect traffic analyze)' });
-    if (ctx.shared.trafficDone) await ctx.shared.trafficDone;
-    if (collector) {
-      ctx.report.progress(`draining flows for ${drainMs / 1000}s`);
-      const stats = await collector.stop(drainMs);
-      ctx.shared.collector = undefined;
-      ctx.report.info(`${stats.flows} flows collected${stats.reconnects ? ` (${stats.reconnects} stream resume(s))` : ''}${stats.lostEvents ? `, ${stats.lostEvents} lost-events record(s)` : ''}`);
-    }
-    const expectations = await loadExpectations(expectationsPath);
-    const analysis = aggregator.finish();
-    const compliance = evaluateCompliance(analysis, expectations, 'expect');
-    const report = buildReport(analysis, compliance, {
-      kind: 'server',
-      source: ctx.shared.relayAddress ?? 'Hubble Relay',
-      filters: ['--namespace', 'genai-network-demo'],
-      records: analysis.totals.flows,
-      skippedByFilter: 0,
-    });
-    const written = await writeReports(report, ctx.options.outDir, reportFormats);
-    ctx.shared.verdict = compliance.status;
-    ctx.exitCode = compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
-    ctx.report.info(`verdict ${compliance.status}${compliance.reasons.length ? `: ${compliance.reasons.join('; ')}` : ''}`);
-    for (const path of [flowsPath(ctx), ...written]) ctx.report.info(`wrote ${path}`);
+    await analyzeCollected(ctx);
   },
   async verify(ctx) {
     if (!ctx.shared.verdict) throw new InfraError('no verdict was reached');

@@ -1,15 +1,15 @@
 // `hubble-lab run`: the lab's tasks in order against the embedded cluster (default) or a real one.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import { optionFlag, optionString, type OptionSpec } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode, formatError, UsageError } from '../errors.ts';
 import { describeTarget, loadKubeConfig } from '../kube/config.ts';
 import { parseDuration } from '../lab/duration.ts';
 import { chooseMode, createReporter } from '../lab/reporter.ts';
 import type { LabContext, LabOptions } from '../lab/task.ts';
+import { makeOutDir } from '../report/write.ts';
 import { runTasks, selectTasks } from '../runner.ts';
 
 export const scenarios = ['default', 'broken-policy'] as const;
@@ -128,11 +128,23 @@ export const runCommand: Command = {
       yes: optionFlag(args, 'yes'),
     };
     const target = await labTarget(optionString(args, 'kubeconfig'), optionString(args, 'context'), io);
-    if (!labOptions.dryRun) mkdirSync(labOptions.outDir, { recursive: true });
+    if (!labOptions.dryRun) makeOutDir(labOptions.outDir);
     const ctx = labContext(target, labOptions, io, optionFlag(args, 'json'), tasks.map((t) => t.id));
     const started = performance.now();
     try {
       await runTasks(tasks, ctx, (q) => confirmOnTty(io, q));
+    } catch (err) {
+      // Once flows are being collected, a run that breaks (the cluster gone, a task failing) still reports them.
+      if (!ctx.shared.aggregator || ctx.shared.verdict || !tasks.some((t) => t.id === 'analyze')) throw err;
+      const why = formatError(err).split('\n')[0]!;
+      ctx.report.error(why);
+      const { analyzeCollected } = await import('../../tasks/10-analyze.ts');
+      try {
+        await analyzeCollected(ctx, why);
+      } catch (reportErr) {
+        ctx.report.error(`no report from the flows collected: ${formatError(reportErr).split('\n')[0]}`);
+        throw err;
+      }
     } finally {
       await ctx.close();
     }

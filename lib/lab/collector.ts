@@ -1,10 +1,29 @@
-// Follows Relay's GetFlows for the lab run: writes flows.jsonl (jsonpb) and hands every record to the analysis;
-// on a broken stream it resumes from the last flow's time and drops the records it already has (by uuid).
+// Follows Relay's GetFlows for the lab run: writes flows.jsonl (jsonpb) and hands every record to the analysis.
+// A broken stream is resumed from a little before the last flow's time, the overlap dropped by uuid; whether the
+// agents' buffers still held the gap is checked, and every gap is kept with what it cost.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver, type ObserverClient } from '../hubble/client.ts';
 import { toJsonpb } from '../hubble/codec/write.ts';
+
+/** A time the flow stream was down. */
+export interface StreamGap {
+  /** When the stream broke (RFC 3339). */
+  from: string;
+  /** When flows came again (RFC 3339); null when the stream had not come back by the end of the collection. */
+  to: string | null;
+  /** How long the stream was down. */
+  seconds: number;
+  /** True when the agents' buffers still held every flow since the last one collected, and the resumed stream replayed them. */
+  recovered: boolean;
+  /** Flows of this collection's filters estimated lost: each node's rate before the gap, times the part no buffer holds. */
+  estimatedLost: number;
+  /** Why the stream broke. */
+  reason: string;
+  /** Nodes whose buffer had already dropped part of the gap, and from when they hold flows again. */
+  overwritten: { node: string; heldFrom: string }[];
+}
 
 export interface CollectorStats {
   flows: number;
@@ -13,17 +32,49 @@ export interface CollectorStats {
   duplicates: number;
   reconnects: number;
   lastError?: string;
+  gaps: StreamGap[];
+  /** How the collection ended: 'stopped', or why the stream was down when it was stopped. */
+  ended: string;
 }
 
 /** How many recent uuids are remembered to drop the overlap after a resume. */
 const recentUuids = 50_000;
 
+/**
+ * A resume asks for flows from this long before the last one held: Relay merges the nodes' flows through a sort
+ * window, so when the stream broke, flows a little older than the last one sent may not have been sent yet.
+ */
+export const resumeOverlapMs = 5000;
+
+/** How long a resume waits for Relay to reach the nodes it served before: a node not yet connected would be left out. */
+const nodesWaitMs = 10_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const secondsText = (s: number) => `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+
+function timeMs(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+interface OpenGap {
+  fromMs: number;
+  reason: string;
+  /** The last flow time held when it broke. */
+  lastFlowMs: number | undefined;
+}
+
 export class FlowCollector {
-  readonly stats: CollectorStats = { flows: 0, lostEvents: 0, nodeStatus: 0, duplicates: 0, reconnects: 0 };
+  readonly stats: CollectorStats = { flows: 0, lostEvents: 0, nodeStatus: 0, duplicates: 0, reconnects: 0, gaps: [], ended: 'running' };
   private readonly out: WriteStream;
   private readonly controller = new AbortController();
   private readonly seen = new Set<string>();
   private lastTime: string | undefined;
+  private lastMs: number | undefined;
+  private firstMs: number | undefined;
+  private readonly flowsByNode = new Map<string, number>();
+  private gap: OpenGap | undefined;
   private running: Promise<void> | undefined;
   private client: ObserverClient | undefined;
 
@@ -50,40 +101,127 @@ export class FlowCollector {
     return true;
   }
 
+  private resumeRequest(): GetFlowsRequest {
+    const req: GetFlowsRequest = { ...this.request, follow: true };
+    if (this.lastMs !== undefined) {
+      const since = this.lastMs - resumeOverlapMs;
+      const first = timeMs(this.request.since);
+      req.since = iso(first !== undefined ? Math.max(first, since) : since);
+    }
+    return req;
+  }
+
   private async loop(): Promise<void> {
     const signal = this.controller.signal;
     let backoff = 250;
+    let lastProblem = '';
     while (!signal.aborted) {
-      const req: GetFlowsRequest = { ...this.request, follow: true };
-      if (this.lastTime) req.since = this.lastTime;
       try {
         this.client ??= await connectObserver(this.address, { what: 'Hubble Relay' });
-        for await (const resp of this.client.getFlows(req, { signal })) {
+        const overwritten = this.gap ? await this.checkBuffers(this.client, signal) : [];
+        for await (const resp of this.client.getFlows(this.resumeRequest(), { signal })) {
           backoff = 250;
+          lastProblem = '';
+          if (this.gap) this.closeGap(overwritten);
           if (resp.flow) {
             if (resp.flow.uuid && !this.remember(resp.flow.uuid)) {
               this.stats.duplicates++;
               continue;
             }
             this.stats.flows++;
-            if (resp.flow.time) this.lastTime = resp.flow.time;
+            const ms = timeMs(resp.flow.time);
+            if (ms !== undefined) {
+              this.lastTime = resp.flow.time;
+              this.firstMs ??= ms;
+              if (this.lastMs === undefined || ms > this.lastMs) this.lastMs = ms;
+            }
+            const node = resp.flow.node_name ?? resp.node_name ?? '';
+            this.flowsByNode.set(node, (this.flowsByNode.get(node) ?? 0) + 1);
           } else if (resp.lost_events) this.stats.lostEvents++;
           else if (resp.node_status) this.stats.nodeStatus++;
           this.out.write(`${toJsonpb(resp)}\n`);
           this.onResponse(resp);
         }
         if (signal.aborted) break;
-        throw new Error('the stream ended');
+        throw new Error('the server ended the stream');
       } catch (err) {
         if (signal.aborted) break;
+        const reason = (err as Error).message;
         this.stats.reconnects++;
-        this.stats.lastError = (err as Error).message;
-        this.onProblem(`flow stream broke (${(err as Error).message}); resuming from ${this.lastTime ?? 'the start'}`);
+        this.stats.lastError = reason;
+        if (!this.gap) {
+          this.gap = { fromMs: Date.now(), reason, lastFlowMs: this.lastMs };
+          this.onProblem(`flow stream broke (${reason}); resuming from ${this.lastTime ?? 'the start'}`);
+        } else if (reason !== lastProblem) {
+          this.onProblem(`flow stream still down (${reason}); retrying`);
+        }
+        lastProblem = reason;
         this.client?.close();
         this.client = undefined;
         await sleep(backoff, undefined, { signal }).catch(() => {});
         backoff = Math.min(backoff * 2, 5000);
       }
+    }
+  }
+
+  /**
+   * Which nodes' buffers no longer hold the flows since the last one collected: a full ring whose oldest flow is
+   * newer than that. Relay answers `first: 1` per node, so one call gives every node's oldest flow.
+   */
+  private async checkBuffers(client: ObserverClient, signal: AbortSignal): Promise<{ node: string; heldFromMs: number }[]> {
+    const deadline = Date.now() + nodesWaitMs;
+    const want = this.flowsByNode.size;
+    for (;;) {
+      const status = await client.serverStatus();
+      if ((status.num_unavailable_nodes ?? 0) === 0 && (status.num_connected_nodes ?? 0) >= want) break;
+      if (Date.now() >= deadline) break;
+      await sleep(250, undefined, { signal });
+    }
+    const from = this.gap?.lastFlowMs;
+    if (from === undefined) return [];
+    const full = new Map<string, boolean>();
+    for (const n of await client.getNodes()) {
+      if (n.name) full.set(n.name, Number(n.max_flows ?? 0) > 0 && Number(n.num_flows ?? 0) >= Number(n.max_flows ?? 0));
+    }
+    const lost: { node: string; heldFromMs: number }[] = [];
+    for await (const resp of client.getFlows({ first: true, number: 1 }, { signal })) {
+      const node = resp.flow?.node_name;
+      const oldest = timeMs(resp.flow?.time);
+      if (!node || oldest === undefined) continue;
+      // A ring that never filled has lost nothing, however new its oldest flow.
+      if ((full.get(node) ?? true) && oldest > from) lost.push({ node, heldFromMs: oldest });
+    }
+    return lost;
+  }
+
+  private rate(node: string | undefined): number {
+    if (this.firstMs === undefined || this.lastMs === undefined) return 0;
+    const span = Math.max(1, (this.lastMs - this.firstMs) / 1000);
+    const flows = node === undefined ? this.stats.flows : (this.flowsByNode.get(node) ?? 0);
+    return flows / span;
+  }
+
+  private closeGap(overwritten: { node: string; heldFromMs: number }[]): void {
+    const gap = this.gap!;
+    this.gap = undefined;
+    const now = Date.now();
+    const from = gap.lastFlowMs ?? gap.fromMs;
+    const estimatedLost = Math.ceil(overwritten.reduce((sum, o) => sum + (this.rate(o.node) * Math.max(0, o.heldFromMs - from)) / 1000, 0));
+    const recorded: StreamGap = {
+      from: iso(gap.fromMs),
+      to: iso(now),
+      seconds: (now - gap.fromMs) / 1000,
+      recovered: overwritten.length === 0,
+      estimatedLost,
+      reason: gap.reason,
+      overwritten: overwritten.map((o) => ({ node: o.node, heldFrom: iso(o.heldFromMs) })),
+    };
+    this.stats.gaps.push(recorded);
+    if (recorded.recovered) {
+      this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}; the agents' buffers still held the flows since ${this.lastTime ?? 'the start'}`);
+    } else {
+      const nodes = recorded.overwritten.map((o) => `${o.node} from ${o.heldFrom}`).join(', ');
+      this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}, but buffers had been overwritten (held again: ${nodes}): about ${estimatedLost} flow(s) lost`);
     }
   }
 
@@ -93,6 +231,22 @@ export class FlowCollector {
     this.controller.abort();
     await this.running;
     this.client?.close();
+    const gap = this.gap;
+    if (gap) {
+      // Nothing says whether flows were made while the stream was down: the rate before it is the estimate.
+      const now = Date.now();
+      const from = gap.lastFlowMs ?? gap.fromMs;
+      this.stats.gaps.push({
+        from: iso(gap.fromMs),
+        to: null,
+        seconds: (now - gap.fromMs) / 1000,
+        recovered: false,
+        estimatedLost: Math.ceil((this.rate(undefined) * Math.max(0, now - from)) / 1000),
+        reason: gap.reason,
+        overwritten: [],
+      });
+      this.stats.ended = `the flow stream was down from ${iso(gap.fromMs)} to the end (${gap.reason})`;
+    } else this.stats.ended = 'stopped';
     await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     return this.stats;
   }
