@@ -126,10 +126,11 @@ const passed = new Set(['FORWARDED', 'REDIRECTED', 'AUDIT']);
 /**
  * Reads one flow: client and server (a reply's source is the server), the server's port, and whether policy let
  * it through. Policy-verdict records are skipped (the packet's own trace or drop flow is counted instead), as are
- * drops for reasons other than policy, ICMP and other protocols policies here do not cover.
+ * drops for reasons other than policy, ICMP and other protocols policies here do not cover. With `verdicts`, a
+ * policy-verdict record stands for its packet (an export that holds nothing else).
  */
-export function flowConnection(flow: Flow): FlowConnection | FlowSkip {
-  if (isPolicyVerdict(flow)) return { skip: 'policy-verdict records (the packet is counted once, by its trace or drop flow)' };
+export function flowConnection(flow: Flow, opts: { verdicts?: boolean } = {}): FlowConnection | FlowSkip {
+  if (!opts.verdicts && isPolicyVerdict(flow)) return { skip: 'policy-verdict records (the packet is counted once, by its trace or drop flow)' };
   const verdict = flow.verdict ?? 'VERDICT_UNKNOWN';
   let cls: FlowClass;
   let reason: string | undefined;

@@ -5,6 +5,7 @@ import { endpointName } from '../flows/identity.ts';
 import { flowExample, type FlowExample } from '../analysis/drops.ts';
 import type { Endpoint, Protocol } from './types.ts';
 import { type FlowClass, flowConnection, flowEndpoint, requestTarget } from './flow-connection.ts';
+import { isPolicyVerdict } from '../analysis/edges.ts';
 
 /** One end of observed traffic, for policy (endpoint) and for people (name). */
 export interface ObservedEndpoint {
@@ -76,6 +77,10 @@ export class ObservationTable {
   private readonly denied = new Set<string>();
   readonly skipped = new Map<string, number>();
   private finished: Observation[] | undefined;
+  /** Policy-verdict records as observations of their own, used when the export holds nothing else. */
+  private verdictsOnly: ObservationTable | undefined;
+
+  constructor(private readonly opts: { verdicts?: boolean } = {}) {}
   /** The cluster name pods carry (io.cilium.k8s.policy.cluster), for the `cluster` entity. */
   clusterName: string | undefined;
   flows = 0;
@@ -103,8 +108,11 @@ export class ObservationTable {
     this.flows++;
     const dns = flow.l7?.dns;
     if (dns?.query && dns.ips?.length) for (const ip of dns.ips) this.learnNames(ip, [dns.query]);
-    const fc = flowConnection(flow);
-    if ('skip' in fc) return this.skip(fc.skip);
+    const fc = flowConnection(flow, this.opts);
+    if ('skip' in fc) {
+      if (!this.opts.verdicts && isPolicyVerdict(flow)) (this.verdictsOnly ??= new ObservationTable({ verdicts: true })).addFlow(flow);
+      return this.skip(fc.skip);
+    }
     const client = flowEndpoint(fc.client.hubble, fc.client.ip, fc.client.names);
     const server = flowEndpoint(fc.server.hubble, fc.server.ip, fc.server.names);
     if ('unsupported' in client) return this.skip(`flows from ${client.unsupported}`);
@@ -165,6 +173,15 @@ export class ObservationTable {
   /** Every observation, world endpoints with every DNS name seen for their IP, in a stable order. */
   observations(): Observation[] {
     if (this.finished) return this.finished;
+    // An export of policy verdicts only (hubble observe --type policy-verdict): each record stands for its packet.
+    if (this.byKey.size === 0 && this.verdictsOnly) {
+      const v = this.verdictsOnly;
+      this.finished = v.observations();
+      this.clusterName ??= v.clusterName;
+      this.skipped.clear();
+      for (const [k, n] of v.skipped) this.skipped.set(k, n);
+      return this.finished;
+    }
     // A packet the source's node forwards (to the overlay) can still be dropped by the destination's ingress
     // policy. Forwarded flows of a connection that was denied and never seen reaching its server are part of that
     // denial, not traffic that got through.

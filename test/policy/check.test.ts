@@ -94,3 +94,31 @@ t.test('flows that are not policy observations are counted, not evaluated', asyn
   t.match(r.wouldAllow, { flows: 1, edges: [{ source: 'demo/a', destination: 'demo/b', reason: 'POLICY_DENIED' }] }, 'a numeric drop reason is read as the policy denial it is');
   t.match(formatCheck(r), /Not evaluated: 1 ICMP/);
 });
+
+t.test('an export of policy verdicts only: each verdict stands for its packet', async (t) => {
+  const pod = (name: string) => ({ identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`, 'k8s:io.kubernetes.pod.namespace=demo'], pod_name: `${name}-0` });
+  const verdict = (verdict: 'FORWARDED' | 'DROPPED', port: number): Flow => ({
+    verdict,
+    IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 40000 + port, destination_port: port, flags: { SYN: true } } },
+    source: pod('a'),
+    destination: pod('b'),
+    Type: 'L3_L4',
+    event_type: { type: 5, sub_type: 0 },
+    traffic_direction: 'INGRESS',
+    ...(verdict === 'DROPPED' ? { drop_reason_desc: 'POLICY_DENIED' } : { is_reply: false }),
+  });
+  const table = new ObservationTable();
+  table.addFlow(verdict('FORWARDED', 80));
+  table.addFlow(verdict('DROPPED', 81));
+  const only80 = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'only-80', namespace: 'demo' }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 80 }] }] } };
+  const r = await check([only80], table);
+  t.same(r.skipped, {});
+  t.equal(r.stillAllowed.flows, 1);
+  t.equal(r.stillDenied.flows, 1);
+
+  const mixed = new ObservationTable();
+  mixed.addFlow(verdict('FORWARDED', 80));
+  mixed.addFlow({ ...verdict('FORWARDED', 80), event_type: { type: 4 } });
+  t.equal(mixed.observations().reduce((n, o) => n + o.flows, 0), 1, 'with packet flows present, verdicts are not counted again');
+});
