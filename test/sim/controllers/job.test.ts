@@ -77,6 +77,6 @@ t.test('a Job with a parallelism of a billion creates pods at the controller pac
   }
   const pods = (await raw(c, 'GET', '/api/v1/namespaces/default/pods?labelSelector=job-name%3Dflood')).json.items.length;
   const elapsed = (Date.now() - start) / 1000;
-  t.ok(slowest < 1000, `the API answered within a second (slowest ${slowest} ms)`);
+  t.ok(slowest < 3000, `the API answered within 3 s (slowest ${slowest} ms)`);
   t.ok(pods > 0 && pods <= 30 + 20 * (elapsed + 1), `pods come at 20/s after a burst of 30 (${pods} in ${elapsed.toFixed(1)} s)`);
 });
