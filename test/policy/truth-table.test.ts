@@ -167,7 +167,7 @@ const networkPolicyCases: Case[] = [
   {
     name: 'np 6: namespaceSelector alone selects every pod of the selected namespaces',
     policies: [np('x', 'from-y', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ namespaceSelector: nsSel({ ns: 'y' }) }] }] })],
-    probes: `y/a -> x/b 80 .\ny/c -> x/b 80 X\nx/a -> x/b 80 X`,
+    probes: `y/a -> x/b 80 .\ny/c -> x/b 80 .\nx/a -> x/b 80 X`,
   },
   {
     name: 'np 7: namespaceSelector AND podSelector in one peer',
