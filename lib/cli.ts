@@ -1,7 +1,7 @@
 // The `hubble-lab` command: parses argv, dispatches to a subcommand, turns errors into messages and exit codes.
 import { formatOptionsHelp, parseArgs } from './args.ts';
 import type { Command, CommandIO } from './command.ts';
-import { ExitCode, HubbleLabError, UsageError, formatError } from './errors.ts';
+import { ExitCode, HubbleLabError, UsageError, formatError, outputError } from './errors.ts';
 
 /** Subcommands load lazily so that `--help` and small commands start fast. */
 const commands: Record<string, () => Promise<Command>> = {
@@ -61,6 +61,13 @@ function defaultIO(): CommandIO {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Output that cannot be written (a full disk) ends the command with one line; a reader that went away (EPIPE)
+  // is for the command to handle.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return;
+    process.stderr.write(`hubble-lab: ${formatError(outputError(err, 'write to', 'standard output'))}\n`);
+    process.exit(ExitCode.error);
+  });
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
 }
 
