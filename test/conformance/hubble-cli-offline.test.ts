@@ -1,13 +1,13 @@
 // hubble-lab observe --input-file against the official hubble CLI reading the same export from stdin: every filter
 // flag v0.11.6 has, --not, repeats and either-side flags, in every output format, byte for byte.
 import t, { type Test } from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../../lib/cli.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
-import { cilium113Export, hubbleCliOrSkip, inBatches, runHubble, type HubbleRun } from '../fixtures/hubble-cli.ts';
+import { cilium113Export, findHubbleCli, hubbleCliOrSkip, inBatches, runHubble, SHARED_HUBBLE_CLI, type HubbleRun } from '../fixtures/hubble-cli.ts';
 
 const lines = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
 
@@ -176,6 +176,16 @@ function tests(bin: string): void {
         t.equal(ours.stdout, cli.stdout, `${o} ${flags.join(' ')}: what the CLI prints for the one filter meant`);
       }
     }
+  });
+
+  t.test('HUBBLE_CLI names the CLI; a name that is no executable is said so, and where it was looked for', async (t) => {
+    t.same(findHubbleCli({ HUBBLE_CLI: bin }), { bin });
+    t.same(findHubbleCli({ HUBBLE_CLI: join(dir, 'no-hubble') }), { bin: undefined, reason: `HUBBLE_CLI=${join(dir, 'no-hubble')} is not an executable file` });
+    t.same(findHubbleCli({ HUBBLE_CLI: file }), { bin: undefined, reason: `HUBBLE_CLI=${file} is not an executable file` }, 'a file that does not run');
+    if (existsSync(SHARED_HUBBLE_CLI)) t.same(findHubbleCli({}), { bin: SHARED_HUBBLE_CLI }, 'else the shared binary, when there');
+    else t.match(findHubbleCli({}).reason, /^no hubble CLI: set HUBBLE_CLI=/, 'else why there is none');
+    const version = await runHubble(bin, ['version']);
+    t.match(version.stdout, /^hubble /, `the CLI answers: ${version.stdout.trim()}`);
   });
 
   t.test('lost events and SCTP ports: printed as later CLIs print them, where v0.11.6 prints nothing', async (t) => {
