@@ -147,7 +147,8 @@ export interface PodNetwork {
   connect(host: string, port: number): Promise<net.Socket>;
   /**
    * Opens a connection to this pod's own port as a process inside the pod would (from 127.0.0.1), or from the
-   * node (`from: 'node'`, as kubelet probes do). Not policed or observed. Rejects with ECONNREFUSED when nothing listens.
+   * node (`from: 'node'`, as kubelet probes do: decided and observed by the hooks like pod traffic; loopback is
+   * neither). Rejects with ECONNREFUSED when nothing listens.
    */
   dial(port: number, opts?: { from?: 'loopback' | 'node' }): Promise<net.Socket>;
   /** The registered ports of this pod. */
@@ -839,7 +840,24 @@ class DefaultDatapath implements Datapath {
     const target = from === 'loopback' ? '127.0.0.1' : pod.info.ip;
     if (!listener || listener.pod !== pod || (from === 'node' && listener.loopback)) throw errnoError('ECONNREFUSED', target, port);
     const src: AddrPort = { ip: from === 'loopback' ? '127.0.0.1' : (pod.info.hostIP ?? pod.info.ip), port: pod.ephemeral.take() };
-    return this.reach(listener, src, { ip: target, port });
+    const dst: AddrPort = { ip: target, port };
+    if (from === 'loopback' || pod.info.hostNetwork) return this.reach(listener, src, dst);
+    // From the node (kubelet probes): a connection the hooks decide and observe like any other, as Cilium sees the
+    // host's packets to a local endpoint.
+    const destination = this.endpointsByIp.get(pod.info.ip);
+    const conn: Connection = { id: this.nextConnId++, protocol: 'TCP', src, dst, backend: dst, attempt: 1, ...(destination ? { destination } : {}) };
+    const verdict = this.hooks.onConnect?.(conn) ?? 'allow';
+    if (verdict === 'drop' || verdict === 'reject') throw errnoError(verdict === 'drop' ? 'ETIMEDOUT' : 'ECONNREFUSED', target, port);
+    // The host's probes reach the endpoint itself, not an L7 proxy in front of it.
+    this.counters.connections.accepted++;
+    const pending = this.pending(conn, this.reach(listener, src, dst).catch(() => undefined));
+    const client = net.connect({ port: this.listenerPort, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+    client.once('connect', () => {
+      this.bindClient(client.localPort!, pending);
+      applyNames(client, src, dst);
+    });
+    await once(client, 'connect');
+    return client;
   }
 
   // ——— UDP ———
