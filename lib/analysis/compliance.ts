@@ -3,6 +3,7 @@ import type { Analysis, EdgeSummary } from './aggregate.ts';
 import { fmtMs, fmtPct, plural } from '../report/format.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
 import { missedFlows } from './quality.ts';
+import { deniedText } from './drops.ts';
 
 /**
  * `expect`: the checks of the expectations file. `any-drop`: the lab guide's rule, any policy-denied flow fails
@@ -160,7 +161,7 @@ function checkPolicyDrops(a: Analysis, mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations = a.edges
     .filter((e) => e.policyDenied > 0)
-    .map((e) => violation('policy-drops', sev, e, `${edgeName(e)}: ${plural(e.policyDenied, 'policy-denied flow')}${sideText(e)}`, null, 'DROPPED'));
+    .map((e) => violation('policy-drops', sev, e, `${edgeName(e)}: ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, null, 'DROPPED'));
   return result('policy-drops', mode, violations, 'no flow was dropped by policy');
 }
 
@@ -171,7 +172,7 @@ function checkAllowedDropped(a: Analysis, allow: readonly EdgeRule[], deny: read
     if (e.policyDenied === 0 || deny.some((r) => ruleApplies(r, e))) continue;
     const rule = allow.find((r) => ruleApplies(r, e));
     if (!rule) continue;
-    violations.push(violation('allowed-dropped', sev, e, `${edgeName(e)} is allowed by ${rule.label} but ${plural(e.policyDenied, 'flow')} ${e.policyDenied === 1 ? 'was' : 'were'} dropped by policy${sideText(e)}`, rule.label, 'DROPPED'));
+    violations.push(violation('allowed-dropped', sev, e, `${edgeName(e)} is allowed by ${rule.label} but had ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, rule.label, 'DROPPED'));
   }
   return result('allowed-dropped', mode, violations, 'no allowed edge had policy drops');
 }
@@ -191,7 +192,7 @@ function checkDenyEnforced(a: Analysis, deny: readonly EdgeRule[], mode: CheckMo
       if (e.delivered > 0) {
         violations.push(violation('deny-enforced', sev, e, `${edgeName(e)} must be denied (${what}) but reached the server: ${plural(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
       } else if (e.policyDenied > 0) {
-        notes.push(`${edgeName(e)}: enforced (${what}), ${plural(e.policyDenied, 'policy-denied flow')}${sideText(e)}`);
+        notes.push(`${edgeName(e)}: enforced (${what}), ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`);
       } else {
         notes.push(`${edgeName(e)}: not answered (${what}), but no policy drop was seen either (${plural(e.dropped, 'drop')})`);
       }

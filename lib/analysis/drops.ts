@@ -113,6 +113,12 @@ function isFirstSyn(flow: Flow): boolean {
   return flags?.SYN === true && flags.ACK !== true;
 }
 
+/** What was denied, in the unit that was counted: `4 SYNs denied` when every one was a connection's first SYN. */
+export function deniedText(denied: number, syns: number): string {
+  const unit = denied > 0 && syns === denied ? (denied === 1 ? 'SYN' : 'SYNs') : denied === 1 ? 'packet' : 'packets';
+  return `${denied.toLocaleString('en-US')} ${unit} denied`;
+}
+
 /** Counts a dropped packet on its edge; returns the reason. */
 export function observeDrop(drops: EdgeDrops, flow: Flow, reason: string = dropReason(flow)): string {
   drops.byReason.add(reason);

@@ -1,6 +1,6 @@
 // report.md: the verdict and why, key numbers, a Mermaid service map and the tables a reader needs, rendered on GitHub.
 import type { EdgeSummary } from '../analysis/aggregate.ts';
-import type { FlowExample } from '../analysis/drops.ts';
+import { deniedText, type FlowExample } from '../analysis/drops.ts';
 import type { Report, ReportCheck } from './json.ts';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, plural } from './format.ts';
 import { observeCommand } from './observe-command.ts';
@@ -89,8 +89,25 @@ function keyNumbers(r: Report): string {
       [[fmtInt(t.flows), fmtRate(t.flows, s), fmtInt(t.forwarded), fmtInt(t.dropped), fmtInt(t.policyDenied), fmtInt(t.httpRequests), `${fmtInt(t.httpErrors)}${t.httpRequests ? ` (${fmtPct(t.httpErrors / Math.max(1, t.httpRequests))})` : ''}`, fmtInt(t.dnsQueries), fmtInt(t.edges), fmtInt(t.lostEvents), fmtInt(t.malformedLines)]],
     ),
     '',
+    breakdown(r),
+    '',
     `Counting: an edge is client → server; replies are counted on their request's edge. An HTTP request seen at both the client's egress proxy and the server's ingress proxy counts once, and its latency is the server side's. Latency percentiles are nearest-rank, within 0.5%.`,
   ].join('\n');
+}
+
+/** How the flows add up: packet verdicts, then policy-verdict records by verdict; the parts sum to the flows. */
+function breakdown(r: Report): string {
+  const t = r.totals;
+  const packets = new Map(Object.entries(t.verdicts));
+  for (const [verdict, n] of Object.entries(t.policyVerdicts)) packets.set(verdict, (packets.get(verdict) ?? 0) - n);
+  const parts = [...packets].filter(([, n]) => n > 0).map(([verdict, n]) => `${fmtInt(n)} ${verdict}`);
+  const verdictRecords = Object.values(t.policyVerdicts).reduce((a, b) => a + b, 0);
+  if (verdictRecords > 0) {
+    const by = Object.entries(t.policyVerdicts).map(([verdict, n]) => `${fmtInt(n)} ${verdict}`).join(', ');
+    parts.push(`${plural(verdictRecords, 'policy-verdict record')} (${by})`);
+  }
+  const denied = t.policyDenied > 0 ? ` Policy denied ${plural(t.policyDenied, 'packet')}, each counted once.` : '';
+  return `${plural(t.flows, 'flow')}${parts.length ? ` = ${parts.join(' + ')}` : ''}.${denied}`;
 }
 
 function mermaidLabel(text: string): string {
@@ -104,10 +121,10 @@ function mapLabel(e: EdgeSummary, seconds: number): string {
     if (e.http.latencyMs) parts.push(`p95 ${fmtMs(e.http.latencyMs.p95)}`);
   } else if (e.dns && e.dns.queries > 0) {
     parts.push(`${fmtRate(e.dns.queries, seconds)} DNS q/s`);
-  } else {
-    parts.push(plural(e.flows, 'flow'));
+  } else if (e.forwarded > 0 || e.policyDenied === 0) {
+    parts.push(plural(e.flows - e.policyVerdicts, 'flow'));
   }
-  if (e.policyDenied > 0) parts.push(`${fmtInt(e.policyDenied)} denied`);
+  if (e.policyDenied > 0) parts.push(deniedText(e.policyDenied, e.policyDeniedSyns));
   return parts.join(' · ');
 }
 
@@ -271,16 +288,16 @@ function drops(r: Report): string {
   }
   out.push(
     table(
-      ['Reason', '>Flows', 'Policy', 'Edges'],
+      ['Reason', '>Packets', 'Policy', 'Edges'],
       r.drops.map((d) => [d.reason, fmtInt(d.count), d.policy ? 'yes' : 'no', d.edges.slice(0, 3).map((e) => `${edgeTitle(e)} (${fmtInt(e.count)})`).join('; ') + (d.edges.length > 3 ? '; …' : '')]),
     ),
   );
   for (const d of r.drops) {
-    out.push('', `### ${d.reason}${d.policy ? ' (policy)' : ''}: ${plural(d.count, 'flow')}`, '');
+    out.push('', `### ${d.reason}${d.policy ? ' (policy)' : ''}: ${plural(d.count, 'packet')}`, '');
     for (const pair of d.edges.slice(0, 5)) {
       const e = r.edges.find((x) => x.source === pair.source && x.destination === pair.destination);
       const sides = e && d.policy ? ` — denied at ${[e.policyDeniedBy.ingress ? `the server's ingress (${fmtInt(e.policyDeniedBy.ingress)})` : '', e.policyDeniedBy.egress ? `the client's egress (${fmtInt(e.policyDeniedBy.egress)})` : ''].filter(Boolean).join(' and ') || 'an unknown side'}` : '';
-      out.push(`- ${edgeTitle(pair)}: ${plural(pair.count, 'flow')}${sides}`);
+      out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? deniedText(e.policyDenied, e.policyDeniedSyns) : plural(pair.count, 'packet')}${sides}`);
       if (e) out.push(`  - flows: ${code(observeCommand(r.input, client(e), server(e), { verdict: 'DROPPED', window: r.window }))}`);
     }
     if (d.examples.length > 0) {
@@ -350,6 +367,14 @@ function quality(r: Report): string {
   const q = r.quality;
   const out = ['## Data quality', ''];
   out.push(`- Window: ${q.window.start ? `${q.window.start} → ${q.window.end} (${fmtDuration(q.window.seconds)})` : 'no flow times'}; ${plural(r.input.records, 'record')} read${r.input.skippedByFilter ? `, ${plural(r.input.skippedByFilter, 'flow')} left out by the filters` : ''}.`);
+  const input = q.input;
+  if (input.diagnosis) out.push(`- Nothing was read: ${input.diagnosis}.`);
+  if (input.failure) out.push(`- The read ended early${input.failure.lastGoodLine !== null ? ` after line ${input.failure.lastGoodLine}` : ''}: ${input.failure.reason}. Everything before was analysed.`);
+  if (input.skipped) out.push(`- Exporter agent and debug events: ${fmtInt(input.skipped)}, left out (not flows).`);
+  if (q.flowsFiltered) out.push(`- Left out by the filters: ${plural(q.flowsFiltered, 'flow')}.`);
+  for (const u of q.unknownValues) {
+    out.push(`- Unknown to this version: ${u.field} ${code(JSON.stringify(u.value))} on ${plural(u.count, 'record')}${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}; counted under that name, never as forwarded or dropped.`);
+  }
   out.push(`- Malformed lines: ${fmtInt(q.malformedLines)}${q.malformedLines ? ` (skipped; first: ${q.malformedExamples.slice(0, 3).map((m) => `line ${m.line}: ${m.reason}`).join('; ')})` : ''}.`);
   const lost = Object.entries(q.lostEvents.bySource).map(([s, n]) => `${fmtInt(n)} ${s}`).join(', ');
   out.push(`- Lost events: ${fmtInt(q.lostEvents.total)}${lost ? ` (${lost})` : ''}${q.lostEvents.total ? ' — Hubble dropped these before they were read: raise hubble-event-buffer-capacity or read faster' : ''}.`);

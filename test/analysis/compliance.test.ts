@@ -90,9 +90,9 @@ t.test('expectations: allowed traffic dropped by policy fails, enforced denials 
   const byId = Object.fromEntries(c.checks.map((x) => [x.id, x]));
   t.equal(byId['policy-drops']!.status, 'skipped', 'drops are judged by allow/deny instead');
   t.equal(byId['allowed-dropped']!.status, 'fail');
-  t.match(byId['allowed-dropped']!.violations[0]!.message, /document-agent → genai-network-demo\/agent-coordinator is allowed by allow\[2\] \(expect\.yaml:8\) but 1 flow was dropped by policy \(1 at the client's egress\)/);
+  t.match(byId['allowed-dropped']!.violations[0]!.message, /document-agent → genai-network-demo\/agent-coordinator is allowed by allow\[2\] \(expect\.yaml:8\) but had 1 SYN denied by policy \(1 at the client's egress\)/);
   t.equal(byId['deny-enforced']!.status, 'pass');
-  t.match(byId['deny-enforced']!.notes[0], /traffic-generator → genai-network-demo\/llm-service: enforced \(generator may not call the LLM directly \(deny\[0\] \(expect\.yaml:14\)\)\), 2 policy-denied flows \(2 at the server's ingress\)/);
+  t.match(byId['deny-enforced']!.notes[0], /traffic-generator → genai-network-demo\/llm-service: enforced \(generator may not call the LLM directly \(deny\[0\] \(expect\.yaml:14\)\)\), 2 SYNs denied by policy \(2 at the server's ingress\)/);
   t.equal(byId.drift!.status, 'pass', 'every edge with traffic is allowed');
   t.equal(byId.slo!.status, 'not-configured');
   t.equal(c.exitCode, 1);

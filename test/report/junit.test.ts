@@ -16,7 +16,7 @@ t.test('without expectations: the policy-drops case fails naming both denied edg
   t.equal(cases.length, 6, 'one testcase per check');
   const drops = cases.find((c) => c.name.startsWith('policy-drops'))!;
   t.match(drops.body, /<failure type="policy-drops" message="2 findings: default\/test-pod → genai-network-demo\/document-agent; genai-network-demo\/document-agent → world">/);
-  t.match(drops.body, /FAIL: default\/test-pod → genai-network-demo\/document-agent: 48 policy-denied flows \(48 at the server's ingress\)/);
+  t.match(drops.body, /FAIL: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)/);
   t.match(drops.body, /flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod/);
   t.match(cases.find((c) => c.name.startsWith('slo'))!.body, /<skipped message="not configured: no expectations file \(--expect\): needs slo limits"\/>/);
   t.match(cases.find((c) => c.name.startsWith('completeness'))!.body, /<system-out>WARNING: 3 findings/);

@@ -26,11 +26,11 @@ t.test('the demo report answers who, how much, how fast, what failed, what was d
   t.equal(dashed.length, 2, 'two denied edges dashed');
   t.match(map, /linkStyle \d+,\d+ stroke:#d73a49/);
   t.match(md, /## Compliance checks[\s\S]*\| No policy-denied flows \(the lab guide’s rule\) \| fail \| ❌ fail \|/);
-  t.match(md, /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 policy-denied flows \(48 at the server's ingress\)\n  - flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-label app=document-agent --verdict DROPPED`/);
+  t.match(md, /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)\n  - flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-label app=document-agent --verdict DROPPED`/);
   t.match(md, /Not configured: allowed-dropped, deny-enforced, drift, slo — run with `--expect FILE`/);
   t.match(md, /## Slowest edges[\s\S]*\| genai-network-demo\/document-agent → genai-network-demo\/llm-service \| \d+ \| [\d.]+ ms \|/);
   t.match(md, /## HTTP errors[\s\S]*\| 200×\d+ 404×\d+ 500×\d+ \|/);
-  t.match(md, /### POLICY_DENIED \(policy\): 48 flows[\s\S]*denied at the server's ingress \(48\)[\s\S]*Example flows:\n\n```\n2026-01-10T10:00:\d\d\.\d+Z \[kind-kind\/worker-2\]: default\/test-pod \(10\.244\.1\.30:\d+\) -> genai-network-demo\/document-agent-5c6d7f8b9-\w+ \(10\.244\.2\.1\d:80\) DROPPED \(POLICY_DENIED\) INGRESS TCP Flags: SYN/);
+  t.match(md, /### POLICY_DENIED \(policy\): 48 packets[\s\S]*denied at the server's ingress \(48\)[\s\S]*Example flows:\n\n```\n2026-01-10T10:00:\d\d\.\d+Z \[kind-kind\/worker-2\]: default\/test-pod \(10\.244\.1\.30:\d+\) -> genai-network-demo\/document-agent-5c6d7f8b9-\w+ \(10\.244\.2\.1\d:80\) DROPPED \(POLICY_DENIED\) INGRESS TCP Flags: SYN/);
   t.match(md, /## DNS\n\n\d+ queries, \d+ responses \(NOERROR \d+, NXDOMAIN \d+\)/);
   t.match(md, /Bursts \(a bucket at least three times the usual rate\):\n\n- 2026-01-10T10:01:02\.000Z: 30 drops in 1\.0 s/);
   t.match(md, /## Data quality\n\n- Window: .*\n- Malformed lines: 3 \(skipped; first: line \d+: not JSON/);
