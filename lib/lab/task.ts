@@ -6,6 +6,8 @@ export interface LabOptions {
   /** How long the traffic runs, in milliseconds. */
   durationMs: number;
   scenario: 'default' | 'broken-policy';
+  /** Policy files or folders applied instead of the guide's NetworkPolicy (`run --policy`). */
+  policy?: string[];
   /** The run's report folder. */
   outDir: string;
   dryRun: boolean;
