@@ -170,7 +170,8 @@ export const relayCommand: Command = {
       await records.return(undefined);
       throw err;
     }
-    const server = await startObserverServer(listen, source, { what: 'Hubble Relay' }).catch(async (err: unknown) => {
+    const warn = (line: string) => io.stderr.write(`hubble-lab relay: ${line}\n`);
+    const server = await startObserverServer(listen, source, { what: 'Hubble Relay', warn }).catch(async (err: unknown) => {
       await records.return(undefined);
       throw err;
     });

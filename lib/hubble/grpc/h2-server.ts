@@ -53,6 +53,8 @@ export interface GrpcServer {
   /** host:port actually bound (port 0 resolved). */
   address: string;
   port: number;
+  /** The IP address the socket is bound to (a host name resolved; '::' or '0.0.0.0' for every interface). */
+  boundHost: string;
   /** Ends every open call (streams end with OK), then stops listening and closes the connections. */
   close(): Promise<void>;
 }
@@ -291,12 +293,13 @@ export async function startGrpcServer(listen: string, routes: Route[]): Promise<
       resolve();
     });
   });
-  const port = (server.address() as { port: number }).port;
+  const { port, address: boundHost } = server.address() as { port: number; address: string };
 
   let closing: Promise<void> | undefined;
   return {
     address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
     port,
+    boundHost,
     close() {
       closing ??= new Promise<void>((resolve) => {
         stopping = true;

@@ -6,6 +6,7 @@ import type { HealthStatus } from '../grpc/messages.ts';
 import { healthService, observerService, type Encoded } from '../grpc/services.ts';
 import { startGrpcServer, streamMethod, unaryMethod, type GrpcServer } from '../grpc/h2-server.ts';
 import { GrpcStatusError, Status } from '../grpc/status.ts';
+import { exposureWarning } from './exposure.ts';
 import { ObserverError, type ObserverSource } from './source.ts';
 
 export interface RunningServer {
@@ -21,6 +22,8 @@ export interface ObserverServerOptions {
   what?: string;
   /** More methods on the same port (a node agent also serves peer.Peer there). */
   methods?: Parameters<typeof startGrpcServer>[1];
+  /** Told when the server is bound beyond loopback, where other machines can read its flows. */
+  warn?(line: string): void;
 }
 
 const statusCodes: Record<ObserverError['code'], number> = {
@@ -88,5 +91,7 @@ export async function startObserverServer(
       cause: err,
     });
   }
+  const exposed = exposureWarning(what, server.boundHost, server.port);
+  if (exposed) opts.warn?.(exposed);
   return server;
 }
