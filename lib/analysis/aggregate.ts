@@ -230,10 +230,10 @@ export class FlowAggregator {
     if (read) this.quality.setRead(read, unknownValues);
     this.quality.setFiltered(this.filteredOut);
     const quality = this.quality.summary();
-    const edges = [...this.table.edges.values()].map(summarizeEdge);
-    edges.sort((a, b) => b.flows - a.flows || cmp(a.source, b.source) || cmp(a.destination, b.destination));
     const allDns = createDnsStats(1000);
     for (const edge of this.table.edges.values()) if (edge.extra.dns) mergeDns(allDns, edge.extra.dns);
+    const edges = [...this.table.edges.values()].map((e) => summarizeEdge(e, allDns.answered));
+    edges.sort((a, b) => b.flows - a.flows || cmp(a.source, b.source) || cmp(a.destination, b.destination));
     const totals: Totals = {
       flows: this.flowCount,
       verdicts: sortedObject(this.verdicts),
@@ -292,7 +292,7 @@ function verdictCounts(edge: Edge<EdgeExtra>): Record<string, number> {
   return out;
 }
 
-function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
+function summarizeEdge(edge: Edge<EdgeExtra>, answeredNames: ReadonlySet<string>): EdgeSummary {
   const { drops, tcp, http, dns } = edge.extra;
   return {
     source: edge.source.name,
@@ -316,7 +316,7 @@ function summarizeEdge(edge: Edge<EdgeExtra>): EdgeSummary {
     protocols: Object.fromEntries(PROTOCOLS.map((name, i) => [name, edge.protocols[i]!]).filter(([, n]) => n !== 0)),
     tcp: summarizeTcp(tcp),
     http: http ? summarizeHttp(http) : null,
-    dns: dns ? summarizeDns(dns) : null,
+    dns: dns ? summarizeDns(dns, answeredNames) : null,
     firstSeen: iso(edge.firstMs),
     lastSeen: iso(edge.lastMs),
     dropExamples: drops.examples,

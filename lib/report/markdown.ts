@@ -316,12 +316,15 @@ function dns(r: Report): string {
   }
   const rcodes = Object.entries(d.byRcode).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
   out.push(`${plural(d.queries, 'query', 'queries')}, ${plural(d.responses, 'response')} (${rcodes || 'none'}); answer latency p50 ${fmtMs(d.latencyMs?.p50)}, p95 ${fmtMs(d.latencyMs?.p95)}, max ${fmtMs(d.latencyMs?.max)}.`, '');
+  if (d.searchPathNxdomain > 0) {
+    out.push(`${plural(d.searchPathNxdomain, 'NXDOMAIN answer')} went to search-path expansions (the resolver's ndots:5 tries \`name.<namespace>.svc.cluster.local\` and the like first) of names that were then answered: how resolvers work, not failures. Names below are as the clients asked for them.`, '');
+  }
   out.push(table(['Name', '>Queries'], d.topNames.map((n) => [n.name, fmtInt(n.queries)])));
-  const failing = r.edges.filter((e) => e.dns && Object.keys(e.dns.byRcode).some((k) => k !== 'NOERROR'));
+  const failing = r.edges.filter((e) => e.dns && Object.keys(e.dns.errors).length > 0);
   if (failing.length > 0) {
     out.push('', 'Clients that got errors:', '');
     for (const e of failing) {
-      const bad = Object.entries(e.dns!.byRcode).filter(([k]) => k !== 'NOERROR').map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
+      const bad = Object.entries(e.dns!.errors).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
       out.push(`- ${e.source} (via ${e.destination}): ${bad}`);
     }
   }
