@@ -1,6 +1,7 @@
 // The lab's traffic generator: the guide's normal, burst and error patterns for a set duration, then one JSON summary line.
 //
-//   node generator.mjs [--duration 20s] [--seed N]     traffic mode (env DURATION, SEED)
+//   node generator.mjs [--duration 20s] [--seed N] [--mix normal=2,burst=1,error=1]
+//                                                      traffic mode (env DURATION, SEED, MIX)
 //   node generator.mjs --probe [--target URL]          one request that the policy should deny (env MODE=probe, PROBE_URL)
 //
 // Each workflow goes through the coordinator: POST /api/v1/tasks (202 at once; the coordinator drives document-agent
@@ -9,6 +10,10 @@
 // guide's policy admits only tier=orchestration into document-agent, so it never calls document-agent itself: the
 // guide's "GET /api/v1/nonexistent" error scenario goes to the coordinator, where it is the 404 its name promises
 // rather than a policy drop. The summary is printed last, on one line starting with HUBBLE_LAB_SUMMARY.
+//
+// Batches are planned, not drawn one by one: the first is normal, every other pattern of the mix follows before any
+// repeats (in a seeded order), then cycles of the mix, each shuffled by the seed. A pattern that has not run when
+// the time is up still runs once, so every run exercises every pattern of its mix.
 import { randomInt } from 'node:crypto';
 import {
   ConfigError, callJson, envNumber, parseDuration, parsePollInterval, parseRange, percentile, pollUntil, seededRandom, serviceUrls,
@@ -24,6 +29,48 @@ const patterns = {
   burst: { workflows: 10 },
   error: { workflows: 0 },
 };
+
+/** How many batches of each pattern a cycle of the plan holds. */
+const defaultMix = 'normal=2,burst=1,error=1';
+
+/** `normal=2,burst=1,error=1` → { normal: 2, burst: 1, error: 1 }; patterns left out or at 0 never run. */
+function parseMix(raw) {
+  const mix = { normal: 0, burst: 0, error: 0 };
+  for (const part of String(raw).split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\w+)[=:](\d+)$/.exec(part);
+    if (!m) throw new ConfigError(`mix: "${part}" is not pattern=count (e.g. ${defaultMix})`);
+    if (!Object.hasOwn(patterns, m[1])) throw new ConfigError(`mix: unknown pattern "${m[1]}" (patterns: ${Object.keys(patterns).join(', ')})`);
+    mix[m[1]] = Number(m[2]);
+  }
+  if (Object.values(mix).every((n) => n === 0)) throw new ConfigError(`mix: no batches in "${raw}" (e.g. ${defaultMix})`);
+  return mix;
+}
+
+/** Fisher-Yates with the seeded stream. */
+function shuffle(items, random) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * The batch sequence: normal first (when in the mix) so even a short run has workflows to observe, then each other
+ * pattern once in a seeded order, then the mix's remaining batches of that cycle, then whole cycles shuffled.
+ */
+function* planBatches(mix, random) {
+  const present = Object.keys(mix).filter((p) => mix[p] > 0);
+  const first = present.includes('normal') ? ['normal'] : [];
+  const introduced = [...first, ...shuffle(present.filter((p) => p !== 'normal'), random)];
+  const cycle = present.flatMap((p) => Array(mix[p]).fill(p));
+  const rest = [...cycle];
+  for (const p of introduced) rest.splice(rest.indexOf(p), 1);
+  yield* introduced;
+  yield* shuffle(rest, random);
+  for (;;) yield* shuffle(cycle, random);
+}
 
 /** The guide's error scenarios, with what each should produce when the agents behave. */
 const errorScenarios = [
@@ -57,9 +104,10 @@ function readConfig(argv, env) {
     };
     if (flag === '--duration') opts.duration = value();
     else if (flag === '--seed') opts.seed = value();
+    else if (flag === '--mix') opts.mix = value();
     else if (flag === '--target') opts.target = value();
     else if (flag === '--probe') opts.mode = 'probe';
-    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s] [--seed N] | --probe [--target URL])`);
+    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s] [--seed N] [--mix normal=2,burst=1,error=1] | --probe [--target URL])`);
   }
   const mode = opts.mode ?? (env.MODE || 'traffic');
   if (mode !== 'traffic' && mode !== 'probe') throw new ConfigError(`MODE must be traffic or probe, not "${mode}"`);
@@ -68,6 +116,7 @@ function readConfig(argv, env) {
   const urls = serviceUrls(env);
   return {
     mode,
+    mix: parseMix(opts.mix ?? (env.MIX || defaultMix)),
     urls,
     durationMs: parseDuration('duration', opts.duration ?? (env.DURATION || '20s')),
     seed: seedRaw ? Number(seedRaw) % 2 ** 32 : randomInt(2 ** 31),
@@ -213,7 +262,8 @@ async function runTraffic(cfg, signal) {
 
   async function concurrentWorkflows(count) {
     const inFlight = [];
-    for (let i = 0; i < count && running(); i++) {
+    // A batch that began runs whole, even past the deadline: its pattern then really ran.
+    for (let i = 0; i < count && !signal.aborted; i++) {
       inFlight.push(workflow());
       await sleep(uniform(timing, cfg.staggerMs), signal);
     }
@@ -228,19 +278,23 @@ async function runTraffic(cfg, signal) {
     }
   }
 
+  // The plan has a stream of its own, from a scrambled seed: the first draws of nearby seeds are close together.
+  const plan = planBatches(cfg.mix, seededRandom(Math.imul(cfg.seed ^ 0x5bd1e995, 0x9e3779b1) >>> 0));
+  const due = new Set(Object.keys(cfg.mix).filter((p) => cfg.mix[p] > 0));
   let batch = 0;
-  while (running()) {
-    const names = Object.keys(patterns);
-    // The guide picks each batch's pattern at random; the first is always normal, so that even a short run has
-    // workflows to observe (two error batches in a row would otherwise fill a few seconds).
-    const pattern = batch === 0 ? 'normal' : names[Math.floor(random() * names.length)];
+  // After the deadline, patterns of the mix that have not run yet still run once (with no wait before them).
+  while (running() || (due.size > 0 && !signal.aborted)) {
+    let pattern = plan.next().value;
+    // In overtime, the plan's next pattern still due (the plan introduces each one in its first cycle).
+    while (!running() && !due.has(pattern)) pattern = plan.next().value;
+    due.delete(pattern);
     batches[pattern]++;
     batch++;
     const size = pattern === 'error' ? `${errorScenarios.length} error scenarios` : `${patterns[pattern].workflows} workflows`;
     process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] traffic batch ${batch}: ${pattern} (${size})\n`);
     if (pattern === 'error') await runErrorScenarios();
     else await concurrentWorkflows(patterns[pattern].workflows);
-    await sleep(Math.min(uniform(random, cfg.batchWaitMs), deadline - Date.now()), signal);
+    if (running()) await sleep(Math.min(uniform(random, cfg.batchWaitMs), deadline - Date.now()), signal);
   }
   return {
     mode: 'traffic',
@@ -249,6 +303,7 @@ async function runTraffic(cfg, signal) {
     plannedDurationMs: cfg.durationMs,
     interrupted: signal.aborted,
     targets: cfg.urls,
+    mix: cfg.mix,
     batches,
     workflows,
     ...tally.toJSON(),

@@ -40,6 +40,8 @@ export interface TrafficSummary {
   plannedDurationMs: number;
   interrupted: boolean;
   targets: Record<string, string>;
+  /** Batches of each pattern per cycle of the generator's plan (--mix). */
+  mix?: Record<'normal' | 'burst' | 'error', number>;
   batches: Record<'normal' | 'burst' | 'error', number>;
   workflows: { started: number; completed: number; failed: number };
   /** tasks, poll, analyze, results, generate, complete, invalid, nonexistent, timeout — those that ran. */

@@ -127,6 +127,37 @@ t.test('the same seed gives the same sequence of batches', async (t) => {
   t.equal(readTrafficSummary(b.stdout, 'b').plannedDurationMs, 1500, 'DURATION without a unit is seconds');
 });
 
+t.test('every run plays every pattern of its mix, normal first, in a seeded order; --mix changes the mix', async (t) => {
+  const w = await startWorkflow();
+  t.teardown(w.stop);
+  const env = { ...w.urls, ...quick, ERROR_TIMEOUT_MS: '200' };
+  // Shorter than one batch of each: the plan still runs every pattern once before it stops.
+  const seeds = [1, 2, 3, 4];
+  const runs = await Promise.all(seeds.map((seed) => runNode(generatorPath, ['--duration', '300ms', '--seed', String(seed)], env)));
+  const orders = new Set<string>();
+  runs.forEach((run, i) => {
+    t.equal(run.code, 0, run.stderr);
+    const seen = patternsOf(run.stdout);
+    t.equal(seen[0], 'normal', `seed ${seeds[i]}: normal first`);
+    t.same([...seen.slice(0, 3)].sort(), ['burst', 'error', 'normal'], `seed ${seeds[i]}: each pattern before any repeats (${seen.join(', ')})`);
+    const s = readTrafficSummary(run.stdout, `seed ${seeds[i]}`);
+    t.ok(s.batches.normal >= 1 && s.batches.burst >= 1 && s.batches.error >= 1, `seed ${seeds[i]}: all three in the summary`);
+    t.same(s.mix, { normal: 2, burst: 1, error: 1 });
+    t.ok(s.steps.invalid && s.steps.nonexistent, 'the error batch ran its HTTP error scenarios');
+    orders.add(seen.slice(0, 3).join());
+  });
+  t.equal(orders.size, 2, 'the seed decides which of burst and error comes second');
+
+  const errorsOnly = await runNode(generatorPath, ['--duration', '500ms', '--seed', '3', '--mix', 'error=1'], env);
+  t.equal(errorsOnly.code, 0, errorsOnly.stderr);
+  const e = patternsOf(errorsOnly.stdout);
+  t.ok(e.length >= 1 && e.every((p) => p === 'error'), `only error batches (${e.join(', ')})`);
+  const weighted = await runNode(generatorPath, ['--duration', '1500ms', '--seed', '3'], { ...env, MIX: 'normal=1,burst=0,error=2' });
+  const wp = patternsOf(weighted.stdout);
+  t.notOk(wp.includes('burst'), 'a pattern at 0 never runs');
+  t.ok(wp.filter((p) => p === 'error').length >= wp.filter((p) => p === 'normal').length, `twice as many error batches planned (${wp.join(', ')})`);
+});
+
 t.test('a broken workflow is counted, explained and still ends with a summary', async (t) => {
   const noLlm = await startAgent('document', { LLM_URL: `http://127.0.0.1:${await closedPort()}`, UPSTREAM_TIMEOUT_MS: '3000', ...quickAgents.document });
   const coordinator = await startAgent('coordinator', { DOCUMENT_URL: noLlm.url, ...quickAgents.coordinator });
@@ -201,6 +232,9 @@ t.test('bad options stop the generator with exit 2 and say which', async (t) => 
     [[], { BATCH_WAIT_MS: '5-1' }, /BATCH_WAIT_MS: 1 is less than 5/],
     [[], { ERROR_TIMEOUT_MS: 'x' }, /ERROR_TIMEOUT_MS must be a non-negative number, not "x"/],
     [[], { POLL_INTERVAL_MS: '0-5' }, /POLL_INTERVAL_MS must be at least 1 ms, not "0-5"/],
+    [['--mix', 'normal=1,chaos=2'], {}, /mix: unknown pattern "chaos" \(patterns: normal, burst, error\)/],
+    [['--mix', 'normal'], {}, /mix: "normal" is not pattern=count/],
+    [[], { MIX: 'normal=0' }, /mix: no batches in "normal=0"/],
   ];
   const runs = await Promise.all(cases.map(([args, env]) => runNode(generatorPath, args, env, 5000)));
   runs.forEach((run, i) => {
