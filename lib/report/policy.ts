@@ -1,5 +1,10 @@
 // The report's Policy section (report.md) and the policy fields of drop findings (report.json), from a PolicyReport.
-import type { PolicyDropExplanation, PolicyReport } from '../policy/report.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { compileLocated, type LocatedPolicy } from '../policy/load.ts';
+import type { ObservationTable } from '../policy/observations.ts';
+import { explainDrops, policyReport, type PolicyDropExplanation, type PolicyReport } from '../policy/report.ts';
+import { suggestPolicies, suggestionYaml } from '../policy/suggest.ts';
 import { fmtInt, plural } from './format.ts';
 
 /** The file the suggested least-privilege policy is written to, beside report.md. */
@@ -56,7 +61,7 @@ export function policyMarkdown(p: PolicyReport): string {
 }
 
 /** A drop finding's edge, as report.json lists it under its reason. */
-interface DropEdge {
+export interface DropEdge {
   source: string;
   destination: string;
   policies?: string[];
@@ -77,4 +82,42 @@ export function annotatePolicyDrops(findings: readonly { policy: boolean; edges:
       edge.missingRule = [...new Set(mine.map((x) => x.missingRule))].join('; ');
     }
   }
+}
+
+/** What attachPolicyReport changes on a report: its drop findings, and its policy part. */
+export interface PolicyReportTarget {
+  drops: readonly { policy: boolean; edges: DropEdge[] }[];
+  policy?: PolicyReport;
+}
+
+export interface AttachOptions {
+  /** The policies in force, when known: the Policy section is written only with them. */
+  policies?: readonly LocatedPolicy[];
+  /** Write suggested-policy.yaml into this folder and link it from the section. */
+  suggestTo?: string;
+  /** Workloads of these namespaces get suggested policies (default: every namespace seen but kube-system). */
+  namespaces?: readonly string[];
+}
+
+/**
+ * Explains the report's policy drops from the flows observed (their own denied_by fields first, then the
+ * policies given) and, with policies, adds the Policy section and the suggested policy file.
+ */
+export async function attachPolicyReport(report: PolicyReportTarget, table: ObservationTable, opts: AttachOptions = {}): Promise<void> {
+  const observations = table.observations();
+  if (!opts.policies) {
+    annotatePolicyDrops(report.drops, explainDrops(observations, undefined));
+    return;
+  }
+  const { set, vocabulary } = compileLocated(opts.policies, table.clusterName);
+  const section = policyReport(opts.policies, set, vocabulary, observations);
+  if (opts.suggestTo) {
+    const suggestion = suggestPolicies(observations, { format: 'k8s', ...(opts.namespaces ? { namespaces: opts.namespaces } : {}) });
+    if (suggestion.policies.length) {
+      await writeFile(join(opts.suggestTo, SUGGESTED_POLICY_FILE), suggestionYaml(suggestion));
+      section.suggested = SUGGESTED_POLICY_FILE;
+    }
+  }
+  annotatePolicyDrops(report.drops, section.drops);
+  report.policy = section;
 }

@@ -81,3 +81,21 @@ t.test('without policies: every edge uncovered, and the section says so', async 
   t.match(md, 'No policy was given or found');
   t.notMatch(md, 'Rules no observed flow used');
 });
+
+t.test('attachPolicyReport: drops explained from the flows alone, or the full section with the suggestion file', async (t) => {
+  const { attachPolicyReport } = await import('../../lib/report/policy.ts');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const edge = () => ({ source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 1 } as { source: string; destination: string; count: number; policies?: string[]; missingRule?: string });
+  const bare = { drops: [{ policy: true, edges: [edge()] }] } as Parameters<typeof attachPolicyReport>[0];
+  await attachPolicyReport(bare, await observe(synthResponses({ count: 3000, seed: 1 })));
+  t.equal(bare.policy, undefined, 'no section without policies');
+  t.match(bare.drops[0]!.edges[0], { policies: [], missingRule: 'no ingress rule allows app=document-agent, tier=processing on TCP/80' });
+
+  const dir = t.testdir({});
+  const full = { drops: [{ policy: true, edges: [edge()] }] } as Parameters<typeof attachPolicyReport>[0];
+  await attachPolicyReport(full, await observe(synthResponses({ count: 3000, seed: 1 })), { policies: parsePolicies(readFileSync(brokenPath, 'utf8'), brokenPath), suggestTo: dir, namespaces: ['genai-network-demo'] });
+  t.equal(full.policy?.suggested, 'suggested-policy.yaml');
+  t.ok(existsSync(join(dir, 'suggested-policy.yaml')));
+  t.match(full.drops[0]!.edges[0], { missingRule: 'no ingress rule allows tier=processing on TCP/80' }, 'in the policies’ own terms');
+});
