@@ -1,6 +1,7 @@
 // Lab step 3b (after deploy-hubble): a Prometheus that scrapes every agent's Hubble metrics, forwarded to 127.0.0.1:9090
 // for the run. In the embedded cluster it is this machine's prometheus binary; without one the lab goes on without metrics.
 import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { InfraError } from '../lib/errors.ts';
 import { applyChanges, describeChange, planApply, type ObjectChange } from '../lib/kube/apply.ts';
@@ -31,14 +32,32 @@ export interface MetricsState {
 interface MonitoringPlan extends TaskPlan {
   objectChanges: ObjectChange[];
   skipped: boolean;
+  createSecret: boolean;
 }
 
 const rbacKinds = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
-/** manifests/monitoring; the embedded cluster serves no RBAC API (its pods reach nothing through the API), so no roles there. */
+/**
+ * manifests/monitoring (Prometheus) and manifests/grafana (Grafana, the guide's example dashboard and the lab's).
+ * The embedded cluster serves no RBAC API (its pods reach nothing through the API), so no roles there.
+ */
 export function monitoringManifests(sim: boolean): KubernetesObject[] {
-  const objects = loadManifests(path.join(manifestsDir, 'monitoring'));
+  const objects = [...loadManifests(path.join(manifestsDir, 'monitoring')), ...loadManifests(path.join(manifestsDir, 'grafana'))];
   return sim ? objects.filter((o) => !rbacKinds.has(o.kind ?? '')) : objects;
+}
+
+/** The Secret holding Grafana's admin password: made once, never part of the manifests (no default password). */
+const grafanaSecret = 'grafana-admin';
+
+async function grafanaSecretExists(ctx: LabContext): Promise<boolean> {
+  const core = ctx.kc.makeApiClient(CoreV1Api);
+  try {
+    await core.readNamespacedSecret({ namespace: ns, name: grafanaSecret });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw new InfraError(`read Secret ${ns}/${grafanaSecret}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function notCollected(ctx: LabContext, reason: string): void {
@@ -68,18 +87,36 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
         notes: [`metrics are not collected: the embedded cluster runs prom/prometheus with this machine's prometheus binary, and there is none (${installHint}); the lab goes on with flows only`],
         objectChanges: [],
         skipped: true,
+        createSecret: false,
       };
     }
     const objectChanges = await planApply(ctx.kc, monitoringManifests(ctx.target.sim));
     const unchanged = objectChanges.filter((c) => c.action === 'unchanged').length;
+    const createSecret = !(await grafanaSecretExists(ctx));
     const notes = [
       ...(ctx.target.sim ? ['embedded cluster: prom/prometheus runs this machine\'s prometheus binary; its cilium discovery reads the agents\' metrics addresses'] : []),
       ...(unchanged ? [`${unchanged} object(s) already as intended`] : []),
     ];
-    return { changes: objectChanges.filter((c) => c.action !== 'unchanged').map(describeChange), notes, objectChanges, skipped: false };
+    const changes = [
+      ...(createSecret ? [`create Secret ${ns}/${grafanaSecret} with a random Grafana admin password (printed once)`] : []),
+      ...objectChanges.filter((c) => c.action !== 'unchanged').map(describeChange),
+    ];
+    return { changes, notes, objectChanges, skipped: false, createSecret };
   },
   async apply(ctx, plan) {
+    if (plan.createSecret) {
+      const password = randomBytes(18).toString('base64url');
+      const core = ctx.kc.makeApiClient(CoreV1Api);
+      await callApi(`create Secret ${ns}/${grafanaSecret}`, () =>
+        core.createNamespacedSecret({
+          namespace: ns,
+          body: { metadata: { name: grafanaSecret, namespace: ns, labels: { 'app.kubernetes.io/part-of': 'hubble-lab' } }, type: 'Opaque', data: { 'admin-password': Buffer.from(password).toString('base64') } },
+        }),
+      );
+      ctx.report.info(`Grafana admin password (shown this once; kept in Secret ${ns}/${grafanaSecret}): ${password}`);
+    }
     await applyChanges(ctx.kc, plan.objectChanges);
+    ctx.report.info(`Grafana: kubectl -n ${ns} port-forward deploy/grafana 3000, then http://127.0.0.1:3000 (anonymous visitors may view)`);
   },
   async verify(ctx) {
     // The plan is not passed to verify: decide the skip the same way.

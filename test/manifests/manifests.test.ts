@@ -101,9 +101,12 @@ t.test('Grafana is the guide\'s with a pinned image and a dashboard on metrics H
   const o = find(ours, 'Deployment', 'grafana') as any;
   t.same(o.metadata, g.metadata);
   t.same(o.spec.selector, g.spec.selector);
-  const { image: gImage, volumeMounts: gMounts, ...gRest } = g.spec.template.spec.containers[0];
-  const { image: oImage, volumeMounts: oMounts, ...oRest } = o.spec.template.spec.containers[0];
+  const { image: gImage, volumeMounts: gMounts, env: gEnv, ...gRest } = g.spec.template.spec.containers[0];
+  const { image: oImage, volumeMounts: oMounts, env: oEnv, ...oRest } = o.spec.template.spec.containers[0];
   t.same(oRest, gRest);
+  t.same(gEnv, [{ name: 'GF_SECURITY_ADMIN_PASSWORD', value: 'admin' }], 'the guide ships admin/admin');
+  t.same(oEnv.find((e: any) => e.name === 'GF_SECURITY_ADMIN_PASSWORD'), { name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'grafana-admin', key: 'admin-password' } } }, 'no default password: the Secret deploy-monitoring creates');
+  t.same(oEnv.filter((e: any) => e.name.startsWith('GF_AUTH_ANONYMOUS')), [{ name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'true' }, { name: 'GF_AUTH_ANONYMOUS_ORG_ROLE', value: 'Viewer' }], 'anonymous visitors only view');
   t.equal(gImage, 'grafana/grafana:latest');
   t.match(oImage, /^grafana\/grafana:\d+\.\d+\.\d+$/, 'a released version, not :latest');
   t.match(oMounts, gMounts, 'the guide\'s mounts are kept');

@@ -2,55 +2,19 @@
 // flows through the flow aggregator; edges, HTTP counts, error ratios, latency percentiles and drops must agree.
 import t from 'tap';
 import { FlowAggregator } from '../../lib/analysis/aggregate.ts';
-import type { Flow } from '../../lib/flows/types.ts';
 import { analyzeFromMetrics, endpointName } from '../../lib/metrics/analysis.ts';
 import { reconcile } from '../../lib/metrics/reconcile.ts';
-import { startHubbleAgent } from '../../lib/sim/hubble/agent.ts';
-import { hubbleAgentConfig } from '../../lib/sim/hubble/agent-config.ts';
-import { ConnectionFlows } from '../../lib/sim/hubble/flows.ts';
-import { SimHubble } from '../../lib/sim/hubble/hub.ts';
-import { hubbleMetrics } from '../../tasks/02-enable-hubble.ts';
 import { prometheusMissing, startPrometheus } from '../fixtures/prometheus.ts';
-import { agentPod, clusterName, demoEndpoint, nodeIP, nodes, testDatapath } from '../sim/hubble/fixtures.ts';
-
-const config = hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-metrics-server': ':9965', 'hubble-metrics': hubbleMetrics });
-
-/** A workflow across nodes: coordinator → llm-service over HTTP (some 503), a denied probe, DNS; both aggregators see it. */
-function traffic(sink: (flow: Flow, node: string) => void, n: number): void {
-  const coordinator = demoEndpoint('agent-coordinator-5d9c7b8f4-abcde', 'agent-coordinator', 'sim-worker', '127.244.1.10');
-  const llm = demoEndpoint('llm-service-6f8b9c7d5-fghij', 'llm-service', 'sim-worker2', '127.244.2.11');
-  const probe = demoEndpoint('test-pod', 'test-pod', 'sim-worker', '127.244.1.12');
-  for (let i = 0; i < n; i++) {
-    const conn = new ConnectionFlows({ client: coordinator, server: llm, protocol: 'TCP', clientPort: 41000 + i, serverPort: 80 }, sink, { clusterName });
-    conn.packet('client', { SYN: true }, { ingress: { side: 'ingress', verdict: 'REDIRECTED', matchType: 2 } });
-    conn.packet('server', { SYN: true, ACK: true });
-    conn.httpRequest('ingress', { method: 'POST', url: 'http://llm-service/v1/generate' });
-    conn.httpResponse('ingress', { code: i % 5 === 0 ? 503 : 200, method: 'POST', url: 'http://llm-service/v1/generate', latencyNs: BigInt((i % 2 ? 30 : 200) * 1_000_000) });
-  }
-  for (let i = 0; i < 3; i++) {
-    const denied = new ConnectionFlows({ client: probe, server: llm, protocol: 'TCP', clientPort: 42000 + i, serverPort: 80 }, sink, { clusterName });
-    denied.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 0, dropReason: 'POLICY_DENIED' }, { SYN: true });
-    denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
-  }
-  const dns = new ConnectionFlows({ client: coordinator, server: { ...llm, ip: '127.96.0.10' }, protocol: 'UDP', clientPort: 43000, serverPort: 53 }, sink, { clusterName });
-  dns.dnsRequest('llm-service.demo.svc.cluster.local.', ['A']);
-  dns.dnsResponse({ query: 'llm-service.demo.svc.cluster.local.', qtypes: ['A'], ips: ['127.96.1.5'], ttl: 30, rcode: 0, rrtypes: ['A'], latencyNs: 1_000_000n });
-}
+import { nodes } from '../sim/hubble/fixtures.ts';
+import { demoTraffic, labAgents } from './fixtures.ts';
 
 t.test('analysis from Prometheus agrees with the analysis of the same flows', { skip: prometheusMissing }, async (t) => {
-  const hub = new SimHubble({ clusterName });
-  const dp = await testDatapath(t);
-  const targets = [];
-  for (const node of nodes) {
-    const agent = await startHubbleAgent({ hub, node, ip: nodeIP(node), config, net: agentPod(dp, node), version: '1.19.1' });
-    t.teardown(() => agent.stop());
-    targets.push({ address: agent.metricsAddress!, labels: { node } });
-  }
+  const { hub, targets } = await labAgents(t);
   const prom = await startPrometheus(t, targets);
   await prom.scrapedAfter(new Date());
   const start = new Date();
   const flows = new FlowAggregator();
-  traffic((flow, node) => {
+  demoTraffic((flow, node) => {
     hub.record(flow, node);
     flows.addFlow(structuredClone(flow));
   }, 20);

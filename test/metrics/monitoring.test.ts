@@ -1,7 +1,7 @@
 // deploy-monitoring on the embedded cluster: with this machine's prometheus binary, a real Prometheus scrapes every
 // agent's Hubble metrics; without one, the task says how to install it and the lab goes on.
 import t from 'tap';
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { forwardService } from '../../lib/kube/port-forward.ts';
 import { PrometheusClient } from '../../lib/metrics/prometheus.ts';
@@ -32,6 +32,12 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
   const res = await runHubbleLab([...setup, '--kubeconfig', sim.kubeconfigPath], 180_000);
   t.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
   t.match(res.stdout, /Prometheus \S+: http:\/\/127\.0\.0\.1:\d+ \(every agent's Hubble metrics, job hubble-metrics\)/);
+  const password = /Grafana admin password \(shown this once; kept in Secret kube-system\/grafana-admin\): (\S+)/.exec(res.stdout)?.[1];
+  t.ok(password && password.length >= 20 && password !== 'admin', 'a random Grafana admin password, printed');
+  const secret = await sim.kubeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'kube-system', name: 'grafana-admin' });
+  t.equal(Buffer.from(secret.data?.['admin-password'] ?? '', 'base64').toString(), password, 'kept in the Secret Grafana reads');
+  const apps = sim.kubeConfig.makeApiClient(AppsV1Api);
+  t.ok((await apps.readNamespacedDeployment({ namespace: 'kube-system', name: 'grafana' })).metadata, 'Grafana is deployed with its dashboards');
 
   const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19090 });
   t.teardown(() => fwd.close());
@@ -57,6 +63,7 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
   const again = await runHubbleLab(['run', 'deploy-monitoring', '--kubeconfig', sim.kubeconfigPath, '--yes'], 120_000);
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /Deploy Prometheus for Hubble metrics \(unchanged\)/, 'a second run changes nothing');
+  t.notMatch(again.stdout, /admin password/, 'the password is printed once');
 });
 
 t.test('without a prometheus binary the task says how to get one, and changes nothing', async (t) => {
