@@ -7,6 +7,7 @@ import { healthService, observerService, type Encoded } from '../grpc/services.t
 import { startGrpcServer, streamMethod, unaryMethod, type GrpcServer } from '../grpc/h2-server.ts';
 import { GrpcStatusError, Status } from '../grpc/status.ts';
 import { exposureWarning } from './exposure.ts';
+import { checkFilterBounds } from './request-filters.ts';
 import { ObserverError, type ObserverSource } from './source.ts';
 
 export interface RunningServer {
@@ -66,7 +67,11 @@ export async function startObserverServer(
     server = await startGrpcServer(listen, [
       streamMethod<GetFlowsRequest, GetFlowsResponse | Encoded>(
         observerService.GetFlows,
-        rethrowing((req, out, ctx) => source.getFlows(req, out, ctx.signal)),
+        // Bounds first: Relay would otherwise hand an oversized request to every node.
+        rethrowing((req, out, ctx) => {
+          checkFilterBounds(req);
+          return source.getFlows(req, out, ctx.signal);
+        }),
       ),
       unaryMethod(observerService.ServerStatus, rethrowing(() => source.serverStatus())),
       unaryMethod(observerService.GetNodes, rethrowing(async () => ({ nodes: await source.getNodes() }))),
