@@ -55,7 +55,7 @@ async function tests(bin: string): Promise<void> {
     for (let i = 0; i < 2; i++) {
       const status = await runHubble(bin, ['status', ...server]);
       t.equal(status.code, 0, status.stderr);
-      t.match(status.stdout, new RegExp(`^Healthcheck \\(via ${relay}\\): Ok\\nCurrent/Max Flows: [\\d,]+/[\\d,]+ \\([\\d.]+%\\)\\nFlows/s: [\\d.]+\\nConnected Nodes: 3/3\\n$`));
+      t.match(status.stdout, new RegExp(`^Healthcheck \\(via ${relay}\\): Ok\\nCurrent/Max Flows: [\\d,]+/[\\d,]+ \\([\\d.]+%\\)\\nFlows/s: \\S+\\nConnected Nodes: 3/3\\n$`));
     }
     const list = await runHubble(bin, ['list', 'nodes', ...server]);
     t.equal(list.code, 0, list.stderr);
@@ -78,14 +78,16 @@ async function tests(bin: string): Promise<void> {
   });
 
   t.test('--last N: the last N flows of each node', async (t) => {
-    for (const n of [5, 40]) {
+    // The demo's flows are among the last 500 of each node (fewer than the ring holds), whatever runs in the background.
+    for (const n of [5, 500]) {
       const got = await runHubble(bin, ['observe', ...server, '--last', String(n), '-o', 'jsonpb']);
       t.equal(got.code, 0, got.stderr);
       const flows = flowsOf(got.stdout);
       const perNode = new Map<string, number>();
       for (const f of flows) perNode.set(f.node_name ?? '', (perNode.get(f.node_name ?? '') ?? 0) + 1);
-      t.ok(flows.length >= n && [...perNode.values()].every((c) => c <= n), `--last ${n}: ${flows.length} flows, at most ${n} per node (${[...perNode.values()]})`);
-      t.ok(flows.some((f) => f.source?.namespace === ns || f.destination?.namespace === ns), 'among them the demo\'s');
+      t.ok(flows.length > 0 && [...perNode.values()].every((c) => c <= n), `--last ${n}: ${flows.length} flows, at most ${n} per node (${[...perNode.values()]})`);
+      if (n === 5) t.equal(Math.max(...perNode.values()), n, 'a busy node gives its last 5');
+      if (n === 500) t.ok(flows.some((f) => f.source?.namespace === ns || f.destination?.namespace === ns), 'among them the demo\'s');
     }
   });
 
