@@ -72,8 +72,8 @@ export class FlowCollector {
   private readonly seen = new Set<string>();
   private lastTime: string | undefined;
   private lastMs: number | undefined;
-  private firstMs: number | undefined;
-  private readonly flowsByNode = new Map<string, number>();
+  /** Per node: flows collected and the first and last flow time, for the rate a loss is estimated with. */
+  private readonly flowsByNode = new Map<string, { count: number; firstMs: number; lastMs: number }>();
   private gap: OpenGap | undefined;
   private running: Promise<void> | undefined;
   private client: ObserverClient | undefined;
@@ -132,11 +132,15 @@ export class FlowCollector {
             const ms = timeMs(resp.flow.time);
             if (ms !== undefined) {
               this.lastTime = resp.flow.time;
-              this.firstMs ??= ms;
               if (this.lastMs === undefined || ms > this.lastMs) this.lastMs = ms;
+              const node = resp.flow.node_name ?? resp.node_name ?? '';
+              const seen = this.flowsByNode.get(node);
+              if (seen) {
+                seen.count++;
+                seen.firstMs = Math.min(seen.firstMs, ms);
+                seen.lastMs = Math.max(seen.lastMs, ms);
+              } else this.flowsByNode.set(node, { count: 1, firstMs: ms, lastMs: ms });
             }
-            const node = resp.flow.node_name ?? resp.node_name ?? '';
-            this.flowsByNode.set(node, (this.flowsByNode.get(node) ?? 0) + 1);
           } else if (resp.lost_events) this.stats.lostEvents++;
           else if (resp.node_status) this.stats.nodeStatus++;
           this.out.write(`${toJsonpb(resp)}\n`);
@@ -194,11 +198,16 @@ export class FlowCollector {
     return lost;
   }
 
-  private rate(node: string | undefined): number {
-    if (this.firstMs === undefined || this.lastMs === undefined) return 0;
-    const span = Math.max(1, (this.lastMs - this.firstMs) / 1000);
-    const flows = node === undefined ? this.stats.flows : (this.flowsByNode.get(node) ?? 0);
-    return flows / span;
+  /** Flows per second of a node (of every node, without one) while they were collected. */
+  private rate(node?: string): number {
+    const nodes = node === undefined ? [...this.flowsByNode.values()] : [this.flowsByNode.get(node)].filter((n) => n !== undefined);
+    let rate = 0;
+    for (const n of nodes) {
+      const span = (n.lastMs - n.firstMs) / 1000;
+      // n flows span n − 1 intervals; a single flow gives no rate, so it counts as one a second.
+      rate += n.count >= 2 && span > 0 ? (n.count - 1) / span : n.count;
+    }
+    return rate;
   }
 
   private closeGap(overwritten: { node: string; heldFromMs: number }[]): void {
@@ -241,7 +250,7 @@ export class FlowCollector {
         to: null,
         seconds: (now - gap.fromMs) / 1000,
         recovered: false,
-        estimatedLost: Math.ceil((this.rate(undefined) * Math.max(0, now - from)) / 1000),
+        estimatedLost: Math.ceil((this.rate() * Math.max(0, now - from)) / 1000),
         reason: gap.reason,
         overwritten: [],
       });
