@@ -6,6 +6,7 @@ import { optionFlag, optionString, type OptionSpec } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, formatError, UsageError } from '../errors.ts';
 import { describeTarget, loadKubeConfig } from '../kube/config.ts';
+import { acquireRunLease } from '../kube/lease.ts';
 import { parseDuration } from '../lab/duration.ts';
 import { chooseMode, createReporter } from '../lab/reporter.ts';
 import type { LabContext, LabOptions } from '../lab/task.ts';
@@ -132,6 +133,8 @@ export const runCommand: Command = {
     const ctx = labContext(target, labOptions, io, optionFlag(args, 'json'), tasks.map((t) => t.id));
     const started = performance.now();
     try {
+      // Two runs on one cluster would share (and report) one traffic Job: the second refuses while the first runs.
+      if (!labOptions.dryRun) ctx.defer((await acquireRunLease(target.kc)).release);
       await runTasks(tasks, ctx, (q) => confirmOnTty(io, q));
     } catch (err) {
       // Once flows are being collected, a run that breaks (the cluster gone, a task failing) still reports them.

@@ -120,6 +120,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     tracksGeneration: true,
   }),
+  r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   r('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, {
     verbs: ['create'],
     virtual: true,

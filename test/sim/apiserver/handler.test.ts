@@ -21,7 +21,7 @@ t.test('version and legacy discovery name the sim, its resources, kinds, verbs a
   t.match(v.json.gitVersion, /^v1\.\d+\.\d+-hubble-lab-sim$/);
   t.same((await raw(c, 'GET', '/api')).json.versions, ['v1']);
   const groups = (await raw(c, 'GET', '/apis')).json.groups.map((g: any) => g.preferredVersion.groupVersion);
-  t.same(groups.sort(), ['apps/v1', 'authorization.k8s.io/v1', 'batch/v1', 'cilium.io/v2', 'networking.k8s.io/v1']);
+  t.same(groups.sort(), ['apps/v1', 'authorization.k8s.io/v1', 'batch/v1', 'cilium.io/v2', 'coordination.k8s.io/v1', 'networking.k8s.io/v1']);
   const core = (await raw(c, 'GET', '/api/v1')).json;
   const pods = core.resources.find((r: any) => r.name === 'pods');
   t.match(pods, { singularName: 'pod', namespaced: true, kind: 'Pod', shortNames: ['po'], categories: ['all'] });
