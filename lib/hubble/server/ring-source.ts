@@ -214,6 +214,7 @@ export async function streamFromRing(
     if (seq >= ring.written || (opts.perNode && !req.follow && seq >= historyEnd)) {
       if (!req.follow) return;
       await ring.nextWrite(signal);
+      slice.resumed();
       continue;
     }
     let ok: boolean;
@@ -241,7 +242,10 @@ export async function streamFromRing(
       if (isFlowEntry(entry) && !selection.admit(entry.response.flow, at)) continue;
       ok = sink.send(bytes);
     }
-    if (!ok) await sink.drained();
+    if (!ok) {
+      await sink.drained();
+      slice.resumed();
+    }
   }
 }
 
