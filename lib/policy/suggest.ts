@@ -65,8 +65,65 @@ interface PortUse {
   http: Map<string, number>;
 }
 
+/** A label selector as policies write it. */
+interface Selector {
+  matchLabels: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'NotIn' | 'DoesNotExist'; values?: string[] }[];
+}
+
+type SelectorFor = (namespace: string, labels: Record<string, string>) => Selector;
+
+function matchesAll(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Selectors by stable labels that select only their own workload: when a workload's stable labels also match the
+ * pods of another workload of its namespace (app=web, and app=web with tier=db), a label of the other one is
+ * excluded (`tier DoesNotExist`, or `NotIn` its value), so that neither policy reaches the other's pods.
+ */
+function selectorsFor(observations: readonly Observation[]): SelectorFor {
+  const byNamespace = new Map<string, Map<string, Record<string, string>>>();
+  for (const o of observations) {
+    for (const ep of [o.client.endpoint, o.server.endpoint]) {
+      if (ep.kind !== 'pod') continue;
+      let sets = byNamespace.get(ep.namespace);
+      if (!sets) byNamespace.set(ep.namespace, (sets = new Map()));
+      const key = JSON.stringify(Object.entries(ep.labels).sort(byKey));
+      if (!sets.has(key)) sets.set(key, ep.labels);
+    }
+  }
+  const cache = new Map<string, Selector>();
+  return (namespace, labels) => {
+    const base = stableLabels(labels);
+    const cacheKey = `${namespace}|${JSON.stringify(Object.entries(labels).sort(byKey))}`;
+    const known = cache.get(cacheKey);
+    if (known) return known;
+    const exprs = new Map<string, { key: string; operator: 'NotIn' | 'DoesNotExist'; values?: string[] }>();
+    const baseKey = JSON.stringify(base);
+    for (const other of [...(byNamespace.get(namespace)?.values() ?? [])].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))) {
+      const otherBase = stableLabels(other);
+      if (JSON.stringify(otherBase) === baseKey || !matchesAll(base, other)) continue;
+      const keys = [...Object.keys(otherBase).filter((k) => !(k in base)), ...Object.keys(other).filter((k) => !(k in base))];
+      const k = keys.find((key) => labels[key] !== other[key]);
+      if (k === undefined) continue;
+      if (!(k in labels)) exprs.set(`${k}|-`, { key: k, operator: 'DoesNotExist' });
+      else {
+        const e = exprs.get(`${k}|in`) ?? { key: k, operator: 'NotIn' as const, values: [] };
+        if (!e.values!.includes(other[k]!)) e.values!.push(other[k]!);
+        e.values!.sort();
+        exprs.set(`${k}|in`, e);
+      }
+    }
+    const sel: Selector = { matchLabels: base };
+    if (exprs.size) sel.matchExpressions = [...exprs.entries()].sort(byKey).map(([, e]) => e);
+    cache.set(cacheKey, sel);
+    return sel;
+  };
+}
+
 type PeerKind =
-  | { kind: 'pod'; namespace: string; labels: Record<string, string> }
+  | { kind: 'pod'; namespace: string; selector: Selector }
   | { kind: 'fqdn'; names: string[] }
   | { kind: 'cidr'; cidr: string }
   | { kind: 'entity'; entity: 'host' | 'remote-node' | 'kube-apiserver' };
@@ -80,7 +137,7 @@ interface PeerRule {
 interface Workload {
   key: string;
   namespace: string;
-  selector: Record<string, string>;
+  selector: Selector;
   names: Set<string>;
   ingress: Map<string, PeerRule>;
   egress: Map<string, PeerRule>;
@@ -100,19 +157,18 @@ function bump(map: Map<string, number>, key: string, n: number): void {
 }
 
 /** Cluster DNS is what pods send port 53 to: kube-dns (k8s-app=kube-dns in kube-system) unless flows show another. */
-function clusterDns(observations: readonly Observation[]): { namespace: string; labels: Record<string, string> } {
-  const counts = new Map<string, { namespace: string; labels: Record<string, string>; flows: number }>();
+function clusterDns(observations: readonly Observation[], selectorFor: SelectorFor): { namespace: string; selector: Selector } {
+  const counts = new Map<string, { namespace: string; selector: Selector; flows: number }>();
   for (const o of observations) {
     const s = o.server.endpoint;
     if (o.class !== 'forwarded' || o.port !== 53 || s.kind !== 'pod') continue;
-    const labels = stableLabels(s.labels);
-    const key = workloadKey(s.namespace, labels);
-    const c = counts.get(key) ?? { namespace: s.namespace, labels, flows: 0 };
+    const key = workloadKey(s.namespace, stableLabels(s.labels));
+    const c = counts.get(key) ?? { namespace: s.namespace, selector: selectorFor(s.namespace, s.labels), flows: 0 };
     c.flows += o.flows + o.replies;
     counts.set(key, c);
   }
   const best = [...counts.entries()].sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1))[0];
-  return best ? { namespace: best[1].namespace, labels: best[1].labels } : { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  return best ? { namespace: best[1].namespace, selector: best[1].selector } : { namespace: 'kube-system', selector: { matchLabels: { 'k8s-app': 'kube-dns' } } };
 }
 
 function policyName(workloadName: string): string {
@@ -124,11 +180,11 @@ function hostCidr(ip: string): string {
   return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
-function peerOf(ep: Endpoint, format: SuggestFormat): { peer: PeerKind; key: string } | 'host' | undefined {
+function peerOf(ep: Endpoint, format: SuggestFormat, selectorFor: SelectorFor): { peer: PeerKind; key: string } | undefined {
   switch (ep.kind) {
     case 'pod': {
-      const labels = stableLabels(ep.labels);
-      return { peer: { kind: 'pod', namespace: ep.namespace, labels }, key: `pod|${workloadKey(ep.namespace, labels)}` };
+      const selector = selectorFor(ep.namespace, ep.labels);
+      return { peer: { kind: 'pod', namespace: ep.namespace, selector }, key: `pod|${workloadKey(ep.namespace, selector.matchLabels)}|${JSON.stringify(selector.matchExpressions ?? [])}` };
     }
     case 'node':
       if (ep.kubeApiserver) return { peer: { kind: 'entity', entity: 'kube-apiserver' }, key: 'entity|kube-apiserver' };
@@ -186,7 +242,7 @@ function ruleComment(rule: PeerRule): string {
 function k8sPeer(peer: PeerKind): Record<string, unknown> | undefined {
   switch (peer.kind) {
     case 'pod':
-      return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } }, podSelector: { matchLabels: peer.labels } };
+      return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } }, podSelector: peer.selector };
     case 'cidr':
       return { ipBlock: { cidr: peer.cidr } };
     default:
@@ -198,7 +254,7 @@ function ciliumPeer(peer: PeerKind, dir: 'ingress' | 'egress'): Record<string, u
   const from = dir === 'ingress';
   switch (peer.kind) {
     case 'pod':
-      return { [from ? 'fromEndpoints' : 'toEndpoints']: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': peer.namespace, ...peer.labels } }] };
+      return { [from ? 'fromEndpoints' : 'toEndpoints']: [ciliumSelector(peer.namespace, peer.selector)] };
     case 'cidr':
       return { [from ? 'fromCIDR' : 'toCIDR']: [peer.cidr] };
     case 'fqdn':
@@ -206,6 +262,10 @@ function ciliumPeer(peer: PeerKind, dir: 'ingress' | 'egress'): Record<string, u
     case 'entity':
       return { [from ? 'fromEntities' : 'toEntities']: [peer.entity] };
   }
+}
+
+function ciliumSelector(namespace: string, sel: Selector): Record<string, unknown> {
+  return { matchLabels: { 'k8s:io.kubernetes.pod.namespace': namespace, ...sel.matchLabels }, ...(sel.matchExpressions ? { matchExpressions: sel.matchExpressions } : {}) };
 }
 
 function ciliumToPorts(uses: PortUse[], l7: boolean): Record<string, unknown>[] {
@@ -230,7 +290,7 @@ function dnsComment(w: Workload, what: string): string {
   return lines.join('\n');
 }
 
-function renderK8s(w: Workload, dns: { namespace: string; labels: Record<string, string> }, notes: string[]): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
+function renderK8s(w: Workload, dns: { namespace: string; selector: Selector }, notes: string[]): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
   const render = (rules: Map<string, PeerRule>, dir: 'ingress' | 'egress'): RenderedRule[] => {
     const out: RenderedRule[] = [];
     for (const [, rule] of [...rules.entries()].sort(byKey)) {
@@ -248,7 +308,7 @@ function renderK8s(w: Workload, dns: { namespace: string; labels: Record<string,
   const egress = [
     {
       rule: {
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } }, podSelector: { matchLabels: dns.labels } }],
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } }, podSelector: dns.selector }],
         ports: [
           { protocol: 'UDP', port: 53 },
           { protocol: 'TCP', port: 53 },
@@ -261,13 +321,13 @@ function renderK8s(w: Workload, dns: { namespace: string; labels: Record<string,
   if (w.unexpressible.size) {
     notes.push(`${w.namespace}/${[...w.names][0]}: a NetworkPolicy cannot allow traffic with nodes (Cilium's ipBlock never selects them); use --format cilium for: ${[...w.unexpressible.keys()].sort().join('; ')}`);
   }
-  const spec: Record<string, unknown> = { podSelector: { matchLabels: w.selector }, policyTypes: ['Ingress', 'Egress'] };
+  const spec: Record<string, unknown> = { podSelector: w.selector, policyTypes: ['Ingress', 'Egress'] };
   if (ingress.length) spec.ingress = ingress.map((r) => r.rule);
   spec.egress = egress.map((r) => r.rule);
   return { spec, ingress, egress };
 }
 
-function renderCilium(w: Workload, dns: { namespace: string; labels: Record<string, string> }, l7: boolean): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
+function renderCilium(w: Workload, dns: { namespace: string; selector: Selector }, l7: boolean): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
   const render = (rules: Map<string, PeerRule>, dir: 'ingress' | 'egress'): RenderedRule[] =>
     [...rules.entries()].sort(byKey).map(([, rule]) => ({
       rule: { ...ciliumPeer(rule.peer, dir), toPorts: ciliumToPorts(sortedPorts(rule), l7 && dir === 'ingress') },
@@ -277,7 +337,7 @@ function renderCilium(w: Workload, dns: { namespace: string; labels: Record<stri
   const egress = [
     {
       rule: {
-        toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': dns.namespace, ...dns.labels } }],
+        toEndpoints: [ciliumSelector(dns.namespace, dns.selector)],
         toPorts: [
           {
             ports: [
@@ -293,7 +353,7 @@ function renderCilium(w: Workload, dns: { namespace: string; labels: Record<stri
     ...render(w.egress, 'egress'),
   ];
   const spec: Record<string, unknown> = {
-    endpointSelector: { matchLabels: w.selector },
+    endpointSelector: w.selector,
     // Explicit, so that a workload nothing was seen calling still gets its ingress closed.
     enableDefaultDeny: { ingress: true, egress: true },
   };
@@ -324,20 +384,20 @@ function toYaml(object: Record<string, unknown>, header: string, ingress: Render
  */
 export function suggestPolicies(observations: readonly Observation[], opts: SuggestOptions): Suggestion {
   const l7 = opts.l7 === true && opts.format === 'cilium';
-  const dns = clusterDns(observations);
+  const selectorFor = selectorsFor(observations);
+  const dns = clusterDns(observations, selectorFor);
   const workloads = new Map<string, Workload>();
   const workloadOf = (ep: PodEndpoint, name: string): Workload => {
-    const selector = stableLabels(ep.labels);
-    const key = workloadKey(ep.namespace, selector);
+    const key = workloadKey(ep.namespace, stableLabels(ep.labels));
     let w = workloads.get(key);
     if (!w) {
-      w = { key, namespace: ep.namespace, selector, names: new Set(), ingress: new Map(), egress: new Map(), dns: { flows: 0, edges: new Map() }, fromHost: new Map(), unexpressible: new Map() };
+      w = { key, namespace: ep.namespace, selector: selectorFor(ep.namespace, ep.labels), names: new Set(), ingress: new Map(), egress: new Map(), dns: { flows: 0, edges: new Map() }, fromHost: new Map(), unexpressible: new Map() };
       workloads.set(key, w);
     }
     w.names.add(name);
     return w;
   };
-  const dnsKey = workloadKey(dns.namespace, dns.labels);
+  const dnsKey = workloadKey(dns.namespace, dns.selector.matchLabels);
   for (const o of observations) {
     const c = o.client.endpoint;
     const s = o.server.endpoint;
@@ -350,22 +410,26 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
         source.dns.flows += o.flows + o.replies;
         bump(source.dns.edges, edgeName(o), o.flows + o.replies);
       } else {
-        const peer = peerOf(s, opts.format);
-        if (peer && peer !== 'host') addUse(source.egress, peer, o, false);
+        const peer = peerOf(s, opts.format, selectorFor);
+        if (peer) addUse(source.egress, peer, o, false);
       }
     }
     if (dest) {
-      const peer = peerOf(c, opts.format);
+      const peer = peerOf(c, opts.format, selectorFor);
       if (c.kind === 'node' && c.name === LOCAL_NODE && !c.kubeApiserver) bump(dest.fromHost, edgeName(o), o.flows + o.replies);
-      else if (peer && peer !== 'host') addUse(dest.ingress, peer, o, l7);
+      else if (peer) addUse(dest.ingress, peer, o, l7);
     }
   }
   const notes: string[] = [];
   const taken = new Set<string>();
+  const nameUse = new Map<string, number>();
+  for (const w of workloads.values()) bump(nameUse, `${w.namespace}/${policyName([...w.names].sort()[0]!)}`, 1);
   const policies: SuggestedPolicy[] = [];
   for (const [, w] of [...workloads.entries()].sort(byKey)) {
     const workload = [...w.names].sort()[0]!;
     let name = policyName(workload);
+    // Workloads sharing a name (app=web, and app=web with tier=db) are told apart by their selectors' values.
+    if ((nameUse.get(`${w.namespace}/${name}`) ?? 0) > 1) name = policyName(Object.values(w.selector.matchLabels).join('-'));
     for (let i = 2; taken.has(`${w.namespace}/${name}`); i++) name = `${policyName(workload).replace(/-from-flows$/, '')}-${i}-from-flows`;
     taken.add(`${w.namespace}/${name}`);
     const rendered = opts.format === 'cilium' ? renderCilium(w, dns, l7) : renderK8s(w, dns, notes);
@@ -375,7 +439,7 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
         : { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: w.namespace }, spec: rendered.spec };
     const others = [...w.names].sort().slice(1);
     const header = [` ${workload}: allows only the traffic observed as forwarded${others.length ? ` (with ${others.join(', ')}: the same labels)` : ''}.`];
-    if (Object.keys(w.selector).length === 0) {
+    if (Object.keys(w.selector.matchLabels).length === 0) {
       header.push(' Its pods carry no stable labels, so this selects every pod of the namespace.');
       notes.push(`${workload}: no stable labels (app, tier, app.kubernetes.io/*, or others not generated); its policy selects every pod of ${w.namespace}`);
     }

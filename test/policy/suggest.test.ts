@@ -193,3 +193,26 @@ t.test('real export shapes: k8s: labels, reserved identities, endpoints without 
     'what a NetworkPolicy cannot express is said, and check shows it dropping',
   );
 });
+
+t.test('a workload whose labels also match another workload’s pods excludes them', async (t) => {
+  const pod = (labels: string[], ip: string) => ({ identity: 1000 + Number(ip.split('.').pop()), namespace: 'shop', labels: [...labels, 'k8s:io.kubernetes.pod.namespace=shop'] });
+  const web = pod(['k8s:app=web'], '10.0.0.1');
+  const db = pod(['k8s:app=web', 'k8s:tier=db'], '10.0.0.2');
+  const client = pod(['k8s:app=client'], '10.0.0.3');
+  const conn = (src: object, dst: object, srcIp: string, dstIp: string, port: number): GetFlowsResponse => ({
+    flow: { verdict: 'FORWARDED', IP: { source: srcIp, destination: dstIp }, l4: { TCP: { source_port: 40000, destination_port: port } }, source: src, destination: dst, trace_observation_point: 'TO_ENDPOINT', is_reply: false },
+  });
+  const table = await observe([conn(client, web, '10.0.0.3', '10.0.0.1', 80), conn(web, db, '10.0.0.1', '10.0.0.2', 5432)]);
+  const { objects, result } = roundTrip(table, { format: 'k8s' });
+  t.equal(result.wouldDrop.allowedFlows, 0);
+  t.same(objects.map((o) => o.metadata.name), ['client-from-flows', 'web-db-from-flows', 'web-from-flows'], 'names told apart');
+  const webPolicy = objects.find((o) => o.metadata.name === 'web-from-flows');
+  t.same(webPolicy.spec.podSelector, { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] });
+  t.same(webPolicy.spec.egress[1].to[0].podSelector, { matchLabels: { app: 'web', tier: 'db' } }, 'the narrower workload needs no exclusion');
+  const clientPolicy = objects.find((o) => o.metadata.name === 'client-from-flows');
+  t.same(clientPolicy.spec.egress[1].to[0].podSelector.matchExpressions, [{ key: 'tier', operator: 'DoesNotExist' }], 'nor does a peer selector reach the other workload');
+  // client → db was never seen: it must stay closed, which it would not if web's selector reached db's pods.
+  const probe = await observe([conn(client, db, '10.0.0.3', '10.0.0.2', 80)]);
+  const set = compilePolicies(objects);
+  t.equal(checkPolicies(set, probe.observations(), selectorKeys(objects)).wouldDrop.allowedFlows, 1);
+});
