@@ -29,6 +29,7 @@ export interface MetricsAnalysis {
 export const flowOnlyDetails = [
   'from metrics: HTTP paths, TCP handshakes and resets, drop examples, reply counts and the flow timeline need flows (hubble observe, or a run with flows) and are not reported',
   'from metrics: latency max is the upper bound of the histogram bucket holding the slowest request; percentiles are histogram_quantile estimates within their buckets',
+  'from metrics: DNS answers are not paired with their queries, so NXDOMAINs of search-path expansions are counted among the DNS errors',
   'from metrics: a policy denial Hubble reports as a drop and as a policy verdict is counted once, as in the flow report',
   'from metrics: endpoints carry no Kubernetes labels, so expectation rules that select by label match nothing; rules by name apply',
 ];
@@ -136,6 +137,11 @@ function add(rec: Record<string, number>, key: string, n: number): void {
 
 function sorted(rec: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(rec).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+}
+
+/** Answers other than NOERROR: metrics do not pair an answer with its query, so search-path NXDOMAINs count too. */
+function dnsErrors(byRcode: Record<string, number>): Record<string, number> {
+  return sorted(Object.fromEntries(Object.entries(byRcode).filter(([rcode]) => rcode !== 'NOERROR')));
 }
 
 function round(n: number): number {
@@ -276,7 +282,7 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
       };
     }
     const dns: DnsSummary | null = e.dns
-      ? { queries: e.dns.queries, responses: e.dns.responses, byRcode: sorted(e.dns.byRcode), topNames: Object.entries(sorted(e.dns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null }
+      ? { queries: e.dns.queries, responses: e.dns.responses, byRcode: sorted(e.dns.byRcode), errors: dnsErrors(e.dns.byRcode), searchPathNxdomain: 0, topNames: Object.entries(sorted(e.dns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null }
       : null;
     dedupeDenials(e);
     const dropped = e.dropEvents;
@@ -377,9 +383,12 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     totals: t,
     edges: summaries,
     drops: dropList,
-    dns: { queries: allDns.queries, responses: allDns.responses, byRcode: sorted(allDns.byRcode), topNames: Object.entries(sorted(allDns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null, l7: totals.dns > 0 },
+    dns: { queries: allDns.queries, responses: allDns.responses, byRcode: sorted(allDns.byRcode), errors: dnsErrors(allDns.byRcode), searchPathNxdomain: 0, topNames: Object.entries(sorted(allDns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null, l7: totals.dns > 0 },
     timeline: { bucketSeconds: 0, buckets: [], bursts: [] },
     quality,
+    // Which Service names led to which workloads is in flows (destination_service), not in Hubble's metrics.
+    services: {},
+    clients: null,
   };
   return { analysis, queries: d.queries };
 }

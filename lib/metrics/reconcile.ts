@@ -1,6 +1,7 @@
 // Flows against metrics for the same window: per-edge HTTP request counts, drops by reason and flows by verdict,
 // each within a stated tolerance. Pure: two Analyses in, the checks out.
 import type { Analysis } from '../analysis/aggregate.ts';
+import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
 
 export interface ReconciliationCheck {
   /** What is compared: `http requests A → B`, `drops POLICY_DENIED`, `flows FORWARDED`. */
@@ -64,4 +65,23 @@ export function mismatchWarning(r: Reconciliation): string | undefined {
   const bad = r.checks.filter((c) => !c.ok);
   if (!bad.length) return undefined;
   return `flows and Hubble metrics disagree for the same window: ${bad.map((c) => `${c.name} (flows ${c.flows}, metrics ${c.metrics}, tolerance ${c.tolerance})`).join('; ')}`;
+}
+
+/**
+ * The verdict with a reconciliation mismatch as a warning of the completeness check: the data may be partial, the
+ * verdict does not change. A check turned off (`incomplete: pass` keeps it on) stays as it is.
+ */
+export function withMismatchWarning(compliance: Compliance, r: Reconciliation): Compliance {
+  const text = mismatchWarning(r);
+  if (!text) return compliance;
+  const warning: Violation = { check: 'completeness', severity: 'warn', source: null, destination: null, rule: null, message: text, verdict: null };
+  const checks: CheckResult[] = compliance.checks.map((c) => {
+    if (c.id !== 'completeness' || c.status === 'skipped') return c;
+    const violations = [...c.violations, warning];
+    const status = c.status === 'pass' ? 'warn' : c.status;
+    const summary = violations.length === 1 ? text : `${violations.length} findings: ${violations.slice(0, 3).map((v) => v.message).join('; ')}${violations.length > 3 ? '; …' : ''}`;
+    return { ...c, status, summary, violations };
+  });
+  const added = checks.some((c, i) => c !== compliance.checks[i]);
+  return added ? { ...compliance, checks, violations: [...compliance.violations, warning] } : compliance;
 }

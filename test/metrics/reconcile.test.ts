@@ -2,7 +2,8 @@
 // the tolerance, and the warning a mismatch gives.
 import t from 'tap';
 import { FlowAggregator } from '../../lib/analysis/aggregate.ts';
-import { mismatchWarning, reconcile } from '../../lib/metrics/reconcile.ts';
+import { evaluateCompliance } from '../../lib/analysis/compliance.ts';
+import { mismatchWarning, reconcile, withMismatchWarning } from '../../lib/metrics/reconcile.ts';
 import { ConnectionFlows } from '../../lib/sim/hubble/flows.ts';
 import { clusterName, demoEndpoint } from '../sim/hubble/fixtures.ts';
 
@@ -51,4 +52,19 @@ t.test('outside the tolerance is a mismatch, named in the warning; inside is not
     mismatchWarning(r),
     'flows and Hubble metrics disagree for the same window: http requests demo/a → demo/b (flows 50, metrics 53, tolerance 2); drops POLICY_DENIED (flows 1, metrics 10, tolerance 2)',
   );
+});
+
+t.test('a mismatch is a warning of the completeness check; the verdict stays', async (t) => {
+  const a = flowsAnalysis();
+  const compliance = evaluateCompliance(a, undefined, 'off');
+  t.equal(withMismatchWarning(compliance, reconcile(a, structuredClone(a))), compliance, 'nothing to add when they agree');
+  const far = structuredClone(a);
+  far.edges.find((e) => e.http)!.http!.requests += 10;
+  const warned = withMismatchWarning(compliance, reconcile(a, far));
+  const completeness = warned.checks.find((c) => c.id === 'completeness')!;
+  t.equal(completeness.status, 'warn');
+  t.match(completeness.summary, /^flows and Hubble metrics disagree for the same window: http requests demo\/a → demo\/b \(flows 50, metrics 60, tolerance 2\)$/);
+  t.same(warned.violations.at(-1), { check: 'completeness', severity: 'warn', source: null, destination: null, rule: null, message: completeness.summary, verdict: null });
+  t.equal(warned.status, compliance.status, 'the verdict does not change');
+  t.equal(warned.exitCode, compliance.exitCode);
 });
