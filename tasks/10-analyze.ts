@@ -9,7 +9,9 @@ import { defineTask, type LabContext } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 import { buildReport } from '../lib/report/json.ts';
 import { reportFormats, writeReports } from '../lib/report/write.ts';
-import { manifestsDir } from '../lib/traffic/manifests.ts';
+import { demoNamespace, manifestsDir } from '../lib/traffic/manifests.ts';
+import { clientView } from '../lib/analysis/clients.ts';
+import type { ProbeResult, TrafficSummary } from '../lib/traffic/summary.ts';
 import { flowsPath } from './08-collect.ts';
 
 /** Flows still arriving from the agents after the traffic ends (Relay buffers, proxies finishing). */
@@ -48,6 +50,9 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
   }
   const expectations = await loadExpectations(expectationsPath);
   const analysis = aggregator.finish();
+  const traffic = ctx.shared.traffic as TrafficSummary | undefined;
+  // The generator's own account: requests it never got an answer for count against the edge they were sent on.
+  if (traffic) analysis.clients = clientView(traffic, (ctx.shared.probe as ProbeResult | undefined) ?? null, analysis.services, demoNamespace, 'traffic-summary.json');
   const compliance = evaluateCompliance(analysis, expectations, 'expect');
   const report = buildReport(analysis, compliance, {
     kind: 'server',

@@ -1,6 +1,7 @@
 // One pass over Hubble records into the analysis every report is written from: edges, HTTP, DNS, TCP, drops, timeline, quality.
 import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
+import type { ClientView } from './clients.ts';
 import { DenialPairing } from './denials.ts';
 import { createEdgeDrops, isPolicyReason, observeDrop, verdictEventReason, type EdgeDrops, type FlowExample } from './drops.ts';
 import { EdgeTable, PROTOCOLS, eventTypeName, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
@@ -82,6 +83,10 @@ export interface Totals {
 
 export interface Analysis {
   window: { start: string | null; end: string | null; seconds: number };
+  /** Which endpoints each Service (`namespace/name`) led to, from the request flows' destination_service. */
+  services: Record<string, string[]>;
+  /** The clients' own account of the traffic (the lab's generator), when one was given: see clients.ts. */
+  clients: ClientView | null;
   totals: Totals;
   edges: EdgeSummary[];
   drops: DropSummary[];
@@ -96,6 +101,7 @@ export interface AggregatorOptions {
 }
 
 const EXAMPLES_PER_REASON = 5;
+const MAX_SERVICES = 1000;
 const EDGES_PER_REASON = 10;
 
 let cachedSecond = '';
@@ -149,6 +155,7 @@ export class FlowAggregator {
   private readonly verdicts = new Map<string, number>();
   private readonly eventTypes = new Map<string, number>();
   private readonly verdictEvents = new Map<string, number>();
+  private readonly services = new Map<string, Set<string>>();
   private flowCount = 0;
   private filteredOut = 0;
 
@@ -187,6 +194,8 @@ export class FlowAggregator {
       if (t !== undefined) this.timeline.add(t, false, false, false);
       return;
     }
+    const svc = flow.destination_service;
+    if (svc?.name && !reply) this.noteService(`${svc.namespace ?? ''}/${svc.name}`, edge.destination.name);
     let drop = false;
     if (verdict === 'DROPPED') {
       if (isPolicyReason(observeDrop(extra.drops, flow))) this.denials.drop(flow, t);
@@ -211,6 +220,16 @@ export class FlowAggregator {
     }
     this.quality.observeFlow(flow, t);
     if (t !== undefined) this.timeline.add(t, request, error, drop);
+  }
+
+  private noteService(service: string, server: string): void {
+    let servers = this.services.get(service);
+    if (!servers) {
+      if (this.services.size >= MAX_SERVICES) return;
+      servers = new Set();
+      this.services.set(service, servers);
+    }
+    if (servers.size < MAX_SERVICES) servers.add(server);
   }
 
   /** Flows counted so far (after the filters). */
@@ -254,6 +273,8 @@ export class FlowAggregator {
     totals.l7Requests = totals.httpRequests + totals.dnsQueries;
     return {
       window: quality.window,
+      services: Object.fromEntries([...this.services].sort(([a], [b]) => cmp(a, b)).map(([svc, servers]) => [svc, [...servers].sort()])),
+      clients: null,
       totals,
       edges,
       drops: summarizeDrops(this.table.edges.values()),

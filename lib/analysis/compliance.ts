@@ -4,6 +4,7 @@ import { fmtMs, fmtPct, plural } from '../report/format.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
 import { missedFlows } from './quality.ts';
 import { deniedText } from './drops.ts';
+import { unansweredOnEdge } from './clients.ts';
 
 /**
  * `expect`: the checks of the expectations file. `any-drop`: the lab guide's rule, any policy-denied flow fails
@@ -230,24 +231,33 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
   const notes: string[] = [];
   for (const e of a.edges) {
     const http = e.http;
-    if (!http) continue;
+    // Requests the client sent and never got an answer for are failures of this edge, though no response flow shows them.
+    const lost = unansweredOnEdge(a.clients, e.source, e.destination);
+    if (!http && lost.unanswered === 0) continue;
     const applied = sloLimitsFor(slo, e);
     if (!applied) continue;
     const { limits, label } = applied;
-    if (http.requests < limits.minRequests) {
-      notes.push(`${edgeName(e)}: ${plural(http.requests, 'request')}, fewer than ${limits.minRequests}: not judged`);
+    const requests = (http?.requests ?? 0) + lost.unanswered;
+    if (requests < limits.minRequests) {
+      notes.push(`${edgeName(e)}: ${plural(requests, 'request')}, fewer than ${limits.minRequests}: not judged`);
       continue;
     }
-    if (limits.maxErrorRate !== undefined && http.errorRate !== null && http.errorRate > limits.maxErrorRate) {
-      violations.push(violation('slo', sev, e, `${edgeName(e)}: error rate ${fmtPct(http.errorRate)} (${http.errors}/${http.responses}) over ${fmtPct(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
+    const errors = (http?.errors ?? 0) + lost.unanswered;
+    const outcomes = (http?.responses ?? 0) + lost.unanswered;
+    const errorRate = outcomes > 0 ? errors / outcomes : null;
+    if (limits.maxErrorRate !== undefined && errorRate !== null && errorRate > limits.maxErrorRate) {
+      const unanswered = lost.unanswered > 0 ? `, of which ${plural(lost.unanswered, 'request')} never got an answer (the client's ${lost.steps.join(', ')})` : '';
+      violations.push(violation('slo', sev, e, `${edgeName(e)}: error rate ${fmtPct(errorRate)} (${errors}/${outcomes}${unanswered}) over ${fmtPct(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
     }
     if (limits.maxP99Ms !== undefined) {
-      if (!http.latencyMs) notes.push(`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`);
+      if (!http?.latencyMs) notes.push(`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`);
       else if (http.latencyMs.p99 > limits.maxP99Ms) {
         violations.push(violation('slo', sev, e, `${edgeName(e)}: p99 ${fmtMs(http.latencyMs.p99)} over ${fmtMs(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
       }
     }
   }
+  const w = a.clients?.workflows;
+  if (w && w.started > 0 && w.completed < w.started) notes.push(`the clients completed ${w.completed} of ${plural(w.started, 'workflow')} (${w.failed} failed)`);
   if (!a.edges.some((e) => e.http)) notes.push('no HTTP flows: service levels need an L7 visibility policy to be measured');
   return result('slo', mode, violations, 'every edge within its limits', notes);
 }

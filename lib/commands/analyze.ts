@@ -2,7 +2,10 @@
 import { join } from 'node:path';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { ExitCode, UsageError, formatError } from '../errors.ts';
+import { readFile } from 'node:fs/promises';
+import { ExitCode, InputError, UsageError, formatError } from '../errors.ts';
+import { clientView, targetsNamespace } from '../analysis/clients.ts';
+import type { ProbeResult, TrafficSummary } from '../traffic/summary.ts';
 import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { FlowAggregator } from '../analysis/aggregate.ts';
 import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
@@ -31,6 +34,7 @@ const ownOptions: OptionSpec[] = [
   { name: 'out', type: 'string', valueName: 'DIR', group: OUTPUT, description: 'folder for the reports (default reports/<timestamp>/)' },
   { name: 'format', type: 'string', valueName: 'LIST', group: OUTPUT, default: 'md,json,junit', description: 'reports to write: any of md, json, junit, comma-separated' },
   { name: 'json', type: 'boolean', group: OUTPUT, description: 'print report.json to stdout (the summary goes to stderr)' },
+  { name: 'traffic-summary', type: 'string', valueName: 'FILE', group: SOURCE, description: 'the clients’ own account (a lab run’s traffic-summary.json): requests they never got an answer for count against their edge’s service levels' },
   { name: 'expect', type: 'string', valueName: 'FILE', group: OUTPUT, description: 'expectations (YAML): allowed and denied edges, service levels, check modes' },
   { name: 'gate', type: 'string', valueName: 'MODE', group: OUTPUT, description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)' },
 ];
@@ -154,6 +158,23 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, re
   return { agg, read: inputReadOf(stats, path), unknownValues: [...stats.unknownValues.values()], stats, records, failure };
 }
 
+/** A lab run's traffic-summary.json: `{summary, probe}` as the traffic task writes it. */
+async function loadTrafficSummary(path: string): Promise<{ summary: TrafficSummary; probe: ProbeResult | null }> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code ? e.code : `not JSON (${e.message})`;
+    throw new InputError(`cannot read traffic summary ${path}: ${why}`, { hint: 'pass the traffic-summary.json a lab run wrote beside its report' });
+  }
+  const v = value as { summary?: { mode?: unknown; steps?: unknown; workflows?: unknown }; probe?: unknown };
+  if (!v || typeof v !== 'object' || v.summary?.mode !== 'traffic' || typeof v.summary.steps !== 'object' || typeof v.summary.workflows !== 'object') {
+    throw new InputError(`${path}: not a traffic summary (expected {"summary": {"mode": "traffic", "steps": …, "workflows": …}, "probe": …})`);
+  }
+  return { summary: v.summary as unknown as TrafficSummary, probe: (v.probe as ProbeResult | undefined) ?? null };
+}
+
 function firstLine(err: unknown): string {
   return formatError(err).split('\n')[0]!;
 }
@@ -247,10 +268,16 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   const req = buildGetFlowsRequest(args, { live: server !== undefined, now, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
   // Expectations are read first: a broken file should fail before minutes of following a live stream.
   const expectations: Expectations | undefined = expectPath === undefined ? undefined : await loadExpectations(expectPath);
+  const summaryPath = optionString(args, 'traffic-summary');
+  const traffic = summaryPath === undefined ? undefined : await loadTrafficSummary(summaryPath);
 
   const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }) : await collectServer(server!, req, args, io);
   const { agg, stats, failure } = collected;
   const analysis = agg.finish({ ...collected.read, failure: agg.quality.failure }, collected.unknownValues);
+  if (traffic) {
+    const ns = targetsNamespace(traffic.summary) ?? 'default';
+    analysis.clients = clientView(traffic.summary, traffic.probe, analysis.services, ns, summaryPath!);
+  }
   const compliance = evaluateCompliance(analysis, expectations, gate);
   const reportInput: ReportInput = {
     kind: input !== undefined ? 'file' : 'server',

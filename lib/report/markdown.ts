@@ -276,6 +276,34 @@ function errors(r: Report): string {
   return out.join('\n');
 }
 
+/** The clients' own account, beside what Hubble saw: requests that never got an answer show only here. */
+function clients(r: Report): string | undefined {
+  const c = r.clients;
+  if (!c) return undefined;
+  const w = c.workflows;
+  const out = ['## What the clients saw', ''];
+  out.push(`From ${code(c.source)}: ${fmtInt(w.completed)} of ${plural(w.started, 'workflow')} completed, ${fmtInt(w.failed)} failed; batches ${Object.entries(c.batches).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ')}.`, '');
+  out.push(
+    table(
+      ['Step', 'Client → server', '>Requests', 'Statuses', '>No answer', '>Failed', '>p50', '>p95'],
+      c.steps.map((s) => [
+        s.expect === null ? s.step : `${s.step} (expects ${s.expect})`,
+        `${s.client} → ${s.server ?? s.service}`,
+        fmtInt(s.requests),
+        Object.entries(s.byStatus).map(([k, n]) => `${k}×${fmtInt(n)}`).join(' '),
+        fmtInt(s.unanswered),
+        fmtInt(s.failed),
+        fmtMs(s.latencyMs?.p50),
+        fmtMs(s.latencyMs?.p95),
+      ]),
+    ),
+  );
+  out.push('', 'Requests with no answer (timeouts, refused or reset connections) outside the deliberate error steps count as errors of their edge in the service-level check: Hubble shows no response for them.');
+  if (c.errors.count > 0) out.push('', `Client errors: ${c.errors.top.slice(0, 5).map((e) => `${e.message} ×${fmtInt(e.count)}`).join('; ')}.`);
+  if (c.probe) out.push('', `Policy probe → ${c.probe.target}: ${c.probe.outcome}${c.probe.reason ? ` (${c.probe.reason})` : ''} after ${fmtMs(c.probe.ms)}.`);
+  return out.join('\n');
+}
+
 function exampleLine(x: FlowExample): string {
   return `${x.time ?? '?'} [${x.node ?? '?'}]: ${x.source} -> ${x.destination} ${x.verdict}${x.reason ? ` (${x.reason})` : ''}${x.direction ? ` ${x.direction}` : ''}${x.summary ? ` ${x.summary}` : ''}`;
 }
@@ -389,5 +417,6 @@ function quality(r: Report): string {
 }
 
 export function formatMarkdown(r: Report): string {
-  return [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), drops(r), dns(r), timeline(r), quality(r)].join('\n\n') + '\n';
+  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), dns(r), timeline(r), quality(r)];
+  return sections.filter((x): x is string => x !== undefined).join('\n\n') + '\n';
 }

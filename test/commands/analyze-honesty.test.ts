@@ -205,3 +205,30 @@ t.test('invalid values are malformed lines; unknown enum names are kept under th
   const edgeVerdicts = o.report.edges.flatMap((e) => Object.keys(e.verdicts));
   t.ok(edgeVerdicts.includes('dropped'), 'the edge keeps the name');
 });
+
+t.test('--traffic-summary: the clients’ view is a section of the report; a bad file is a clear error', async (t) => {
+  const summary = {
+    mode: 'traffic',
+    targets: { coordinator: 'http://agent-coordinator-service.demo.svc.cluster.local' },
+    batches: { normal: 2, burst: 0, error: 1 },
+    workflows: { started: 3, completed: 2, failed: 1 },
+    steps: { tasks: { service: 'agent-coordinator-service', measuredBy: 'traffic-generator', requests: 3, byStatus: { '202': 2, timeout: 1 }, unexpected: 1, latencyMs: { p50: 2, p95: 900, max: 1000 } } },
+    errors: { count: 1, top: [{ message: 'tasks: timeout', count: 1 }] },
+  };
+  const dir = t.testdir({ 'flows.jsonl': goodLines.join('\n') + '\n', 'summary.json': JSON.stringify({ summary, probe: null }), 'bad.json': '{"summary": {"mode": "probe"}}', 'broken.json': '{' });
+  const o = await analyze(dir, 'flows.jsonl', ['--traffic-summary', join(dir, 'summary.json'), '--gate', 'off']);
+  t.equal(o.code, 0);
+  t.match(o.md, /## What the clients saw\n\nFrom `.*summary\.json`: 2 of 3 workflows completed, 1 failed/);
+  t.match(o.md, /\| tasks \| demo\/traffic-generator → demo\/agent-coordinator-service \| 3 \| 202×2 timeout×1 \| 1 \| 1 \|/);
+  t.same(o.report.clients?.workflows, { started: 3, completed: 2, failed: 1 });
+  for (const [file, message] of [
+    ['bad.json', /bad\.json: not a traffic summary/],
+    ['broken.json', /cannot read traffic summary .*broken\.json: not JSON/],
+    ['missing.json', /cannot read traffic summary .*missing\.json: no such file/],
+  ] as const) {
+    const c = captureIO();
+    const code = await main(['analyze', '--input', join(dir, 'flows.jsonl'), '--out', join(dir, 'never'), '--traffic-summary', join(dir, file)], c.io);
+    t.equal(code, 2, `${file}: exit 2`);
+    t.match(c.err(), message);
+  }
+});
