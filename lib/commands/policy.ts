@@ -10,7 +10,7 @@ import { createReadStats, describeMalformed, readResponses } from '../hubble/cod
 import { ALL_FLOWS } from '../hubble/filter/flags.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { checkPolicies, formatCheck } from '../policy/check.ts';
-import { compileLocated, readClusterPolicies, readPolicyFiles, type LocatedPolicy } from '../policy/load.ts';
+import { compileLocated, namedPortsOf, readClusterPolicies, readPolicyFiles, type LocatedPolicy } from '../policy/load.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { suggestPolicies, suggestionYaml, type SuggestFormat } from '../policy/suggest.ts';
 
@@ -146,6 +146,8 @@ async function check(args: ParsedArgs, io: CommandIO): Promise<number> {
   const located: LocatedPolicy[] = readPolicyFiles(files);
   if (fromCluster) located.push(...(await readClusterPolicies(loadKubeConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) }))));
   compileLocated(located);
+  const named = namedPortsOf(located);
+  if (named.length) io.stderr.write(`hubble-lab: note: named ports (${named.join(', ')}) cannot be resolved from flows, which carry no container ports: rules using them match nothing here\n`);
   const table = await readObservations(args, io, 'check');
   const { set, vocabulary } = compileLocated(located, table.clusterName);
   const result = checkPolicies(set, table.observations(), vocabulary, table.skipped);

@@ -128,3 +128,18 @@ export function compileLocated(policies: readonly LocatedPolicy[], clusterName?:
   }
   return { set, vocabulary: selectorKeys(objects), count: objects.length };
 }
+
+/** Named ports the policies use (`port: http`): flows carry no container ports, so over flows they match nothing. */
+export function namedPortsOf(policies: readonly LocatedPolicy[]): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown, inPorts: boolean): void => {
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, inPorts));
+    if (typeof v !== 'object' || v === null) return;
+    for (const [k, child] of Object.entries(v)) {
+      if (inPorts && k === 'port' && typeof child === 'string' && /[a-z]/i.test(child)) names.add(child);
+      else walk(child, k === 'ports' || (inPorts && k !== 'rules'));
+    }
+  };
+  for (const p of policies) walk(p.object.spec ?? p.object.specs, false);
+  return [...names].sort();
+}

@@ -69,6 +69,16 @@ t.test('check: exit 1 when a forwarded flow would drop, and the JSON a machine r
   t.match(r.wouldDrop.edges[0], { source: String, destination: String, protocol: 'TCP', port: 80, flows: Number, side: String, decidedBy: String, rules: Array, examples: Array });
 });
 
+t.test('check says when named ports cannot be resolved from flows', async (t) => {
+  const dir = t.testdir({
+    'flows.jsonl': flowsText,
+    'named.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: named, namespace: genai-network-demo}\nspec:\n  podSelector: {matchLabels: {tier: processing}}\n  ingress:\n  - ports: [{port: http}]\n',
+  });
+  const r = await run(['check', '--policy', join(dir, 'named.yaml'), '--input', join(dir, 'flows.jsonl')]);
+  t.equal(r.code, 1, 'the rule matches nothing, so what it should allow would drop');
+  t.match(r.stderr, 'hubble-lab: note: named ports (http) cannot be resolved from flows');
+});
+
 t.test('bad input: a clear line, exit 2', async (t) => {
   const dir = t.testdir({
     'flows.jsonl': flowsText,
