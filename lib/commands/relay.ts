@@ -170,6 +170,12 @@ export const relayCommand: Command = {
       await records.return(undefined);
       throw err;
     }
+    if (io.signal.aborted) {
+      // Interrupted while loading: nothing was served, so nothing is to be opened.
+      await records.return(undefined);
+      io.stdout.write('hubble-lab relay: stopped\n');
+      return ExitCode.pass;
+    }
     const warn = (line: string) => io.stderr.write(`hubble-lab relay: ${line}\n`);
     const server = await startObserverServer(listen, source, { what: 'Hubble Relay', warn }).catch(async (err: unknown) => {
       await records.return(undefined);

@@ -240,6 +240,23 @@ function tests(bin: string): void {
     sameLines(t, lines(cli.stdout).filter(isFlow), drops, 'run as soon as the port accepts connections, --all --verdict DROPPED');
     t.match(out, new RegExp(`read ${records.length} records \\(${flows.length} flows\\) from .*slow\\.jsonl; serving until interrupted\\n`), 'and the relay said it was ready');
   });
+
+  t.test('a relay interrupted while it loads a file stops without ever listening', async (t) => {
+    const fifo = join(dir, 'interrupted.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const stop = new AbortController();
+    const c = captureIO({ signal: stop.signal });
+    const exit = main(['relay', '--input', fifo, '--listen', '127.0.0.1:0'], c.io);
+    const writer = createWriteStream(fifo);
+    // The relay stops reading when interrupted: what is still written then has no reader.
+    writer.on('error', () => {});
+    writer.write(records.slice(0, 100).map((r) => JSON.stringify(r) + '\n').join(''));
+    await new Promise((r) => setTimeout(r, 500));
+    stop.abort();
+    writer.end(records.slice(100, 200).map((r) => JSON.stringify(r) + '\n').join(''));
+    t.equal(await exit, 0);
+    t.equal(c.out(), 'hubble-lab relay: stopped\n', 'no address was ever served');
+  });
 }
 
 const bin = hubbleCliOrSkip(t);
