@@ -3,7 +3,7 @@
 // each confined by Node's permission model to the container's files and the pod's network.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -98,6 +98,16 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
   const env: Record<string, string> = { ...ctx.env };
   const real = (p: string) => hostPath(ctx.rootfs, ctx.mounts, posix.resolve(cwd, p));
   const underMount = (p: string) => [...ctx.mounts.keys()].some((m) => p === m || p.startsWith(`${m}/`));
+  const roots = Promise.all([ctx.rootfs, ...ctx.mounts.values()].map((r) => realpath(r).catch(() => r)));
+  /**
+   * The real path of a container path the shell itself reads (cat, ls, sh FILE): only inside the container's own
+   * files, whatever links lead there; undefined (no such file) elsewhere.
+   */
+  const readable = async (p: string): Promise<string | undefined> => {
+    const target = await realpath(real(p)).catch(() => undefined);
+    if (target === undefined) return undefined;
+    return (await roots).some((r) => target === r || target.startsWith(`${r}/`)) ? target : undefined;
+  };
 
   // One stdin, handed to whichever process runs now; after its end, later processes read an empty stdin.
   let stdinEnded = !stdio.stdin;
@@ -211,7 +221,9 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     let status = 0;
     for (const f of args) {
       try {
-        io.stdout.write(await readFile(real(f)));
+        const file = await readable(f);
+        if (file === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+        io.stdout.write(await readFile(file));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         write(io.stderr, `cat: can't open '${f}': ${code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}\n`);
@@ -227,9 +239,9 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     const paths = args.filter((a) => !a.startsWith('-'));
     let status = 0;
     for (const p of paths.length ? paths : ['.']) {
-      const target = real(p);
-      const st = await stat(target).catch(() => undefined);
-      if (!st) {
+      const target = await readable(p);
+      const st = target === undefined ? undefined : await stat(target).catch(() => undefined);
+      if (!st || target === undefined) {
         write(io.stderr, `ls: ${p}: No such file or directory\n`);
         status = 1;
         continue;
@@ -377,7 +389,9 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     const file = args.find((a) => !a.startsWith('-'));
     if (file !== undefined) {
       try {
-        return await script(await readFile(real(file), 'utf8'), io);
+        const path = await readable(file);
+        if (path === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+        return await script(await readFile(path, 'utf8'), io);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         write(io.stderr, `${name}: can't open '${file}': No such file or directory\n`);
