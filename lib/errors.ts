@@ -46,6 +46,12 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   ELOOP: 'too many levels of symbolic links',
   EMFILE: 'too many open files',
   EFBIG: 'the file is too large',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the peer',
+  ETIMEDOUT: 'timed out',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  ENOTFOUND: 'no such host',
 };
 
 /** A failed system call (fs, net, stream write): it has an errno code and the call's name. */
@@ -73,7 +79,11 @@ export function formatError(err: unknown): string {
     return err.hint ? `${err.message}\n  hint: ${err.hint}` : err.message;
   }
   // A system call that failed where no caller named what it was doing: still one line, with what we know.
-  if (isSystemError(err)) return `${err.syscall}${err.path ? ` ${err.path}` : ''} failed: ${systemReason(err)}`;
+  if (isSystemError(err)) {
+    const net = err as { address?: string; port?: number; hostname?: string };
+    const target = err.path ?? (net.address ? `${net.address}${net.port ? `:${net.port}` : ''}` : net.hostname);
+    return `${err.syscall}${target ? ` ${target}` : ''} failed: ${systemReason(err)}`;
+  }
   if (err instanceof Error) return err.stack ?? err.message;
   return String(err);
 }

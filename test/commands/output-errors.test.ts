@@ -90,3 +90,19 @@ t.test('standard output on a full disk', { skip: existsSync('/dev/full') ? false
   }
 });
 
+
+t.test('a system error no caller named is still one line, with what failed and where', async (t) => {
+  const { formatError } = await import('../../lib/errors.ts');
+  const { connect } = await import('node:net');
+  const { readFileSync } = await import('node:fs');
+  const refused = await new Promise<Error>((resolve) => connect(1, '127.0.0.1').on('error', resolve));
+  t.equal(formatError(refused), 'connect 127.0.0.1:1 failed: connection refused (ECONNREFUSED)');
+  const missing = (() => {
+    try {
+      readFileSync('/nonexistent/hubble-lab');
+    } catch (err) {
+      return err;
+    }
+  })();
+  t.equal(formatError(missing), 'open /nonexistent/hubble-lab failed: no such file or folder (ENOENT)');
+});
