@@ -4,6 +4,7 @@ import t from 'tap';
 import { FlowAggregator } from '../../lib/analysis/aggregate.ts';
 import { analyzeFromMetrics, endpointName } from '../../lib/metrics/analysis.ts';
 import { reconcile } from '../../lib/metrics/reconcile.ts';
+import { labMetricsSection, notCollected } from '../../lib/metrics/lab-metrics.ts';
 import { prometheusMissing, startPrometheus } from '../fixtures/prometheus.ts';
 import { nodes } from '../sim/hubble/fixtures.ts';
 import { demoTraffic, labAgents } from './fixtures.ts';
@@ -58,6 +59,15 @@ t.test('analysis from Prometheus agrees with the analysis of the same flows', { 
   const r = reconcile(fromFlows, fromMetrics);
   t.equal(r.status, 'ok', 'flows and metrics reconcile');
   t.ok(r.checks.every((c) => c.flows === c.metrics), 'exactly, here: no traffic outside the window');
+
+  const { section } = await labMetricsSection(prom.url, fromFlows, { namespaces: ['demo'] });
+  t.equal(section.source, prom.url);
+  t.equal(section.reconciliation?.status, 'ok', 'the lab\'s section: the flows\' window read from metrics, reconciled');
+  t.ok(section.window && Date.parse(section.window.start) === Date.parse(fromFlows.window.start!), 'from the first flow');
+  t.ok(section.window && Date.parse(section.window.end) >= Date.parse(fromFlows.window.end!), 'to the first scrape after the last flow');
+  const down = await labMetricsSection('http://127.0.0.1:9', fromFlows, { namespaces: ['demo'], scrapeTimeoutMs: 1000 });
+  t.match(down.section, { source: 'http://127.0.0.1:9', reconciliation: null, note: /^metrics could not be read from http:\/\/127\.0\.0\.1:9: Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/ });
+  t.same(notCollected('no prometheus binary'), { source: null, window: null, reconciliation: null, note: 'metrics were not collected: no prometheus binary' });
 
   const scoped = await analyzeFromMetrics(prom.client, { start, end }, { namespaces: ['other'] });
   t.same(scoped.analysis.edges, [], '--namespace keeps only edges with an endpoint in it');
