@@ -17,6 +17,7 @@ import { toTable, wantsTable } from './table.ts';
 import { serveWatch } from './watch.ts';
 import { checkQuery, decodeSegment } from './url.ts';
 import { checkAppliedTypes, checkBodyTypes, checkPatchedTypes, checkScaleTypes } from './decode.ts';
+import { validateScale } from './validate.ts';
 import { servePodLog, type PodLogSource } from './logs.ts';
 
 export interface HandlerContext {
@@ -252,6 +253,7 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       const live = registry.get(info, namespace, name);
       if (subresource === 'scale') {
         checkScaleTypes(obj);
+        validateScale(name, obj);
         const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = (obj as any).spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
         return sendJson(res, 200, scaleOf(updated));
       }
@@ -288,6 +290,7 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       if (subresource === 'scale') {
         const scale = decodePatch(contentType, scaleOf(live), patch, info) as any;
         checkPatchedTypes(info, scale, patch, contentType, true);
+        validateScale(name, scale);
         const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = scale?.spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
         return sendJson(res, 200, scaleOf(updated));
       }

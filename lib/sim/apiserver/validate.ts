@@ -165,3 +165,11 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
   }
   if (causes.length) throw invalid(info.kind, info.group, name, causes);
 }
+
+/** A Scale written to a scale subresource (autoscaling's ValidateScale), before it reaches the workload. */
+export function validateScale(name: string, scale: any): void {
+  const replicas = scale?.spec?.replicas;
+  if (typeof replicas === 'number' && replicas < 0) {
+    throw invalid('Scale', 'autoscaling', name, [fieldInvalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
+  }
+}

@@ -50,6 +50,10 @@ t.test('a replica count of the wrong type is refused when the body is decoded', 
   t.equal(scale.status, 400);
   t.match(scale.json.message, /Go struct field ScaleSpec\.spec\.replicas of type int32/);
 
+  const negativeScale = await raw(c, 'PATCH', `${DEPLOY}/web/scale`, { body: { spec: { replicas: -2 } }, contentType: 'application/merge-patch+json' });
+  t.equal(negativeScale.status, 422);
+  t.equal(negativeScale.json.message, 'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -2: must be greater than or equal to 0');
+
   const applied = await raw(c, 'PATCH', `${DEPLOY}/web?fieldManager=test`, { body: JSON.stringify(deployment('three')), contentType: 'application/apply-patch+yaml' });
   t.equal(applied.status, 500);
   t.equal(applied.json.message, 'failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string');
