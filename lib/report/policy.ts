@@ -121,3 +121,11 @@ export async function attachPolicyReport(report: PolicyReportTarget, table: Obse
   annotatePolicyDrops(report.drops, section.drops);
   report.policy = section;
 }
+
+/** Why a policy-drop finding's edge was dropped, in one line: the full explanation when the report has it. */
+export function dropWhy(policy: PolicyReport | undefined, edge: DropEdge): string | undefined {
+  const full = policy?.drops.filter((x) => x.source === edge.source && x.destination === edge.destination).map((x) => x.explanation);
+  if (full?.length) return [...new Set(full)].join('; ');
+  if (!edge.missingRule) return undefined;
+  return edge.policies?.length ? `${edge.policies.join(', ')}: ${edge.missingRule}` : edge.missingRule;
+}

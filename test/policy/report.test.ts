@@ -99,3 +99,12 @@ t.test('attachPolicyReport: drops explained from the flows alone, or the full se
   t.ok(existsSync(join(dir, 'suggested-policy.yaml')));
   t.match(full.drops[0]!.edges[0], { missingRule: 'no ingress rule allows tier=processing on TCP/80' }, 'in the policies’ own terms');
 });
+
+t.test('dropWhy: the full explanation, else the edge’s own fields', async (t) => {
+  const { dropWhy } = await import('../../lib/report/policy.ts');
+  const edge = { source: 'a', destination: 'b' };
+  t.equal(dropWhy(undefined, edge), undefined);
+  t.equal(dropWhy(undefined, { ...edge, policies: ['p'], missingRule: 'no egress rule allows x=y on TCP/80' }), 'p: no egress rule allows x=y on TCP/80');
+  const report = { applied: [], unusedRules: [], uncovered: [], unselected: [], drops: [{ source: 'a', destination: 'b', protocol: 'TCP', port: 80, direction: 'egress' as const, flows: 1, policies: ['p'], missingRule: 'm', explanation: 'p selects a for egress; m' }] };
+  t.equal(dropWhy(report, edge), 'p selects a for egress; m');
+});
