@@ -75,6 +75,8 @@ export class FlowCollector {
   /** Per node: flows collected and the first and last flow time, for the rate a loss is estimated with. */
   private readonly flowsByNode = new Map<string, { count: number; firstMs: number; lastMs: number }>();
   private gap: OpenGap | undefined;
+  /** The last gap while the resumed stream replays it: lost_events until it reaches the break mean the replay lost flows. */
+  private replaying: { gap: StreamGap; untilMs: number } | undefined;
   private running: Promise<void> | undefined;
   private client: ObserverClient | undefined;
 
@@ -141,8 +143,11 @@ export class FlowCollector {
                 seen.lastMs = Math.max(seen.lastMs, ms);
               } else this.flowsByNode.set(node, { count: 1, firstMs: ms, lastMs: ms });
             }
-          } else if (resp.lost_events) this.stats.lostEvents++;
-          else if (resp.node_status) this.stats.nodeStatus++;
+            if (this.replaying && ms !== undefined && ms >= this.replaying.untilMs) this.replaying = undefined;
+          } else if (resp.lost_events) {
+            this.stats.lostEvents++;
+            if (this.replaying) this.replayLost(this.replaying.gap, Number(resp.lost_events.num_events_lost ?? 0));
+          } else if (resp.node_status) this.stats.nodeStatus++;
           this.out.write(`${toJsonpb(resp)}\n`);
           this.onResponse(resp);
         }
@@ -226,12 +231,20 @@ export class FlowCollector {
       overwritten: overwritten.map((o) => ({ node: o.node, heldFrom: iso(o.heldFromMs) })),
     };
     this.stats.gaps.push(recorded);
+    this.replaying = { gap: recorded, untilMs: gap.fromMs };
     if (recorded.recovered) {
       this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}; the agents' buffers still held the flows since ${this.lastTime ?? 'the start'}`);
     } else {
       const nodes = recorded.overwritten.map((o) => `${o.node} from ${o.heldFrom}`).join(', ');
       this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}, but buffers had been overwritten (held again: ${nodes}): about ${estimatedLost} flow(s) lost`);
     }
+  }
+
+  /** Hubble's buffer moved on while the gap was being replayed: what it reports lost was part of the gap. */
+  private replayLost(gap: StreamGap, lost: number): void {
+    gap.estimatedLost += lost;
+    if (gap.recovered) this.onProblem(`the flows of the gap since ${gap.from} were overwritten while they were replayed: ${lost} lost`);
+    gap.recovered = false;
   }
 
   /** Waits `drainMs` for late flows, then ends the stream and closes flows.jsonl. */

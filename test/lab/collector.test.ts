@@ -107,3 +107,28 @@ t.test('a stream still down at the end: an open gap, and why', async (t) => {
   t.ok(stats.gaps[0]!.estimatedLost > 0, 'its loss is estimated from the rate before');
   t.match(stats.ended, /^the flow stream was down from \S+ to the end \(.+\)$/);
 });
+
+t.test('lost_events while the gap is replayed: the gap is not recovered, and the events count as lost', async (t) => {
+  const base = Date.now() - 5000;
+  const ring = new FlowRing(1023);
+  writeFlows(ring, 0, 30, base);
+  let server = await serve(ring);
+  t.teardown(() => server.close());
+  const out = join(mkdtempSync(join(tmpdir(), 'collector-')), 'flows.jsonl');
+  let flows = 0;
+  const problems: string[] = [];
+  const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && flows++, (l) => problems.push(l));
+  await collector.start();
+  await until('the first 30 flows', () => flows === 30);
+  await server.close();
+  const brokeAt = Date.now();
+  writeFlows(ring, 30, 10, base);
+  ring.write({ lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '25' }, node_name: 'n1', time: new Date(base + 400).toISOString() });
+  // Flows after the break: where the replay ends.
+  writeFlows(ring, 40, 5, brokeAt + 1000 - 400);
+  server = await serve(ring, `127.0.0.1:${server.port}`);
+  await until('every flow', () => flows === 45);
+  const stats = await collector.stop(0);
+  t.match(stats.gaps, [{ recovered: false, estimatedLost: 25 }], 'the 25 events lost during the replay are the gap\'s');
+  t.match(problems.at(-1), /^the flows of the gap since \S+ were overwritten while they were replayed: 25 lost$/);
+});
