@@ -235,9 +235,12 @@ class ServiceBackends {
     await new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let controller: AbortController | undefined;
+      let finished = false;
       const finish = () => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
-        this.wake = undefined;
+        if (this.wake === finish) this.wake = undefined;
         controller?.abort();
         resolve();
       };
@@ -245,7 +248,7 @@ class ServiceBackends {
       if (limitMs !== undefined) timer = setTimeout(finish, limitMs);
       const onEvent = (type: string, pod: V1Pod) => {
         const name = pod.metadata?.name;
-        if (!name) return;
+        if (!name || finished) return;
         if (this.current?.pod === name) {
           if (type === 'DELETED') this.drop('was deleted');
           else if (pod.metadata?.deletionTimestamp) this.drop('is terminating');
@@ -264,7 +267,8 @@ class ServiceBackends {
         .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector, resourceVersion }, onEvent, () => finish())
         .then((c) => {
           controller = c;
-          if (!this.wake) c.abort();
+          // Finished before the watch was open: left alone, its connection would keep the process alive.
+          if (finished) c.abort();
         })
         .catch(() => finish());
     });
@@ -272,15 +276,13 @@ class ServiceBackends {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        if (this.wake === wake) this.wake = undefined;
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.wake = wake;
     });
   }
 
