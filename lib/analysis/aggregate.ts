@@ -3,11 +3,11 @@ import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import type { ClientView } from './clients.ts';
 import { DenialPairing } from './denials.ts';
-import { createEdgeDrops, isPolicyReason, observeDrop, verdictEventReason, type EdgeDrops, type FlowExample } from './drops.ts';
+import { createEdgeDrops, isPolicyReason, mergeDrops, observeDrop, verdictEventReason, type EdgeDrops, type FlowExample } from './drops.ts';
 import { EdgeTable, PROTOCOLS, eventTypeName, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
-import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
+import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, mergeHttp, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
 import { QualityTracker, type InputRead, type QualitySummary, type UnknownValue } from './quality.ts';
-import { TcpTracker, createTcpStats, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
+import { TcpTracker, createTcpStats, mergeTcp, summarizeTcp, type TcpStats, type TcpSummary } from './tcp.ts';
 import { Timeline, type TimelineSummary } from './timeline.ts';
 
 interface EdgeExtra {
@@ -246,6 +246,7 @@ export class FlowAggregator {
   finish(read?: InputRead, unknownValues?: readonly UnknownValue[]): Analysis {
     this.http.finish();
     this.denials.finish();
+    this.table.consolidate(mergeExtra);
     if (read) this.quality.setRead(read, unknownValues);
     this.quality.setFiltered(this.filteredOut);
     const quality = this.quality.summary();
@@ -283,6 +284,13 @@ export class FlowAggregator {
       quality,
     };
   }
+}
+
+function mergeExtra(into: EdgeExtra, from: EdgeExtra): void {
+  mergeDrops(into.drops, from.drops);
+  mergeTcp(into.tcp, from.tcp);
+  if (from.http) mergeHttp((into.http ??= createHttpStats()), from.http);
+  if (from.dns) mergeDns((into.dns ??= createDnsStats()), from.dns);
 }
 
 function bump(counts: Map<string, number>, key: string): void {

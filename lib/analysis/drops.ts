@@ -119,6 +119,14 @@ export function deniedText(denied: number, syns: number): string {
   return `${denied.toLocaleString('en-US')} ${unit} denied`;
 }
 
+export function mergeDrops(into: EdgeDrops, from: EdgeDrops): void {
+  into.byReason.merge(from.byReason);
+  into.policyDenied += from.policyDenied;
+  into.policyDeniedSyns += from.policyDeniedSyns;
+  for (const k of ['ingress', 'egress', 'unknown'] as const) into.policyDeniedBy[k] += from.policyDeniedBy[k];
+  for (const ex of from.examples) if (into.examples.length < EXAMPLES_PER_EDGE) into.examples.push(ex);
+}
+
 /** Counts a dropped packet on its edge; returns the reason. */
 export function observeDrop(drops: EdgeDrops, flow: Flow, reason: string = dropReason(flow)): string {
   drops.byReason.add(reason);

@@ -1,5 +1,5 @@
 // Edges client → server: which edge a flow belongs to (replies fold back onto their request's edge) and its L3/L4 counts.
-import { endpointName, kubernetesLabels } from '../flows/identity.ts';
+import { endpointName, endpointNamespace, kubernetesLabels } from '../flows/identity.ts';
 import type { Endpoint, Flow } from '../flows/types.ts';
 
 /**
@@ -41,6 +41,8 @@ export function eventTypeName(flow: Flow): string {
 
 export interface EndpointRef {
   name: string;
+  /** Set when the endpoint is known only by this IP (nothing else on its first line named it). */
+  ip: string | undefined;
   namespace: string | undefined;
   /** Kubernetes labels of the first endpoint seen under this name (for label selectors). */
   labels: Record<string, string>;
@@ -126,6 +128,7 @@ export interface Edge<Extra> {
 
 const MAX_PORTS_PER_EDGE = 64;
 const MAX_NAME_CACHE = 50_000;
+const MAX_LEARNED_IPS = 100_000;
 
 /** All edges seen so far; memory grows with distinct edges only. */
 export class EdgeTable<Extra> {
@@ -136,6 +139,11 @@ export class EdgeTable<Extra> {
   /** namespace → pod → name: pod names repeat in nearly every flow, so each is named once. */
   private readonly podNames = new Map<string, Map<string, string>>();
   private cachedPods = 0;
+  /**
+   * Pod IPs to the name of the pod's workload, from lines that named it: a line of the same pod that carries only
+   * its IP is then named the same, and edges named by the IP before the name was learned are merged at the end.
+   */
+  private readonly learned = new Map<string, EndpointRef>();
 
   constructor(private readonly createExtra: () => Extra) {}
 
@@ -159,13 +167,53 @@ export class EdgeTable<Extra> {
       }
       return name;
     }
-    return endpointName(ep, ip, dnsNames);
+    const name = endpointName(ep, ip, dnsNames);
+    if (ip !== undefined && name === ip) {
+      const known = this.learned.get(ip);
+      if (known) return known.name;
+    }
+    return name;
   }
 
-  private endpoint(name: string, ep: Endpoint | undefined): EndpointRef {
+  /** Remembers which workload a pod IP belongs to, from a line that says so. */
+  private learn(ep: Endpoint | undefined, ip: string | undefined, name: string): void {
+    if (ip === undefined || name === ip || this.learned.has(ip) || this.learned.size >= MAX_LEARNED_IPS) return;
+    const ns = endpointNamespace(ep);
+    if (!ns || !name.startsWith(`${ns}/`) || name.endsWith(`/${ip}`)) return;
+    this.learned.set(ip, this.endpoint(name, ep));
+  }
+
+  /**
+   * Renames the endpoints first known only by an IP that a later line named, and merges their edges into the
+   * named ones: every flow of one pod ends under one name, whichever fields each line carried.
+   */
+  consolidate(mergeExtra: (into: Extra, from: Extra) => void): void {
+    if (this.learned.size === 0) return;
+    const rename = (ref: EndpointRef): EndpointRef => (ref.name === ref.ip && ref.ip !== undefined ? (this.learned.get(ref.ip) ?? ref) : ref);
+    let changed = false;
+    for (const edge of this.edges.values()) if (rename(edge.source) !== edge.source || rename(edge.destination) !== edge.destination) changed = true;
+    if (!changed) return;
+    const merged = new Map<string, Edge<Extra>>();
+    for (const edge of this.edges.values()) {
+      const source = rename(edge.source);
+      const destination = rename(edge.destination);
+      const key = `${source.name}\u0000${destination.name}`;
+      const into = merged.get(key);
+      if (!into) {
+        merged.set(key, { ...edge, key, source, destination });
+        continue;
+      }
+      mergeEdge(into, edge);
+      mergeExtra(into.extra, edge.extra);
+    }
+    this.edges.clear();
+    for (const [key, edge] of merged) this.edges.set(key, edge);
+  }
+
+  private endpoint(name: string, ep: Endpoint | undefined, ip?: string): EndpointRef {
     let ref = this.endpoints.get(name);
     if (!ref) {
-      ref = { name, namespace: ep?.namespace || undefined, labels: kubernetesLabels(ep?.labels) };
+      ref = { name, namespace: endpointNamespace(ep), labels: kubernetesLabels(ep?.labels), ip: ip !== undefined && ip === name ? ip : undefined };
       this.endpoints.set(name, ref);
     }
     return ref;
@@ -180,6 +228,8 @@ export class EdgeTable<Extra> {
     this.lastReply = reply;
     const srcName = this.name(flow.source, flow.IP?.source, flow.source_names);
     const dstName = this.name(flow.destination, flow.IP?.destination, flow.destination_names);
+    this.learn(flow.source, flow.IP?.source, srcName);
+    this.learn(flow.destination, flow.IP?.destination, dstName);
     const clientName = reply ? dstName : srcName;
     const serverName = reply ? srcName : dstName;
     let servers = this.byClient.get(clientName);
@@ -192,8 +242,8 @@ export class EdgeTable<Extra> {
       const key = `${clientName}\u0000${serverName}`;
       edge = {
         key,
-        source: this.endpoint(clientName, reply ? flow.destination : flow.source),
-        destination: this.endpoint(serverName, reply ? flow.source : flow.destination),
+        source: this.endpoint(clientName, reply ? flow.destination : flow.source, reply ? flow.IP?.destination : flow.IP?.source),
+        destination: this.endpoint(serverName, reply ? flow.source : flow.destination, reply ? flow.IP?.source : flow.IP?.destination),
         flows: 0,
         forwarded: 0,
         dropped: 0,
@@ -242,4 +292,25 @@ export class EdgeTable<Extra> {
     }
     return edge;
   }
+}
+
+/** Adds another edge's L3/L4 counts (the same pair of endpoints, one of them first known by its IP). */
+function mergeEdge<Extra>(into: Edge<Extra>, from: Edge<Extra>): void {
+  into.flows += from.flows;
+  into.forwarded += from.forwarded;
+  into.dropped += from.dropped;
+  into.replies += from.replies;
+  into.policyVerdicts += from.policyVerdicts;
+  into.delivered += from.delivered;
+  for (const [verdict, n] of from.otherVerdicts) into.otherVerdicts.set(verdict, (into.otherVerdicts.get(verdict) ?? 0) + n);
+  for (const [port, n] of from.ports) {
+    const have = into.ports.get(port);
+    if (have !== undefined) into.ports.set(port, have + n);
+    else if (into.ports.size < MAX_PORTS_PER_EDGE) into.ports.set(port, n);
+    else into.otherPorts += n;
+  }
+  into.otherPorts += from.otherPorts;
+  from.protocols.forEach((n, i) => (into.protocols[i]! += n));
+  into.firstMs = Math.min(into.firstMs, from.firstMs);
+  into.lastMs = Math.max(into.lastMs, from.lastMs);
 }

@@ -51,6 +51,19 @@ export function createHttpStats(): HttpStats {
   };
 }
 
+/** Adds another edge's HTTP counts (the same endpoint, first known by another name). */
+export function mergeHttp(into: HttpStats, from: HttpStats): void {
+  into.requests += from.requests;
+  into.responses += from.responses;
+  into.errors += from.errors;
+  into.errors5xx += from.errors5xx;
+  into.byStatus.merge(from.byStatus);
+  into.methods.merge(from.methods);
+  into.paths.merge(from.paths);
+  into.latency.merge(from.latency);
+  for (const k of ['client', 'server', 'unknown', 'both'] as const) into.sightings[k] += from.sightings[k];
+}
+
 /** The path of a URL (absolute or not), without query or fragment. */
 export function urlPath(url: string | undefined): string {
   if (!url) return '/';

@@ -20,6 +20,12 @@ export function createTcpStats(): TcpStats {
   return { attempts: 0, answered: 0, resets: 0 };
 }
 
+export function mergeTcp(into: TcpStats, from: TcpStats): void {
+  into.attempts += from.attempts;
+  into.answered += from.answered;
+  into.resets += from.resets;
+}
+
 export function summarizeTcp(s: TcpStats): TcpSummary | null {
   if (s.attempts === 0 && s.resets === 0) return null;
   return { attempts: s.attempts, unanswered: s.attempts - s.answered, resets: s.resets };

@@ -82,6 +82,14 @@ export function reservedIdentity(ep: Endpoint | undefined): string | undefined {
   return ep?.identity === undefined ? undefined : reservedByNumber(ep.identity);
 }
 
+/**
+ * The endpoint's namespace: its own field or, in exports that leave it out (older agents, exporter field masks),
+ * the `k8s:io.kubernetes.pod.namespace` label every pod's identity carries.
+ */
+export function endpointNamespace(ep: Endpoint | undefined): string | undefined {
+  return ep?.namespace || labelValue(ep?.labels, 'io.kubernetes.pod.namespace') || undefined;
+}
+
 /** The workload name of a namespaced endpoint, or undefined when nothing names it. */
 export function workloadName(ep: Endpoint): string | undefined {
   const workload = ep.workloads?.[0]?.name;
@@ -105,10 +113,11 @@ function dnsName(names: readonly string[] | undefined): string | undefined {
  * (`api.openai.com`); as a last resort the IP, else `unknown`.
  */
 export function endpointName(ep: Endpoint | undefined, ip: string | undefined, dnsNames: readonly string[] | undefined): string {
-  if (ep?.namespace) {
-    const name = workloadName(ep);
-    if (name) return `${ep.namespace}/${name}`;
-    return ip ? `${ep.namespace}/${ip}` : `${ep.namespace}/unknown`;
+  const namespace = endpointNamespace(ep);
+  if (namespace) {
+    const name = workloadName(ep!);
+    if (name) return `${namespace}/${name}`;
+    return ip ? `${namespace}/${ip}` : `${namespace}/unknown`;
   }
   const reserved = reservedIdentity(ep);
   if (reserved === 'world') return dnsName(dnsNames) ?? 'world';
