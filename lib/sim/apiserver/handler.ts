@@ -346,7 +346,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, ctx: Han
     return sendError(res, err);
   }
   const verb = r && r !== 'unknown' ? verbOf(method, r, url.searchParams) : method === 'GET' ? 'get' : method.toLowerCase();
-  const mutating = !!r && r !== 'unknown' && MUTATING_VERBS.has(verb) && !r.info.virtual && url.searchParams.get('dryRun') !== 'All';
+  // Lease writes are coordination (who runs now), not a change to what the cluster runs.
+  const mutating = !!r && r !== 'unknown' && MUTATING_VERBS.has(verb) && !r.info.virtual && r.info.group !== 'coordination.k8s.io' && url.searchParams.get('dryRun') !== 'All';
   ctx.stats.count(verb, mutating);
   try {
     if (!authorized(req, ctx.token)) throw unauthorized();

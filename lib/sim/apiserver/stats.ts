@@ -2,7 +2,7 @@
 
 export interface RequestStats {
   total: number;
-  /** create/update/patch/delete requests on stored resources (dry runs and access reviews change nothing and are not counted). */
+  /** create/update/patch/delete requests on stored resources (dry runs, access reviews and leases change nothing and are not counted). */
   mutating: number;
   byVerb: Record<string, number>;
 }
