@@ -3,6 +3,7 @@ import type { Flow, GetFlowsResponse } from '../flows/types.ts';
 import { createDnsStats, mergeDns, observeDns, summarizeDns, type DnsStats, type DnsSummary } from './dns.ts';
 import type { ClientView } from './clients.ts';
 import { DenialPairing } from './denials.ts';
+import { EdgeDrillDowns, type DrillDown } from './drilldown.ts';
 import { createEdgeDrops, isPolicyReason, mergeDrops, observeDrop, verdictEventReason, type EdgeDrops, type FlowExample } from './drops.ts';
 import { EdgeTable, PROTOCOLS, eventTypeName, isPolicyVerdict, portOfKey, type Edge } from './edges.ts';
 import { HTTP_ERROR, HTTP_REQUEST, HttpAnalyzer, createHttpStats, mergeHttp, summarizeHttp, type HttpStats, type HttpSummary } from './http.ts';
@@ -11,6 +12,7 @@ import { TcpTracker, createTcpStats, mergeTcp, summarizeTcp, type TcpStats, type
 import { Timeline, type TimelineSummary } from './timeline.ts';
 
 interface EdgeExtra {
+  drill: EdgeDrillDowns;
   drops: EdgeDrops;
   tcp: TcpStats;
   http: HttpStats | undefined;
@@ -44,6 +46,21 @@ export interface EdgeSummary {
   firstSeen: string | null;
   lastSeen: string | null;
   dropExamples: FlowExample[];
+  /** The observe filters behind the edge's findings, with the flows each prints. */
+  drilldowns: EdgeDrillDownSummary;
+}
+
+export interface EdgeDrillDownSummary {
+  /** The policy denials. */
+  denied: DrillDown | null;
+  /** Drops by reason. */
+  drops: ({ reason: string } & DrillDown)[];
+  /** HTTP responses with status >= 400. */
+  httpErrors: DrillDown | null;
+  /** DNS responses to the client. */
+  dns: DrillDown | null;
+  /** Forwarded request-direction flows. */
+  forwarded: DrillDown | null;
 }
 
 export interface DropSummary {
@@ -101,6 +118,7 @@ export interface AggregatorOptions {
 }
 
 const EXAMPLES_PER_REASON = 5;
+const POLICY_REASONS: ReadonlySet<string> = new Set(['POLICY_DENIED', 'POLICY_DENY']);
 const MAX_SERVICES = 1000;
 const EDGES_PER_REASON = 10;
 
@@ -145,7 +163,13 @@ function iso(ms: number): string | null {
 }
 
 export class FlowAggregator {
-  private readonly table = new EdgeTable<EdgeExtra>(() => ({ drops: createEdgeDrops(), tcp: createTcpStats(), http: undefined, dns: undefined }));
+  private readonly table = new EdgeTable<EdgeExtra>((source, destination) => ({
+    drops: createEdgeDrops(),
+    tcp: createTcpStats(),
+    http: undefined,
+    dns: undefined,
+    drill: new EdgeDrillDowns(source, destination),
+  }));
   private readonly http = new HttpAnalyzer();
   private readonly tcp = new TcpTracker();
   private readonly timeline = new Timeline();
@@ -185,6 +209,7 @@ export class FlowAggregator {
     const edge = this.table.attribute(flow, t);
     const reply = this.table.lastReply;
     const extra = edge.extra;
+    extra.drill.observe(flow, reply);
     if (isPolicyVerdict(flow)) {
       // A policy decision next to the packet's own flow (its trace or its drop), which carries the counts. A denial
       // with no drop event of its packet in the input is the only record of that packet: it counts as the denial.
@@ -349,6 +374,16 @@ function summarizeEdge(edge: Edge<EdgeExtra>, answeredNames: ReadonlySet<string>
     firstSeen: iso(edge.firstMs),
     lastSeen: iso(edge.lastMs),
     dropExamples: drops.examples,
+    drilldowns: {
+      denied: edge.extra.drill.reasonDrillDown(POLICY_REASONS),
+      drops: drops.byReason.top().flatMap(({ key: reason }) => {
+        const d = edge.extra.drill.reasonDrillDown(new Set([reason]));
+        return d ? [{ reason, ...d }] : [];
+      }),
+      httpErrors: edge.extra.drill.httpErrorDrillDown(),
+      dns: edge.extra.drill.dnsDrillDown(),
+      forwarded: edge.extra.drill.forwardedDrillDown(),
+    },
   };
 }
 

@@ -43,6 +43,8 @@ export interface EndpointRef {
   name: string;
   /** Set when the endpoint is known only by this IP (nothing else on its first line named it). */
   ip: string | undefined;
+  /** The workload its first line named (workloads[0]), if any. */
+  workload: string | undefined;
   namespace: string | undefined;
   /** Kubernetes labels of the first endpoint seen under this name (for label selectors). */
   labels: Record<string, string>;
@@ -145,7 +147,7 @@ export class EdgeTable<Extra> {
    */
   private readonly learned = new Map<string, EndpointRef>();
 
-  constructor(private readonly createExtra: () => Extra) {}
+  constructor(private readonly createExtra: (source: EndpointRef, destination: EndpointRef) => Extra) {}
 
   private name(ep: Endpoint | undefined, ip: string | undefined, dnsNames: string[] | undefined): string {
     const ns = ep?.namespace;
@@ -213,7 +215,7 @@ export class EdgeTable<Extra> {
   private endpoint(name: string, ep: Endpoint | undefined, ip?: string): EndpointRef {
     let ref = this.endpoints.get(name);
     if (!ref) {
-      ref = { name, namespace: endpointNamespace(ep), labels: kubernetesLabels(ep?.labels), ip: ip !== undefined && ip === name ? ip : undefined };
+      ref = { name, namespace: endpointNamespace(ep), labels: kubernetesLabels(ep?.labels), ip: ip !== undefined && ip === name ? ip : undefined, workload: ep?.workloads?.[0]?.name || undefined };
       this.endpoints.set(name, ref);
     }
     return ref;
@@ -240,10 +242,12 @@ export class EdgeTable<Extra> {
     let edge = servers.get(serverName);
     if (!edge) {
       const key = `${clientName}\u0000${serverName}`;
+      const source = this.endpoint(clientName, reply ? flow.destination : flow.source, reply ? flow.IP?.destination : flow.IP?.source);
+      const destination = this.endpoint(serverName, reply ? flow.source : flow.destination, reply ? flow.IP?.source : flow.IP?.destination);
       edge = {
         key,
-        source: this.endpoint(clientName, reply ? flow.destination : flow.source, reply ? flow.IP?.destination : flow.IP?.source),
-        destination: this.endpoint(serverName, reply ? flow.source : flow.destination, reply ? flow.IP?.source : flow.IP?.destination),
+        source,
+        destination,
         flows: 0,
         forwarded: 0,
         dropped: 0,
@@ -256,7 +260,7 @@ export class EdgeTable<Extra> {
         protocols: PROTOCOLS.map(() => 0),
         firstMs: Infinity,
         lastMs: -Infinity,
-        extra: this.createExtra(),
+        extra: this.createExtra(source, destination),
       };
       this.edges.set(key, edge);
       servers.set(serverName, edge);

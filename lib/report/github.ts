@@ -2,6 +2,7 @@
 import { appendFile, stat } from 'node:fs/promises';
 import type { Report } from './json.ts';
 import { formatMarkdown } from './markdown.ts';
+import { shellCommand } from './observe-command.ts';
 
 /** GitHub rejects a step summary above 1 MiB; stay clear of it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
@@ -57,7 +58,7 @@ export function annotations(report: Report): string[] {
     const shown = items.length > MAX_ANNOTATIONS ? items.slice(0, MAX_ANNOTATIONS - 1) : items;
     for (const v of shown) {
       const title = `hubble-lab ${v.check}`;
-      const text = v.observe ? `${v.message}\nflows: ${v.observe}` : v.message;
+      const text = v.observe ? `${v.message}\n${v.observe.flows} flows: ${shellCommand(v.observe.argv)}` : v.message;
       out.push(`::${kind} title=${escapeProperty(title)}::${escapeData(text)}`);
     }
     if (items.length > shown.length) {

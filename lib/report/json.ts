@@ -1,14 +1,14 @@
 // report.json: the analysis and the verdict as one versioned document (schema: lib/report/report.schema.json).
 import type { Analysis, EdgeSummary } from '../analysis/aggregate.ts';
 import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
-import { observeCommand, type ReportSource } from './observe-command.ts';
+import { observeCommand, type ObserveCommand, type ReportSource } from './observe-command.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 export const GENERATOR_VERSION = '0.1.0';
 
 export interface ReportViolation extends Violation {
-  /** The `hubble-lab observe` command that shows the flows behind it; null when it is not about an edge. */
-  observe: string | null;
+  /** The `hubble-lab observe` command that shows the flows behind it, and how many it prints; null when none does. */
+  observe: ObserveCommand | null;
 }
 
 export interface ReportCheck extends Omit<CheckResult, 'violations'> {
@@ -44,13 +44,9 @@ function findEdge(a: Analysis, v: Violation): EdgeSummary | undefined {
 function withObserve(a: Analysis, input: ReportSource, v: Violation): ReportViolation {
   const edge = findEdge(a, v);
   if (!edge) return { ...v, observe: null };
-  const client = { name: edge.source, labels: edge.sourceLabels };
-  const server = { name: edge.destination, labels: edge.destinationLabels };
-  const errors = v.check === 'slo' && v.message.includes('error rate');
-  const observe = errors
-    ? observeCommand(input, client, server, { replies: true, extra: ['--http-status', '4+', '--http-status', '5+'], window: a.window })
-    : observeCommand(input, client, server, { verdict: v.verdict ?? undefined, window: a.window });
-  return { ...v, observe };
+  const d = edge.drilldowns;
+  const drill = v.verdict === 'DROPPED' ? d.denied : v.check === 'slo' && v.message.includes('error rate') ? (d.httpErrors ?? d.forwarded) : v.verdict === 'FORWARDED' ? d.forwarded : null;
+  return { ...v, observe: observeCommand(input, a.window, drill) };
 }
 
 export function buildReport(a: Analysis, compliance: Compliance, input: ReportInput, now: Date = new Date()): Report {

@@ -1,5 +1,6 @@
 // junit.xml: one testcase per compliance check, so CI systems show the gate like a test run; failures name the edges.
 import type { Report, ReportCheck } from './json.ts';
+import { shellCommand } from './observe-command.ts';
 
 function xml(text: string): string {
   return text
@@ -15,7 +16,7 @@ function details(c: ReportCheck): string {
   const lines: string[] = [];
   for (const v of c.violations) {
     lines.push(`${v.severity.toUpperCase()}: ${v.message}`);
-    if (v.observe) lines.push(`  flows: ${v.observe}`);
+    if (v.observe) lines.push(`  ${v.observe.flows} flows: ${shellCommand(v.observe.argv)}`);
   }
   for (const n of c.notes) lines.push(`note: ${n}`);
   return lines.join('\n');

@@ -3,7 +3,7 @@ import type { EdgeSummary } from '../analysis/aggregate.ts';
 import { deniedText, type FlowExample } from '../analysis/drops.ts';
 import type { Report, ReportCheck } from './json.ts';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, plural } from './format.ts';
-import { observeCommand } from './observe-command.ts';
+import { observeCommand, shellCommand, type ObserveCommand } from './observe-command.ts';
 
 /** GitHub renders Mermaid diagrams up to a size; beyond this many edges the rest is summarised. */
 export const MAX_MAP_EDGES = 500;
@@ -46,12 +46,9 @@ function edgeTitle(e: { source: string; destination: string }): string {
   return `${e.source} → ${e.destination}`;
 }
 
-function client(e: EdgeSummary) {
-  return { name: e.source, labels: e.sourceLabels };
-}
-
-function server(e: EdgeSummary) {
-  return { name: e.destination, labels: e.destinationLabels };
+/** A finding's command with the number of flows it prints, which is the number the finding is about. */
+function commandLine(c: ObserveCommand): string {
+  return `${plural(c.flows, 'flow')}: ${code(shellCommand(c.argv))}`;
 }
 
 function portsText(e: EdgeSummary): string {
@@ -195,7 +192,7 @@ function findings(r: Report): string {
     out.push('', `### ${STATUS_MARK[k.status]} ${k.title}`, '');
     for (const v of k.violations.slice(0, 50)) {
       out.push(`- ${v.severity === 'fail' ? '**FAIL**' : v.severity === 'incomplete' ? '**INCOMPLETE**' : 'warning'}: ${v.message}`);
-      if (v.observe) out.push(`  - flows: ${code(v.observe)}`);
+      if (v.observe) out.push(`  - ${commandLine(v.observe)}`);
     }
     if (k.violations.length > 50) out.push(`- … ${plural(k.violations.length - 50, 'more finding')} in report.json`);
     for (const n of k.notes.slice(0, 20)) out.push(`- note: ${n}`);
@@ -271,7 +268,8 @@ function errors(r: Report): string {
   );
   out.push('');
   for (const e of failing.slice(0, 10)) {
-    out.push(`- ${edgeTitle(e)}: ${code(observeCommand(r.input, client(e), server(e), { replies: true, extra: ['--http-status', '4+', '--http-status', '5+'], window: r.window }))}`);
+    const c = observeCommand(r.input, r.window, e.drilldowns.httpErrors);
+    if (c) out.push(`- ${edgeTitle(e)}: ${commandLine(c)}`);
   }
   return out.join('\n');
 }
@@ -326,7 +324,8 @@ function drops(r: Report): string {
       const e = r.edges.find((x) => x.source === pair.source && x.destination === pair.destination);
       const sides = e && d.policy ? ` — denied at ${[e.policyDeniedBy.ingress ? `the server's ingress (${fmtInt(e.policyDeniedBy.ingress)})` : '', e.policyDeniedBy.egress ? `the client's egress (${fmtInt(e.policyDeniedBy.egress)})` : ''].filter(Boolean).join(' and ') || 'an unknown side'}` : '';
       out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? deniedText(e.policyDenied, e.policyDeniedSyns) : plural(pair.count, 'packet')}${sides}`);
-      if (e) out.push(`  - flows: ${code(observeCommand(r.input, client(e), server(e), { verdict: 'DROPPED', window: r.window }))}`);
+      const c = e ? observeCommand(r.input, r.window, e.drilldowns.drops.find((x) => x.reason === d.reason) ?? null) : null;
+      if (c) out.push(`  - ${commandLine(c)}`);
     }
     if (d.examples.length > 0) {
       out.push('', 'Example flows:', '', '```', ...d.examples.map(exampleLine), '```');
@@ -353,7 +352,8 @@ function dns(r: Report): string {
     out.push('', 'Clients that got errors:', '');
     for (const e of failing) {
       const bad = Object.entries(e.dns!.errors).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
-      out.push(`- ${e.source} (via ${e.destination}): ${bad}`);
+      const c = observeCommand(r.input, r.window, e.drilldowns.dns);
+      out.push(`- ${e.source} (via ${e.destination}): ${bad}${c ? ` — the responses, ${commandLine(c)}` : ''}`);
     }
   }
   return out.join('\n');

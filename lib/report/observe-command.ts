@@ -1,4 +1,5 @@
-// The `hubble-lab observe` command that shows the flows behind a finding, so every number in a report can be traced.
+// The `hubble-lab observe` command behind a finding, so every number in a report can be traced to its flows.
+import type { DrillDown } from '../analysis/drilldown.ts';
 
 /** Where the analysed flows came from. */
 export interface ReportSource {
@@ -7,59 +8,32 @@ export interface ReportSource {
   source: string;
 }
 
-export interface EndpointRefLike {
-  name: string;
-  labels: Record<string, string>;
+/** A command as its words, and how many flows it prints on the analysed input. */
+export interface ObserveCommand {
+  argv: string[];
+  flows: number;
 }
 
-const RESERVED = new Set(['host', 'remote-node', 'kube-apiserver', 'health', 'init', 'ingress', 'unmanaged', 'world']);
-const APP_LABELS = ['app.kubernetes.io/name', 'app', 'k8s-app'];
-const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/i;
-
-/** Shell-quotes a value only when it needs it. */
+/** Shell-quotes a word only when it needs it. */
 function q(value: string): string {
   return /^[A-Za-z0-9_./:=@+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** hubble observe flags selecting one side of a flow by how we named the endpoint. */
-export function endpointFlags(side: 'from' | 'to', ep: EndpointRefLike): string[] {
-  const { name, labels } = ep;
-  const slash = name.indexOf('/');
-  if (slash !== -1) {
-    const ns = name.slice(0, slash);
-    const workload = name.slice(slash + 1);
-    if (IP.test(workload)) return [`--${side}-ip`, workload];
-    const key = APP_LABELS.find((k) => labels[k] === workload);
-    if (key) return [`--${side}-namespace`, q(ns), `--${side}-label`, q(`${key}=${workload}`)];
-    return [`--${side}-pod`, q(name)];
-  }
-  if (RESERVED.has(name)) return [`--${side}-label`, `reserved:${name}`];
-  if (IP.test(name)) return [`--${side}-ip`, name];
-  if (name === 'unknown') return [];
-  return [`--${side}-fqdn`, q(name)];
+/** The command line a person pastes. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(q).join(' ');
 }
 
-export interface ObserveOptions {
-  /** The finding is about responses (HTTP status): their source is the server. */
-  replies?: boolean;
-  verdict?: 'DROPPED' | 'FORWARDED';
-  /** Extra flags, e.g. ['--http-status', '5+']. */
-  extra?: string[];
-  /** For a server: the analysed window, so the command asks for the same flows. */
-  window?: { start: string | null; end: string | null };
+/** The same input again: the file, or the server with the analysed window (what is still in its buffers). */
+function sourceArgs(input: ReportSource, window: { start: string | null; end: string | null } | undefined): string[] {
+  if (input.kind === 'file') return ['--input-file', input.source === '-' ? '<flows file>' : input.source];
+  const out = ['--server', input.source];
+  if (window?.start) out.push('--since', window.start);
+  if (window?.end) out.push('--until', window.end);
+  return out;
 }
 
-export function observeCommand(input: ReportSource, client: EndpointRefLike, server: EndpointRefLike, opts: ObserveOptions = {}): string {
-  const parts = ['hubble-lab', 'observe'];
-  if (input.kind === 'file') parts.push('--input-file', input.source === '-' ? '<flows file>' : q(input.source));
-  else {
-    parts.push('--server', q(input.source));
-    if (opts.window?.start) parts.push('--since', opts.window.start);
-    if (opts.window?.end) parts.push('--until', opts.window.end);
-  }
-  const [src, dst] = opts.replies ? [server, client] : [client, server];
-  parts.push(...endpointFlags('from', src), ...endpointFlags('to', dst));
-  if (opts.verdict) parts.push('--verdict', opts.verdict);
-  if (opts.extra) parts.push(...opts.extra);
-  return parts.join(' ');
+export function observeCommand(input: ReportSource, window: { start: string | null; end: string | null } | undefined, drill: DrillDown | null): ObserveCommand | null {
+  if (!drill) return null;
+  return { argv: ['hubble-lab', 'observe', ...sourceArgs(input, window), ...drill.args], flows: drill.flows };
 }

@@ -232,3 +232,41 @@ t.test('--traffic-summary: the clients’ view is a section of the report; a bad
     t.match(c.err(), message);
   }
 });
+
+t.test('drill-down commands are exact: each, run on the same input, prints the number of flows the report states', async (t) => {
+  const full = buildScenario({ seed: 11, scale: 0.2 });
+  const verdictOnly = deniedConnection({ verdicts: true, drops: false, syns: 3 }).map((flow) => toJsonpb({ flow, node_name: flow.node_name, time: flow.time }));
+  const dir = t.testdir({
+    'scenario.jsonl': full.lines.join('\n') + '\n',
+    'verdicts.jsonl': verdictOnly.join('\n') + '\n',
+    'e.yaml': 'allow:\n  - from: genai-network-demo/traffic-generator\n    to: "*"\nslo:\n  default: { maxErrorRate: 0.001 }\n',
+  });
+  const runObserve = async (argv: string[]): Promise<number> => {
+    const c = captureIO();
+    const code = await main([...argv.slice(1), '-o', 'jsonpb'], c.io);
+    t.ok(code === 0 || code === 3, `${argv.slice(4).join(' ')} ran (exit ${code}: 3 when the input had malformed lines)`);
+    return c.out().split('\n').filter(Boolean).length;
+  };
+  let checked = 0;
+  for (const [file, extra] of [
+    ['scenario.jsonl', ['--expect', join(dir, 'e.yaml'), '--gate', 'expect']],
+    ['scenario.jsonl', []],
+    ['verdicts.jsonl', []],
+  ] as const) {
+    const o = await analyze(dir, file, [...extra]);
+    const commands = [
+      ...o.report.compliance.violations.flatMap((v) => (v.observe ? [v.observe] : [])),
+      ...o.report.edges.flatMap((e) => {
+        const d = e.drilldowns;
+        return [d.denied, d.httpErrors, d.dns, d.forwarded, ...d.drops].flatMap((x) => (x ? [{ argv: ['hubble-lab', 'observe', '--input-file', join(dir, file), ...x.args], flows: x.flows }] : []));
+      }),
+    ];
+    for (const c of commands) {
+      t.equal(await runObserve(c.argv), c.flows, `${file}: ${c.argv.slice(4).join(' ')} prints ${c.flows}`);
+      checked++;
+    }
+    // report.md prints each finding's count with its command.
+    for (const v of o.report.compliance.violations) if (v.observe) t.ok(o.md.includes(`${v.observe.flows.toLocaleString('en-US')} flow`), 'the count is printed with the command');
+  }
+  t.ok(checked > 20, `${checked} commands run`);
+});

@@ -39,7 +39,7 @@ t.test('annotations: one ::error:: per failing finding, at most ten, escaped', a
   const lines = annotations(report);
   const errors = lines.filter((l) => l.startsWith('::error '));
   t.equal(errors.length, 2);
-  t.match(errors[0], /^::error title=hubble-lab policy-drops::default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)%0Aflows: hubble-lab observe /);
+  t.match(errors[0], /^::error title=hubble-lab policy-drops::default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)%0A48 flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED$/);
   t.equal(lines.filter((l) => l.startsWith('::warning ')).length, 3, 'completeness warnings: lost events, a node, malformed lines');
   t.match(lines.filter((l) => l.startsWith('::warning ')).join('\n'), /malformed lines? skipped/);
   t.ok(lines.every((l) => !l.includes('\n')), 'one line each');

@@ -26,7 +26,7 @@ t.test('the demo report answers who, how much, how fast, what failed, what was d
   t.equal(dashed.length, 2, 'two denied edges dashed');
   t.match(map, /linkStyle \d+,\d+ stroke:#d73a49/);
   t.match(md, /## Compliance checks[\s\S]*\| No policy-denied flows \(the lab guide’s rule\) \| fail \| ❌ fail \|/);
-  t.match(md, /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)\n  - flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-label app=document-agent --verdict DROPPED`/);
+  t.match(md, /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)\n  - 48 flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED`/);
   t.match(md, /Not configured: allowed-dropped, deny-enforced, drift, slo — run with `--expect FILE`/);
   t.match(md, /## Slowest edges[\s\S]*\| genai-network-demo\/document-agent → genai-network-demo\/llm-service \| \d+ \| [\d.]+ ms \|/);
   t.match(md, /## HTTP errors[\s\S]*\| 200×\d+ 404×\d+ 500×\d+ \|/);
