@@ -153,12 +153,15 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
   const inScope = (source: string, destination: string) =>
     !opts.namespaces?.length || opts.namespaces.some((ns) => source.startsWith(`${ns}/`) || destination.startsWith(`${ns}/`));
   const edges = new Map<Key, EdgeAcc>();
-  const edge = (src: string | undefined, dst: string | undefined): EdgeAcc | undefined => {
+  // Edges are made only from request-direction metrics; the flow metric also counts replies (server → client),
+  // which must not become reverse edges: its counts go to edges that exist.
+  const edge = (src: string | undefined, dst: string | undefined, create = true): EdgeAcc | undefined => {
     const source = endpointName(src);
     const destination = endpointName(dst);
     if (!inScope(source, destination)) return undefined;
     const k = edgeKey(source, destination);
     let e = edges.get(k);
+    if (!e && !create) return undefined;
     if (!e) {
       e = { source, destination, verdicts: {}, requestFlows: 0, delivered: 0, dropEvents: 0, verdictDrops: 0, policyVerdicts: 0, dropsByReason: {}, deniedBy: { ingress: 0, egress: 0 }, ports: new Map(), http: new Map(), dns: undefined };
       edges.set(k, e);
@@ -177,34 +180,6 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     d.get('hubble_lost_events_total', ['source']),
   ]);
 
-  const totals = { flows: 0, verdicts: {} as Record<string, number>, eventTypes: {} as Record<string, number>, policyVerdicts: {} as Record<string, number>, forwarded: 0, dropped: 0, l7: 0, http: 0, dns: 0 };
-  const typeNames: Record<string, string> = { Trace: 'trace', Drop: 'drop', PolicyVerdict: 'policy-verdict', L7: 'l7', Capture: 'other' };
-  let contextLabels = flows.length === 0;
-  for (const { labels: l, value } of flows) {
-    if (l['source'] || l['destination']) contextLabels = true;
-    const e = edge(l['source'], l['destination']);
-    if (!e) continue;
-    totals.flows += value;
-    add(totals.verdicts, l['verdict']!, value);
-    add(totals.eventTypes, typeNames[l['type']!] ?? 'unknown', value);
-    add(e.verdicts, l['verdict']!, value);
-    if (l['type'] === 'PolicyVerdict') {
-      add(totals.policyVerdicts, l['verdict']!, value);
-      e.policyVerdicts += value;
-      if (l['verdict'] === 'DROPPED') e.verdictDrops += value;
-      continue;
-    }
-    if (l['type'] === 'Drop') e.dropEvents += value;
-    if (l['verdict'] === 'FORWARDED') totals.forwarded += value;
-    if (l['verdict'] === 'DROPPED') totals.dropped += value;
-    if (l['type'] === 'L7') {
-      totals.l7 += value;
-      if (l['subtype'] === 'HTTP') totals.http += value;
-      if (l['subtype'] === 'DNS') totals.dns += value;
-    }
-    // Packets that reached the server's endpoint in the request direction (replies run destination → source).
-    if (l['type'] === 'Trace' && l['subtype'] === 'to-endpoint' && l['verdict'] === 'FORWARDED') e.delivered += value;
-  }
   for (const { labels: l, value } of ports) {
     const e = edge(l['source'], l['destination']);
     if (!e) continue;
@@ -216,9 +191,11 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     const e = edge(l['source'], l['destination']);
     if (e) add(e.dropsByReason, l['reason']!, value);
   }
+  // Verdicts say on which side a denial happened; allowed ones add nothing an edge needs (and come from both sides).
   for (const { labels: l, value } of verdicts) {
+    if (l['action'] !== 'dropped' || (l['direction'] !== 'ingress' && l['direction'] !== 'egress')) continue;
     const e = edge(l['source'], l['destination']);
-    if (e && l['action'] === 'dropped' && (l['direction'] === 'ingress' || l['direction'] === 'egress')) e.deniedBy[l['direction']] += value;
+    if (e) e.deniedBy[l['direction']] += value;
   }
   for (const { labels: l, value } of http) {
     const e = edge(l['source'], l['destination']);
@@ -250,6 +227,35 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     add(e.dns.byRcode, rcodeNames[l['rcode'] ?? ''] ?? (l['rcode'] || 'unknown'), value);
   }
 
+  const totals = { flows: 0, verdicts: {} as Record<string, number>, eventTypes: {} as Record<string, number>, policyVerdicts: {} as Record<string, number>, forwarded: 0, dropped: 0, l7: 0, http: 0, dns: 0 };
+  const typeNames: Record<string, string> = { Trace: 'trace', Drop: 'drop', PolicyVerdict: 'policy-verdict', L7: 'l7', Capture: 'other' };
+  let contextLabels = flows.length === 0;
+  for (const { labels: l, value } of flows) {
+    if (l['source'] || l['destination']) contextLabels = true;
+    if (!inScope(endpointName(l['source']), endpointName(l['destination']))) continue;
+    totals.flows += value;
+    add(totals.verdicts, l['verdict']!, value);
+    add(totals.eventTypes, typeNames[l['type']!] ?? 'unknown', value);
+    if (l['type'] === 'PolicyVerdict') add(totals.policyVerdicts, l['verdict']!, value);
+    else if (l['verdict'] === 'FORWARDED') totals.forwarded += value;
+    if (l['type'] !== 'PolicyVerdict' && l['verdict'] === 'DROPPED') totals.dropped += value;
+    if (l['type'] === 'L7') {
+      totals.l7 += value;
+      if (l['subtype'] === 'HTTP') totals.http += value;
+      if (l['subtype'] === 'DNS') totals.dns += value;
+    }
+    const e = edge(l['source'], l['destination'], false);
+    if (!e) continue;
+    add(e.verdicts, l['verdict']!, value);
+    if (l['type'] === 'PolicyVerdict') {
+      e.policyVerdicts += value;
+      if (l['verdict'] === 'DROPPED') e.verdictDrops += value;
+      continue;
+    }
+    if (l['type'] === 'Drop') e.dropEvents += value;
+    // Packets that reached the server's endpoint in the request direction (replies run destination → source).
+    if (l['type'] === 'Trace' && l['subtype'] === 'to-endpoint' && l['verdict'] === 'FORWARDED') e.delivered += value;
+  }
   // Latency from the reporter each edge's counts come from: the server's proxy when it saw the requests.
   const qs = [0.5, 0.9, 0.95, 0.99] as const;
   const quantiles: Record<string, Map<Key, number>[]> = {};
@@ -321,6 +327,8 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
       firstSeen: null,
       lastSeen: null,
       dropExamples: [],
+      // Drill-downs point at flows (hubble observe windows); metrics have none to point at.
+      drilldowns: { denied: null, drops: [], httpErrors: null, dns: null, forwarded: null },
     };
   });
   summaries.sort((a, b) => b.flows - a.flows || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.destination < b.destination ? -1 : 1));
