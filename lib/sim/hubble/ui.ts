@@ -1,5 +1,5 @@
-// Hubble UI in the sim: follows Relay (FLOWS_API_ADDR) for flows and serves the service map page and its JSON
-// on the UI pod's port.
+// Hubble UI in the sim: follows Relay (FLOWS_API_ADDR) for flows and serves, on the UI pod's port, the page, the
+// service map (JSON and SVG) and the latest flows, each narrowed by the UI's filters.
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,7 +8,8 @@ import type { GetFlowsRequest } from '../../flows/types.ts';
 import { localForward, type LocalForward } from './forward.ts';
 import { resumeRequest } from './relay-source.ts';
 import { ServiceMap } from './ui-map.ts';
-import { renderPage, type RelayState } from './ui-page.ts';
+import { renderPage, svg, type RelayState } from './ui-page.ts';
+import { FilterError, FlowLog, parseUiFilter, type UiFilter } from './ui-flows.ts';
 
 export interface HubbleUiOptions {
   /** FLOWS_API_ADDR: Relay's host:port as the pod reaches it (hubble-relay:80). */
@@ -44,15 +45,47 @@ export async function startHubbleUi(opts: HubbleUiOptions): Promise<HubbleUi> {
   const target = splitAddress(opts.relayAddress);
   const stop = new AbortController();
 
+  const flowLog = new FlowLog();
+  /** The map for a view: all flows since start by namespace, or the kept flows that pass the filters. */
+  const mapFor = (filter: UiFilter) => {
+    if (!filter.verdict && filter.entries.length === 0) return map.snapshot(filter.namespace);
+    const filtered = new ServiceMap();
+    // A chosen edge narrows the flow list, not the map it was chosen on.
+    const { edge: _edge, ...rest } = filter;
+    for (const flow of flowLog.flows(rest)) filtered.add(flow);
+    return filtered.snapshot(filter.namespace);
+  };
+  const json = (res: http.ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hubble-ui');
-    const namespace = url.searchParams.get('namespace') || undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-    } else if (url.pathname === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(renderPage(map.snapshot(namespace), state));
+      return;
+    }
+    let filter: UiFilter;
+    try {
+      filter = parseUiFilter(url.searchParams);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      json(res, 400, { error: err.message });
+      return;
+    }
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(renderPage(mapFor(filter), state));
     } else if (url.pathname === '/api/service-map') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ relay: state, ...map.snapshot(namespace) }));
+      json(res, 200, { relay: state, ...mapFor(filter) });
+    } else if (url.pathname === '/api/map.svg') {
+      const snapshot = mapFor(filter);
+      res.writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'no-store' }).end(snapshot.edges.length ? svg(snapshot) : '<p>No flows match.</p>');
+    } else if (url.pathname === '/api/flows') {
+      const after = Number(url.searchParams.get('after') ?? 0);
+      if (!Number.isInteger(after) || after < 0) {
+        json(res, 400, { error: `after "${url.searchParams.get('after')}": expected a flow number (0 for the latest)` });
+        return;
+      }
+      json(res, 200, { rows: flowLog.rows(after, filter), last: flowLog.last });
     } else if (url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok\n');
     } else {
@@ -85,6 +118,7 @@ export async function startHubbleUi(opts: HubbleUiOptions): Promise<HubbleUi> {
         for await (const r of client.getFlows(resumeRequest(request, lastTime), { signal: stop.signal })) {
           if (r.flow) {
             map.add(r.flow);
+            flowLog.add(r.flow);
             lastTime = r.flow.time ?? lastTime;
           } else if (r.node_status?.state_change === 'NODE_CONNECTED') {
             state.nodes = [...new Set([...state.nodes, ...(r.node_status.node_names ?? [])])].sort();

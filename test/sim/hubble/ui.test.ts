@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { ConnectionFlows } from '../../../lib/sim/hubble/flows.ts';
 import { ciliumAgentImage, hubbleRelayImage, hubbleUiImage } from '../../../lib/sim/hubble/images.ts';
 import { SimHubble } from '../../../lib/sim/hubble/hub.ts';
-import { layout } from '../../../lib/sim/hubble/ui-page.ts';
+import { layout, routeMap } from '../../../lib/sim/hubble/ui-page.ts';
+import type { MapEdge } from '../../../lib/sim/hubble/ui-map.ts';
 import {
   agentPod, clusterDns, clusterName, containerContext, demoEndpoint, forwardTo, hubbleRelayIP, nodeIP, nodes, podOn, services, testDatapath, until,
 } from './fixtures.ts';
@@ -82,7 +83,7 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
   t.match(html, /<g class="edge dropped" data-source="demo\/intruder" data-destination="demo\/web" data-flows="6" data-dropped="3">/, 'the dropped edge is drawn red');
   t.match(html, /<g class="edge" data-source="demo\/client" data-destination="demo\/web" data-flows="2" data-dropped="0">/);
   t.match(html, /<g class="node" data-name="demo\/db">/);
-  t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'no scripts, no external assets');
+  t.notMatch(html, /https?:\/\/(?!www\.w3\.org)|<script[^>]+src=|<link /, 'no external assets');
 
   const scoped = await json('?namespace=other');
   t.same(scoped.edges, [], 'a namespace without flows has an empty map');
@@ -96,4 +97,37 @@ t.test('the layout puts servers right of their clients, even around cycles', asy
   t.ok(pos.get('a')!.x < pos.get('d')!.x);
   t.ok(pos.get('b')!.x < pos.get('c')!.x || pos.get('c')!.x < pos.get('b')!.x, 'a cycle still ends up in distinct columns');
   t.equal(new Set([...pos.values()].map((p) => `${p.x},${p.y}`)).size, 4, 'no two boxes overlap');
+});
+
+t.test('edges are routed around the boxes and their labels kept apart', async (t) => {
+  const edge = (source: string, destination: string, dropped = 0): MapEdge => ({ source, destination, flows: 120, forwarded: 120 - dropped, dropped, ports: ['TCP/8080'], protocols: ['HTTP'] });
+  const ns = 'genai-network-demo';
+  const names = ['traffic-generator', 'agent-coordinator', 'document-agent', 'llm-service', 'test-pod'].map((n) => `${ns}/${n}`);
+  const [gen, coord, doc, llm, probe] = names as [string, string, string, string, string];
+  const dns = 'kube-system/coredns';
+  // The lab's map: the denied test-pod → document-agent spans the coordinator's column; everything asks DNS.
+  const edges = [edge(gen, coord), edge(coord, doc), edge(doc, llm), edge(probe, doc, 4), edge(gen, dns), edge(coord, dns), edge(doc, dns), edge(llm, dns), edge(probe, dns), edge(llm, coord), edge(coord, coord)];
+  const nodes = [...names, dns].map((name) => ({ name, namespace: name.split('/')[0] }));
+  const routed = routeMap({ nodes, edges, flows: 1000, namespaces: [ns, 'kube-system'] });
+  const box = (name: string) => ({ ...routed.positions.get(name)!, w: 220, h: 44 });
+  const crosses = (p: [number, number], q: [number, number], b: { x: number; y: number; w: number; h: number }) => {
+    const [x1, x2] = [Math.min(p[0], q[0]), Math.max(p[0], q[0])];
+    const [y1, y2] = [Math.min(p[1], q[1]), Math.max(p[1], q[1])];
+    // A segment (a degenerate rectangle) meets the inside of the box.
+    return x1 < b.x + b.w && b.x < x2 && y1 < b.y + b.h && b.y < y2;
+  };
+  for (const r of routed.edges) {
+    const others = nodes.map((n) => n.name).filter((n) => n !== r.edge.source && n !== r.edge.destination);
+    const through = others.filter((n) => r.points.slice(1).some((q, i) => crosses(r.points[i]!, q, box(n))));
+    t.same(through, [], `${r.edge.source} → ${r.edge.destination} crosses no other box`);
+    for (let i = 1; i < r.points.length; i++) t.ok(r.points[i]![0] === r.points[i - 1]![0] || r.points[i]![1] === r.points[i - 1]![1], 'orthogonal segments');
+  }
+  const probeRoute = routed.edges.find((r) => r.edge.source === probe && r.edge.destination === doc)!;
+  t.notOk(probeRoute.points.slice(1).some((q, i) => crosses(probeRoute.points[i]!, q, box(coord))), 'the denied edge does not run through agent-coordinator');
+  const labels = routed.edges.map((r) => r.label);
+  const overlap = (a: typeof labels[0], b: typeof labels[0]) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) t.notOk(overlap(labels[i]!, labels[j]!), `labels ${i} and ${j} apart`);
+    for (const n of nodes) t.notOk(overlap(labels[i]!, box(n.name)), `label ${i} off ${n.name}`);
+  }
 });
