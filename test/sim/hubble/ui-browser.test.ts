@@ -50,8 +50,12 @@ async function hubbleWithUi(t: Test): Promise<{ hub: SimHubble; address: string 
   return { hub, address: page.address };
 }
 
+// What runs in the page is written as expressions: this project's TypeScript knows Node, not the DOM.
 const rowsOf = (page: Page) =>
-  page.$$eval('#flows tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  page.evaluate(`[...document.querySelectorAll('#flows tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))`) as Promise<string[][]>;
+/** Waits until every row of the table passes `test` (a JS expression over `cells`, the row's texts), with at least one row. */
+const allRows = (page: Page, test: string) =>
+  page.waitForFunction(`(() => { const trs = [...document.querySelectorAll('#flows tbody tr')]; return trs.length > 0 && trs.every((tr) => { const cells = [...tr.children].map((td) => td.textContent); return ${test}; }); })()`);
 
 t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', { skip }, async (t) => {
   const { hub, address } = await hubbleWithUi(t);
@@ -77,63 +81,51 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
 
   // The map: three edges, the denied one red.
   await page.waitForSelector('#map g.edge');
-  const edges = await page.$$eval('#map g.edge', (gs) => gs.map((g) => [(g as SVGGElement).dataset.source, (g as SVGGElement).dataset.destination, getComputedStyle(g.querySelector('path:not(.hit)')!).stroke]));
+  const edges = (await page.evaluate(`[...document.querySelectorAll('#map g.edge')].map((g) => [g.dataset.source, g.dataset.destination, getComputedStyle(g.querySelector('path:not(.hit)')).stroke])`)) as string[][];
   t.same(edges.map((e) => `${e[0]}>${e[1]}`).sort(), ['demo/client>demo/web', 'demo/intruder>demo/web', 'demo/web>demo/db']);
   t.equal(edges.find((e) => e[0] === 'demo/intruder')![2], 'rgb(209, 36, 47)', 'the dropped edge is drawn red');
 
   // Rows appear, newest on top, with Hubble UI's columns; more traffic adds rows without a reload.
   t.same(await page.$$eval('#flows thead th', (ths) => ths.map((th) => th.textContent)), ['Time', 'Source', 'Destination', 'Destination port', 'L7 info', 'Verdict', 'TCP flags']);
-  await page.waitForFunction(() => document.querySelectorAll('#flows tbody tr').length >= 4);
+  await page.waitForFunction(`document.querySelectorAll('#flows tbody tr').length >= 4`);
   const before = (await rowsOf(page)).length;
   round();
   round();
-  await page.waitForFunction((n) => document.querySelectorAll('#flows tbody tr').length > n, before);
+  await page.waitForFunction(`document.querySelectorAll('#flows tbody tr').length > ${before}`);
   const rows = await rowsOf(page);
   t.ok(rows.length > before, `rows appear live (${before} → ${rows.length})`);
   t.ok(rows.some((r) => r[1] === 'demo/intruder' && r[2] === 'demo/web' && r[3] === '80/TCP' && r[5] === 'DROPPED' && r[6] === 'SYN'), 'a dropped SYN row');
 
   // The verdict filter narrows the list to drops.
   await page.selectOption('select[name=verdict]', 'DROPPED');
-  await page.waitForFunction(() => {
-    const trs = [...document.querySelectorAll('#flows tbody tr')];
-    return trs.length > 0 && trs.every((tr) => tr.children[5]?.textContent === 'DROPPED');
-  });
+  await allRows(page, `cells[5] === 'DROPPED'`);
   const dropped = await rowsOf(page);
   t.ok(dropped.length > 0 && dropped.length < rows.length, `fewer rows: only drops (${dropped.length} of ${rows.length})`);
   await page.selectOption('select[name=verdict]', '');
 
   // A label filter, then its negation.
   await page.fill('input[name=filter]', 'from:label=app=client');
-  await page.waitForFunction(() => {
-    const trs = [...document.querySelectorAll('#flows tbody tr')];
-    return trs.length > 0 && trs.every((tr) => tr.children[1]?.textContent === 'demo/client');
-  });
+  await allRows(page, `cells[1] === 'demo/client'`);
   t.pass('from:label=app=client keeps the client\'s flows');
   await page.fill('input[name=filter]', '!from:label=app=client');
-  await page.waitForFunction(() => {
-    const trs = [...document.querySelectorAll('#flows tbody tr')];
-    return trs.length > 0 && trs.every((tr) => tr.children[1]?.textContent !== 'demo/client');
-  });
+  await allRows(page, `cells[1] !== 'demo/client'`);
   t.pass('!from:label=app=client leaves them out');
   await page.fill('input[name=filter]', 'to:');
-  await page.waitForFunction(() => document.getElementById('filter-error')!.textContent !== '');
+  await page.waitForFunction(`document.getElementById('filter-error').textContent !== ''`);
   t.match(await page.textContent('#filter-error'), /expected \[!\]\[from:\|to:\]label=key=value/, 'a bad filter says what it expects');
   await page.fill('input[name=filter]', '');
 
   // A click on the red edge lists its flows.
   await page.click('#map g.edge.dropped text');
-  await page.waitForFunction(() => document.getElementById('flows-title')!.textContent === 'Flows demo/intruder → demo/web');
-  await page.waitForFunction(() => {
-    const trs = [...document.querySelectorAll('#flows tbody tr')];
-    return trs.length > 0 && trs.every((tr) => tr.children[1]?.textContent === 'demo/intruder' && tr.children[2]?.textContent === 'demo/web');
-  });
+  await page.waitForFunction(`document.getElementById('flows-title').textContent === 'Flows demo/intruder → demo/web'`);
+  await allRows(page, `cells[1] === 'demo/intruder' && cells[2] === 'demo/web'`);
   t.pass('the edge\'s flows only');
   await page.click('#clear-edge');
-  await page.waitForFunction(() => [...document.querySelectorAll('#flows tbody tr')].some((tr) => tr.children[1]?.textContent === 'demo/client'));
+  await page.waitForFunction(`[...document.querySelectorAll('#flows tbody tr')].some((tr) => tr.children[1].textContent === 'demo/client')`);
   t.pass('and back to all flows');
 
   // A burst far above the sim's rates: the table keeps its newest rows only.
   for (let i = 0; i < 150; i++) round();
-  await page.waitForFunction(() => document.querySelectorAll('#flows tbody tr').length === 300, undefined, { timeout: 15_000 });
+  await page.waitForFunction(`document.querySelectorAll('#flows tbody tr').length === 300`, undefined, { timeout: 15_000 });
   t.pass('the table holds at most 300 rows');
 });
