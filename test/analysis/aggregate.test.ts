@@ -227,7 +227,7 @@ t.test('policy verdicts are flows, never another forwarded or dropped packet, TC
   t.equal(withVerdicts.edges[0]!.flows, plain.edges[0]!.flows + 5);
   const counts = (a: Analysis) => ({
     totals: { ...a.totals, flows: 0, verdicts: {}, eventTypes: {}, policyVerdicts: {} },
-    edges: a.edges.map((e) => ({ ...e, flows: 0, policyVerdicts: 0, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
+    edges: a.edges.map((e) => ({ ...e, flows: 0, policyVerdicts: 0, drilldowns: null, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
     drops: a.drops.map((d) => [d.reason, d.count]),
     timelineDrops: a.timeline.buckets.reduce((n, b) => n + b.drops, 0),
   });

@@ -228,7 +228,7 @@ t.test('a live Relay: history with --all, and --follow --duration', async (t) =>
   t.equal(report.totals.flows, truth.flows, 'every flow from the server');
   t.equal(report.totals.policyDenied, truth.policyDenied);
   t.equal(report.totals.lostEvents, truth.lostEvents);
-  t.match(report.compliance.violations[0]!.observe, new RegExp(`^hubble-lab observe --server ${relay.address} --since 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z --until 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z `));
+  t.match(report.compliance.violations[0]!.observe!.argv.join(' '), new RegExp(`^hubble-lab observe --server ${relay.address} --since 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z --until 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z `));
 
   const started = Date.now();
   const follow = await run(['--server', relay.address, '--follow', '--all', '--duration', '1s', '--out', join(dir, 'follow'), '--format', 'json', '--namespace', 'kube-system']);
