@@ -55,8 +55,9 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
   if (traffic) analysis.clients = clientView(traffic, (ctx.shared.probe as ProbeResult | undefined) ?? null, analysis.services, demoNamespace, 'traffic-summary.json');
   const compliance = evaluateCompliance(analysis, expectations, 'expect');
   const report = buildReport(analysis, compliance, {
-    kind: 'server',
-    source: ctx.shared.relayAddress ?? 'Hubble Relay',
+    // The run's flows.jsonl holds exactly the flows analysed: drill-down commands read it again after the cluster is gone.
+    kind: 'file',
+    source: flowsPath(ctx),
     filters: ['--namespace', 'genai-network-demo'],
     records: analysis.totals.flows,
     skippedByFilter: 0,
