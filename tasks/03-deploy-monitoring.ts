@@ -11,6 +11,7 @@ import { pollUntil, waitForDeploymentRollout } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 import { findPrometheus, installHint } from '../lib/metrics/prometheus-binary.ts';
+import type { MetricsState } from '../lib/metrics/lab-metrics.ts';
 import { PrometheusClient } from '../lib/metrics/prometheus.ts';
 import { loadManifests, manifestsDir } from '../lib/traffic/manifests.ts';
 
@@ -19,15 +20,6 @@ const ns = 'kube-system';
 /** The scrape job of the agents (manifests/monitoring/prometheus.yaml). */
 export const agentJob = 'hubble-metrics';
 const readyTimeoutMs = 120_000;
-
-/** What later tasks (analyze) learn about metrics in this run. */
-export interface MetricsState {
-  collected: boolean;
-  /** Why not, when not collected. */
-  reason?: string;
-  /** The forwarded Prometheus API, when collected. */
-  url?: string;
-}
 
 interface MonitoringPlan extends TaskPlan {
   objectChanges: ObjectChange[];

@@ -1,9 +1,19 @@
 // The lab's metrics section: for the window of the flows it analysed, the same analysis from Hubble metrics in the
 // run's Prometheus, reconciled with the flows; or why there are no metrics.
 import type { Analysis } from '../analysis/aggregate.ts';
+import type { Compliance } from '../analysis/compliance.ts';
 import { analyzeFromMetrics } from './analysis.ts';
 import { PrometheusClient } from './prometheus.ts';
-import { reconcile, type Reconciliation } from './reconcile.ts';
+import { reconcile, withMismatchWarning, type Reconciliation } from './reconcile.ts';
+
+/** What deploy-monitoring hands to later tasks about metrics in this run (ctx.shared.metrics). */
+export interface MetricsState {
+  collected: boolean;
+  /** Why not, when not collected. */
+  reason?: string;
+  /** The forwarded Prometheus API, when collected. */
+  url?: string;
+}
 
 export interface MetricsSection {
   /** The Prometheus API the numbers came from; null when metrics were not collected. */
@@ -73,4 +83,15 @@ export async function labMetricsSection(url: string, fromFlows: Analysis, opts: 
   } catch (err) {
     return { section: { source: url, window: null, reconciliation: null, note: `metrics could not be read from ${url}: ${(err as Error).message}` } };
   }
+}
+
+/**
+ * The lab's analyze step: the metrics section for the report and the verdict with a reconciliation mismatch as a
+ * completeness warning. No state (the deploy-monitoring step did not run): metrics were not collected.
+ */
+export async function labMetrics(state: MetricsState | undefined, fromFlows: Analysis, compliance: Compliance, opts: LabMetricsOptions): Promise<{ metrics: MetricsSection; compliance: Compliance }> {
+  if (!state) return { metrics: notCollected('the deploy-monitoring step did not run'), compliance };
+  if (!state.collected || !state.url) return { metrics: notCollected(state.reason ?? 'no Prometheus in this run'), compliance };
+  const { section } = await labMetricsSection(state.url, fromFlows, opts);
+  return { metrics: section, compliance: section.reconciliation ? withMismatchWarning(compliance, section.reconciliation) : compliance };
 }
