@@ -2,6 +2,7 @@
 import type { Flow } from '../flows/types.ts';
 import { enumValues } from '../hubble/filter/tables.ts';
 import { CappedCounter } from './counter.ts';
+import { redactFlowSecrets } from '../flows/redact.ts';
 
 let dropReasonNames: Map<number, string> | undefined;
 
@@ -57,6 +58,12 @@ function describeL4(flow: Flow): string | undefined {
   return undefined;
 }
 
+function redactSummary(summary: string): string {
+  const holder = { Summary: summary };
+  redactFlowSecrets(holder);
+  return holder.Summary;
+}
+
 export function flowExample(flow: Flow, reason: string | undefined): FlowExample {
   const pair = flow.l4?.TCP ?? flow.l4?.UDP ?? flow.l4?.SCTP;
   const src = flow.source?.pod_name ? `${flow.source.namespace}/${flow.source.pod_name}` : undefined;
@@ -71,7 +78,8 @@ export function flowExample(flow: Flow, reason: string | undefined): FlowExample
     verdict: flow.verdict ?? 'VERDICT_UNKNOWN',
     reason,
     direction: flow.traffic_direction,
-    summary: flow.Summary ?? describeL4(flow),
+    // Written into reports: a URL's secrets stay out, also for flows from clusters that did not redact them.
+    summary: flow.Summary ? redactSummary(flow.Summary) : describeL4(flow),
   };
 }
 

@@ -60,3 +60,31 @@ export function redactUrl(url: string): string {
   if (fragment !== undefined) result += `#${redactPairs(fragment)}`;
   return result;
 }
+
+// A URL inside free text (a flow's Summary: `HTTP/1.1 GET http://svc/api?api_key=…`): anything up to white space.
+const URL_IN_TEXT = /[^\s]*[?#][^\s]*/g;
+
+/**
+ * Redacts the URL of an HTTP flow and any URL its Summary quotes, in place; true when something changed. Cheap
+ * for the usual flow: only text holding `?`, `#` or `@` is looked at.
+ */
+export function redactFlowSecrets(flow: { l7?: { http?: { url?: string } }; Summary?: string }): boolean {
+  let changed = false;
+  const http = flow.l7?.http;
+  if (http?.url && /[?#@]/.test(http.url)) {
+    const url = redactUrl(http.url);
+    if (url !== http.url) {
+      http.url = url;
+      changed = true;
+    }
+  }
+  const summary = flow.Summary;
+  if (summary && /[?#]/.test(summary)) {
+    const text = summary.replace(URL_IN_TEXT, (u) => redactUrl(u));
+    if (text !== summary) {
+      flow.Summary = text;
+      changed = true;
+    }
+  }
+  return changed;
+}

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver, type ObserverClient } from '../hubble/client.ts';
 import { toJsonpb } from '../hubble/codec/write.ts';
+import { redactFlowSecrets } from '../flows/redact.ts';
 
 /** A time the flow stream was down. */
 export interface StreamGap {
@@ -148,6 +149,8 @@ export class FlowCollector {
             this.stats.lostEvents++;
             if (this.replaying) this.replayLost(this.replaying.gap, Number(resp.lost_events.num_events_lost ?? 0));
           } else if (resp.node_status) this.stats.nodeStatus++;
+          // flows.jsonl outlives the run: URL secrets from clusters that do not redact them stay out of it.
+          if (resp.flow) redactFlowSecrets(resp.flow);
           this.out.write(`${toJsonpb(resp)}\n`);
           this.onResponse(resp);
         }

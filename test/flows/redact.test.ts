@@ -25,3 +25,23 @@ t.test('the password of user:password@ is replaced, the user kept', async (t) =>
   t.equal(redactUrl('https://bob@example.com/x'), 'https://bob@example.com/x');
   t.equal(redactUrl('/a@b?x=1'), '/a@b?x=1', 'an @ in a path is not userinfo');
 });
+
+t.test('redactFlowSecrets: the HTTP URL and the URLs a Summary quotes, in place', async (t) => {
+  const { redactFlowSecrets } = await import('../../lib/flows/redact.ts');
+  const flow = {
+    l7: { http: { url: 'http://llm-service/api/v1/generate?api_key=sk-123&model=x' } },
+    Summary: 'HTTP/1.1 GET http://llm-service/api/v1/generate?api_key=sk-123&model=x => 200',
+  };
+  t.ok(redactFlowSecrets(flow));
+  t.equal(flow.l7.http.url, 'http://llm-service/api/v1/generate?api_key=REDACTED&model=x');
+  t.equal(flow.Summary, 'HTTP/1.1 GET http://llm-service/api/v1/generate?api_key=REDACTED&model=x => 200');
+  const plain = { l7: { http: { url: 'http://svc/healthz' } }, Summary: 'TCP Flags: SYN' };
+  t.notOk(redactFlowSecrets(plain), 'nothing to do');
+  t.same(plain, { l7: { http: { url: 'http://svc/healthz' } }, Summary: 'TCP Flags: SYN' });
+});
+
+t.test('report examples never quote a URL secret, whatever the agents did', async (t) => {
+  const { flowExample } = await import('../../lib/analysis/drops.ts');
+  const ex = flowExample({ verdict: 'DROPPED', Summary: 'HTTP/1.1 POST http://svc/login?password=hunter2 => 403' }, 'POLICY_DENIED');
+  t.equal(ex.summary, 'HTTP/1.1 POST http://svc/login?password=REDACTED => 403');
+});
