@@ -72,15 +72,21 @@ t.test('Relay replaced or gone mid-run', async (t) => {
   const setup = await runHubbleLab(['run', ...setupTasks, '--kubeconfig', sim.kubeconfigPath, '--yes'], 180_000);
   t.equal(setup.code, 0, 'the lab is set up', { output: `${setup.stdout}\n${setup.stderr}` });
 
-  /** The flows of the run's filter that the agents' buffers hold between two times, asked through Relay. */
+  /**
+   * The flows of the run's filter that the agents' buffers hold between two times, asked through Relay. A read
+   * stops at the first flow past `until` in buffer order, so the request reaches 5 s beyond the window either side.
+   */
   async function heldByAgents(fromMs: number, toMs: number): Promise<string[]> {
     const forward = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'hubble-relay', servicePort: 80, localPort: 24245 });
     try {
       const client = await connectObserver(forward.address, { dialTimeoutMs: 10_000 });
       try {
         const uuids: string[] = [];
-        const req = { ...collectRequest(), since: new Date(fromMs).toISOString(), until: new Date(toMs).toISOString() };
-        for await (const resp of client.getFlows(req)) if (resp.flow?.uuid) uuids.push(resp.flow.uuid);
+        const req = { ...collectRequest(), since: new Date(fromMs - 5000).toISOString(), until: new Date(toMs + 5000).toISOString() };
+        for await (const resp of client.getFlows(req)) {
+          const at = Date.parse(resp.flow?.time ?? '');
+          if (resp.flow?.uuid && at >= fromMs && at <= toMs) uuids.push(resp.flow.uuid);
+        }
         return uuids;
       } finally {
         client.close();
