@@ -1,5 +1,5 @@
 // hubble-lab port-forward against the embedded cluster while its pod goes away: it follows the Service to the new
-// Relay pod and says so, says when there is none and retries with a growing wait, and stops on Ctrl-C.
+// Relay pod and says so, says when there is none (or no cluster) and retries with a growing wait, and stops on Ctrl-C.
 import t from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -82,6 +82,12 @@ t.test('port-forward follows hubble-relay to its new pod, says when there is non
   const retries = [...out.text.slice(mark2).matchAll(/no ready pod behind service kube-system\/hubble-relay; retrying in (\d+)s/g)].map((m) => Number(m[1]));
   t.same(retries.slice(0, 3), [1, 2, 4], `with no pod it says so and waits longer each time (${retries.join(', ')} s)`);
   t.equal(forward.exitCode, null, 'and keeps running');
+
+  const mark3 = out.text.length;
+  await sim.stop();
+  await out.waitFor(/port-forward kube-system\/hubble-relay: cannot (read Service|list pods of service) kube-system\/hubble-relay: .+; retrying in \d+s/, 30_000, mark3);
+  t.pass('with the cluster gone it says it cannot reach the API server, and retries');
+  t.equal(forward.exitCode, null, 'still running');
 
   forward.kill('SIGINT');
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s after SIGINT'), 15_000))]);
