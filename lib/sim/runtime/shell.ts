@@ -1,17 +1,18 @@
 // Runs a command line in a container, as its own command or `kubectl exec`: a small shell (sh -c with && || ;),
-// coreutils over the container's files, and real processes for node and the network tools (curl, wget, nslookup),
+// coreutils and tar (for kubectl cp) over the container's files, and real processes for node and the network tools (curl, wget, nslookup),
 // each confined by Node's permission model to the container's files and the pod's network.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { PodNetwork } from '../net/datapath.ts';
 import { clusterDnsIP, clusterDomain } from '../net/addresses.ts';
 import { parseScript, UnsupportedCommand } from './command.ts';
 import { hostPath } from './volumes.ts';
+import { tar } from './tar.ts';
 import type { ExitStatus, Instance } from './program.ts';
 
 export interface Stdio {
@@ -356,6 +357,15 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
         return cat(args, io);
       case 'ls':
         return ls(args, io);
+      case 'tar': {
+        const input = new PassThrough();
+        const stop = readStdin((chunk) => (chunk === null ? input.end() : input.write(chunk)));
+        try {
+          return await tar(args, cwd, { stdin: input, stdout: io.stdout, stderr: io.stderr }, { readable, writable: real });
+        } finally {
+          stop();
+        }
+      }
     }
     if (inShell) write(io.stderr, `sh: ${cmd}: not found\n`);
     else if (ctx.exec) write(io.stderr, `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`);
@@ -475,7 +485,7 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
   };
 }
 
-const builtins = new Set(['env', 'echo', 'sleep', 'true', ':', 'false', 'exit', 'export', 'cd', 'cat', 'ls', 'pwd', 'hostname', 'printenv']);
+const builtins = new Set(['env', 'echo', 'sleep', 'true', ':', 'false', 'exit', 'export', 'cd', 'cat', 'ls', 'pwd', 'hostname', 'printenv', 'tar']);
 
 function isCommand(word: string): boolean {
   const b = base(word);

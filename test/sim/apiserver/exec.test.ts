@@ -165,3 +165,21 @@ t.test('the Cilium agent pod: cilium status and hubble observe from the agent\'s
   t.equal(badFlag.code, 2);
   t.match(badFlag.stderr, /bogus/);
 });
+
+t.test('kubectl cp: tar over exec, into the container and back out', async (t) => {
+  const dir = t.testdir({ 'notes.txt': 'written on the machine\n' });
+  const into = await kubectl(['cp', `${dir}/notes.txt`, 'web:/tmp/notes.txt']);
+  t.equal(into.code, 0, into.stderr);
+  const inside = await kubectl(['exec', 'web', '--', 'cat', '/tmp/notes.txt']);
+  t.same([inside.code, inside.stdout], [0, 'written on the machine\n'], 'the file is in the container');
+  const out = await kubectl(['cp', 'web:/tmp/notes.txt', `${dir}/back.txt`]);
+  t.equal(out.code, 0, out.stderr);
+  const { readFile } = await import('node:fs/promises');
+  t.equal(await readFile(`${dir}/back.txt`, 'utf8'), 'written on the machine\n', 'and back out');
+  // kubectl may exit before it prints tar's message, so only the outcome is certain.
+  await kubectl(['cp', 'web:/tmp/none.txt', `${dir}/none.txt`]);
+  await t.rejects(readFile(`${dir}/none.txt`), 'a file the container lacks is not written');
+  const direct = await kubectl(['exec', 'web', '--', 'tar', 'cf', '-', '/tmp/none.txt']);
+  t.equal(direct.code, 2);
+  t.match(direct.stderr, 'tar: tmp/none.txt: Cannot stat: No such file or directory\ntar: Exiting with failure status due to previous errors');
+});
