@@ -509,12 +509,24 @@ function num(obj: Record<string, unknown>, key: string, v: unknown, at: string, 
 // protojson reads a Timestamp as RFC 3339 with an upper-case T and Z (or an offset), at most 9 fractional digits,
 // from year 1 to 9999. Consecutive records share their second: its check is remembered.
 const RFC3339_STRICT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/;
-const UTC_FRACTION = /^(?:\.\d{1,9})?Z$/;
 let lastGoodSecond = '';
+
+/** `.d…dZ` (1 to 9 digits) or `Z` from index 19: the rest of a UTC timestamp whose second was already checked. */
+function utcFraction(v: string): boolean {
+  const n = v.length;
+  if (v.charCodeAt(n - 1) !== 0x5a /* Z */) return false;
+  if (n === 20) return true;
+  if (v.charCodeAt(19) !== 0x2e /* . */ || n > 30 || n < 22) return false;
+  for (let i = 20; i < n - 1; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
+}
 
 function time(v: unknown, label: string): string | undefined {
   if (typeof v === 'string') {
-    if (lastGoodSecond.length > 0 && v.startsWith(lastGoodSecond) && UTC_FRACTION.test(v.slice(19))) return undefined;
+    if (lastGoodSecond.length > 0 && v.startsWith(lastGoodSecond) && utcFraction(v)) return undefined;
     if (RFC3339_STRICT.test(v) && !v.startsWith('0000') && parseTimestamp(v) !== undefined) {
       if (v.endsWith('Z')) lastGoodSecond = v.slice(0, 19);
       return undefined;
@@ -569,7 +581,7 @@ const INT32_MAX = 2 ** 31 - 1;
  */
 function enumValue(obj: Record<string, unknown>, key: string, v: unknown, enumName: string, at: string): string | undefined {
   if (typeof v === 'string') {
-    if (!Object.hasOwn(enumValues(enumName), v)) unknownSeen.push([`${at}.${key}`, v]);
+    if (!knownName(enumName, v)) unknownSeen.push([`${at}.${key}`, v]);
     return undefined;
   }
   if (!present(v)) return undefined;
@@ -582,6 +594,17 @@ function enumValue(obj: Record<string, unknown>, key: string, v: unknown, enumNa
     return undefined;
   }
   return expected(`${at}.${key}`, 'an enum name or number', v);
+}
+
+const knownNames = new Map<string, Set<string>>();
+
+function knownName(enumName: string, value: string): boolean {
+  let names = knownNames.get(enumName);
+  if (!names) {
+    names = new Set(Object.keys(enumValues(enumName)));
+    knownNames.set(enumName, names);
+  }
+  return names.has(value);
 }
 
 /** An enum whose unknown names cannot be carried on: a node state no version names is no state at all. */
