@@ -212,9 +212,9 @@ export class QualityTracker {
 }
 
 function gapText(g: CollectionGap): string {
-  const span = `from ${g.from} to ${g.to ?? 'the end'} (${g.seconds.toFixed(1)}s)`;
+  const span = g.to === null && g.seconds === 0 ? `after ${g.from}` : `from ${g.from} to ${g.to ?? 'the end'} (${g.seconds.toFixed(1)}s)`;
   if (g.recovered) return `The flow stream was down ${span}: ${g.reason}; every flow of the gap was read from the agents' buffers after it resumed.`;
-  return `flows were not collected ${span}: ${g.reason}; about ${g.estimatedLost} flow(s) lost`;
+  return `flows were not collected ${span}: ${g.reason}${g.estimatedLost ? `; about ${g.estimatedLost} flow(s) lost` : ''}`;
 }
 
 /** What the collection itself missed: such data is incomplete whatever `incomplete` accepts of Hubble's own losses. */
