@@ -8,6 +8,7 @@ import type { CollectorStats, FlowCollector } from '../lib/lab/collector.ts';
 import { defineTask, type LabContext } from '../lib/lab/task.ts';
 import { runStandalone } from '../lib/lab/standalone.ts';
 import { buildReport } from '../lib/report/json.ts';
+import { addLabPolicyReport } from '../lib/lab/policy-report.ts';
 import { reportFormats, writeReports } from '../lib/report/write.ts';
 import { demoNamespace, manifestsDir } from '../lib/traffic/manifests.ts';
 import { clientView } from '../lib/analysis/clients.ts';
@@ -62,6 +63,7 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
     records: analysis.totals.flows,
     skippedByFilter: 0,
   });
+  await addLabPolicyReport(ctx, report, flowsPath(ctx));
   const written = await writeReports(report, ctx.options.outDir, reportFormats);
   ctx.shared.verdict = compliance.status;
   ctx.exitCode = compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;

@@ -2,13 +2,14 @@
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
-import { optionFlag, optionString, type OptionSpec } from '../args.ts';
+import { optionFlag, optionString, optionValues, type OptionSpec } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { ExitCode, formatError, UsageError } from '../errors.ts';
 import { describeTarget, loadKubeConfig } from '../kube/config.ts';
 import { acquireRunLease } from '../kube/lease.ts';
 import { parseDuration } from '../lab/duration.ts';
 import { chooseMode, createReporter } from '../lab/reporter.ts';
+import { labPolicies } from '../lab/policies.ts';
 import type { LabContext, LabOptions } from '../lab/task.ts';
 import { makeOutDir } from '../report/write.ts';
 import { runTasks, selectTasks } from '../runner.ts';
@@ -28,6 +29,7 @@ const options: OptionSpec[] = [
   ...clusterOptions,
   { name: 'duration', type: 'string', valueName: 'DURATION', default: '20s', description: 'how long the traffic runs', group: 'Lab' },
   { name: 'scenario', type: 'string', valueName: 'NAME', default: 'default', description: `${scenarios.join(' | ')} (broken-policy drops part of the workflow, to show a FAIL)`, group: 'Lab' },
+  { name: 'policy', type: 'string', repeatable: true, valueName: 'FILE|DIR', description: "apply these policies instead of the guide's NetworkPolicy (e.g. a report's suggested-policy.yaml); L7 visibility stays", group: 'Lab' },
   { name: 'out', type: 'string', valueName: 'DIR', description: 'report folder (default reports/<timestamp>/)', group: 'Output' },
   { name: 'json', type: 'boolean', description: 'progress as JSON lines', group: 'Output' },
 ];
@@ -128,6 +130,13 @@ export const runCommand: Command = {
       dryRun: optionFlag(args, 'dry-run'),
       yes: optionFlag(args, 'yes'),
     };
+    const policy = optionValues(args, 'policy');
+    if (policy.length) {
+      if (scenario !== 'default') throw new UsageError(`--policy replaces the policy of --scenario ${scenario}: give one or the other`);
+      labOptions.policy = policy;
+      // Read now: a file that is not policy YAML fails before any cluster is touched.
+      labPolicies(labOptions);
+    }
     const target = await labTarget(optionString(args, 'kubeconfig'), optionString(args, 'context'), io);
     if (!labOptions.dryRun) makeOutDir(labOptions.outDir);
     const ctx = labContext(target, labOptions, io, optionFlag(args, 'json'), tasks.map((t) => t.id));

@@ -2,6 +2,7 @@
 import type { Analysis, EdgeSummary } from '../analysis/aggregate.ts';
 import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
 import { observeCommand, type ObserveCommand, type ReportSource } from './observe-command.ts';
+import type { PolicyReport } from '../policy/report.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 export const GENERATOR_VERSION = '0.1.0';
@@ -34,6 +35,8 @@ export interface Report extends Analysis {
   generatedAt: string;
   input: ReportInput;
   compliance: ReportCompliance;
+  /** Policies in force, rules no flow used, edges no policy covers, each policy drop explained; when policies were known. */
+  policy?: PolicyReport;
 }
 
 function findEdge(a: Analysis, v: Violation): EdgeSummary | undefined {

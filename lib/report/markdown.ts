@@ -4,6 +4,7 @@ import { deniedText, type FlowExample } from '../analysis/drops.ts';
 import type { Report, ReportCheck } from './json.ts';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, plural } from './format.ts';
 import { observeCommand, shellCommand, type ObserveCommand } from './observe-command.ts';
+import { dropWhy, policyMarkdown } from './policy.ts';
 
 /** GitHub renders Mermaid diagrams up to a size; beyond this many edges the rest is summarised. */
 export const MAX_MAP_EDGES = 500;
@@ -326,6 +327,8 @@ function drops(r: Report): string {
       out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? deniedText(e.policyDenied, e.policyDeniedSyns) : plural(pair.count, 'packet')}${sides}`);
       const c = e ? observeCommand(r.input, r.window, e.drilldowns.drops.find((x) => x.reason === d.reason) ?? null) : null;
       if (c) out.push(`  - ${commandLine(c)}`);
+      const why = d.policy ? dropWhy(r.policy, pair) : undefined;
+      if (why) out.push(`  - why: ${why}`);
     }
     if (d.examples.length > 0) {
       out.push('', 'Example flows:', '', '```', ...d.examples.map(exampleLine), '```');
@@ -417,6 +420,6 @@ function quality(r: Report): string {
 }
 
 export function formatMarkdown(r: Report): string {
-  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), dns(r), timeline(r), quality(r)];
+  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), ...(r.policy ? [policyMarkdown(r.policy)] : []), dns(r), timeline(r), quality(r)];
   return sections.filter((x): x is string => x !== undefined).join('\n\n') + '\n';
 }
