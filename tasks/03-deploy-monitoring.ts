@@ -4,7 +4,7 @@ import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { InfraError } from '../lib/errors.ts';
-import { applyChanges, describeChange, planApply, type ObjectChange } from '../lib/kube/apply.ts';
+import { applyChanges, describeChange, fieldManager, planApply, type ObjectChange } from '../lib/kube/apply.ts';
 import { callApi } from '../lib/kube/errors.ts';
 import { forwardService } from '../lib/kube/port-forward.ts';
 import { pollUntil, waitForDeploymentRollout } from '../lib/kube/rollout.ts';
@@ -40,6 +40,11 @@ export function monitoringManifests(sim: boolean): KubernetesObject[] {
 
 /** The Secret holding Grafana's admin password: made once, never part of the manifests (no default password). */
 const grafanaSecret = 'grafana-admin';
+
+/** Everything the task may create, for teardown: the manifests and the password's Secret. */
+export function monitoringObjects(sim: boolean): KubernetesObject[] {
+  return [...monitoringManifests(sim), { apiVersion: 'v1', kind: 'Secret', metadata: { name: grafanaSecret, namespace: ns } }];
+}
 
 async function grafanaSecretExists(ctx: LabContext): Promise<boolean> {
   const core = ctx.kc.makeApiClient(CoreV1Api);
@@ -102,6 +107,7 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
       await callApi(`create Secret ${ns}/${grafanaSecret}`, () =>
         core.createNamespacedSecret({
           namespace: ns,
+          fieldManager,
           body: { metadata: { name: grafanaSecret, namespace: ns, labels: { 'app.kubernetes.io/part-of': 'hubble-lab' } }, type: 'Opaque', data: { 'admin-password': Buffer.from(password).toString('base64') } },
         }),
       );

@@ -8,6 +8,7 @@ import { fieldManager } from '../kube/apply.ts';
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { hubbleManifests, demoNamespace } from '../traffic/manifests.ts';
 import { previousValuesAnnotation } from '../../tasks/02-enable-hubble.ts';
+import { monitoringObjects } from '../../tasks/03-deploy-monitoring.ts';
 import { defineTask, type TaskPlan } from './task.ts';
 
 interface TeardownPlan extends TaskPlan {
@@ -36,7 +37,7 @@ export const teardown = defineTask<TeardownPlan>({
   kind: 'setup',
   async plan(ctx) {
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: demoNamespace } };
-    const deletions = await createdByLab(ctx.kc, [namespace, ...hubbleManifests()]);
+    const deletions = await createdByLab(ctx.kc, [namespace, ...hubbleManifests(), ...monitoringObjects(ctx.target.sim)]);
     const core = ctx.kc.makeApiClient(CoreV1Api);
     const cm = await callApi('read ConfigMap kube-system/cilium-config', () => core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' }));
     const kept = cm.metadata?.annotations?.[previousValuesAnnotation];

@@ -64,6 +64,13 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /Deploy Prometheus for Hubble metrics \(unchanged\)/, 'a second run changes nothing');
   t.notMatch(again.stdout, /admin password/, 'the password is printed once');
+
+  const down = await runHubbleLab(['teardown', '--kubeconfig', sim.kubeconfigPath, '--yes'], 180_000);
+  t.equal(down.code, 0, `teardown\n${down.stdout}\n${down.stderr}`);
+  t.match(down.stdout, /delete Deployment kube-system\/prometheus/);
+  t.match(down.stdout, /delete Secret kube-system\/grafana-admin/);
+  const left = (await apps.listNamespacedDeployment({ namespace: 'kube-system' })).items.map((d) => d.metadata?.name);
+  t.notOk(left.includes('prometheus') || left.includes('grafana'), 'teardown removes Prometheus and Grafana');
 });
 
 t.test('without a prometheus binary the task says how to get one, and changes nothing', async (t) => {
