@@ -21,7 +21,16 @@ export function givenArgv(container: Record<string, any>, cluster: Record<string
   return [...(Array.isArray(container.command) ? container.command.map(expand) : []), ...(Array.isArray(container.args) ? container.args.map(expand) : [])];
 }
 
-type Token = { word: string } | { op: '&&' | '||' | ';' };
+/** `>FILE`, `>>FILE`, `2>FILE`, `2>&1`, `>&2`: where a command's stdout (1) or stderr (2) goes. */
+export interface Redirect {
+  fd: 1 | 2;
+  append: boolean;
+  /** The other descriptor it joins; else `file`. */
+  dup?: 1 | 2;
+  file?: string;
+}
+
+type Token = { word: string } | { op: '&&' | '||' | ';' } | { redirect: Redirect };
 
 /** Splits a `sh -c` script into words and operators; expands $VAR and ${VAR} outside single quotes. */
 function tokenize(script: string, env: Record<string, string>): Token[] {
@@ -62,8 +71,21 @@ function tokenize(script: string, env: Record<string, string>): Token[] {
       i++;
       continue;
     }
-    if (two === '$(' || '|&<>`()'.includes(ch)) {
-      throw new UnsupportedCommand(`sh: unsupported in the simulated cluster: "${script.slice(i, i + 20)}" (pipes, redirections, subshells and background jobs are not emulated)`);
+    if (ch === '>') {
+      // A lone 1 or 2 just before > names the descriptor (2>…), anything else is a word of its own.
+      const fd: 1 | 2 = word === '2' ? 2 : 1;
+      if (word === '1' || word === '2') word = undefined;
+      else push();
+      const append = script[i + 1] === '>';
+      i += append ? 2 : 1;
+      const dup = /^&([12])/.exec(script.slice(i));
+      if (dup) i += 2;
+      tokens.push({ redirect: { fd, append, ...(dup ? { dup: Number(dup[1]) as 1 | 2 } : {}) } });
+      while (script[i] === ' ' || script[i] === '\t') i++;
+      continue;
+    }
+    if (two === '$(' || '|&<`()'.includes(ch)) {
+      throw new UnsupportedCommand(`sh: unsupported in the simulated cluster: "${script.slice(i, i + 20)}" (pipes, input redirections, subshells and background jobs are not emulated)`);
     }
     if (ch === "'") {
       const end = script.indexOf("'", i + 1);
@@ -112,6 +134,7 @@ function tokenize(script: string, env: Record<string, string>): Token[] {
 export interface ScriptCommand {
   assignments: Record<string, string>;
   words: string[];
+  redirects: Redirect[];
   after?: '&&' | '||' | ';';
 }
 
@@ -119,6 +142,7 @@ export interface ScriptCommand {
 export function parseScript(script: string, env: Record<string, string>): ScriptCommand[] {
   const commands: ScriptCommand[] = [];
   let words: string[] = [];
+  let redirects: Redirect[] = [];
   let after: ScriptCommand['after'];
   const flush = (next?: ScriptCommand['after']) => {
     if (words.length) {
@@ -129,15 +153,29 @@ export function parseScript(script: string, env: Record<string, string>): Script
         words = words.slice(1);
       }
       if (words[0] === 'exec') words = words.slice(1);
-      commands.push({ assignments, words, ...(after ? { after } : {}) });
+      commands.push({ assignments, words, redirects, ...(after ? { after } : {}) });
     }
     words = [];
+    redirects = [];
     after = next;
   };
+  let target: Redirect | undefined;
   for (const t of tokenize(script, env)) {
-    if ('word' in t) words.push(t.word);
-    else flush(t.op);
+    if ('word' in t) {
+      if (target) {
+        target.file = t.word;
+        target = undefined;
+      } else words.push(t.word);
+    } else if ('redirect' in t) {
+      if (target) throw new UnsupportedCommand('sh: syntax error: a redirection needs a file');
+      redirects.push(t.redirect);
+      if (t.redirect.dup === undefined) target = t.redirect;
+    } else {
+      if (target) throw new UnsupportedCommand(`sh: syntax error: unexpected "${t.op}"`);
+      flush(t.op);
+    }
   }
+  if (target) throw new UnsupportedCommand('sh: syntax error: unexpected end of file');
   flush();
   return commands;
 }

@@ -1,8 +1,9 @@
 // A running pod: its network attachment, files, init and app containers, probes, statuses and logs.
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { PassThrough, Writable, type Duplex } from 'node:stream';
 import type { Datapath, PodNetwork } from '../net/datapath.ts';
+import { clusterDnsIP, clusterDomain } from '../net/addresses.ts';
 import type { ContainerStatusUpdate, ExecStreams, LogOptions, PodSpecForRuntime, RunningPod, RuntimeClusterView } from './types.ts';
 import { ContainerLogError, ContainerRunner, type BackoffOptions, type RestartPolicy } from './container.ts';
 import { containerEnv } from './env.ts';
@@ -140,6 +141,7 @@ export class SimPod implements RunningPod {
     const volumes = await this.podVolumes();
     const rootfs = join(this.dir, 'containers', String(c.name), 'rootfs');
     const mounts = await mountVolumes(rootfs, c, volumes);
+    await this.skeleton(rootfs);
     const env = containerEnv({ spec: this.spec, container: c, cluster: this.cluster, services: this.deps.datapath.services.list(), imageEnv: imageEnv(run) });
     const shell: ShellContext = { env, net: this.net, rootfs, mounts, node: run.kind === 'node', ...(c.workingDir ? { workingDir: String(c.workingDir) } : {}) };
     this.shells.set(String(c.name), shell);
@@ -172,6 +174,17 @@ export class SimPod implements RunningPod {
     // idles, as a server would.
     if (given.length && runsCommand(given[0]!)) return this.startMain(c, shell, given, log);
     return idleInstance();
+  }
+
+  /** What every image's filesystem has and the kubelet writes: /tmp, and /etc's hostname, hosts and resolv.conf. */
+  private async skeleton(rootfs: string): Promise<void> {
+    const ns = this.spec.namespace;
+    await mkdir(join(rootfs, 'tmp'), { recursive: true });
+    await mkdir(join(rootfs, 'etc'), { recursive: true });
+    const hostname = String(this.spec.pod.spec?.hostname ?? this.spec.name);
+    await writeFile(join(rootfs, 'etc', 'hostname'), `${hostname}\n`);
+    await writeFile(join(rootfs, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n${this.spec.podIP}\t${hostname}\n`);
+    await writeFile(join(rootfs, 'etc', 'resolv.conf'), `search ${ns}.svc.${clusterDomain} svc.${clusterDomain} ${clusterDomain}\nnameserver ${clusterDnsIP}\noptions ndots:5\n`);
   }
 
   /** The container's own process: its output in the container log, its stdin open for attach when the spec asks. */

@@ -2,15 +2,15 @@
 // coreutils and tar (for kubectl cp) over the container's files, and real processes for node and the network tools (curl, wget, nslookup),
 // each confined by Node's permission model to the container's files and the pod's network.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { posix } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { dirname, posix } from 'node:path';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { PodNetwork } from '../net/datapath.ts';
 import { clusterDnsIP, clusterDomain } from '../net/addresses.ts';
-import { parseScript, UnsupportedCommand } from './command.ts';
+import { parseScript, UnsupportedCommand, type Redirect } from './command.ts';
 import { hostPath } from './volumes.ts';
 import { tar } from './tar.ts';
 import type { ExitStatus, Instance } from './program.ts';
@@ -373,6 +373,38 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     return 127;
   }
 
+  /** Runs `body` with the command's stdout and stderr sent where its redirections say (files in the container). */
+  async function redirected(redirects: Redirect[], io: Stdio, body: (io: Stdio) => Promise<number>): Promise<number> {
+    if (redirects.length === 0) return body(io);
+    const fds: Record<1 | 2, Writable> = { 1: io.stdout, 2: io.stderr };
+    const opened: Writable[] = [];
+    try {
+      for (const r of redirects) {
+        if (r.dup !== undefined) {
+          fds[r.fd] = fds[r.dup];
+          continue;
+        }
+        const file = r.file!;
+        if (file === '/dev/null') {
+          fds[r.fd] = new Writable({ write: (_chunk, _enc, cb) => cb() });
+          continue;
+        }
+        const path = real(file);
+        if (!(await stat(dirname(path)).then((st) => st.isDirectory(), () => false))) {
+          write(io.stderr, `sh: can't create ${file}: nonexistent directory\n`);
+          return 1;
+        }
+        const stream = createWriteStream(path, { flags: r.append ? 'a' : 'w' });
+        stream.on('error', () => {});
+        opened.push(stream);
+        fds[r.fd] = stream;
+      }
+      return await body({ ...io, stdout: fds[1], stderr: fds[2] });
+    } finally {
+      await Promise.all(opened.map((s) => new Promise<void>((resolve) => s.end(() => resolve()))));
+    }
+  }
+
   async function script(text: string, io: Stdio): Promise<number> {
     let commands;
     try {
@@ -386,7 +418,7 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     for (const c of commands) {
       if (stopping.signal.aborted) break;
       if ((c.after === '&&' && status !== 0) || (c.after === '||' && status === 0)) continue;
-      status = await run(c.words, c.assignments, io, true);
+      status = await redirected(c.redirects, io, (cio) => run(c.words, c.assignments, cio, true));
       if (base(c.words[0] ?? '') === 'exit') return status;
     }
     return status;
