@@ -1,6 +1,6 @@
 // `hubble-lab analyze`: one pass over flows from a file or a live Relay into report.md/json, junit.xml and a gate verdict.
 import { join } from 'node:path';
-import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
+import { optionFlag, optionString, optionValues, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { readFile } from 'node:fs/promises';
 import { ExitCode, InputError, UsageError, formatError } from '../errors.ts';
@@ -20,7 +20,10 @@ import { parseGoDuration } from '../hubble/filter/time.ts';
 import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
 import { annotations } from '../report/github.ts';
 import { buildReport, formatReportJson, type Report, type ReportInput } from '../report/json.ts';
-import { reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
+import { makeOutDir, reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
+import { attachPolicyReport } from '../report/policy.ts';
+import { compileLocated, readPolicyFiles } from '../policy/load.ts';
+import { ObservationTable } from '../policy/observations.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
 
 const SOURCE = 'Source';
@@ -36,6 +39,7 @@ const ownOptions: OptionSpec[] = [
   { name: 'json', type: 'boolean', group: OUTPUT, description: 'print report.json to stdout (the summary goes to stderr)' },
   { name: 'traffic-summary', type: 'string', valueName: 'FILE', group: SOURCE, description: 'the clients’ own account (a lab run’s traffic-summary.json): requests they never got an answer for count against their edge’s service levels' },
   { name: 'expect', type: 'string', valueName: 'FILE', group: OUTPUT, description: 'expectations (YAML): allowed and denied edges, service levels, check modes' },
+  { name: 'policy', type: 'string', repeatable: true, valueName: 'FILE|DIR', group: OUTPUT, description: "the policies in force: each policy drop explained with them, a Policy section (unused rules, uncovered edges) and suggested-policy.yaml" },
   { name: 'gate', type: 'string', valueName: 'MODE', group: OUTPUT, description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)' },
 ];
 
@@ -124,7 +128,10 @@ function windowFilter(req: GetFlowsRequest): ((resp: GetFlowsResponse) => boolea
   };
 }
 
-async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, readOptions: ReadOptions): Promise<Collected> {
+/** Hands each flow the filters kept to the policy explanations, beside the aggregator. */
+type FlowTap = (resp: GetFlowsResponse) => void;
+
+async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, readOptions: ReadOptions, tap?: FlowTap): Promise<Collected> {
   if (req.number !== undefined && !req.first && req.number !== ALL_FLOWS) {
     throw new UsageError('analyze: --last is not available with --input', { hint: 'pick flows from a file with --since/--until or --first N' });
   }
@@ -142,6 +149,7 @@ async function collectFile(path: string, req: GetFlowsRequest, io: CommandIO, re
         records++;
         if (inWindow && !inWindow(resp)) continue;
         agg.add(resp);
+        if (tap && resp.flow && matches(resp.flow)) tap(resp);
         if (agg.flowsCounted >= limit) break reading;
       }
       if (io.signal.aborted) {
@@ -179,7 +187,7 @@ function firstLine(err: unknown): string {
   return formatError(err).split('\n')[0]!;
 }
 
-async function collectServer(address: string, req: GetFlowsRequest, args: ParsedArgs, io: CommandIO): Promise<Collected> {
+async function collectServer(address: string, req: GetFlowsRequest, args: ParsedArgs, io: CommandIO, tap?: FlowTap): Promise<Collected> {
   const durationText = optionString(args, 'duration');
   let durationMs: number | undefined;
   if (durationText !== undefined) {
@@ -210,6 +218,7 @@ async function collectServer(address: string, req: GetFlowsRequest, args: Parsed
       for await (const resp of client.getFlows(req, { signal })) {
         records++;
         agg.add(resp);
+        tap?.(resp);
       }
     } catch (err) {
       if (records === 0) throw err;
@@ -271,7 +280,16 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   const summaryPath = optionString(args, 'traffic-summary');
   const traffic = summaryPath === undefined ? undefined : await loadTrafficSummary(summaryPath);
 
-  const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }) : await collectServer(server!, req, args, io);
+  // Policies are read before the flows too; without them only policy drops are kept, to be explained from the flows.
+  const policyFiles = optionValues(args, 'policy');
+  const policies = policyFiles.length ? readPolicyFiles(policyFiles) : undefined;
+  if (policies) compileLocated(policies);
+  const policyFlows = new ObservationTable();
+  const tap: FlowTap = (resp) => {
+    if (policies || resp.flow?.verdict === 'DROPPED') policyFlows.add(resp);
+  };
+
+  const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }, tap) : await collectServer(server!, req, args, io, tap);
   const { agg, stats, failure } = collected;
   const analysis = agg.finish({ ...collected.read, failure: agg.quality.failure }, collected.unknownValues);
   if (traffic) {
@@ -287,6 +305,8 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
     skippedByFilter: agg.skippedByFilter,
   };
   const report = buildReport(analysis, compliance, reportInput, now);
+  if (policies && wanted.length) makeOutDir(outDir);
+  await attachPolicyReport(report, policyFlows, policies ? { policies, ...(wanted.length ? { suggestTo: outDir } : {}) } : {});
 
   const written = await writeReports(report, outDir, wanted, io.env);
 
