@@ -22,7 +22,8 @@ import { annotations } from '../report/github.ts';
 import { buildReport, formatReportJson, type Report, type ReportInput } from '../report/json.ts';
 import { makeOutDir, reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
 import { attachPolicyReport } from '../report/policy.ts';
-import { compileLocated, readPolicyFiles } from '../policy/load.ts';
+import { compileLocated, readClusterPolicies, readPolicyFiles } from '../policy/load.ts';
+import { loadKubeConfig } from '../kube/config.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
 
@@ -40,6 +41,8 @@ const ownOptions: OptionSpec[] = [
   { name: 'traffic-summary', type: 'string', valueName: 'FILE', group: SOURCE, description: 'the clients’ own account (a lab run’s traffic-summary.json): requests they never got an answer for count against their edge’s service levels' },
   { name: 'expect', type: 'string', valueName: 'FILE', group: OUTPUT, description: 'expectations (YAML): allowed and denied edges, service levels, check modes' },
   { name: 'policy', type: 'string', repeatable: true, valueName: 'FILE|DIR', group: OUTPUT, description: "the policies in force: each policy drop explained with them, a Policy section (unused rules, uncovered edges) and suggested-policy.yaml" },
+  { name: 'kubeconfig', type: 'string', valueName: 'FILE', group: OUTPUT, description: "also take the cluster's own policies as the policies in force (with --context, or the current context)" },
+  { name: 'context', type: 'string', valueName: 'NAME', group: OUTPUT, description: 'kubeconfig context whose policies are in force' },
   { name: 'gate', type: 'string', valueName: 'MODE', group: OUTPUT, description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)' },
 ];
 
@@ -282,7 +285,11 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
 
   // Policies are read before the flows too; without them only policy drops are kept, to be explained from the flows.
   const policyFiles = optionValues(args, 'policy');
-  const policies = policyFiles.length ? readPolicyFiles(policyFiles) : undefined;
+  const kubeconfig = optionString(args, 'kubeconfig');
+  const context = optionString(args, 'context');
+  const fromCluster = kubeconfig !== undefined || context !== undefined;
+  const policies = policyFiles.length || fromCluster ? readPolicyFiles(policyFiles) : undefined;
+  if (policies && fromCluster) policies.push(...(await readClusterPolicies(loadKubeConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) }))));
   if (policies) compileLocated(policies);
   const policyFlows = new ObservationTable();
   const tap: FlowTap = (resp) => {

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { main } from '../../lib/cli.ts';
 import { synthJsonpbLines } from '../../lib/flows/synth.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
+import { R } from '../../lib/sim/apiserver/resources.ts';
+import type { KObject } from '../../lib/sim/apiserver/store.ts';
+import { startSimCluster } from '../../lib/sim/cluster.ts';
+import { loadManifests } from '../../lib/traffic/manifests.ts';
 
 const flowsText = [...synthJsonpbLines({ count: 3000, seed: 2 })].join('\n') + '\n';
 const brokenPolicy = new URL('../../manifests/policy/broken-policy.yaml', import.meta.url).pathname;
@@ -59,4 +63,20 @@ t.test('--policy with a broken file: exit 2 naming file and line, before any flo
   const r = await analyze(['--input', join(dir, 'missing.jsonl'), '--policy', join(dir, 'bad.yaml')]);
   t.equal(r.code, 2);
   t.match(r.stderr, /bad\.yaml:1: NetworkPolicy demo\/x: spec\.egress\[0\]\.to\[0\]\.ipBlock\.cidr: must be a CIDR/);
+});
+
+t.test("--kubeconfig: the cluster's policies are the policies in force", async (t) => {
+  const sim = await startSimCluster({ nodes: 1 });
+  t.teardown(() => sim.stop());
+  sim.internals.registry.create(R.namespaces, '', { metadata: { name: 'genai-network-demo' } });
+  for (const p of loadManifests(brokenPolicy)) sim.internals.registry.create(R.networkpolicies, 'genai-network-demo', structuredClone(p) as KObject);
+  const dir = t.testdir({ 'flows.jsonl': flowsText });
+  const out = join(dir, 'out');
+  const r = await analyze(['--input', join(dir, 'flows.jsonl'), '--kubeconfig', sim.kubeconfigPath, '--out', out, '--format', 'json', '--gate', 'off']);
+  t.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  t.same(report.policy.applied, [{ kind: 'NetworkPolicy', namespace: 'genai-network-demo', name: 'genai-network-policy', source: 'cluster NetworkPolicy genai-network-demo/genai-network-policy' }]);
+  const bad = await analyze(['--input', join(dir, 'flows.jsonl'), '--kubeconfig', sim.kubeconfigPath, '--context', 'nope', '--out', out]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /kubeconfig has no context "nope"/);
 });
