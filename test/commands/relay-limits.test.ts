@@ -126,3 +126,19 @@ t.test('relay: a record over 4 MiB is skipped with a note; a grpc-js client rece
   t.equal(notes.length, 1, 'one note for the record, however many clients');
   t.match(notes[0], /^hubble-lab relay: not serving the flow flow-7 from .+: \d+ bytes encoded, over the 4194304 bytes \(4 MiB\) a Hubble client accepts in one message$/);
 });
+
+t.test('relay: a flow with an enum name from a newer Cilium is skipped with a note, and no stream breaks on it', async (t) => {
+  const records = httpFlows(12, (i) => `http://svc/${i}`);
+  records[3] = { ...records[3]!, flow: { ...records[3]!.flow!, verdict: 'SOME_NEWER_VERDICT' } };
+  records[8] = { ...records[8]!, flow: { ...records[8]!.flow!, drop_reason_desc: 'SOME_NEWER_REASON' } };
+  const relay = await startRelay(t, writeExport('newer-enums.jsonl', records));
+  const want = records.filter((_, i) => i !== 3 && i !== 8).map((r) => r.flow!.uuid);
+  for (const req of [{}, { number: 100 }]) {
+    const got = await getFlows(relay.stub, req);
+    t.equal(got.err, undefined, `${JSON.stringify(req)}: the stream ends cleanly`);
+    t.same(got.uuids, want, `${JSON.stringify(req)}: every other flow`);
+  }
+  const notes = relay.stderr().split('\n').filter((l) => l.includes('not serving'));
+  t.match(notes, [/flow flow-3 .*: it cannot be encoded: flow\.verdict: unknown Verdict value "SOME_NEWER_VERDICT"/, /flow flow-8 .*unknown DropReason value "SOME_NEWER_REASON"/]);
+  t.equal(notes.length, 2, 'one note per record');
+});

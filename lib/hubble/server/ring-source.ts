@@ -233,10 +233,17 @@ export async function streamFromRing(
       } else if (selection.admitOther && !selection.admitOther(entry.response, at)) {
         continue;
       }
-      const bytes = mask && isFlowEntry(entry) ? encodeGetFlowsResponse({ ...entry.response, flow: mask(entry.response.flow) }) : entryBytes(entry);
+      let bytes: Uint8Array;
+      try {
+        bytes = mask && isFlowEntry(entry) ? encodeGetFlowsResponse({ ...entry.response, flow: mask(entry.response.flow) }) : entryBytes(entry);
+      } catch (err) {
+        // An export can hold what protobuf cannot carry (an enum name from a newer Cilium): skip it, end no stream.
+        skipRecord(entry, `it cannot be encoded: ${(err as Error).message}`, opts.onSkip);
+        continue;
+      }
       // Checked before the flow counts towards `number`: a skipped flow is not one of the N sent.
       if (bytes.length > MAX_MESSAGE_BYTES) {
-        skipOversize(entry, bytes.length, opts.onSkip);
+        skipRecord(entry, `${bytes.length} bytes encoded, over the ${MAX_MESSAGE_BYTES} bytes (4 MiB) a Hubble client accepts in one message`, opts.onSkip);
         continue;
       }
       if (isFlowEntry(entry) && !selection.admit(entry.response.flow, at)) continue;
@@ -250,15 +257,13 @@ export async function streamFromRing(
 }
 
 /** Notes, once per record, that it is not served: one record must not end every stream that covers it. */
-function skipOversize(entry: RingEntry, size: number, onSkip: ((note: string) => void) | undefined): void {
+function skipRecord(entry: RingEntry, why: string, onSkip: ((note: string) => void) | undefined): void {
   if (entry.oversize) return;
   entry.oversize = true;
   const r = entry.response;
   const what = r.flow ? `flow ${r.flow.uuid ?? '(no uuid)'}` : r.lost_events ? 'lost_events record' : 'record';
   const where = [r.node_name ?? r.flow?.node_name, r.time ?? r.flow?.time].filter(Boolean).join(' at ');
-  onSkip?.(
-    `not serving the ${what}${where ? ` from ${where}` : ''}: ${size} bytes encoded, over the ${MAX_MESSAGE_BYTES} bytes (4 MiB) a Hubble client accepts in one message`,
-  );
+  onSkip?.(`not serving the ${what}${where ? ` from ${where}` : ''}: ${why}`);
 }
 
 /** Namespaces with flows within an hour of the newest record, sorted by cluster then name (as Hubble). */

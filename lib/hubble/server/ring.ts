@@ -13,6 +13,7 @@ export interface RingEntry {
   /** Wire bytes, encoded on first send and shared by every reader. */
   bytes: Uint8Array | undefined;
   /** Set once the record was found too large to send, so that it is reported once, not to every reader. */
+  /** Set once the record was found unservable (over 4 MiB, or not encodable) and noted. */
   oversize?: true;
 }
 
