@@ -14,6 +14,7 @@ import { demoNamespace, manifestsDir } from '../lib/traffic/manifests.ts';
 import { clientView } from '../lib/analysis/clients.ts';
 import type { ProbeResult, TrafficSummary } from '../lib/traffic/summary.ts';
 import { flowsPath } from './08-collect.ts';
+import { labMetrics, type MetricsState } from '../lib/metrics/lab-metrics.ts';
 
 /** Flows still arriving from the agents after the traffic ends (Relay buffers, proxies finishing). */
 export const drainMs = 2000;
@@ -54,7 +55,12 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
   const traffic = ctx.shared.traffic as TrafficSummary | undefined;
   // The generator's own account: requests it never got an answer for count against the edge they were sent on.
   if (traffic) analysis.clients = clientView(traffic, (ctx.shared.probe as ProbeResult | undefined) ?? null, analysis.services, demoNamespace, 'traffic-summary.json');
-  const compliance = evaluateCompliance(analysis, expectations, 'expect');
+  // With the run's Prometheus, the same window read from metrics and reconciled: a mismatch warns (completeness).
+  const { metrics, compliance } = await labMetrics(ctx.shared.metrics as MetricsState | undefined, analysis, evaluateCompliance(analysis, expectations, 'expect'), {
+    namespaces: [demoNamespace],
+    signal: ctx.signal,
+  });
+  ctx.report.info(metrics.reconciliation ? `flows and Hubble metrics: ${metrics.reconciliation.status} (${metrics.reconciliation.checks.length} checks)` : (metrics.note ?? ''));
   const report = buildReport(analysis, compliance, {
     // The run's flows.jsonl holds exactly the flows analysed: drill-down commands read it again after the cluster is gone.
     kind: 'file',
@@ -63,6 +69,7 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
     records: analysis.totals.flows,
     skippedByFilter: 0,
   });
+  report.metrics = metrics;
   await addLabPolicyReport(ctx, report, flowsPath(ctx));
   const written = await writeReports(report, ctx.options.outDir, reportFormats);
   ctx.shared.verdict = compliance.status;

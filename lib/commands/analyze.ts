@@ -26,6 +26,7 @@ import { compileLocated, readClusterPolicies, readPolicyFiles } from '../policy/
 import { loadKubeConfig } from '../kube/config.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
+import { analysisFromPrometheus, prometheusOption } from '../metrics/analyze-prometheus.ts';
 
 const SOURCE = 'Source';
 const OUTPUT = 'Output and gate';
@@ -34,6 +35,7 @@ const ownOptions: OptionSpec[] = [
   { name: 'input', short: 'i', type: 'string', valueName: 'FILE', group: SOURCE, description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin' },
   maxLineBytesOption,
   { name: 'server', type: 'string', valueName: 'ADDR', group: SOURCE, description: 'Hubble Relay (or agent) to read live flows from, with --since/--until or --follow --duration' },
+  prometheusOption,
   { name: 'duration', type: 'string', valueName: 'DURATION', group: SOURCE, description: 'with --follow: stop after this long (60s, 5m); Ctrl-C also stops and writes the reports' },
   { name: 'out', type: 'string', valueName: 'DIR', group: OUTPUT, description: 'folder for the reports (default reports/<timestamp>/)' },
   { name: 'format', type: 'string', valueName: 'LIST', group: OUTPUT, default: 'md,json,junit', description: 'reports to write: any of md, json, junit, comma-separated' },
@@ -51,6 +53,7 @@ const details = `Examples:
   hubble-lab analyze --input flows.json.gz --namespace genai-network-demo --expect expectations.yaml
   hubble-lab analyze --server localhost:4245 --follow --duration 60s --out reports/live
   hubble observe -o jsonpb --all | hubble-lab analyze --input - --json > report.json
+  hubble-lab analyze --prometheus http://127.0.0.1:9090 --since 15m --namespace genai-network-demo --expect expectations.yaml
 
 Edges go from client to server: replies (is_reply) are counted on their request's edge, never as a reverse
 edge. An HTTP request seen at both the client's egress proxy and the server's ingress proxy counts once, with the
@@ -65,7 +68,7 @@ are still written from what was read before a failure).`;
 export const analyzeCommand: Command = {
   name: 'analyze',
   summary: 'analyze flows into report.md/report.json/junit.xml and gate CI on the compliance verdict',
-  usage: 'analyze (--input FILE|- | --server ADDR) [selectors] [filters] [--expect FILE] [--gate MODE] [--out DIR]',
+  usage: 'analyze (--input FILE|- | --server ADDR | --prometheus URL) [selectors] [filters] [--expect FILE] [--gate MODE] [--out DIR]',
   options: [...ownOptions, ...observeSelectorOptions, ...observeFilterOptions],
   details,
   run,
@@ -261,10 +264,29 @@ function summaryLines(report: Report, written: string[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** --prometheus: the same report and gate from Hubble metrics instead of flows (lib/metrics/analyze-prometheus.ts). */
+async function runFromMetrics(args: ParsedArgs, io: CommandIO): Promise<number> {
+  const wanted = formats(args);
+  const expectPath = optionString(args, 'expect');
+  const gate = gateMode(args, expectPath !== undefined);
+  const json = optionFlag(args, 'json');
+  const now = new Date();
+  const outDir = optionString(args, 'out') ?? defaultOutDir(now);
+  const expectations = expectPath === undefined ? undefined : await loadExpectations(expectPath);
+  const { analysis, source, filters } = await analysisFromPrometheus(args, now);
+  const compliance = evaluateCompliance(analysis, expectations, gate);
+  const report = buildReport(analysis, compliance, { kind: 'prometheus', source, filters, records: 0, skippedByFilter: 0 }, now);
+  const written = await writeReports(report, outDir, wanted, io.env);
+  (json ? io.stderr : io.stdout).write(summaryLines(report, written));
+  if (json) io.stdout.write(formatReportJson(report));
+  return compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
+}
+
 async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   if (args.positionals.length > 0) {
     throw new UsageError(`analyze: unexpected argument "${args.positionals[0]}"`, { hint: 'the flows file goes after --input' });
   }
+  if (optionString(args, 'prometheus') !== undefined) return runFromMetrics(args, io);
   const input = optionString(args, 'input');
   const server = optionString(args, 'server');
   if (input !== undefined && server !== undefined) throw new UsageError('analyze: --input and --server cannot be used together');

@@ -15,8 +15,9 @@ export const prometheusOption: OptionSpec = {
   description: 'read Hubble metrics from this Prometheus (or Thanos Query, Mimir) HTTP API instead of flows; with --since (default 15m), --until, --namespace',
 };
 
-/** The flags analyze accepts with --prometheus besides its own output flags. */
+/** The flags analyze accepts with --prometheus: the window, namespaces, and the report and gate flags. */
 const windowFlags = new Set(['since', 'until', 'namespace']);
+const outputFlags = new Set(['out', 'format', 'json', 'expect', 'gate']);
 export const DEFAULT_SINCE = '15m';
 
 function instant(text: string, flag: string, now: Date): Date {
@@ -35,16 +36,16 @@ export interface PrometheusAnalysis {
 }
 
 /**
- * Reads the report's analysis from metrics. `ownFlags` are analyze's output and gate flags, which apply as with flows;
- * any other flow selector or filter is refused by name, since metrics cannot apply it.
+ * Reads the report's analysis from metrics. The report and gate flags apply as with flows; any other flag (a flow
+ * selector or filter, --policy, --traffic-summary) is refused by name, since metrics cannot serve it.
  */
-export async function analysisFromPrometheus(args: ParsedArgs, ownFlags: ReadonlySet<string>, now: Date): Promise<PrometheusAnalysis> {
+export async function analysisFromPrometheus(args: ParsedArgs, now: Date): Promise<PrometheusAnalysis> {
   const url = parsePrometheusUrl(optionString(args, 'prometheus')!);
   for (const o of args.ordered) {
-    if (o.name === 'prometheus' || ownFlags.has(o.name) || windowFlags.has(o.name)) continue;
+    if (o.name === 'prometheus' || outputFlags.has(o.name) || windowFlags.has(o.name)) continue;
     if (o.name === 'input' || o.name === 'server') throw new UsageError(`analyze: --prometheus and --${o.name} cannot be used together`);
     throw new UsageError(`analyze: --${o.name} is not available with --prometheus: metrics carry no such detail`, {
-      hint: 'with --prometheus use --since, --until and --namespace; for other filters analyze flows (--input or --server)',
+      hint: 'with --prometheus use --since, --until, --namespace and the report flags (--out, --format, --json, --expect, --gate); for the rest analyze flows (--input or --server)',
     });
   }
   const start = instant(optionString(args, 'since') ?? DEFAULT_SINCE, 'since', now);

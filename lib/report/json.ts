@@ -1,4 +1,5 @@
 // report.json: the analysis and the verdict as one versioned document (schema: lib/report/report.schema.json).
+import type { MetricsSection } from '../metrics/lab-metrics.ts';
 import type { Analysis, EdgeSummary } from '../analysis/aggregate.ts';
 import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
 import { observeCommand, type ObserveCommand, type ReportSource } from './observe-command.ts';
@@ -37,6 +38,8 @@ export interface Report extends Analysis {
   compliance: ReportCompliance;
   /** Policies in force, rules no flow used, edges no policy covers, each policy drop explained; when policies were known. */
   policy?: PolicyReport;
+  /** The lab's Hubble metrics for the flows' window, reconciled with the flows (lib/metrics/lab-metrics.ts). */
+  metrics?: MetricsSection;
 }
 
 function findEdge(a: Analysis, v: Violation): EdgeSummary | undefined {

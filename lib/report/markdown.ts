@@ -5,6 +5,7 @@ import type { Report, ReportCheck } from './json.ts';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, plural } from './format.ts';
 import { observeCommand, shellCommand, type ObserveCommand } from './observe-command.ts';
 import { dropWhy, policyMarkdown } from './policy.ts';
+import { metricsMarkdown } from '../metrics/report-section.ts';
 
 /** GitHub renders Mermaid diagrams up to a size; beyond this many edges the rest is summarised. */
 export const MAX_MAP_EDGES = 500;
@@ -66,7 +67,7 @@ function verdictSection(r: Report): string {
   lines.push(`**${why}:**`, '');
   for (const reason of c.reasons) lines.push(`- ${reason}`);
   lines.push('');
-  const source = r.input.kind === 'file' ? `file ${code(r.input.source)}` : `server ${code(r.input.source)}`;
+  const source = r.input.kind === 'file' ? `file ${code(r.input.source)}` : r.input.kind === 'prometheus' ? `Hubble metrics in ${code(r.input.source)}` : `server ${code(r.input.source)}`;
   const gate = c.gate === 'any-drop' ? 'any policy drop fails (the lab guide’s rule)' : c.gate === 'expect' ? `expectations ${code(c.expectations ?? '')}` : 'off (reported, never fails)';
   lines.push(
     `Flows from ${source}${r.input.filters.length ? ` filtered by ${code(r.input.filters.join(' '))}` : ''}, ` +
@@ -420,6 +421,6 @@ function quality(r: Report): string {
 }
 
 export function formatMarkdown(r: Report): string {
-  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), ...(r.policy ? [policyMarkdown(r.policy)] : []), dns(r), timeline(r), quality(r)];
+  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), ...(r.policy ? [policyMarkdown(r.policy)] : []), dns(r), timeline(r), quality(r), metricsMarkdown(r.metrics)];
   return sections.filter((x): x is string => x !== undefined).join('\n\n') + '\n';
 }

@@ -3,8 +3,8 @@ import type { DrillDown } from '../analysis/drilldown.ts';
 
 /** Where the analysed flows came from. */
 export interface ReportSource {
-  kind: 'file' | 'server';
-  /** The file path (`-` for stdin) or the server address. */
+  kind: 'file' | 'server' | 'prometheus';
+  /** The file path (`-` for stdin), the server address, or the Prometheus API (metrics: no drill-downs). */
   source: string;
 }
 

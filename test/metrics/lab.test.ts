@@ -1,0 +1,88 @@
+// The lab with metrics on the embedded cluster: with this machine's prometheus the report has a reconciled metrics
+// section and `analyze --prometheus` reproduces the lab's edges; without one the report says metrics were not
+// collected and the verdict is the same.
+import t from 'tap';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateSchema, type JsonSchema } from '../../lib/analysis/json-schema.ts';
+import { forwardService } from '../../lib/kube/port-forward.ts';
+import { startSimCluster } from '../../lib/sim/cluster.ts';
+import { expectationsPath } from '../../tasks/10-analyze.ts';
+import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { prometheusMissing } from '../fixtures/prometheus.ts';
+
+const ns = 'genai-network-demo';
+const schema = JSON.parse(readFileSync(new URL('../../lib/report/report.schema.json', import.meta.url), 'utf8')) as JsonSchema;
+const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
+const edgesOf = (r: any) => (r.edges as any[]).map((e) => `${e.source} → ${e.destination}`).sort();
+const httpOf = (r: any) => Object.fromEntries((r.edges as any[]).filter((e) => e.http).map((e) => [`${e.source} → ${e.destination}`, e.http.requests]));
+
+t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduces its edges', { skip: prometheusMissing }, async (t) => {
+  const sim = await startSimCluster({});
+  t.teardown(() => sim.stop());
+  const out = mkdtempSync(join(tmpdir(), 'lab-metrics-'));
+  const lab = await runHubbleLab(['run', '--duration', '8s', '--out', out, '--kubeconfig', sim.kubeconfigPath], 300_000);
+  t.equal(lab.code, 0, `${lab.stdout}\n${lab.stderr}`);
+  const report = JSON.parse(read(out, 'report.json'));
+  t.match(report.metrics, { source: /^http:\/\/127\.0\.0\.1:\d+$/, note: null, reconciliation: { status: 'ok' } }, 'report.json: metrics reconciled');
+  const kinds = new Set(report.metrics.reconciliation.checks.map((c: any) => c.kind));
+  t.same([...kinds].sort(), ['drops', 'flows-by-verdict', 'http-requests']);
+  for (const edge of [`${ns}/traffic-generator → ${ns}/agent-coordinator`, `${ns}/agent-coordinator → ${ns}/document-agent`, `${ns}/document-agent → ${ns}/llm-service`]) {
+    const c = report.metrics.reconciliation.checks.find((x: any) => x.name === `http requests ${edge}`);
+    t.ok(c && c.ok && c.flows > 0, `${edge}: ${c?.flows} requests in flows, ${c?.metrics} in metrics`);
+  }
+  t.same(validateSchema(report, schema), [], 'report.json with its metrics section validates');
+  t.match(read(out, 'report.md'), /## Flows and metrics\n\nHubble metrics from http:\/\/127\.0\.0\.1:\d+ for the flows' window \(.+\): ✅ they agree/);
+
+  // The run's Prometheus keeps running in the sim: the report again, from metrics only.
+  const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19290 });
+  t.teardown(() => fwd.close());
+  const out2 = mkdtempSync(join(tmpdir(), 'lab-metrics-prom-'));
+  const res = await runHubbleLab(['analyze', '--prometheus', `http://${fwd.address}`, '--since', report.window.start, '--until', report.metrics.window.end,
+    '--namespace', ns, '--expect', expectationsPath, '--out', out2], 60_000);
+  const fromMetrics = JSON.parse(read(out2, 'report.json'));
+  t.same(edgesOf(fromMetrics), edgesOf(report), 'the same edges');
+  t.same(httpOf(fromMetrics), httpOf(report), 'the same HTTP request counts per edge');
+  t.equal(fromMetrics.input.kind, 'prometheus');
+  t.same(validateSchema(fromMetrics, schema), [], 'the report from metrics validates');
+  t.equal(res.code, 0, `the gate passes on the metrics too\n${res.stdout}\n${res.stderr}`);
+  t.equal(fromMetrics.compliance.status, report.compliance.status);
+});
+
+t.test('analyze --prometheus: bad input is refused with a clear message and exit 2', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--prometheus', 'not a url'], /--prometheus "not a url": not a URL/],
+    [['--prometheus', 'ftp://x'], /only http and https are supported/],
+    [['--prometheus', 'http://127.0.0.1:9', '--verdict', 'DROPPED'], /--verdict is not available with --prometheus: metrics carry no such detail/],
+    [['--prometheus', 'http://127.0.0.1:9', '--input', 'flows.json'], /--prometheus and --input cannot be used together/],
+    [['--prometheus', 'http://127.0.0.1:9', '--since', 'yesterday'], /--since: cannot read "yesterday" as a time/],
+    [['--prometheus', 'http://127.0.0.1:9', '--since', '1m', '--until', '5m'], /--until \(.*\) is not after --since/],
+  ];
+  for (const [args, message] of cases) {
+    const res = await runHubbleLab(['analyze', ...args, '--out', mkdtempSync(join(tmpdir(), 'bad-'))], 30_000);
+    t.equal(res.code, 2, args.join(' '));
+    t.match(res.stderr, message);
+  }
+  const down = await runHubbleLab(['analyze', '--prometheus', 'http://127.0.0.1:9', '--out', mkdtempSync(join(tmpdir(), 'down-'))], 30_000);
+  t.equal(down.code, 2, 'an unreachable Prometheus is an infrastructure error');
+  t.match(down.stderr, /Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/);
+});
+
+t.test('without a prometheus binary the report says metrics were not collected; the verdict is the same', async (t) => {
+  const sim = await startSimCluster({});
+  t.teardown(() => sim.stop());
+  const saved = process.env['HUBBLE_LAB_PROMETHEUS'];
+  process.env['HUBBLE_LAB_PROMETHEUS'] = '/nonexistent/prometheus';
+  t.teardown(() => {
+    if (saved === undefined) delete process.env['HUBBLE_LAB_PROMETHEUS'];
+    else process.env['HUBBLE_LAB_PROMETHEUS'] = saved;
+  });
+  const out = mkdtempSync(join(tmpdir(), 'lab-no-metrics-'));
+  const lab = await runHubbleLab(['run', '--duration', '6s', '--out', out, '--kubeconfig', sim.kubeconfigPath], 300_000);
+  t.equal(lab.code, 0, `PASS without metrics\n${lab.stdout}\n${lab.stderr}`);
+  const report = JSON.parse(read(out, 'report.json'));
+  t.match(report.metrics, { source: null, window: null, reconciliation: null, note: /^metrics were not collected: no prometheus binary on this machine/ });
+  t.match(read(out, 'report.md'), /## Flows and metrics\n\nmetrics were not collected: /);
+  t.same(validateSchema(report, schema), [], 'report.json validates');
+});
