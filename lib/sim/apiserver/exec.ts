@@ -100,6 +100,7 @@ export function serveRemoteCommand(req: IncomingMessage, socket: Duplex, head: B
     ...(stdin ? { stdin } : {}),
     stdout: opts.stdout || opts.tty ? sink(channel(1)) : sink(() => {}),
     stderr: opts.stderr ? sink(channel(2)) : opts.tty ? sink(channel(1)) : sink(() => {}),
+    tty: opts.tty,
     signal: abort.signal,
   };
   void run(io).then(
@@ -156,6 +157,7 @@ function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, opts: Str
       ...(streams.get('stdin') ? { stdin: streams.get('stdin')! } : {}),
       stdout: out ?? sink(() => {}),
       stderr: err ?? out ?? sink(() => {}),
+      tty: opts.tty,
       signal: abort.signal,
     };
     const finish = (status: string) => {

@@ -20,6 +20,8 @@ export interface Stdio {
   stdin?: Readable;
   stdout: Writable;
   stderr: Writable;
+  /** A terminal (kubectl exec -t): an interactive shell echoes and prompts. */
+  tty?: boolean;
 }
 
 export interface ImageCommandIO extends Stdio {
@@ -445,24 +447,55 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     const lines: string[] = [];
     let ended = false;
     let wake: (() => void) | undefined;
+    // On a terminal (kubectl exec -it) the shell does what the pty would: echo keys, erase, ^C, ^D, \r\n line ends.
+    const tty = Boolean(stdio.tty);
+    const out = tty
+      ? new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            io.stdout.write(chunk.toString('utf8').replace(/\r?\n/g, '\r\n'));
+            cb();
+          },
+        })
+      : io.stdout;
+    const shellIo: Stdio = tty ? { ...io, stdout: out, stderr: out } : io;
+    const echo = (text: string) => tty && write(io.stdout, text);
     const stop = readStdin((chunk) => {
       if (chunk === null) ended = true;
       else {
-        pending += chunk.toString('utf8').replace(/\r/g, '\n');
-        const parts = pending.split('\n');
-        pending = parts.pop()!;
-        lines.push(...parts);
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            lines.push(pending);
+            pending = '';
+            echo('\r\n');
+          } else if (tty && (ch === '\x7f' || ch === '\b')) {
+            if (pending) echo('\b \b');
+            pending = pending.slice(0, -1);
+          } else if (tty && ch === '\x03') {
+            pending = '';
+            echo('^C\r\n');
+            lines.push('');
+          } else if (tty && ch === '\x04') {
+            if (!pending) ended = true;
+          } else {
+            pending += ch;
+            echo(ch);
+          }
+        }
       }
       wake?.();
     });
     try {
       for (;;) {
         if (lines.length === 0 && !ended && !stopping.signal.aborted) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            stopping.signal.addEventListener('abort', () => resolve(), { once: true });
-          });
-          wake = undefined;
+          echo(`${cwd} # `);
+          // Keys arrive one at a time on a terminal: wait for a whole line.
+          while (lines.length === 0 && !ended && !stopping.signal.aborted) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+            });
+            wake = undefined;
+          }
           continue;
         }
         const line = lines.shift() ?? (ended && pending ? pending : undefined);
@@ -470,7 +503,7 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
         if (ended && line === pending) pending = '';
         const commands = line.trim();
         if (!commands) continue;
-        status = await script(commands, io);
+        status = await script(commands, shellIo);
         if (/^\s*exit\b/.test(commands)) return status;
       }
     } finally {

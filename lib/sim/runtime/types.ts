@@ -57,6 +57,8 @@ export interface ExecStreams {
   stdout: Writable;
   /** With a TTY, stderr goes to stdout. */
   stderr: Writable;
+  /** The client asked for a terminal (-t). */
+  tty?: boolean;
   /** Ends the command (the client went away). */
   signal?: AbortSignal;
 }

@@ -183,3 +183,28 @@ t.test('kubectl cp: tar over exec, into the container and back out', async (t) =
   t.equal(direct.code, 2);
   t.match(direct.stderr, 'tar: tmp/none.txt: Cannot stat: No such file or directory\ntar: Exiting with failure status due to previous errors');
 });
+
+const hasScript = await new Promise<boolean>((resolve) => spawn('script', ['--version']).on('error', () => resolve(false)).on('close', (code) => resolve(code === 0)));
+
+t.test('kubectl exec -it on a terminal: a prompt, keys echoed and erased, and the exit code', { skip: hasScript ? false : 'no script(1) to give kubectl a terminal' }, async (t) => {
+  for (const websockets of [true, false]) {
+    // script(1) gives kubectl a terminal, so it asks for a TTY and sends keys as typed, ending lines with \r.
+    const p = spawn('script', ['-qfec', 'kubectl exec -it web -- sh', '/dev/null'], {
+      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets) },
+    });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    const until = async (text: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until('/ # ');
+    p.stdin.write('echo on-a-ttx\x7fy\r');
+    await until('on-a-tty\r\n/ # ');
+    p.stdin.write('exit 4\r');
+    const code = await new Promise<number | null>((r) => p.on('close', r));
+    const how = websockets ? 'WebSocket' : 'SPDY';
+    t.match(out, '/ # echo on-a-ttx\b \by\r\non-a-tty\r\n/ # exit 4', `${how}: the prompt, the keys echoed, the erase, and \\r\\n line ends`);
+    t.equal(code, 4, `${how}: the exit code`);
+  }
+});
