@@ -43,10 +43,10 @@ export interface ApiServer {
 }
 
 /** The running pod an exec or attach goes to, refused with the kubelet's messages when its container cannot take it. */
-function streamTarget(pod: KObject, container: string | null, source: PodLogSource): RunningPod {
+function streamTarget(pod: KObject, verb: 'exec' | 'attach', container: string | null, source: PodLogSource): RunningPod {
   const name = pod.metadata.name!;
   const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into or attach to a container in a completed pod; current phase is ${phase}`);
+  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${verb === 'exec' ? 'exec into' : 'attach to'} a container in a completed pod; current phase is ${phase}`);
   if (phase !== 'Running') throw badRequest(`pod ${name} does not have a host assigned or is not running`);
   const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
   const chosen = container || names[0];
@@ -99,7 +99,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!r || r === 'unknown' || !['portforward', 'exec', 'attach'].includes(r.subresource) || !r.name) throw pathNotFound();
       const pod = opts.registry.get(r.info, r.namespace, r.name);
       if (r.subresource !== 'portforward') {
-        const running = streamTarget(pod, url.searchParams.get('container'), opts.logs);
+        const running = streamTarget(pod, r.subresource === 'exec' ? 'exec' : 'attach', url.searchParams.get('container'), opts.logs);
         if (r.subresource === 'exec') handleExec(req, socket, head, running);
         else handleAttach(req, socket, head, running, pod.spec ?? {});
         return;

@@ -253,7 +253,9 @@ export class SimPod implements RunningPod {
       });
     }
     try {
-      for await (const line of target.output) io.stdout.write(`${line}\n`);
+      // On a terminal (kubectl run -it, attach -t) lines end as a pty ends them.
+      const end = io.tty ? '\r\n' : '\n';
+      for await (const line of target.output) io.stdout.write(`${line}${end}`);
     } finally {
       io.signal?.removeEventListener('abort', stop);
     }

@@ -207,4 +207,15 @@ t.test('kubectl exec -it on a terminal: a prompt, keys echoed and erased, and th
     t.match(out, '/ # echo on-a-ttx\b \by\r\non-a-tty\r\n/ # exit 4', `${how}: the prompt, the keys echoed, the erase, and \\r\\n line ends`);
     t.equal(code, 4, `${how}: the exit code`);
   }
+  // The guide's kubectl run … --rm -it: attached on a terminal, lines as a pty ends them, then the pod is gone.
+  const run = spawn('script', ['-qfec', "kubectl run tty-run --image=nginx --rm -it --restart=Never -- sh -c 'sleep 1; echo line1; exit 5'", '/dev/null'], {
+    env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
+  });
+  let out = '';
+  run.stdout.on('data', (d) => (out += d));
+  run.stdin.end();
+  const code = await new Promise<number | null>((r) => run.on('close', r));
+  t.match(out, 'line1\r\n');
+  t.equal(code, 5, 'kubectl run -it ends with the container\'s exit code');
+  t.notMatch(await ok(['get', 'pods', '-o', 'name']), 'tty-run', 'and --rm deleted the pod');
 });
