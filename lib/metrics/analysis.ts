@@ -27,7 +27,7 @@ export interface MetricsAnalysis {
 
 /** What a report built from metrics cannot say; each goes into the report's notes. */
 export const flowOnlyDetails = [
-  'from metrics: HTTP paths, TCP handshakes and resets, drop examples, reply counts and the flow timeline need flows (hubble observe, or a run with flows) and are not reported',
+  'from metrics: HTTP paths, TCP handshakes and resets, drop examples, reply counts and drill-down commands need flows (hubble observe, or a run with flows) and are not reported; the timeline is one bucket for the whole window',
   'from metrics: latency max is the upper bound of the histogram bucket holding the slowest request; percentiles are histogram_quantile estimates within their buckets',
   'from metrics: DNS answers are not paired with their queries, so NXDOMAINs of search-path expansions are counted among the DNS errors',
   'from metrics: a policy denial Hubble reports as a drop and as a policy verdict is counted once, as in the flow report',
@@ -137,6 +137,17 @@ function add(rec: Record<string, number>, key: string, n: number): void {
 
 function sorted(rec: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(rec).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+}
+
+/** The window as a single timeline bucket: counter deltas have no finer grain (a range query would give one). */
+function oneBucket(window: MetricsWindow, flows: number, requests: number, errors: number, drops: number): Analysis['timeline'] {
+  const seconds = Math.max(0.001, (window.end.getTime() - window.start.getTime()) / 1000);
+  const per = (n: number) => round(n / seconds);
+  return {
+    bucketSeconds: seconds,
+    buckets: [{ start: window.start.toISOString(), flows, requests, errors, drops, perSecond: { flows: per(flows), requests: per(requests), errors: per(errors), drops: per(drops) }, bursts: [] }],
+    bursts: [],
+  };
 }
 
 /** Answers other than NOERROR: metrics do not pair an answer with its query, so search-path NXDOMAINs count too. */
@@ -392,7 +403,7 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     edges: summaries,
     drops: dropList,
     dns: { queries: allDns.queries, responses: allDns.responses, byRcode: sorted(allDns.byRcode), errors: dnsErrors(allDns.byRcode), searchPathNxdomain: 0, topNames: Object.entries(sorted(allDns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null, l7: totals.dns > 0 },
-    timeline: { bucketSeconds: 0, buckets: [], bursts: [] },
+    timeline: oneBucket(window, totals.flows, httpRequests + allDns.queries, t.httpErrors, totals.dropped),
     quality,
     // Which Service names led to which workloads is in flows (destination_service), not in Hubble's metrics.
     services: {},
