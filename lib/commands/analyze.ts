@@ -22,11 +22,10 @@ import { annotations } from '../report/github.ts';
 import { buildReport, formatReportJson, type Report, type ReportInput } from '../report/json.ts';
 import { makeOutDir, reportFormats, writeReports, type ReportFormat } from '../report/write.ts';
 import { attachPolicyReport } from '../report/policy.ts';
-import { compileLocated, readClusterPolicies, readPolicyFiles } from '../policy/load.ts';
-import { loadKubeConfig } from '../kube/config.ts';
+import { compileLocated, readPolicyFiles } from '../policy/load.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { fmtInt, fmtPct, plural } from '../report/format.ts';
-import { analysisFromPrometheus, prometheusOption } from '../metrics/analyze-prometheus.ts';
+import { prometheusOption } from '../metrics/prometheus-option.ts';
 
 const SOURCE = 'Source';
 const OUTPUT = 'Output and gate';
@@ -273,6 +272,8 @@ async function runFromMetrics(args: ParsedArgs, io: CommandIO): Promise<number> 
   const now = new Date();
   const outDir = optionString(args, 'out') ?? defaultOutDir(now);
   const expectations = expectPath === undefined ? undefined : await loadExpectations(expectPath);
+  // Loaded only here: the metrics client (undici) is of no use to an analysis of flows.
+  const { analysisFromPrometheus } = await import('../metrics/analyze-prometheus.ts');
   const { analysis, source, filters } = await analysisFromPrometheus(args, now);
   const compliance = evaluateCompliance(analysis, expectations, gate);
   const report = buildReport(analysis, compliance, { kind: 'prometheus', source, filters, records: 0, skippedByFilter: 0 }, now);
@@ -311,7 +312,11 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   const context = optionString(args, 'context');
   const fromCluster = kubeconfig !== undefined || context !== undefined;
   const policies = policyFiles.length || fromCluster ? readPolicyFiles(policyFiles) : undefined;
-  if (policies && fromCluster) policies.push(...(await readClusterPolicies(loadKubeConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) }))));
+  if (policies && fromCluster) {
+    // The Kubernetes client is loaded only for a cluster: it costs most of a small analysis' start-up and memory.
+    const [{ readClusterPolicies }, { loadKubeConfig }] = await Promise.all([import('../policy/cluster.ts'), import('../kube/config.ts')]);
+    policies.push(...(await readClusterPolicies(loadKubeConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) }))));
+  }
   if (policies) compileLocated(policies);
   const policyFlows = new ObservationTable();
   const tap: FlowTap = (resp) => {

@@ -10,7 +10,8 @@ import { createReadStats, describeMalformed, readResponses } from '../hubble/cod
 import { ALL_FLOWS } from '../hubble/filter/flags.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { checkPolicies, formatCheck } from '../policy/check.ts';
-import { compileLocated, namedPortsOf, readClusterPolicies, readPolicyFiles, type LocatedPolicy } from '../policy/load.ts';
+import { compileLocated, namedPortsOf, readPolicyFiles, type LocatedPolicy } from '../policy/load.ts';
+import { readClusterPolicies } from '../policy/cluster.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { suggestPolicies, suggestionYaml, type SuggestFormat } from '../policy/suggest.ts';
 

@@ -2,7 +2,8 @@
 // the lab applied), every policy drop explained, and a least-privilege policy suggested beside the report.
 import { formatError } from '../errors.ts';
 import { readResponses } from '../hubble/codec/read.ts';
-import { readClusterPolicies, type LocatedPolicy } from '../policy/load.ts';
+import type { LocatedPolicy } from '../policy/load.ts';
+import { readClusterPolicies } from '../policy/cluster.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { attachPolicyReport, type PolicyReportTarget } from '../report/policy.ts';
 import { demoNamespace } from '../traffic/manifests.ts';

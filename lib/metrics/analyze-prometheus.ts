@@ -1,19 +1,11 @@
 // `hubble-lab analyze --prometheus URL`: the flags it takes (a window and namespaces; the other flow filters need
 // flows) and the analysis it reads from Prometheus, Thanos Query or Mimir for the report and the gate.
 import type { Analysis } from '../analysis/aggregate.ts';
-import { optionString, optionValues, type OptionSpec, type ParsedArgs } from '../args.ts';
+import { optionString, optionValues, type ParsedArgs } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { parseHubbleTime } from '../hubble/filter/time.ts';
 import { analyzeFromMetrics } from './analysis.ts';
 import { parsePrometheusUrl, PrometheusClient } from './prometheus.ts';
-
-export const prometheusOption: OptionSpec = {
-  name: 'prometheus',
-  type: 'string',
-  valueName: 'URL',
-  group: 'Source',
-  description: 'read Hubble metrics from this Prometheus (or Thanos Query, Mimir) HTTP API instead of flows; with --since (default 15m), --until, --namespace',
-};
 
 /** The flags analyze accepts with --prometheus: the window, namespaces, and the report and gate flags. */
 const windowFlags = new Set(['since', 'until', 'namespace']);

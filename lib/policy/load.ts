@@ -2,10 +2,8 @@
 // PolicySet; an object that does not compile is an input error naming its file, line and field.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { InputError } from '../errors.ts';
-import { callApi } from '../kube/errors.ts';
 import { type PolicySet, compilePolicies, selectorKeys } from './evaluate.ts';
 
 const policyKinds = new Set(['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy']);
@@ -68,35 +66,6 @@ export function readPolicyFiles(targets: readonly string[]): LocatedPolicy[] {
         throw new InputError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
       }
       out.push(...parsePolicies(text, file));
-    }
-  }
-  return out;
-}
-
-const clusterResources = [
-  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' },
-  { group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies', kind: 'CiliumNetworkPolicy' },
-  { group: 'cilium.io', version: 'v2', plural: 'ciliumclusterwidenetworkpolicies', kind: 'CiliumClusterwideNetworkPolicy' },
-];
-
-/**
- * Every policy in the cluster, read as plain JSON (typed clients rename fields such as NetworkPolicy `from`).
- * A cluster without Cilium's CRDs simply has no Cilium policies.
- */
-export async function readClusterPolicies(kc: KubeConfig): Promise<LocatedPolicy[]> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const out: LocatedPolicy[] = [];
-  for (const r of clusterResources) {
-    let list: { items?: Record<string, unknown>[] };
-    try {
-      list = (await callApi(`list ${r.plural}`, () => api.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }))) as typeof list;
-    } catch (err) {
-      if (r.group === 'cilium.io' && / \(HTTP 404\)$/.test((err as Error).message)) continue;
-      throw err;
-    }
-    for (const item of list.items ?? []) {
-      const meta = (item.metadata ?? {}) as { name?: string; namespace?: string };
-      out.push({ object: { apiVersion: `${r.group}/${r.version}`, kind: r.kind, ...item }, source: `cluster ${r.kind} ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name ?? ''}` });
     }
   }
   return out;
