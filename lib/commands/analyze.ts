@@ -263,14 +263,23 @@ function summaryLines(report: Report, written: string[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** The report and gate flags, the same whether the analysis comes from flows or from metrics. */
+function outputOptions(args: ParsedArgs) {
+  const expectPath = optionString(args, 'expect');
+  const now = new Date();
+  return {
+    wanted: formats(args),
+    expectPath,
+    gate: gateMode(args, expectPath !== undefined),
+    json: optionFlag(args, 'json'),
+    now,
+    outDir: optionString(args, 'out') ?? defaultOutDir(now),
+  };
+}
+
 /** --prometheus: the same report and gate from Hubble metrics instead of flows (lib/metrics/analyze-prometheus.ts). */
 async function runFromMetrics(args: ParsedArgs, io: CommandIO): Promise<number> {
-  const wanted = formats(args);
-  const expectPath = optionString(args, 'expect');
-  const gate = gateMode(args, expectPath !== undefined);
-  const json = optionFlag(args, 'json');
-  const now = new Date();
-  const outDir = optionString(args, 'out') ?? defaultOutDir(now);
+  const { wanted, expectPath, gate, json, now, outDir } = outputOptions(args);
   const expectations = expectPath === undefined ? undefined : await loadExpectations(expectPath);
   // Loaded only here: the metrics client (undici) is of no use to an analysis of flows.
   const { analysisFromPrometheus } = await import('../metrics/analyze-prometheus.ts');
@@ -294,12 +303,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   if (input === undefined && server === undefined) {
     throw new UsageError('analyze: no flows to analyze', { hint: 'pass --input FILE (- for stdin) or --server ADDR' });
   }
-  const wanted = formats(args);
-  const expectPath = optionString(args, 'expect');
-  const gate = gateMode(args, expectPath !== undefined);
-  const json = optionFlag(args, 'json');
-  const now = new Date();
-  const outDir = optionString(args, 'out') ?? defaultOutDir(now);
+  const { wanted, expectPath, gate, json, now, outDir } = outputOptions(args);
   const req = buildGetFlowsRequest(args, { live: server !== undefined, now, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
   // Expectations are read first: a broken file should fail before minutes of following a live stream.
   const expectations: Expectations | undefined = expectPath === undefined ? undefined : await loadExpectations(expectPath);

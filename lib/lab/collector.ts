@@ -7,21 +7,10 @@ import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver, type ObserverClient } from '../hubble/client.ts';
 import { toJsonpb } from '../hubble/codec/write.ts';
 import { redactFlowSecrets } from '../flows/redact.ts';
+import type { CollectionGap } from '../analysis/quality.ts';
 
-/** A time the flow stream was down. */
-export interface StreamGap {
-  /** When the stream broke (RFC 3339). */
-  from: string;
-  /** When flows came again (RFC 3339); null when the stream had not come back by the end of the collection. */
-  to: string | null;
-  /** How long the stream was down. */
-  seconds: number;
-  /** True when the agents' buffers still held every flow since the last one collected, and the resumed stream replayed them. */
-  recovered: boolean;
-  /** Flows of this collection's filters estimated lost: each node's rate before the gap, times the part no buffer holds. */
-  estimatedLost: number;
-  /** Why the stream broke. */
-  reason: string;
+/** A time the flow stream was down: a collection gap, with the nodes whose buffers no longer held all of it. */
+export interface StreamGap extends CollectionGap {
   /** Nodes whose buffer had already dropped part of the gap, and from when they hold flows again. */
   overwritten: { node: string; heldFrom: string }[];
 }
