@@ -40,6 +40,11 @@ export const traceObservationPoints: Readonly<Record<string, number>> = {
   'to-crypto': 13,
 };
 
+/** Trace observation points by sub-type number: how the CLI prints them and how Hubble's metrics label them. */
+export const traceObservationPointNames: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(traceObservationPoints).map(([name, n]) => [n, name]),
+);
+
 /** Agent notification sub-types, in the CLI-friendly spelling hubble accepts. */
 export const agentEventSubtypes: Readonly<Record<string, number>> = {
   unspecified: 0,

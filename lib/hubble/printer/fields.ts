@@ -1,5 +1,6 @@
 // The columns hubble prints for a flow: endpoints with ports, identities, event type, verdict and summary.
 import { reservedIdentityNames } from '../../flows/reserved.ts';
+import { traceObservationPointNames } from '../filter/tables.ts';
 import { posix } from 'node:path';
 import type { Flow, Policy } from '../../flows/types.ts';
 import type { Colorer } from './terminal.ts';
@@ -10,24 +11,6 @@ const MSG_CAPTURE = 3;
 const MSG_TRACE = 4;
 const MSG_POLICY_VERDICT = 5;
 const MSG_TRACE_SOCK = 7;
-
-/** Trace observation points by monitor sub type (pkg/monitor/api TraceObservationPoints). */
-const TRACE_POINTS: Record<number, string> = {
-  0: 'to-endpoint',
-  1: 'to-proxy',
-  2: 'to-host',
-  3: 'to-stack',
-  4: 'to-overlay',
-  5: 'from-endpoint',
-  6: 'from-proxy',
-  7: 'from-host',
-  8: 'from-stack',
-  9: 'from-overlay',
-  10: 'from-network',
-  11: 'to-network',
-  12: 'from-crypto',
-  13: 'to-crypto',
-};
 
 /** Drop reasons by code (pkg/monitor/api/drop.go). */
 export const DROP_REASON_TEXT: Record<number, string> = {
@@ -146,7 +129,7 @@ export function flowType(f: Flow): string {
   const sub = f.event_type?.sub_type;
   switch (f.event_type?.type ?? 0) {
     case MSG_TRACE:
-      return TRACE_POINTS[u8(sub)] ?? String(u8(sub));
+      return traceObservationPointNames[u8(sub)] ?? String(u8(sub));
     case MSG_DROP:
       return dropReasonText(sub ?? 0);
     case MSG_POLICY_VERDICT:

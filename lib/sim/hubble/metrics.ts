@@ -2,30 +2,13 @@
 // port-distribution, icmp, dns, http/httpV2, policy, flows-to-world) with their names, labels and label values,
 // fed every flow the agent records.
 import type { Flow } from '../../flows/types.ts';
+import { traceObservationPointNames } from '../../hubble/filter/tables.ts';
 import type { MetricSpec } from './metrics-config.ts';
 import { contextLabelNames, contextLabelValues, parseContextOptions, type ContextOptions } from './metrics-context.ts';
 import { MetricsRegistry, type CounterVec } from './metrics-registry.ts';
 
 /** Monitor message types (pkg/monitor/api). */
 const msg = { drop: 1, capture: 3, trace: 4, policyVerdict: 5, accessLog: 129 } as const;
-
-/** pkg/monitor/api TraceObservationPoints, by trace sub-type. */
-const tracePoints: Record<number, string> = {
-  0: 'to-endpoint',
-  1: 'to-proxy',
-  2: 'to-host',
-  3: 'to-stack',
-  4: 'to-overlay',
-  5: 'from-endpoint',
-  6: 'from-proxy',
-  7: 'from-host',
-  8: 'from-stack',
-  9: 'from-overlay',
-  10: 'from-network',
-  11: 'to-network',
-  12: 'from-crypto',
-  13: 'to-crypto',
-};
 
 /** pkg/monitor/api PolicyMatchType names (lowercased by the policy metric). */
 const matchTypes: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all', 5: 'L3-Proto', 6: 'Proto-Only' };
@@ -105,7 +88,7 @@ const flowPlugin: Plugin = (reg, ctx) => {
     else if (type === msg.capture) typeName = 'Capture';
     else if (type === msg.trace) {
       typeName = 'Trace';
-      subType = tracePoints[flow.event_type?.sub_type ?? 0] ?? '';
+      subType = traceObservationPointNames[flow.event_type?.sub_type ?? 0] ?? '';
     } else if (type === msg.policyVerdict) typeName = 'PolicyVerdict';
     else {
       typeName = 'Unknown';
