@@ -1,4 +1,5 @@
 // `hubble-lab run`: the lab's tasks in order against the embedded cluster (default) or a real one.
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
@@ -138,6 +139,8 @@ export const runCommand: Command = {
       labPolicies(labOptions);
     }
     const target = await labTarget(optionString(args, 'kubeconfig'), optionString(args, 'context'), io);
+    // Made now so that a bad --out fails before any cluster is touched; removed again if no task wrote into it.
+    const madeOutDir = !labOptions.dryRun && !existsSync(labOptions.outDir);
     if (!labOptions.dryRun) makeOutDir(labOptions.outDir);
     const ctx = labContext(target, labOptions, io, optionFlag(args, 'json'), tasks.map((t) => t.id));
     const started = performance.now();
@@ -159,9 +162,19 @@ export const runCommand: Command = {
       }
     } finally {
       await ctx.close();
+      if (madeOutDir) removeIfEmpty(labOptions.outDir);
     }
     const secs = ((performance.now() - started) / 1000).toFixed(1);
     io.stdout.write(`lab finished in ${secs}s${ctx.shared.verdict ? `: ${String(ctx.shared.verdict)}` : ''}\n`);
     return ctx.exitCode;
   },
 };
+
+/** A run whose tasks wrote no report leaves no empty folder behind. */
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // Gone already, or not ours to judge: leave it.
+  }
+}

@@ -1,5 +1,7 @@
 // hubble-lab teardown: removes what the lab created and puts cilium-config back as it was; a second teardown has nothing to do.
 import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
@@ -15,8 +17,10 @@ t.test('teardown undoes enable-hubble, deploy-hubble and deploy-demo', async (t)
   const before = await config();
   t.equal(before['enable-hubble'], 'false', 'a fresh sim has Hubble disabled');
 
-  const setup = await hubbleLab(['run', 'preflight', 'enable-hubble', 'deploy-hubble', 'deploy-demo', '--kubeconfig', sim.kubeconfigPath, '--yes']);
+  const runDir = join(t.testdir(), 'run');
+  const setup = await hubbleLab(['run', 'preflight', 'enable-hubble', 'deploy-hubble', 'deploy-demo', '--kubeconfig', sim.kubeconfigPath, '--yes', '--out', runDir]);
   t.equal(setup.code, 0, `setup\n${setup.stdout}\n${setup.stderr}`);
+  t.notOk(existsSync(runDir), 'tasks that write no report leave no empty report folder');
   t.equal((await config())['enable-hubble'], 'true');
 
   const dry = await hubbleLab(['teardown', '--kubeconfig', sim.kubeconfigPath, '--dry-run']);
