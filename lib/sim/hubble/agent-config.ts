@@ -2,6 +2,7 @@
 // listens, how many flows its ring buffer keeps, and which metrics it serves.
 import { hubbleMetricsConfig, type HubbleMetricsConfig } from './metrics-config.ts';
 import { noRedaction, type HubbleRedactConfig } from './agent-redact.ts';
+import { AgentConfigError, parseAddress, parseBool } from './config-values.ts';
 
 export interface HubbleAgentConfig {
   /** enable-hubble: the agent observes flows at all. */
@@ -25,26 +26,7 @@ export interface HubbleAgentConfig {
 export const defaultEventBufferCapacity = 4095;
 const maxEventBufferCapacity = 65535;
 
-/** The agent refuses to start with this configuration; the message is what it logs before exiting. */
-export class AgentConfigError extends Error {}
-
-/** strconv.ParseBool's true spellings; anything else (unset, unparsable) reads as false, as viper's GetBool. */
-function parseBool(value: string | undefined): boolean {
-  return value !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value.trim());
-}
-
-function parseListenAddress(value: string | undefined): { port: number | undefined; loopback: boolean } {
-  const text = (value ?? '').trim();
-  if (text === '') return { port: undefined, loopback: false };
-  const colon = text.lastIndexOf(':');
-  const host = colon >= 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '';
-  const portText = colon >= 0 ? text.slice(colon + 1) : '';
-  const port = Number(portText);
-  if (colon < 0 || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw new AgentConfigError(`hubble-listen-address ${JSON.stringify(text)}: expected [host]:port, e.g. ":4244"`);
-  }
-  return { port, loopback: host === '127.0.0.1' || host === 'localhost' || host === '::1' };
-}
+export { AgentConfigError };
 
 function parseCapacity(value: string | undefined): number {
   const text = (value ?? '').trim();
@@ -89,7 +71,7 @@ function parseRedact(data: Record<string, string> | undefined): HubbleRedactConf
 export function hubbleAgentConfig(data: Record<string, string> | undefined): HubbleAgentConfig {
   const enabled = parseBool(data?.['enable-hubble']);
   if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity, metrics: hubbleMetricsConfig(undefined), redact: noRedaction };
-  const listen = parseListenAddress(data?.['hubble-listen-address']);
+  const listen = parseAddress('hubble-listen-address', data?.['hubble-listen-address'], ':4244');
   return {
     enabled,
     listenPort: listen.port,

@@ -1,6 +1,6 @@
 // The Hubble metrics settings a Cilium agent takes from cilium-config: `hubble-metrics-server`, `hubble-metrics` and
 // `enable-hubble-open-metrics`, split and validated the way Cilium's hubble-metrics cell does it.
-import { AgentConfigError } from './agent-config.ts';
+import { AgentConfigError, parseAddress, parseBool } from './config-values.ts';
 import { parseContextOptions } from './metrics-context.ts';
 
 /** One `name:opt=value;opt` entry of `hubble-metrics`; option keys keep their spelling, lookups ignore case. */
@@ -62,29 +62,12 @@ export function parseMetricList(text: string): MetricSpec[] {
   return specs;
 }
 
-function parseBool(value: string | undefined): boolean {
-  return value !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value.trim());
-}
-
-function parseServer(value: string | undefined): { port: number | undefined; loopback: boolean } {
-  const text = (value ?? '').trim();
-  if (text === '') return { port: undefined, loopback: false };
-  const colon = text.lastIndexOf(':');
-  const host = colon >= 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '';
-  const portText = colon >= 0 ? text.slice(colon + 1) : '';
-  const port = Number(portText);
-  if (colon < 0 || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw new AgentConfigError(`hubble-metrics-server ${JSON.stringify(text)}: expected [host]:port, e.g. ":9965"`);
-  }
-  return { port, loopback: host === '127.0.0.1' || host === 'localhost' || host === '::1' };
-}
-
 /**
  * The metrics settings from cilium-config's data. With an empty `hubble-metrics-server` Cilium starts no metrics
  * server and ignores `hubble-metrics`; otherwise an unknown metric, a conflict or a bad context option stops the agent.
  */
 export function hubbleMetricsConfig(data: Record<string, string> | undefined): HubbleMetricsConfig {
-  const server = parseServer(data?.['hubble-metrics-server']);
+  const server = parseAddress('hubble-metrics-server', data?.['hubble-metrics-server'], ':9965');
   if (server.port === undefined) return { port: undefined, loopbackOnly: false, metrics: [], openMetrics: false };
   return {
     port: server.port,

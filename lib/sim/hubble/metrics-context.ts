@@ -1,7 +1,7 @@
 // Hubble metrics' context options (sourceContext, destinationContext and their egress/ingress variants,
 // labelsContext): the label names they add and each flow's values, as Cilium's pkg/hubble/metrics/api computes them.
 import type { Endpoint, Flow } from '../../flows/types.ts';
-import { AgentConfigError } from './agent-config.ts';
+import { AgentConfigError } from './config-values.ts';
 
 export const contextIdentifiers = ['identity', 'namespace', 'pod', 'pod-short', 'pod-name', 'dns', 'ip', 'reserved-identity', 'workload', 'workload-name', 'app'] as const;
 export type ContextIdentifier = (typeof contextIdentifiers)[number];
