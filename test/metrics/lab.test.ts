@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSchema, type JsonSchema } from '../../lib/analysis/json-schema.ts';
 import { forwardService } from '../../lib/kube/port-forward.ts';
+import { tolerances } from '../../lib/metrics/reconcile.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { expectationsPath } from '../../tasks/10-analyze.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
@@ -42,8 +43,20 @@ t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduc
   const res = await runHubbleLab(['analyze', '--prometheus', `http://${fwd.address}`, '--since', report.window.start, '--until', report.metrics.window.end,
     '--namespace', ns, '--expect', expectationsPath, '--out', out2], 60_000);
   const fromMetrics = JSON.parse(read(out2, 'report.json'));
-  t.same(edgesOf(fromMetrics), edgesOf(report), 'the same edges');
-  t.same(httpOf(fromMetrics), httpOf(report), 'the same HTTP request counts per edge');
+  // Counters are read at the scrape after the flows' last one, so a request in flight at the window's end can be in
+  // the metrics only: the counts agree within the reconciliation's tolerance, and the workflow's edges are in both.
+  const workflow = [`${ns}/traffic-generator → ${ns}/agent-coordinator`, `${ns}/agent-coordinator → ${ns}/document-agent`, `${ns}/document-agent → ${ns}/llm-service`];
+  for (const edge of workflow) {
+    t.ok(edgesOf(report).includes(edge) && edgesOf(fromMetrics).includes(edge), `${edge} is an edge in both reports`);
+  }
+  const flowsHttp = httpOf(report);
+  const metricsHttp = httpOf(fromMetrics);
+  for (const edge of new Set([...Object.keys(flowsHttp), ...Object.keys(metricsHttp)])) {
+    const [a, b] = [flowsHttp[edge] ?? 0, metricsHttp[edge] ?? 0];
+    const tolerance = Math.max(tolerances.counts.absolute, Math.floor(tolerances.counts.relative * Math.max(a, b)));
+    t.ok(Math.abs(a - b) <= tolerance, `${edge}: ${a} HTTP requests in flows, ${b} in metrics (tolerance ${tolerance})`);
+  }
+  for (const edge of workflow) t.ok(metricsHttp[edge]! > 0, `${edge}: requests from metrics`);
   t.equal(fromMetrics.input.kind, 'prometheus');
   t.same(validateSchema(fromMetrics, schema), [], 'the report from metrics validates');
   t.equal(res.code, 0, `the gate passes on the metrics too\n${res.stdout}\n${res.stderr}`);
