@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { main } from '../lib/cli.ts';
-import { writeSynthFile } from '../lib/flows/synth.ts';
+import { writeSynthFile } from '../test/fixtures/synth.ts';
 import { benchDir, fmtMs, machine, median, scratchDir } from './lib.ts';
 
 /** Large enough that the process reaches its steady state (V8 grows its young generation during the first ~100k records). */
@@ -128,7 +128,7 @@ const cpuText = (ms: number) => (Number.isNaN(ms) ? '–' : fmtMs(ms));
 const lines = [
   '## analyze (bench/analyze.bench.ts)',
   '',
-  `Input: a generated Hubble export (lib/flows/synth.ts, seed ${SEED}) in bench/out/: 1× = ${ONE_X.toLocaleString('en-US')} records (${mib(bytes1x)}),`,
+  `Input: a generated Hubble export (test/fixtures/synth.ts, seed ${SEED}) in bench/out/: 1× = ${ONE_X.toLocaleString('en-US')} records (${mib(bytes1x)}),`,
   `4× = ${(4 * ONE_X).toLocaleString('en-US')} records (${mib(bytes4x)}). analyze runs the whole command (read, analyse, gate, write report.md,`,
   'report.json and junit.xml) in this process, alternating with the anchor; medians of',
   `${RUNS} turns after a warm-up, jq ${JQ_RUNS} runs. Speed ratio = anchor time / time. CPU = user + system time (for jq: jq, sort`,

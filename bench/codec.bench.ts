@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createReadStats, readResponseBatches, readResponses } from '../lib/hubble/codec/read.ts';
 import { toJsonpb, toJsonpbFromLine } from '../lib/hubble/codec/write.ts';
 import type { GetFlowsResponse } from '../lib/flows/types.ts';
-import { synthResponses, writeSynthFile } from '../lib/flows/synth.ts';
+import { synthResponses, writeSynthFile } from '../test/fixtures/synth.ts';
 import { fmtMs, machine, median, scratchDir } from './lib.ts';
 
 const RECORDS = 90_000;
@@ -127,7 +127,7 @@ const row = (what: string, m: { wall: number; cpu: number }, a: { wall: number; 
 const lines = [
   '## jsonpb codec (lib/hubble/codec)',
   '',
-  `Read: ${(bytes / 2 ** 20).toFixed(0)} MiB, ${RECORDS.toLocaleString('en-US')} synthetic records (lib/flows/synth.ts) into Flow objects, from a`,
+  `Read: ${(bytes / 2 ** 20).toFixed(0)} MiB, ${RECORDS.toLocaleString('en-US')} synthetic records (test/fixtures/synth.ts) into Flow objects, from a`,
   `file in bench/out/. Ratio = anchor time / time, i.e. speed relative to the anchor measured in the same run (the`,
   `target for reading is ≥ 0.80×). Variants run in turns; medians of ${runs} turns after a warm-up; CPU = user + system`,
   `time of the process, which shows the cost when the machine is shared. Write: 20,000 records in memory to jsonpb,`,

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { main } from '../lib/cli.ts';
-import { DEMO_NAMESPACE, writeSynthFile } from '../lib/flows/synth.ts';
+import { DEMO_NAMESPACE, writeSynthFile } from '../test/fixtures/synth.ts';
 import { fmtMs, median, scratchDir } from './lib.ts';
 
 const RECORDS = 40_000;
@@ -111,7 +111,7 @@ process.stdout.write(
   [
     '## observe: hubble-lab observe --input-file',
     '',
-    `Input: ${RECORDS.toLocaleString('en')} synthetic records (${mb.toFixed(1)} MiB, lib/flows/synth.ts). Each case alternates with the anchor for ${runs} turns after a warm-up;`,
+    `Input: ${RECORDS.toLocaleString('en')} synthetic records (${mb.toFixed(1)} MiB, test/fixtures/synth.ts). Each case alternates with the anchor for ${runs} turns after a warm-up;`,
     'ratios are medians of the per-turn ratios; in one process, stdout to a counting sink. Target: filtered runs within 1.4× of the bare loop. Reading',
     '(lib/hubble/codec/read.ts) and writing printed records (codec/write.ts: a canonical line is checked and reused) are part of the cost.',
     '',

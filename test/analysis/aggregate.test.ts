@@ -7,7 +7,7 @@ import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
 import { inputReadOf } from '../../lib/analysis/quality.ts';
 import { createReadStats, readResponses } from '../../lib/hubble/codec/read.ts';
 import { buildScenario, type Scenario } from '../fixtures/scenario.ts';
-import { FlowSynth } from '../../lib/flows/synth.ts';
+import { FlowSynth } from '../fixtures/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../lib/flows/types.ts';
 import { ConnectionFlows, type PacketVerdicts, type SimEndpoint } from '../../lib/sim/hubble/flows.ts';
 import { nearestRank } from '../fixtures/random.ts';

@@ -3,7 +3,7 @@ import t from 'tap';
 import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
 import { evaluateCompliance, globMatch, selectorMatches } from '../../lib/analysis/compliance.ts';
 import { parseExpectations } from '../../lib/analysis/expectations.ts';
-import { FlowSynth } from '../../lib/flows/synth.ts';
+import { FlowSynth } from '../fixtures/synth.ts';
 import { fmtMs } from '../../lib/report/format.ts';
 
 /**

@@ -4,7 +4,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../lib/cli.ts';
-import { synthJsonpbLines } from '../../lib/flows/synth.ts';
+import { synthJsonpbLines } from '../fixtures/synth.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
 import { R } from '../../lib/sim/apiserver/resources.ts';
 import type { KObject } from '../../lib/sim/apiserver/store.ts';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../../lib/cli.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
 import type { Flow, GetFlowsResponse } from '../../lib/flows/types.ts';
-import { DEMO_NAMESPACE, FlowSynth, JUNK_LINES, synthResponses } from '../../lib/flows/synth.ts';
+import { DEMO_NAMESPACE, FlowSynth, JUNK_LINES, synthResponses } from '../fixtures/synth.ts';
 import { parseTimestamp, timestampToNanos } from '../../lib/hubble/grpc/timestamp.ts';
 import { toJsonpb, toLegacyJson } from '../../lib/hubble/codec/write.ts';
 import type { GetFlowsRequest } from '../../lib/flows/types.ts';

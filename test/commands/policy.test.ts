@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../lib/cli.ts';
-import { synthJsonpbLines } from '../../lib/flows/synth.ts';
+import { synthJsonpbLines } from '../fixtures/synth.ts';
 import { R } from '../../lib/sim/apiserver/resources.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { loadManifests } from '../../lib/traffic/manifests.ts';

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { main } from '../../lib/cli.ts';
 import { parseArgs } from '../../lib/args.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
-import { FlowSynth, synthJsonpbLines, synthResponses } from '../../lib/flows/synth.ts';
+import { FlowSynth, synthJsonpbLines, synthResponses } from '../fixtures/synth.ts';
 import { createReadStats, readResponses } from '../../lib/hubble/codec/read.ts';
 import { toJsonpb } from '../../lib/hubble/codec/write.ts';
 import { buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../../lib/hubble/filter/flags.ts';

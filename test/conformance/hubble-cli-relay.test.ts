@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../../lib/cli.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
-import { synthResponses } from '../../lib/flows/synth.ts';
+import { synthResponses } from '../fixtures/synth.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
 import { hubbleLabBin } from '../fixtures/cli-process.ts';
 import { cilium113Export, hubbleCliOrSkip, inBatches, runHubble, type HubbleRun } from '../fixtures/hubble-cli.ts';

@@ -1,7 +1,7 @@
 // policy check over exports: forwarded flows that would drop, denials that stay or go, the rule behind each edge,
 // L7 rules against the requests seen, and what is left unevaluated.
 import t from 'tap';
-import { synthResponses } from '../../lib/flows/synth.ts';
+import { synthResponses } from '../fixtures/synth.ts';
 import type { Flow } from '../../lib/flows/types.ts';
 import { loadManifests } from '../../lib/traffic/manifests.ts';
 import { compilePolicies, selectorKeys } from '../../lib/policy/evaluate.ts';

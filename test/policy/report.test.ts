@@ -1,6 +1,6 @@
 // The policy part of a report: applied policies, unused rules, edges no policy covers, and every policy drop explained.
 import t from 'tap';
-import { synthResponses } from '../../lib/flows/synth.ts';
+import { synthResponses } from '../fixtures/synth.ts';
 import { compileLocated, parsePolicies } from '../../lib/policy/load.ts';
 import { observe } from '../../lib/policy/observations.ts';
 import { policyReport } from '../../lib/policy/report.ts';

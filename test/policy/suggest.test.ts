@@ -5,7 +5,7 @@ import t from 'tap';
 import { Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { readResponses } from '../../lib/hubble/codec/read.ts';
-import { synthResponses } from '../../lib/flows/synth.ts';
+import { synthResponses } from '../fixtures/synth.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
 import { compilePolicies, selectorKeys } from '../../lib/policy/evaluate.ts';
 import { checkPolicies } from '../../lib/policy/check.ts';

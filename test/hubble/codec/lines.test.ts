@@ -10,7 +10,7 @@ import { createReadStats, readResponses, type ReadInput, type ReadOptions, type 
 import { DEFAULT_MAX_LINE_BYTES } from '../../../lib/hubble/codec/lines.ts';
 import { InputError } from '../../../lib/errors.ts';
 import { main } from '../../../lib/cli.ts';
-import { synthJsonpbLines, synthResponses } from '../../../lib/flows/synth.ts';
+import { synthJsonpbLines, synthResponses } from '../../fixtures/synth.ts';
 import type { GetFlowsResponse } from '../../../lib/flows/types.ts';
 import { captureIO } from '../../fixtures/cli-io.ts';
 

@@ -17,7 +17,7 @@ import {
   type ReadStats,
 } from '../../../lib/hubble/codec/read.ts';
 import { InputError } from '../../../lib/errors.ts';
-import { JUNK_LINES, synthJsonpbLines, synthResponses, writeSynthFile } from '../../../lib/flows/synth.ts';
+import { JUNK_LINES, synthJsonpbLines, synthResponses, writeSynthFile } from '../../fixtures/synth.ts';
 import type { GetFlowsResponse } from '../../../lib/flows/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hubble-read-'));

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { toJson, toJsonpb, toJsonpbFromLine, toLegacyJson } from '../../../lib/hubble/codec/write.ts';
 import { createReadStats, readResponses } from '../../../lib/hubble/codec/read.ts';
-import { synthJsonpbLines, synthResponses } from '../../../lib/flows/synth.ts';
+import { synthJsonpbLines, synthResponses } from '../../fixtures/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../../lib/flows/types.ts';
 import { hubbleTestDrop } from '../../fixtures/hubble-cli-flows.ts';
 

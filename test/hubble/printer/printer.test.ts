@@ -1,7 +1,7 @@
 // What hubble observe prints in each output format, for representative flows, lost events and node status.
 import t from 'tap';
 import { compactLine, createPrinter, type OutputFormat, type PrinterOptions } from '../../../lib/hubble/printer/printer.ts';
-import { synthResponses } from '../../../lib/flows/synth.ts';
+import { synthResponses } from '../../fixtures/synth.ts';
 import type { Flow, GetFlowsResponse } from '../../../lib/flows/types.ts';
 import { hubbleTestDrop } from '../../fixtures/hubble-cli-flows.ts';
 
