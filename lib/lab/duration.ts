@@ -1,18 +1,12 @@
-// Durations on the command line: `20s`, `1m30s`, `500ms`, `2h` (Go's time.ParseDuration units, as hubble takes them).
+// Durations on the command line: `20s`, `1m30s`, `500ms`, `2h` (Go's time.ParseDuration, as hubble takes them).
 import { UsageError } from '../errors.ts';
+import { parseGoDuration } from '../hubble/filter/time.ts';
 
-const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
+/** A duration flag's value in milliseconds; a UsageError naming the flag when it is not a duration or negative. */
 export function parseDuration(text: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * unitMs[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (!text || matched !== text.length) {
+  const ns = parseGoDuration(text);
+  if (ns === undefined || ns < 0) {
     throw new UsageError(`${flag}: "${text}" is not a duration`, { hint: 'use e.g. 20s, 1m30s, 500ms' });
   }
-  return total;
+  return ns / 1e6;
 }
