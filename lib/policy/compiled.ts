@@ -1,6 +1,15 @@
 // The compiled form every policy kind is turned into, so one evaluator serves NetworkPolicy and Cilium policies.
 import type { Endpoint, L7Rules, PodEndpoint, PolicyRef, Protocol } from './types.ts';
-import type { CiliumLabels } from './selectors.ts';
+
+/** A label of a security identity, with its source (`k8s`, `reserved`, …). */
+export interface CiliumLabel {
+  source: string;
+  key: string;
+  value: string;
+}
+
+/** Cilium labels indexed by key; a selector key names a source (`k8s:app`) or matches any source (`app`). */
+export type CiliumLabels = ReadonlyMap<string, readonly CiliumLabel[]>;
 
 /** What a rule looks at while one direction of one connection is evaluated. */
 export interface MatchContext {

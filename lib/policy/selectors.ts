@@ -1,6 +1,6 @@
 // Label selectors: Kubernetes LabelSelector over plain labels, and Cilium endpoint selectors over source-prefixed labels.
 import type { Endpoint, PodEndpoint } from './types.ts';
-import { PolicyInvalid, isObject } from './compiled.ts';
+import { PolicyInvalid, isObject, type CiliumLabel, type CiliumLabels } from './compiled.ts';
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
@@ -99,14 +99,8 @@ export function namespaceLabelsOf(pod: PodEndpoint): Record<string, string> {
 
 // --- Cilium labels ----------------------------------------------------------------------------------------
 
-export interface CiliumLabel {
-  source: string;
-  key: string;
-  value: string;
-}
-
-/** Cilium labels indexed by key; a selector key names a source (`k8s:app`) or matches any source (`app`). */
-export type CiliumLabels = ReadonlyMap<string, readonly CiliumLabel[]>;
+// The label types live beside the compiled form that matches on them (compiled.ts); re-exported for callers here.
+export type { CiliumLabel, CiliumLabels };
 
 export const podNamespaceKey = 'io.kubernetes.pod.namespace';
 const namespaceLabelsPrefix = 'io.cilium.k8s.namespace.labels.';
