@@ -303,15 +303,221 @@ function requireL7EventType(f: FlowFilter, what: string): void {
 
 const set = <T>(v: readonly T[] | undefined): v is readonly T[] => v !== undefined && v.length > 0;
 
+/** The FlowFilter fields that hold a list of values (all but `experimental`). */
+export type FilterField = { [K in keyof FlowFilter]-?: NonNullable<FlowFilter[K]> extends readonly unknown[] ? K : never }[keyof FlowFilter];
+/** One value of a FlowFilter list field. */
+export type FieldValue<K extends FilterField> = NonNullable<FlowFilter[K]>[number];
+
+/** One field's values → a predicate. `filter` is the whole filter, for the rules that involve another field. */
+type FieldCompiler<K extends FilterField> = (values: readonly FieldValue<K>[], filter: FlowFilter, cache: Re2Cache | undefined) => Predicate;
+
+function compileIdentityField(side: 'source' | 'destination'): FieldCompiler<'source_identity' | 'destination_identity'> {
+  return (ids) => compileIdentities(ids, side);
+}
+
+function compileIPField(field: 'source_ip' | 'destination_ip' | 'source_ip_xlated', address: 'source' | 'destination' | 'source_xlated'): FieldCompiler<typeof field> {
+  return (ips) => {
+    const m = compileIPs(field, ips);
+    return (flow) => m(flow.IP?.[address]);
+  };
+}
+
+function compilePodField(field: 'source_pod' | 'destination_pod', side: 'source' | 'destination'): FieldCompiler<typeof field> {
+  return (names) => {
+    const m = compileNamespacedNames(field, names);
+    return (flow) => m(flow[side]?.namespace ?? '', flow[side]?.pod_name ?? '');
+  };
+}
+
+function compileServiceField(field: 'source_service' | 'destination_service', service: 'source_service' | 'destination_service'): FieldCompiler<typeof field> {
+  return (names) => {
+    const m = compileNamespacedNames(field, names);
+    return (flow) => m(flow[service]?.namespace ?? '', flow[service]?.name ?? '');
+  };
+}
+
+function compileLabelField(field: 'source_label' | 'destination_label' | 'node_labels', labels: (flow: Flow) => readonly string[] | undefined): FieldCompiler<typeof field> {
+  return (selectors) => {
+    const m = compiling(field, selectors.join(', '), () => compileLabelSelectors(selectors));
+    return (flow) => m(labels(flow));
+  };
+}
+
+function compilePortField(field: 'source_port' | 'destination_port'): FieldCompiler<typeof field> {
+  return (values) => {
+    const ports = compilePorts(field, values);
+    return (flow) => ports.has(port(flow, field));
+  };
+}
+
+function compileClusterField(side: 'source' | 'destination'): FieldCompiler<'source_cluster_name' | 'destination_cluster_name'> {
+  const field = `${side}_cluster_name` as const;
+  return (names) => {
+    if (names.includes('')) throw new FilterValueError(field, '', 'name must not be empty');
+    const wanted = new Set(names);
+    return (flow) => wanted.has(flow[side]?.cluster_name ?? '');
+  };
+}
+
+function compileHttpStatus(codes: readonly string[], f: FlowFilter): Predicate {
+  requireL7EventType(f, 'http status code');
+  const full = new Set<number>();
+  const prefixes: string[] = [];
+  for (const s of codes) {
+    if (HTTP_STATUS_FULL.test(s)) full.add(Number(s));
+    else if (HTTP_STATUS_PREFIX.test(s)) prefixes.push(s.slice(0, -1));
+    else throw new FilterValueError('http_status_code', s, 'not a status code (e.g. 404) or prefix (e.g. 5+, 40+)');
+  }
+  // Prefixes compare on the leading digits of the three-digit code ("5" → 5xx, "40" → 40x).
+  const hundreds = new Set(prefixes.filter((p) => p.length === 1).map(Number));
+  const tens = new Set(prefixes.filter((p) => p.length === 2).map(Number));
+  return (flow) => {
+    const code = flow.l7?.http?.code;
+    if (!code) return false;
+    if (full.has(code)) return true;
+    if (code < 100 || code > 999) {
+      const text = String(code).padStart(3, '0');
+      return prefixes.some((p) => text.startsWith(p));
+    }
+    return hundreds.has(Math.floor(code / 100)) || tens.has(Math.floor(code / 10));
+  };
+}
+
+function compileNodeNames(patterns: readonly string[]): Predicate {
+  const re = compiling('node_name', patterns.join(', '), () => compileNodeNamePatterns(patterns));
+  // Flows of one node arrive in runs: remember the last answer.
+  let lastName: string | undefined;
+  let lastResult = false;
+  return (flow) => {
+    const name = flow.node_name;
+    if (!name) return false;
+    if (name === lastName) return lastResult;
+    lastName = name;
+    lastResult = re.test(name.includes('/') ? name : `default/${name}`);
+    return lastResult;
+  };
+}
+
+/**
+ * How each FlowFilter field hubble-lab applies is compiled, in the order its checks run. A field that is not here
+ * is refused (SUPPORTED_FIELDS): one we cannot apply must not be dropped silently, the result would hold flows it
+ * excludes.
+ */
+const FIELD_COMPILERS: { [K in FilterField]?: FieldCompiler<K> } = {
+  uuid: (uuids) => {
+    const ids = new Set(uuids);
+    return (flow) => flow !== NO_FLOW && ids.has(flow.uuid ?? '');
+  },
+  event_type: (types) => compileEventTypes(types),
+  verdict: (values) => {
+    const verdicts = enumNames('verdict', 'flow.Verdict', values);
+    return (flow) => flow !== NO_FLOW && verdicts.has(flow.verdict ?? 'VERDICT_UNKNOWN');
+  },
+  drop_reason_desc: (values) => {
+    const reasons = enumNames('drop_reason_desc', 'flow.DropReason', values);
+    return (flow) => flow.verdict === 'DROPPED' && reasons.has(flow.drop_reason_desc ?? 'DROP_REASON_UNKNOWN');
+  },
+  reply: (replies) => (flow) => {
+    // As Hubble: a drop with unknown direction counts as a request, any other unknown-direction flow never matches.
+    if (flow.is_reply === undefined && flow.verdict !== 'DROPPED') return false;
+    return replies.includes(flow.is_reply ?? false);
+  },
+  source_identity: compileIdentityField('source'),
+  destination_identity: compileIdentityField('destination'),
+  protocol: (protocols) => compileProtocols(protocols),
+  source_ip: compileIPField('source_ip', 'source'),
+  destination_ip: compileIPField('destination_ip', 'destination'),
+  source_ip_xlated: compileIPField('source_ip_xlated', 'source_xlated'),
+  source_pod: compilePodField('source_pod', 'source'),
+  destination_pod: compilePodField('destination_pod', 'destination'),
+  source_workload: (workloads) => compileWorkloads(workloads, 'source'),
+  destination_workload: (workloads) => compileWorkloads(workloads, 'destination'),
+  source_service: compileServiceField('source_service', 'source_service'),
+  destination_service: compileServiceField('destination_service', 'destination_service'),
+  source_fqdn: (patterns) => compileFqdns('source_fqdn', patterns, 'source_names'),
+  destination_fqdn: (patterns) => compileFqdns('destination_fqdn', patterns, 'destination_names'),
+  dns_query: (patterns, _f, cache) => {
+    const res = compileRegexes('dns_query', patterns, cache);
+    return (flow) => {
+      const dns = flow.l7?.dns;
+      return dns !== undefined && anyMatches(res, dns.query ?? '');
+    };
+  },
+  source_label: compileLabelField('source_label', (flow) => flow.source?.labels),
+  destination_label: compileLabelField('destination_label', (flow) => flow.destination?.labels),
+  node_labels: compileLabelField('node_labels', (flow) => flow.node_labels),
+  source_port: compilePortField('source_port'),
+  destination_port: compilePortField('destination_port'),
+  http_status_code: compileHttpStatus,
+  http_method: (methods, f) => {
+    requireL7EventType(f, 'http method');
+    return (flow) => {
+      const method = flow.l7?.http?.method;
+      if (!method) return false;
+      for (const m of methods) if (equalFold(method, m)) return true;
+      return false;
+    };
+  },
+  http_path: (patterns, f, cache) => {
+    requireL7EventType(f, 'http path');
+    const res = compileRegexes('http_path', patterns, cache);
+    return (flow) => {
+      const url = flow.l7?.http?.url;
+      if (!url) return false;
+      const path = requestPath(url);
+      return path !== undefined && anyMatches(res, path);
+    };
+  },
+  http_url: (patterns, f, cache) => {
+    requireL7EventType(f, 'http url');
+    const res = compileRegexes('http_url', patterns, cache);
+    return (flow) => {
+      const url = flow.l7?.http?.url;
+      return !!url && anyMatches(res, url);
+    };
+  },
+  http_header: (headers, f) => {
+    requireL7EventType(f, 'http headers');
+    return (flow) => {
+      const have = flow.l7?.http?.headers;
+      return !!have && headerMatches(headers, have);
+    };
+  },
+  tcp_flags: (wanted) => (flow) => {
+    const have = flow.l4?.TCP?.flags;
+    if (!have) return false;
+    for (const w of wanted) if (flagsCovered(w, have)) return true;
+    return false;
+  },
+  node_name: (patterns) => compileNodeNames(patterns),
+  source_cluster_name: compileClusterField('source'),
+  destination_cluster_name: compileClusterField('destination'),
+  ip_version: (values) => {
+    const versions = enumNames('ip_version', 'flow.IPVersion', values);
+    return (flow) => flow !== NO_FLOW && versions.has(flow.IP?.ipVersion ?? 'IP_NOT_USED');
+  },
+  trace_id: (traceIds) => {
+    const ids = new Set(traceIds);
+    return (flow) => ids.has(flow.trace_context?.parent?.trace_id ?? '');
+  },
+  traffic_direction: (values) => {
+    const directions = enumNames('traffic_direction', 'flow.TrafficDirection', values);
+    return (flow) => flow !== NO_FLOW && directions.has(flow.traffic_direction ?? 'TRAFFIC_DIRECTION_UNKNOWN');
+  },
+  interface: (ifaces) => (flow) => {
+    const iface = flow.interface;
+    if (!iface) return false;
+    for (const want of ifaces) {
+      if (want.index && want.index > 0 && want.index !== (iface.index ?? 0)) continue;
+      if (want.name && want.name !== (iface.name ?? '')) continue;
+      return true;
+    }
+    return false;
+  },
+};
+
 /** Every FlowFilter field compileOne applies. */
-const SUPPORTED_FIELDS = new Set<string>([
-  'uuid', 'event_type', 'verdict', 'drop_reason_desc', 'reply', 'source_identity', 'destination_identity', 'protocol',
-  'source_ip', 'destination_ip', 'source_ip_xlated', 'source_pod', 'destination_pod', 'source_workload',
-  'destination_workload', 'source_service', 'destination_service', 'source_fqdn', 'destination_fqdn', 'dns_query',
-  'source_label', 'destination_label', 'node_labels', 'source_port', 'destination_port', 'http_status_code',
-  'http_method', 'http_path', 'http_url', 'http_header', 'tcp_flags', 'node_name', 'source_cluster_name',
-  'destination_cluster_name', 'ip_version', 'trace_id', 'traffic_direction', 'interface',
-]);
+export const SUPPORTED_FIELDS: ReadonlySet<string> = new Set(Object.keys(FIELD_COMPILERS));
 
 /** Whether a decoded proto value differs from its default (unset). */
 function hasValue(v: unknown): boolean {
@@ -322,211 +528,15 @@ function hasValue(v: unknown): boolean {
 }
 
 function compileOne(f: FlowFilter, cache?: Re2Cache): Predicate[] {
-  // A criterion we cannot apply must not be dropped silently: the result would hold flows it excludes.
   for (const [key, value] of Object.entries(f)) {
     if (!SUPPORTED_FIELDS.has(key) && hasValue(value)) {
       throw new FilterValueError(key, JSON.stringify(value), 'this filter is not supported by hubble-lab');
     }
   }
   const ps: Predicate[] = [];
-  if (set(f.uuid)) {
-    const ids = new Set(f.uuid);
-    ps.push((flow) => flow !== NO_FLOW && ids.has(flow.uuid ?? ''));
-  }
-  if (set(f.event_type)) ps.push(compileEventTypes(f.event_type));
-  if (set(f.verdict)) {
-    const verdicts = enumNames('verdict', 'flow.Verdict', f.verdict);
-    ps.push((flow) => flow !== NO_FLOW && verdicts.has(flow.verdict ?? 'VERDICT_UNKNOWN'));
-  }
-  if (set(f.drop_reason_desc)) {
-    const reasons = enumNames('drop_reason_desc', 'flow.DropReason', f.drop_reason_desc);
-    ps.push((flow) => flow.verdict === 'DROPPED' && reasons.has(flow.drop_reason_desc ?? 'DROP_REASON_UNKNOWN'));
-  }
-  if (set(f.reply)) {
-    const replies = f.reply;
-    ps.push((flow) => {
-      // As Hubble: a drop with unknown direction counts as a request, any other unknown-direction flow never matches.
-      if (flow.is_reply === undefined && flow.verdict !== 'DROPPED') return false;
-      return replies.includes(flow.is_reply ?? false);
-    });
-  }
-  if (set(f.source_identity)) ps.push(compileIdentities(f.source_identity, 'source'));
-  if (set(f.destination_identity)) ps.push(compileIdentities(f.destination_identity, 'destination'));
-  if (set(f.protocol)) ps.push(compileProtocols(f.protocol));
-  if (set(f.source_ip)) {
-    const m = compileIPs('source_ip', f.source_ip);
-    ps.push((flow) => m(flow.IP?.source));
-  }
-  if (set(f.destination_ip)) {
-    const m = compileIPs('destination_ip', f.destination_ip);
-    ps.push((flow) => m(flow.IP?.destination));
-  }
-  if (set(f.source_ip_xlated)) {
-    const m = compileIPs('source_ip_xlated', f.source_ip_xlated);
-    ps.push((flow) => m(flow.IP?.source_xlated));
-  }
-  if (set(f.source_pod)) {
-    const m = compileNamespacedNames('source_pod', f.source_pod);
-    ps.push((flow) => m(flow.source?.namespace ?? '', flow.source?.pod_name ?? ''));
-  }
-  if (set(f.destination_pod)) {
-    const m = compileNamespacedNames('destination_pod', f.destination_pod);
-    ps.push((flow) => m(flow.destination?.namespace ?? '', flow.destination?.pod_name ?? ''));
-  }
-  if (set(f.source_workload)) ps.push(compileWorkloads(f.source_workload, 'source'));
-  if (set(f.destination_workload)) ps.push(compileWorkloads(f.destination_workload, 'destination'));
-  if (set(f.source_service)) {
-    const m = compileNamespacedNames('source_service', f.source_service);
-    ps.push((flow) => m(flow.source_service?.namespace ?? '', flow.source_service?.name ?? ''));
-  }
-  if (set(f.destination_service)) {
-    const m = compileNamespacedNames('destination_service', f.destination_service);
-    ps.push((flow) => m(flow.destination_service?.namespace ?? '', flow.destination_service?.name ?? ''));
-  }
-  if (set(f.source_fqdn)) ps.push(compileFqdns('source_fqdn', f.source_fqdn, 'source_names'));
-  if (set(f.destination_fqdn)) ps.push(compileFqdns('destination_fqdn', f.destination_fqdn, 'destination_names'));
-  if (set(f.dns_query)) {
-    const res = compileRegexes('dns_query', f.dns_query, cache);
-    ps.push((flow) => {
-      const dns = flow.l7?.dns;
-      return dns !== undefined && anyMatches(res, dns.query ?? '');
-    });
-  }
-  if (set(f.source_label)) {
-    const m = compiling('source_label', f.source_label.join(', '), () => compileLabelSelectors(f.source_label!));
-    ps.push((flow) => m(flow.source?.labels));
-  }
-  if (set(f.destination_label)) {
-    const m = compiling('destination_label', f.destination_label.join(', '), () => compileLabelSelectors(f.destination_label!));
-    ps.push((flow) => m(flow.destination?.labels));
-  }
-  if (set(f.node_labels)) {
-    const m = compiling('node_labels', f.node_labels.join(', '), () => compileLabelSelectors(f.node_labels!));
-    ps.push((flow) => m(flow.node_labels));
-  }
-  if (set(f.source_port)) {
-    const ports = compilePorts('source_port', f.source_port);
-    ps.push((flow) => ports.has(port(flow, 'source_port')));
-  }
-  if (set(f.destination_port)) {
-    const ports = compilePorts('destination_port', f.destination_port);
-    ps.push((flow) => ports.has(port(flow, 'destination_port')));
-  }
-  if (set(f.http_status_code)) {
-    requireL7EventType(f, 'http status code');
-    const full = new Set<number>();
-    const prefixes: string[] = [];
-    for (const s of f.http_status_code) {
-      if (HTTP_STATUS_FULL.test(s)) full.add(Number(s));
-      else if (HTTP_STATUS_PREFIX.test(s)) prefixes.push(s.slice(0, -1));
-      else throw new FilterValueError('http_status_code', s, 'not a status code (e.g. 404) or prefix (e.g. 5+, 40+)');
-    }
-    // Prefixes compare on the leading digits of the three-digit code ("5" → 5xx, "40" → 40x).
-    const hundreds = new Set(prefixes.filter((p) => p.length === 1).map(Number));
-    const tens = new Set(prefixes.filter((p) => p.length === 2).map(Number));
-    ps.push((flow) => {
-      const code = flow.l7?.http?.code;
-      if (!code) return false;
-      if (full.has(code)) return true;
-      if (code < 100 || code > 999) {
-        const text = String(code).padStart(3, '0');
-        return prefixes.some((p) => text.startsWith(p));
-      }
-      return hundreds.has(Math.floor(code / 100)) || tens.has(Math.floor(code / 10));
-    });
-  }
-  if (set(f.http_method)) {
-    requireL7EventType(f, 'http method');
-    const methods = f.http_method;
-    ps.push((flow) => {
-      const method = flow.l7?.http?.method;
-      if (!method) return false;
-      for (const m of methods) if (equalFold(method, m)) return true;
-      return false;
-    });
-  }
-  if (set(f.http_path)) {
-    requireL7EventType(f, 'http path');
-    const res = compileRegexes('http_path', f.http_path, cache);
-    ps.push((flow) => {
-      const url = flow.l7?.http?.url;
-      if (!url) return false;
-      const path = requestPath(url);
-      return path !== undefined && anyMatches(res, path);
-    });
-  }
-  if (set(f.http_url)) {
-    requireL7EventType(f, 'http url');
-    const res = compileRegexes('http_url', f.http_url, cache);
-    ps.push((flow) => {
-      const url = flow.l7?.http?.url;
-      return !!url && anyMatches(res, url);
-    });
-  }
-  if (set(f.http_header)) {
-    requireL7EventType(f, 'http headers');
-    const headers = f.http_header;
-    ps.push((flow) => {
-      const have = flow.l7?.http?.headers;
-      return !!have && headerMatches(headers, have);
-    });
-  }
-  if (set(f.tcp_flags)) {
-    const wanted = f.tcp_flags;
-    ps.push((flow) => {
-      const have = flow.l4?.TCP?.flags;
-      if (!have) return false;
-      for (const w of wanted) if (flagsCovered(w, have)) return true;
-      return false;
-    });
-  }
-  if (set(f.node_name)) {
-    const re = compiling('node_name', f.node_name.join(', '), () => compileNodeNamePatterns(f.node_name!));
-    // Flows of one node arrive in runs: remember the last answer.
-    let lastName: string | undefined;
-    let lastResult = false;
-    ps.push((flow) => {
-      const name = flow.node_name;
-      if (!name) return false;
-      if (name === lastName) return lastResult;
-      lastName = name;
-      lastResult = re.test(name.includes('/') ? name : `default/${name}`);
-      return lastResult;
-    });
-  }
-  if (set(f.source_cluster_name) || set(f.destination_cluster_name)) {
-    for (const side of ['source', 'destination'] as const) {
-      const names = f[`${side}_cluster_name`];
-      if (!set(names)) continue;
-      if (names.includes('')) throw new FilterValueError(`${side}_cluster_name`, '', 'name must not be empty');
-      const wanted = new Set(names);
-      ps.push((flow) => wanted.has(flow[side]?.cluster_name ?? ''));
-    }
-  }
-  if (set(f.ip_version)) {
-    const versions = enumNames('ip_version', 'flow.IPVersion', f.ip_version);
-    ps.push((flow) => flow !== NO_FLOW && versions.has(flow.IP?.ipVersion ?? 'IP_NOT_USED'));
-  }
-  if (set(f.trace_id)) {
-    const ids = new Set(f.trace_id);
-    ps.push((flow) => ids.has(flow.trace_context?.parent?.trace_id ?? ''));
-  }
-  if (set(f.traffic_direction)) {
-    const directions = enumNames('traffic_direction', 'flow.TrafficDirection', f.traffic_direction);
-    ps.push((flow) => flow !== NO_FLOW && directions.has(flow.traffic_direction ?? 'TRAFFIC_DIRECTION_UNKNOWN'));
-  }
-  if (set(f.interface)) {
-    const ifaces = f.interface;
-    ps.push((flow) => {
-      const iface = flow.interface;
-      if (!iface) return false;
-      for (const want of ifaces) {
-        if (want.index && want.index > 0 && want.index !== (iface.index ?? 0)) continue;
-        if (want.name && want.name !== (iface.name ?? '')) continue;
-        return true;
-      }
-      return false;
-    });
+  for (const [field, compile] of Object.entries(FIELD_COMPILERS) as [FilterField, FieldCompiler<FilterField>][]) {
+    const values = f[field] as readonly FieldValue<FilterField>[] | undefined;
+    if (set(values)) ps.push(compile(values, f, cache));
   }
   return ps;
 }
