@@ -1,6 +1,11 @@
-// A small JSON Schema validator for the subset our schemas use, reporting each error with the path of the bad value.
+// JSON Schema validation (ajv, the draft the schema's $schema names), with each error told the way a reader of the
+// YAML or JSON file thinks of it: the path of the bad value and what would be valid there.
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 
 export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
   $ref?: string;
   $defs?: Record<string, JsonSchema>;
   type?: SchemaType | SchemaType[];
@@ -68,95 +73,181 @@ export function formatPath(path: readonly (string | number)[]): string {
   return out || '(top level)';
 }
 
+/** One compiled schema: its validator, and how to reach any of its subschemas by JSON pointer. */
+interface Compiled {
+  ajv: Ajv;
+  key: string;
+  validate: ValidateFunction;
+  /** Every subschema object of the schema, to its JSON pointer (ajv's errors carry the object, not its place). */
+  pointers: Map<object, string>;
+}
+
+const compiled = new WeakMap<JsonSchema, Compiled>();
+
+// ajv is loaded on the first validation, and only the draft asked for: it costs about 80 ms to load, which a command
+// that validates nothing should not pay.
+const require = createRequire(import.meta.url);
+const DRAFTS: Record<string, () => Ajv> = {
+  'https://json-schema.org/draft/2020-12/schema': () => new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020(options),
+  'https://json-schema.org/draft/2019-09/schema': () => new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019(options),
+  'http://json-schema.org/draft-07/schema': () => new (require('ajv') as typeof import('ajv')).Ajv(options),
+};
+// verbose: errors carry the value and the schema object, which the messages need. strict: a keyword ajv does not
+// know (a typo in a schema) is an error when compiling, not a rule silently not applied. validateSchema: checking
+// our schemas against the draft's meta-schema doubles the compile time of every run; the tests do it once
+// (test/analysis/json-schema.test.ts).
+const options: Options = { allErrors: true, verbose: true, strict: true, strictTypes: false, validateSchema: false };
+
+function compile(schema: JsonSchema): Compiled {
+  const known = compiled.get(schema);
+  if (known) return known;
+  // A schema without $schema (a part of a bigger one, as some tests take) is read as this project's draft.
+  const draft = (schema.$schema ?? 'https://json-schema.org/draft/2020-12/schema').replace(/#$/, '');
+  const make = DRAFTS[draft];
+  if (!make) throw new Error(`schema: unsupported $schema ${schema.$schema} (supported: ${Object.keys(DRAFTS).join(', ')})`);
+  const ajv = make();
+  const key = schema.$id ?? 'urn:hubble-lab:schema';
+  ajv.addSchema(schema, key);
+  const validate = ajv.getSchema(key)!;
+  const pointers = new Map<object, string>();
+  const walk = (node: unknown, pointer: string): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (!Array.isArray(node)) pointers.set(node, pointer);
+    for (const [k, v] of Object.entries(node)) walk(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  };
+  walk(schema, '');
+  const c = { ajv, key, validate, pointers };
+  compiled.set(schema, c);
+  return c;
+}
+
 export function validateSchema(value: unknown, schema: JsonSchema): SchemaError[] {
-  const errors: SchemaError[] = [];
-  check(value, schema, schema, [], errors);
-  return errors;
+  const c = compile(schema);
+  if (c.validate(value)) return [];
+  return explain(c, c.validate.errors ?? [], value, []);
 }
 
-function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
-  if (!schema.$ref) return schema;
-  const m = /^#\/\$defs\/(.+)$/.exec(schema.$ref);
-  const target = m ? root.$defs?.[m[1]!] : undefined;
-  if (!target) throw new Error(`schema: unresolvable $ref ${schema.$ref}`);
-  return resolve(target, root);
+/** The path of an error's value: `/allow/0/from` → ['allow', 0, 'from'], numbers where the value is a list. */
+function pathOf(instancePath: string, root: unknown, base: (string | number)[]): (string | number)[] {
+  const path = [...base];
+  let node = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const step = Array.isArray(node) ? Number(key) : key;
+    path.push(step);
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  }
+  return path;
 }
 
-function check(value: unknown, rawSchema: JsonSchema, root: JsonSchema, path: (string | number)[], errors: SchemaError[]): void {
-  const schema = resolve(rawSchema, root);
-  const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives) {
-    checkAlternatives(value, alternatives, root, path, errors);
-    return;
-  }
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => typeMatches(value, t))) {
-      errors.push({ path, message: `expected ${types.map((t) => ARTICLE[t]).join(' or ')}, got ${describe(value)}` });
-      return;
+/** Every subschema an alternative may apply to its value or a value inside it ($refs followed). */
+function reachable(c: Compiled, alternatives: JsonSchema[]): Set<object> {
+  const seen = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return;
+    if (!Array.isArray(node)) seen.add(node);
+    const ref = (node as JsonSchema).$ref;
+    if (typeof ref === 'string' && ref.startsWith('#')) visit(c.ajv.getSchema(`${c.key}${ref}`)?.schema);
+    for (const v of Object.values(node)) visit(v);
+  };
+  alternatives.forEach(visit);
+  return seen;
+}
+
+function explain(c: Compiled, errors: ErrorObject[], root: unknown, base: (string | number)[]): SchemaError[] {
+  const out: SchemaError[] = [];
+  // An anyOf/oneOf failure stands for its alternatives' errors, which ajv also lists: those are told through it.
+  const skipped = new Set<ErrorObject>();
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
+    const inside = reachable(c, e.schema as JsonSchema[]);
+    for (const other of errors) {
+      if (other !== e && other.parentSchema && inside.has(other.parentSchema) && (other.instancePath === e.instancePath || other.instancePath.startsWith(`${e.instancePath}/`))) {
+        skipped.add(other);
+      }
     }
   }
-  if (schema.const !== undefined && value !== schema.const) {
-    errors.push({ path, message: `must be ${JSON.stringify(schema.const)}, got ${describe(value)}` });
-  }
-  if (schema.enum && !schema.enum.includes(value)) {
-    errors.push({ path, message: `must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}; got ${describe(value)}` });
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push({ path, message: `must be at least ${schema.minimum}, got ${value}` });
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push({ path, message: `must be at most ${schema.maximum}, got ${value}` });
-    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) {
-      errors.push({ path, message: `must be greater than ${schema.exclusiveMinimum}, got ${value}` });
+  // A value of the wrong type gets that one message, not also those of the keywords for the type it should have.
+  const wrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => `${e.instancePath}\0${c.pointers.get(e.parentSchema!)}`));
+  for (const e of errors) {
+    if (skipped.has(e)) continue;
+    if (e.keyword !== 'type' && wrongType.has(`${e.instancePath}\0${c.pointers.get(e.parentSchema!)}`)) continue;
+    const path = pathOf(e.instancePath, root, base);
+    const value: unknown = e.data;
+    const parent = (e.parentSchema ?? {}) as JsonSchema;
+    const known = Object.keys(parent.properties ?? {});
+    const p = e.params as Record<string, any>;
+    switch (e.keyword) {
+      case 'type': {
+        const types = (Array.isArray(p.type) ? p.type : String(p.type).split(',')) as SchemaType[];
+        out.push({ path, message: `expected ${types.map((t) => ARTICLE[t]).join(' or ')}, got ${describe(value)}` });
+        break;
+      }
+      case 'const':
+        out.push({ path, message: `must be ${JSON.stringify(p.allowedValue)}, got ${describe(value)}` });
+        break;
+      case 'enum':
+        out.push({ path, message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}; got ${describe(value)}` });
+        break;
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum': {
+        const words: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'greater than', '<': 'less than' };
+        out.push({ path, message: `must be ${words[p.comparison as string]} ${p.limit}, got ${value}` });
+        break;
+      }
+      case 'minLength':
+        out.push({ path, message: p.limit === 1 ? 'must not be empty' : `needs at least ${p.limit} characters` });
+        break;
+      case 'pattern':
+        out.push({ path, message: `"${String(value)}" is not valid here${parent.description ? ` (${parent.description})` : ''}` });
+        break;
+      case 'minItems':
+        out.push({ path, message: `needs at least ${p.limit} item(s)` });
+        break;
+      case 'minProperties':
+        out.push({ path, message: `needs at least one of: ${known.join(', ')}` });
+        break;
+      case 'required':
+        out.push({ path, message: `missing required key "${p.missingProperty}"` });
+        break;
+      case 'additionalProperties':
+        out.push({ path: [...path, p.additionalProperty as string], message: `unknown key "${p.additionalProperty}"${known.length ? ` (known: ${known.join(', ')})` : ''}` });
+        break;
+      case 'anyOf':
+      case 'oneOf':
+        out.push(...explainAlternatives(c, e, path));
+        break;
+      default:
+        out.push({ path, message: e.message ?? `fails ${e.keyword}` });
     }
   }
-  if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) errors.push({ path, message: 'must not be empty' });
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
-      errors.push({ path, message: `"${value}" is not valid here${schema.description ? ` (${schema.description})` : ''}` });
-    }
-  }
-  if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push({ path, message: `needs at least ${schema.minItems} item(s)` });
-    if (schema.items) value.forEach((item, i) => check(item, schema.items!, root, [...path, i], errors));
-  }
-  if (typeOf(value) === 'object') {
-    const obj = value as Record<string, unknown>;
-    if (schema.minProperties !== undefined && Object.keys(obj).length < schema.minProperties) {
-      const known = Object.keys(schema.properties ?? {});
-      errors.push({ path, message: `needs at least one of: ${known.join(', ')}` });
-    }
-    for (const key of schema.required ?? []) {
-      if (obj[key] === undefined) errors.push({ path, message: `missing required key "${key}"` });
-    }
-    for (const [key, v] of Object.entries(obj)) {
-      const prop = schema.properties?.[key];
-      if (prop) check(v, prop, root, [...path, key], errors);
-      else if (schema.additionalProperties === false) {
-        const known = Object.keys(schema.properties ?? {});
-        errors.push({ path: [...path, key], message: `unknown key "${key}"${known.length ? ` (known: ${known.join(', ')})` : ''}` });
-      } else if (typeof schema.additionalProperties === 'object') check(v, schema.additionalProperties, root, [...path, key], errors);
-    }
-  }
+  return out;
 }
 
 /**
  * A value must match one alternative. The errors reported are those of the alternative whose type fits (the
  * user meant that one); when no type fits, one message lists what would.
  */
-function checkAlternatives(value: unknown, alternatives: JsonSchema[], root: JsonSchema, path: (string | number)[], errors: SchemaError[]): void {
+function explainAlternatives(c: Compiled, e: ErrorObject, path: (string | number)[]): SchemaError[] {
+  const alternatives = e.schema as JsonSchema[];
+  const at = c.pointers.get(e.parentSchema!);
+  if (e.keyword === 'oneOf' && (e.params as { passingSchemas?: unknown }).passingSchemas) {
+    return [{ path, message: 'matches more than one of the alternatives, which must be exclusive' }];
+  }
   let best: SchemaError[] | undefined;
   const expected: string[] = [];
-  for (const alt of alternatives) {
-    const resolved = resolve(alt, root);
-    const errs: SchemaError[] = [];
-    check(value, resolved, root, path, errs);
-    if (errs.length === 0) return;
+  alternatives.forEach((alt, i) => {
+    const validate = c.ajv.getSchema(`${c.key}#${at}/${e.keyword}/${i}`)!;
+    if (validate(e.data)) return;
+    const errs = explain(c, validate.errors ?? [], e.data, path);
+    const resolved = alt.$ref ? ((c.ajv.getSchema(`${c.key}${alt.$ref}`)?.schema ?? alt) as JsonSchema) : alt;
     const types = resolved.type === undefined ? [] : Array.isArray(resolved.type) ? resolved.type : [resolved.type];
     for (const t of types) if (!expected.includes(ARTICLE[t])) expected.push(ARTICLE[t]);
-    if (types.length === 0 || types.some((t) => typeMatches(value, t))) {
+    if (types.length === 0 || types.some((t) => typeMatches(e.data, t))) {
       if (!best || errs.length < best.length) best = errs;
     }
-  }
-  if (best) errors.push(...best);
-  else errors.push({ path, message: `expected ${expected.join(' or ')}, got ${describe(value)}` });
+  });
+  return best ?? [{ path, message: `expected ${expected.join(' or ')}, got ${describe(e.data)}` }];
 }
