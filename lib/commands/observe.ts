@@ -1,13 +1,14 @@
 // `hubble-lab observe`: `hubble observe` over a flows file (filtered here exactly as a Hubble server filters) or a
 // live Hubble Relay/agent, with hubble's flags and output formats.
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { optionFlag, optionString, type OptionSpec, type ParsedArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode, InputError, UsageError } from '../errors.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts';
 import { connectObserver } from '../hubble/client.ts';
-import { createReadStats, describeMalformed, readResponseLineBatches, type ReadOptions } from '../hubble/codec/read.ts';
+import { createReadStats, describeMalformed, mergeReadStats, readResponseLineBatches, type ReadOptions, type ReadStats } from '../hubble/codec/read.ts';
 import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
 import { toJsonpbFromLine } from '../hubble/codec/write.ts';
 import { ALL_FLOWS, buildGetFlowsRequest, observeFilterOptions, observeSelectorOptions } from '../hubble/filter/flags.ts';
@@ -16,6 +17,10 @@ import { parseTimestamp, timestampToNanos } from '../hubble/grpc/timestamp.ts';
 import { createPrinter, OUTPUT_FORMATS, type OutputFormat } from '../hubble/printer/printer.ts';
 import type { ColorMode } from '../hubble/printer/terminal.ts';
 import { TIME_FORMAT_NAMES } from '../hubble/printer/time-format.ts';
+import { defaultJobs, inOrder, jobsOption, parseJobs } from '../parallel/pool.ts';
+import { lineRanges, type LineRange } from '../parallel/ranges.ts';
+import { RANGE_FORMATS, recordSelector, recordWriter, type PrintSettings } from './observe-file.ts';
+import type { ObserveSetup, RangeOutput } from './observe-worker.ts';
 
 const COLOR_MODES: readonly ColorMode[] = ['auto', 'always', 'never'];
 
@@ -26,6 +31,7 @@ const MAX_FILE_LAST = 1_000_000;
 const options: OptionSpec[] = [
   { name: 'input-file', type: 'string', valueName: 'FILE', group: 'Source', description: 'read flows from a file (hubble observe -o jsonpb, the Hubble exporter; gzip too); - for stdin' },
   maxLineBytesOption,
+  jobsOption,
   { name: 'server', type: 'string', valueName: 'ADDR', group: 'Source', description: `Hubble Relay or agent to ask (default $HUBBLE_SERVER or ${DEFAULT_SERVER})` },
   { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', default: 'compact', group: 'Output', description: 'compact, dict, json, jsonpb or table' },
   { name: 'time-format', type: 'string', valueName: 'NAME', default: 'StampMilli', group: 'Output', description: `how times print in compact, dict and table: ${TIME_FORMAT_NAMES.join(', ')}` },
@@ -75,12 +81,12 @@ interface Output {
   end(): Promise<void>;
 }
 
-async function writeText(stream: Writable, text: string): Promise<void> {
+async function writeText(stream: Writable, text: string | Uint8Array): Promise<void> {
   if (text.length === 0) return;
   if (!stream.write(text)) await once(stream, 'drain');
 }
 
-function createOutput(format: OutputFormat, args: ParsedArgs, io: CommandIO, follow: boolean): Output {
+function printSettings(format: OutputFormat, args: ParsedArgs, io: CommandIO, follow: boolean): PrintSettings {
   if (format === 'table' && follow) throw new UsageError('observe: table output format is not compatible with follow mode');
   const timeFormat = optionString(args, 'time-format') ?? 'StampMilli';
   if (!TIME_FORMAT_NAMES.some((n) => n.toLowerCase() === timeFormat.toLowerCase())) {
@@ -88,31 +94,31 @@ function createOutput(format: OutputFormat, args: ParsedArgs, io: CommandIO, fol
   }
   const color = (optionString(args, 'color') ?? 'auto') as ColorMode;
   if (!COLOR_MODES.includes(color)) throw new UsageError(`observe: --color takes auto, always or never, not "${color}"`);
-  let buffered = '';
-  const printer = createPrinter(format, {
-    out: { write: (text: string) => void (buffered += text), isTTY: (io.stdout as { isTTY?: boolean }).isTTY },
-    err: io.stderr,
+  return {
+    format,
     timeFormat,
     nodeName: optionFlag(args, 'print-node-name'),
     ipTranslation: !optionFlag(args, 'numeric'),
     color,
     debug: optionFlag(args, 'debug'),
+    isTTY: (io.stdout as { isTTY?: boolean }).isTTY,
     env: io.env,
-  });
+  };
+}
+
+function createOutput(settings: PrintSettings, io: CommandIO): Output {
+  let buffered = '';
+  const writer = recordWriter(settings, (text) => void (buffered += text), io.stderr);
   const flush = async () => {
     const text = buffered;
     buffered = '';
     await writeText(io.stdout, text);
   };
   return {
-    write(resp, sourceLine) {
-      // What the jsonpb printer prints for a flow, without serializing records that are already canonical.
-      if (sourceLine !== undefined && format === 'jsonpb' && resp.flow) buffered += `${toJsonpbFromLine(resp, sourceLine)}\n`;
-      else printer.write(resp);
-    },
+    write: writer.write,
     flush,
     async end() {
-      printer.end();
+      writer.end();
       await flush();
     },
   };
@@ -137,9 +143,15 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   if (inputFile !== undefined && server !== undefined) throw new UsageError('observe: --input-file and --server cannot be used together');
   const live = inputFile === undefined;
   const req = buildGetFlowsRequest(args, { live, warn: (line) => io.stderr.write(`hubble-lab: ${line}\n`) });
-  const output = createOutput(format, args, io, req.follow === true);
+  const settings = printSettings(format, args, io, req.follow === true);
+  const jobs = parseJobs(optionString(args, 'jobs'), 'observe') ?? defaultJobs();
+  const output = createOutput(settings, io);
   try {
-    if (inputFile !== undefined) return await observeFile(inputFile, req, output, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'observe') });
+    if (inputFile !== undefined) {
+      const read: ReadOptions = { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'observe') };
+      if (await readsInParallel(inputFile, req, settings, jobs)) return await observeFileInParallel(inputFile, req, settings, read, jobs, io);
+      return await observeFile(inputFile, req, output, io, read);
+    }
     return await observeServer(server ?? io.env.HUBBLE_SERVER ?? DEFAULT_SERVER, req, output, io);
   } catch (err) {
     // A reader that went away (`| head`) is not an error: stop quietly, as a pipe would.
@@ -150,9 +162,7 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
 
 /** The records hubble prints for this request from a file: time window, filters, then --first/--last. */
 async function observeFile(path: string, req: GetFlowsRequest, output: Output, io: CommandIO, readOptions: ReadOptions): Promise<number> {
-  const matches = compileFlowFilters(req.whitelist, req.blacklist);
-  const since = req.since === undefined ? undefined : timestampToNanos(parseTimestamp(req.since)!);
-  const until = req.until === undefined ? undefined : timestampToNanos(parseTimestamp(req.until)!);
+  const selected = recordSelector(req);
   const number = req.number ?? 0;
   const first = req.first === true && number > 0;
   const lastN = !req.first && number > 0 && number !== ALL_FLOWS ? number : 0;
@@ -162,17 +172,6 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
   const last = lastN > 0 ? new LastN(lastN) : undefined;
   const stats = createReadStats();
   let printed = 0;
-
-  const selected = (resp: GetFlowsResponse): boolean => {
-    if (since !== undefined || until !== undefined) {
-      // As hubble, the record's own time decides; a record without one is at the epoch.
-      const t = resp.time === undefined ? undefined : parseTimestamp(resp.time);
-      const ns = t === undefined ? 0n : timestampToNanos(t);
-      if (since !== undefined && ns < since) return false;
-      if (until !== undefined && ns > until) return false;
-    }
-    return matches(resp.flow ?? NO_FLOW);
-  };
 
   let failure: unknown;
   try {
@@ -199,13 +198,67 @@ async function observeFile(path: string, req: GetFlowsRequest, output: Output, i
   if (last) for (const resp of last.inOrder()) output.write(resp);
   await output.end();
   if (failure !== undefined) throw failure;
+  return malformedExit(stats, io);
+}
 
+/** Exit 3 with the malformed lines told on stderr when there were any, else 0. */
+function malformedExit(stats: ReadStats, io: CommandIO): number {
   const malformed = describeMalformed(stats);
   if (malformed) {
     io.stderr.write(`hubble-lab: ${malformed}\n`);
     return ExitCode.incomplete;
   }
   return ExitCode.pass;
+}
+
+/** Below this a file is read on one thread: starting workers costs more than they save. */
+const PARALLEL_MIN_BYTES = 16 << 20;
+/** Each worker task: large enough that a task's overhead is small, small enough to share the work evenly. */
+const RANGE_BYTES = 4 << 20;
+
+/**
+ * A file is read on several threads when that prints the same thing, faster: a plain (not gzip) regular file of
+ * some size, every matching record printed (no --first/--last), in a format whose output for a record depends on
+ * that record alone.
+ */
+async function readsInParallel(path: string, req: GetFlowsRequest, settings: PrintSettings, jobs: number): Promise<boolean> {
+  if (jobs < 2 || path === '-' || !RANGE_FORMATS.has(settings.format)) return false;
+  if (req.first || (req.number !== undefined && req.number !== 0 && req.number !== ALL_FLOWS)) return false;
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const st = await handle.stat();
+    if (!st.isFile() || st.size < PARALLEL_MIN_BYTES) return false;
+    const head = Buffer.alloc(2);
+    await handle.read(head, 0, 2, 0);
+    return !(head[0] === 0x1f && head[1] === 0x8b);
+  } catch {
+    // The single-threaded reader names what is wrong with the file.
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** observeFile for a large plain file: ranges read on worker threads, printed in file order, byte for byte the same. */
+async function observeFileInParallel(path: string, req: GetFlowsRequest, print: PrintSettings, read: ReadOptions, jobs: number, io: CommandIO): Promise<number> {
+  const setup: ObserveSetup = { path, req, print, read };
+  const stats = createReadStats();
+  const results = inOrder<LineRange, RangeOutput>(lineRanges(path, RANGE_BYTES), {
+    module: new URL(`./observe-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+    setup,
+    jobs,
+    ahead: jobs * 2,
+  });
+  for await (const range of results) {
+    mergeReadStats(stats, range.stats);
+    await writeText(io.stdout, range.out);
+    if (range.err) io.stderr.write(range.err);
+    // The input broke off: what was read before is printed, then the error is told, as on one thread.
+    if (range.failure) throw new InputError(range.failure.message, range.failure.hint === undefined ? {} : { hint: range.failure.hint });
+    if (io.signal.aborted) break;
+  }
+  return malformedExit(stats, io);
 }
 
 /** The last N records seen, in arrival order, without holding more than N. */

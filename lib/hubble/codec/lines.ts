@@ -6,8 +6,18 @@ import { constants as zlibConstants, crc32, createInflateRaw, type InflateRaw } 
 import type { OptionSpec } from '../../args.ts';
 import { InputError, UsageError } from '../../errors.ts';
 
-/** A path (`-` is stdin), a stream, or a stream with the name to use for it in messages. */
-export type ReadInput = string | NodeJS.ReadableStream | { stream: NodeJS.ReadableStream; name: string };
+/**
+ * A path (`-` is stdin), a stream, a stream with the name to use for it in messages, or a byte range of a plain
+ * (not gzip) file that starts and ends at line boundaries: one part of a file read on several threads.
+ */
+export type ReadInput = string | NodeJS.ReadableStream | { stream: NodeJS.ReadableStream; name: string } | FileRange;
+
+/** Bytes [start, end) of a plain file; the caller has checked that the file is not gzip. */
+export interface FileRange {
+  path: string;
+  start: number;
+  end: number;
+}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,8 +60,8 @@ export interface OpenedLines {
 export async function openLines(input: ReadInput, options: LineOptions = {}): Promise<OpenedLines> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   if (!(Number.isSafeInteger(maxLineBytes) && maxLineBytes > 0)) throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
-  const { stream, source, close } = await openInput(input);
-  return { source, read: (sink, linesBefore = 0) => splitLines(stream, source, close, sink, linesBefore, maxLineBytes) };
+  const { stream, source, close, plain } = await openInput(input);
+  return { source, read: (sink, linesBefore = 0) => splitLines(stream, source, close, sink, linesBefore, maxLineBytes, plain) };
 }
 
 /** The --max-line-bytes flag of the commands that read flow files. */
@@ -93,6 +103,7 @@ async function* splitLines(
   sink: LineSink,
   linesBefore: number,
   maxLineBytes: number,
+  plain: boolean,
 ): AsyncGenerator<number> {
   const decoder = new StringDecoder('utf8');
   // A line of at most this many UTF-16 units is within the cap whatever its characters (at most 3 bytes each).
@@ -111,7 +122,7 @@ async function* splitLines(
   let lineNo = linesBefore;
   let trailing: string | undefined;
   try {
-    for await (const chunk of decompressed(stream, (what) => (trailing = what))) {
+    for await (const chunk of plain ? plainChunks(stream) : decompressed(stream, (what) => (trailing = what))) {
       for (let offset = 0; offset < chunk.length; offset += SLICE_BYTES) {
         let bytes = chunk.length <= SLICE_BYTES ? chunk : chunk.subarray(offset, offset + SLICE_BYTES);
         if (skipping >= 0) {
@@ -190,6 +201,8 @@ interface OpenedInput {
   stream: NodeJS.ReadableStream;
   source: string;
   close: () => Promise<void>;
+  /** Read as it is, never gunzipped: a range of a file already known to be plain. */
+  plain: boolean;
 }
 
 // 64 KiB: each chunk's text and the batch of records parsed from it die young, which V8 frees cheaply;
@@ -198,11 +211,20 @@ const CHUNK_BYTES = 1 << 16;
 
 async function openInput(input: ReadInput): Promise<OpenedInput> {
   if (typeof input !== 'string') {
-    if ('name' in input && 'stream' in input && typeof input.name === 'string') return { stream: input.stream, source: input.name, close: async () => {} };
+    if (isFileRange(input)) return openFile(input.path, input);
+    if ('name' in input && 'stream' in input && typeof input.name === 'string') return { stream: input.stream, source: input.name, close: async () => {}, plain: false };
     const stream = input as NodeJS.ReadableStream;
-    return { stream, source: stream === process.stdin ? '<stdin>' : '<stream>', close: async () => {} };
+    return { stream, source: stream === process.stdin ? '<stdin>' : '<stream>', close: async () => {}, plain: false };
   }
-  if (input === '-') return { stream: process.stdin, source: '<stdin>', close: async () => {} };
+  if (input === '-') return { stream: process.stdin, source: '<stdin>', close: async () => {}, plain: false };
+  return openFile(input);
+}
+
+function isFileRange(input: ReadInput): input is FileRange {
+  return typeof input === 'object' && 'path' in input && typeof (input as FileRange).start === 'number';
+}
+
+async function openFile(input: string, range?: FileRange): Promise<OpenedInput> {
   let handle;
   try {
     handle = await open(input, 'r');
@@ -214,7 +236,8 @@ async function openInput(input: ReadInput): Promise<OpenedInput> {
       cause: err,
     });
   }
-  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: true });
+  // createReadStream's `end` is inclusive; ranges are never empty.
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: true, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
   return {
     stream,
     source: input,
@@ -222,7 +245,12 @@ async function openInput(input: ReadInput): Promise<OpenedInput> {
       stream.destroy();
       await handle.close().catch(() => {});
     },
+    plain: range !== undefined,
   };
+}
+
+async function* plainChunks(stream: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  for await (const b of stream as AsyncIterable<Buffer | string>) yield typeof b === 'string' ? Buffer.from(b) : b;
 }
 
 function describeFsError(err: unknown): string {

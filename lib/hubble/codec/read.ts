@@ -77,6 +77,39 @@ export function createReadStats(): ReadStats {
   };
 }
 
+/**
+ * Adds the statistics of a later part of the same input (read with its own stats, numbering lines from where the
+ * earlier parts ended): counts add up, samples keep input order and their caps, as one read of the whole would.
+ */
+export function mergeReadStats(into: ReadStats, from: ReadStats): void {
+  into.source ||= from.source;
+  into.lines = Math.max(into.lines, from.lines);
+  into.records += from.records;
+  into.flows += from.flows;
+  into.skipped += from.skipped;
+  into.malformed += from.malformed;
+  for (const m of from.firstMalformed) if (into.firstMalformed.length < MAX_MALFORMED_SAMPLES) into.firstMalformed.push(m);
+  if (from.lastRecordLine > 0) into.lastRecordLine = from.lastRecordLine;
+  const a = into.shapes;
+  const b = from.shapes;
+  a.prettyPrinted += b.prettyPrinted;
+  a.arrays += b.arrays;
+  for (const [keys, n] of b.otherRecords) {
+    const have = a.otherRecords.get(keys);
+    if (have !== undefined) a.otherRecords.set(keys, have + n);
+    else if (a.otherRecords.size < MAX_SHAPE_KEYS) a.otherRecords.set(keys, n);
+  }
+  if (a.nonEmpty === 0) a.startsWithArray = b.startsWithArray;
+  a.nonEmpty += b.nonEmpty;
+  for (const [key, v] of from.unknownValues) {
+    const have = into.unknownValues.get(key);
+    if (have) {
+      have.count += v.count;
+      for (const line of v.lines) if (have.lines.length < UNKNOWN_VALUE_LINES) have.lines.push(line);
+    } else if (into.unknownValues.size < MAX_UNKNOWN_VALUES) into.unknownValues.set(key, { ...v, lines: [...v.lines] });
+  }
+}
+
 /** A user-facing account of the malformed lines, or '' when there were none. */
 export function describeMalformed(stats: ReadStats): string {
   if (stats.malformed === 0) return '';
