@@ -17,7 +17,7 @@ import { parseMetricList } from '../lib/sim/hubble/metrics-config.ts';
 import { HubbleMetrics } from '../lib/sim/hubble/metrics.ts';
 import { parseExposition } from '../lib/metrics/exposition.ts';
 import type { Flow } from '../lib/flows/types.ts';
-import { hubbleMetrics } from '../tasks/02-enable-hubble.ts';
+import { hubbleMetrics } from '../lib/lab/cilium-config.ts';
 import { runHubbleLab } from '../test/fixtures/cli-process.ts';
 import { fmtMs, machine, timeMedian } from './lib.ts';
 

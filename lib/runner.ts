@@ -9,7 +9,7 @@ export interface RunSelection {
   until?: string;
 }
 
-export function selectTasks(all: Task<TaskPlan>[], sel: RunSelection): Task<TaskPlan>[] {
+export function selectTasks(all: readonly Task<TaskPlan>[], sel: RunSelection): Task<TaskPlan>[] {
   const ids = all.map((t) => t.id);
   const check = (id: string, flag: string) => {
     if (!ids.includes(id)) throw new UsageError(`${flag}: no task "${id}"`, { hint: `tasks: ${ids.join(', ')}` });
@@ -17,7 +17,7 @@ export function selectTasks(all: Task<TaskPlan>[], sel: RunSelection): Task<Task
   sel.only.forEach((id) => check(id, 'run'));
   if (sel.from) check(sel.from, '--from');
   if (sel.until) check(sel.until, '--until');
-  let chosen = sel.only.length ? all.filter((t) => sel.only.includes(t.id)) : all;
+  let chosen = all.filter((t) => sel.only.length === 0 || sel.only.includes(t.id));
   if (sel.from) chosen = chosen.slice(chosen.findIndex((t) => t.id === sel.from));
   if (sel.until) chosen = chosen.slice(0, chosen.findIndex((t) => t.id === sel.until) + 1);
   if (chosen.length === 0) throw new UsageError('no tasks selected', { hint: `tasks: ${ids.join(', ')}` });
@@ -40,7 +40,7 @@ export interface TaskTiming {
  */
 export async function runTasks(tasks: Task<TaskPlan>[], ctx: LabContext, confirm: Confirm): Promise<TaskTiming[]> {
   const timings: TaskTiming[] = [];
-  const { report } = ctx;
+  const { progress } = ctx;
 
   if (!ctx.target.sim && !ctx.options.yes && !ctx.options.dryRun) {
     const preview: string[] = [];
@@ -48,11 +48,11 @@ export async function runTasks(tasks: Task<TaskPlan>[], ctx: LabContext, confirm
       const plan = await task.plan(ctx);
       for (const change of plan.changes) preview.push(`${task.id}: ${change}`);
     }
-    report.info(`Target: ${ctx.target.description}`);
+    progress.info(`Target: ${ctx.target.description}`);
     if (preview.length) {
-      report.info('Planned changes:');
-      preview.forEach((line) => report.info(`  ${line}`));
-    } else report.info('The cluster already has every setup change.');
+      progress.info('Planned changes:');
+      preview.forEach((line) => progress.info(`  ${line}`));
+    } else progress.info('The cluster already has every setup change.');
     if (!(await confirm('Apply these changes to this cluster?'))) {
       throw new UsageError('not confirmed: nothing was changed', { hint: 'pass --yes to apply without asking' });
     }
@@ -61,14 +61,14 @@ export async function runTasks(tasks: Task<TaskPlan>[], ctx: LabContext, confirm
   for (const task of tasks) {
     if (ctx.signal.aborted) throw new HubbleLabError('interrupted', { exitCode: ExitCode.error });
     const start = performance.now();
-    report.taskStart(task.id, task.title);
+    progress.taskStart(task.id, task.title);
     try {
       const plan = await task.plan(ctx);
-      for (const note of plan.notes ?? []) report.info(note);
-      for (const change of plan.changes) report.info(`${ctx.options.dryRun ? 'would ' : ''}${change}`);
+      for (const note of plan.notes ?? []) progress.info(note);
+      for (const change of plan.changes) progress.info(`${ctx.options.dryRun ? 'would ' : ''}${change}`);
       if (ctx.options.dryRun) {
         const ms = performance.now() - start;
-        report.taskEnd(task.id, 'planned', ms, plan.changes.length ? `${plan.changes.length} change(s)` : 'no changes');
+        progress.taskEnd(task.id, 'planned', ms, plan.changes.length ? `${plan.changes.length} change(s)` : 'no changes');
         timings.push({ id: task.id, outcome: 'planned', ms });
         continue;
       }
@@ -77,12 +77,12 @@ export async function runTasks(tasks: Task<TaskPlan>[], ctx: LabContext, confirm
       await task.verify(ctx);
       const ms = performance.now() - start;
       const outcome = acts ? 'done' : 'unchanged';
-      report.taskEnd(task.id, outcome, ms);
+      progress.taskEnd(task.id, outcome, ms);
       timings.push({ id: task.id, outcome, ms });
     } catch (err) {
       const ms = performance.now() - start;
       // The command prints the error itself, once.
-      report.taskEnd(task.id, 'failed', ms, err instanceof Error ? err.message.split('\n')[0] : undefined);
+      progress.taskEnd(task.id, 'failed', ms, err instanceof Error ? err.message.split('\n')[0] : undefined);
       timings.push({ id: task.id, outcome: 'failed', ms });
       throw err;
     }

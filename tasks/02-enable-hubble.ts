@@ -1,54 +1,11 @@
 // Lab step 2: enable Hubble in cilium-config (only the keys that differ) and restart the agents when they run an older config.
-import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { InfraError } from '../lib/errors.ts';
 import { callApi } from '../lib/kube/errors.ts';
 import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
-import { runStandalone } from '../lib/lab/standalone.ts';
-
-/**
- * Source and destination as the flow report names them: namespace/workload, namespace/pod for a bare pod, else the
- * reserved identity (world, host, …). Series grow with workload pairs, never with pods behind a workload.
- */
-const workloadContext = 'sourceContext=workload|pod|reserved-identity;destinationContext=workload|pod|reserved-identity';
-
-/**
- * The metrics the agents serve: the guide's list, with httpV2 in place of http (Cilium refuses both together) and
- * policy added. Space-separated, as Cilium splits the key: the guide's comma list is a single unknown metric to it.
- */
-export const hubbleMetrics = [
-  `dns:query;ignoreAAAA;${workloadContext}`,
-  `drop:${workloadContext}`,
-  'tcp',
-  `flow:${workloadContext}`,
-  `port-distribution:${workloadContext}`,
-  'icmp',
-  `httpV2:exemplars=true;${workloadContext};labelsContext=source_namespace,source_workload,destination_namespace,destination_workload,traffic_direction`,
-  `policy:${workloadContext}`,
-].join(' ');
-
-/** Why the metrics differ from the guide's, for the task's output. */
-export const hubbleMetricsNotes = [
-  'hubble-metrics: the guide\'s dns, drop, tcp, flow, port-distribution and icmp, space-separated as Cilium splits the key',
-  'hubble-metrics: httpV2 instead of http: one request counter with its status and reporter, and the latency histogram, per source → destination workload (the edges, error ratios and percentiles analyze --prometheus reads)',
-  'hubble-metrics: policy added: policy verdicts by direction, match and action, so allow/deny can be checked from metrics',
-  'hubble-metrics: workload|pod|reserved-identity contexts (namespace/workload, as the flow report names endpoints) on dns, drop, flow, port-distribution (request-direction edges with their ports), httpV2 and policy: series per workload pair, never per pod',
-  'hubble-redact-http-urlquery: URL query strings (tokens, prompts) are removed from HTTP flows before they are stored or exported',
-];
-
-/** The lab guide's Hubble settings, with the metrics and redaction above. */
-export const hubbleConfig: Record<string, string> = {
-  'enable-hubble': 'true',
-  'hubble-listen-address': ':4244',
-  'hubble-metrics-server': ':9965',
-  'hubble-metrics': hubbleMetrics,
-  'enable-hubble-open-metrics': 'true',
-  'hubble-redact-enabled': 'true',
-  'hubble-redact-http-urlquery': 'true',
-};
-
-/** Where the values the lab replaced are kept, so that teardown can put them back. */
-export const previousValuesAnnotation = 'hubble-lab.io/previous-values';
+import { hubbleConfig, hubbleMetricsNotes, previousValuesAnnotation, staleAgents } from '../lib/lab/cilium-config.ts';
+import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 const ns = 'kube-system';
 
@@ -58,19 +15,6 @@ interface EnablePlan extends TaskPlan {
   restart: boolean;
 }
 
-/** When the ConfigMap's data last changed: the newest managedFields entry (the API server stamps each write). */
-export function configTime(cm: V1ConfigMap): Date | undefined {
-  const times = (cm.metadata?.managedFields ?? []).map((f) => (f.time ? new Date(f.time).getTime() : 0));
-  const created = cm.metadata?.creationTimestamp ? new Date(cm.metadata.creationTimestamp).getTime() : 0;
-  const newest = Math.max(created, ...times);
-  return newest ? new Date(newest) : undefined;
-}
-
-function podStart(pod: V1Pod): Date | undefined {
-  const started = pod.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? pod.status?.startTime;
-  return started ? new Date(started) : undefined;
-}
-
 async function readState(ctx: LabContext) {
   const core = ctx.kc.makeApiClient(CoreV1Api);
   const cm = await callApi(`read ConfigMap ${ns}/cilium-config`, () => core.readNamespacedConfigMap({ namespace: ns, name: 'cilium-config' }));
@@ -78,23 +22,17 @@ async function readState(ctx: LabContext) {
   return { cm, pods: pods.items };
 }
 
-/** Agents that started before the config they should run (seconds resolution, as the API reports times). */
-export function staleAgents(cm: V1ConfigMap, pods: V1Pod[]): string[] {
-  const since = configTime(cm);
-  if (!since) return [];
-  return pods
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .filter((p) => {
-      const started = podStart(p);
-      return !started || Math.floor(started.getTime() / 1000) < Math.floor(since.getTime() / 1000);
-    })
-    .map((p) => p.metadata!.name!);
-}
-
 export const enableHubble = defineTask<EnablePlan>({
   id: 'enable-hubble',
   title: 'Enable Hubble in cilium-config',
   kind: 'setup',
+  access: [
+    { verb: 'get', group: '', resource: 'configmaps', namespace: ns },
+    { verb: 'patch', group: '', resource: 'configmaps', namespace: ns },
+    { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: ns },
+    { verb: 'patch', group: 'apps', resource: 'daemonsets', namespace: ns },
+    { verb: 'list', group: '', resource: 'pods', namespace: ns },
+  ],
   async plan(ctx) {
     const { cm, pods } = await readState(ctx);
     const data = cm.data ?? {};
@@ -135,7 +73,7 @@ export const enableHubble = defineTask<EnablePlan>({
     if (plan.restart) {
       await restartDaemonSetAfterConfigWrite(ctx.kc, ns, 'cilium', { signal: ctx.signal });
     }
-    await waitForDaemonSetRollout(ctx.kc, ns, 'cilium', { timeoutMs: 300_000, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
+    await waitForDaemonSetRollout(ctx.kc, ns, 'cilium', { timeoutMs: 300_000, onProgress: (l) => ctx.progress.progress(l), signal: ctx.signal });
   },
   async verify(ctx) {
     const { cm, pods } = await readState(ctx);
@@ -151,4 +89,4 @@ export const enableHubble = defineTask<EnablePlan>({
 });
 
 export default enableHubble;
-await runStandalone(import.meta.url, enableHubble);
+if (isEntryPoint(import.meta.url)) runTaskStandalone(enableHubble);

@@ -1,22 +1,21 @@
 // Lab step 3b (after deploy-hubble): a Prometheus that scrapes every agent's Hubble metrics, forwarded to 127.0.0.1:9090
 // for the run. In the embedded cluster it is this machine's prometheus binary; without one the lab goes on without metrics.
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { InfraError } from '../lib/errors.ts';
 import { applyChanges, describeChange, fieldManager, planApply, type ObjectChange } from '../lib/kube/apply.ts';
 import { callApi } from '../lib/kube/errors.ts';
 import { forwardService } from '../lib/kube/port-forward.ts';
 import { pollUntil, waitForDeploymentRollout } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
-import { runStandalone } from '../lib/lab/standalone.ts';
+import { grafanaSecret, monitoringManifests, monitoringNamespace } from '../lib/lab/monitoring.ts';
 import { findPrometheus, installHint } from '../lib/metrics/prometheus-binary.ts';
 import type { MetricsState } from '../lib/metrics/lab-metrics.ts';
 import { PrometheusClient } from '../lib/metrics/prometheus.ts';
-import { loadManifests, manifestsDir } from '../lib/traffic/manifests.ts';
+import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 export const prometheusLocalPort = 9090;
-const ns = 'kube-system';
+const ns = monitoringNamespace;
 /** The scrape job of the agents (manifests/monitoring/prometheus.yaml). */
 export const agentJob = 'hubble-metrics';
 const readyTimeoutMs = 120_000;
@@ -25,25 +24,6 @@ interface MonitoringPlan extends TaskPlan {
   objectChanges: ObjectChange[];
   skipped: boolean;
   createSecret: boolean;
-}
-
-const rbacKinds = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-
-/**
- * manifests/monitoring (Prometheus) and manifests/grafana (Grafana, the guide's example dashboard and the lab's).
- * The embedded cluster serves no RBAC API (its pods reach nothing through the API), so no roles there.
- */
-export function monitoringManifests(sim: boolean): KubernetesObject[] {
-  const objects = [...loadManifests(path.join(manifestsDir, 'monitoring')), ...loadManifests(path.join(manifestsDir, 'grafana'))];
-  return sim ? objects.filter((o) => !rbacKinds.has(o.kind ?? '')) : objects;
-}
-
-/** The Secret holding Grafana's admin password: made once, never part of the manifests (no default password). */
-const grafanaSecret = 'grafana-admin';
-
-/** Everything the task may create, for teardown: the manifests and the password's Secret. */
-export function monitoringObjects(sim: boolean): KubernetesObject[] {
-  return [...monitoringManifests(sim), { apiVersion: 'v1', kind: 'Secret', metadata: { name: grafanaSecret, namespace: ns } }];
 }
 
 async function grafanaSecretExists(ctx: LabContext): Promise<boolean> {
@@ -77,6 +57,17 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
   id: 'deploy-monitoring',
   title: 'Deploy Prometheus for Hubble metrics',
   kind: 'setup',
+  access: [
+    { verb: 'get', group: '', resource: 'secrets', namespace: ns },
+    { verb: 'create', group: '', resource: 'secrets', namespace: ns },
+    { verb: 'patch', group: '', resource: 'configmaps', namespace: ns },
+    { verb: 'patch', group: '', resource: 'serviceaccounts', namespace: ns },
+    { verb: 'patch', group: '', resource: 'services', namespace: ns },
+    { verb: 'patch', group: 'apps', resource: 'deployments', namespace: ns },
+    { verb: 'patch', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+    { verb: 'patch', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+    { verb: 'create', group: '', resource: 'pods', namespace: ns, subresource: 'portforward' },
+  ],
   async plan(ctx) {
     if (ctx.target.sim && !findPrometheus()) {
       return {
@@ -111,10 +102,10 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
           body: { metadata: { name: grafanaSecret, namespace: ns, labels: { 'app.kubernetes.io/part-of': 'hubble-lab' } }, type: 'Opaque', data: { 'admin-password': Buffer.from(password).toString('base64') } },
         }),
       );
-      ctx.report.info(`Grafana admin password (shown this once; kept in Secret ${ns}/${grafanaSecret}): ${password}`);
+      ctx.progress.info(`Grafana admin password (shown this once; kept in Secret ${ns}/${grafanaSecret}): ${password}`);
     }
     await applyChanges(ctx.kc, plan.objectChanges);
-    ctx.report.info(`Grafana: kubectl -n ${ns} port-forward deploy/grafana 3000, then http://127.0.0.1:3000 (anonymous visitors may view)`);
+    ctx.progress.info(`Grafana: kubectl -n ${ns} port-forward deploy/grafana 3000, then http://127.0.0.1:3000 (anonymous visitors may view)`);
   },
   async verify(ctx) {
     // The plan is not passed to verify: decide the skip the same way.
@@ -122,14 +113,14 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
       notCollected(ctx, `no prometheus binary on this machine (${installHint})`);
       return;
     }
-    await waitForDeploymentRollout(ctx.kc, ns, 'prometheus', { timeoutMs: readyTimeoutMs, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
+    await waitForDeploymentRollout(ctx.kc, ns, 'prometheus', { timeoutMs: readyTimeoutMs, onProgress: (l) => ctx.progress.progress(l), signal: ctx.signal });
     const forward = await forwardService(ctx.kc, { namespace: ns, service: 'prometheus', servicePort: 9090, localPort: prometheusLocalPort });
     const url = `http://${forward.address}`;
     const prom = new PrometheusClient(url, { timeoutMs: 10_000 });
     try {
       await pollUntil('Prometheus scraping the agents', () => targetsPending(ctx, prom).catch((err: Error) => err.message), {
         timeoutMs: readyTimeoutMs,
-        onProgress: (l) => ctx.report.progress(l),
+        onProgress: (l) => ctx.progress.progress(l),
         signal: ctx.signal,
       });
     } catch (err) {
@@ -142,9 +133,9 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
     ctx.defer(() => forward.close());
     ctx.shared.metrics = { collected: true, url } satisfies MetricsState;
     const { version } = await prom.buildInfo();
-    ctx.report.info(`Prometheus ${version}: ${url} (every agent's Hubble metrics, job ${agentJob})`);
+    ctx.progress.info(`Prometheus ${version}: ${url} (every agent's Hubble metrics, job ${agentJob})`);
   },
 });
 
 export default deployMonitoring;
-await runStandalone(import.meta.url, deployMonitoring);
+if (isEntryPoint(import.meta.url)) runTaskStandalone(deployMonitoring);

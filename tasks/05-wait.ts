@@ -1,12 +1,11 @@
 // Lab step 5: wait until Hubble Relay, Hubble UI and every demo Deployment is Available (300 s, as the guide).
 import { AppsV1Api } from '@kubernetes/client-node';
 import { InfraError } from '../lib/errors.ts';
-import { callApi } from '../lib/kube/errors.ts';
+import { callApi, isNotFound } from '../lib/kube/errors.ts';
 import { deploymentAvailable, explainDeployment, pollUntil } from '../lib/kube/rollout.ts';
+import { demoNamespace } from '../lib/lab/manifests.ts';
 import { defineTask, type LabContext } from '../lib/lab/task.ts';
-import { runStandalone } from '../lib/lab/standalone.ts';
-
-export const demoNamespace = 'genai-network-demo';
+import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 /** The Deployments the lab waits for, as [namespace, name]. */
 export function awaitedDeployments(ctx: LabContext): [string, string][] {
@@ -16,12 +15,21 @@ export function awaitedDeployments(ctx: LabContext): [string, string][] {
 
 export const timeoutMs = 300_000;
 
+const notCreated = ' (not created yet)';
+
+/** The awaited Deployments not yet available; one not created yet (its task runs earlier) is said so. */
 async function unavailable(ctx: LabContext): Promise<string[]> {
   const apps = ctx.kc.makeApiClient(AppsV1Api);
   const pending: string[] = [];
   for (const [namespace, name] of awaitedDeployments(ctx)) {
-    const d = await callApi(`read Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name }));
-    if (!deploymentAvailable(d)) pending.push(`${namespace}/${name}`);
+    const d = await callApi(`read Deployment ${namespace}/${name}`, () =>
+      apps.readNamespacedDeployment({ namespace, name }).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }),
+    );
+    if (!d) pending.push(`${namespace}/${name}${notCreated}`);
+    else if (!deploymentAvailable(d)) pending.push(`${namespace}/${name}`);
   }
   return pending;
 }
@@ -30,6 +38,11 @@ export const waitForDeployments = defineTask({
   id: 'wait',
   title: 'Wait for Hubble and the demo to be available',
   kind: 'action',
+  access: [
+    { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'kube-system' },
+    { verb: 'get', group: 'apps', resource: 'deployments', namespace: demoNamespace },
+    { verb: 'list', group: '', resource: 'events', namespace: demoNamespace },
+  ],
   async plan(ctx) {
     const pending = await unavailable(ctx);
     return { changes: [], notes: pending.length ? [`waiting for ${pending.join(', ')}`] : ['every Deployment is available'] };
@@ -39,11 +52,15 @@ export const waitForDeployments = defineTask({
       await pollUntil('deployments', async () => {
         const pending = await unavailable(ctx);
         return pending.length ? `not yet available: ${pending.join(', ')}` : undefined;
-      }, { timeoutMs, onProgress: (l) => ctx.report.progress(l), signal: ctx.signal });
+      }, { timeoutMs, onProgress: (l) => ctx.progress.progress(l), signal: ctx.signal });
     } catch (err) {
       const pending = await unavailable(ctx);
       const why: string[] = [];
       for (const ref of pending) {
+        if (ref.endsWith(notCreated)) {
+          why.push(ref);
+          continue;
+        }
         const [namespace, name] = ref.split('/') as [string, string];
         why.push(`${ref}:`, ...(await explainDeployment(ctx.kc, namespace, name)).map((l) => `  ${l}`));
       }
@@ -57,4 +74,4 @@ export const waitForDeployments = defineTask({
 });
 
 export default waitForDeployments;
-await runStandalone(import.meta.url, waitForDeployments);
+if (isEntryPoint(import.meta.url)) runTaskStandalone(waitForDeployments);

@@ -1,14 +1,14 @@
 // Lab step 8: follow the demo namespace's flows from Relay, into flows.jsonl and the analysis, for the traffic's run.
-import { join } from 'node:path';
 import { parseArgs } from '../lib/args.ts';
 import { FlowAggregator } from '../lib/analysis/aggregate.ts';
 import { InfraError } from '../lib/errors.ts';
 import { observeFilterOptions, buildGetFlowsRequest } from '../lib/hubble/filter/flags.ts';
 import { FlowCollector } from '../lib/lab/collector.ts';
-import { defineTask, type LabContext } from '../lib/lab/task.ts';
-import { runStandalone } from '../lib/lab/standalone.ts';
-import { demoNamespace } from '../lib/traffic/manifests.ts';
-import { openHubbleForwards } from './06-port-forward.ts';
+import { flowsPath } from '../lib/lab/analyze-run.ts';
+import { relayAddress } from '../lib/lab/forwards.ts';
+import { demoNamespace } from '../lib/lab/manifests.ts';
+import { defineTask } from '../lib/lab/task.ts';
+import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 /** `hubble observe --namespace genai-network-demo` as a request: flows from or to the demo's pods. */
 export function collectRequest() {
@@ -16,23 +16,11 @@ export function collectRequest() {
   return { whitelist, blacklist };
 }
 
-export function flowsPath(ctx: LabContext): string {
-  return join(ctx.options.outDir, 'flows.jsonl');
-}
-
-async function relayAddress(ctx: LabContext): Promise<string> {
-  if (ctx.shared.relayAddress) return ctx.shared.relayAddress;
-  const { relay, ui } = await openHubbleForwards(ctx);
-  ctx.defer(() => relay.close());
-  ctx.defer(() => ui.close());
-  ctx.shared.relayAddress = relay.address;
-  return relay.address;
-}
-
 export const collect = defineTask({
   id: 'collect',
   title: 'Collect flows from Hubble Relay',
   kind: 'action',
+  access: [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system', subresource: 'portforward' }],
   async plan(ctx) {
     return { changes: [], notes: [`follow flows of namespace ${demoNamespace} into ${flowsPath(ctx)}`] };
   },
@@ -44,7 +32,7 @@ export const collect = defineTask({
       { ...collectRequest(), since },
       flowsPath(ctx),
       (resp) => aggregator.add(resp),
-      (line) => ctx.report.info(line),
+      (line) => ctx.progress.info(line),
     );
     await collector.start();
     ctx.shared.collector = collector;
@@ -57,10 +45,10 @@ export const collect = defineTask({
     ctx.shared.aggregator = aggregator;
     // Run alone, collect for the traffic's duration; otherwise the analyze task ends it after the traffic.
     if (!ctx.selected.includes('traffic')) {
-      ctx.report.progress(`collecting for ${ctx.options.durationMs / 1000}s`);
+      ctx.progress.progress(`collecting for ${ctx.options.durationMs / 1000}s`);
       const stats = await collector.stop(ctx.options.durationMs);
       ctx.shared.collector = undefined;
-      ctx.report.info(`${stats.flows} flows written to ${flowsPath(ctx)}`);
+      ctx.progress.info(`${stats.flows} flows written to ${flowsPath(ctx)}`);
     }
   },
   async verify(ctx) {
@@ -69,4 +57,4 @@ export const collect = defineTask({
 });
 
 export default collect;
-await runStandalone(import.meta.url, collect);
+if (isEntryPoint(import.meta.url)) runTaskStandalone(collect);

@@ -6,10 +6,11 @@ import { InfraError } from '../lib/errors.ts';
 import { applyChanges, planApply } from '../lib/kube/apply.ts';
 import { deleteAndWait, podLog, podsOfJob, waitForPodDone } from '../lib/kube/lifecycle.ts';
 import { waitForJob } from '../lib/kube/rollout.ts';
+import { trafficSummaryFile } from '../lib/lab/analyze-run.ts';
 import { defineTask, type LabContext } from '../lib/lab/task.ts';
-import { runStandalone } from '../lib/lab/standalone.ts';
-import { demoNamespace, probeManifests, trafficManifests } from '../lib/traffic/manifests.ts';
-import { readProbeResult, readTrafficSummary, type ProbeResult, type TrafficSummary } from '../lib/traffic/summary.ts';
+import { demoNamespace, probeManifests, trafficManifests } from '../lib/lab/manifests.ts';
+import { readProbeResult, readTrafficSummary, type TrafficSummary } from '../lib/traffic/summary.ts';
+import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 async function recreate(ctx: LabContext, objects: KubernetesObject[]): Promise<void> {
   const waitOpts = { timeoutMs: 60_000, signal: ctx.signal };
@@ -29,6 +30,12 @@ export const traffic = defineTask({
   id: 'traffic',
   title: 'Generate agent traffic and probe the policy',
   kind: 'action',
+  access: [
+    { verb: 'create', group: 'batch', resource: 'jobs', namespace: demoNamespace },
+    { verb: 'delete', group: 'batch', resource: 'jobs', namespace: demoNamespace },
+    { verb: 'create', group: '', resource: 'pods', namespace: demoNamespace },
+    { verb: 'get', group: '', resource: 'pods', namespace: demoNamespace, subresource: 'log' },
+  ],
   async plan(ctx) {
     return {
       changes: [
@@ -45,9 +52,9 @@ export const traffic = defineTask({
       await recreate(ctx, jobObjects);
       await recreate(ctx, probeManifests());
       const timeoutMs = ctx.options.durationMs + 120_000;
-      ctx.report.progress(`traffic running for ${ctx.options.durationMs / 1000}s`);
+      ctx.progress.progress(`traffic running for ${ctx.options.durationMs / 1000}s`);
       const [jobResult, probePod] = await Promise.all([
-        waitForJob(ctx.kc, demoNamespace, 'traffic-generator', { timeoutMs, signal: ctx.signal, onProgress: (l) => ctx.report.progress(l) }),
+        waitForJob(ctx.kc, demoNamespace, 'traffic-generator', { timeoutMs, signal: ctx.signal, onProgress: (l) => ctx.progress.progress(l) }),
         waitForPodDone(ctx.kc, demoNamespace, 'test-pod', { timeoutMs, signal: ctx.signal }),
       ]);
       const pods = await podsOfJob(ctx.kc, demoNamespace, 'traffic-generator');
@@ -58,21 +65,20 @@ export const traffic = defineTask({
       const probe = readProbeResult(await podLog(ctx.kc, demoNamespace, 'test-pod'), `log of pod ${demoNamespace}/test-pod`);
       ctx.shared.traffic = summary;
       ctx.shared.probe = probe;
-      writeFileSync(join(ctx.options.outDir, 'traffic-summary.json'), `${JSON.stringify({ summary, probe }, null, 2)}\n`);
-      ctx.report.info(`traffic: ${describeSummary(summary)}${jobResult === 'Failed' ? ' (the Job failed)' : ''}`);
-      ctx.report.info(`probe test-pod → document-agent-service: ${probe.outcome}${probe.reason ? ` (${probe.reason})` : ''} after ${probe.ms}ms${probePod.status?.phase === 'Failed' ? '; pod failed' : ''}`);
+      writeFileSync(join(ctx.options.outDir, trafficSummaryFile), `${JSON.stringify({ summary, probe }, null, 2)}\n`);
+      ctx.progress.info(`traffic: ${describeSummary(summary)}${jobResult === 'Failed' ? ' (the Job failed)' : ''}`);
+      ctx.progress.info(`probe test-pod → document-agent-service: ${probe.outcome}${probe.reason ? ` (${probe.reason})` : ''} after ${probe.ms}ms${probePod.status?.phase === 'Failed' ? '; pod failed' : ''}`);
     } finally {
       finished();
     }
   },
   async verify(ctx) {
-    const summary = ctx.shared.traffic as TrafficSummary | undefined;
+    const summary = ctx.shared.traffic;
     if (!summary) throw new InfraError('no traffic summary was read');
     if (summary.workflows.started === 0) throw new InfraError('the traffic generator started no workflow');
-    const probe = ctx.shared.probe as ProbeResult | undefined;
-    if (!probe) throw new InfraError('no probe result was read');
+    if (!ctx.shared.probe) throw new InfraError('no probe result was read');
   },
 });
 
 export default traffic;
-await runStandalone(import.meta.url, traffic);
+if (isEntryPoint(import.meta.url)) runTaskStandalone(traffic);

@@ -3,7 +3,7 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { runTasks, selectTasks } from '../lib/runner.ts';
-import { createReporter } from '../lib/lab/reporter.ts';
+import { createProgress } from '../lib/lab/progress.ts';
 import { ExitCode, InfraError } from '../lib/errors.ts';
 import type { LabContext, Task, TaskPlan } from '../lib/lab/task.ts';
 
@@ -34,10 +34,11 @@ function context(opts: { sim: boolean; dryRun?: boolean; yes?: boolean }) {
     kc: {} as KubeConfig,
     target: { sim: opts.sim, description: 'test cluster' },
     options: { durationMs: 0, scenario: 'default', outDir: '.', dryRun: opts.dryRun ?? false, yes: opts.yes ?? false },
-    report: createReporter(out, 'plain', {}),
+    progress: createProgress(out, 'plain', {}),
     signal: new AbortController().signal,
     shared: {},
     selected: [],
+    tasks: [],
     defer: () => {},
     exitCode: ExitCode.pass,
   };

@@ -7,9 +7,9 @@ import { connectObserver, type Node, type ServerStatus } from '../hubble/client.
 import { apiError, apiStatusCode, isNotFound } from '../kube/errors.ts';
 import { forwardService, type Forward } from '../kube/port-forward.ts';
 import { deploymentAvailable, explainDeployment } from '../kube/rollout.ts';
-import { hubbleConfig, staleAgents } from '../../tasks/02-enable-hubble.ts';
-import { relayLocalPort } from '../../tasks/06-port-forward.ts';
-import { clusterOptions, labTarget, type LabTarget } from './run.ts';
+import { hubbleConfig, staleAgents } from '../lab/cilium-config.ts';
+import { clusterOptions, labTarget, type LabTarget } from '../lab/context.ts';
+import { relayLocalPort } from '../lab/forwards.ts';
 
 const ns = 'kube-system';
 

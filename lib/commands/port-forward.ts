@@ -2,8 +2,8 @@
 import { optionString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
-import { openHubbleForwards } from '../../tasks/06-port-forward.ts';
-import { clusterOptions, labContext, labTarget } from './run.ts';
+import { clusterOptions, labContext, labTarget } from '../lab/context.ts';
+import { openHubbleForwards } from '../lab/forwards.ts';
 
 export const portForwardCommand: Command = {
   name: 'port-forward',
@@ -18,7 +18,8 @@ export const portForwardCommand: Command = {
       throw new UsageError('port-forward needs a running cluster', { hint: 'pass --kubeconfig (e.g. the one `hubble-lab sim start` wrote) or --context' });
     }
     const target = await labTarget(kubeconfig, context, io);
-    const ctx = labContext(target, { durationMs: 0, scenario: 'default', outDir: '.', dryRun: false, yes: true }, io, false, []);
+    const options = { durationMs: 0, scenario: 'default' as const, outDir: '.', dryRun: false, yes: true };
+    const ctx = labContext({ target, options, io, json: false, tasks: [], selected: [] });
     try {
       const { relay, ui } = await openHubbleForwards(ctx);
       ctx.defer(() => relay.close());

@@ -4,7 +4,7 @@ import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { teardown } from '../lab/teardown.ts';
 import { runTasks } from '../runner.ts';
-import { clusterOptions, confirmOnTty, labContext, labTarget } from './run.ts';
+import { clusterOptions, confirmOnTty, labContext, labTarget } from '../lab/context.ts';
 
 const options: OptionSpec[] = [
   ...clusterOptions,
@@ -23,7 +23,8 @@ export const teardownCommand: Command = {
     const context = optionString(args, 'context');
     if (!kubeconfig && !context) throw new UsageError('teardown needs the cluster the lab ran on', { hint: 'pass --kubeconfig or --context' });
     const target = await labTarget(kubeconfig, context, io);
-    const ctx = labContext(target, { durationMs: 0, scenario: 'default', outDir: '.', dryRun: optionFlag(args, 'dry-run'), yes: optionFlag(args, 'yes') }, io, optionFlag(args, 'json'), ['teardown']);
+    const options = { durationMs: 0, scenario: 'default' as const, outDir: '.', dryRun: optionFlag(args, 'dry-run'), yes: optionFlag(args, 'yes') };
+    const ctx = labContext({ target, options, io, json: optionFlag(args, 'json'), tasks: [teardown], selected: ['teardown'] });
     try {
       await runTasks([teardown], ctx, (q) => confirmOnTty(io, q));
     } finally {

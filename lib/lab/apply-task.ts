@@ -2,7 +2,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { InfraError } from '../errors.ts';
 import { applyChanges, describeChange, planApply, type ObjectChange } from '../kube/apply.ts';
-import { defineTask, type LabContext, type Task, type TaskPlan } from './task.ts';
+import { defineTask, type Access, type LabContext, type Task, type TaskPlan } from './task.ts';
 
 interface ApplyPlan extends TaskPlan {
   objectChanges: ObjectChange[];
@@ -11,6 +11,8 @@ interface ApplyPlan extends TaskPlan {
 export interface ManifestTaskSpec {
   id: string;
   title: string;
+  /** The patches its server-side apply sends (one per kind and namespace of its objects). */
+  access: readonly Access[];
   objects(ctx: LabContext): KubernetesObject[];
   /** A reason to leave the task alone on this cluster (e.g. a Helm-managed Relay), or undefined. */
   skip?(ctx: LabContext): string | undefined;
@@ -21,6 +23,7 @@ export function manifestTask(spec: ManifestTaskSpec): Task<ApplyPlan> {
     id: spec.id,
     title: spec.title,
     kind: 'setup',
+    access: spec.access,
     async plan(ctx) {
       const skip = spec.skip?.(ctx);
       if (skip) return { changes: [], notes: [skip], objectChanges: [] };

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { readPolicyFiles, type LocatedPolicy } from '../policy/load.ts';
-import { loadManifests, manifestsDir, type KubeObject } from '../traffic/manifests.ts';
+import { loadManifests, manifestsDir, type KubeObject } from './manifests.ts';
 import type { LabOptions } from './task.ts';
 
 function located(file: string): LocatedPolicy[] {

@@ -6,7 +6,7 @@ import type { LocatedPolicy } from '../policy/load.ts';
 import { readClusterPolicies } from '../policy/cluster.ts';
 import { ObservationTable } from '../policy/observations.ts';
 import { attachPolicyReport, type PolicyReportTarget } from '../report/policy.ts';
-import { demoNamespace } from '../traffic/manifests.ts';
+import { demoNamespace } from './manifests.ts';
 import { labPolicies } from './policies.ts';
 import type { LabContext } from './task.ts';
 
@@ -23,11 +23,11 @@ export async function addLabPolicyReport(ctx: LabContext, report: PolicyReportTa
     try {
       policies = await readClusterPolicies(ctx.kc);
     } catch (err) {
-      ctx.report.info(`policies read from the manifests, not the cluster: ${formatError(err).split('\n')[0]}`);
+      ctx.progress.info(`policies read from the manifests, not the cluster: ${formatError(err).split('\n')[0]}`);
       policies = labPolicies(ctx.options);
     }
     await attachPolicyReport(report, table, { policies, suggestTo: ctx.options.outDir, namespaces: [demoNamespace] });
   } catch (err) {
-    ctx.report.info(`no policy section: ${formatError(err).split('\n')[0]}`);
+    ctx.progress.info(`no policy section: ${formatError(err).split('\n')[0]}`);
   }
 }

@@ -1,6 +1,10 @@
 // The shape of a lab step and the context every step runs in.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Reporter } from './reporter.ts';
+import type { FlowAggregator } from '../analysis/aggregate.ts';
+import type { MetricsState } from '../metrics/lab-metrics.ts';
+import type { ProbeResult, TrafficSummary } from '../traffic/summary.ts';
+import type { FlowCollector } from './collector.ts';
+import type { Progress } from './progress.ts';
 
 export interface LabOptions {
   /** How long the traffic runs, in milliseconds. */
@@ -14,24 +18,50 @@ export interface LabOptions {
   yes: boolean;
 }
 
-/** What tasks hand to later tasks in the same run. */
+/** What tasks hand to later tasks in the same run; every key is written by one task. */
 export interface LabShared {
+  /** preflight: Hubble Relay was installed by Helm, so deploy-hubble and wait leave it alone. */
+  helmRelay?: boolean;
+  /** deploy-monitoring: whether Prometheus scrapes the agents for this run, and where. */
+  metrics?: MetricsState;
+  /** port-forward (or collect, when run without it): the forwarded Relay and UI. */
   relayAddress?: string;
   uiUrl?: string;
-  /** Resolves once the traffic has finished (collect drains after it). */
+  /** collect: the running flow collection (analyze ends it) and the analysis it feeds. */
+  collector?: FlowCollector;
+  aggregator?: FlowAggregator;
+  /** traffic: resolves once the traffic has finished (analyze drains after it). */
   trafficDone?: Promise<void>;
-  [key: string]: unknown;
+  /** traffic: the generator's own summary and the policy probe's outcome. */
+  traffic?: TrafficSummary;
+  probe?: ProbeResult;
+  /** analyze: the gate's verdict and the report.md written. */
+  verdict?: string;
+  reportPath?: string;
+}
+
+/** One Kubernetes API permission a task needs, as a SelfSubjectAccessReview asks for it. */
+export interface Access {
+  verb: string;
+  /** API group: '' for the core group. */
+  group: string;
+  resource: string;
+  /** Omitted for cluster-scoped resources. */
+  namespace?: string;
+  subresource?: string;
 }
 
 export interface LabContext {
   kc: KubeConfig;
   target: { sim: boolean; description: string };
   options: LabOptions;
-  report: Reporter;
+  progress: Progress;
   signal: AbortSignal;
   shared: LabShared;
   /** Ids of the tasks this run executes, in order (a task may behave differently when run alone). */
   selected: string[];
+  /** Every task of the lab in run order, selected or not (preflight checks the access they all need). */
+  tasks: readonly Task[];
   /** Registers a cleanup that runs when the lab ends (in reverse order), success or not. */
   defer(cleanup: () => Promise<void> | void): void;
   /** The exit code the run ends with unless an error occurs (set by the gate). */
@@ -49,6 +79,8 @@ export interface Task<P extends TaskPlan = TaskPlan> {
   title: string;
   /** Setup tasks converge the cluster (a second run changes nothing); action tasks act on every run. */
   kind: 'setup' | 'action';
+  /** The Kubernetes API permissions its apply and verify use; preflight checks them all before anything changes. */
+  access?: readonly Access[];
   /** Reads live state and returns what apply would do. Makes no changes. */
   plan(ctx: LabContext): Promise<P>;
   apply(ctx: LabContext, plan: P): Promise<void>;
@@ -58,4 +90,16 @@ export interface Task<P extends TaskPlan = TaskPlan> {
 
 export function defineTask<P extends TaskPlan>(task: Task<P>): Task<P> {
   return task;
+}
+
+/** `patch deployments.apps in kube-system`, `create pods/portforward in kube-system`: an access as users read it. */
+export function describeAccess(a: Access): string {
+  return `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.namespace ? ` in ${a.namespace}` : ''}`;
+}
+
+/** The access the tasks need, each once, in task order. */
+export function accessNeeded(tasks: readonly Task[]): Access[] {
+  const seen = new Map<string, Access>();
+  for (const a of tasks.flatMap((t) => t.access ?? [])) seen.set(describeAccess(a), seen.get(describeAccess(a)) ?? a);
+  return [...seen.values()];
 }

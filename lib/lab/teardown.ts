@@ -6,9 +6,9 @@ import { objectRef } from '../kube/objects.ts';
 import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollout } from '../kube/rollout.ts';
 import { fieldManager } from '../kube/apply.ts';
 import { KubernetesObjectApi } from '@kubernetes/client-node';
-import { hubbleManifests, demoNamespace } from '../traffic/manifests.ts';
-import { previousValuesAnnotation } from '../../tasks/02-enable-hubble.ts';
-import { monitoringObjects } from '../../tasks/03-deploy-monitoring.ts';
+import { previousValuesAnnotation } from './cilium-config.ts';
+import { hubbleManifests, demoNamespace } from './manifests.ts';
+import { monitoringObjects } from './monitoring.ts';
 import { defineTask, type TaskPlan } from './task.ts';
 
 interface TeardownPlan extends TaskPlan {
@@ -50,7 +50,7 @@ export const teardown = defineTask<TeardownPlan>({
     return { changes, deletions, restore };
   },
   async apply(ctx, plan) {
-    for (const obj of plan.deletions) await deleteAndWait(ctx.kc, obj, { timeoutMs: 120_000, signal: ctx.signal, onProgress: (l) => ctx.report.progress(l) });
+    for (const obj of plan.deletions) await deleteAndWait(ctx.kc, obj, { timeoutMs: 120_000, signal: ctx.signal, onProgress: (l) => ctx.progress.progress(l) });
     if (plan.restore) {
       const core = ctx.kc.makeApiClient(CoreV1Api);
       const patch = { metadata: { annotations: { [previousValuesAnnotation]: null } }, data: plan.restore };
@@ -58,7 +58,7 @@ export const teardown = defineTask<TeardownPlan>({
         core.patchNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config', body: patch }, setMergePatch()),
       );
       await restartDaemonSetAfterConfigWrite(ctx.kc, 'kube-system', 'cilium', { signal: ctx.signal });
-      await waitForDaemonSetRollout(ctx.kc, 'kube-system', 'cilium', { timeoutMs: 300_000, signal: ctx.signal, onProgress: (l) => ctx.report.progress(l) });
+      await waitForDaemonSetRollout(ctx.kc, 'kube-system', 'cilium', { timeoutMs: 300_000, signal: ctx.signal, onProgress: (l) => ctx.progress.progress(l) });
     }
   },
   async verify(ctx) {

@@ -9,7 +9,7 @@ import { captureIO } from '../fixtures/cli-io.ts';
 import { R } from '../../lib/sim/apiserver/resources.ts';
 import type { KObject } from '../../lib/sim/apiserver/store.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
-import { loadManifests } from '../../lib/traffic/manifests.ts';
+import { loadManifests } from '../../lib/lab/manifests.ts';
 
 const flowsText = [...synthJsonpbLines({ count: 3000, seed: 2 })].join('\n') + '\n';
 const brokenPolicy = new URL('../../manifests/policy/broken-policy.yaml', import.meta.url).pathname;

@@ -9,7 +9,7 @@ import { main } from '../../lib/cli.ts';
 import { synthJsonpbLines } from '../fixtures/synth.ts';
 import { R } from '../../lib/sim/apiserver/resources.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
-import { loadManifests } from '../../lib/traffic/manifests.ts';
+import { loadManifests } from '../../lib/lab/manifests.ts';
 import type { KObject } from '../../lib/sim/apiserver/store.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
 

@@ -8,7 +8,7 @@ import { AppsV1Api, CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { setMergePatch } from '../../lib/kube/rollout.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
-import { hubbleConfig } from '../../tasks/02-enable-hubble.ts';
+import { hubbleConfig } from '../../lib/lab/cilium-config.ts';
 import { runHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
 
 const hubbleLab = (args: string[], timeoutMs = 60_000) => runHubbleLab(args, timeoutMs);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse as parseYaml } from 'yaml';
-import { loadManifests, manifestsDir, parseManifests, type KubeObject } from '../../lib/traffic/manifests.ts';
+import { loadManifests, manifestsDir, parseManifests, type KubeObject } from '../../lib/lab/manifests.ts';
 
 // The lab guide and the Hubble reference live in shared/ beside the repository's checkout, not in it.
 const sharedDir = fileURLToPath(new URL('../../../shared/', import.meta.url));

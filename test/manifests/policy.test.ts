@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parseExpectations } from '../../lib/analysis/expectations.ts';
 import { compilePolicies, evaluateConnection, type Endpoint, type NodeEndpoint, type PodEndpoint, type Protocol } from '../../lib/policy/index.ts';
-import { loadManifests, manifestsDir, policyManifests, type KubeObject } from '../../lib/traffic/manifests.ts';
+import { loadManifests, manifestsDir, policyManifests, type KubeObject } from '../../lib/lab/manifests.ts';
 
 const load = (file: string) => loadManifests(path.join(manifestsDir, file));
 

@@ -6,7 +6,7 @@ import { startHubbleAgent } from '../../lib/sim/hubble/agent.ts';
 import { hubbleAgentConfig } from '../../lib/sim/hubble/agent-config.ts';
 import { ConnectionFlows } from '../../lib/sim/hubble/flows.ts';
 import { SimHubble } from '../../lib/sim/hubble/hub.ts';
-import { hubbleMetrics } from '../../tasks/02-enable-hubble.ts';
+import { hubbleMetrics } from '../../lib/lab/cilium-config.ts';
 import { agentPod, clusterName, demoEndpoint, nodeIP, nodes, testDatapath } from '../sim/hubble/fixtures.ts';
 
 export const labConfig = hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-metrics-server': ':9965', 'hubble-metrics': hubbleMetrics });

@@ -9,7 +9,7 @@ import { validateSchema, type JsonSchema } from '../../lib/analysis/json-schema.
 import { forwardService } from '../../lib/kube/port-forward.ts';
 import { tolerances } from '../../lib/metrics/reconcile.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
-import { expectationsPath } from '../../tasks/10-analyze.ts';
+import { expectationsPath } from '../../lib/lab/analyze-run.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
 import { prometheusMissing } from '../fixtures/prometheus.ts';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { synthResponses } from '../fixtures/synth.ts';
 import type { Flow } from '../../lib/flows/types.ts';
-import { loadManifests } from '../../lib/traffic/manifests.ts';
+import { loadManifests } from '../../lib/lab/manifests.ts';
 import { compilePolicies, selectorKeys } from '../../lib/policy/evaluate.ts';
 import { checkPolicies, formatCheck } from '../../lib/policy/check.ts';
 import { ObservationTable, observe } from '../../lib/policy/observations.ts';

@@ -4,7 +4,7 @@ import t from 'tap';
 import { compilePolicies, selectorKeys } from '../../lib/policy/evaluate.ts';
 import { explainDrop } from '../../lib/policy/explain.ts';
 import type { Connection, PodEndpoint } from '../../lib/policy/types.ts';
-import { loadManifests } from '../../lib/traffic/manifests.ts';
+import { loadManifests } from '../../lib/lab/manifests.ts';
 
 const demo = (labels: Record<string, string>): PodEndpoint => ({ kind: 'pod', namespace: 'genai-network-demo', labels, nodeName: 'n1' });
 const doc = demo({ app: 'document-agent', tier: 'processing' });

@@ -7,7 +7,7 @@ import { InputError } from '../../lib/errors.ts';
 import {
   agentCodeConfigMap, codeHashAnnotation, demoManifests, generatorCodeConfigMap, loadManifests, parseManifests, policyManifests,
   probeManifests, trafficManifests, withCodeHash, type KubeObject,
-} from '../../lib/traffic/manifests.ts';
+} from '../../lib/lab/manifests.ts';
 
 const trafficDir = new URL('../../lib/traffic/', import.meta.url);
 const source = (file: string) => readFileSync(new URL(file, trafficDir), 'utf8');

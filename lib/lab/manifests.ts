@@ -15,9 +15,11 @@ export interface KubeObject extends KubernetesObject {
   [field: string]: unknown;
 }
 
+/** The namespace the demo runs in: every task and report names it from here. */
 export const demoNamespace = 'genai-network-demo';
 export const manifestsDir = fileURLToPath(new URL('../../manifests/', import.meta.url));
-const codeDir = fileURLToPath(new URL('./', import.meta.url));
+/** The demo agents' and generator's code, shipped to the pods in ConfigMaps. */
+const codeDir = fileURLToPath(new URL('../traffic/', import.meta.url));
 
 /** Pod templates carry the hash of the code they mount, so changed code rolls the pods and unchanged code does not. */
 export const codeHashAnnotation = 'hubble-lab/code-sha256';

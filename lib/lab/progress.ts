@@ -1,21 +1,36 @@
-// Progress output for the lab: a live task list on a TTY, plain lines in CI, ::group:: on GitHub Actions, JSON lines for machines.
+// Progress output for the lab while it runs (the report files are lib/report/'s): a live task list on a TTY, plain
+// lines in CI, ::group:: on GitHub Actions, JSON lines for machines.
 import type { Writable } from 'node:stream';
 
 export type TaskOutcome = 'done' | 'unchanged' | 'skipped' | 'failed' | 'planned';
 
-export interface Reporter {
+export interface Progress {
   taskStart(id: string, title: string): void;
   /** A line under the current task: a planned change, a note, progress. */
   info(line: string): void;
   progress(line: string): void;
   taskEnd(id: string, outcome: TaskOutcome, ms: number, detail?: string): void;
   error(message: string): void;
+  /** The run's last line: how it ended, and where its report is. */
+  finish(summary: RunSummary): void;
   close(): void;
 }
 
-export type ReporterMode = 'tty' | 'plain' | 'github' | 'json';
+/** How a run ended, for its closing line. */
+export interface RunSummary {
+  seconds: number;
+  /** The gate's verdict, when the run reached one. */
+  verdict?: string;
+  exitCode: number;
+  /** The run's report.md, when one was written. */
+  report?: string;
+  /** Why the run failed (the command prints the error itself in plain modes). */
+  error?: string;
+}
 
-export function chooseMode(out: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv, json: boolean): ReporterMode {
+export type ProgressMode = 'tty' | 'plain' | 'github' | 'json';
+
+export function chooseProgressMode(out: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv, json: boolean): ProgressMode {
   if (json) return 'json';
   if (env.GITHUB_ACTIONS === 'true') return 'github';
   if (out.isTTY && !env.CI) return 'tty';
@@ -28,7 +43,7 @@ function fmtMs(ms: number): string {
 
 const marks: Record<TaskOutcome, string> = { done: '✔', unchanged: '✔', skipped: '↷', failed: '✖', planned: '•' };
 
-export function createReporter(out: Writable, mode: ReporterMode, env: NodeJS.ProcessEnv = process.env): Reporter {
+export function createProgress(out: Writable, mode: ProgressMode, env: NodeJS.ProcessEnv = process.env): Progress {
   const color = mode === 'tty' && !env.NO_COLOR;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   let spinner: NodeJS.Timeout | undefined;
@@ -52,6 +67,7 @@ export function createReporter(out: Writable, mode: ReporterMode, env: NodeJS.Pr
       progress: (line) => emit({ event: 'progress', line }),
       taskEnd: (id, outcome, ms, detail) => emit({ event: 'task-end', id, outcome, ms: Math.round(ms), detail }),
       error: (message) => emit({ event: 'error', message }),
+      finish: (summary) => emit({ event: 'finished', ...summary, seconds: Number(summary.seconds.toFixed(1)) }),
       close: () => {},
     };
   }
@@ -94,6 +110,10 @@ export function createReporter(out: Writable, mode: ReporterMode, env: NodeJS.Pr
     error(message) {
       clearSpinnerLine();
       out.write(mode === 'github' ? `::error::${message.replace(/\n/g, '%0A')}\n` : `${paint('31', 'error:')} ${message}\n`);
+    },
+    finish(summary) {
+      if (summary.error === undefined) out.write(`lab finished in ${summary.seconds.toFixed(1)}s${summary.verdict ? `: ${summary.verdict}` : ''}\n`);
+      if (summary.report) out.write(`report: ${summary.report}\n`);
     },
     close() {
       if (spinner) clearInterval(spinner);
