@@ -2,9 +2,9 @@
 // builds it (left/right filters for either-side flags, namespace modifiers, --not into the blacklist, conflicts).
 import type { OptionSpec, ParsedArgs } from '../../args.ts';
 import { UsageError } from '../../errors.ts';
-import type { FlowFilter, GetFlowsRequest, TCPFlags, TrafficDirection, Verdict, Workload } from '../../flows/types.ts';
+import type { FlowFilter, GetFlowsRequest, HTTPHeader, TCPFlags, TrafficDirection, Verdict, Workload } from '../../flows/types.ts';
 import { formatTimestamp } from '../grpc/timestamp.ts';
-import { compileFlowFilters, FilterValueError } from './match.ts';
+import { compileFlowFilters, FilterValueError, type FieldValue, type FilterField } from './match.ts';
 import { parseRawFilters, RawFilterError } from './raw.ts';
 import { parseHubbleTime } from './time.ts';
 import {
@@ -35,75 +35,229 @@ export const observeSelectorOptions: OptionSpec[] = [
   { name: 'until', type: 'string', valueName: 'TIME', group: SELECTORS, description: 'flows up to TIME (same forms as --since; ignored with --follow)' },
 ];
 
-interface FilterFlag {
-  name: string;
-  short?: string;
-  /** Flags that take no value (--ipv4) are booleans. */
-  boolean?: boolean;
-  valueName?: string;
-  description: string;
+/** Which filter an observe flag fills: the source's, the destination's, either (two filters ORed), or neither. */
+export type FlagSide = 'from' | 'to' | 'either' | 'none';
+
+/** The FlowFilter fields that come as a source_ and a destination_ pair, by the part after the prefix. */
+type SidedField = {
+  [K in FilterField]: K extends `source_${infer B}` ? (`destination_${B}` extends FilterField ? B : never) : never;
+}[FilterField];
+
+/** What a value parser can ask of the request being built besides giving a value. */
+interface FlagContext {
+  /** `--verdict DENIED`: policy drops (DROPPED with a policy drop reason), with a note that Hubble has no such verdict. */
+  policyDrops(): void;
 }
 
-const filterFlags: FilterFlag[] = [
-  { name: 'not', boolean: true, description: 'put the next filter flag in the blacklist: --not --from-ip 1.2.3.4' },
-  { name: 'namespace', short: 'n', valueName: 'NS', description: 'flows from or to pods in namespace NS' },
-  { name: 'from-namespace', valueName: 'NS', description: 'flows from pods in namespace NS' },
-  { name: 'to-namespace', valueName: 'NS', description: 'flows to pods in namespace NS' },
-  { name: 'pod', valueName: '[NS/]POD', description: 'flows from or to pods whose name starts with POD (namespace default when omitted)' },
-  { name: 'from-pod', valueName: '[NS/]POD', description: 'flows from pods whose name starts with POD' },
-  { name: 'to-pod', valueName: '[NS/]POD', description: 'flows to pods whose name starts with POD' },
-  { name: 'label', short: 'l', valueName: 'SELECTOR', description: 'flows from or to endpoints matching a label selector (app=x, k8s:app=x, reserved:world, "app in (a,b)")' },
-  { name: 'from-label', valueName: 'SELECTOR', description: 'flows from endpoints matching a label selector' },
-  { name: 'to-label', valueName: 'SELECTOR', description: 'flows to endpoints matching a label selector' },
-  { name: 'service', valueName: '[NS/]SVC', description: 'flows from or to a service (name prefix; namespace default when omitted)' },
-  { name: 'from-service', valueName: '[NS/]SVC', description: 'flows from a service' },
-  { name: 'to-service', valueName: '[NS/]SVC', description: 'flows to a service' },
-  { name: 'workload', valueName: '[KIND/]NAME', description: 'flows from or to an endpoint of a workload (Deployment/api, api)' },
-  { name: 'from-workload', valueName: '[KIND/]NAME', description: 'flows from an endpoint of a workload' },
-  { name: 'to-workload', valueName: '[KIND/]NAME', description: 'flows to an endpoint of a workload' },
-  { name: 'ip', valueName: 'IP|CIDR', description: 'flows from or to an address (1.2.3.4) or range (10.0.0.0/8)' },
-  { name: 'from-ip', valueName: 'IP|CIDR', description: 'flows from an address or range' },
-  { name: 'to-ip', valueName: 'IP|CIDR', description: 'flows to an address or range' },
-  { name: 'snat-ip', valueName: 'IP|CIDR', description: 'flows source-NATed to an address or range' },
-  { name: 'ip-version', valueName: 'v4|v6|none', description: 'IPv4, IPv6 or non-IP flows' },
-  { name: 'ipv4', short: '4', boolean: true, description: 'IPv4 flows' },
-  { name: 'ipv6', short: '6', boolean: true, description: 'IPv6 flows' },
-  { name: 'port', valueName: 'PORT', description: 'flows with this source or destination port' },
-  { name: 'from-port', valueName: 'PORT', description: 'flows with this source port' },
-  { name: 'to-port', valueName: 'PORT', description: 'flows with this destination port' },
-  { name: 'identity', valueName: 'ID', description: 'flows from or to a security identity (number, or host, world, health, …)' },
-  { name: 'from-identity', valueName: 'ID', description: 'flows from a security identity' },
-  { name: 'to-identity', valueName: 'ID', description: 'flows to a security identity' },
-  { name: 'fqdn', valueName: 'PATTERN', description: 'flows from or to a DNS name (*.example.com)' },
-  { name: 'from-fqdn', valueName: 'PATTERN', description: 'flows from a DNS name' },
-  { name: 'to-fqdn', valueName: 'PATTERN', description: 'flows to a DNS name' },
-  { name: 'cluster', valueName: 'NAME', description: 'flows from or to endpoints of a cluster' },
-  { name: 'from-cluster', valueName: 'NAME', description: 'flows from endpoints of a cluster' },
-  { name: 'to-cluster', valueName: 'NAME', description: 'flows to endpoints of a cluster' },
-  { name: 'protocol', valueName: 'PROTO', description: 'tcp, udp, sctp, icmp, icmpv4, icmpv6, http, dns or kafka' },
-  { name: 'verdict', valueName: 'VERDICT', description: 'FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED (DENIED: policy drops, see below)' },
-  { name: 'drop-reason-desc', valueName: 'REASON', description: 'drops with this reason (POLICY_DENIED, POLICY_DENY, …)' },
-  { name: 'traffic-direction', valueName: 'DIR', description: 'ingress or egress' },
-  { name: 'type', short: 't', valueName: 'TYPE[:SUB]', description: `event type: ${flowEventTypes.join(', ')}; trace:to-endpoint and other trace points` },
-  { name: 'http-status', valueName: 'CODE', description: 'HTTP status code or prefix (404, 5+, 40+)' },
-  { name: 'http-method', valueName: 'METHOD', description: 'HTTP method (get, post, …)' },
-  { name: 'http-path', valueName: 'REGEX', description: 'HTTP path regular expression (/api/\\d+)' },
-  { name: 'http-url', valueName: 'REGEX', description: 'HTTP URL regular expression' },
-  { name: 'http-header', valueName: 'KEY:VALUE', description: 'HTTP header' },
-  { name: 'tcp-flags', valueName: 'FLAGS', description: 'TCP flags, all of a comma list set (syn; syn,ack)' },
-  { name: 'node-name', valueName: 'PATTERN', description: 'node name glob, optionally cluster/node (kind-*, kind-kind/*)' },
-  { name: 'node-label', valueName: 'SELECTOR', description: 'flows observed on nodes matching a label selector' },
-  { name: 'interface', valueName: 'NAME', description: 'flows observed on a network interface' },
-  { name: 'uuid', valueName: 'UUID', description: 'the flow with this identifier' },
-  { name: 'trace-id', valueName: 'ID', description: 'flows of a trace' },
+/** A flag's value as its FlowFilter field holds it; undefined when the flag adds nothing to the field. */
+type Parser<V> = (value: string, ctx: FlagContext) => V | undefined;
+/** Flags of string fields take the value as it is unless they say otherwise. */
+type ParseColumn<V> = string extends V ? { parse?: Parser<V> } : { parse: Parser<V> };
+
+interface FlagText {
+  name: string;
+  short?: string;
+  /** The value's name in the help; a flag without one (--ipv4) is a boolean. */
+  valueName?: string;
+  description: string;
+  /** A value the flag accepts: the tests build and compile a request from every row with it. */
+  example?: string;
+  /**
+   * Flags this one cannot be combined with in one list (allowlist or blacklist): hubble's conflict groups. The
+   * error names this flag first, as hubble does.
+   */
+  excludes?: readonly string[];
+}
+
+type SidedFlag = { [B in SidedField]: FlagText & { side: Exclude<FlagSide, 'none'>; field: B } & ParseColumn<FieldValue<`source_${B}`>> }[SidedField];
+type PlainFlag = { [K in FilterField]: FlagText & { side: 'none'; field: K } & ParseColumn<FieldValue<K>> }[FilterField];
+/** Namespace flags fill no field of their own: they complete the pod and service fields of their side(s). */
+type NamespaceFlag = FlagText & { side: Exclude<FlagSide, 'none'>; field: 'namespace' };
+
+export type FilterFlag = SidedFlag | PlainFlag | NamespaceFlag;
+
+/** The fields a namespace flag completes: their values are checked once the request is built, namespaces added. */
+const NAMESPACED_FIELDS: ReadonlySet<string> = new Set(['pod', 'service']);
+
+const POLICY_DROP_REASONS = ['POLICY_DENIED', 'POLICY_DENY'];
+
+function parseVerdict(value: string, ctx: FlagContext): Verdict | undefined {
+  if (value === 'DENIED') {
+    ctx.policyDrops();
+    return undefined;
+  }
+  if (!Object.hasOwn(enumValues('flow.Verdict'), value)) {
+    const upper = value.toUpperCase();
+    throw new UsageError(`invalid --verdict value: ${value}`, {
+      hint:
+        upper !== value && (Object.hasOwn(enumValues('flow.Verdict'), upper) || upper === 'DENIED')
+          ? `verdicts are upper case: --verdict ${upper}`
+          : `one of ${Object.keys(enumValues('flow.Verdict')).filter((v) => v !== 'VERDICT_UNKNOWN').join(', ')}`,
+    });
+  }
+  return value as Verdict;
+}
+
+function parseDropReason(value: string): string {
+  if (value === '') throw new UsageError('empty --drop-reason-desc value');
+  if (!Object.hasOwn(enumValues('flow.DropReason'), value)) {
+    throw new UsageError(`invalid --drop-reason-desc value: ${value}`, { hint: 'drop reasons are upper case, e.g. POLICY_DENIED, POLICY_DENY, STALE_OR_UNROUTABLE_IP' });
+  }
+  return value;
+}
+
+function parseTrafficDirection(value: string): TrafficDirection {
+  const td = value.toLowerCase();
+  if (td !== 'ingress' && td !== 'egress') throw new UsageError(`${value}: invalid traffic direction, expected ingress or egress`);
+  return td.toUpperCase() as TrafficDirection;
+}
+
+function parseHttpHeader(value: string): HTTPHeader {
+  const colon = value.indexOf(':');
+  if (colon < 0) throw new UsageError(`invalid --http-header value "${value}", expected name:value`);
+  return { key: value.slice(0, colon), value: value.slice(colon + 1) };
+}
+
+function parseTcpFlags(value: string): TCPFlags {
+  const flags: TCPFlags = {};
+  for (const part of value.split(',')) {
+    const name = part.toUpperCase();
+    if (!['SYN', 'FIN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'].includes(name)) {
+      throw new UsageError(`unknown tcp flag: "${part}"`, { hint: 'flags are SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, NS, comma-separated' });
+    }
+    flags[name as keyof TCPFlags] = true;
+  }
+  return flags;
+}
+
+function parseIdentity(value: string): number {
+  const reserved = reservedIdentities[value];
+  if (reserved !== undefined) return reserved;
+  // Go's strconv.ParseUint(s, 0, 32): decimal, 0x hex, 0o/0 octal, 0b binary.
+  let n = NaN;
+  if (/^[1-9][0-9_]*$|^0$/.test(value)) n = Number(value.replaceAll('_', ''));
+  else if (/^0[xX][0-9a-fA-F]+$/.test(value)) n = parseInt(value.slice(2), 16);
+  else if (/^0[oO]?[0-7]+$/.test(value)) n = parseInt(value.replace(/^0[oO]?/, ''), 8);
+  else if (/^0[bB][01]+$/.test(value)) n = parseInt(value.slice(2), 2);
+  if (!Number.isInteger(n) || n > 0xffffffff) {
+    throw new UsageError(`invalid security identity "${value}"`, {
+      hint: `expected a number or one of ${Object.keys(reservedIdentities).join(', ')}`,
+    });
+  }
+  return n;
+}
+
+function parseWorkload(value: string): Workload {
+  if (value === '') return {};
+  const slash = value.indexOf('/');
+  if (slash < 0) return { name: value };
+  const kind = value.slice(0, slash);
+  const name = value.slice(slash + 1);
+  return { ...(kind ? { kind } : {}), ...(name ? { name } : {}) };
+}
+
+function parseEventType(value: string): { type: number; match_sub_type?: boolean; sub_type?: number } {
+  const colon = value.indexOf(':');
+  const typeText = colon < 0 ? value : value.slice(0, colon);
+  const subText = colon < 0 ? undefined : value.slice(colon + 1);
+  const named = messageTypes[typeText];
+  let type: number;
+  if (named !== undefined) {
+    type = named;
+  } else if (/^\d+$/.test(typeText) && Number(typeText) <= 0xffffffff) {
+    type = Number(typeText) | 0;
+  } else {
+    throw new UsageError(`unable to parse type "${typeText}", not a known type name and not a number`, {
+      hint: `types: ${flowEventTypes.join(', ')}; trace sub-types: ${Object.keys(traceObservationPoints).join(', ')}`,
+    });
+  }
+  if (subText === undefined) return { type };
+  // Sub-type names apply only when the type was given by name, as in hubble.
+  const subNames = named === MESSAGE_TYPE_TRACE ? traceObservationPoints : named === MESSAGE_TYPE_AGENT ? agentEventSubtypes : {};
+  const sub = subNames[subText];
+  if (sub !== undefined) return { type, match_sub_type: true, sub_type: sub };
+  if (/^\d+$/.test(subText) && Number(subText) <= 0xffffffff) return { type, match_sub_type: true, sub_type: Number(subText) | 0 };
+  throw new UsageError(`unable to parse event sub-type "${subText}", not a known sub-type name and not a number`, {
+    hint: named === MESSAGE_TYPE_TRACE ? `trace sub-types: ${Object.keys(traceObservationPoints).join(', ')}` : undefined,
+  });
+}
+
+function ipVersion(value: string): 'IPv4' | 'IPv6' | 'IP_NOT_USED' {
+  const v = value.toLowerCase();
+  if (['4', 'v4', 'ipv4', 'ip4'].includes(v)) return 'IPv4';
+  if (['6', 'v6', 'ipv6', 'ip6'].includes(v)) return 'IPv6';
+  if (v === 'none') return 'IP_NOT_USED';
+  throw new UsageError(`invalid --ip-version value "${value}"`, { hint: 'use v4, v6 or none' });
+}
+
+/**
+ * Every `hubble observe` filter flag, in help order: its side, its FlowFilter field, how its value is read, its
+ * help, the flags it excludes. The help, the parsing, the conflict checks and the request are all built from it.
+ */
+export const observeFilterFlags: readonly FilterFlag[] = [
+  { name: 'namespace', short: 'n', valueName: 'NS', side: 'either', field: 'namespace', example: 'kube-system', description: 'flows from or to pods in namespace NS' },
+  { name: 'from-namespace', valueName: 'NS', side: 'from', field: 'namespace', example: 'kube-system', excludes: ['namespace'], description: 'flows from pods in namespace NS' },
+  { name: 'to-namespace', valueName: 'NS', side: 'to', field: 'namespace', example: 'kube-system', excludes: ['namespace'], description: 'flows to pods in namespace NS' },
+  { name: 'pod', valueName: '[NS/]POD', side: 'either', field: 'pod', example: 'kube-system/coredns', description: 'flows from or to pods whose name starts with POD (namespace default when omitted)' },
+  { name: 'from-pod', valueName: '[NS/]POD', side: 'from', field: 'pod', example: 'kube-system/coredns', excludes: ['pod', 'namespace'], description: 'flows from pods whose name starts with POD' },
+  { name: 'to-pod', valueName: '[NS/]POD', side: 'to', field: 'pod', example: 'kube-system/coredns', excludes: ['pod', 'namespace'], description: 'flows to pods whose name starts with POD' },
+  { name: 'label', short: 'l', valueName: 'SELECTOR', side: 'either', field: 'label', example: 'k8s:app=api', excludes: ['from-label', 'to-label'], description: 'flows from or to endpoints matching a label selector (app=x, k8s:app=x, reserved:world, "app in (a,b)")' },
+  { name: 'from-label', valueName: 'SELECTOR', side: 'from', field: 'label', example: 'app in (a,b)', description: 'flows from endpoints matching a label selector' },
+  { name: 'to-label', valueName: 'SELECTOR', side: 'to', field: 'label', example: 'reserved:world', description: 'flows to endpoints matching a label selector' },
+  { name: 'service', valueName: '[NS/]SVC', side: 'either', field: 'service', example: 'kube-system/kube-dns', excludes: ['from-service', 'to-service'], description: 'flows from or to a service (name prefix; namespace default when omitted)' },
+  { name: 'from-service', valueName: '[NS/]SVC', side: 'from', field: 'service', example: 'api', excludes: ['namespace'], description: 'flows from a service' },
+  { name: 'to-service', valueName: '[NS/]SVC', side: 'to', field: 'service', example: 'kube-system/kube-dns', excludes: ['namespace'], description: 'flows to a service' },
+  { name: 'workload', valueName: '[KIND/]NAME', side: 'either', field: 'workload', parse: parseWorkload, example: 'Deployment/api', excludes: ['from-workload', 'to-workload'], description: 'flows from or to an endpoint of a workload (Deployment/api, api)' },
+  { name: 'from-workload', valueName: '[KIND/]NAME', side: 'from', field: 'workload', parse: parseWorkload, example: 'api', description: 'flows from an endpoint of a workload' },
+  { name: 'to-workload', valueName: '[KIND/]NAME', side: 'to', field: 'workload', parse: parseWorkload, example: 'Deployment/', description: 'flows to an endpoint of a workload' },
+  { name: 'ip', valueName: 'IP|CIDR', side: 'either', field: 'ip', example: '10.0.0.0/8', excludes: ['fqdn', 'from-namespace', 'namespace', 'from-pod', 'pod', 'to-namespace', 'to-pod'], description: 'flows from or to an address (1.2.3.4) or range (10.0.0.0/8)' },
+  { name: 'from-ip', valueName: 'IP|CIDR', side: 'from', field: 'ip', example: '1.2.3.4', excludes: ['ip', 'fqdn', 'from-namespace', 'namespace', 'from-pod', 'pod'], description: 'flows from an address or range' },
+  { name: 'to-ip', valueName: 'IP|CIDR', side: 'to', field: 'ip', example: 'fd00::/64', excludes: ['ip', 'fqdn', 'to-namespace', 'namespace', 'to-pod', 'pod'], description: 'flows to an address or range' },
+  { name: 'snat-ip', valueName: 'IP|CIDR', side: 'none', field: 'source_ip_xlated', example: '192.168.1.1', description: 'flows source-NATed to an address or range' },
+  { name: 'ip-version', valueName: 'v4|v6|none', side: 'none', field: 'ip_version', parse: ipVersion, example: 'v6', description: 'IPv4, IPv6 or non-IP flows' },
+  { name: 'ipv4', short: '4', side: 'none', field: 'ip_version', parse: () => 'IPv4', description: 'IPv4 flows' },
+  { name: 'ipv6', short: '6', side: 'none', field: 'ip_version', parse: () => 'IPv6', description: 'IPv6 flows' },
+  { name: 'port', valueName: 'PORT', side: 'either', field: 'port', example: '53', excludes: ['from-port', 'to-port'], description: 'flows with this source or destination port' },
+  { name: 'from-port', valueName: 'PORT', side: 'from', field: 'port', example: '40000', description: 'flows with this source port' },
+  { name: 'to-port', valueName: 'PORT', side: 'to', field: 'port', example: '443', description: 'flows with this destination port' },
+  { name: 'identity', valueName: 'ID', side: 'either', field: 'identity', parse: parseIdentity, example: 'world', excludes: ['from-identity', 'to-identity'], description: 'flows from or to a security identity (number, or host, world, health, …)' },
+  { name: 'from-identity', valueName: 'ID', side: 'from', field: 'identity', parse: parseIdentity, example: '0x10', description: 'flows from a security identity' },
+  { name: 'to-identity', valueName: 'ID', side: 'to', field: 'identity', parse: parseIdentity, example: '12345', description: 'flows to a security identity' },
+  { name: 'fqdn', valueName: 'PATTERN', side: 'either', field: 'fqdn', example: '*.example.com', excludes: ['from-namespace', 'namespace', 'from-pod', 'pod', 'to-namespace', 'to-pod'], description: 'flows from or to a DNS name (*.example.com)' },
+  { name: 'from-fqdn', valueName: 'PATTERN', side: 'from', field: 'fqdn', example: 'api.example.com', excludes: ['from-ip', 'ip', 'fqdn', 'from-namespace', 'namespace', 'from-pod', 'pod'], description: 'flows from a DNS name' },
+  { name: 'to-fqdn', valueName: 'PATTERN', side: 'to', field: 'fqdn', example: 'api.*', excludes: ['to-ip', 'ip', 'fqdn', 'to-namespace', 'namespace', 'to-pod', 'pod'], description: 'flows to a DNS name' },
+  { name: 'cluster', valueName: 'NAME', side: 'either', field: 'cluster_name', example: 'kind-kind', description: 'flows from or to endpoints of a cluster' },
+  { name: 'from-cluster', valueName: 'NAME', side: 'from', field: 'cluster_name', example: 'c1', description: 'flows from endpoints of a cluster' },
+  { name: 'to-cluster', valueName: 'NAME', side: 'to', field: 'cluster_name', example: 'c2', description: 'flows to endpoints of a cluster' },
+  { name: 'protocol', valueName: 'PROTO', side: 'none', field: 'protocol', example: 'tcp', description: 'tcp, udp, sctp, icmp, icmpv4, icmpv6, http, dns or kafka' },
+  { name: 'verdict', valueName: 'VERDICT', side: 'none', field: 'verdict', parse: parseVerdict, example: 'DROPPED', description: 'FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED (DENIED: policy drops, see below)' },
+  { name: 'drop-reason-desc', valueName: 'REASON', side: 'none', field: 'drop_reason_desc', parse: parseDropReason, example: 'POLICY_DENIED', description: 'drops with this reason (POLICY_DENIED, POLICY_DENY, …)' },
+  { name: 'traffic-direction', valueName: 'DIR', side: 'none', field: 'traffic_direction', parse: parseTrafficDirection, example: 'ingress', description: 'ingress or egress' },
+  { name: 'type', short: 't', valueName: 'TYPE[:SUB]', side: 'none', field: 'event_type', parse: parseEventType, example: 'trace:to-endpoint', description: `event type: ${flowEventTypes.join(', ')}; trace:to-endpoint and other trace points` },
+  { name: 'http-status', valueName: 'CODE', side: 'none', field: 'http_status_code', example: '5+', description: 'HTTP status code or prefix (404, 5+, 40+)' },
+  { name: 'http-method', valueName: 'METHOD', side: 'none', field: 'http_method', example: 'get', description: 'HTTP method (get, post, …)' },
+  { name: 'http-path', valueName: 'REGEX', side: 'none', field: 'http_path', example: '/api/\\d+', description: 'HTTP path regular expression (/api/\\d+)' },
+  { name: 'http-url', valueName: 'REGEX', side: 'none', field: 'http_url', example: 'https?://api\\..*', description: 'HTTP URL regular expression' },
+  { name: 'http-header', valueName: 'KEY:VALUE', side: 'none', field: 'http_header', parse: parseHttpHeader, example: 'x-request-id:42', description: 'HTTP header' },
+  { name: 'tcp-flags', valueName: 'FLAGS', side: 'none', field: 'tcp_flags', parse: parseTcpFlags, example: 'syn,ack', description: 'TCP flags, all of a comma list set (syn; syn,ack)' },
+  { name: 'node-name', valueName: 'PATTERN', side: 'none', field: 'node_name', example: 'kind-kind/*', description: 'node name glob, optionally cluster/node (kind-*, kind-kind/*)' },
+  { name: 'node-label', valueName: 'SELECTOR', side: 'none', field: 'node_labels', example: 'kubernetes.io/os=linux', description: 'flows observed on nodes matching a label selector' },
+  { name: 'interface', valueName: 'NAME', side: 'none', field: 'interface', parse: (name) => ({ name }), example: 'eth0', description: 'flows observed on a network interface' },
+  { name: 'uuid', valueName: 'UUID', side: 'none', field: 'uuid', example: 'b9fab269-04ae-495c-9d12-b6c36d41de0d', description: 'the flow with this identifier' },
+  { name: 'trace-id', valueName: 'ID', side: 'none', field: 'trace_id', example: '4bf92f3577b34da6a3ce929d0e0e4736', description: 'flows of a trace' },
 ];
 
+const filterFlagsByName: ReadonlyMap<string, FilterFlag> = new Map(observeFilterFlags.map((f) => [f.name, f]));
+
+const NOT: OptionSpec = { name: 'not', type: 'boolean', group: FILTERS, description: 'put the next filter flag in the blacklist: --not --from-ip 1.2.3.4' };
+
 export const observeFilterOptions: OptionSpec[] = [
-  ...filterFlags.map((f) => ({
+  NOT,
+  ...observeFilterFlags.map((f): OptionSpec => ({
     name: f.name,
     ...(f.short ? { short: f.short } : {}),
-    type: f.boolean ? ('boolean' as const) : ('string' as const),
-    repeatable: !f.boolean,
+    type: f.valueName === undefined ? 'boolean' : 'string',
+    repeatable: f.valueName !== undefined,
     ...(f.valueName ? { valueName: f.valueName } : {}),
     description: f.description,
     group: FILTERS,
@@ -112,37 +266,11 @@ export const observeFilterOptions: OptionSpec[] = [
   { name: 'denylist', type: 'string', repeatable: true, valueName: 'JSON', group: FILTERS, description: 'a FlowFilter as JSON added to the blacklist' },
 ];
 
-const filterFlagNames = new Set(filterFlags.map((f) => f.name));
+/** Pairs of flags that cannot be combined within the allowlist or within the blacklist, each as its error names it. */
+const conflicts: readonly (readonly [string, string])[] = observeFilterFlags.flatMap((f) => (f.excludes ?? []).map((other) => [f.name, other] as const));
 
-/** Flags that cannot be combined within the allowlist or within the blacklist (hubble's conflict groups). */
-const conflictGroups: string[][] = [
-  ['from-fqdn', 'from-ip', 'ip', 'fqdn', 'from-namespace', 'namespace'],
-  ['from-fqdn', 'from-ip', 'ip', 'fqdn', 'from-pod', 'pod'],
-  ['to-fqdn', 'to-ip', 'ip', 'fqdn', 'to-namespace', 'namespace'],
-  ['to-fqdn', 'to-ip', 'ip', 'fqdn', 'to-pod', 'pod'],
-  ['to-pod', 'namespace'],
-  ['from-pod', 'namespace'],
-  ['to-service', 'namespace'],
-  ['from-service', 'namespace'],
-  ['label', 'from-label'],
-  ['label', 'to-label'],
-  ['service', 'from-service'],
-  ['service', 'to-service'],
-  ['port', 'to-port'],
-  ['port', 'from-port'],
-  ['identity', 'to-identity'],
-  ['identity', 'from-identity'],
-  ['workload', 'to-workload'],
-  ['workload', 'from-workload'],
-];
-
-const POLICY_DROP_REASONS = ['POLICY_DENIED', 'POLICY_DENY'];
-
-type ArrayField = { [K in keyof FlowFilter]-?: NonNullable<FlowFilter[K]> extends readonly unknown[] ? K : never }[keyof FlowFilter];
-type Element<K extends ArrayField> = NonNullable<FlowFilter[K]>[number];
-
-function add<K extends ArrayField>(f: FlowFilter, key: K, value: Element<K>): void {
-  const list = (f[key] ?? []) as Element<K>[];
+function add<K extends FilterField>(f: FlowFilter, key: K, value: FieldValue<K>): void {
+  const list = (f[key] ?? []) as FieldValue<K>[];
   list.push(value);
   (f as Record<string, unknown>)[key] = list;
 }
@@ -218,15 +346,8 @@ class FilterTracker {
   }
 
   checkConflicts(): void {
-    for (const group of conflictGroups) {
-      for (const flag of group) {
-        if (!this.changed.includes(flag)) continue;
-        for (const other of group) {
-          if (other !== flag && this.changed.includes(other)) {
-            throw new UsageError(`filters --${flag} and --${other} cannot be combined`);
-          }
-        }
-      }
+    for (const [flag, other] of conflicts) {
+      if (this.changed.includes(flag) && this.changed.includes(other)) throw new UsageError(`filters --${flag} and --${other} cannot be combined`);
     }
   }
 
@@ -292,78 +413,6 @@ class FilterTracker {
   }
 }
 
-function parseTcpFlags(value: string): TCPFlags {
-  const flags: TCPFlags = {};
-  for (const part of value.split(',')) {
-    const name = part.toUpperCase();
-    if (!['SYN', 'FIN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'].includes(name)) {
-      throw new UsageError(`unknown tcp flag: "${part}"`, { hint: 'flags are SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, NS, comma-separated' });
-    }
-    flags[name as keyof TCPFlags] = true;
-  }
-  return flags;
-}
-
-function parseIdentity(value: string): number {
-  const reserved = reservedIdentities[value];
-  if (reserved !== undefined) return reserved;
-  // Go's strconv.ParseUint(s, 0, 32): decimal, 0x hex, 0o/0 octal, 0b binary.
-  let n = NaN;
-  if (/^[1-9][0-9_]*$|^0$/.test(value)) n = Number(value.replaceAll('_', ''));
-  else if (/^0[xX][0-9a-fA-F]+$/.test(value)) n = parseInt(value.slice(2), 16);
-  else if (/^0[oO]?[0-7]+$/.test(value)) n = parseInt(value.replace(/^0[oO]?/, ''), 8);
-  else if (/^0[bB][01]+$/.test(value)) n = parseInt(value.slice(2), 2);
-  if (!Number.isInteger(n) || n > 0xffffffff) {
-    throw new UsageError(`invalid security identity "${value}"`, {
-      hint: `expected a number or one of ${Object.keys(reservedIdentities).join(', ')}`,
-    });
-  }
-  return n;
-}
-
-function parseWorkload(value: string): Workload {
-  if (value === '') return {};
-  const slash = value.indexOf('/');
-  if (slash < 0) return { name: value };
-  const kind = value.slice(0, slash);
-  const name = value.slice(slash + 1);
-  return { ...(kind ? { kind } : {}), ...(name ? { name } : {}) };
-}
-
-function parseEventType(value: string): { type: number; match_sub_type?: boolean; sub_type?: number } {
-  const colon = value.indexOf(':');
-  const typeText = colon < 0 ? value : value.slice(0, colon);
-  const subText = colon < 0 ? undefined : value.slice(colon + 1);
-  const named = messageTypes[typeText];
-  let type: number;
-  if (named !== undefined) {
-    type = named;
-  } else if (/^\d+$/.test(typeText) && Number(typeText) <= 0xffffffff) {
-    type = Number(typeText) | 0;
-  } else {
-    throw new UsageError(`unable to parse type "${typeText}", not a known type name and not a number`, {
-      hint: `types: ${flowEventTypes.join(', ')}; trace sub-types: ${Object.keys(traceObservationPoints).join(', ')}`,
-    });
-  }
-  if (subText === undefined) return { type };
-  // Sub-type names apply only when the type was given by name, as in hubble.
-  const subNames = named === MESSAGE_TYPE_TRACE ? traceObservationPoints : named === MESSAGE_TYPE_AGENT ? agentEventSubtypes : {};
-  const sub = subNames[subText];
-  if (sub !== undefined) return { type, match_sub_type: true, sub_type: sub };
-  if (/^\d+$/.test(subText) && Number(subText) <= 0xffffffff) return { type, match_sub_type: true, sub_type: Number(subText) | 0 };
-  throw new UsageError(`unable to parse event sub-type "${subText}", not a known sub-type name and not a number`, {
-    hint: named === MESSAGE_TYPE_TRACE ? `trace sub-types: ${Object.keys(traceObservationPoints).join(', ')}` : undefined,
-  });
-}
-
-function ipVersion(value: string): 'IPv4' | 'IPv6' | 'IP_NOT_USED' {
-  const v = value.toLowerCase();
-  if (['4', 'v4', 'ipv4', 'ip4'].includes(v)) return 'IPv4';
-  if (['6', 'v6', 'ipv6', 'ip6'].includes(v)) return 'IPv6';
-  if (v === 'none') return 'IP_NOT_USED';
-  throw new UsageError(`invalid --ip-version value "${value}"`, { hint: 'use v4, v6 or none' });
-}
-
 /** Checks one value the way the server will, so that a bad value is reported against the flag that gave it. */
 function validate(flag: string, value: string, filter: FlowFilter): void {
   try {
@@ -382,114 +431,33 @@ interface BuildState {
   warn: (line: string) => void;
 }
 
-function setFilter(state: BuildState, t: FilterTracker, name: string, raw: string | boolean | number): void {
-  const value = String(raw);
-  if (!t.changed.includes(name)) t.changed.push(name);
-  t.checkConflicts();
-  const one = (field: string, v: unknown) => validate(name, value, { [field]: [v] } as FlowFilter);
+/**
+ * The field a flag fills in the source-side filter and in the destination-side one: the same field in both for a
+ * one-sided flag, source_ and destination_ for an either-side flag (two filters, ORed).
+ */
+function sideFields(flag: SidedFlag | PlainFlag): { source: FilterField; destination: FilterField } {
+  if (flag.side === 'none') return { source: flag.field, destination: flag.field };
+  const source = `source_${flag.field}` as const;
+  const destination = `destination_${flag.field}` as const;
+  if (flag.side === 'from') return { source, destination: source };
+  if (flag.side === 'to') return { source: destination, destination };
+  return { source, destination };
+}
 
-  switch (name) {
-    case 'uuid':
-      t.both((f) => add(f, 'uuid', value));
-      break;
-    case 'fqdn':
-      one('source_fqdn', value);
-      t.sourceSide((f) => add(f, 'source_fqdn', value));
-      t.destinationSide((f) => add(f, 'destination_fqdn', value));
-      break;
-    case 'from-fqdn':
-      one('source_fqdn', value);
-      t.both((f) => add(f, 'source_fqdn', value));
-      break;
-    case 'to-fqdn':
-      one('destination_fqdn', value);
-      t.both((f) => add(f, 'destination_fqdn', value));
-      break;
-    case 'pod':
-      t.sourceSide((f) => add(f, 'source_pod', value));
-      t.destinationSide((f) => add(f, 'destination_pod', value));
-      break;
-    case 'from-pod':
-      t.both((f) => add(f, 'source_pod', value));
-      break;
-    case 'to-pod':
-      t.both((f) => add(f, 'destination_pod', value));
-      break;
-    case 'ip':
-      one('source_ip', value);
-      t.sourceSide((f) => add(f, 'source_ip', value));
-      t.destinationSide((f) => add(f, 'destination_ip', value));
-      break;
-    case 'from-ip':
-      one('source_ip', value);
-      t.both((f) => add(f, 'source_ip', value));
-      break;
-    case 'to-ip':
-      one('destination_ip', value);
-      t.both((f) => add(f, 'destination_ip', value));
-      break;
-    case 'snat-ip':
-      one('source_ip_xlated', value);
-      t.both((f) => add(f, 'source_ip_xlated', value));
-      break;
-    case 'ipv4':
-    case 'ipv6':
-    case 'ip-version': {
-      if (raw === false) break;
-      const v = name === 'ipv4' ? 'IPv4' : name === 'ipv6' ? 'IPv6' : ipVersion(value);
-      t.both((f) => add(f, 'ip_version', v));
-      break;
-    }
-    case 'label':
-      one('source_label', value);
-      t.sourceSide((f) => add(f, 'source_label', value));
-      t.destinationSide((f) => add(f, 'destination_label', value));
-      break;
-    case 'from-label':
-      one('source_label', value);
-      t.both((f) => add(f, 'source_label', value));
-      break;
-    case 'to-label':
-      one('destination_label', value);
-      t.both((f) => add(f, 'destination_label', value));
-      break;
-    case 'namespace':
-      t.ns.push(value);
-      break;
-    case 'from-namespace':
-      t.srcNs.push(value);
-      break;
-    case 'to-namespace':
-      t.dstNs.push(value);
-      break;
-    case 'service':
-      t.sourceSide((f) => add(f, 'source_service', value));
-      t.destinationSide((f) => add(f, 'destination_service', value));
-      break;
-    case 'from-service':
-      t.both((f) => add(f, 'source_service', value));
-      break;
-    case 'to-service':
-      t.both((f) => add(f, 'destination_service', value));
-      break;
-    case 'port':
-      one('source_port', value);
-      t.sourceSide((f) => add(f, 'source_port', value));
-      t.destinationSide((f) => add(f, 'destination_port', value));
-      break;
-    case 'from-port':
-      one('source_port', value);
-      t.both((f) => add(f, 'source_port', value));
-      break;
-    case 'to-port':
-      one('destination_port', value);
-      t.both((f) => add(f, 'destination_port', value));
-      break;
-    case 'trace-id':
-      t.both((f) => add(f, 'trace_id', value));
-      break;
-    case 'verdict': {
-      if (value === 'DENIED') {
+function namespacesOf(t: FilterTracker, side: NamespaceFlag['side']): string[] {
+  return side === 'from' ? t.srcNs : side === 'to' ? t.dstNs : t.ns;
+}
+
+function setFilter(state: BuildState, t: FilterTracker, flag: FilterFlag, raw: string | boolean | number): void {
+  const value = String(raw);
+  if (!t.changed.includes(flag.name)) t.changed.push(flag.name);
+  t.checkConflicts();
+
+  if (flag.field === 'namespace') {
+    namespacesOf(t, flag.side).push(value);
+  } else if (!(flag.valueName === undefined && raw === false)) {
+    const ctx: FlagContext = {
+      policyDrops() {
         if (!state.warnedDenied) {
           state.warn(
             'note: Hubble has no DENIED verdict; --verdict DENIED is read as --verdict DROPPED with drop reason POLICY_DENIED or POLICY_DENY (the hubble CLI rejects DENIED)',
@@ -498,129 +466,16 @@ function setFilter(state: BuildState, t: FilterTracker, name: string, raw: strin
         }
         t.denied = true;
         t.both(() => {});
-        break;
-      }
-      if (!Object.hasOwn(enumValues('flow.Verdict'), value)) {
-        const upper = value.toUpperCase();
-        throw new UsageError(`invalid --verdict value: ${value}`, {
-          hint:
-            upper !== value && (Object.hasOwn(enumValues('flow.Verdict'), upper) || upper === 'DENIED')
-              ? `verdicts are upper case: --verdict ${upper}`
-              : `one of ${Object.keys(enumValues('flow.Verdict')).filter((v) => v !== 'VERDICT_UNKNOWN').join(', ')}`,
-        });
-      }
-      t.both((f) => add(f, 'verdict', value as Verdict));
-      break;
+      },
+    };
+    const parse = flag.parse as Parser<unknown> | undefined;
+    const parsed = parse ? parse(value, ctx) : value;
+    if (parsed !== undefined) {
+      const { source, destination } = sideFields(flag);
+      if (!NAMESPACED_FIELDS.has(flag.field)) validate(flag.name, value, { [source]: [parsed] });
+      t.sourceSide((f) => add(f, source, parsed as FieldValue<FilterField>));
+      t.destinationSide((f) => add(f, destination, parsed as FieldValue<FilterField>));
     }
-    case 'drop-reason-desc':
-      if (value === '') throw new UsageError('empty --drop-reason-desc value');
-      if (!Object.hasOwn(enumValues('flow.DropReason'), value)) {
-        throw new UsageError(`invalid --drop-reason-desc value: ${value}`, { hint: 'drop reasons are upper case, e.g. POLICY_DENIED, POLICY_DENY, STALE_OR_UNROUTABLE_IP' });
-      }
-      t.both((f) => add(f, 'drop_reason_desc', value));
-      break;
-    case 'http-status':
-      one('http_status_code', value);
-      t.both((f) => add(f, 'http_status_code', value));
-      break;
-    case 'http-method':
-      t.both((f) => add(f, 'http_method', value));
-      break;
-    case 'http-path':
-      one('http_path', value);
-      t.both((f) => add(f, 'http_path', value));
-      break;
-    case 'http-url':
-      one('http_url', value);
-      t.both((f) => add(f, 'http_url', value));
-      break;
-    case 'http-header': {
-      const colon = value.indexOf(':');
-      if (colon < 0) throw new UsageError(`invalid --http-header value "${value}", expected name:value`);
-      const header = { key: value.slice(0, colon), value: value.slice(colon + 1) };
-      t.both((f) => add(f, 'http_header', header));
-      break;
-    }
-    case 'type': {
-      const et = parseEventType(value);
-      t.both((f) => add(f, 'event_type', et));
-      break;
-    }
-    case 'protocol':
-      one('protocol', value);
-      t.both((f) => add(f, 'protocol', value));
-      break;
-    case 'workload': {
-      const w = parseWorkload(value);
-      t.sourceSide((f) => add(f, 'source_workload', w));
-      t.destinationSide((f) => add(f, 'destination_workload', w));
-      break;
-    }
-    case 'from-workload': {
-      const w = parseWorkload(value);
-      t.both((f) => add(f, 'source_workload', w));
-      break;
-    }
-    case 'to-workload': {
-      const w = parseWorkload(value);
-      t.both((f) => add(f, 'destination_workload', w));
-      break;
-    }
-    case 'identity': {
-      const id = parseIdentity(value);
-      t.sourceSide((f) => add(f, 'source_identity', id));
-      t.destinationSide((f) => add(f, 'destination_identity', id));
-      break;
-    }
-    case 'from-identity': {
-      const id = parseIdentity(value);
-      t.both((f) => add(f, 'source_identity', id));
-      break;
-    }
-    case 'to-identity': {
-      const id = parseIdentity(value);
-      t.both((f) => add(f, 'destination_identity', id));
-      break;
-    }
-    case 'node-name':
-      one('node_name', value);
-      t.both((f) => add(f, 'node_name', value));
-      break;
-    case 'node-label':
-      one('node_labels', value);
-      t.both((f) => add(f, 'node_labels', value));
-      break;
-    case 'cluster':
-      one('source_cluster_name', value);
-      t.sourceSide((f) => add(f, 'source_cluster_name', value));
-      t.destinationSide((f) => add(f, 'destination_cluster_name', value));
-      break;
-    case 'from-cluster':
-      one('source_cluster_name', value);
-      t.both((f) => add(f, 'source_cluster_name', value));
-      break;
-    case 'to-cluster':
-      one('destination_cluster_name', value);
-      t.both((f) => add(f, 'destination_cluster_name', value));
-      break;
-    case 'tcp-flags': {
-      const flags = parseTcpFlags(value);
-      t.both((f) => add(f, 'tcp_flags', flags));
-      break;
-    }
-    case 'traffic-direction': {
-      const td = value.toLowerCase();
-      if (td !== 'ingress' && td !== 'egress') {
-        throw new UsageError(`${value}: invalid traffic direction, expected ingress or egress`);
-      }
-      t.both((f) => add(f, 'traffic_direction', td.toUpperCase() as TrafficDirection));
-      break;
-    }
-    case 'interface':
-      t.both((f) => add(f, 'interface', { name: value }));
-      break;
-    default:
-      throw new Error(`no filter handler for --${name}`);
   }
   if (t.denied && t.changed.includes('verdict') && t.changed.includes('drop-reason-desc')) {
     throw new UsageError('--verdict DENIED cannot be combined with --drop-reason-desc', {
@@ -693,16 +548,17 @@ export function buildGetFlowsRequest(
     warn: opts.warn ?? (() => {}),
   };
   for (const o of parsed.ordered) {
-    if (!filterFlagNames.has(o.name)) continue;
-    if (o.name === 'not') {
+    if (o.name === NOT.name) {
       if (o.value === false) continue;
       if (state.blacklisting) throw new UsageError('consecutive --not statements', { hint: '--not applies to the one filter flag after it' });
       state.blacklisting = true;
       continue;
     }
+    const flag = filterFlagsByName.get(o.name);
+    if (!flag) continue;
     const tracker = state.blacklisting ? state.deny : state.allow;
     state.blacklisting = false;
-    setFilter(state, tracker, o.name, o.value);
+    setFilter(state, tracker, flag, o.value);
   }
   if (state.blacklisting) throw new UsageError('trailing --not found in the arguments', { hint: 'put a filter flag after --not' });
 

@@ -7,9 +7,13 @@ import {
   ALL_FLOWS,
   buildGetFlowsRequest,
   DEFAULT_LAST,
+  observeFilterFlags,
   observeFilterOptions,
   observeSelectorOptions,
 } from '../../../lib/hubble/filter/flags.ts';
+import { compileFlowFilters } from '../../../lib/hubble/filter/match.ts';
+import { main } from '../../../lib/cli.ts';
+import { captureIO } from '../../fixtures/cli-io.ts';
 
 const specs = [...observeSelectorOptions, ...observeFilterOptions];
 const NOW = new Date('2019-07-01T14:00:00Z');
@@ -259,4 +263,48 @@ t.test('--allowlist and --denylist take FlowFilters as JSON', async (t) => {
   for (const [json, message] of bad) t.throws(() => request(['--allowlist', json]), { message }, json);
   t.throws(() => request(['--denylist', '{"x":1}']), { message: /^invalid --denylist flag/ });
   t.strictSame(request(['--allowlist', '{"verdict":[2],"traffic_direction":["INGRESS"]}']).whitelist, [{ verdict: ['DROPPED'], traffic_direction: ['INGRESS'] }], 'enum numbers read as names');
+});
+
+t.test('every row of the filter flag table is in observe --help, parses into its side\'s field, and compiles', async (t) => {
+  const c = captureIO();
+  t.equal(await main(['observe', '--help'], c.io), 0);
+  const help = c.out();
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const flag of observeFilterFlags) {
+    const usage = `${flag.short ? `-${flag.short}, ` : '    '}--${flag.name}${flag.valueName ? ` ${flag.valueName}` : ''}`;
+    t.match(help, new RegExp(`^ +${escape(usage)} +${escape(flag.description)}`, 'm'), `--${flag.name} in the help`);
+
+    t.ok(flag.valueName === undefined || flag.example !== undefined, `--${flag.name} has an example value`);
+    const argv = flag.valueName === undefined ? [`--${flag.name}`] : [`--${flag.name}`, flag.example!];
+    const req = request(argv);
+    const fields = (req.whitelist ?? []).map((f) => Object.keys(f).sort());
+    const sided = (side: 'source' | 'destination') => (flag.field === 'namespace' ? `${side}_pod` : `${side}_${flag.field}`);
+    const want =
+      flag.side === 'either' ? [[sided('source')], [sided('destination')]]
+      : flag.side === 'from' ? [[sided('source')]]
+      : flag.side === 'to' ? [[sided('destination')]]
+      : [[flag.field]];
+    t.strictSame(fields, want, `${argv.join(' ')}: the fields of its side`);
+
+    const matches = compileFlowFilters(req.whitelist, req.blacklist);
+    t.notOk(matches({ uuid: 'x' }), `${argv.join(' ')}: compiles into a filter that an empty flow does not pass`);
+    t.strictSame(request(['--not', ...argv]).blacklist, req.whitelist, `--not ${argv.join(' ')}: the same filters, blacklisted`);
+  }
+});
+
+t.test('the flags a row excludes are other rows, and each pair is refused in either order', async (t) => {
+  const names = new Set(observeFilterFlags.map((f) => f.name));
+  const argv = (name: string) => {
+    const flag = observeFilterFlags.find((f) => f.name === name)!;
+    return flag.valueName === undefined ? [`--${name}`] : [`--${name}`, flag.example!];
+  };
+  for (const flag of observeFilterFlags) {
+    for (const other of flag.excludes ?? []) {
+      t.ok(names.has(other), `--${flag.name} excludes --${other}, a filter flag`);
+      const message = `filters --${flag.name} and --${other} cannot be combined`;
+      t.throws(() => request([...argv(flag.name), ...argv(other)]), { message });
+      t.throws(() => request([...argv(other), ...argv(flag.name)]), { message });
+      t.doesNotThrow(() => request([...argv(flag.name), '--not', ...argv(other)]), 'conflicts are per list');
+    }
+  }
 });
