@@ -9,6 +9,12 @@ export const analyze = defineTask({
   id: 'analyze',
   title: 'Analyze the flows and gate',
   kind: 'action',
+  // The report explains policy drops with the cluster's own policies (it falls back to the lab's manifests).
+  access: [
+    { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' },
+    { verb: 'list', group: 'cilium.io', resource: 'ciliumnetworkpolicies' },
+    { verb: 'list', group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies' },
+  ],
   async plan(ctx) {
     const flows = ctx.selected.includes('collect') ? 'the flows collected' : "the latest run's flows.jsonl";
     return { changes: [], notes: [`report and gate ${flows} with ${expectationsPath} into ${ctx.options.outDir}`] };
