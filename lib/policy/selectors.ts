@@ -1,54 +1,17 @@
 // Label selectors: Kubernetes LabelSelector over plain labels, and Cilium endpoint selectors over source-prefixed labels.
 import type { Endpoint, PodEndpoint } from './types.ts';
 import { PolicyInvalid, isObject, type CiliumLabel, type CiliumLabels } from './compiled.ts';
+import { plainLookup, satisfies, selectorRequirements, type LabelLookup, type LabelSelector, type Requirement } from '../kube/label-selector.ts';
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-interface Requirement {
-  key: string;
-  op: Operator;
-  values: ReadonlySet<string>;
-}
-
-/** Values a key has in a label set: none, one, or (Cilium, several sources) more. */
-type Lookup = (key: string) => readonly string[];
-
-const none: readonly string[] = [];
-
-function satisfies(reqs: readonly Requirement[], lookup: Lookup): boolean {
-  for (const r of reqs) {
-    const values = lookup(r.key);
-    switch (r.op) {
-      case 'In':
-        if (!values.some((v) => r.values.has(v))) return false;
-        break;
-      case 'NotIn':
-        if (values.some((v) => r.values.has(v))) return false;
-        break;
-      case 'Exists':
-        if (values.length === 0) return false;
-        break;
-      case 'DoesNotExist':
-        if (values.length !== 0) return false;
-        break;
-    }
-  }
-  return true;
-}
+export type { LabelSelector };
 
 /** Validates a LabelSelector as the API server does and turns it into requirements. */
 function requirements(sel: unknown, path: string): Requirement[] {
   if (!isObject(sel)) throw new PolicyInvalid(path, 'must be a label selector object');
-  const reqs: Requirement[] = [];
   const matchLabels = sel.matchLabels ?? {};
   if (!isObject(matchLabels)) throw new PolicyInvalid(`${path}.matchLabels`, 'must be a map of strings');
   for (const [key, value] of Object.entries(matchLabels)) {
     if (typeof value !== 'string') throw new PolicyInvalid(`${path}.matchLabels.${key}`, 'must be a string');
-    reqs.push({ key, op: 'In', values: new Set([value]) });
   }
   const exprs = sel.matchExpressions ?? [];
   if (!Array.isArray(exprs)) throw new PolicyInvalid(`${path}.matchExpressions`, 'must be a list');
@@ -71,13 +34,8 @@ function requirements(sel: unknown, path: string): Requirement[] {
       default:
         throw new PolicyInvalid(`${at}.operator`, `"${String(e.operator)}" is not one of In, NotIn, Exists, DoesNotExist`);
     }
-    reqs.push({ key: e.key, op: e.operator, values: new Set(values as string[]) });
   });
-  return reqs;
-}
-
-function plainLookup(labels: Record<string, string>): Lookup {
-  return (key) => (Object.hasOwn(labels, key) ? [labels[key]!] : none);
+  return selectorRequirements({ matchLabels: matchLabels as Record<string, string>, matchExpressions: exprs })!;
 }
 
 /** A Kubernetes LabelSelector as a predicate over plain labels; an empty selector matches everything. */
@@ -142,7 +100,9 @@ export function parseCiliumKey(text: string): { source: string; key: string } {
   return i > 0 ? { source: text.slice(0, i), key: text.slice(i + 1) } : { source: 'any', key: i === 0 ? text.slice(1) : text };
 }
 
-function ciliumLookup(labels: CiliumLabels): Lookup {
+const none: readonly string[] = [];
+
+function ciliumLookup(labels: CiliumLabels): LabelLookup {
   return (selectorKey) => {
     const { source, key } = parseCiliumKey(selectorKey);
     const found = labels.get(key);

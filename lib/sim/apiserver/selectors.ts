@@ -1,38 +1,8 @@
 // Label selectors (string and LabelSelector forms, set-based included) and field selectors, as the API server parses them.
 import { badRequest } from './errors.ts';
-
-export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!' };
+import { plainLookup, satisfies, selectorRequirements, type LabelSelector, type Requirement } from '../../kube/label-selector.ts';
 
 export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-function matchesAll(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const req of reqs) {
-    const has = Object.hasOwn(l, req.key);
-    switch (req.op) {
-      case 'in':
-        if (!has || !req.values.includes(l[req.key]!)) return false;
-        break;
-      case 'notin':
-        if (has && req.values.includes(l[req.key]!)) return false;
-        break;
-      case 'exists':
-        if (!has) return false;
-        break;
-      case '!':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
-}
 
 const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -75,7 +45,7 @@ function checkRequirement(req: Requirement): Requirement {
   };
   const k = keyProblem(req.key);
   if (k) fail(req.key, k);
-  if (req.op === 'in' || req.op === 'notin') {
+  if (req.op === 'In' || req.op === 'NotIn') {
     for (const v of req.values) {
       const why = valueProblem(v);
       if (why) fail(v, why);
@@ -108,19 +78,19 @@ export function parseLabelSelector(text: string): Requirement[] {
       i++;
       const key = word();
       if (!key) fail('missing key after "!"');
-      reqs.push({ key, op: '!' });
+      reqs.push({ key, op: 'DoesNotExist', values: new Set() });
     } else {
       const key = word();
       if (!key) fail(`unexpected "${s[i]}"`);
       ws();
       if (i >= s.length || s[i] === ',') {
-        reqs.push({ key, op: 'exists' });
+        reqs.push({ key, op: 'Exists', values: new Set() });
       } else if (s.startsWith('==', i) || s[i] === '=') {
         i += s.startsWith('==', i) ? 2 : 1;
-        reqs.push({ key, op: 'in', values: [word()] });
+        reqs.push({ key, op: 'In', values: new Set([word()]) });
       } else if (s.startsWith('!=', i)) {
         i += 2;
-        reqs.push({ key, op: 'notin', values: [word()] });
+        reqs.push({ key, op: 'NotIn', values: new Set([word()]) });
       } else {
         const opWord = word();
         if (opWord !== 'in' && opWord !== 'notin') fail(`unknown operator "${opWord}"`);
@@ -134,7 +104,7 @@ export function parseLabelSelector(text: string): Requirement[] {
           .map((v) => v.trim())
           .filter((v) => v !== '');
         i = close + 1;
-        reqs.push({ key, op: opWord as 'in' | 'notin', values });
+        reqs.push({ key, op: opWord === 'in' ? 'In' : 'NotIn', values: new Set(values) });
       }
     }
     ws();
@@ -149,7 +119,7 @@ export function parseLabelSelector(text: string): Requirement[] {
 export function labelMatcher(text: string | undefined): LabelMatcher {
   if (!text) return () => true;
   const reqs = parseLabelSelector(text);
-  return (labels) => matchesAll(reqs, labels);
+  return (labels) => satisfies(reqs, plainLookup(labels));
 }
 
 /**
@@ -158,27 +128,9 @@ export function labelMatcher(text: string | undefined): LabelMatcher {
  */
 export function selectorMatcher(sel: LabelSelector | undefined | null): LabelMatcher {
   if (!sel) return () => false;
-  const reqs: Requirement[] = [];
-  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: 'in', values: [value] });
-  for (const e of sel.matchExpressions ?? []) {
-    switch (e.operator) {
-      case 'In':
-        reqs.push({ key: e.key, op: 'in', values: e.values ?? [] });
-        break;
-      case 'NotIn':
-        reqs.push({ key: e.key, op: 'notin', values: e.values ?? [] });
-        break;
-      case 'Exists':
-        reqs.push({ key: e.key, op: 'exists' });
-        break;
-      case 'DoesNotExist':
-        reqs.push({ key: e.key, op: '!' });
-        break;
-      default:
-        return () => false;
-    }
-  }
-  return (labels) => matchesAll(reqs, labels);
+  const reqs = selectorRequirements(sel);
+  if (!reqs) return () => false;
+  return (labels) => satisfies(reqs, plainLookup(labels));
 }
 
 /** A map selector (Service spec.selector): every pair must match; empty matches nothing, as for Services. */
