@@ -81,38 +81,38 @@ export function serveRemoteCommand(req: IncomingMessage, socket: Duplex, head: B
     rejectUpgrade(socket, 400, 'Bad Request', failure(400, 'BadRequest', `unable to upgrade: no supported protocol among [${offeredProtocols(req).join(' ')}]; supports [${websocketProtocols.join(' ')}]`));
     return;
   }
-  const ws = acceptWebSocket(req, socket, head, websocketProtocols);
-  if (!ws) return;
-  const abort = new AbortController();
-  const stdin = opts.stdin ? new PassThrough() : undefined;
-  const channel = (n: number) => (chunk: Buffer) => ws.send(Buffer.concat([Buffer.from([n]), chunk]));
-  ws.on('message', (data) => {
-    const ch = data[0];
-    if (ch === 0) stdin?.write(data.subarray(1));
-    else if (ch === 255 && data[1] === 0) stdin?.end();
-    // 4: terminal size; the sim's processes have no terminal to resize.
+  acceptWebSocket(req, socket, head, websocketProtocols, (ws) => {
+    const abort = new AbortController();
+    const stdin = opts.stdin ? new PassThrough() : undefined;
+    const channel = (n: number) => (chunk: Buffer) => ws.send(Buffer.concat([Buffer.from([n]), chunk]));
+    ws.on('message', (data) => {
+      const ch = data[0];
+      if (ch === 0) stdin?.write(data.subarray(1));
+      else if (ch === 255 && data[1] === 0) stdin?.end();
+      // 4: terminal size; the sim's processes have no terminal to resize.
+    });
+    ws.on('close', () => {
+      stdin?.end();
+      abort.abort();
+    });
+    const io: ExecStreams = {
+      ...(stdin ? { stdin } : {}),
+      stdout: opts.stdout || opts.tty ? sink(channel(1)) : sink(() => {}),
+      stderr: opts.stderr ? sink(channel(2)) : opts.tty ? sink(channel(1)) : sink(() => {}),
+      tty: opts.tty,
+      signal: abort.signal,
+    };
+    void run(io).then(
+      (result) => {
+        channel(3)(Buffer.from(resultStatus(result)));
+        ws.close(1000);
+      },
+      (err: unknown) => {
+        channel(3)(Buffer.from(resultStatus({ error: err instanceof Error ? err.message : String(err) })));
+        ws.close(1000);
+      },
+    );
   });
-  ws.on('close', () => {
-    stdin?.end();
-    abort.abort();
-  });
-  const io: ExecStreams = {
-    ...(stdin ? { stdin } : {}),
-    stdout: opts.stdout || opts.tty ? sink(channel(1)) : sink(() => {}),
-    stderr: opts.stderr ? sink(channel(2)) : opts.tty ? sink(channel(1)) : sink(() => {}),
-    tty: opts.tty,
-    signal: abort.signal,
-  };
-  void run(io).then(
-    (result) => {
-      channel(3)(Buffer.from(resultStatus(result)));
-      ws.close(1000);
-    },
-    (err: unknown) => {
-      channel(3)(Buffer.from(resultStatus({ error: err instanceof Error ? err.message : String(err) })));
-      ws.close(1000);
-    },
-  );
 }
 
 function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, opts: StreamOptions, run: RemoteRunner): void {

@@ -49,13 +49,13 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
     return;
   }
   if (upgrade === 'websocket' && offeredProtocols(req).includes(spdyTunnelProtocol)) {
-    const ws = acceptWebSocket(req, socket, head, [spdyTunnelProtocol]);
-    if (!ws) return;
-    const session = new SpdySession((frame) => ws.send(frame));
-    ws.on('message', (data) => session.receive(data));
-    ws.on('close', () => session.transportClosed());
-    session.on('close', () => ws.close(1000));
-    servePortForwardStreams(session, podName, dial);
+    acceptWebSocket(req, socket, head, [spdyTunnelProtocol], (ws) => {
+      const session = new SpdySession((frame) => ws.send(frame));
+      ws.on('message', (data) => session.receive(data));
+      ws.on('close', () => session.transportClosed());
+      session.on('close', () => ws.close(1000));
+      servePortForwardStreams(session, podName, dial);
+    });
     return;
   }
   const ports = requestedPorts(url);
@@ -67,53 +67,52 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
     rejectUpgrade(socket, 400, 'Bad Request', status(400, 'BadRequest', 'port-forward needs a WebSocket (v4.channel.k8s.io) or SPDY/3.1 upgrade'));
     return;
   }
-  const ws = acceptWebSocket(req, socket, head, channelProtocols);
-  if (!ws) return;
-
-  const streams: (Duplex | undefined)[] = ports.map(() => undefined);
-  const pendingWrites: Buffer[][] = ports.map(() => []);
-  let open = ports.length;
-  let closed = false;
-  const done = () => {
-    if (--open === 0) ws.close(1000);
-  };
-  const prefixed = (channel: number, data: Buffer) => Buffer.concat([Buffer.from([channel]), data]);
-  ports.forEach((port, i) => {
-    const portBytes = Buffer.alloc(2);
-    portBytes.writeUInt16LE(port, 0);
-    ws.send(prefixed(2 * i, portBytes));
-    ws.send(prefixed(2 * i + 1, portBytes));
-    dial(port).then(
-      (pod) => {
-        if (closed) {
-          pod.end();
-          return;
-        }
-        streams[i] = pod;
-        for (const chunk of pendingWrites[i]!.splice(0)) pod.write(chunk);
-        pod.on('data', (chunk: Buffer) => ws.send(prefixed(2 * i, chunk)));
-        pod.on('error', () => {});
-        pod.on('close', done);
-      },
-      (err: NodeJS.ErrnoException) => {
-        ws.send(prefixed(2 * i + 1, Buffer.from(forwardError(podName, port, err))));
-        done();
-      },
-    );
-  });
-  ws.on('message', (data) => {
-    const channel = data[0];
-    if (channel === undefined || channel % 2 !== 0) return;
-    const i = channel / 2;
-    if (i >= ports.length) return;
-    const payload = data.subarray(1);
-    const pod = streams[i];
-    if (pod) pod.write(payload);
-    else pendingWrites[i]!.push(payload);
-  });
-  ws.on('close', () => {
-    closed = true;
-    for (const s of streams) s?.end();
+  acceptWebSocket(req, socket, head, channelProtocols, (ws) => {
+    const streams: (Duplex | undefined)[] = ports.map(() => undefined);
+    const pendingWrites: Buffer[][] = ports.map(() => []);
+    let open = ports.length;
+    let closed = false;
+    const done = () => {
+      if (--open === 0) ws.close(1000);
+    };
+    const prefixed = (channel: number, data: Buffer) => Buffer.concat([Buffer.from([channel]), data]);
+    ports.forEach((port, i) => {
+      const portBytes = Buffer.alloc(2);
+      portBytes.writeUInt16LE(port, 0);
+      ws.send(prefixed(2 * i, portBytes));
+      ws.send(prefixed(2 * i + 1, portBytes));
+      dial(port).then(
+        (pod) => {
+          if (closed) {
+            pod.end();
+            return;
+          }
+          streams[i] = pod;
+          for (const chunk of pendingWrites[i]!.splice(0)) pod.write(chunk);
+          pod.on('data', (chunk: Buffer) => ws.send(prefixed(2 * i, chunk)));
+          pod.on('error', () => {});
+          pod.on('close', done);
+        },
+        (err: NodeJS.ErrnoException) => {
+          ws.send(prefixed(2 * i + 1, Buffer.from(forwardError(podName, port, err))));
+          done();
+        },
+      );
+    });
+    ws.on('message', (data) => {
+      const channel = data[0];
+      if (channel === undefined || channel % 2 !== 0) return;
+      const i = channel / 2;
+      if (i >= ports.length) return;
+      const payload = data.subarray(1);
+      const pod = streams[i];
+      if (pod) pod.write(payload);
+      else pendingWrites[i]!.push(payload);
+    });
+    ws.on('close', () => {
+      closed = true;
+      for (const s of streams) s?.end();
+    });
   });
 }
 
