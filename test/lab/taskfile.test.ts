@@ -27,7 +27,8 @@ t.test('the Taskfile runs hubble-lab', async (t) => {
 t.test('one go-task task per registry task: its id, its title, running that id', async (t) => {
   for (const task of labTasks) {
     const entry = taskfile.tasks[task.id];
-    if (!t.ok(entry, `Taskfile.yml has a task ${task.id}`)) continue;
+    t.ok(entry, `Taskfile.yml has a task ${task.id}`);
+    if (!entry) continue;
     t.equal(entry.desc, task.title, `${task.id}: desc is the task's title`);
     t.same(commands(entry).map(runIds), [[task.id]], `${task.id}: runs hubble-lab run ${task.id}`);
   }
