@@ -4,13 +4,13 @@
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flow, GetFlowsResponse } from '../../lib/flows/types.ts';
 import { observerService } from '../../lib/hubble/grpc/services.ts';
 import { hubbleLabBin, runHubbleLab } from '../fixtures/cli-process.ts';
 import { flowMix } from '../fixtures/flow-mix.ts';
+import { fileTempDir } from '../fixtures/temp-dir.ts';
 
 type ObserverStub = grpc.Client & {
   GetFlows(req: object, opts?: grpc.CallOptions): grpc.ClientReadableStream<GetFlowsResponse>;
@@ -18,7 +18,7 @@ type ObserverStub = grpc.Client & {
 };
 const Observer = grpc.makeGenericClientConstructor(observerService, 'Observer');
 
-const dir = mkdtempSync(join(tmpdir(), 'relay-limits-'));
+const dir = fileTempDir('relay-limits-');
 
 /** HTTP flows whose URLs end in `tail(i)`, for regex filters to work on. */
 function httpFlows(n: number, url: (i: number) => string): GetFlowsResponse[] {

@@ -1,7 +1,6 @@
 // `hubble-lab relay` end to end: a generated export served on 127.0.0.1, read back with our gRPC client.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../lib/cli.ts';
@@ -9,8 +8,9 @@ import { captureIO } from '../fixtures/cli-io.ts';
 import { connectObserver } from '../../lib/hubble/client.ts';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
 import { flowMix } from '../fixtures/flow-mix.ts';
+import { fileTempDir } from '../fixtures/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'relay-test-'));
+const dir = fileTempDir('relay-test-');
 
 function exportFile(name: string, records: GetFlowsResponse[], extra = ''): string {
   const path = join(dir, name);

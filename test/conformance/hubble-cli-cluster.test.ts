@@ -2,8 +2,6 @@
 // demo's flows (--last, --follow, --protocol http|dns) and the policy probe's drops. One cluster for the whole file.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Flow } from '../../lib/flows/types.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
@@ -41,7 +39,7 @@ async function tests(bin: string): Promise<void> {
   // Following from before the traffic starts: the demo's flows must arrive while they happen.
   const stopFollow = new AbortController();
   const following = runHubble(bin, ['observe', ...server, '--follow', '-o', 'jsonpb'], { signal: stopFollow.signal, timeoutMs: 240_000 });
-  const traffic = await runHubbleLab(['run', 'traffic', '--kubeconfig', kubeconfig, '--yes', '--duration', '6s', '--out', mkdtempSync(join(tmpdir(), 'hubble-cli-cluster-'))]);
+  const traffic = await runHubbleLab(['run', 'traffic', '--kubeconfig', kubeconfig, '--yes', '--duration', '6s', '--out', join(t.testdir(), 'traffic')]);
   await new Promise((r) => setTimeout(r, 1500));
   stopFollow.abort();
   const followed = await following;

@@ -2,8 +2,7 @@
 // Relay pod does behind its port-forward: the resume drops the overlap, and a buffer that wrapped meanwhile is a
 // gap not recovered, with its estimated loss.
 import t from 'tap';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GetFlowsResponse } from '../../lib/flows/types.ts';
 import { FlowCollector } from '../../lib/lab/collector.ts';
@@ -42,7 +41,7 @@ t.test('a server replaced on the same address: resumed, the overlap dropped, not
   writeFlows(ring, 0, 50, base);
   let server = await serve(ring);
   t.teardown(() => server.close());
-  const out = join(mkdtempSync(join(tmpdir(), 'collector-')), 'flows.jsonl');
+  const out = join(t.testdir(), 'flows.jsonl');
   const got: string[] = [];
   const problems: string[] = [];
   const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && got.push(r.flow.uuid!), (l) => problems.push(l));
@@ -69,7 +68,7 @@ t.test('a buffer that wrapped while the server was away: a gap not recovered, wi
   writeFlows(ring, 0, 40, base);
   let server = await serve(ring);
   t.teardown(() => server.close());
-  const out = join(mkdtempSync(join(tmpdir(), 'collector-')), 'flows.jsonl');
+  const out = join(t.testdir(), 'flows.jsonl');
   const got: string[] = [];
   const problems: string[] = [];
   const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && got.push(r.flow.uuid!), (l) => problems.push(l));
@@ -96,7 +95,7 @@ t.test('a stream still down at the end: an open gap, and why', async (t) => {
   const ring = new FlowRing(1023);
   writeFlows(ring, 0, 20, base);
   const server = await serve(ring);
-  const out = join(mkdtempSync(join(tmpdir(), 'collector-')), 'flows.jsonl');
+  const out = join(t.testdir(), 'flows.jsonl');
   let flows = 0;
   const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && flows++);
   await collector.start();
@@ -114,7 +113,7 @@ t.test('lost_events while the gap is replayed: the gap is not recovered, and the
   writeFlows(ring, 0, 30, base);
   let server = await serve(ring);
   t.teardown(() => server.close());
-  const out = join(mkdtempSync(join(tmpdir(), 'collector-')), 'flows.jsonl');
+  const out = join(t.testdir(), 'flows.jsonl');
   let flows = 0;
   const problems: string[] = [];
   const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && flows++, (l) => problems.push(l));

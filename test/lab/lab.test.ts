@@ -2,13 +2,13 @@
 // the broken-policy scenario to FAIL, and a long-lived sim where a second run and a dry run change nothing.
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { hubbleLabBin, runHubbleLab } from '../fixtures/cli-process.ts';
 import { goPeer, runGoPeer } from '../fixtures/go-peer.ts';
+import { sharedLabRun } from '../fixtures/lab-run.ts';
 
 const hubbleLab = (args: string[], timeoutMs = 150_000) => runHubbleLab(args, timeoutMs);
 const run = promisify(execFile);
@@ -28,9 +28,22 @@ function edge(report: { edges: Edge[] }, source: string, destination: string): E
 
 const ns = 'genai-network-demo';
 
+t.test('--scenario broken-policy fails and names the violated edge', async (t) => {
+  // Shared with test/lab/policy.test.ts, which asks for it last: run first here, so the two files' runs overlap.
+  const res = await sharedLabRun(t, ['--duration', '6s', '--scenario', 'broken-policy']);
+  const out = res.out;
+  t.equal(res.code, 1, `exit 1\n${res.stdout}\n${res.stderr}`);
+  t.match(res.stdout, /: FAIL/);
+  t.match(res.stdout, /document-agent → genai-network-demo\/llm-service/);
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  t.equal(report.compliance.status, 'FAIL');
+  t.ok(edge(report, `${ns}/document-agent`, `${ns}/llm-service`)?.policyDenied, 'document-agent → llm-service was policy-dropped');
+});
+
 t.test('npm run lab: the whole lab on a fresh embedded cluster passes with its reports', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'lab-pass-'));
-  const res = await hubbleLab(['run', '--duration', '8s', '--out', out]);
+  // The same run as test/lab/policy.test.ts reads: whichever file asks first runs it.
+  const res = await sharedLabRun(t, ['--duration', '8s']);
+  const out = res.out;
   t.equal(res.code, 0, `exit 0\n${res.stdout}\n${res.stderr}`);
   t.match(res.stdout, /lab finished in [\d.]+s: PASS/);
   for (const f of ['report.md', 'report.json', 'junit.xml', 'flows.jsonl', 'traffic-summary.json']) t.ok(existsSync(join(out, f)), `${f} written`);
@@ -62,17 +75,6 @@ t.test('npm run lab: the whole lab on a fresh embedded cluster passes with its r
   t.match(junit, /<testsuite[^>]*failures="0"/);
   const firstFlow = JSON.parse(readFileSync(join(out, 'flows.jsonl'), 'utf8').split('\n')[0]!);
   t.ok(firstFlow.flow || firstFlow.node_status || firstFlow.lost_events, 'flows.jsonl holds GetFlowsResponse lines');
-});
-
-t.test('--scenario broken-policy fails and names the violated edge', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'lab-fail-'));
-  const res = await hubbleLab(['run', '--duration', '6s', '--scenario', 'broken-policy', '--out', out]);
-  t.equal(res.code, 1, `exit 1\n${res.stdout}\n${res.stderr}`);
-  t.match(res.stdout, /: FAIL/);
-  t.match(res.stdout, /document-agent → genai-network-demo\/llm-service/);
-  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-  t.equal(report.compliance.status, 'FAIL');
-  t.ok(edge(report, `${ns}/document-agent`, `${ns}/llm-service`)?.policyDenied, 'document-agent → llm-service was policy-dropped');
 });
 
 t.test('a long-lived sim: a second run and a dry run make no change; kubectl sees the objects', async (t) => {

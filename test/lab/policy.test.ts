@@ -1,11 +1,11 @@
 // Policy in the lab: the report's Policy section and explained drops, and the round trip: the policy suggested from
 // one run, applied to the next with `run --policy`, passes with no allowed edge dropped and the probe still denied.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { sharedLabRun } from '../fixtures/lab-run.ts';
 
 const ns = 'genai-network-demo';
 const hubbleLab = (args: string[]) => runHubbleLab(args, 150_000);
@@ -21,8 +21,9 @@ const readReport = (dir: string) => JSON.parse(readFileSync(join(dir, 'report.js
 const probeEdge = (r: Report) => r.edges.find((e) => e.source === `${ns}/test-pod` && e.destination === `${ns}/document-agent`);
 
 t.test('round trip: suggested from a run, applied to the next, PASS with the probe still denied', async (t) => {
-  const first = mkdtempSync(join(tmpdir(), 'lab-policy-1-'));
-  const r1 = await hubbleLab(['run', '--duration', '8s', '--out', first]);
+  // The run test/lab/lab.test.ts checks as a whole lab: whichever file asks first runs it.
+  const r1 = await sharedLabRun(t, ['--duration', '8s']);
+  const first = r1.out;
   t.equal(r1.code, 0, `first run passes\n${r1.stdout}\n${r1.stderr}`);
   const suggested = join(first, 'suggested-policy.yaml');
   t.ok(existsSync(suggested), 'suggested-policy.yaml beside the report');
@@ -36,7 +37,7 @@ t.test('round trip: suggested from a run, applied to the next, PASS with the pro
   const probeDrop = report1.drops.find((d) => d.policy)?.edges.find((e) => e.source === `${ns}/test-pod`);
   t.match(probeDrop, { policies: ['genai-network-policy', 'genai-l7-visibility-processing'], missingRule: /^no ingress rule allows app=test-pod(, run=test-pod)? on TCP\/80$/ }, 'the probe drop names the policies and the missing rule');
 
-  const second = mkdtempSync(join(tmpdir(), 'lab-policy-2-'));
+  const second = join(t.testdir(), 'second');
   const r2 = await hubbleLab(['run', '--duration', '8s', '--policy', suggested, '--out', second]);
   t.equal(r2.code, 0, `second run with the suggested policy passes\n${r2.stdout}\n${r2.stderr}`);
   const report2 = readReport(second);
@@ -48,8 +49,8 @@ t.test('round trip: suggested from a run, applied to the next, PASS with the pro
 });
 
 t.test('broken-policy: the report names genai-network-policy and the missing egress rule', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'lab-policy-broken-'));
-  const r = await hubbleLab(['run', '--duration', '6s', '--scenario', 'broken-policy', '--out', out]);
+  const r = await sharedLabRun(t, ['--duration', '6s', '--scenario', 'broken-policy']);
+  const out = r.out;
   t.equal(r.code, 1, `FAIL\n${r.stdout}\n${r.stderr}`);
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   t.match(md, /genai-network-policy(, genai-l7-visibility-processing)? selects? document-agent \(tier=processing\) for egress; no egress rule allows tier=inference on TCP\/80/);

@@ -2,8 +2,7 @@
 // section and `analyze --prometheus` reproduces the lab's edges; without one the report says metrics were not
 // collected and the verdict is the same.
 import t from 'tap';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateSchema, type JsonSchema } from '../../lib/analysis/json-schema.ts';
 import { forwardService } from '../../lib/kube/port-forward.ts';
@@ -22,7 +21,8 @@ const httpOf = (r: any) => Object.fromEntries((r.edges as any[]).filter((e) => e
 t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduces its edges', { skip: prometheusMissing }, async (t) => {
   const sim = await startSimCluster({});
   t.teardown(() => sim.stop());
-  const out = mkdtempSync(join(tmpdir(), 'lab-metrics-'));
+  const dir = t.testdir();
+  const out = join(dir, 'lab');
   const lab = await runHubbleLab(['run', '--duration', '8s', '--out', out, '--kubeconfig', sim.kubeconfigPath], 300_000);
   t.equal(lab.code, 0, `${lab.stdout}\n${lab.stderr}`);
   const report = JSON.parse(read(out, 'report.json'));
@@ -39,7 +39,7 @@ t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduc
   // The run's Prometheus keeps running in the sim: the report again, from metrics only.
   const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19290 });
   t.teardown(() => fwd.close());
-  const out2 = mkdtempSync(join(tmpdir(), 'lab-metrics-prom-'));
+  const out2 = join(dir, 'from-metrics');
   const res = await runHubbleLab(['analyze', '--prometheus', `http://${fwd.address}`, '--since', report.window.start, '--until', report.metrics.window.end,
     '--namespace', ns, '--expect', expectationsPath, '--out', out2], 60_000);
   const fromMetrics = JSON.parse(read(out2, 'report.json'));
@@ -72,27 +72,21 @@ t.test('analyze --prometheus: bad input is refused with a clear message and exit
     [['--prometheus', 'http://127.0.0.1:9', '--since', 'yesterday'], /--since: cannot read "yesterday" as a time/],
     [['--prometheus', 'http://127.0.0.1:9', '--since', '1m', '--until', '5m'], /--until \(.*\) is not after --since/],
   ];
+  const dir = t.testdir();
   for (const [args, message] of cases) {
-    const res = await runHubbleLab(['analyze', ...args, '--out', mkdtempSync(join(tmpdir(), 'bad-'))], 30_000);
+    const res = await runHubbleLab(['analyze', ...args, '--out', join(dir, 'bad')], 30_000);
     t.equal(res.code, 2, args.join(' '));
     t.match(res.stderr, message);
   }
-  const down = await runHubbleLab(['analyze', '--prometheus', 'http://127.0.0.1:9', '--out', mkdtempSync(join(tmpdir(), 'down-'))], 30_000);
+  const down = await runHubbleLab(['analyze', '--prometheus', 'http://127.0.0.1:9', '--out', join(dir, 'down')], 30_000);
   t.equal(down.code, 2, 'an unreachable Prometheus is an infrastructure error');
   t.match(down.stderr, /Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/);
 });
 
 t.test('without a prometheus binary the report says metrics were not collected; the verdict is the same', async (t) => {
-  const sim = await startSimCluster({});
-  t.teardown(() => sim.stop());
-  const saved = process.env['HUBBLE_LAB_PROMETHEUS'];
-  process.env['HUBBLE_LAB_PROMETHEUS'] = '/nonexistent/prometheus';
-  t.teardown(() => {
-    if (saved === undefined) delete process.env['HUBBLE_LAB_PROMETHEUS'];
-    else process.env['HUBBLE_LAB_PROMETHEUS'] = saved;
-  });
-  const out = mkdtempSync(join(tmpdir(), 'lab-no-metrics-'));
-  const lab = await runHubbleLab(['run', '--duration', '6s', '--out', out, '--kubeconfig', sim.kubeconfigPath], 300_000);
+  // The run's own embedded cluster, whose prom/prometheus image looks for the binary where this says.
+  const out = join(t.testdir(), 'lab');
+  const lab = await runHubbleLab(['run', '--duration', '6s', '--out', out], 300_000, { HUBBLE_LAB_PROMETHEUS: '/nonexistent/prometheus' });
   t.equal(lab.code, 0, `PASS without metrics\n${lab.stdout}\n${lab.stderr}`);
   const report = JSON.parse(read(out, 'report.json'));
   t.match(report.metrics, { source: null, window: null, reconciliation: null, note: /^metrics were not collected: no prometheus binary on this machine/ });

@@ -3,8 +3,7 @@
 // port it opens is reachable from nowhere).
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposureWarning, isLoopbackHost } from '../../../lib/hubble/server/exposure.ts';
 import { startObserverServer } from '../../../lib/hubble/server/observer-server.ts';
@@ -45,7 +44,7 @@ t.test('an Observer server on loopback warns of nothing', async (t) => {
 const netns = spawnSync('unshare', ['-rn', 'true']).status === 0 ? ['unshare', '-rn'] : spawnSync('unshare', ['-n', 'true']).status === 0 ? ['unshare', '-n'] : undefined;
 
 t.test('hubble-lab relay --listen 0.0.0.0:0 warns on stderr', { skip: netns ? false : 'no network namespace available (unshare)' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'relay-exposure-'));
+  const dir = t.testdir();
   const file = join(dir, 'flows.jsonl');
   writeFileSync(file, flowMix(10, { seed: 61 }).map((r) => JSON.stringify(r)).join('\n') + '\n');
   const [cmd, ...pre] = netns!;

@@ -1,10 +1,10 @@
 // Test helper: runs a Node script as a process of a pod (with the network preload), collecting its output.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodNetwork } from '../../../lib/sim/net/datapath.ts';
+import { fileTempDir } from '../../fixtures/temp-dir.ts';
 
 export interface PodProcess {
   child: ChildProcess;
@@ -15,7 +15,7 @@ export interface PodProcess {
   exited: Promise<number | null>;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'hubble-lab-net-test-'));
+const dir = fileTempDir('hubble-lab-net-test-');
 let n = 0;
 
 /** Writes `source` (an ES module) to a file and runs it in `pod`; args become process.argv[2…]. */

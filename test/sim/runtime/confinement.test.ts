@@ -2,18 +2,19 @@
 // machine's, to write outside its volumes, or to start processes or workers that would leave the datapath, is refused;
 // its own volumes work. The shell's own readers (cat, ls) stay inside the container's files too.
 import t from 'tap';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createPodRuntime } from '../../../lib/sim/runtime/index.ts';
 import { FakeCluster, logLines, podSpec, terminated, waitForStatus } from './helpers.ts';
+import { fileTempDir } from '../../fixtures/temp-dir.ts';
 
 const rt = await createPodRuntime({ shutdownGraceMs: 200 });
 t.teardown(() => rt.shutdown());
 
 // Stands for the sim's kubeconfig with its token: a file of the machine, outside every pod.
-const simDir = mkdtempSync(join(tmpdir(), 'hubble-lab-confinement-'));
+const simDir = fileTempDir('hubble-lab-confinement-');
 const secret = join(simDir, 'kubeconfig');
 writeFileSync(secret, 'token: sim-admin-token\n');
 const escapee = join(tmpdir(), `hubble-lab-escape-${process.pid}`);
