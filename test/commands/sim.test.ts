@@ -1,6 +1,6 @@
 // `hubble-lab sim start`: runs in the foreground, prints how to use it, serves kubectl's kubeconfig, stops cleanly on abort.
 import t from 'tap';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execFileSync, spawn } from 'node:child_process';
 import { access, chmod, mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,29 @@ function io(signal: AbortSignal) {
   return captureIO({ stdin: new PassThrough(), signal });
 }
 
+/** Resolves once `output()` includes `text` (checked on each chunk `stream` gets); rejects if the process ends first. */
+function printed(stream: Readable | Writable, output: () => string, text: string, ended: Promise<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!output().includes(text)) return;
+      stream.off('data', check);
+      resolve();
+    };
+    stream.on('data', check);
+    check();
+    ended.then((code) => reject(new Error(`ended (${String(code)}) before printing "${text}":\n${output()}`)), reject);
+  });
+}
+
+/** Polls `check` until it holds; past `timeoutMs` fails naming what it waited for. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 t.test('starts, serves the kubeconfig it prints, and stops on the signal removing it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'sim-cmd-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -22,7 +45,12 @@ t.test('starts, serves the kubeconfig it prints, and stops on the signal removin
   const ctl = new AbortController();
   const o = io(ctl.signal);
   const done = main(['sim', 'start', '--nodes', '2', '--kubeconfig', path], o.io);
-  for (let i = 0; i < 400 && !o.out().includes('Press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 25));
+  // Stopped even when an assertion below throws: a sim left serving would hold the test file open.
+  t.teardown(async () => {
+    ctl.abort();
+    await done;
+  });
+  await printed(o.io.stdout, o.out, 'Press Ctrl-C', done);
   t.match(o.out(), `kubectl --kubeconfig ${path} get pods -A`);
   t.match(o.out(), /cluster running at https:\/\/127\.0\.0\.1:\d+ \(2 nodes, context hubble-lab-sim\)/);
   const kc = new KubeConfig();
@@ -31,11 +59,10 @@ t.test('starts, serves the kubeconfig it prints, and stops on the signal removin
   const core = kc.makeApiClient(CoreV1Api);
   const nodes = await core.listNode();
   t.same(nodes.items.map((n) => n.metadata?.name), ['sim-control-plane', 'sim-worker']);
-  for (let i = 0; i < 400; i++) {
+  await until('the kube-system pods running', async () => {
     const pods = (await core.listNamespacedPod({ namespace: 'kube-system' })).items;
-    if (pods.length && pods.every((p) => p.status?.phase === 'Running')) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    return pods.length > 0 && pods.every((p) => p.status?.phase === 'Running');
+  });
   ctl.abort();
   t.equal(await done, 0);
   t.match(o.out(), /stopped\n$/);
@@ -92,16 +119,18 @@ t.test('an unprivileged user runs the sim and Ctrl-C leaves no process behind', 
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
-  t.match(out, 'Press Ctrl-C', out);
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await printed(child.stdout, () => out, 'Press Ctrl-C', exited);
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   const core = kc.makeApiClient(CoreV1Api);
   let running = 0;
-  for (let i = 0; i < 400 && running < 4; i++) {
+  await until('four kube-system pods running', async () => {
     running = (await core.listNamespacedPod({ namespace: 'kube-system' })).items.filter((p) => p.status?.phase === 'Running').length;
-    if (running < 4) await new Promise((r) => setTimeout(r, 25));
-  }
+    return running >= 4;
+  });
   t.equal(running, 4, 'cilium, cilium-operator and two coredns pods run');
   const processes = () => {
     try {
