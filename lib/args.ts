@@ -1,4 +1,5 @@
 // Command-line parsing: options in the order given (hubble's --not depends on order), with clear errors.
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 
 export interface OptionSpec {
@@ -55,45 +56,49 @@ function editDistance(a: string, b: string): number {
 
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  // Node splits argv into tokens in command-line order (what --not needs): `--x v`, `--x=v`, `-xv`, `-x=v`, grouped
+  // short booleans (`-Pf`), `--`. It is told every option as a string or a boolean and is not strict: the checks
+  // and their messages (unknown flags with a suggestion, values, numbers, repeats) are ours.
+  const { tokens } = nodeParseArgs({
+    args: [...argv],
+    options: Object.fromEntries(specs.map((s) => [s.name, { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) }])),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const ordered: ParsedOption[] = [];
   const positionals: string[] = [];
   const seen = new Set<string>();
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
+  // `-f=false`: Node reads a short boolean followed by more characters as a group of short flags (`-f -= -f …`);
+  // hubble's flag library, like ours, reads it as -f with the value false.
+  let groupWithValue = -1;
+  for (const token of tokens) {
+    if (token.index === groupWithValue) continue;
+    if (token.kind === 'option' && token.rawName.length === 2 && token.value === undefined && argv[token.index]!.startsWith(`${token.rawName}=`)) {
+      groupWithValue = token.index;
+      Object.assign(token, { value: argv[token.index]!.slice(3), inlineValue: true });
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
       continue;
     }
-    let spec: OptionSpec | undefined;
-    let inline: string | undefined;
-    let shown: string;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      spec = byName.get(name);
-      shown = `--${name}`;
-      if (!spec) {
-        const guess = closest(name, [...byName.keys()]);
-        throw new UsageError(`${command}: unknown flag --${name}`, {
+    if (token.kind === 'option-terminator') continue;
+    const shown = token.rawName;
+    const spec = byName.get(token.name);
+    // A short flag is known by its letter: Node names an unknown one after the letter, and a long flag given as
+    // `--n` is not the short -n.
+    if (!spec || (shown.startsWith('--') ? shown !== `--${spec.name}` : shown !== `-${spec.short}`)) {
+      if (shown.startsWith('--')) {
+        const guess = closest(shown.slice(2), [...byName.keys()]);
+        throw new UsageError(`${command}: unknown flag ${shown}`, {
           hint: guess ? `did you mean --${guess}? See \`hubble-lab ${command} --help\`.` : `see \`hubble-lab ${command} --help\``,
         });
       }
-    } else {
-      const letter = arg.slice(1, 2);
-      spec = byShort.get(letter);
-      shown = `-${letter}`;
-      if (arg.length > 2) inline = arg[2] === '=' ? arg.slice(3) : arg.slice(2);
-      if (!spec) {
-        throw new UsageError(`${command}: unknown flag -${letter}`, { hint: `see \`hubble-lab ${command} --help\`` });
-      }
+      throw new UsageError(`${command}: unknown flag ${shown}`, { hint: `see \`hubble-lab ${command} --help\`` });
     }
+    // `-o=json` is json, as in hubble's flag library (Node keeps the '=').
+    const inline = token.inlineValue && !shown.startsWith('--') && token.value?.startsWith('=') ? token.value.slice(1) : token.value;
     if (spec.type === 'boolean') {
       let value = true;
       if (inline !== undefined) {
@@ -105,13 +110,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
       ordered.push({ name: spec.name, value });
       continue;
     }
-    let raw = inline;
-    if (raw === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`${command}: ${shown} needs a value`);
-      raw = next;
-      i++;
-    }
+    const raw = inline;
+    if (raw === undefined) throw new UsageError(`${command}: ${shown} needs a value`);
     if (!spec.repeatable && seen.has(spec.name)) {
       throw new UsageError(`${command}: ${shown} given more than once`);
     }
