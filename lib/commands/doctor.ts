@@ -2,13 +2,13 @@
 import { AppsV1Api, CoreV1Api, VersionApi, type V1DaemonSet, type V1Deployment } from '@kubernetes/client-node';
 import { optionString } from '../args.ts';
 import type { Command } from '../command.ts';
-import { ExitCode, HubbleLabError, UsageError } from '../errors.ts';
+import { ExitCode, HubbleLabError } from '../errors.ts';
 import { connectObserver, type Node, type ServerStatus } from '../hubble/client.ts';
 import { apiError, apiStatusCode, isNotFound } from '../kube/errors.ts';
 import { forwardService, type Forward } from '../kube/port-forward.ts';
 import { deploymentAvailable, explainDeployment } from '../kube/rollout.ts';
 import { hubbleConfig, staleAgents } from '../lab/cilium-config.ts';
-import { clusterOptions, labTarget, type LabTarget } from '../lab/context.ts';
+import { runningClusterOptions, runningClusterTarget, type LabTarget } from '../lab/context.ts';
 import { relayLocalPort } from '../lab/forwards.ts';
 
 const ns = 'kube-system';
@@ -173,8 +173,8 @@ async function checkRelayApi(target: LabTarget, out: Out, hints: Hints, agents: 
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: "check the API, Cilium and its agents, the Hubble config, Relay and UI, Relay's status, nodes and flow rate",
-  usage: 'doctor --kubeconfig PATH|--context NAME',
-  options: clusterOptions,
+  usage: 'doctor [--kubeconfig PATH] [--context NAME]',
+  options: runningClusterOptions,
   details: [
     'Each check prints ✔ or ✖; under a ✖, → says what to do.',
     'Exit codes: 0 no problem found, 2 a problem found (or bad usage).',
@@ -182,9 +182,10 @@ export const doctorCommand: Command = {
   async run(args, io) {
     const kubeconfig = optionString(args, 'kubeconfig');
     const context = optionString(args, 'context');
-    if (!kubeconfig && !context) throw new UsageError('doctor needs a cluster to check', { hint: 'pass --kubeconfig or --context' });
-    const target = await labTarget(kubeconfig, context, io);
-    const flags = [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...(context ? ['--context', context] : [])].map(shellWord).join(' ');
+    const target = await runningClusterTarget(kubeconfig, context);
+    // Hints name the cluster checked (`hubble-lab run` without flags would start an embedded one instead).
+    const named = [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...(context ? ['--context', context] : [])];
+    const flags = (named.length ? named : ['--context', target.kc.getCurrentContext()]).map(shellWord).join(' ');
     const hints: Hints = {
       lab: (a) => `hubble-lab ${a} ${flags}`,
       kubectl: (a) => `kubectl ${flags} ${a}`,

@@ -1,23 +1,19 @@
 // `hubble-lab port-forward`: Hubble Relay on 127.0.0.1:4245 and the UI on 127.0.0.1:8080 until Ctrl-C.
 import { optionString } from '../args.ts';
 import type { Command } from '../command.ts';
-import { UsageError } from '../errors.ts';
-import { clusterOptions, labContext, labTarget } from '../lab/context.ts';
+import { labContext, runningClusterOptions, runningClusterTarget } from '../lab/context.ts';
 import { openHubbleForwards } from '../lab/forwards.ts';
 
 export const portForwardCommand: Command = {
   name: 'port-forward',
   summary: 'forward Hubble Relay to 127.0.0.1:4245 and Hubble UI to 127.0.0.1:8080 until interrupted',
-  usage: 'port-forward --kubeconfig PATH|--context NAME',
-  options: clusterOptions,
+  usage: 'port-forward [--kubeconfig PATH] [--context NAME]',
+  options: runningClusterOptions,
   details: 'Then: hubble observe --server 127.0.0.1:4245 …, or hubble-lab observe --server 127.0.0.1:4245 …',
   async run(args, io) {
     const kubeconfig = optionString(args, 'kubeconfig');
     const context = optionString(args, 'context');
-    if (!kubeconfig && !context) {
-      throw new UsageError('port-forward needs a running cluster', { hint: 'pass --kubeconfig (e.g. the one `hubble-lab sim start` wrote) or --context' });
-    }
-    const target = await labTarget(kubeconfig, context, io);
+    const target = await runningClusterTarget(kubeconfig, context);
     const options = { durationMs: 0, scenario: 'default' as const, outDir: '.', dryRun: false, yes: true };
     const ctx = labContext({ target, options, io, json: false, tasks: [], selected: [] });
     try {

@@ -1,13 +1,12 @@
 // `hubble-lab teardown`: removes what the lab created and restores the cilium-config values it changed.
 import { optionFlag, optionString, type OptionSpec } from '../args.ts';
 import type { Command } from '../command.ts';
-import { UsageError } from '../errors.ts';
 import { teardown } from '../lab/teardown.ts';
 import { runTasks } from '../runner.ts';
-import { clusterOptions, confirmOnTty, labContext, labTarget } from '../lab/context.ts';
+import { confirmOnTty, labContext, runningClusterOptions, runningClusterTarget } from '../lab/context.ts';
 
 const options: OptionSpec[] = [
-  ...clusterOptions,
+  ...runningClusterOptions,
   { name: 'dry-run', type: 'boolean', description: 'print what would be removed and change nothing' },
   { name: 'yes', short: 'y', type: 'boolean', description: 'do it without asking' },
   { name: 'json', type: 'boolean', description: 'progress as JSON lines' },
@@ -16,13 +15,12 @@ const options: OptionSpec[] = [
 export const teardownCommand: Command = {
   name: 'teardown',
   summary: 'remove what the lab created and restore the cilium-config values it changed',
-  usage: 'teardown --kubeconfig PATH|--context NAME [flags]',
+  usage: 'teardown [--kubeconfig PATH] [--context NAME] [flags]',
   options,
   async run(args, io) {
     const kubeconfig = optionString(args, 'kubeconfig');
     const context = optionString(args, 'context');
-    if (!kubeconfig && !context) throw new UsageError('teardown needs the cluster the lab ran on', { hint: 'pass --kubeconfig or --context' });
-    const target = await labTarget(kubeconfig, context, io);
+    const target = await runningClusterTarget(kubeconfig, context);
     const options = { durationMs: 0, scenario: 'default' as const, outDir: '.', dryRun: optionFlag(args, 'dry-run'), yes: optionFlag(args, 'yes') };
     const ctx = labContext({ target, options, io, json: optionFlag(args, 'json'), tasks: [teardown], selected: ['teardown'] });
     try {

@@ -14,6 +14,12 @@ export const clusterOptions: OptionSpec[] = [
   { name: 'context', type: 'string', valueName: 'NAME', description: 'kubeconfig context (implies a real cluster)', group: 'Cluster' },
 ];
 
+/** The cluster flags of the commands that work on a running cluster and never start one (doctor, port-forward, teardown). */
+export const runningClusterOptions: OptionSpec[] = [
+  { name: 'kubeconfig', type: 'string', valueName: 'PATH', description: 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, as kubectl)', group: 'Cluster' },
+  { name: 'context', type: 'string', valueName: 'NAME', description: "kubeconfig context (default: the kubeconfig's current context)", group: 'Cluster' },
+];
+
 /** A kubeconfig pointing at `hubble-lab sim start` is a sim: it needs no confirmation. */
 async function isSim(kc: KubeConfig): Promise<boolean> {
   try {
@@ -31,12 +37,18 @@ export interface LabTarget {
   stop?: () => Promise<void>;
 }
 
+/**
+ * The cluster of a command that never starts one: the named kubeconfig/context, else KUBECONFIG or ~/.kube/config
+ * and its current context, as kubectl resolves them.
+ */
+export async function runningClusterTarget(kubeconfig: string | undefined, context: string | undefined): Promise<LabTarget> {
+  const kc = loadKubeConfig({ kubeconfig, context });
+  return { kc, sim: await isSim(kc), description: describeTarget(kc) };
+}
+
 /** The cluster a lab command works on: the named kubeconfig/context, or a fresh embedded cluster. */
 export async function labTarget(kubeconfig: string | undefined, context: string | undefined, io: CommandIO, quiet = false): Promise<LabTarget> {
-  if (kubeconfig || context) {
-    const kc = loadKubeConfig({ kubeconfig, context });
-    return { kc, sim: await isSim(kc), description: describeTarget(kc) };
-  }
+  if (kubeconfig || context) return runningClusterTarget(kubeconfig, context);
   const { startSimCluster } = await import('../sim/cluster.ts');
   const sim = await startSimCluster({});
   if (!quiet) io.stderr.write(`embedded cluster started (kubeconfig ${sim.kubeconfigPath})\n`);

@@ -281,8 +281,8 @@ t.test('an API server that is not there: one line naming it and what to do, exit
   ], 'API unreachable');
   t.equal(res.stderr, '', 'nothing on stderr');
 
-  const usage = await hubbleLab(['doctor'], 30_000);
-  t.equal(usage.code, 2, 'no cluster named: exit 2');
-  t.equal(usage.stdout, '');
-  t.equal(usage.stderr, 'hubble-lab: doctor needs a cluster to check\n  hint: pass --kubeconfig or --context\n');
+  const missing = await hubbleLab(['doctor', '--kubeconfig', join(dir, 'missing')], 30_000);
+  t.equal(missing.code, 2, 'no kubeconfig: exit 2');
+  t.equal(missing.stdout, '');
+  t.equal(missing.stderr, `hubble-lab: kubeconfig ${join(dir, 'missing')} (from --kubeconfig): no such file\n  hint: pass the path of a kubeconfig file\n`);
 });
