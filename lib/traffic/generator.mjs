@@ -2,6 +2,7 @@
 //
 //   node generator.mjs [--duration 20s] [--seed N] [--mix normal=2,burst=1,error=1]
 //                                                      traffic mode (env DURATION, SEED, MIX)
+//   node generator.mjs --batches N [--seed N] […]      exactly N batches whatever the time they take (env BATCHES)
 //   node generator.mjs --probe [--target URL]          one request that the policy should deny (env MODE=probe, PROBE_URL)
 //
 // Each workflow goes through the coordinator: POST /api/v1/tasks (202 at once; the coordinator drives document-agent
@@ -105,20 +106,26 @@ function readConfig(argv, env) {
     if (flag === '--duration') opts.duration = value();
     else if (flag === '--seed') opts.seed = value();
     else if (flag === '--mix') opts.mix = value();
+    else if (flag === '--batches') opts.batches = value();
     else if (flag === '--target') opts.target = value();
     else if (flag === '--probe') opts.mode = 'probe';
-    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s] [--seed N] [--mix normal=2,burst=1,error=1] | --probe [--target URL])`);
+    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s | --batches N] [--seed N] [--mix normal=2,burst=1,error=1] | --probe [--target URL])`);
   }
   const mode = opts.mode ?? (env.MODE || 'traffic');
   if (mode !== 'traffic' && mode !== 'probe') throw new ConfigError(`MODE must be traffic or probe, not "${mode}"`);
   const seedRaw = opts.seed ?? env.SEED;
   if (seedRaw !== undefined && seedRaw !== '' && !/^\d+$/.test(seedRaw)) throw new ConfigError(`seed must be a non-negative integer, not "${seedRaw}"`);
+  const batchesRaw = opts.batches ?? env.BATCHES;
+  if (batchesRaw !== undefined && batchesRaw !== '' && !/^[1-9]\d*$/.test(batchesRaw)) throw new ConfigError(`batches must be a positive integer, not "${batchesRaw}"`);
   const urls = serviceUrls(env);
   return {
     mode,
     mix: parseMix(opts.mix ?? (env.MIX || defaultMix)),
     urls,
     durationMs: parseDuration('duration', opts.duration ?? (env.DURATION || '20s')),
+    // A fixed count of batches instead of the duration: the same seed then plays the same batches however loaded
+    // the machine is (tests compare sequences).
+    batches: batchesRaw ? Number(batchesRaw) : undefined,
     seed: seedRaw ? Number(seedRaw) % 2 ** 32 : randomInt(2 ** 31),
     requestTimeoutMs: envNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
     // Longer than the coordinator's own bounds (its analyze call and its wait for the result), so a task that
@@ -214,11 +221,11 @@ async function runTraffic(cfg, signal) {
   const tally = new Tally();
   const polls = { task: new PollTally(), results: new PollTally() };
   const started = Date.now();
-  const deadline = started + cfg.durationMs;
+  const deadline = cfg.batches === undefined ? started + cfg.durationMs : Infinity;
   const batches = { normal: 0, burst: 0, error: 0 };
   const workflows = { started: 0, completed: 0, failed: 0 };
   let documents = 0;
-  const running = () => Date.now() < deadline && !signal.aborted;
+  const running = () => Date.now() < deadline && batch < (cfg.batches ?? Infinity) && !signal.aborted;
 
   async function workflow() {
     workflows.started++;
@@ -283,7 +290,7 @@ async function runTraffic(cfg, signal) {
   const due = new Set(Object.keys(cfg.mix).filter((p) => cfg.mix[p] > 0));
   let batch = 0;
   // After the deadline, patterns of the mix that have not run yet still run once (with no wait before them).
-  while (running() || (due.size > 0 && !signal.aborted)) {
+  while (running() || (cfg.batches === undefined && due.size > 0 && !signal.aborted)) {
     let pattern = plan.next().value;
     // In overtime, the plan's next pattern still due (the plan introduces each one in its first cycle).
     while (!running() && !due.has(pattern)) pattern = plan.next().value;

@@ -113,15 +113,15 @@ t.test('the same seed gives the same sequence of batches', async (t) => {
   const w = await startWorkflow();
   t.teardown(w.stop);
   const env = { ...w.urls, ...quick, ERROR_TIMEOUT_MS: '200', SEED: '5' };
+  // A count of batches rather than a time, so the sequences compare whole however busy the machine is.
   const [a, b, c] = await Promise.all([
-    runNode(generatorPath, ['--duration', '1500ms'], env),
-    runNode(generatorPath, [], { ...env, DURATION: '1.5' }),
-    runNode(generatorPath, ['--duration', '1500ms', '--seed', '6'], env),
+    runNode(generatorPath, ['--batches', '6'], env),
+    runNode(generatorPath, [], { ...env, BATCHES: '6', DURATION: '1.5' }),
+    runNode(generatorPath, ['--batches', '6', '--seed', '6'], env),
   ]);
   const [pa, pb, pc] = [patternsOf(a.stdout), patternsOf(b.stdout), patternsOf(c.stdout)];
-  const common = Math.min(pa.length, pb.length);
-  t.ok(common >= 2, `several batches each (${pa.length}, ${pb.length})`);
-  t.same(pa.slice(0, common), pb.slice(0, common));
+  t.same([pa.length, pb.length, pc.length], [6, 6, 6], 'six batches each, as asked');
+  t.same(pb, pa, 'the same seed, the same sequence');
   t.not(pc.join(), pa.join(), 'another seed, another sequence');
   t.same([pa[0], pb[0], pc[0]], ['normal', 'normal', 'normal'], 'every run starts with a normal batch of workflows');
   t.equal(readTrafficSummary(b.stdout, 'b').plannedDurationMs, 1500, 'DURATION without a unit is seconds');
@@ -152,10 +152,11 @@ t.test('every run plays every pattern of its mix, normal first, in a seeded orde
   t.equal(errorsOnly.code, 0, errorsOnly.stderr);
   const e = patternsOf(errorsOnly.stdout);
   t.ok(e.length >= 1 && e.every((p) => p === 'error'), `only error batches (${e.join(', ')})`);
-  const weighted = await runNode(generatorPath, ['--duration', '1500ms', '--seed', '3'], { ...env, MIX: 'normal=1,burst=0,error=2' });
+  const weighted = await runNode(generatorPath, ['--batches', '6', '--seed', '3'], { ...env, MIX: 'normal=1,burst=0,error=2' });
   const wp = patternsOf(weighted.stdout);
   t.notOk(wp.includes('burst'), 'a pattern at 0 never runs');
-  t.ok(wp.filter((p) => p === 'error').length >= wp.filter((p) => p === 'normal').length, `twice as many error batches planned (${wp.join(', ')})`);
+  // Two cycles of the mix (the first one starting with normal): one normal and two errors each.
+  t.same([wp.filter((p) => p === 'normal').length, wp.filter((p) => p === 'error').length], [2, 4], `twice as many error batches planned (${wp.join(', ')})`);
 });
 
 t.test('a broken workflow is counted, explained and still ends with a summary', async (t) => {
@@ -228,6 +229,7 @@ t.test('bad options stop the generator with exit 2 and say which', async (t) => 
     [['--seed', '-4'], {}, /seed must be a non-negative integer, not "-4"/],
     [['--verbose'], {}, /unknown option --verbose/],
     [['--duration'], {}, /--duration needs a value/],
+    [['--batches', '0'], {}, /batches must be a positive integer, not "0"/],
     [[], { MODE: 'chaos' }, /MODE must be traffic or probe, not "chaos"/],
     [[], { BATCH_WAIT_MS: '5-1' }, /BATCH_WAIT_MS: 1 is less than 5/],
     [[], { ERROR_TIMEOUT_MS: 'x' }, /ERROR_TIMEOUT_MS must be a non-negative number, not "x"/],
