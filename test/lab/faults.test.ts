@@ -2,9 +2,8 @@
 // Relay gone long enough for the agents' buffers to wrap (INCOMPLETE, exit 3, with the gap and the flows lost), and
 // the cluster killed mid-run (a report from the flows collected, INCOMPLETE, exit 3).
 import t from 'tap';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { validateSchema, type JsonSchema } from '../../lib/analysis/json-schema.ts';
@@ -12,7 +11,7 @@ import { connectObserver } from '../../lib/hubble/client.ts';
 import { forwardService } from '../../lib/kube/port-forward.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { collectRequest } from '../../tasks/08-collect.ts';
-import { hubbleLabBin, runHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
+import { runHubbleLab, spawnHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
 
 const run = promisify(execFile);
 const schema = JSON.parse(readFileSync(new URL('../../lib/report/report.schema.json', import.meta.url), 'utf8')) as JsonSchema;
@@ -21,18 +20,12 @@ const runTasks = ['port-forward', 'apply-policy', 'collect', 'traffic', 'analyze
 
 /** A CLI run whose output can be waited on while it runs; killed if it outlives `timeoutMs`. */
 function startHubbleLab(args: string[], timeoutMs: number) {
-  const child = spawn(process.execPath, [hubbleLabBin, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
+  const child = spawnHubbleLab(args, timeoutMs);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    }),
-  );
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
   return {
     done,
     async waitFor(re: RegExp, ms: number): Promise<void> {
@@ -97,7 +90,7 @@ t.test('Relay replaced or gone mid-run', async (t) => {
   }
 
   t.test('a replaced Relay pod: the run resumes from the agents\' buffers, nothing lost or twice, PASS', async (t) => {
-    const out = mkdtempSync(join(tmpdir(), 'lab-relay-replaced-'));
+    const out = join(t.testdir(), 'report');
     const lab = startHubbleLab(['run', ...runTasks, '--kubeconfig', sim.kubeconfigPath, '--yes', '--duration', '14s', '--out', out], 180_000);
     await lab.waitFor(/traffic running/, 90_000);
     await sleep(4000);
@@ -134,7 +127,7 @@ t.test('Relay replaced or gone mid-run', async (t) => {
     await kubectl('rollout', 'restart', 'daemonset/cilium');
     await kubectl('rollout', 'status', 'daemonset/cilium', '--timeout=90s');
     await kubectl('rollout', 'status', 'deployment/hubble-relay', '--timeout=90s');
-    const out = mkdtempSync(join(tmpdir(), 'lab-relay-gone-'));
+    const out = join(t.testdir(), 'report');
     const lab = startHubbleLab(['run', ...runTasks, '--kubeconfig', sim.kubeconfigPath, '--yes', '--duration', '16s', '--out', out], 180_000);
     await lab.waitFor(/traffic running/, 90_000);
     await sleep(3000);
@@ -160,12 +153,19 @@ t.test('Relay replaced or gone mid-run', async (t) => {
 });
 
 t.test('the cluster killed mid-run: the flows collected are reported, INCOMPLETE, exit 3', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lab-killed-'));
+  const dir = t.testdir({ tmp: {} });
   const kubeconfig = join(dir, 'kubeconfig');
-  const sim: ChildProcess = spawn(process.execPath, [hubbleLabBin, 'sim', 'start', '--kubeconfig', kubeconfig], { env: { ...process.env, NO_COLOR: '1' } });
-  t.teardown(() => {
-    if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');
-  });
+  // Killed below with no chance to clean up: its temporary files go to this test's folder.
+  const sim = spawnHubbleLab(['sim', 'start', '--kubeconfig', kubeconfig], 240_000, { TMPDIR: join(dir, 'tmp') });
+  // The sim leads its process group, Prometheus in it; its pods end themselves when it is gone.
+  const killSim = () => {
+    try {
+      process.kill(-sim.pid!, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  };
+  t.teardown(killSim);
   await new Promise<void>((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`sim did not start: ${text}`)), 60_000);
@@ -184,7 +184,7 @@ t.test('the cluster killed mid-run: the flows collected are reported, INCOMPLETE
   const lab = startHubbleLab(['run', ...runTasks, '--kubeconfig', kubeconfig, '--yes', '--duration', '30s', '--out', out], 120_000);
   await lab.waitFor(/traffic running/, 90_000);
   await sleep(4000);
-  sim.kill('SIGKILL');
+  killSim();
   const res = await lab.done;
   t.equal(res.code, 3, 'exit 3', { output: `${res.stdout}\n${res.stderr}` });
   t.match(res.stdout, /lab finished in [\d.]+s: INCOMPLETE/);
