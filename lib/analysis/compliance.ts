@@ -1,10 +1,10 @@
 // The compliance gate: a pure function of the analysis and the expectations, giving PASS, FAIL or INCOMPLETE and why.
 import type { Analysis, EdgeSummary } from './aggregate.ts';
-import { fmtMs, fmtPct, plural } from '../report/format.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
 import { missedFlows } from './quality.ts';
 import { deniedText } from './drops.ts';
 import { unansweredOnEdge } from './clients.ts';
+import { count, joinMessages, millis, msg, share, type Message } from './message.ts';
 
 /**
  * `expect`: the checks of the expectations file. `any-drop`: the lab guide's rule, any policy-denied flow fails
@@ -24,7 +24,7 @@ export interface Violation {
   destination: string | null;
   /** The expectations rule involved, as `allow[0] (expect.yaml:4)`. */
   rule: string | null;
-  message: string;
+  message: Message;
   /** The flows behind the finding: which verdict to look at. */
   verdict: 'DROPPED' | 'FORWARDED' | null;
 }
@@ -34,9 +34,9 @@ export interface CheckResult {
   title: string;
   mode: CheckMode | IncompleteMode;
   status: CheckStatus;
-  summary: string;
+  summary: Message;
   violations: Violation[];
-  notes: string[];
+  notes: Message[];
 }
 
 export interface Compliance {
@@ -45,7 +45,7 @@ export interface Compliance {
   expectations: string | null;
   exitCode: number;
   /** Why the verdict is what it is, one line each, most important first. */
-  reasons: string[];
+  reasons: Message[];
   checks: CheckResult[];
   violations: Violation[];
   notConfigured: CheckId[];
@@ -124,13 +124,13 @@ function sideText(e: EdgeSummary): string {
   return sides ? ` (${sides})` : '';
 }
 
-function violation(check: CheckId, severity: Violation['severity'], e: EdgeSummary | null, message: string, rule: string | null, verdict: Violation['verdict']): Violation {
+function violation(check: CheckId, severity: Violation['severity'], e: EdgeSummary | null, message: Message, rule: string | null, verdict: Violation['verdict']): Violation {
   return { check, severity, source: e?.source ?? null, destination: e?.destination ?? null, rule, message, verdict };
 }
 
 // ---------- checks ----------
 
-function result(id: CheckId, mode: CheckMode | IncompleteMode, violations: Violation[], passSummary: string, notes: string[] = []): CheckResult {
+function result(id: CheckId, mode: CheckMode | IncompleteMode, violations: Violation[], passSummary: Message, notes: Message[] = []): CheckResult {
   const fails = violations.filter((v) => v.severity === 'fail').length;
   const incomplete = violations.some((v) => v.severity === 'incomplete');
   let status: CheckStatus;
@@ -139,19 +139,19 @@ function result(id: CheckId, mode: CheckMode | IncompleteMode, violations: Viola
   else if (incomplete) status = 'incomplete';
   else if (violations.length > 0) status = 'warn';
   else status = 'pass';
-  const summary =
+  const summary: Message =
     status === 'skipped'
-      ? 'turned off'
+      ? ['turned off']
       : violations.length === 0
         ? passSummary
         : violations.length === 1
           ? violations[0]!.message
-          : `${plural(violations.length, 'finding')}: ${violations.slice(0, 3).map((v) => (v.source ? `${v.source} → ${v.destination}` : v.message)).join('; ')}${violations.length > 3 ? '; …' : ''}`;
+          : msg`${count(violations.length, 'finding')}: ${joinMessages(violations.slice(0, 3).map((v) => (v.source ? [`${v.source} → ${v.destination}`] : v.message)), '; ')}${violations.length > 3 ? '; …' : ''}`;
   return { id, title: TITLES[id], mode, status, summary, violations: mode === 'off' ? [] : violations, notes };
 }
 
 function notConfigured(id: CheckId, why: string): CheckResult {
-  return { id, title: TITLES[id], mode: 'off', status: 'not-configured', summary: why, violations: [], notes: [] };
+  return { id, title: TITLES[id], mode: 'off', status: 'not-configured', summary: [why], violations: [], notes: [] };
 }
 
 function severityOf(mode: CheckMode): 'fail' | 'warn' {
@@ -162,8 +162,8 @@ function checkPolicyDrops(a: Analysis, mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations = a.edges
     .filter((e) => e.policyDenied > 0)
-    .map((e) => violation('policy-drops', sev, e, `${edgeName(e)}: ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, null, 'DROPPED'));
-  return result('policy-drops', mode, violations, 'no flow was dropped by policy');
+    .map((e) => violation('policy-drops', sev, e, [`${edgeName(e)}: ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`], null, 'DROPPED'));
+  return result('policy-drops', mode, violations, ['no flow was dropped by policy']);
 }
 
 function checkAllowedDropped(a: Analysis, allow: readonly EdgeRule[], deny: readonly EdgeRule[], mode: CheckMode): CheckResult {
@@ -173,33 +173,33 @@ function checkAllowedDropped(a: Analysis, allow: readonly EdgeRule[], deny: read
     if (e.policyDenied === 0 || deny.some((r) => ruleApplies(r, e))) continue;
     const rule = allow.find((r) => ruleApplies(r, e));
     if (!rule) continue;
-    violations.push(violation('allowed-dropped', sev, e, `${edgeName(e)} is allowed by ${rule.label} but had ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, rule.label, 'DROPPED'));
+    violations.push(violation('allowed-dropped', sev, e, [`${edgeName(e)} is allowed by ${rule.label} but had ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`], rule.label, 'DROPPED'));
   }
-  return result('allowed-dropped', mode, violations, 'no allowed edge had policy drops');
+  return result('allowed-dropped', mode, violations, ['no allowed edge had policy drops']);
 }
 
 function checkDenyEnforced(a: Analysis, deny: readonly EdgeRule[], mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations: Violation[] = [];
-  const notes: string[] = [];
+  const notes: Message[] = [];
   for (const rule of deny) {
     const edges = a.edges.filter((e) => ruleApplies(rule, e));
     const what = rule.name ? `${rule.name} (${rule.label})` : rule.label;
     if (edges.length === 0) {
-      violations.push(violation('deny-enforced', 'warn', null, `${what} saw no traffic: the denial was not tested`, rule.label, null));
+      violations.push(violation('deny-enforced', 'warn', null, [`${what} saw no traffic: the denial was not tested`], rule.label, null));
       continue;
     }
     for (const e of edges) {
       if (e.delivered > 0) {
-        violations.push(violation('deny-enforced', sev, e, `${edgeName(e)} must be denied (${what}) but reached the server: ${plural(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
+        violations.push(violation('deny-enforced', sev, e, msg`${edgeName(e)} must be denied (${what}) but reached the server: ${count(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
       } else if (e.policyDenied > 0) {
-        notes.push(`${edgeName(e)}: enforced (${what}), ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`);
+        notes.push([`${edgeName(e)}: enforced (${what}), ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`]);
       } else {
-        notes.push(`${edgeName(e)}: not answered (${what}), but no policy drop was seen either (${plural(e.dropped, 'drop')})`);
+        notes.push(msg`${edgeName(e)}: not answered (${what}), but no policy drop was seen either (${count(e.dropped, 'drop')})`);
       }
     }
   }
-  return result('deny-enforced', mode, violations, `${plural(deny.length, 'expected denial')} enforced`, notes);
+  return result('deny-enforced', mode, violations, msg`${count(deny.length, 'expected denial')} enforced`, notes);
 }
 
 function checkDrift(a: Analysis, allow: readonly EdgeRule[], deny: readonly EdgeRule[], mode: CheckMode): CheckResult {
@@ -211,12 +211,12 @@ function checkDrift(a: Analysis, allow: readonly EdgeRule[], deny: readonly Edge
     if (deny.some((r) => endpointsMatch(r, e))) continue;
     const outside = portsOutsideAllow(allow, e);
     if (outside === undefined) {
-      violations.push(violation('drift', sev, e, `${edgeName(e)} is not in allow (${plural(e.flows, 'flow')}${e.http ? `, ${plural(e.http.requests, 'HTTP request')}` : ''})`, null, 'FORWARDED'));
+      violations.push(violation('drift', sev, e, msg`${edgeName(e)} is not in allow (${count(e.flows, 'flow')}${e.http ? msg`, ${count(e.http.requests, 'HTTP request')}` : ''})`, null, 'FORWARDED'));
     } else if (outside.length > 0) {
-      violations.push(violation('drift', sev, e, `${edgeName(e)} used ${outside.join(', ')}, which no allow rule lists`, null, 'FORWARDED'));
+      violations.push(violation('drift', sev, e, [`${edgeName(e)} used ${outside.join(', ')}, which no allow rule lists`], null, 'FORWARDED'));
     }
   }
-  return result('drift', mode, violations, 'every edge is in allow');
+  return result('drift', mode, violations, ['every edge is in allow']);
 }
 
 function sloLimitsFor(exp: NonNullable<Expectations['slo']>, e: EdgeSummary): { limits: SloLimits; label: string } | undefined {
@@ -228,7 +228,7 @@ function sloLimitsFor(exp: NonNullable<Expectations['slo']>, e: EdgeSummary): { 
 function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations: Violation[] = [];
-  const notes: string[] = [];
+  const notes: Message[] = [];
   for (const e of a.edges) {
     const http = e.http;
     // Requests the client sent and never got an answer for are failures of this edge, though no response flow shows them.
@@ -239,27 +239,27 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
     const { limits, label } = applied;
     const requests = (http?.requests ?? 0) + lost.unanswered;
     if (requests < limits.minRequests) {
-      notes.push(`${edgeName(e)}: ${plural(requests, 'request')}, fewer than ${limits.minRequests}: not judged`);
+      notes.push(msg`${edgeName(e)}: ${count(requests, 'request')}, fewer than ${limits.minRequests}: not judged`);
       continue;
     }
     const errors = (http?.errors ?? 0) + lost.unanswered;
     const outcomes = (http?.responses ?? 0) + lost.unanswered;
     const errorRate = outcomes > 0 ? errors / outcomes : null;
     if (limits.maxErrorRate !== undefined && errorRate !== null && errorRate > limits.maxErrorRate) {
-      const unanswered = lost.unanswered > 0 ? `, of which ${plural(lost.unanswered, 'request')} never got an answer (the client's ${lost.steps.join(', ')})` : '';
-      violations.push(violation('slo', sev, e, `${edgeName(e)}: error rate ${fmtPct(errorRate)} (${errors}/${outcomes}${unanswered}) over ${fmtPct(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
+      const unanswered = lost.unanswered > 0 ? msg`, of which ${count(lost.unanswered, 'request')} never got an answer (the client's ${lost.steps.join(', ')})` : '';
+      violations.push(violation('slo', sev, e, msg`${edgeName(e)}: error rate ${share(errorRate)} (${errors}/${outcomes}${unanswered}) over ${share(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
     }
     if (limits.maxP99Ms !== undefined) {
-      if (!http?.latencyMs) notes.push(`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`);
+      if (!http?.latencyMs) notes.push([`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`]);
       else if (http.latencyMs.p99 > limits.maxP99Ms) {
-        violations.push(violation('slo', sev, e, `${edgeName(e)}: p99 ${fmtMs(http.latencyMs.p99)} over ${fmtMs(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
+        violations.push(violation('slo', sev, e, msg`${edgeName(e)}: p99 ${millis(http.latencyMs.p99)} over ${millis(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
       }
     }
   }
   const w = a.clients?.workflows;
-  if (w && w.started > 0 && w.completed < w.started) notes.push(`the clients completed ${w.completed} of ${plural(w.started, 'workflow')} (${w.failed} failed)`);
-  if (!a.edges.some((e) => e.http)) notes.push('no HTTP flows: service levels need an L7 visibility policy to be measured');
-  return result('slo', mode, violations, 'every edge within its limits', notes);
+  if (w && w.started > 0 && w.completed < w.started) notes.push(msg`the clients completed ${w.completed} of ${count(w.started, 'workflow')} (${w.failed} failed)`);
+  if (!a.edges.some((e) => e.http)) notes.push(['no HTTP flows: service levels need an L7 visibility policy to be measured']);
+  return result('slo', mode, violations, ['every edge within its limits'], notes);
 }
 
 /** The share of malformed lines above which a report is INCOMPLETE, unless the expectations set another. */
@@ -277,40 +277,40 @@ function lineList(lines: readonly { line: number; reason: string }[], max = 3): 
 function checkCompleteness(a: Analysis, mode: IncompleteMode, maxMalformedShare: number): CheckResult {
   const q = a.quality;
   const input = q.input;
-  const always: string[] = [];
-  const warnings: string[] = [];
+  const always: Message[] = [];
+  const warnings: Message[] = [];
   if (a.totals.flows === 0) {
-    if (input.records === 0) always.push(`no Hubble record was read: ${input.diagnosis ?? 'the input held none'}`);
-    else if (q.flowsFiltered > 0) always.push(`none of the ${plural(q.flowsFiltered, 'flow')} read matched the filters: the report would be about nothing`);
-    else always.push(`${plural(input.records, 'record')} read, but no flow among them (only lost-events or node-status records)`);
+    if (input.records === 0) always.push([`no Hubble record was read: ${input.diagnosis ?? 'the input held none'}`]);
+    else if (q.flowsFiltered > 0) always.push(msg`none of the ${count(q.flowsFiltered, 'flow')} read matched the filters: the report would be about nothing`);
+    else always.push(msg`${count(input.records, 'record')} read, but no flow among them (only lost-events or node-status records)`);
   }
   if (input.failure) {
-    const where = input.failure.lastGoodLine !== null ? ` after line ${input.failure.lastGoodLine} (the last record read)` : '';
-    always.push(`the input ended early${where}: ${input.failure.reason}; the report covers the ${plural(input.records, 'record')} read before`);
+    const where = input.failure.lastGoodLine !== null ? msg` after line ${input.failure.lastGoodLine} (the last record read)` : '';
+    always.push(msg`the input ended early${where}: ${input.failure.reason}; the report covers the ${count(input.records, 'record')} read before`);
   }
   // Flows the collection itself missed make the data INCOMPLETE whatever the mode.
-  always.push(...missedFlows(q));
+  always.push(...missedFlows(q).map((text) => [text]));
   if (input.malformed > 0) {
-    const share = input.malformed / Math.max(1, input.malformed + input.records + input.skipped);
-    const text = `${plural(input.malformed, 'malformed line')} skipped (${fmtPct(share)} of the records; first: ${lineList(input.malformedExamples)})`;
-    if (share > maxMalformedShare) always.push(`${text}, over the ${fmtPct(maxMalformedShare)} allowed`);
+    const malformedShare = input.malformed / Math.max(1, input.malformed + input.records + input.skipped);
+    const text = msg`${count(input.malformed, 'malformed line')} skipped (${share(malformedShare)} of the records; first: ${lineList(input.malformedExamples)})`;
+    if (malformedShare > maxMalformedShare) always.push(msg`${text}, over the ${share(maxMalformedShare)} allowed`);
     else warnings.push(text);
   }
   for (const u of q.unknownValues) {
-    warnings.push(`${plural(u.count, 'record')} with ${u.field} ${JSON.stringify(u.value)}, unknown to this version: counted under that name, never as forwarded or dropped${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}`);
+    warnings.push(msg`${count(u.count, 'record')} with ${u.field} ${JSON.stringify(u.value)}, unknown to this version: counted under that name, never as forwarded or dropped${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}`);
   }
-  const byMode: string[] = [];
+  const byMode: Message[] = [];
   if (q.lostEvents.total > 0 || q.lostEvents.records > 0) {
     const by = Object.entries(q.lostEvents.bySource).map(([s, n]) => `${n} ${s}`).join(', ');
-    byMode.push(`${plural(q.lostEvents.total, 'event')} lost (${by}): counts are lower bounds`);
+    byMode.push(msg`${count(q.lostEvents.total, 'event')} lost (${by}): counts are lower bounds`);
   }
   for (const n of q.nodes.unavailable) {
-    byMode.push(`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`);
+    byMode.push([`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`]);
   }
-  const passSummary = 'every record read, no lost events, no unavailable node';
+  const passSummary: Message = ['every record read, no lost events, no unavailable node'];
   const violations = always.map((m) => violation('completeness', 'incomplete', null, m, null, null));
-  const notes: string[] = [];
-  if (mode === 'pass') notes.push(...byMode.map((m) => `${m} (accepted: incomplete: pass)`));
+  const notes: Message[] = [];
+  if (mode === 'pass') notes.push(...byMode.map((m) => msg`${m} (accepted: incomplete: pass)`));
   else violations.push(...byMode.map((m) => violation('completeness', mode === 'fail' ? 'incomplete' : 'warn', null, m, null, null)));
   violations.push(...warnings.map((m) => violation('completeness', 'warn', null, m, null, null)));
   // `incomplete: pass` accepts lost events and unavailable nodes; it cannot turn the unconditional gaps into a pass.
@@ -322,7 +322,7 @@ export function evaluateCompliance(a: Analysis, exp: Expectations | undefined, g
   const checks: CheckResult[] = [];
   const notConfiguredIds: CheckId[] = [];
   const anyDrop = gate === 'any-drop' || (gate === 'off' && !exp);
-  checks.push(anyDrop ? checkPolicyDrops(a, 'fail') : { ...checkPolicyDrops(a, 'off'), summary: 'judged by the expectations (allow/deny) instead' });
+  checks.push(anyDrop ? checkPolicyDrops(a, 'fail') : { ...checkPolicyDrops(a, 'off'), summary: ['judged by the expectations (allow/deny) instead'] });
   const why = exp ? `not in ${exp.source}` : 'no expectations file (--expect)';
   const allow = exp?.allow;
   const deny = exp?.deny ?? [];
@@ -342,14 +342,14 @@ export function evaluateCompliance(a: Analysis, exp: Expectations | undefined, g
   // A read cut short is INCOMPLETE even where a check failed on the part read: more data could change any check.
   const cut = a.quality.input.failure !== null;
   const status: Verdict = cut ? 'INCOMPLETE' : failed.length > 0 ? 'FAIL' : incomplete.length > 0 ? 'INCOMPLETE' : 'PASS';
-  const reasons: string[] = [];
-  if (cut) for (const c of incomplete) reasons.push(`${c.title}: ${c.summary}`);
-  for (const c of failed) reasons.push(`${c.title}: ${c.summary}${cut ? ' (on the part read)' : ''}`);
-  if (!cut) for (const c of incomplete) reasons.push(`${c.title}: ${c.summary}`);
+  const reasons: Message[] = [];
+  if (cut) for (const c of incomplete) reasons.push(msg`${c.title}: ${c.summary}`);
+  for (const c of failed) reasons.push(msg`${c.title}: ${c.summary}${cut ? ' (on the part read)' : ''}`);
+  if (!cut) for (const c of incomplete) reasons.push(msg`${c.title}: ${c.summary}`);
   if (status === 'PASS') {
     const passed = checks.filter((c) => c.status === 'pass' || c.status === 'warn').map((c) => c.id);
-    reasons.push(`${plural(passed.length, 'check')} passed (${passed.join(', ')})${notConfiguredIds.length ? `; not configured: ${notConfiguredIds.join(', ')}` : ''}`);
-    for (const c of checks.filter((c) => c.status === 'warn')) reasons.push(`warning — ${c.title}: ${c.summary}`);
+    reasons.push(msg`${count(passed.length, 'check')} passed (${passed.join(', ')})${notConfiguredIds.length ? `; not configured: ${notConfiguredIds.join(', ')}` : ''}`);
+    for (const c of checks.filter((c) => c.status === 'warn')) reasons.push(msg`warning — ${c.title}: ${c.summary}`);
   }
   const exitCode = gate === 'off' ? 0 : status === 'FAIL' ? 1 : status === 'INCOMPLETE' ? 3 : 0;
   return {

@@ -73,7 +73,7 @@ async function reportAndGate(ctx: LabContext, { aggregator, flowsFile, traffic, 
   ctx.shared.verdict = compliance.status;
   ctx.shared.reportPath = join(ctx.options.outDir, reportFileNames.md);
   ctx.exitCode = compliance.exitCode === 0 ? ExitCode.pass : compliance.exitCode;
-  ctx.progress.info(`verdict ${compliance.status}${compliance.reasons.length ? `: ${compliance.reasons.join('; ')}` : ''}`);
+  ctx.progress.info(`verdict ${compliance.status}${report.compliance.reasons.length ? `: ${report.compliance.reasons.join('; ')}` : ''}`);
   for (const path of [...(flowsFile === flowsPath(ctx) ? [flowsFile] : []), ...written]) ctx.progress.info(`wrote ${displayPath(path)}`);
 }
 

@@ -2,6 +2,7 @@
 // each within a stated tolerance. Pure: two Analyses in, the checks out.
 import type { Analysis } from '../analysis/aggregate.ts';
 import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
+import { joinMessages, msg } from '../analysis/message.ts';
 
 export interface ReconciliationCheck {
   /** What is compared: `http requests A → B`, `drops POLICY_DENIED`, `flows FORWARDED`. */
@@ -74,12 +75,12 @@ export function mismatchWarning(r: Reconciliation): string | undefined {
 export function withMismatchWarning(compliance: Compliance, r: Reconciliation): Compliance {
   const text = mismatchWarning(r);
   if (!text) return compliance;
-  const warning: Violation = { check: 'completeness', severity: 'warn', source: null, destination: null, rule: null, message: text, verdict: null };
+  const warning: Violation = { check: 'completeness', severity: 'warn', source: null, destination: null, rule: null, message: [text], verdict: null };
   const checks: CheckResult[] = compliance.checks.map((c) => {
     if (c.id !== 'completeness' || c.status === 'skipped') return c;
     const violations = [...c.violations, warning];
     const status = c.status === 'pass' ? 'warn' : c.status;
-    const summary = violations.length === 1 ? text : `${violations.length} findings: ${violations.slice(0, 3).map((v) => v.message).join('; ')}${violations.length > 3 ? '; …' : ''}`;
+    const summary = violations.length === 1 ? [text] : msg`${violations.length} findings: ${joinMessages(violations.slice(0, 3).map((v) => v.message), '; ')}${violations.length > 3 ? '; …' : ''}`;
     return { ...c, status, summary, violations };
   });
   const added = checks.some((c, i) => c !== compliance.checks[i]);

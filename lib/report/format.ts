@@ -1,4 +1,5 @@
 // Number, time and text formatting shared by the report writers.
+import type { Message } from '../analysis/message.ts';
 
 export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -36,4 +37,17 @@ export function fmtDuration(seconds: number): string {
 
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${fmtInt(n)} ${n === 1 ? word : many}`;
+}
+
+/** An analysis message as text: counts with their noun, shares as percentages, durations in ms or s. */
+export function formatMessage(m: Message): string {
+  let out = '';
+  for (const p of m) {
+    if (typeof p === 'string') out += p;
+    else if (typeof p === 'number') out += String(p);
+    else if ('count' in p) out += p.many === undefined ? plural(p.count, p.one) : plural(p.count, p.one, p.many);
+    else if ('share' in p) out += fmtPct(p.share);
+    else out += fmtMs(p.ms);
+  }
+  return out;
 }

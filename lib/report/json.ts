@@ -2,24 +2,47 @@
 import type { MetricsSection } from '../metrics/lab-metrics.ts';
 import type { Analysis, EdgeSummary } from '../analysis/aggregate.ts';
 import type { CheckResult, Compliance, Violation } from '../analysis/compliance.ts';
+import { formatMessage } from './format.ts';
 import { observeCommand, type ObserveCommand, type ReportSource } from './observe-command.ts';
 import type { PolicyReport } from '../policy/report.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 export const GENERATOR_VERSION = '0.1.0';
 
-export interface ReportViolation extends Violation {
+/** The verdict with its messages written out: what every report shows. */
+export interface WrittenViolation extends Omit<Violation, 'message'> {
+  message: string;
+}
+
+export interface WrittenCheck<V = WrittenViolation> extends Omit<CheckResult, 'summary' | 'violations' | 'notes'> {
+  summary: string;
+  violations: V[];
+  notes: string[];
+}
+
+export interface WrittenCompliance<V = WrittenViolation> extends Omit<Compliance, 'reasons' | 'checks' | 'violations'> {
+  reasons: string[];
+  checks: WrittenCheck<V>[];
+  violations: V[];
+}
+
+export interface ReportViolation extends WrittenViolation {
   /** The `hubble-lab observe` command that shows the flows behind it, and how many it prints; null when none does. */
   observe: ObserveCommand | null;
 }
 
-export interface ReportCheck extends Omit<CheckResult, 'violations'> {
-  violations: ReportViolation[];
-}
+export type ReportCheck = WrittenCheck<ReportViolation>;
+export type ReportCompliance = WrittenCompliance<ReportViolation>;
 
-export interface ReportCompliance extends Omit<Compliance, 'checks' | 'violations'> {
-  checks: ReportCheck[];
-  violations: ReportViolation[];
+/** The compliance verdict with every reason, summary, finding and note as text. */
+export function writeCompliance(c: Compliance): WrittenCompliance {
+  const checks: WrittenCheck[] = c.checks.map((k) => ({
+    ...k,
+    summary: formatMessage(k.summary),
+    violations: k.violations.map((v) => ({ ...v, message: formatMessage(v.message) })),
+    notes: k.notes.map(formatMessage),
+  }));
+  return { ...c, reasons: c.reasons.map(formatMessage), checks, violations: checks.flatMap((k) => k.violations) };
 }
 
 export interface ReportInput extends ReportSource {
@@ -42,12 +65,12 @@ export interface Report extends Analysis {
   metrics?: MetricsSection;
 }
 
-function findEdge(a: Analysis, v: Violation): EdgeSummary | undefined {
+function findEdge(a: Analysis, v: WrittenViolation): EdgeSummary | undefined {
   if (v.source === null) return undefined;
   return a.edges.find((e) => e.source === v.source && e.destination === v.destination);
 }
 
-function withObserve(a: Analysis, input: ReportSource, v: Violation): ReportViolation {
+function withObserve(a: Analysis, input: ReportSource, v: WrittenViolation): ReportViolation {
   const edge = findEdge(a, v);
   if (!edge) return { ...v, observe: null };
   const d = edge.drilldowns;
@@ -56,14 +79,15 @@ function withObserve(a: Analysis, input: ReportSource, v: Violation): ReportViol
 }
 
 export function buildReport(a: Analysis, compliance: Compliance, input: ReportInput, now: Date = new Date()): Report {
-  const checks: ReportCheck[] = compliance.checks.map((c) => ({ ...c, violations: c.violations.map((v) => withObserve(a, input, v)) }));
+  const written = writeCompliance(compliance);
+  const checks: ReportCheck[] = written.checks.map((c) => ({ ...c, violations: c.violations.map((v) => withObserve(a, input, v)) }));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generator: { name: 'hubble-lab', version: GENERATOR_VERSION },
     generatedAt: now.toISOString(),
     input,
     ...a,
-    compliance: { ...compliance, checks, violations: checks.flatMap((c) => c.violations) },
+    compliance: { ...written, checks, violations: checks.flatMap((c) => c.violations) },
   };
 }
 

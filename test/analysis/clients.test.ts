@@ -3,6 +3,7 @@ import t from 'tap';
 import { FlowAggregator } from '../../lib/analysis/aggregate.ts';
 import { clientView, targetsNamespace } from '../../lib/analysis/clients.ts';
 import { evaluateCompliance } from '../../lib/analysis/compliance.ts';
+import { writeCompliance } from '../../lib/report/json.ts';
 import { parseExpectations } from '../../lib/analysis/expectations.ts';
 import type { Flow } from '../../lib/flows/types.ts';
 import { ConnectionFlows, type SimEndpoint } from '../../lib/sim/hubble/flows.ts';
@@ -58,7 +59,7 @@ t.test('unanswered requests fail the service-level check of their edge, and say 
   analysis.clients = clientView(summary, null, analysis.services, ns, 'traffic-summary.json');
   const generate = analysis.clients.steps.find((s) => s.step === 'generate')!;
   t.same([generate.client, generate.server, generate.unanswered], [`${ns}/document-agent`, `${ns}/llm-service`, 16]);
-  const c = evaluateCompliance(analysis, expectations, 'expect');
+  const c = writeCompliance(evaluateCompliance(analysis, expectations, 'expect'));
   const slo = c.checks.find((k) => k.id === 'slo')!;
   t.equal(slo.status, 'fail');
   t.match(slo.violations[0]!.message, /document-agent → genai-network-demo\/llm-service: error rate 100% \(16\/16, of which 16 requests never got an answer \(the client's generate\)\) over 1\.0%/);

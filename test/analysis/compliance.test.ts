@@ -4,7 +4,11 @@ import { FlowAggregator, type Analysis } from '../../lib/analysis/aggregate.ts';
 import { evaluateCompliance, globMatch, selectorMatches } from '../../lib/analysis/compliance.ts';
 import { parseExpectations } from '../../lib/analysis/expectations.ts';
 import { FlowSynth } from '../fixtures/synth.ts';
-import { fmtMs } from '../../lib/report/format.ts';
+import { fmtMs, formatMessage } from '../../lib/report/format.ts';
+import { writeCompliance } from '../../lib/report/json.ts';
+
+/** The verdict with its messages written out as the reports write them. */
+const gate = (...args: Parameters<typeof evaluateCompliance>) => writeCompliance(evaluateCompliance(...args));
 
 /**
  * A run of the demo: coordinator → document agent (all fine), document agent → LLM (one in four answers 500,
@@ -45,7 +49,7 @@ t.test('globs and selectors', async (t) => {
 });
 
 t.test('without expectations: the lab guide’s rule, any policy drop fails', async (t) => {
-  const c = evaluateCompliance(demoRun(), undefined, 'any-drop');
+  const c = gate(demoRun(), undefined, 'any-drop');
   t.equal(c.status, 'FAIL');
   t.equal(c.exitCode, 1);
   const drops = c.checks.find((x) => x.id === 'policy-drops')!;
@@ -60,7 +64,7 @@ t.test('without expectations: the lab guide’s rule, any policy drop fails', as
   );
   t.match(c.reasons[0], /No policy-denied flows.*2 findings/);
   t.same(c.notConfigured, ['allowed-dropped', 'deny-enforced', 'drift', 'slo'], 'says which checks were not configured');
-  const clean = evaluateCompliance(demoRun({ noDrops: true }), undefined, 'any-drop');
+  const clean = gate(demoRun({ noDrops: true }), undefined, 'any-drop');
   t.equal(clean.status, 'PASS');
   t.equal(clean.exitCode, 0);
   t.match(clean.reasons[0], /not configured: allowed-dropped, deny-enforced, drift, slo/);
@@ -85,7 +89,7 @@ deny:
 `;
 
 t.test('expectations: allowed traffic dropped by policy fails, enforced denials pass', async (t) => {
-  const c = evaluateCompliance(demoRun(), parseExpectations(expectations, 'expect.yaml'), 'expect');
+  const c = gate(demoRun(), parseExpectations(expectations, 'expect.yaml'), 'expect');
   t.equal(c.status, 'FAIL');
   const byId = Object.fromEntries(c.checks.map((x) => [x.id, x]));
   t.equal(byId['policy-drops']!.status, 'skipped', 'drops are judged by allow/deny instead');
@@ -114,7 +118,7 @@ checks: { drift: fail, allowedDropped: off }
 `,
     'x.yaml',
   );
-  const c = evaluateCompliance(demoRun(), exp, 'expect');
+  const c = gate(demoRun(), exp, 'expect');
   const byId = Object.fromEntries(c.checks.map((x) => [x.id, x]));
   const deny = byId['deny-enforced']!;
   t.equal(deny.status, 'fail');
@@ -134,7 +138,7 @@ t.test('service levels: error rate and p99 per edge, default and per-edge limits
   const a = demoRun({ noDrops: true });
   const llmEdge = a.edges.find((e) => e.destination === 'genai-network-demo/llm-service')!;
   t.equal(llmEdge.http!.errorRate, 5 / 20);
-  const c = evaluateCompliance(
+  const c = gate(
     a,
     parseExpectations(
       `
@@ -165,20 +169,29 @@ slo:
 
 t.test('incomplete data: INCOMPLETE (exit 3), a warning, or accepted; --gate off never fails', async (t) => {
   const a = demoRun({ lost: true, noDrops: true });
-  const fail = evaluateCompliance(a, parseExpectations('incomplete: fail\n', 'i.yaml'), 'expect');
+  const fail = gate(a, parseExpectations('incomplete: fail\n', 'i.yaml'), 'expect');
   t.equal(fail.status, 'INCOMPLETE');
   t.equal(fail.exitCode, 3);
   t.match(fail.reasons[0], /Data complete.*40 events lost \(40 HUBBLE_RING_BUFFER\)/);
-  const warn = evaluateCompliance(a, parseExpectations('incomplete: warn\n', 'i.yaml'), 'expect');
+  const warn = gate(a, parseExpectations('incomplete: warn\n', 'i.yaml'), 'expect');
   t.equal(warn.status, 'PASS');
   t.match(warn.reasons.join('\n'), /warning — Data complete/);
-  const pass = evaluateCompliance(a, parseExpectations('incomplete: pass\n', 'i.yaml'), 'expect');
+  const pass = gate(a, parseExpectations('incomplete: pass\n', 'i.yaml'), 'expect');
   t.equal(pass.status, 'PASS');
   t.equal(pass.checks.find((x) => x.id === 'completeness')!.notes.length, 1, 'still noted');
-  t.equal(evaluateCompliance(a, undefined, 'any-drop').status, 'PASS', 'without a file, incomplete data is a warning');
-  const failedRun = evaluateCompliance(demoRun({ lost: true }), parseExpectations('incomplete: fail\n', 'i.yaml'), 'any-drop');
+  t.equal(gate(a, undefined, 'any-drop').status, 'PASS', 'without a file, incomplete data is a warning');
+  const failedRun = gate(demoRun({ lost: true }), parseExpectations('incomplete: fail\n', 'i.yaml'), 'any-drop');
   t.equal(failedRun.status, 'FAIL', 'a real failure outranks incomplete data');
-  const off = evaluateCompliance(demoRun(), undefined, 'off');
+  const off = gate(demoRun(), undefined, 'off');
   t.equal(off.status, 'FAIL', 'the verdict is still computed');
   t.equal(off.exitCode, 0, 'but does not fail the job');
+});
+
+t.test('findings keep their numbers as numbers: the report layer writes them out', async (t) => {
+  const c = evaluateCompliance(demoRun(), undefined, 'any-drop');
+  t.same(c.reasons[0]!.filter((p) => typeof p !== 'string'), [{ count: 2, one: 'finding' }], 'how many findings, as a count');
+  const slo = evaluateCompliance(demoRun(), parseExpectations('slo:\n  default:\n    maxErrorRate: 0.01\n    maxP99Ms: 1\n', 's.yaml'), 'expect').checks.find((k) => k.id === 'slo')!;
+  const p99 = slo.violations.find((v) => v.message.some((p) => typeof p === 'string' && p.includes(': p99 ')))!;
+  t.match(p99.message, [String, { ms: Number }, ' over ', { ms: 1 }], 'latencies in milliseconds');
+  t.equal(writeCompliance({ ...c, checks: [], violations: [] }).reasons[0], formatMessage(c.reasons[0]!));
 });
