@@ -11,7 +11,8 @@ import { agentFlows, enableHubble, nodeScriptSpec, scriptConfigMap, startCiliumS
 
 // Each pod serves TCP 80, 81 and 82 and, on its control port (reached from its node, never policed), probes the
 // targets it is sent, all at once: `.` connected (or, for DNS, answered), `X` dropped (the SYN retransmissions ran
-// out: ETIMEDOUT; or no DNS answer in time), `R` refused (allowed, but nothing there).
+// out: ETIMEDOUT; or no DNS answer in 2 s, time for an allowed answer on a busy machine), `R` refused (allowed, but
+// nothing there).
 const probeAgent = `
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -27,7 +28,7 @@ const dns = (server) => new Promise((resolve) => {
   const name = Buffer.concat([...'kube-dns.kube-system.svc.cluster.local'.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0, 0, 1, 0, 1])]);
   const header = Buffer.from([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   const sock = dgram.createSocket('udp4');
-  const timer = setTimeout(() => { sock.close(); resolve('X'); }, 700);
+  const timer = setTimeout(() => { sock.close(); resolve('X'); }, 2000);
   sock.on('message', (m) => { if (m.readUInt16BE(0) !== id) return; clearTimeout(timer); sock.close(); resolve((m[3] & 15) === 0 ? '.' : 'rcode ' + (m[3] & 15)); });
   sock.send(Buffer.concat([header, name]), 53, server);
 });
@@ -280,15 +281,26 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
   const between = (list: Flow[], from: PodName, to: PodName, port = 80) =>
     list.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to && (f.l4?.TCP ?? f.l4?.UDP)?.destination_port === port);
   const line = (f: Flow) => `${f.node_name?.split('/').pop()} ${f.traffic_direction} ${f.verdict} match=${f.policy_match_type ?? 0} ${f.drop_reason_desc ?? '-'} reply=${f.is_reply} ${f.Summary}`;
+  // A connection's first packet, once: on a loaded machine a SYN the datapath answers after the client's retransmission
+  // timeout is sent again and gets a verdict again, for the same connection (its source port).
+  const perConnection = (list: Flow[]) => {
+    const seen = new Set<string>();
+    return list.filter((f) => {
+      const key = `${f.source?.pod_name}:${(f.l4?.TCP ?? f.l4?.UDP)?.source_port}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  };
   const byPolicies = (f: Flow) => [...(f.ingress_allowed_by ?? []), ...(f.egress_allowed_by ?? []), ...(f.ingress_denied_by ?? []), ...(f.egress_denied_by ?? [])].map((p) => `${p.kind}/${p.name}`);
 
   t.same(verdictsIn(cases[0]!.name), [], 'no policy: no policy verdicts');
 
   const lab = verdictsIn(cases[1]!.name);
   const nodeOf = (p: PodName) => pods[p].node;
-  t.same(between(lab, 'coord', 'doc').map(line), [`${nodeOf('doc')} INGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "coordinator → document-agent: allowed at document-agent's ingress by peer and port (L3-L4); the coordinator has no egress policy");
-  t.same(between(lab, 'coord', 'doc').map(byPolicies), [['NetworkPolicy/genai-network-policy']], 'named by the policy that allows it');
-  t.same(between(lab, 'doc', 'llm').map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "document-agent → llm-service: allowed at document-agent's egress");
+  t.same(perConnection(between(lab, 'coord', 'doc')).map(line), [`${nodeOf('doc')} INGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "coordinator → document-agent: allowed at document-agent's ingress by peer and port (L3-L4); the coordinator has no egress policy");
+  t.same(perConnection(between(lab, 'coord', 'doc')).map(byPolicies), [['NetworkPolicy/genai-network-policy']], 'named by the policy that allows it');
+  t.same(perConnection(between(lab, 'doc', 'llm')).map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "document-agent → llm-service: allowed at document-agent's egress");
   const docDns = lab.filter((f) => f.source?.pod_name === 'doc' && f.destination?.pod_name?.startsWith('coredns'));
   t.same(docDns.map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=3 - reply=false UDP`], 'document-agent → DNS: allowed by a port rule for any peer (L4-Only)');
   const refused = Array(synRetries + 1).fill(`${nodeOf('doc')} INGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`);
@@ -300,7 +312,7 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
   const denyCase = verdictsIn(cases.find((c) => c.name.startsWith('CiliumNetworkPolicy: a deny rule'))!.name);
   t.same(between(denyCase, 'client', 'llm').map(line), Array(synRetries + 1).fill(`${nodeOf('llm')} INGRESS DROPPED match=1 POLICY_DENY reply=undefined TCP Flags: SYN`), 'a deny rule for a peer (L3-Only) drops');
   t.same(between(denyCase, 'client', 'llm').map(byPolicies)[0], ['CiliumNetworkPolicy/llm-not-from-other'], 'and is named as the policy that denied');
-  t.same(between(denyCase, 'coord', 'llm').map(line), [`${nodeOf('llm')} INGRESS FORWARDED match=4 - reply=false TCP Flags: SYN`], 'the all entity allows any peer, protocol and port (all)');
+  t.same(perConnection(between(denyCase, 'coord', 'llm')).map(line), [`${nodeOf('llm')} INGRESS FORWARDED match=4 - reply=false TCP Flags: SYN`], 'the all entity allows any peer, protocol and port (all)');
 });
 
 /** A flow's time in nanoseconds since the epoch, comparable with the sim's clock. */
