@@ -2,7 +2,7 @@
 import type { Analysis, EdgeSummary } from './aggregate.ts';
 import type { CheckMode, EdgeRule, EndpointSelector, Expectations, IncompleteMode, PortSpec, SloLimits } from './expectations.ts';
 import { missedFlows } from './quality.ts';
-import { deniedText } from './drops.ts';
+import { deniedMessage } from './drops.ts';
 import { unansweredOnEdge } from './clients.ts';
 import { count, joinMessages, millis, msg, share, type Message } from './message.ts';
 
@@ -162,7 +162,7 @@ function checkPolicyDrops(a: Analysis, mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations = a.edges
     .filter((e) => e.policyDenied > 0)
-    .map((e) => violation('policy-drops', sev, e, [`${edgeName(e)}: ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`], null, 'DROPPED'));
+    .map((e) => violation('policy-drops', sev, e, msg`${edgeName(e)}: ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, null, 'DROPPED'));
   return result('policy-drops', mode, violations, ['no flow was dropped by policy']);
 }
 
@@ -173,7 +173,7 @@ function checkAllowedDropped(a: Analysis, allow: readonly EdgeRule[], deny: read
     if (e.policyDenied === 0 || deny.some((r) => ruleApplies(r, e))) continue;
     const rule = allow.find((r) => ruleApplies(r, e));
     if (!rule) continue;
-    violations.push(violation('allowed-dropped', sev, e, [`${edgeName(e)} is allowed by ${rule.label} but had ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`], rule.label, 'DROPPED'));
+    violations.push(violation('allowed-dropped', sev, e, msg`${edgeName(e)} is allowed by ${rule.label} but had ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, rule.label, 'DROPPED'));
   }
   return result('allowed-dropped', mode, violations, ['no allowed edge had policy drops']);
 }
@@ -193,7 +193,7 @@ function checkDenyEnforced(a: Analysis, deny: readonly EdgeRule[], mode: CheckMo
       if (e.delivered > 0) {
         violations.push(violation('deny-enforced', sev, e, msg`${edgeName(e)} must be denied (${what}) but reached the server: ${count(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
       } else if (e.policyDenied > 0) {
-        notes.push([`${edgeName(e)}: enforced (${what}), ${deniedText(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`]);
+        notes.push(msg`${edgeName(e)}: enforced (${what}), ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`);
       } else {
         notes.push(msg`${edgeName(e)}: not answered (${what}), but no policy drop was seen either (${count(e.dropped, 'drop')})`);
       }

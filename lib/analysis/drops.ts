@@ -3,6 +3,7 @@ import type { Flow } from '../flows/types.ts';
 import { enumValues } from '../hubble/filter/tables.ts';
 import { CappedCounter } from './counter.ts';
 import { redactFlowSecrets } from '../flows/redact.ts';
+import { count, msg, type Message } from './message.ts';
 
 let dropReasonNames: Map<number, string> | undefined;
 
@@ -122,9 +123,8 @@ function isFirstSyn(flow: Flow): boolean {
 }
 
 /** What was denied, in the unit that was counted: `4 SYNs denied` when every one was a connection's first SYN. */
-export function deniedText(denied: number, syns: number): string {
-  const unit = denied > 0 && syns === denied ? (denied === 1 ? 'SYN' : 'SYNs') : denied === 1 ? 'packet' : 'packets';
-  return `${denied.toLocaleString('en-US')} ${unit} denied`;
+export function deniedMessage(denied: number, syns: number): Message {
+  return msg`${count(denied, denied > 0 && syns === denied ? 'SYN' : 'packet')} denied`;
 }
 
 export function mergeDrops(into: EdgeDrops, from: EdgeDrops): void {

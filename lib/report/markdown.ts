@@ -1,8 +1,8 @@
 // report.md: the verdict and why, key numbers, a Mermaid service map and the tables a reader needs, rendered on GitHub.
 import type { EdgeSummary } from '../analysis/aggregate.ts';
-import { deniedText, type FlowExample } from '../analysis/drops.ts';
+import { deniedMessage, type FlowExample } from '../analysis/drops.ts';
 import type { Report, ReportCheck } from './json.ts';
-import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, plural } from './format.ts';
+import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, formatMessage, plural } from './format.ts';
 import { observeCommand, shellCommand, type ObserveCommand } from './observe-command.ts';
 import { dropWhy, policyMarkdown } from './policy.ts';
 import { metricsMarkdown } from '../metrics/report-section.ts';
@@ -123,7 +123,7 @@ function mapLabel(e: EdgeSummary, seconds: number): string {
   } else if (e.forwarded > 0 || e.policyDenied === 0) {
     parts.push(plural(e.flows - e.policyVerdicts, 'flow'));
   }
-  if (e.policyDenied > 0) parts.push(deniedText(e.policyDenied, e.policyDeniedSyns));
+  if (e.policyDenied > 0) parts.push(formatMessage(deniedMessage(e.policyDenied, e.policyDeniedSyns)));
   return parts.join(' · ');
 }
 
@@ -325,7 +325,7 @@ function drops(r: Report): string {
     for (const pair of d.edges.slice(0, 5)) {
       const e = r.edges.find((x) => x.source === pair.source && x.destination === pair.destination);
       const sides = e && d.policy ? ` — denied at ${[e.policyDeniedBy.ingress ? `the server's ingress (${fmtInt(e.policyDeniedBy.ingress)})` : '', e.policyDeniedBy.egress ? `the client's egress (${fmtInt(e.policyDeniedBy.egress)})` : ''].filter(Boolean).join(' and ') || 'an unknown side'}` : '';
-      out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? deniedText(e.policyDenied, e.policyDeniedSyns) : plural(pair.count, 'packet')}${sides}`);
+      out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? formatMessage(deniedMessage(e.policyDenied, e.policyDeniedSyns)) : plural(pair.count, 'packet')}${sides}`);
       const c = e ? observeCommand(r.input, r.window, e.drilldowns.drops.find((x) => x.reason === d.reason) ?? null) : null;
       if (c) out.push(`  - ${commandLine(c)}`);
       const why = d.policy ? dropWhy(r.policy, pair) : undefined;
