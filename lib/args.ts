@@ -27,7 +27,8 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-function closest(name: string, names: string[]): string | undefined {
+/** The name in `names` nearest to `name` (edit distance), if near enough to be what was meant. */
+export function closest(name: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const candidate of names) {
@@ -157,7 +158,11 @@ export function optionValues(parsed: ParsedArgs, name: string): string[] {
 export function formatOptionsHelp(specs: readonly OptionSpec[]): string {
   const lines: string[] = [];
   let group: string | undefined;
-  const rows = specs.map((s) => {
+  // Flags without a heading come first: after a heading they would read as part of its group.
+  const ordered = [...specs.filter((s) => !s.group), ...specs.filter((s) => s.group)];
+  const groups = [...new Set(ordered.map((s) => s.group))];
+  ordered.sort((a, b) => groups.indexOf(a.group) - groups.indexOf(b.group));
+  const rows = ordered.map((s) => {
     const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : ` ${s.valueName ?? s.type.toUpperCase()}`}`;
     return { s, flag };
   });

@@ -1,55 +1,61 @@
 // The `hubble-lab` command: parses argv, dispatches to a subcommand, turns errors into messages and exit codes.
-import { formatOptionsHelp, parseArgs } from './args.ts';
+// Only the command that runs is loaded: the command list and `--version` load none.
+import { readFileSync } from 'node:fs';
+import { closest, parseArgs } from './args.ts';
 import type { Command, CommandIO } from './command.ts';
 import { ExitCode, HubbleLabError, UsageError, formatError, outputError } from './errors.ts';
+import { commandTable, type CommandEntry } from './cli/commands.ts';
+import { commandHelp, topHelp } from './cli/help.ts';
 
-/** Subcommands load lazily so that `--help` and small commands start fast. */
-const commands: Record<string, () => Promise<Command>> = {
-  observe: async () => (await import('./commands/observe.ts')).observeCommand,
-  analyze: async () => (await import('./commands/analyze.ts')).analyzeCommand,
-  relay: async () => (await import('./commands/relay.ts')).relayCommand,
-  sim: async () => (await import('./commands/sim.ts')).simCommand,
-  run: async () => (await import('./commands/run.ts')).runCommand,
-  'port-forward': async () => (await import('./commands/port-forward.ts')).portForwardCommand,
-  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
-  policy: async () => (await import('./commands/policy.ts')).policyCommand,
-  teardown: async () => (await import('./commands/teardown.ts')).teardownCommand,
+const helpCommand: Command = {
+  name: 'help',
+  summary: "list the commands, or show a command's flags: hubble-lab help <command>",
+  usage: 'help [command]',
+  options: [],
+  async run(args, io) {
+    const [topic, ...extra] = args.positionals;
+    if (extra.length) throw new UsageError(`help takes one command, got "${args.positionals.join(' ')}"`);
+    io.stdout.write(topic === undefined ? topHelp(entries) : commandHelp(await findCommand(topic).load()));
+    return ExitCode.pass;
+  },
 };
 
-async function loadCommands(): Promise<Command[]> {
-  const loaded: Command[] = [];
-  for (const load of Object.values(commands)) {
-    loaded.push(await load());
-  }
-  return loaded;
-}
+const versionCommand: Command = {
+  name: 'version',
+  summary: "print hubble-lab's version",
+  usage: 'version',
+  options: [],
+  async run(args, io) {
+    if (args.positionals.length) throw new UsageError(`version takes no arguments, got "${args.positionals.join(' ')}"`);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    io.stdout.write(`hubble-lab ${version}\n`);
+    return ExitCode.pass;
+  },
+};
 
-export function commandHelp(cmd: Command): string {
-  const parts = [`Usage: hubble-lab ${cmd.usage}`, '', cmd.summary, '', 'Flags:', formatOptionsHelp(cmd.options)];
-  parts.push(`  ${'-h, --help'.padEnd(12)}show this help`);
-  if (cmd.details) parts.push('', cmd.details.trimEnd());
-  return parts.join('\n') + '\n';
-}
+/** Every command `hubble-lab` takes, in the order `--help` lists them. */
+const entries: readonly CommandEntry[] = [
+  ...commandTable,
+  {
+    name: 'completion',
+    group: 'Other',
+    summary: 'print a bash or zsh completion script: source <(hubble-lab completion bash)',
+    load: async () => (await import('./cli/completion.ts')).completionCommand(entries),
+  },
+  { name: helpCommand.name, group: 'Other', summary: helpCommand.summary, load: async () => helpCommand },
+  { name: versionCommand.name, group: 'Other', summary: versionCommand.summary, load: async () => versionCommand },
+];
 
-async function topHelp(): Promise<string> {
-  const all = await loadCommands();
-  const width = Math.max(...all.map((c) => c.name.length)) + 2;
-  const lines = [
-    'hubble-lab — the Network Observability with Hubble lab as software.',
-    '',
-    'Usage: hubble-lab <command> [flags]      (hubble-lab <command> --help for its flags)',
-    '',
-    'Commands:',
-    ...all.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
-  ];
-  for (const c of all) {
-    lines.push('', `hubble-lab ${c.usage}`, formatOptionsHelp(c.options));
-  }
-  lines.push(
-    '',
-    'Exit codes: 0 pass, 1 compliance failed, 2 usage/input/infrastructure error, 3 incomplete data.',
-  );
-  return lines.join('\n') + '\n';
+/** The command list, for tests that hold it against the command modules. */
+export const commandEntries = entries;
+
+function findCommand(name: string): CommandEntry {
+  const entry = entries.find((e) => e.name === name);
+  if (entry) return entry;
+  const guess = closest(name, entries.map((e) => e.name));
+  throw new UsageError(`unknown command "${name}"${guess ? ` — did you mean "${guess}"?` : ''}`, {
+    hint: 'run `hubble-lab --help` for the list of commands',
+  });
 }
 
 function defaultIO(): CommandIO {
@@ -74,23 +80,23 @@ function defaultIO(): CommandIO {
 export async function main(argv: string[], io: CommandIO = defaultIO()): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      io.stdout.write(await topHelp());
+    if (name === undefined || name === '--help' || name === '-h') {
+      io.stdout.write(topHelp(entries));
       return name === undefined ? ExitCode.error : ExitCode.pass;
     }
-    if (name === '--version') {
-      io.stdout.write('hubble-lab 0.1.0\n');
-      return ExitCode.pass;
+    if (name === '--version') return await versionCommand.run({ ordered: [], positionals: [] }, io);
+    if (name.startsWith('-')) {
+      const guess = closest(name, ['--help', '--version']);
+      throw new UsageError(`unknown flag ${name}${guess ? ` — did you mean ${guess}?` : ''}`, {
+        hint: 'flags go after the command: hubble-lab <command> [flags]; run `hubble-lab --help` for the commands',
+      });
     }
-    const load = commands[name];
-    if (!load) throw new UsageError(`unknown command "${name}"`, { hint: 'run `hubble-lab --help` for the list of commands' });
-    const cmd = await load();
+    const cmd = await findCommand(name).load();
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(commandHelp(cmd));
       return ExitCode.pass;
     }
-    const parsed = parseArgs(rest, cmd.options, cmd.name);
-    return await cmd.run(parsed, io);
+    return await cmd.run(parseArgs(rest, cmd.options, cmd.name), io);
   } catch (err) {
     io.stderr.write(`hubble-lab: ${formatError(err)}\n`);
     return err instanceof HubbleLabError ? err.exitCode : ExitCode.error;

@@ -1,6 +1,6 @@
 // Command-line parsing: order kept, values checked, unknown flags named with a suggestion.
 import t from 'tap';
-import { parseArgs, optionValues, type OptionSpec } from '../lib/args.ts';
+import { closest, formatOptionsHelp, parseArgs, optionValues, type OptionSpec } from '../lib/args.ts';
 import { UsageError } from '../lib/errors.ts';
 
 const specs: OptionSpec[] = [
@@ -49,4 +49,34 @@ t.test("the forms hubble's flag library also reads: -o=json, -f=false, grouped s
   t.throws(() => parseArgs(['-f=maybe'], more, 'observe'), { message: 'observe: -f takes true or false, not "maybe"' });
   t.throws(() => parseArgs(['-fq'], more, 'observe'), { message: 'observe: unknown flag -q' });
   t.throws(() => parseArgs(['--n', 'a'], more, 'observe'), { message: 'observe: unknown flag --n' }, 'a short name is no long flag');
+});
+
+t.test('help lists flags without a heading first, then each heading once, in the order given', async (t) => {
+  const mixed: OptionSpec[] = [
+    { name: 'kubeconfig', type: 'string', valueName: 'PATH', description: 'cluster', group: 'Cluster' },
+    { name: 'dry-run', type: 'boolean', description: 'plan only' },
+    { name: 'out', type: 'string', valueName: 'DIR', description: 'where', group: 'Output' },
+    { name: 'context', type: 'string', valueName: 'NAME', description: 'context', group: 'Cluster' },
+    { name: 'yes', short: 'y', type: 'boolean', description: 'no questions', default: false },
+  ];
+  t.equal(
+    formatOptionsHelp(mixed),
+    [
+      '      --dry-run          plan only',
+      '  -y, --yes              no questions (default false)',
+      '',
+      'Cluster:',
+      '      --kubeconfig PATH  cluster',
+      '      --context NAME     context',
+      '',
+      'Output:',
+      '      --out DIR          where',
+    ].join('\n'),
+  );
+});
+
+t.test('closest: the name meant, or none when nothing is near', async (t) => {
+  t.equal(closest('analyse', ['observe', 'analyze', 'relay']), 'analyze');
+  t.equal(closest('obsreve', ['observe', 'analyze', 'relay']), 'observe');
+  t.equal(closest('kubectl', ['observe', 'analyze', 'relay']), undefined);
 });

@@ -1,0 +1,70 @@
+// hubble-lab completion bash|zsh: the script is accepted by the shell and completes commands, subcommands and each
+// command's flags. Real shells, real processes.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandEntries } from '../../lib/cli.ts';
+
+const bin = fileURLToPath(new URL('../../bin/hubble-lab.mjs', import.meta.url));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function has(shell: string): boolean {
+  return spawnSync(shell, ['-c', 'exit 0']).status === 0;
+}
+
+const bash = cli(['completion', 'bash']);
+
+t.test('bash accepts the script and registers hubble-lab', async (t) => {
+  t.equal(bash.code, 0, bash.stderr);
+  // As the script's own comment says to load it: from the command, through process substitution.
+  const r = spawnSync('bash', ['-c', `source <("${process.execPath}" "${bin}" completion bash) && complete -p hubble-lab`], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'complete -o default -F _hubble_lab hubble-lab\n');
+});
+
+t.test('bash completes commands, subcommands and flags', async (t) => {
+  const dir = t.testdir({});
+  const script = join(dir, 'hubble-lab.bash');
+  writeFileSync(script, bash.stdout);
+  /** What bash offers for the words typed so far (the last one being completed). */
+  const complete = (...words: string[]) => {
+    const line = ['hubble-lab', ...words].map((w) => `'${w}'`).join(' ');
+    const r = spawnSync('bash', ['-c', `source '${script}'; COMP_WORDS=(${line}); COMP_CWORD=${words.length}; _hubble_lab; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+  t.same(complete(''), commandEntries.map((e) => e.name), 'every command');
+  t.same(complete('an'), ['analyze']);
+  t.same(complete('policy', ''), ['suggest', 'check'], "policy's subcommands");
+  t.same(complete('completion', ''), ['bash', 'zsh']);
+  t.same(complete('help', 'te'), ['teardown']);
+  t.same(complete('observe', '--to-na'), ['--to-namespace']);
+  t.same(complete('doctor', '--'), ['--kubeconfig', '--context', '--help']);
+  t.same(complete('observe', '--input-file', ''), [], "a flag's value is left to bash's file names");
+  for (const entry of commandEntries) {
+    const cmd = await entry.load();
+    const flags = complete(entry.name, '-');
+    for (const o of cmd.options) t.ok(flags.includes(`--${o.name}`) && (!o.short || flags.includes(`-${o.short}`)), `${entry.name} --${o.name}`);
+  }
+});
+
+t.test('zsh accepts the script', { skip: has('zsh') ? false : 'zsh is not installed here' }, async (t) => {
+  const zsh = cli(['completion', 'zsh']);
+  t.equal(zsh.code, 0, zsh.stderr);
+  const r = spawnSync('zsh', ['-fc', `autoload -U compinit && compinit -u -D && source <("${process.execPath}" "${bin}" completion zsh) && print -r -- $_comps[hubble-lab]`], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '_hubble-lab\n');
+  t.equal(r.stderr, '');
+});
+
+t.test('an unknown shell is a usage error', async (t) => {
+  const r = cli(['completion', 'fish']);
+  t.equal(r.code, 2);
+  t.equal(r.stderr, 'hubble-lab: completion: unknown shell "fish"\n  hint: run `hubble-lab completion bash` or `hubble-lab completion zsh`\n');
+});
