@@ -2,6 +2,7 @@
 // Run without collect, it analyses the latest earlier run's flows.jsonl instead.
 import { InfraError } from '../lib/errors.ts';
 import { analyzeCollected, analyzeLatestRun, expectationsPath } from '../lib/lab/analyze-run.ts';
+import { displayPath, latestRunFlows, reportsDir } from '../lib/lab/run-folders.ts';
 import { defineTask } from '../lib/lab/task.ts';
 import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
@@ -16,7 +17,8 @@ export const analyze = defineTask({
     { verb: 'list', group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies' },
   ],
   async plan(ctx) {
-    const flows = ctx.selected.includes('collect') ? 'the flows collected' : "the latest run's flows.jsonl";
+    const latest = ctx.selected.includes('collect') ? undefined : latestRunFlows(reportsDir, ctx.options.outDir);
+    const flows = ctx.selected.includes('collect') ? 'the flows collected' : latest ? `the latest run's flows, ${displayPath(latest)},` : "the latest run's flows.jsonl (there is none yet)";
     return { changes: [], notes: [`report and gate ${flows} with ${expectationsPath} into ${ctx.options.outDir}`] };
   },
   async apply(ctx) {

@@ -85,10 +85,23 @@ t.test('on a fresh embedded cluster', async (t) => {
     t.same(ends.map((e) => e.id), labTasks.map((task) => task.id), 'every task, in order');
     t.same([...new Set(ends.map((e) => e.outcome))], ['planned'], 'each one planned');
     t.ok(
-      events.some((e) => e.event === 'info' && /hubble-relay \(not created yet\)/.test(String(e.line))),
+      events.some((e) => e.event === 'info' && /kube-system\/hubble-relay \(not created yet: deploy-hubble creates it\)/.test(String(e.line))),
       'wait plans for the Deployments the earlier tasks would create',
     );
     t.match(events.at(-1), { event: 'finished', exitCode: 0 }, 'the closing line is JSON');
+  });
+
+  t.test('a whole run with --json writes JSON lines only, the last one its verdict and report', async (t) => {
+    const out = mkdtempSync(join(tmpdir(), 'lab-json-'));
+    t.teardown(() => rmSync(out, { recursive: true, force: true }));
+    const res = await hubbleLab(['run', '--json', '--duration', '4s', '--out', out, ...kubeconfig]);
+    t.equal(res.code, 0, `exit 0\n${res.stdout}\n${res.stderr}`);
+    const events = jsonLines(t, res.stdout);
+    const ends = events.filter((e) => e.event === 'task-end');
+    t.same(ends.map((e) => e.id), labTasks.map((task) => task.id), 'every task, in order');
+    t.same(ends.filter((e) => e.outcome !== 'done' && e.outcome !== 'unchanged'), [], 'each one done (or already as intended)');
+    t.match(events.at(-1), { event: 'finished', verdict: 'PASS', exitCode: 0, report: join(out, 'report.md') });
+    t.match(readFileSync(join(out, 'report.md'), 'utf8'), /^# ✅ PASS/);
   });
 
   t.test('analyze alone reports the latest run\'s flows.jsonl and ends with where its report is', async (t) => {
