@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { main } from '../../lib/cli.ts';
 import { captureIO } from '../fixtures/cli-io.ts';
+import { checkoutForNobody, nobodyIds } from '../fixtures/nobody.ts';
 
 function io(signal: AbortSignal) {
   return captureIO({ stdin: new PassThrough(), signal });
@@ -90,16 +91,6 @@ t.test('bad usage and a taken port fail with exit 2 and a clear message', async 
   t.match(o.err(), `port ${port} on 127.0.0.1 is already in use`);
 });
 
-/** uid and gid of `nobody`, when this test runs as root and can start processes as that user. */
-function nobodyIds(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    return { uid: Number(execFileSync('id', ['-u', 'nobody']).toString()), gid: Number(execFileSync('id', ['-g', 'nobody']).toString()) };
-  } catch {
-    return undefined;
-  }
-}
-
 const nobody = nobodyIds();
 
 t.test('an unprivileged user runs the sim and Ctrl-C leaves no process behind', { skip: nobody ? false : 'needs root to start the sim as nobody (an unprivileged run is what the tests above already do)' }, async (t) => {
@@ -107,7 +98,7 @@ t.test('an unprivileged user runs the sim and Ctrl-C leaves no process behind', 
   await chmod(dir, 0o777);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'kubeconfig');
-  const bin = fileURLToPath(new URL('../../bin/hubble-lab.mjs', import.meta.url));
+  const bin = `${await checkoutForNobody(t, nobody!)}bin/hubble-lab.mjs`;
   // `env -i`: the sim starts with a clean environment, free of the test runner's Node options.
   const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, `HOME=${dir}`, process.execPath, bin, 'sim', 'start', '--nodes', '1', '--kubeconfig', path], {
     cwd: dir,

@@ -3,9 +3,9 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { checkoutForNobody } from '../../fixtures/nobody.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const scenario = fileURLToPath(new URL('./unprivileged-scenario.ts', import.meta.url));
 const uid = process.getuid?.();
 
 if (uid === undefined) {
@@ -15,7 +15,8 @@ if (uid === undefined) {
   t.test(`pods run and talk as ${asNobody ? 'nobody (switched from root)' : `the current user (uid ${uid})`}`, async (t) => {
     // env -i: a clean environment, without the test runner's instrumentation (which writes where nobody cannot).
     const env = [`PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'HOME=/tmp', `TMPDIR=${process.env.TMPDIR ?? '/tmp'}`];
-    const run = spawnSync('/usr/bin/env', ['-i', ...env, process.execPath, `${root}bin/run-ts.mjs`, scenario], {
+    const base = asNobody ? await checkoutForNobody(t, { uid: 65534, gid: 65534 }) : root;
+    const run = spawnSync('/usr/bin/env', ['-i', ...env, process.execPath, `${base}bin/run-ts.mjs`, `${base}test/sim/runtime/unprivileged-scenario.ts`], {
       cwd: '/',
       encoding: 'utf8',
       timeout: 60_000,
