@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Compiles lib/ and tasks/ into dist/ (`npm run build`; `npm install` runs it as `prepare`), so that the hubble-lab
+// command starts without transpiling TypeScript on every run.
+//
+// Each .ts file becomes one .js file at the same place under dist/, with its relative imports' .ts written as .js:
+// the layout mirrors the sources, so every `new URL('../x', import.meta.url)` finds what it finds from source.
+// The transpiler is esbuild, the one tsx runs the sources with, so compiled and source runs behave the same.
+// Other files under lib/ and tasks/ (plain .mjs the sim starts in pods, JSON schemas) are copied; bin/, manifests/,
+// proto/ and package.json are links to the originals. The build is written beside dist/ and swapped in whole, with
+// its stamp last: bin/hubble-lab.mjs runs dist/ only when the stamp is newer than every source (bin/dist.mjs).
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { distDir, rootDir, sourceDirs, stampFile } from './dist.mjs';
+
+const startedAt = Date.now();
+const staging = `${distDir}.building-${process.pid}`;
+const linked = ['bin', 'manifests', 'proto', 'package.json'];
+
+function walk(dir, files = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, files);
+    else files.push(path);
+  }
+  return files;
+}
+
+const sources = sourceDirs.flatMap((dir) => walk(dir));
+const entryPoints = sources.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+const copied = sources.filter((f) => !entryPoints.includes(f));
+
+/**
+ * Every relative import stays an import of its own file (nothing is bundled), with .ts written as .js. JSON is the
+ * exception: esbuild would drop the `with { type: 'json' }` an import of it needs, so it is inlined instead.
+ */
+const keepModules = {
+  name: 'keep-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point' || args.path.endsWith('.json')) return undefined;
+      return { path: args.path.replace(/\.ts$/, '.js'), external: true };
+    });
+  },
+};
+
+rmSync(staging, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: rootDir,
+  entryPoints,
+  outdir: staging,
+  outbase: rootDir,
+  bundle: true,
+  packages: 'external',
+  plugins: [keepModules],
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  write: false,
+  logLevel: 'warning',
+});
+// A module a worker thread or child process starts is named by URL, which esbuild leaves alone.
+const tsUrl = /new URL\((["'])(\.{1,2}\/[^"']*)\.ts\1, import\.meta\.url\)/g;
+for (const file of result.outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  writeFileSync(file.path, file.path.endsWith('.js') ? file.text.replace(tsUrl, 'new URL($1$2.js$1, import.meta.url)') : file.contents);
+}
+for (const file of copied) {
+  const to = join(staging, relative(rootDir, file));
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(file, to);
+}
+for (const name of linked) symlinkSync(join('..', name), join(staging, name), name === 'package.json' ? 'file' : 'junction');
+writeFileSync(join(staging, relative(distDir, stampFile)), String(startedAt));
+
+const old = `${distDir}.old-${process.pid}`;
+try {
+  renameSync(distDir, old);
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+}
+renameSync(staging, distDir);
+rmSync(old, { recursive: true, force: true });
+process.stderr.write(`hubble-lab: compiled ${entryPoints.length} modules into ${relative(process.cwd(), distDir) || '.'} in ${Date.now() - startedAt} ms\n`);

@@ -1,0 +1,114 @@
+// The compiled CLI: bin/build.mjs compiles lib/ and tasks/ into dist/, bin/hubble-lab.mjs runs dist/ only while no
+// source changed since the build, and dist/ behaves as the sources do. In a copy of the tree, so that the build and
+// the edits this test makes never touch the working tree's own dist/ or sources.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSynthFile } from '../fixtures/synth.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const copy = mkdtempSync(join(tmpdir(), 'hubble-lab-dist-'));
+t.teardown(() => rmSync(copy, { recursive: true, force: true }));
+for (const name of ['bin', 'lib', 'tasks', 'test/cli/record-loads.mjs', 'package.json', 'tsconfig.json']) cpSync(join(repo, name), join(copy, name), { recursive: true });
+for (const name of ['node_modules', 'manifests', 'proto']) symlinkSync(join(repo, name), join(copy, name));
+
+const flows = join(copy, 'flows.jsonl');
+await writeSynthFile(flows, { count: 200, seed: 5 });
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const loads = join(copy, `loads-${Math.random().toString(36).slice(2)}.txt`);
+  const r = spawnSync(process.execPath, ['--import', join(copy, 'test/cli/record-loads.mjs'), join(copy, 'bin/hubble-lab.mjs'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: '1', RECORD_LOADS_TO: loads, ...env },
+  });
+  const loaded = existsSync(loads) ? readFileSync(loads, 'utf8').trim().split('\n') : [];
+  rmSync(loads, { force: true });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, compiled: loaded.includes(`file://${copy}/dist/lib/cli.js`), fromSource: loaded.includes(`file://${copy}/lib/cli.ts`) };
+}
+
+function build() {
+  const r = spawnSync(process.execPath, [join(copy, 'bin/build.mjs')], { encoding: 'utf8', timeout: 120_000, cwd: copy });
+  return { code: r.status, stderr: r.stderr };
+}
+
+t.test('a checkout that was never built runs from source', async (t) => {
+  const r = run(['--version']);
+  t.equal(r.code, 0);
+  t.ok(r.fromSource && !r.compiled);
+});
+
+t.test('after a build, the command runs dist/ and does what the sources do', async (t) => {
+  const b = build();
+  t.equal(b.code, 0, b.stderr);
+  t.match(b.stderr, /^hubble-lab: compiled \d+ modules into dist in \d+ ms\n$/);
+  const version = run(['--version']);
+  t.ok(version.compiled && !version.fromSource, 'dist/lib/cli.js, not the sources');
+  t.equal(version.stdout, `hubble-lab ${JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version}\n`, 'package.json found from dist/');
+
+  for (const args of [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']]) {
+    const compiled = run(args);
+    const source = run(args, { HUBBLE_LAB_FROM_SOURCE: '1' });
+    t.ok(compiled.compiled && source.fromSource, `${args[0]}: one of each`);
+    t.same({ code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr }, { code: source.code, stdout: source.stdout, stderr: source.stderr }, args.join(' '));
+  }
+
+  // analyze reads the protos, validates the lab's expectations against their JSON schema and writes every report.
+  const reports = (mode: string, env: NodeJS.ProcessEnv) => {
+    const out = join(copy, `reports-${mode}`);
+    const r = run(['analyze', '--input', flows, '--expect', join(copy, 'manifests/expectations.yaml'), '--out', out], env);
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    delete json.generatedAt;
+    return { code: r.code, stdout: r.stdout.replaceAll(out, 'OUT'), stderr: r.stderr.replaceAll(out, 'OUT'), json };
+  };
+  const compiled = reports('compiled', {});
+  t.ok([0, 1, 3].includes(compiled.code!), compiled.stderr);
+  t.same(compiled, reports('source', { HUBBLE_LAB_FROM_SOURCE: '1' }), 'analyze: same exit, output and report.json');
+});
+
+t.test('every file a compiled module names by URL is there', async (t) => {
+  const urls = /new URL\((["'])([^"']+)\1, import\.meta\.url\)/g;
+  const named: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.js')) for (const m of readFileSync(path, 'utf8').matchAll(urls)) named.push(fileURLToPath(new URL(m[2]!, `file://${path}`)));
+    }
+  };
+  walk(join(copy, 'dist'));
+  t.ok(named.length >= 8, `${named.length} files named by URL`);
+  for (const path of named) t.ok(existsSync(path), path.slice(copy.length + 1));
+  t.ok(named.some((p) => p.endsWith('/dist/lib/sim/net/preload.mjs')), 'the pods\' preload is among them');
+  t.notOk(named.some((p) => p.endsWith('.ts')), 'no TypeScript module is named in dist/');
+});
+
+t.test('an edited, added or removed source is never run stale', async (t) => {
+  const table = join(copy, 'lib/cli/commands.ts');
+  const original = readFileSync(table, 'utf8');
+  writeFileSync(table, original.replace("'show Hubble flows from a file", "'EDITED: show Hubble flows from a file"));
+  const edited = run(['--help']);
+  t.ok(edited.fromSource && !edited.compiled, 'an edit: the sources run');
+  t.match(edited.stdout, /^ {2}observe +EDITED: show Hubble flows/m, 'with the edit');
+
+  t.equal(build().code, 0);
+  const rebuilt = run(['--help']);
+  t.ok(rebuilt.compiled, 'rebuilt: dist/ runs again');
+  t.match(rebuilt.stdout, /EDITED: show Hubble flows/, 'with the edit compiled in');
+
+  // A file added with an old mtime is still seen: its folder's mtime changed.
+  const added = join(copy, 'lib/hubble/added.ts');
+  writeFileSync(added, 'export const added = 1;\n');
+  utimesSync(added, new Date(0), new Date(0));
+  t.ok(run(['--version']).fromSource, 'an added file: the sources run');
+  t.equal(build().code, 0);
+  t.ok(run(['--version']).compiled);
+  rmSync(added);
+  t.ok(run(['--version']).fromSource, 'a removed file: the sources run');
+  t.equal(build().code, 0);
+  t.notOk(existsSync(join(copy, 'dist/lib/hubble/added.js')), 'the build leaves nothing of a removed source');
+  t.ok(statSync(join(copy, 'dist')).isDirectory() && !readdirSync(dirname(join(copy, 'dist'))).some((n) => n.startsWith('dist.')), 'no staging folder left');
+});
