@@ -456,6 +456,7 @@ function setFilter(state: BuildState, t: FilterTracker, flag: FilterFlag, raw: s
   if (flag.field === 'namespace') {
     namespacesOf(t, flag.side).push(value);
   } else if (!(flag.valueName === undefined && raw === false)) {
+    // A boolean flag given as false (--ipv4=false) adds nothing; it was still given, as the conflict checks see it.
     const ctx: FlagContext = {
       policyDrops() {
         if (!state.warnedDenied) {
