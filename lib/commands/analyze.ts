@@ -10,7 +10,6 @@ import type { Flow, GetFlowsRequest, GetFlowsResponse } from '../flows/types.ts'
 import { FlowAggregator } from '../analysis/aggregate.ts';
 import { evaluateCompliance, GATE_MODES, type GateMode } from '../analysis/compliance.ts';
 import { loadExpectations, type Expectations } from '../analysis/expectations.ts';
-import { connectObserver } from '../hubble/client.ts';
 import { createReadStats, describeMalformed, readResponseBatches, type ReadOptions, type ReadStats } from '../hubble/codec/read.ts';
 import { maxLineBytesOption, parseMaxLineBytes } from '../hubble/codec/lines.ts';
 import { inputReadOf, type InputRead, type UnknownValue } from '../analysis/quality.ts';
@@ -207,6 +206,8 @@ async function collectServer(address: string, req: GetFlowsRequest, args: Parsed
       hint: 'use --since/--until (a time window), --follow --duration 60s (live), --all or --last N',
     });
   }
+  // The gRPC client loads only for --server: a file needs none of it.
+  const { connectObserver } = await import('../hubble/client.ts');
   const client = await connectObserver(address, { what: 'Hubble server' });
   const agg = new FlowAggregator();
   let records = 0;
