@@ -4,7 +4,7 @@ import { InfraError } from '../lib/errors.ts';
 import { callApi } from '../lib/kube/errors.ts';
 import { restartDaemonSetAfterConfigWrite, setMergePatch, waitForDaemonSetRollout } from '../lib/kube/rollout.ts';
 import { defineTask, type LabContext, type TaskPlan } from '../lib/lab/task.ts';
-import { hubbleConfig, hubbleMetricsNotes, previousValuesAnnotation, staleAgents } from '../lib/lab/cilium-config.ts';
+import { describeConfigDiff, hubbleConfigDiff, hubbleMetricsNotes, previousValuesAnnotation, staleAgents } from '../lib/lab/cilium-config.ts';
 import { isEntryPoint, runTaskStandalone } from './standalone.ts';
 
 const ns = 'kube-system';
@@ -35,20 +35,12 @@ export const enableHubble = defineTask<EnablePlan>({
   ],
   async plan(ctx) {
     const { cm, pods } = await readState(ctx);
-    const data = cm.data ?? {};
-    const changedKeys: Record<string, string> = {};
-    const previous: Record<string, string | null> = {};
-    for (const [key, value] of Object.entries(hubbleConfig)) {
-      if (data[key] !== value) {
-        changedKeys[key] = value;
-        previous[key] = data[key] ?? null;
-      }
-    }
+    const diff = hubbleConfigDiff(cm.data);
+    const changedKeys = Object.fromEntries(diff.map((d) => [d.key, d.want]));
+    const previous = Object.fromEntries(diff.map((d) => [d.key, d.have]));
     const stale = staleAgents(cm, pods);
-    const restart = Object.keys(changedKeys).length > 0 || stale.length > 0;
-    const changes = Object.entries(changedKeys).map(
-      ([k, v]) => `set cilium-config ${k}: ${previous[k] === null ? '(unset)' : JSON.stringify(previous[k])} → ${JSON.stringify(v)}`,
-    );
+    const restart = diff.length > 0 || stale.length > 0;
+    const changes = diff.map((d) => `set cilium-config ${d.key}: ${d.have === null ? '(unset)' : JSON.stringify(d.have)} → ${JSON.stringify(d.want)}`);
     if (restart) {
       changes.push(
         Object.keys(changedKeys).length
@@ -77,8 +69,8 @@ export const enableHubble = defineTask<EnablePlan>({
   },
   async verify(ctx) {
     const { cm, pods } = await readState(ctx);
-    const wrong = Object.entries(hubbleConfig).filter(([k, v]) => cm.data?.[k] !== v);
-    if (wrong.length) throw new InfraError(`cilium-config still has ${wrong.map(([k]) => `${k}=${cm.data?.[k] ?? '(unset)'}`).join(', ')}`);
+    const wrong = hubbleConfigDiff(cm.data);
+    if (wrong.length) throw new InfraError(`cilium-config still has ${describeConfigDiff(wrong)}`);
     const apps = ctx.kc.makeApiClient(AppsV1Api);
     const ds = await callApi(`read DaemonSet ${ns}/cilium`, () => apps.readNamespacedDaemonSet({ namespace: ns, name: 'cilium' }));
     const stale = staleAgents(cm, pods);

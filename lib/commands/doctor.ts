@@ -7,7 +7,7 @@ import { connectObserver, type Node, type ServerStatus } from '../hubble/client.
 import { apiError, apiStatusCode, isNotFound } from '../kube/errors.ts';
 import { forwardService, type Forward } from '../kube/port-forward.ts';
 import { deploymentAvailable, explainDeployment } from '../kube/rollout.ts';
-import { hubbleConfig, staleAgents } from '../lab/cilium-config.ts';
+import { describeConfigDiff, hubbleConfig, hubbleConfigDiff, staleAgents } from '../lab/cilium-config.ts';
 import { runningClusterOptions, runningClusterTarget, type LabTarget } from '../lab/context.ts';
 import { relayLocalPort } from '../lab/forwards.ts';
 
@@ -100,10 +100,10 @@ async function checkAgents(target: LabTarget, out: Out, hints: Hints): Promise<A
   }
   const data = cm.data ?? {};
   const hubbleEnabled = data['enable-hubble'] === 'true';
-  const wrong = Object.entries(hubbleConfig).filter(([k, v]) => data[k] !== v);
+  const wrong = hubbleConfigDiff(data);
   if (wrong.length) {
     out.bad(
-      `Hubble config: ${hubbleEnabled ? 'enabled, but' : 'not enabled:'} cilium-config has ${wrong.map(([k]) => `${k}=${data[k] ?? '(unset)'}`).join(', ')}`,
+      `Hubble config: ${hubbleEnabled ? 'enabled, but' : 'not enabled:'} cilium-config has ${describeConfigDiff(wrong)}`,
       `set the lab's Hubble settings and restart the agents: ${hints.lab('run enable-hubble')}`,
     );
   } else out.ok(`Hubble config: enabled, listening on ${hubbleConfig['hubble-listen-address']}, metrics on ${hubbleConfig['hubble-metrics-server']}`);

@@ -43,6 +43,25 @@ export const hubbleConfig: Record<string, string> = {
   'hubble-redact-http-urlquery': 'true',
 };
 
+/** A cilium-config key whose value is not the lab's: what it should be and what it is (null: unset). */
+export interface ConfigDifference {
+  key: string;
+  want: string;
+  have: string | null;
+}
+
+/** The lab's Hubble settings that cilium-config's data does not have, in hubbleConfig's order. */
+export function hubbleConfigDiff(data: Record<string, string> | undefined): ConfigDifference[] {
+  return Object.entries(hubbleConfig)
+    .filter(([key, want]) => data?.[key] !== want)
+    .map(([key, want]) => ({ key, want, have: data?.[key] ?? null }));
+}
+
+/** `key=value` of each difference as cilium-config has it, for messages. */
+export function describeConfigDiff(diff: ConfigDifference[]): string {
+  return diff.map((d) => `${d.key}=${d.have ?? '(unset)'}`).join(', ');
+}
+
 /** Where the values the lab replaced are kept, so that teardown can put them back. */
 export const previousValuesAnnotation = 'hubble-lab.io/previous-values';
 
