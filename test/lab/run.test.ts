@@ -13,7 +13,8 @@ import { hubbleLabBin, type CliResult } from '../fixtures/cli-process.ts';
 import { buildScenario } from '../fixtures/scenario.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+/** The `tsx` command npx runs. */
+const tsxCli = fileURLToPath(import.meta.resolve('tsx/cli'));
 
 /** A process as a user starts it, in `cwd`; killed (code -1) if it does not end in time. */
 function run(args: string[], cwd = root, timeoutMs = 120_000): Promise<CliResult> {
