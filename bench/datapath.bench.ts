@@ -1,6 +1,5 @@
 // HTTP between two pod processes through the sim's datapath vs the same two processes over plain loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';

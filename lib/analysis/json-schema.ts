@@ -162,7 +162,12 @@ function explain(c: Compiled, errors: ErrorObject[], root: unknown, base: (strin
     if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
     const inside = reachable(c, e.schema as JsonSchema[]);
     for (const other of errors) {
-      if (other !== e && other.parentSchema && inside.has(other.parentSchema) && (other.instancePath === e.instancePath || other.instancePath.startsWith(`${e.instancePath}/`))) {
+      if (
+        other !== e &&
+        other.parentSchema &&
+        inside.has(other.parentSchema) &&
+        (other.instancePath === e.instancePath || other.instancePath.startsWith(`${e.instancePath}/`))
+      ) {
         skipped.add(other);
       }
     }
@@ -213,7 +218,10 @@ function explain(c: Compiled, errors: ErrorObject[], root: unknown, base: (strin
         out.push({ path, message: `missing required key "${p.missingProperty}"` });
         break;
       case 'additionalProperties':
-        out.push({ path: [...path, p.additionalProperty as string], message: `unknown key "${p.additionalProperty}"${known.length ? ` (known: ${known.join(', ')})` : ''}` });
+        out.push({
+          path: [...path, p.additionalProperty as string],
+          message: `unknown key "${p.additionalProperty}"${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+        });
         break;
       case 'anyOf':
       case 'oneOf':

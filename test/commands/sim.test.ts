@@ -3,7 +3,6 @@ import t from 'tap';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execFileSync, spawn } from 'node:child_process';
 import { access, chmod, mkdtemp, rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

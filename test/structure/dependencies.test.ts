@@ -27,12 +27,17 @@ function sources(dir: string): string[] {
 
 /** Bare specifiers of static imports, re-exports (type-only ones included) and dynamic imports. */
 function packagesImported(text: string): string[] {
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)].map(
-    (m) => (m[1] ?? m[2] ?? m[3])!,
-  );
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm),
+  ].map((m) => (m[1] ?? m[2] ?? m[3])!);
   return specifiers
     .filter((s) => !s.startsWith('.') && !s.startsWith('/') && !s.startsWith('node:') && !builtinModules.includes(s))
-    .map((s) => s.split('/').slice(0, s.startsWith('@') ? 2 : 1).join('/'));
+    .map((s) =>
+      s
+        .split('/')
+        .slice(0, s.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
 }
 
 /** What runs when the package is installed: lib/, tasks/ and the executables package.json names. */
@@ -52,7 +57,8 @@ t.test('lib, tasks and the executables import only declared dependencies', async
 });
 
 t.test('the scanner sees type-only, multi-line and dynamic imports', async (t) => {
-  const text = "import type * as grpc from '@grpc/grpc-js';\nimport {\n  a,\n  b,\n} from 'ajv/dist/2020.js';\nconst m = await import('undici');\nimport './side-effect.ts';\nimport x from 'node:fs';\n";
+  const text =
+    "import type * as grpc from '@grpc/grpc-js';\nimport {\n  a,\n  b,\n} from 'ajv/dist/2020.js';\nconst m = await import('undici');\nimport './side-effect.ts';\nimport x from 'node:fs';\n";
   t.same(packagesImported(text), ['@grpc/grpc-js', 'ajv', 'undici']);
 });
 

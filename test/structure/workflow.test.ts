@@ -44,10 +44,17 @@ t.test('npm test runs on every change, and the lab keeps its reports', async (t)
   t.ok(test, 'a job runs npm test');
   t.notOk(test?.if, 'on every event');
   const lab = wf.jobs.embedded!;
-  t.ok(runs(lab).some((r) => r.startsWith('npm run lab')), 'the lab on the embedded cluster');
+  t.ok(
+    runs(lab).some((r) => r.startsWith('npm run lab')),
+    'the lab on the embedded cluster',
+  );
   const upload = lab.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
   t.equal(upload?.if, 'always()', 'reports are uploaded when the lab fails too');
-  t.equal(upload?.with?.path, lab.steps.find((s) => s.run?.startsWith('npm run lab'))!.run!.match(/--out (\S+)/)?.[1], 'the folder the lab writes report.md and junit.xml to');
+  t.equal(
+    upload?.with?.path,
+    lab.steps.find((s) => s.run?.startsWith('npm run lab'))!.run!.match(/--out (\S+)/)?.[1],
+    'the folder the lab writes report.md and junit.xml to',
+  );
 });
 
 t.test('every job has a timeout and every action a major version or a commit', async (t) => {

@@ -26,13 +26,18 @@ export interface WebSocketEvents {
 
 /** Rejects an upgrade with a plain HTTP response (the connection is then closed). */
 export function rejectUpgrade(socket: Duplex, status: number, statusText: string, body: string, contentType = 'application/json'): void {
-  socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The subprotocols a client offered, in its order of preference. */
 export function offeredProtocols(req: IncomingMessage): string[] {
   const raw = req.headers['sec-websocket-protocol'];
-  return (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',').map((p) => p.trim()).filter(Boolean);
+  return (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -78,7 +83,13 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buff
   const offered = offeredProtocols(req);
   const protocol = offered.length === 0 ? (supported.includes('') ? '' : undefined) : offered.find((p) => supported.includes(p));
   if (protocol === undefined) {
-    rejectUpgrade(socket, 400, 'Bad Request', `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${supported.filter(Boolean).join(' ')}]\n`, 'text/plain');
+    rejectUpgrade(
+      socket,
+      400,
+      'Bad Request',
+      `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${supported.filter(Boolean).join(' ')}]\n`,
+      'text/plain',
+    );
     return;
   }
   chosen.set(req, protocol);

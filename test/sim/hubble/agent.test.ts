@@ -3,7 +3,6 @@
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { join } from 'node:path';
 import { connectObserver } from '../../../lib/hubble/client.ts';
 import { protoDir } from '../../../lib/hubble/grpc/protos.ts';
 import type { GetFlowsResponse } from '../../../lib/flows/types.ts';

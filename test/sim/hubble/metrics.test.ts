@@ -7,7 +7,7 @@ import { AgentConfigError, hubbleAgentConfig } from '../../../lib/sim/hubble/age
 import { ConnectionFlows } from '../../../lib/sim/hubble/flows.ts';
 import { SimHubble } from '../../../lib/sim/hubble/hub.ts';
 import { parseMetricList } from '../../../lib/sim/hubble/metrics-config.ts';
-import { parseExposition, sumSamples, type Scrape } from '../../../lib/metrics/exposition.ts';
+import { parseExposition, sumSamples } from '../../../lib/metrics/exposition.ts';
 import { agentPod, clusterName, demoEndpoint, forwardTo, nodeIP, nodes, synFlows, testDatapath } from './fixtures.ts';
 
 const labMetrics =
