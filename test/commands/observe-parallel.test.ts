@@ -1,13 +1,13 @@
 // `observe --input-file` on a large plain file reads it on worker threads: what it prints, on stdout and stderr,
 // and its exit code are exactly those of a read on one thread.
 import t from 'tap';
-import { appendFileSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
 import { writeSynthFile } from '../fixtures/synth.ts';
+import { fileTempDir } from '../fixtures/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'observe-parallel-'));
+const dir = fileTempDir('observe-parallel-');
 const path = join(dir, 'flows.jsonl');
 // Over the 16 MiB below which a file is read on one thread; junk lines make the malformed-line report span ranges.
 await writeSynthFile(path, { count: 11_000, seed: 7, junkEvery: 1499, unknownFields: true });

@@ -1,6 +1,5 @@
 // Loading manifest YAML (errors located by file and line) and the objects the lab's tasks apply.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { InputError } from '../../lib/errors.ts';
@@ -8,12 +7,13 @@ import {
   agentCodeConfigMap, codeHashAnnotation, demoManifests, generatorCodeConfigMap, loadManifests, parseManifests, policyManifests,
   probeManifests, trafficManifests, withCodeHash, type KubeObject,
 } from '../../lib/lab/manifests.ts';
+import { fileTempDir } from '../fixtures/temp-dir.ts';
 
 const trafficDir = new URL('../../lib/traffic/', import.meta.url);
 const source = (file: string) => readFileSync(new URL(file, trafficDir), 'utf8');
 
 function tempDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'manifests-'));
+  const dir = fileTempDir('manifests-');
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), text);

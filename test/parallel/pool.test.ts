@@ -1,10 +1,10 @@
 // Worker threads with results in submission order: what `observe --input-file` and large reads rely on.
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inOrder, parseJobs } from '../../lib/parallel/pool.ts';
 import { lineRanges, type LineRange } from '../../lib/parallel/ranges.ts';
+import { fileTempDir } from '../fixtures/temp-dir.ts';
 
 const echoWorker = new URL('../fixtures/echo-worker.ts', import.meta.url);
 
@@ -37,7 +37,7 @@ t.test('leaving the loop early stops the workers: the process is not held open',
 });
 
 t.test('lineRanges covers the file exactly, cut at newlines, with the lines before each range', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ranges-'));
+  const dir = fileTempDir('ranges-');
   const lines = Array.from({ length: 5000 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i % 97)}"}`);
   // A line much longer than a range, and a last line without a newline.
   lines[1234] = `{"long":"${'y'.repeat(300_000)}"}`;
