@@ -61,6 +61,22 @@ t.test('zsh accepts the script', { skip: has('zsh') ? false : 'zsh is not instal
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '_hubble-lab\n');
   t.equal(r.stderr, '');
+
+  // An interactive zsh in a pseudo-terminal, once it has loaded the script: `pol` TAB, ` --in` TAB, then print the line.
+  const dir = t.testdir({ 'hubble-lab.zsh': zsh.stdout });
+  const drive = `
+    zmodload zsh/zpty
+    zpty z 'zsh -f -i'
+    zpty -w z 'PS1="> "; bindkey -e; autoload -U compinit; compinit -u -D; source ${join(dir, 'hubble-lab.zsh')}; hubble-lab() { :; }; print -r -- RE""ADY'
+    all='' nl=$'\\n'
+    waitfor() { local out tries=0; while (( tries++ < 200 )); do if zpty -r -t z out; then all+=$out; [[ $all == $~1 ]] && return 0; else sleep 0.25; fi; done; return 1 }
+    waitfor "*\${nl}READY*" || print 'no READY'
+    zpty -w -n z $'hubble-lab pol\\t --in\\t\\x01echo LINE:\\x05\\n'
+    waitfor "*\${nl}LINE:hubble-lab*\${nl}*" || { print 'no LINE:'; print -r -- "$all" | cat -v | tail -2; }
+    print -r -- \${\${(f)all}[(r)LINE:hubble-lab*]}
+    zpty -d z`;
+  const typed = spawnSync('zsh', ['-fc', drive], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(typed.stdout.replace(/\r/g, '').trim(), 'LINE:hubble-lab policy --input', 'pol<TAB> --in<TAB> completes to policy --input');
 });
 
 t.test('an unknown shell is a usage error', async (t) => {
