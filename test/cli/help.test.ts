@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { commandEntries, main } from '../../lib/cli.ts';
 import { commandTable } from '../../lib/cli/commands.ts';
 import { commandHelp } from '../../lib/cli/help.ts';
+import { writeSynthFile } from '../fixtures/synth.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'hubble-lab.mjs');
@@ -57,6 +58,15 @@ t.test('the list and --version load no command module', async (t) => {
   t.ok(observe.some((u) => /\/lib\/commands\/observe\.(ts|js)$/.test(u)), 'observe --help loads observe');
   t.notOk(observe.some((u) => /\/lib\/commands\/(analyze|run|sim|doctor)\.(ts|js)$/.test(u)), 'and no other command');
   t.notOk(observe.some((u) => u.includes('/@kubernetes/client-node/')), 'nor the Kubernetes client');
+
+  const dir = t.testdir({});
+  await writeSynthFile(join(dir, 'flows.jsonl'), { count: 50, seed: 2 });
+  const analyze = loadedBy(t, ['analyze', '--input', join(dir, 'flows.jsonl'), '--out', join(dir, 'out'), '--gate', 'off']);
+  t.same(
+    analyze.filter((u) => /\/lib\/(sim\/|kube\/(?!label-selector)|metrics\/prometheus\.|hubble\/client\.|hubble\/grpc\/h2-)|\/@kubernetes\/|\/undici\//.test(u)),
+    [],
+    'analyze of a file loads no cluster, sim, gRPC or HTTP client',
+  );
 });
 
 t.test('the table in the front says what each command module says', async (t) => {
