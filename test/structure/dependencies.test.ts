@@ -1,7 +1,8 @@
-// What lib/, tasks/ and the package's executables import from packages is declared in dependencies: an install without devDependencies
-// (npm ci --omit=dev) must run the CLI, and a type-only import of a devDependency breaks a consumer's tsc as surely.
+// What lib/, tasks/, the package's executables and its install-time scripts import from packages is declared in
+// dependencies: an install without devDependencies (npm ci --omit=dev) must run the CLI, and a type-only import of a
+// devDependency breaks a consumer's tsc as surely.
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;
+  scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -41,7 +43,15 @@ function packagesImported(text: string): string[] {
 }
 
 /** What runs when the package is installed: lib/, tasks/ and the executables package.json names. */
-const runtimeFiles = () => [...sources('lib'), ...sources('tasks'), ...Object.values(pkg.bin).map((f) => f.replace(/^\.\//, ''))];
+/** Scripts npm runs when the package is installed (a build at `prepare`): they run with dependencies only too. */
+const installScripts = ['preinstall', 'install', 'postinstall', 'prepare']
+  .flatMap((name) => [...(pkg.scripts[name] ?? '').matchAll(/\bnode\s+(\S+\.m?[jt]s)\b/g)].map((m) => m[1]!))
+  .filter((f) => existsSync(join(root, f)));
+
+/** What runs when the package is installed: lib/, tasks/, the executables package.json names and its install scripts. */
+const runtimeFiles = () => [
+  ...new Set([...sources('lib'), ...sources('tasks'), ...[...Object.values(pkg.bin), ...installScripts].map((f) => f.replace(/^\.\//, ''))]),
+];
 
 t.test('lib, tasks and the executables import only declared dependencies', async (t) => {
   const files = runtimeFiles();
