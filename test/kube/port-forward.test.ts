@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { connectObserver } from '../../lib/hubble/client.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { hubbleLabBin, runHubbleLab } from '../fixtures/cli-process.ts';
+import { within } from '../fixtures/within.ts';
 
 const run = promisify(execFile);
 
@@ -90,6 +91,6 @@ t.test('port-forward follows hubble-relay to its new pod, says when there is non
   t.equal(forward.exitCode, null, 'still running');
 
   forward.kill('SIGINT');
-  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s after SIGINT'), 15_000))]);
+  const code = await within(exited, 15_000, 'still running 15 s after SIGINT');
   t.equal(code, 0, 'Ctrl-C ends it');
 });

@@ -1,12 +1,13 @@
 // A ReplicaSet scaled to a billion does not wedge the sim: pods come in paced slow-start batches, a full node leaves
 // the rest Pending with FailedScheduling, the API answers throughout, memory stays flat, scale-down and SIGINT work.
 import t from 'tap';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { hubbleLabBin } from '../../fixtures/cli-process.ts';
+import { spawnHubbleLab } from '../../fixtures/cli-process.ts';
+import { within } from '../../fixtures/within.ts';
 
 const exec = promisify(execFile);
 
@@ -32,17 +33,29 @@ t.test('replicas: 1000000000 keeps the API answering, memory flat, and SIGINT wo
   const dir = await mkdtemp(join(tmpdir(), 'hubble-lab-flood-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const kubeconfig = join(dir, 'kubeconfig');
-  const child = spawn(process.execPath, [hubbleLabBin, 'sim', 'start', '--nodes', '2', '--kubeconfig', kubeconfig], {
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Its own process group, and its temporary files in this test's folder: a failed test kills it whole and leaves nothing.
+  const child = spawnHubbleLab(['sim', 'start', '--nodes', '2', '--kubeconfig', kubeconfig], 240_000, { TMPDIR: dir });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => void child.kill('SIGKILL'));
-  for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C'); i++) await sleep(50);
-  t.match(out, 'Press Ctrl-C', 'the sim started');
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // stopped already
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    const started = () => {
+      if (!out.includes('Press Ctrl-C')) return;
+      child.stdout!.off('data', started);
+      resolve();
+    };
+    child.stdout!.on('data', started);
+    void exited.then((code) => reject(new Error(`the sim ended (${code}) before it was ready:\n${out}`)));
+  });
+  t.pass('the sim started');
 
   const kubectl = async (...args: string[]) => {
     const started = Date.now();
@@ -92,7 +105,7 @@ t.test('replicas: 1000000000 keeps the API answering, memory flat, and SIGINT wo
   await sleep(1000);
   const stopAt = Date.now();
   child.kill('SIGINT');
-  const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+  const code = await within(exited, 20_000, 'timeout');
   t.equal(code, 0, 'SIGINT stops the sim while it creates pods');
   t.ok(Date.now() - stopAt < 20_000);
   t.match(out, 'hubble-lab sim: stopped');

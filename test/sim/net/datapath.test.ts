@@ -7,6 +7,7 @@ import { createDatapath, type Connection, type Datapath, type PodNetwork } from 
 import { ClusterZone } from '../../../lib/sim/dns/zone.ts';
 import { answerQuery } from '../../../lib/sim/dns/server.ts';
 import { runInPod, type PodProcess } from './pod-process.ts';
+import { within } from '../../fixtures/within.ts';
 
 const httpServer = `
 import http from 'node:http';
@@ -376,6 +377,6 @@ t.test('dial reaches a pod port as from inside the pod; processes end when the d
   t.match(text, /"remote":"127\.0\.0\.1"/, 'a port-forward connection comes from the pod\'s loopback');
   await t.rejects(pod.dial(81), { code: 'ECONNREFUSED' });
   await own.close();
-  const code = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+  const code = await within(srv.exited, 3000, 'still running');
   t.not(code, 'still running', 'the pod process exited');
 });
