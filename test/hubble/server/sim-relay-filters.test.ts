@@ -10,6 +10,7 @@ import { relayConfig } from '../../../lib/sim/hubble/relay-config.ts';
 import { startHubbleRelay } from '../../../lib/sim/hubble/relay.ts';
 import { agentPod, clusterDns, clusterName, forwardTo, nodeIP, nodes, podOn, services, testDatapath, until } from '../../sim/hubble/fixtures.ts';
 import { flowMix } from '../../fixtures/flow-mix.ts';
+import { within } from '../../fixtures/within.ts';
 
 async function simRelay(t: Test): Promise<{ hub: SimHubble; client: ObserverClient }> {
   const dp = await testDatapath(t);
@@ -60,10 +61,7 @@ async function probeWhile(client: ObserverClient, work: Promise<unknown>, ms: nu
   const results: string[] = [];
   do {
     const started = performance.now();
-    const answer = await Promise.race([
-      client.serverStatus().then(() => `${(performance.now() - started).toFixed(0)} ms`),
-      new Promise<string>((resolve) => setTimeout(() => resolve('no answer'), ms)),
-    ]);
+    const answer = await within(client.serverStatus().then(() => `${(performance.now() - started).toFixed(0)} ms`), ms, 'no answer');
     results.push(answer);
     await new Promise((r) => setTimeout(r, 20));
   } while (!done && results.length < 200);
