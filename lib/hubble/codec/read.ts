@@ -204,6 +204,12 @@ export function parseResponseLine(text: string): LineOutcome {
     return { malformed: `not JSON (${errorText(err)})` };
   }
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
+  // JSON.parse keeps the last of two equal keys; protojson refuses the line. The check is one walk over the parsed
+  // value: a line as compact as its value (hubble's own) has no key twice, and only other lines are scanned.
+  if (compactLength(value) !== text.length) {
+    const twice = keyTwice(text);
+    if (twice !== undefined) return { malformed: `duplicate field "${twice}" (protojson refuses a field given twice)` };
+  }
   // protojson also reads fields by their JSON names (nodeName, isReply), as grpcurl and other tools write them.
   if (mayHaveJsonNames(text) && toProtoNames(value, isResponseLike(value) ? 'observer.ExportEvent' : 'flow.Flow')) rewritten = true;
   sawNull = false;
@@ -216,6 +222,88 @@ export function parseResponseLine(text: string): LineOutcome {
     if (dropped) rewritten = true;
   }
   return outcome;
+}
+
+/**
+ * The length of the most compact JSON text of a parsed value, as JSON.stringify writes it, counting strings as if
+ * nothing in them needed escaping. A line of that length holds nothing but the value: no whitespace, no escapes and
+ * no key given twice (JSON.parse keeps one of two, so the text would be longer). Numbers count in their shortest
+ * form, so that one written long (`8080.0`) cannot make up for a key given twice; their long forms only send a line
+ * to the full scan.
+ */
+function compactLength(v: unknown): number {
+  if (typeof v === 'string') return v.length + 2;
+  if (typeof v === 'number') return shortestNumberLength(v);
+  if (typeof v === 'boolean') return v ? 4 : 5;
+  if (v === null) return 4;
+  if (Array.isArray(v)) {
+    let n = 1 + v.length;
+    if (v.length === 0) return 2;
+    for (let i = 0; i < v.length; i++) n += compactLength(v[i]);
+    return n;
+  }
+  const obj = v as Record<string, unknown>;
+  let n = 1;
+  let keys = 0;
+  for (const key in obj) {
+    keys++;
+    n += key.length + 3 + compactLength(obj[key]);
+  }
+  return keys === 0 ? 2 : n + keys;
+}
+
+/** The fewest characters any JSON number equal to n can be written in (`1e3` for 1000). */
+function shortestNumberLength(n: number): number {
+  // An integer's exponent form is shorter only with three or more trailing zeros.
+  if (Number.isInteger(n) && n >= 0 && n < 1e15 && (n % 1000 !== 0 || n === 0)) {
+    let digits = 1;
+    for (let p = 10; n >= p; p *= 10) digits++;
+    return digits;
+  }
+  return Math.min(String(n).length, n.toExponential().replace('e+', 'e').length);
+}
+
+/**
+ * The first key that occurs twice in one object of a line JSON.parse has accepted, decoded; undefined when none
+ * does. A scan of the text: strings are skipped by their quotes, containers tracked on a stack.
+ */
+function keyTwice(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          j++;
+        } else if (d === 0x22) break;
+      }
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] != null;
+    }
+  }
+  return undefined;
 }
 
 // Keys of a GetFlowsResponse (or exporter line) that a Flow does not have, under either name.

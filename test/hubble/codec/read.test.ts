@@ -345,6 +345,33 @@ t.test('reads values as protojson does: null as not set, 32-bit integers in stri
   ]);
 });
 
+t.test('a field given twice in one object is a malformed line, as protojson refuses it, at any depth and however written', async (t) => {
+  const lines = [
+    // JSON.parse alone would keep the last: this flow would count as forwarded.
+    '{"flow":{"verdict":"DROPPED","drop_reason_desc":"POLICY_DENIED","verdict":"FORWARDED"}}',
+    '{"flow":{"source":{"namespace":"a","pod_name":"p","namespace":"b"}}}',
+    '{"flow":{"verdict":"DROPPED"},"flow":{"verdict":"FORWARDED"}}',
+    // The same key spelled with an escape, and spaces that make the line longer than its value.
+    '{"flow":{"verdict":"DROPPED", "ver\\u0064ict":"FORWARDED"}}',
+    // A number written short (8e3) cannot hide a key given twice.
+    '{"flow":{"l4":{"TCP":{"destination_port":8e3}},"verdict":"FORWARDED","verdict":"DROPPED"}}',
+    // Not duplicates: equal values in a list, equal keys in sibling objects, escapes and spaces alone.
+    '{"flow":{"source":{"labels":["k8s:app=a","k8s:app=a"]},"destination":{"labels":["k8s:app=a"]},"Summary":"say \\"hi\\""}}',
+    '{"flow": {"verdict": "FORWARDED", "l4": {"TCP": {"destination_port": 8000}}}}',
+  ];
+  const stats = createReadStats();
+  const got = await readAll(Readable.from([lines.join('\n')]), stats);
+  t.equal(got.length, 2, 'only the last two lines are records');
+  t.strictSame(got[1]!.flow, { verdict: 'FORWARDED', l4: { TCP: { destination_port: 8000 } } });
+  t.same(stats.firstMalformed, [
+    { line: 1, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
+    { line: 2, reason: 'duplicate field "namespace" (protojson refuses a field given twice)' },
+    { line: 3, reason: 'duplicate field "flow" (protojson refuses a field given twice)' },
+    { line: 4, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
+    { line: 5, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
+  ]);
+});
+
 t.test('reads fields by their JSON names too (nodeName, isReply), as protojson does', async (t) => {
   const lines = [
     // As grpcurl prints a GetFlows response: protojson without UseProtoNames.
