@@ -53,8 +53,8 @@ export interface PoolOptions {
  */
 export async function* inOrder<T, R>(tasks: AsyncIterable<T>, opts: PoolOptions): AsyncGenerator<R> {
   const fromSource = opts.module.pathname.endsWith('.ts');
-  const workers: Worker[] = [];
-  const idle: Worker[] = [];
+  /** Tasks handed to each worker and not answered yet: a worker holds the next task while it works on one. */
+  const busy = new Map<Worker, number>();
   const done = new Map<number, R>();
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -75,7 +75,7 @@ export async function* inOrder<T, R>(tasks: AsyncIterable<T>, opts: PoolOptions)
     worker.on('message', (answer: Answer<R>) => {
       if ('error' in answer) failure ??= Object.assign(new Error(answer.error.message), { name: answer.error.name, stack: answer.error.stack });
       else done.set(answer.id, answer.result);
-      idle.push(worker);
+      busy.set(worker, busy.get(worker)! - 1);
       notify();
     });
     worker.on('error', (err) => {
@@ -86,21 +86,27 @@ export async function* inOrder<T, R>(tasks: AsyncIterable<T>, opts: PoolOptions)
       if (code !== 0) failure ??= new Error(`a worker thread stopped with exit code ${code}`);
       notify();
     });
-    workers.push(worker);
-    idle.push(worker);
+    busy.set(worker, 0);
+  };
+  /** The least busy worker that can take another task, if any. */
+  const free = (): Worker | undefined => {
+    let best: Worker | undefined;
+    for (const [w, n] of busy) if (n < QUEUE_PER_WORKER && (best === undefined || n < busy.get(best)!)) best = w;
+    return best;
   };
 
   try {
     for (let i = 0; i < Math.max(1, opts.jobs); i++) start();
     for (;;) {
       if (failure) throw failure;
-      while (!exhausted && idle.length > 0 && submitted - next < opts.ahead) {
+      for (let worker = free(); worker && !exhausted && submitted - next < opts.ahead; worker = free()) {
         const item = await source.next();
         if (item.done) {
           exhausted = true;
           break;
         }
-        idle.pop()!.postMessage({ id: submitted++, task: item.value } satisfies Message<T>);
+        busy.set(worker, busy.get(worker)! + 1);
+        worker.postMessage({ id: submitted++, task: item.value } satisfies Message<T>);
       }
       if (done.has(next)) {
         const result = done.get(next)!;
@@ -114,26 +120,33 @@ export async function* inOrder<T, R>(tasks: AsyncIterable<T>, opts: PoolOptions)
     }
   } finally {
     await source.return?.();
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...busy.keys()].map((w) => w.terminate()));
   }
 }
+
+/** Tasks a worker holds at once: the one it works on and the next, so that it never waits for the main thread. */
+const QUEUE_PER_WORKER = 2;
 
 /** In a worker module: the setup the pool was given. */
 export function setup<S>(): S {
   return (workerData as { setup: S }).setup;
 }
 
-/** In a worker module: answers each task with `handle`, one at a time. */
+/** In a worker module: answers each task with `handle`, one at a time, in the order they came. */
 export function serveTasks<T, R>(handle: (task: T) => Promise<Reply<R>>): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks runs in a worker thread');
-  port.on('message', async ({ id, task }: Message<T>) => {
-    try {
-      const { result, transfer } = await handle(task);
-      port.postMessage({ id, result } satisfies Answer<R>, transfer ?? []);
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      port.postMessage({ id, error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) } } satisfies Answer<R>);
-    }
+  // Tasks that arrive while one runs wait their turn: one task's memory at a time.
+  let queue = Promise.resolve();
+  port.on('message', ({ id, task }: Message<T>) => {
+    queue = queue.then(async () => {
+      try {
+        const { result, transfer } = await handle(task);
+        port.postMessage({ id, result } satisfies Answer<R>, transfer ?? []);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        port.postMessage({ id, error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) } } satisfies Answer<R>);
+      }
+    });
   });
 }
