@@ -24,7 +24,7 @@ export const jobsOption: OptionSpec = {
   name: 'jobs',
   type: 'string',
   valueName: 'N',
-  description: 'threads that read a large flows file (default: the cores available); 1 reads it on one thread',
+  description: 'threads that read a plain flows file (default: the cores available, for files over 256 MiB); 1 reads it on one thread',
 };
 
 /** The value of a --jobs flag: a whole number from 1 to 64; undefined when the flag is absent. */
