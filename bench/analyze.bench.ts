@@ -100,7 +100,13 @@ function jqOnce(): Sample {
     : spawnSync('bash', ['-c', script], { stdio: 'inherit' });
   const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`analyze bench: the jq pipeline failed (${r.status})`);
-  const cpu = gnuTime ? readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((s, v) => s + Number(v) * 1000, 0) : Number.NaN;
+  const cpu = gnuTime
+    ? readFileSync(timeFile, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(-2)
+        .reduce((s, v) => s + Number(v) * 1000, 0)
+    : Number.NaN;
   return { wall, cpu };
 }
 
@@ -109,7 +115,11 @@ function peakRss(file: string): number {
   const rssFile = join(scratchDir, 'analyze-rss.txt');
   rmSync(rssFile, { force: true });
   const hook = `data:text/javascript,import {writeFileSync} from "node:fs"; process.on("exit", () => writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));`;
-  execFileSync(process.execPath, ['--import', hook, join(benchDir, '..', 'bin', 'hubble-lab.mjs'), 'analyze', '--input', file, '--out', outDir, '--gate', 'off'], { stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    ['--import', hook, join(benchDir, '..', 'bin', 'hubble-lab.mjs'), 'analyze', '--input', file, '--out', outDir, '--gate', 'off'],
+    { stdio: 'ignore' },
+  );
   return Number(readFileSync(rssFile, 'utf8')) * 1024;
 }
 

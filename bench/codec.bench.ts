@@ -66,7 +66,8 @@ async function batched(): Promise<number> {
 const expectFlows = await bareParseLoop();
 const stats = createReadStats();
 for await (const _ of readResponses(path, stats)) void _;
-if (stats.flows !== expectFlows || stats.malformed !== 0) throw new Error(`codec bench: reader saw ${stats.flows} flows / ${stats.malformed} malformed, expected ${expectFlows} / 0`);
+if (stats.flows !== expectFlows || stats.malformed !== 0)
+  throw new Error(`codec bench: reader saw ${stats.flows} flows / ${stats.malformed} malformed, expected ${expectFlows} / 0`);
 
 const runs = 7;
 
@@ -118,7 +119,7 @@ const writtenParsed = await interleaved(
   runs,
 );
 
-const mbps = (b: number, ms: number) => `${((b / 2 ** 20) / (ms / 1000)).toFixed(0)} MiB/s`;
+const mbps = (b: number, ms: number) => `${(b / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s`;
 const rps = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} records/s`;
 const ratio = (ms: number, anchorMs: number) => `${(anchorMs / ms).toFixed(2)}×`;
 const row = (what: string, m: { wall: number; cpu: number }, a: { wall: number; cpu: number }, throughput: string) =>
@@ -137,12 +138,27 @@ const lines = [
   '| what | median wall | ratio vs anchor | median CPU | CPU ratio | throughput (wall) |',
   '| --- | ---: | ---: | ---: | ---: | --- |',
   row('read: chunk split + JSON.parse per line (anchor)', read.anchor!, read.anchor!, mbps(bytes, read.anchor!.wall)),
-  row('read: readResponses (per-record async iterator, checked)', read.iter!, read.anchor!, `${mbps(bytes, read.iter!.wall)}, ${rps(RECORDS, read.iter!.wall)}`),
-  row('read: readResponseBatches (one array per chunk, checked)', read.batch!, read.anchor!, `${mbps(bytes, read.batch!.wall)}, ${rps(RECORDS, read.batch!.wall)}`),
+  row(
+    'read: readResponses (per-record async iterator, checked)',
+    read.iter!,
+    read.anchor!,
+    `${mbps(bytes, read.iter!.wall)}, ${rps(RECORDS, read.iter!.wall)}`,
+  ),
+  row(
+    'read: readResponseBatches (one array per chunk, checked)',
+    read.batch!,
+    read.anchor!,
+    `${mbps(bytes, read.batch!.wall)}, ${rps(RECORDS, read.batch!.wall)}`,
+  ),
   row('write: JSON.stringify per record (anchor)', written.anchor!, written.anchor!, rps(records.length, written.anchor!.wall)),
   row('write: toJsonpb per record', written.jsonpb!, written.anchor!, `${rps(records.length, written.jsonpb!.wall)}, ${mbps(outBytes, written.jsonpb!.wall)}`),
   row('write: JSON.stringify per parsed record (anchor)', writtenParsed.anchor!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.anchor!.wall)),
   row('write: toJsonpb per parsed record', writtenParsed.jsonpb!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.jsonpb!.wall)),
-  row('write: toJsonpbFromLine per parsed record (checked, line reused)', writtenParsed.fromLine!, writtenParsed.anchor!, rps(parsed.length, writtenParsed.fromLine!.wall)),
+  row(
+    'write: toJsonpbFromLine per parsed record (checked, line reused)',
+    writtenParsed.fromLine!,
+    writtenParsed.anchor!,
+    rps(parsed.length, writtenParsed.fromLine!.wall),
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

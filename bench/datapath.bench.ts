@@ -12,15 +12,20 @@ const newConnectionRequests = 1000;
 const runs = 5;
 
 const serverFile = join(scratchDir, 'datapath-server.mjs');
-writeFileSync(serverFile, `
+writeFileSync(
+  serverFile,
+  `
 import http from 'node:http';
 const [port, host] = [Number(process.argv[2]), process.argv[3]];
 const server = http.createServer((req, res) => res.end('ok'));
 server.keepAliveTimeout = 60_000;
 server.listen(port, host, () => console.log('listening ' + server.address().port));
-`);
+`,
+);
 const clientFile = join(scratchDir, 'datapath-client.mjs');
-writeFileSync(clientFile, `
+writeFileSync(
+  clientFile,
+  `
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 const [url, mode, concurrency, total] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
@@ -37,7 +42,8 @@ async function run() {
   return performance.now() - t0;
 }
 for await (const _ of createInterface({ input: process.stdin })) console.log(String(await run()));
-`);
+`,
+);
 
 interface Proc {
   child: ChildProcess;
@@ -69,11 +75,21 @@ async function measure(client: Proc): Promise<number> {
 const results: { what: string; ms: number; requests: number }[] = [];
 const procs: Proc[] = [];
 
-async function scenario(label: string, url: (port: number) => string, serverArgs: string[], clientPre: string[], serverEnv: Record<string, string>, clientEnv: Record<string, string>) {
+async function scenario(
+  label: string,
+  url: (port: number) => string,
+  serverArgs: string[],
+  clientPre: string[],
+  serverEnv: Record<string, string>,
+  clientEnv: Record<string, string>,
+) {
   const server = start([...serverArgs], serverEnv);
   procs.push(server);
   const port = Number((await nextLine(server)).split(' ')[1]);
-  for (const [mode, total] of [['keep-alive', keepAliveRequests], ['new connection', newConnectionRequests]] as const) {
+  for (const [mode, total] of [
+    ['keep-alive', keepAliveRequests],
+    ['new connection', newConnectionRequests],
+  ] as const) {
     const client = start([...clientPre, clientFile, url(port), mode, String(concurrency), String(total)], clientEnv);
     procs.push(client);
     results.push({ what: `${label}, ${mode}`, ms: await measure(client), requests: total });
@@ -86,7 +102,14 @@ try {
   await scenario('direct loopback', (port) => `http://127.0.0.1:${port}/`, [serverFile, '0', '127.0.0.1'], [], {}, {});
   const serverPod = dp.attachPod({ ip: '127.244.1.10', namespace: 'bench', name: 'server', uid: 's', nodeName: 'sim-worker', labels: {} });
   const clientPod = dp.attachPod({ ip: '127.244.2.10', namespace: 'bench', name: 'client', uid: 'c', nodeName: 'sim-worker2', labels: {} });
-  await scenario('pod to pod through the datapath', () => 'http://127.244.1.10/', [...serverPod.preloadArgs(), serverFile, '80'], clientPod.preloadArgs(), serverPod.processEnv(), clientPod.processEnv());
+  await scenario(
+    'pod to pod through the datapath',
+    () => 'http://127.244.1.10/',
+    [...serverPod.preloadArgs(), serverFile, '80'],
+    clientPod.preloadArgs(),
+    serverPod.processEnv(),
+    clientPod.processEnv(),
+  );
 } finally {
   for (const p of procs) p.child.kill('SIGKILL');
   await dp.close();

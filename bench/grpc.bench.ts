@@ -35,7 +35,8 @@ const definition = protoLoader.loadSync('observer.proto', {
 const stock = grpc.loadPackageDefinition(definition) as unknown as {
   observer: { Observer: new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & { GetFlows(req: object): grpc.ClientReadableStream<unknown> } };
 };
-const stockDeserialize = (definition['observer.Observer'] as unknown as Record<string, { responseDeserialize(b: Buffer): unknown }>).GetFlows!.responseDeserialize;
+const stockDeserialize = (definition['observer.Observer'] as unknown as Record<string, { responseDeserialize(b: Buffer): unknown }>).GetFlows!
+  .responseDeserialize;
 
 /**
  * Runs `a` and `b` alternately (after one warm-up each), so both see the same machine load — these machines
@@ -47,7 +48,15 @@ async function interleaved(a: () => unknown, b: () => unknown) {
   const wall: [number[], number[]] = [[], []];
   const cpuUs: [number[], number[]] = [[], []];
   for (let i = 0; i < runs; i++) {
-    for (const [k, fn] of (i % 2 === 0 ? [[0, a], [1, b]] : [[1, b], [0, a]]) as [0 | 1, () => unknown][]) {
+    for (const [k, fn] of (i % 2 === 0
+      ? [
+          [0, a],
+          [1, b],
+        ]
+      : [
+          [1, b],
+          [0, a],
+        ]) as [0 | 1, () => unknown][]) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();

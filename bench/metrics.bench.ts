@@ -64,8 +64,8 @@ const flows: Flow[] = [];
 for await (const batch of readResponseBatches(flowsFile, createReadStats())) for (const resp of batch) if (resp.flow) flows.push(resp.flow);
 const ctx = (id: string) => `sourceContext=${id};destinationContext=${id}`;
 const configs: [string, string][] = [
-  ['the guide\'s list, no context (http instead of httpV2)', 'dns drop tcp flow port-distribution icmp http'],
-  ['the lab\'s (workload|pod|reserved-identity on dns, drop, flow, port-distribution, httpV2, policy)', hubbleMetrics],
+  ["the guide's list, no context (http instead of httpV2)", 'dns drop tcp flow port-distribution icmp http'],
+  ["the lab's (workload|pod|reserved-identity on dns, drop, flow, port-distribution, httpV2, policy)", hubbleMetrics],
   ['flow with workload contexts', `flow:${ctx('workload|pod|reserved-identity')}`],
   ['flow with pod contexts', `flow:${ctx('pod')}`],
   ['flow with ip contexts', `flow:${ctx('ip')}`],
@@ -96,7 +96,14 @@ const lines = [
   `| analyze of the window's flows (flows.jsonl, anchor) | ${fmtMs(fromFlows.medianMs)} | ${flowsAnalysis!.totals.flows.toLocaleString('en-US')} records | ${flowsAnalysis!.edges.length} | ${flowsAnalysis!.totals.httpRequests} |`,
   `| analyze --prometheus, same window | ${fmtMs(fromMetrics.medianMs)} | ${metricsAnalysis!.queries} queries | ${metricsAnalysis!.analysis.edges.length} | ${metricsAnalysis!.analysis.totals.httpRequests} |`,
   '',
-  `Reconciliation of the two: ${r.status} (${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks within tolerance${r.checks.some((c) => !c.ok) ? `; off: ${r.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.flows} vs ${c.metrics}`).join(', ')}` : ''}). The metrics' cost does not grow with the`,
+  `Reconciliation of the two: ${r.status} (${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks within tolerance${
+    r.checks.some((c) => !c.ok)
+      ? `; off: ${r.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name} ${c.flows} vs ${c.metrics}`)
+          .join(', ')}`
+      : ''
+  }). The metrics' cost does not grow with the`,
   'flow count: it is a fixed number of queries over series whose number depends on the workload pairs, not on traffic.',
   '',
   'Series one agent would serve for the same demo flows, per configuration (the cost of the context labels):',

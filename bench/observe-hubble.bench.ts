@@ -45,7 +45,10 @@ function run(cmd: string, args: string[], fileOnStdin: boolean): Promise<Run> {
       bytes += d.length;
       hash.update(d);
     });
-    if (fileOnStdin) createReadStream(file).pipe(child.stdin!).on('error', () => {});
+    if (fileOnStdin)
+      createReadStream(file)
+        .pipe(child.stdin!)
+        .on('error', () => {});
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`));
@@ -85,7 +88,9 @@ if (!hubble.bin) {
       const ms = median(runs.map((r) => r.wallMs));
       const speedup = median(runs.map((r, i) => samples.hubble![i]!.wallMs / r.wallMs));
       const verdict = name === 'hubble-lab' ? (speedup >= c.target ? ` ✅ (target ≥ ${c.target}×)` : ` ❌ (target ≥ ${c.target}×)`) : '';
-      rows.push(`| ${name === 'hubble' ? `cat F \\| hubble observe ${c.label} (anchor)` : `hubble-lab observe --input-file F ${name.slice('hubble-lab'.length).trim()} ${c.label}`.replace(/  +/g, ' ')} | ${fmtMs(ms)} | ${name === 'hubble' ? '1.00×' : `${speedup.toFixed(2)}×${verdict}`} | ${(ref.bytes / 2 ** 20).toFixed(1)} MiB |`);
+      rows.push(
+        `| ${name === 'hubble' ? `cat F \\| hubble observe ${c.label} (anchor)` : `hubble-lab observe --input-file F ${name.slice('hubble-lab'.length).trim()} ${c.label}`.replace(/  +/g, ' ')} | ${fmtMs(ms)} | ${name === 'hubble' ? '1.00×' : `${speedup.toFixed(2)}×${verdict}`} | ${(ref.bytes / 2 ** 20).toFixed(1)} MiB |`,
+      );
     }
   }
 }

@@ -28,20 +28,44 @@ for (let n = 0; n < namespaces; n++) {
 }
 
 function policiesFor(ns: string): unknown[] {
-  const np = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec });
-  const cnp = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: ns }, spec });
+  const np = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: ns },
+    spec,
+  });
+  const cnp = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumNetworkPolicy',
+    metadata: { name, namespace: ns },
+    spec,
+  });
   return [
     np('default-deny', { podSelector: {}, policyTypes: ['Ingress'] }),
-    np('frontend-to-backend', { podSelector: { matchLabels: { tier: 'backend' } }, ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'frontend' } } }], ports: [{ port: 'http' }] }] }),
-    np('backend-to-db', { podSelector: { matchLabels: { tier: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'backend' } } }], ports: [{ port: 5432 }] }] }),
-    np('from-team-0', { podSelector: { matchLabels: { tier: 'frontend' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'team-0' } } }] }] }),
+    np('frontend-to-backend', {
+      podSelector: { matchLabels: { tier: 'backend' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'frontend' } } }], ports: [{ port: 'http' }] }],
+    }),
+    np('backend-to-db', {
+      podSelector: { matchLabels: { tier: 'db' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'backend' } } }], ports: [{ port: 5432 }] }],
+    }),
+    np('from-team-0', {
+      podSelector: { matchLabels: { tier: 'frontend' } },
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'team-0' } } }] }],
+    }),
     np('worker-egress', {
       podSelector: { matchLabels: { tier: 'worker' } },
       egress: [{ to: [{ podSelector: { matchLabels: { tier: 'cache' } } }], ports: [{ port: 6379 }] }, { ports: [{ protocol: 'UDP', port: 53 }] }],
     }),
     cnp('cache-http', {
       endpointSelector: { matchLabels: { tier: 'cache' } },
-      ingress: [{ fromEndpoints: [{ matchLabels: { tier: 'worker' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/cache/.*' }] } }] }],
+      ingress: [
+        {
+          fromEndpoints: [{ matchLabels: { tier: 'worker' } }],
+          toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/cache/.*' }] } }],
+        },
+      ],
     }),
     cnp('no-world', { endpointSelector: {}, egressDeny: [{ toEntities: ['world'] }], enableDefaultDeny: { egress: false } }),
   ];
@@ -54,12 +78,23 @@ objects.push({
   metadata: { name: 'dns' },
   spec: {
     endpointSelector: {},
-    egress: [{ toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*' }] } }] }],
+    egress: [
+      {
+        toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }],
+        toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*' }] } }],
+      },
+    ],
     enableDefaultDeny: { egress: false },
   },
 });
 
-const ports: [Protocol, number][] = [['TCP', 8080], ['TCP', 5432], ['TCP', 6379], ['UDP', 53], ['TCP', 80]];
+const ports: [Protocol, number][] = [
+  ['TCP', 8080],
+  ['TCP', 5432],
+  ['TCP', 6379],
+  ['UDP', 53],
+  ['TCP', 80],
+];
 const connections: Connection[] = Array.from({ length: connectionsPerRun }, () => {
   const [protocol, port] = pick(ports);
   return { source: pick(pods), destination: pick(pods), protocol, port };
@@ -83,7 +118,11 @@ const perSecond = (ms: number) => Math.round((connectionsPerRun / ms) * 1000).to
 
 const rows = [
   [`decide ${connectionsPerRun.toLocaleString('en-US')} connections, no policies (anchor)`, anchor.medianMs, `${perSecond(anchor.medianMs)} connections/s`],
-  [`decide ${connectionsPerRun.toLocaleString('en-US')} connections, ${objects.length} policies`, withPolicies.medianMs, `${perSecond(withPolicies.medianMs)} connections/s, ${(allowedShare * 100).toFixed(0)}% allowed`],
+  [
+    `decide ${connectionsPerRun.toLocaleString('en-US')} connections, ${objects.length} policies`,
+    withPolicies.medianMs,
+    `${perSecond(withPolicies.medianMs)} connections/s, ${(allowedShare * 100).toFixed(0)}% allowed`,
+  ],
   [`compile ${objects.length} policies`, compile.medianMs, ''],
 ] as const;
 

@@ -38,8 +38,20 @@ const engines: Engine[] = [
       return (s) => re.test(s);
     },
   },
-  { compile: (p) => ((re) => (s: string) => re.test(s))(RE2JS.compile(p)) },
-  { compile: (p) => ((re) => (s: string) => re.test(s))(compileRe2(p)) },
+  {
+    compile: (p) =>
+      (
+        (re) => (s: string) =>
+          re.test(s)
+      )(RE2JS.compile(p)),
+  },
+  {
+    compile: (p) =>
+      (
+        (re) => (s: string) =>
+          re.test(s)
+      )(compileRe2(p)),
+  },
 ];
 
 const rows: string[] = [];

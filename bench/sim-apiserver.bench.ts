@@ -46,8 +46,14 @@ const cases: [string, () => Promise<void>][] = [
   ['GET /version (anchor)', () => many(() => call('GET', '/version'), [200])],
   ['GET a ConfigMap', () => many(() => call('GET', '/api/v1/namespaces/default/configmaps/settings'), [200])],
   ['LIST pods, all namespaces', () => many(() => call('GET', '/api/v1/pods'), [200])],
-  ['server-side apply, no change', () => many(() => call('PATCH', '/api/v1/namespaces/default/configmaps/settings?fieldManager=bench', cm, 'application/apply-patch+yaml'), [200])],
-  ['create a ConfigMap', () => many(() => call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: `c${created++}` }, data: { k: 'v' } })), [201])],
+  [
+    'server-side apply, no change',
+    () => many(() => call('PATCH', '/api/v1/namespaces/default/configmaps/settings?fieldManager=bench', cm, 'application/apply-patch+yaml'), [200]),
+  ],
+  [
+    'create a ConfigMap',
+    () => many(() => call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: `c${created++}` }, data: { k: 'v' } })), [201]),
+  ],
 ];
 
 const results: [string, number][] = [];
@@ -63,6 +69,9 @@ const lines = [
   '',
   '| what | median | ratio vs anchor | throughput |',
   '| --- | ---: | ---: | --- |',
-  ...results.map(([what, ms]) => `| ${what} | ${fmtMs(ms)} | ${(ms / anchor).toFixed(1)}× | ${Math.round((requestsPerRun / ms) * 1000).toLocaleString('en-US')} requests/s |`),
+  ...results.map(
+    ([what, ms]) =>
+      `| ${what} | ${fmtMs(ms)} | ${(ms / anchor).toFixed(1)}× | ${Math.round((requestsPerRun / ms) * 1000).toLocaleString('en-US')} requests/s |`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -58,7 +58,15 @@ function pod(name: string, node: string, app: string, script: string): KObject {
     metadata: { name, labels: { app } },
     spec: {
       nodeName: node,
-      containers: [{ name: 'main', image: 'node:20-alpine', command: ['node', `/scripts/${script}`], ports: [{ containerPort: 80 }], volumeMounts: [{ name: 's', mountPath: '/scripts' }] }],
+      containers: [
+        {
+          name: 'main',
+          image: 'node:20-alpine',
+          command: ['node', `/scripts/${script}`],
+          ports: [{ containerPort: 80 }],
+          volumeMounts: [{ name: 's', mountPath: '/scripts' }],
+        },
+      ],
       volumes: [{ name: 's', configMap: { name: 'scripts' } }],
     },
   };
@@ -73,7 +81,12 @@ function httpPolicy(name: string, egress: boolean): KObject {
     spec: {
       endpointSelector: { matchLabels: { app: egress ? 'client' : 'web' } },
       ...(egress
-        ? { egress: [{ toEndpoints: [{ matchLabels: { app: 'web' } }], toPorts }, { toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }] }] }
+        ? {
+            egress: [
+              { toEndpoints: [{ matchLabels: { app: 'web' } }], toPorts },
+              { toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }] },
+            ],
+          }
         : { ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts }] }),
     },
   };
@@ -115,19 +128,21 @@ async function until<T>(what: string, check: () => T | undefined | false | Promi
 async function runClients(total: number): Promise<{ ms: number; failed: number }> {
   const clients = runtime.pods().filter((p) => p.spec.namespace === ns && p.spec.labels.app === 'client');
   const t0 = performance.now();
-  const results = await Promise.all(clients.map(async (c) => {
-    const socket = (await c.dial(9000)) as Duplex;
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => (text += d));
-    await new Promise((resolve, reject) => {
-      socket.on('end', resolve);
-      socket.on('error', reject);
-      socket.write(`${total} ${concurrency}\n`);
-    });
-    socket.destroy();
-    return JSON.parse(text) as { ms: number; failed: number };
-  }));
+  const results = await Promise.all(
+    clients.map(async (c) => {
+      const socket = (await c.dial(9000)) as Duplex;
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (text += d));
+      await new Promise((resolve, reject) => {
+        socket.on('end', resolve);
+        socket.on('error', reject);
+        socket.write(`${total} ${concurrency}\n`);
+      });
+      socket.destroy();
+      return JSON.parse(text) as { ms: number; failed: number };
+    }),
+  );
   return { ms: performance.now() - t0, failed: results.reduce((n, r) => n + r.failed, 0) };
 }
 
@@ -141,8 +156,20 @@ interface Case {
 
 const cases: Case[] = [
   { what: 'no L7 rule: spliced, trace flows per connection (anchor)', policies: [], times: [], flowsPerRequest: [], failed: 0 },
-  { what: 'ingress http rule: every request through the proxy, REQUEST + RESPONSE flows', policies: [httpPolicy('web-http', false)], times: [], flowsPerRequest: [], failed: 0 },
-  { what: 'egress and ingress http rules: two proxies, four L7 flows per request', policies: [httpPolicy('web-http', false), httpPolicy('client-http', true)], times: [], flowsPerRequest: [], failed: 0 },
+  {
+    what: 'ingress http rule: every request through the proxy, REQUEST + RESPONSE flows',
+    policies: [httpPolicy('web-http', false)],
+    times: [],
+    flowsPerRequest: [],
+    failed: 0,
+  },
+  {
+    what: 'egress and ingress http rules: two proxies, four L7 flows per request',
+    policies: [httpPolicy('web-http', false), httpPolicy('client-http', true)],
+    times: [],
+    flowsPerRequest: [],
+    failed: 0,
+  },
 ];
 
 let peakSimRss = 0;
@@ -155,7 +182,10 @@ const sampler = setInterval(() => {
 try {
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 30_000, intervalMs: 100 });
-  await core.patchNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system', body: { data: { 'enable-hubble': 'true', 'hubble-listen-address': ':4244' } } }, setMergePatch());
+  await core.patchNamespacedConfigMap(
+    { name: 'cilium-config', namespace: 'kube-system', body: { data: { 'enable-hubble': 'true', 'hubble-listen-address': ':4244' } } },
+    setMergePatch(),
+  );
   await restartDaemonSet(cluster.kubeConfig, 'kube-system', 'cilium');
   await until('Hubble on every node', () => nodes.every((n) => cilium.hub.serving(n)));
 
@@ -170,7 +200,14 @@ try {
   await until('client pods', async () => {
     const clients = runtime.pods().filter((p) => p.spec.namespace === ns && p.spec.labels.app === 'client');
     if (clients.length !== nodes.length) return false;
-    const ok = await Promise.all(clients.map((c) => c.dial(9000).then((s) => (s.destroy(), true), () => false)));
+    const ok = await Promise.all(
+      clients.map((c) =>
+        c.dial(9000).then(
+          (s) => (s.destroy(), true),
+          () => false,
+        ),
+      ),
+    );
     return ok.every(Boolean);
   });
 

@@ -23,7 +23,11 @@ const perNode = 16_383;
 const ids = new IdentityAllocator();
 function endpoint(name: string, app: string, node: string, ip: string): SimEndpoint {
   const labels = podEndpointLabels({ namespace: 'demo', labels: { app }, clusterName });
-  return { ip, node, endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] } };
+  return {
+    ip,
+    node,
+    endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] },
+  };
 }
 
 /** `count` flows observed on `node` (one TO_ENDPOINT SYN each), made by the sim's flow model. */
@@ -31,14 +35,25 @@ function makeFlows(node: string, count: number, sink: (f: Flow, n: string) => vo
   const client = endpoint('client-7d4b9c8f6-x2v4k', 'client', node, '127.244.1.10');
   const server = endpoint('web-5c7f8d9b4-q8z2n', 'web', node, '127.244.1.11');
   for (let i = 0; i < count; i++) {
-    new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 32768 + (i % 28000), serverPort: 80 }, sink, { clusterName }).packet('client', { SYN: true });
+    new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 32768 + (i % 28000), serverPort: 80 }, sink, { clusterName }).packet('client', {
+      SYN: true,
+    });
   }
 }
 
 const dp = await createDatapath();
 const cleanups: (() => Promise<unknown> | unknown)[] = [() => dp.close()];
 const agentPods: PodNetwork[] = nodes.map((n, i) =>
-  dp.attachPod({ ip: nodeIP(i), hostIP: nodeIP(i), namespace: 'kube-system', name: `cilium-${n}`, uid: `a${i}`, nodeName: n, labels: { 'k8s-app': 'cilium' }, hostNetwork: true }),
+  dp.attachPod({
+    ip: nodeIP(i),
+    hostIP: nodeIP(i),
+    namespace: 'kube-system',
+    name: `cilium-${n}`,
+    uid: `a${i}`,
+    nodeName: n,
+    labels: { 'k8s-app': 'cilium' },
+    hostNetwork: true,
+  }),
 );
 
 async function agentsOn(hub: SimHubble, capacity: number): Promise<HubbleAgent[]> {
@@ -110,8 +125,23 @@ await Promise.all(recordAgents.map((a) => a.stop()));
 const relayHub = new SimHubble({ clusterName });
 const relayAgents = await agentsOn(relayHub, 16383);
 for (const n of nodes) makeFlows(n, perNode, relayHub.sink);
-dp.setServices([{ namespace: 'kube-system', name: 'hubble-peer', clusterIP: '127.96.0.40', ports: [{ protocol: 'TCP', port: 443, backends: [{ ip: nodeIP(1), port: 4244 }] }] }]);
-const relayPod = dp.attachPod({ ip: '127.244.1.20', hostIP: nodeIP(1), namespace: 'kube-system', name: 'hubble-relay', uid: 'r', nodeName: 'sim-worker', labels: {} });
+dp.setServices([
+  {
+    namespace: 'kube-system',
+    name: 'hubble-peer',
+    clusterIP: '127.96.0.40',
+    ports: [{ protocol: 'TCP', port: 443, backends: [{ ip: nodeIP(1), port: 4244 }] }],
+  },
+]);
+const relayPod = dp.attachPod({
+  ip: '127.244.1.20',
+  hostIP: nodeIP(1),
+  namespace: 'kube-system',
+  name: 'hubble-relay',
+  uid: 'r',
+  nodeName: 'sim-worker',
+  labels: {},
+});
 const relay = await startHubbleRelay({
   config: relayConfig(['serve', '--peer-service=127.96.0.40:443']).config,
   dial: (host, port) => relayPod.connect(host, port),
@@ -130,7 +160,8 @@ async function drain(client: ObserverClient, number: number): Promise<number> {
 }
 const directCount = await drain(direct.client, perNode);
 const relayCount = await drain(viaRelay.client, perNode);
-if (directCount !== perNode || relayCount !== 3 * perNode) throw new Error(`expected ${perNode} and ${3 * perNode} flows, got ${directCount} and ${relayCount}`);
+if (directCount !== perNode || relayCount !== 3 * perNode)
+  throw new Error(`expected ${perNode} and ${3 * perNode} flows, got ${directCount} and ${relayCount}`);
 const fromAgent = await timeMedian(() => drain(direct.client, perNode), 3);
 const fromRelay = await timeMedian(() => drain(viaRelay.client, perNode), 3);
 
@@ -146,9 +177,19 @@ const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleS
 const rows: [string, number, number, string][] = [
   [`flow model: ${recordCount.toLocaleString('en-US')} SYN flows built (anchor)`, model.medianMs, model.medianMs, rate(recordCount, model.medianMs)],
   [`hub.record into the node's ring, 0 followers`, noFollowers.medianMs, model.medianMs, rate(recordCount, noFollowers.medianMs)],
-  [`hub.record, 2 followers reading over the pod network`, withFollowers.medianMs, model.medianMs, `${rate(recordCount, withFollowers.medianMs)} (${(lostShare * 100).toFixed(1)}% lost to the followers)`],
+  [
+    `hub.record, 2 followers reading over the pod network`,
+    withFollowers.medianMs,
+    model.medianMs,
+    `${rate(recordCount, withFollowers.medianMs)} (${(lostShare * 100).toFixed(1)}% lost to the followers)`,
+  ],
   [`GetFlows --last ${perNode.toLocaleString('en-US')} from one agent (anchor)`, fromAgent.medianMs, fromAgent.medianMs, rate(perNode, fromAgent.medianMs)],
-  [`GetFlows --last ${perNode.toLocaleString('en-US')} through Relay, 3 agents merged`, fromRelay.medianMs, fromAgent.medianMs, rate(3 * perNode, fromRelay.medianMs)],
+  [
+    `GetFlows --last ${perNode.toLocaleString('en-US')} through Relay, 3 agents merged`,
+    fromRelay.medianMs,
+    fromAgent.medianMs,
+    rate(3 * perNode, fromRelay.medianMs),
+  ],
 ];
 const lines = [
   '## Sim Hubble: hub, agents and Relay (lib/sim/hubble)',

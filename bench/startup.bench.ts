@@ -47,7 +47,14 @@ function once(r: Runner): { wall: number; cpu: number } {
   const p = spawnSync(gnuTime ? '/usr/bin/time' : process.execPath, argv, { stdio: 'ignore', env: { ...process.env, ...r.env } });
   const wall = performance.now() - t0;
   if (p.status !== 0) throw new Error(`startup bench: ${r.name} exited ${p.status}`);
-  const cpu = gnuTime ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').reduce((s, v) => s + Number(v) * 1000, 0) : Number.NaN;
+  const cpu = gnuTime
+    ? readFileSync(timeFile, 'utf8')
+        .trim()
+        .split('\n')
+        .pop()!
+        .split(' ')
+        .reduce((s, v) => s + Number(v) * 1000, 0)
+    : Number.NaN;
   return { wall, cpu };
 }
 

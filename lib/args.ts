@@ -172,9 +172,7 @@ export function formatOptionsHelp(specs: readonly OptionSpec[]): string {
       group = s.group;
       lines.push('', `${group}:`);
     }
-    const extra = [s.repeatable ? 'repeatable' : '', s.default !== undefined ? `default ${s.default}` : '']
-      .filter(Boolean)
-      .join(', ');
+    const extra = [s.repeatable ? 'repeatable' : '', s.default !== undefined ? `default ${s.default}` : ''].filter(Boolean).join(', ');
     lines.push(`  ${flag.padEnd(width)}${s.description}${extra ? ` (${extra})` : ''}`);
   }
   return lines.join('\n');

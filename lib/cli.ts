@@ -52,7 +52,10 @@ export const commandEntries = entries;
 function findCommand(name: string): CommandEntry {
   const entry = entries.find((e) => e.name === name);
   if (entry) return entry;
-  const guess = closest(name, entries.map((e) => e.name));
+  const guess = closest(
+    name,
+    entries.map((e) => e.name),
+  );
   throw new UsageError(`unknown command "${name}"${guess ? ` — did you mean "${guess}"?` : ''}`, {
     hint: 'run `hubble-lab --help` for the list of commands',
   });

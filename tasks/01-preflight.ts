@@ -57,14 +57,18 @@ export const preflight = defineTask({
   async verify(ctx) {
     const apps = ctx.kc.makeApiClient(AppsV1Api);
     // A cluster that just started (or agents restarting) gets a little time for the agents to become ready.
-    await pollUntil('Cilium agents', async () => {
-      const ds = await callApi('read DaemonSet kube-system/cilium (is Cilium installed?)', () =>
-        apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' }),
-      );
-      const want = ds.status?.desiredNumberScheduled ?? 0;
-      const ready = ds.status?.numberReady ?? 0;
-      return want > 0 && ready >= want ? undefined : `${ready} of ${want} agents ready`;
-    }, { timeoutMs: ciliumReadyTimeoutMs, signal: ctx.signal, onProgress: (l) => ctx.progress.progress(l) }).catch((err: Error) => {
+    await pollUntil(
+      'Cilium agents',
+      async () => {
+        const ds = await callApi('read DaemonSet kube-system/cilium (is Cilium installed?)', () =>
+          apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' }),
+        );
+        const want = ds.status?.desiredNumberScheduled ?? 0;
+        const ready = ds.status?.numberReady ?? 0;
+        return want > 0 && ready >= want ? undefined : `${ready} of ${want} agents ready`;
+      },
+      { timeoutMs: ciliumReadyTimeoutMs, signal: ctx.signal, onProgress: (l) => ctx.progress.progress(l) },
+    ).catch((err: Error) => {
       throw new InfraError(`Cilium is not ready: ${err.message}`, { hint: 'check `kubectl -n kube-system get pods -l k8s-app=cilium`' });
     });
     const denied = await checkAccess(ctx);

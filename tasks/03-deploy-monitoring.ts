@@ -72,7 +72,9 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
     if (ctx.target.sim && !findPrometheus()) {
       return {
         changes: [],
-        notes: [`metrics are not collected: the embedded cluster runs prom/prometheus with this machine's prometheus binary, and there is none (${installHint}); the lab goes on with flows only`],
+        notes: [
+          `metrics are not collected: the embedded cluster runs prom/prometheus with this machine's prometheus binary, and there is none (${installHint}); the lab goes on with flows only`,
+        ],
         objectChanges: [],
         skipped: true,
         createSecret: false,
@@ -82,7 +84,9 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
     const unchanged = objectChanges.filter((c) => c.action === 'unchanged').length;
     const createSecret = !(await grafanaSecretExists(ctx));
     const notes = [
-      ...(ctx.target.sim ? ['embedded cluster: prom/prometheus runs this machine\'s prometheus binary; its cilium discovery reads the agents\' metrics addresses'] : []),
+      ...(ctx.target.sim
+        ? ["embedded cluster: prom/prometheus runs this machine's prometheus binary; its cilium discovery reads the agents' metrics addresses"]
+        : []),
       ...(unchanged ? [`${unchanged} object(s) already as intended`] : []),
     ];
     const changes = [
@@ -99,7 +103,11 @@ export const deployMonitoring = defineTask<MonitoringPlan>({
         core.createNamespacedSecret({
           namespace: ns,
           fieldManager,
-          body: { metadata: { name: grafanaSecret, namespace: ns, labels: { 'app.kubernetes.io/part-of': 'hubble-lab' } }, type: 'Opaque', data: { 'admin-password': Buffer.from(password).toString('base64') } },
+          body: {
+            metadata: { name: grafanaSecret, namespace: ns, labels: { 'app.kubernetes.io/part-of': 'hubble-lab' } },
+            type: 'Opaque',
+            data: { 'admin-password': Buffer.from(password).toString('base64') },
+          },
         }),
       );
       ctx.progress.info(`Grafana admin password (shown this once; kept in Secret ${ns}/${grafanaSecret}): ${password}`);

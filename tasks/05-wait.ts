@@ -63,10 +63,14 @@ export const waitForDeployments = defineTask({
   },
   async apply(ctx) {
     try {
-      await pollUntil('deployments', async () => {
-        const pending = await unavailable(ctx);
-        return pending.length ? `not yet available: ${describe(pending)}` : undefined;
-      }, { timeoutMs, onProgress: (l) => ctx.progress.progress(l), signal: ctx.signal });
+      await pollUntil(
+        'deployments',
+        async () => {
+          const pending = await unavailable(ctx);
+          return pending.length ? `not yet available: ${describe(pending)}` : undefined;
+        },
+        { timeoutMs, onProgress: (l) => ctx.progress.progress(l), signal: ctx.signal },
+      );
     } catch (err) {
       const pending = await unavailable(ctx);
       const why: string[] = [];

@@ -67,7 +67,9 @@ export const traffic = defineTask({
       ctx.shared.probe = probe;
       writeFileSync(join(ctx.options.outDir, trafficSummaryFile), `${JSON.stringify({ summary, probe }, null, 2)}\n`);
       ctx.progress.info(`traffic: ${describeSummary(summary)}${jobResult === 'Failed' ? ' (the Job failed)' : ''}`);
-      ctx.progress.info(`probe test-pod → document-agent-service: ${probe.outcome}${probe.reason ? ` (${probe.reason})` : ''} after ${probe.ms}ms${probePod.status?.phase === 'Failed' ? '; pod failed' : ''}`);
+      ctx.progress.info(
+        `probe test-pod → document-agent-service: ${probe.outcome}${probe.reason ? ` (${probe.reason})` : ''} after ${probe.ms}ms${probePod.status?.phase === 'Failed' ? '; pod failed' : ''}`,
+      );
     } finally {
       finished();
     }

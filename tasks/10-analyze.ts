@@ -18,7 +18,11 @@ export const analyze = defineTask({
   ],
   async plan(ctx) {
     const latest = ctx.selected.includes('collect') ? undefined : latestRunFlows(reportsDir, ctx.options.outDir);
-    const flows = ctx.selected.includes('collect') ? 'the flows collected' : latest ? `the latest run's flows, ${displayPath(latest)},` : "the latest run's flows.jsonl (there is none yet)";
+    const flows = ctx.selected.includes('collect')
+      ? 'the flows collected'
+      : latest
+        ? `the latest run's flows, ${displayPath(latest)},`
+        : "the latest run's flows.jsonl (there is none yet)";
     return { changes: [], notes: [`report and gate ${flows} with ${expectationsPath} into ${ctx.options.outDir}`] };
   },
   async apply(ctx) {

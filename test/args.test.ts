@@ -31,18 +31,26 @@ t.test('rejects unknown flags with a suggestion, missing values and bad numbers'
 });
 
 t.test("the forms hubble's flag library also reads: -o=json, -f=false, grouped short booleans, -- and dash values", async (t) => {
-  const more: OptionSpec[] = [...specs, { name: 'follow', short: 'f', type: 'boolean', description: 'follow' }, { name: 'debug', short: 'D', type: 'boolean', description: 'debug' }];
+  const more: OptionSpec[] = [
+    ...specs,
+    { name: 'follow', short: 'f', type: 'boolean', description: 'follow' },
+    { name: 'debug', short: 'D', type: 'boolean', description: 'debug' },
+  ];
   t.same(parseArgs(['-o=json', '-f=false', '--not=true'], more, 'observe').ordered, [
     { name: 'output', value: 'json' },
     { name: 'follow', value: false },
     { name: 'not', value: true },
   ]);
-  t.same(parseArgs(['-fD', '-Dn', 'a'], more, 'observe').ordered, [
-    { name: 'follow', value: true },
-    { name: 'debug', value: true },
-    { name: 'debug', value: true },
-    { name: 'namespace', value: 'a' },
-  ], 'a group of short booleans, the last letter of a group taking the next word');
+  t.same(
+    parseArgs(['-fD', '-Dn', 'a'], more, 'observe').ordered,
+    [
+      { name: 'follow', value: true },
+      { name: 'debug', value: true },
+      { name: 'debug', value: true },
+      { name: 'namespace', value: 'a' },
+    ],
+    'a group of short booleans, the last letter of a group taking the next word',
+  );
   const p = parseArgs(['--namespace', '-x', '-', '--', '--not', '-n'], more, 'observe');
   t.same(p.ordered, [{ name: 'namespace', value: '-x' }], 'a value may start with a dash');
   t.same(p.positionals, ['-', '--not', '-n'], 'after --, everything is positional');

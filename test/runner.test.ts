@@ -48,9 +48,19 @@ function context(opts: { sim: boolean; dryRun?: boolean; yes?: boolean }) {
 t.test('selection by name, --from and --until, with clear errors', async (t) => {
   const state = { value: 0, applied: [] };
   const all = ['a', 'b', 'c', 'd'].map((id) => counterTask(id, state, 1));
-  t.same(selectTasks(all, { only: [] }).map((x) => x.id), ['a', 'b', 'c', 'd']);
-  t.same(selectTasks(all, { only: ['d', 'b'] }).map((x) => x.id), ['b', 'd'], 'run order, not argument order');
-  t.same(selectTasks(all, { only: [], from: 'b', until: 'c' }).map((x) => x.id), ['b', 'c']);
+  t.same(
+    selectTasks(all, { only: [] }).map((x) => x.id),
+    ['a', 'b', 'c', 'd'],
+  );
+  t.same(
+    selectTasks(all, { only: ['d', 'b'] }).map((x) => x.id),
+    ['b', 'd'],
+    'run order, not argument order',
+  );
+  t.same(
+    selectTasks(all, { only: [], from: 'b', until: 'c' }).map((x) => x.id),
+    ['b', 'c'],
+  );
   t.throws(() => selectTasks(all, { only: ['x'] }), { message: 'run: no task "x"', hint: 'tasks: a, b, c, d' });
   t.throws(() => selectTasks(all, { only: [], from: 'zz' }), { message: '--from: no task "zz"' });
 });
@@ -60,15 +70,24 @@ t.test('a second run changes nothing; a dry run only plans', async (t) => {
   const tasks = [counterTask('one', state, 5)];
   const first = context({ sim: true });
   const timings = await runTasks(tasks, first.ctx, async () => true);
-  t.same(timings.map((x) => x.outcome), ['done']);
+  t.same(
+    timings.map((x) => x.outcome),
+    ['done'],
+  );
   t.match(first.output(), /set value 0 → 5/);
   const second = context({ sim: true });
-  t.same((await runTasks(tasks, second.ctx, async () => true)).map((x) => x.outcome), ['unchanged']);
+  t.same(
+    (await runTasks(tasks, second.ctx, async () => true)).map((x) => x.outcome),
+    ['unchanged'],
+  );
   t.same(state.applied, ['one'], 'applied once');
 
   state.value = 1;
   const dry = context({ sim: true, dryRun: true });
-  t.same((await runTasks(tasks, dry.ctx, async () => true)).map((x) => x.outcome), ['planned']);
+  t.same(
+    (await runTasks(tasks, dry.ctx, async () => true)).map((x) => x.outcome),
+    ['planned'],
+  );
   t.equal(state.value, 1, 'a dry run changes nothing');
   t.match(dry.output(), /would set value 1 → 5/);
 });
@@ -78,7 +97,10 @@ t.test('a real cluster sees the plan and must confirm; a sim does not ask', asyn
   const tasks = [counterTask('one', state, 2), counterTask('two', state, 3)];
   const asked: string[] = [];
   const refused = context({ sim: false });
-  await t.rejects(runTasks(tasks, refused.ctx, async (q) => (asked.push(q), false)), { message: 'not confirmed: nothing was changed' });
+  await t.rejects(
+    runTasks(tasks, refused.ctx, async (q) => (asked.push(q), false)),
+    { message: 'not confirmed: nothing was changed' },
+  );
   t.equal(state.value, 0);
   t.match(refused.output(), /Planned changes:\n\s+one: set value 0 → 2\n\s+two: set value 0 → 3/);
   t.equal(asked.length, 1);
@@ -93,7 +115,10 @@ t.test('a failing verify stops the run at that task and is reported', async (t) 
   const state = { value: 0, applied: [] as string[] };
   const tasks = [counterTask('ok', state, 1), counterTask('bad', state, 2, { failVerify: true }), counterTask('never', state, 3)];
   const run = context({ sim: true });
-  await t.rejects(runTasks(tasks, run.ctx, async () => true), { message: 'bad is not as intended' });
+  await t.rejects(
+    runTasks(tasks, run.ctx, async () => true),
+    { message: 'bad is not as intended' },
+  );
   t.same(state.applied, ['ok', 'bad'], 'the task after the failure did not run');
   t.match(run.output(), /✖ Task bad \(failed: bad is not as intended\)/);
 });

@@ -132,7 +132,7 @@ let cachedSecondMs = 0;
 export function timeMs(time: string | undefined): number | undefined {
   if (!time) return undefined;
   const n = time.length;
-  if (n >= 20 && time.charCodeAt(n - 1) === 0x5a /* Z */ && (n === 20 || time.charCodeAt(19) === 0x2e /* . */)) {
+  if (n >= 20 && time.charCodeAt(n - 1) === 0x5a /* Z */ && (n === 20 || time.charCodeAt(19) === 0x2e) /* . */) {
     if (!time.startsWith(cachedSecond) || cachedSecond.length !== 19) {
       const second = time.slice(0, 19);
       const ms = Date.parse(`${second}Z`);
@@ -364,9 +364,7 @@ function summarizeEdge(edge: Edge<EdgeExtra>, answeredNames: ReadonlySet<string>
     policyDenied: drops.policyDenied,
     policyDeniedSyns: drops.policyDeniedSyns,
     policyDeniedBy: { ...drops.policyDeniedBy },
-    ports: [...edge.ports]
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .map(([key, flows]) => ({ ...portOfKey(key), flows })),
+    ports: [...edge.ports].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([key, flows]) => ({ ...portOfKey(key), flows })),
     protocols: Object.fromEntries(PROTOCOLS.map((name, i) => [name, edge.protocols[i]!]).filter(([, n]) => n !== 0)),
     tcp: summarizeTcp(tcp),
     http: http ? summarizeHttp(http) : null,

@@ -39,7 +39,13 @@ export interface ClientView {
  * Places each step on its edge: the client is `namespace/measuredBy`, the server the endpoint that the flows to
  * the step's Service reached (`services`, from the analysis). `namespace` is where the clients run.
  */
-export function clientView(summary: TrafficSummary, probe: ProbeResult | null, services: Readonly<Record<string, string[]>>, namespace: string, source: string): ClientView {
+export function clientView(
+  summary: TrafficSummary,
+  probe: ProbeResult | null,
+  services: Readonly<Record<string, string[]>>,
+  namespace: string,
+  source: string,
+): ClientView {
   const steps: ClientStep[] = Object.entries(summary.steps)
     .map(([step, s]) => {
       const service = s.service.includes('/') ? s.service : `${namespace}/${s.service}`;

@@ -68,7 +68,10 @@ const globCache = new Map<string, RegExp>();
 export function globMatch(pattern: string, text: string): boolean {
   let re = globCache.get(pattern);
   if (!re) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     re = new RegExp(`^${body}$`);
     globCache.set(pattern, re);
   }
@@ -118,13 +121,23 @@ function edgeName(e: EdgeSummary): string {
 }
 
 function sideText(e: EdgeSummary): string {
-  const sides = [e.policyDeniedBy.ingress ? `${e.policyDeniedBy.ingress} at the server's ingress` : '', e.policyDeniedBy.egress ? `${e.policyDeniedBy.egress} at the client's egress` : '']
+  const sides = [
+    e.policyDeniedBy.ingress ? `${e.policyDeniedBy.ingress} at the server's ingress` : '',
+    e.policyDeniedBy.egress ? `${e.policyDeniedBy.egress} at the client's egress` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return sides ? ` (${sides})` : '';
 }
 
-function violation(check: CheckId, severity: Violation['severity'], e: EdgeSummary | null, message: Message, rule: string | null, verdict: Violation['verdict']): Violation {
+function violation(
+  check: CheckId,
+  severity: Violation['severity'],
+  e: EdgeSummary | null,
+  message: Message,
+  rule: string | null,
+  verdict: Violation['verdict'],
+): Violation {
   return { check, severity, source: e?.source ?? null, destination: e?.destination ?? null, rule, message, verdict };
 }
 
@@ -146,7 +159,10 @@ function result(id: CheckId, mode: CheckMode | IncompleteMode, violations: Viola
         ? passSummary
         : violations.length === 1
           ? violations[0]!.message
-          : msg`${count(violations.length, 'finding')}: ${joinMessages(violations.slice(0, 3).map((v) => (v.source ? [`${v.source} → ${v.destination}`] : v.message)), '; ')}${violations.length > 3 ? '; …' : ''}`;
+          : msg`${count(violations.length, 'finding')}: ${joinMessages(
+              violations.slice(0, 3).map((v) => (v.source ? [`${v.source} → ${v.destination}`] : v.message)),
+              '; ',
+            )}${violations.length > 3 ? '; …' : ''}`;
   return { id, title: TITLES[id], mode, status, summary, violations: mode === 'off' ? [] : violations, notes };
 }
 
@@ -162,7 +178,9 @@ function checkPolicyDrops(a: Analysis, mode: CheckMode): CheckResult {
   const sev = severityOf(mode);
   const violations = a.edges
     .filter((e) => e.policyDenied > 0)
-    .map((e) => violation('policy-drops', sev, e, msg`${edgeName(e)}: ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, null, 'DROPPED'));
+    .map((e) =>
+      violation('policy-drops', sev, e, msg`${edgeName(e)}: ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, null, 'DROPPED'),
+    );
   return result('policy-drops', mode, violations, ['no flow was dropped by policy']);
 }
 
@@ -173,7 +191,16 @@ function checkAllowedDropped(a: Analysis, allow: readonly EdgeRule[], deny: read
     if (e.policyDenied === 0 || deny.some((r) => ruleApplies(r, e))) continue;
     const rule = allow.find((r) => ruleApplies(r, e));
     if (!rule) continue;
-    violations.push(violation('allowed-dropped', sev, e, msg`${edgeName(e)} is allowed by ${rule.label} but had ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`, rule.label, 'DROPPED'));
+    violations.push(
+      violation(
+        'allowed-dropped',
+        sev,
+        e,
+        msg`${edgeName(e)} is allowed by ${rule.label} but had ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`,
+        rule.label,
+        'DROPPED',
+      ),
+    );
   }
   return result('allowed-dropped', mode, violations, ['no allowed edge had policy drops']);
 }
@@ -191,7 +218,16 @@ function checkDenyEnforced(a: Analysis, deny: readonly EdgeRule[], mode: CheckMo
     }
     for (const e of edges) {
       if (e.delivered > 0) {
-        violations.push(violation('deny-enforced', sev, e, msg`${edgeName(e)} must be denied (${what}) but reached the server: ${count(e.delivered, 'flow')} delivered or answered`, rule.label, 'FORWARDED'));
+        violations.push(
+          violation(
+            'deny-enforced',
+            sev,
+            e,
+            msg`${edgeName(e)} must be denied (${what}) but reached the server: ${count(e.delivered, 'flow')} delivered or answered`,
+            rule.label,
+            'FORWARDED',
+          ),
+        );
       } else if (e.policyDenied > 0) {
         notes.push(msg`${edgeName(e)}: enforced (${what}), ${deniedMessage(e.policyDenied, e.policyDeniedSyns)} by policy${sideText(e)}`);
       } else {
@@ -211,7 +247,16 @@ function checkDrift(a: Analysis, allow: readonly EdgeRule[], deny: readonly Edge
     if (deny.some((r) => endpointsMatch(r, e))) continue;
     const outside = portsOutsideAllow(allow, e);
     if (outside === undefined) {
-      violations.push(violation('drift', sev, e, msg`${edgeName(e)} is not in allow (${count(e.flows, 'flow')}${e.http ? msg`, ${count(e.http.requests, 'HTTP request')}` : ''})`, null, 'FORWARDED'));
+      violations.push(
+        violation(
+          'drift',
+          sev,
+          e,
+          msg`${edgeName(e)} is not in allow (${count(e.flows, 'flow')}${e.http ? msg`, ${count(e.http.requests, 'HTTP request')}` : ''})`,
+          null,
+          'FORWARDED',
+        ),
+      );
     } else if (outside.length > 0) {
       violations.push(violation('drift', sev, e, [`${edgeName(e)} used ${outside.join(', ')}, which no allow rule lists`], null, 'FORWARDED'));
     }
@@ -246,18 +291,31 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
     const outcomes = (http?.responses ?? 0) + lost.unanswered;
     const errorRate = outcomes > 0 ? errors / outcomes : null;
     if (limits.maxErrorRate !== undefined && errorRate !== null && errorRate > limits.maxErrorRate) {
-      const unanswered = lost.unanswered > 0 ? msg`, of which ${count(lost.unanswered, 'request')} never got an answer (the client's ${lost.steps.join(', ')})` : '';
-      violations.push(violation('slo', sev, e, msg`${edgeName(e)}: error rate ${share(errorRate)} (${errors}/${outcomes}${unanswered}) over ${share(limits.maxErrorRate)} (${label})`, label, 'FORWARDED'));
+      const unanswered =
+        lost.unanswered > 0 ? msg`, of which ${count(lost.unanswered, 'request')} never got an answer (the client's ${lost.steps.join(', ')})` : '';
+      violations.push(
+        violation(
+          'slo',
+          sev,
+          e,
+          msg`${edgeName(e)}: error rate ${share(errorRate)} (${errors}/${outcomes}${unanswered}) over ${share(limits.maxErrorRate)} (${label})`,
+          label,
+          'FORWARDED',
+        ),
+      );
     }
     if (limits.maxP99Ms !== undefined) {
       if (!http?.latencyMs) notes.push([`${edgeName(e)}: no latency measured (no RESPONSE flow carried one)`]);
       else if (http.latencyMs.p99 > limits.maxP99Ms) {
-        violations.push(violation('slo', sev, e, msg`${edgeName(e)}: p99 ${millis(http.latencyMs.p99)} over ${millis(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'));
+        violations.push(
+          violation('slo', sev, e, msg`${edgeName(e)}: p99 ${millis(http.latencyMs.p99)} over ${millis(limits.maxP99Ms)} (${label})`, label, 'FORWARDED'),
+        );
       }
     }
   }
   const w = a.clients?.workflows;
-  if (w && w.started > 0 && w.completed < w.started) notes.push(msg`the clients completed ${w.completed} of ${count(w.started, 'workflow')} (${w.failed} failed)`);
+  if (w && w.started > 0 && w.completed < w.started)
+    notes.push(msg`the clients completed ${w.completed} of ${count(w.started, 'workflow')} (${w.failed} failed)`);
   if (!a.edges.some((e) => e.http)) notes.push(['no HTTP flows: service levels need an L7 visibility policy to be measured']);
   return result('slo', mode, violations, ['every edge within its limits'], notes);
 }
@@ -266,7 +324,10 @@ function checkSlo(a: Analysis, slo: NonNullable<Expectations['slo']>, mode: Chec
 export const DEFAULT_MAX_MALFORMED_SHARE = 0.01;
 
 function lineList(lines: readonly { line: number; reason: string }[], max = 3): string {
-  return lines.slice(0, max).map((m) => `line ${m.line}: ${m.reason}`).join('; ');
+  return lines
+    .slice(0, max)
+    .map((m) => `line ${m.line}: ${m.reason}`)
+    .join('; ');
 }
 
 /**
@@ -297,15 +358,21 @@ function checkCompleteness(a: Analysis, mode: IncompleteMode, maxMalformedShare:
     else warnings.push(text);
   }
   for (const u of q.unknownValues) {
-    warnings.push(msg`${count(u.count, 'record')} with ${u.field} ${JSON.stringify(u.value)}, unknown to this version: counted under that name, never as forwarded or dropped${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}`);
+    warnings.push(
+      msg`${count(u.count, 'record')} with ${u.field} ${JSON.stringify(u.value)}, unknown to this version: counted under that name, never as forwarded or dropped${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}`,
+    );
   }
   const byMode: Message[] = [];
   if (q.lostEvents.total > 0 || q.lostEvents.records > 0) {
-    const by = Object.entries(q.lostEvents.bySource).map(([s, n]) => `${n} ${s}`).join(', ');
+    const by = Object.entries(q.lostEvents.bySource)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ');
     byMode.push(msg`${count(q.lostEvents.total, 'event')} lost (${by}): counts are lower bounds`);
   }
   for (const n of q.nodes.unavailable) {
-    byMode.push([`node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`]);
+    byMode.push([
+      `node ${n.name} was ${n.state === 'NODE_UNAVAILABLE' ? 'unavailable' : n.state}${n.time ? ` from ${n.time}` : ''}${n.message ? ` (${n.message})` : ''}: its flows are missing`,
+    ]);
   }
   const passSummary: Message = ['every record read, no lost events, no unavailable node'];
   const violations = always.map((m) => violation('completeness', 'incomplete', null, m, null, null));
@@ -348,7 +415,9 @@ export function evaluateCompliance(a: Analysis, exp: Expectations | undefined, g
   if (!cut) for (const c of incomplete) reasons.push(msg`${c.title}: ${c.summary}`);
   if (status === 'PASS') {
     const passed = checks.filter((c) => c.status === 'pass' || c.status === 'warn').map((c) => c.id);
-    reasons.push(msg`${count(passed.length, 'check')} passed (${passed.join(', ')})${notConfiguredIds.length ? `; not configured: ${notConfiguredIds.join(', ')}` : ''}`);
+    reasons.push(
+      msg`${count(passed.length, 'check')} passed (${passed.join(', ')})${notConfiguredIds.length ? `; not configured: ${notConfiguredIds.join(', ')}` : ''}`,
+    );
     for (const c of checks.filter((c) => c.status === 'warn')) reasons.push(msg`warning — ${c.title}: ${c.summary}`);
   }
   const exitCode = gate === 'off' ? 0 : status === 'FAIL' ? 1 : status === 'INCOMPLETE' ? 3 : 0;

@@ -108,7 +108,9 @@ export class EdgeDrillDowns {
   ) {}
 
   private between(fromServer: boolean): string[] {
-    return fromServer ? [...endpointArgs('from', this.server), ...endpointArgs('to', this.client)] : [...endpointArgs('from', this.client), ...endpointArgs('to', this.server)];
+    return fromServer
+      ? [...endpointArgs('from', this.server), ...endpointArgs('to', this.client)]
+      : [...endpointArgs('from', this.client), ...endpointArgs('to', this.server)];
   }
 
   observe(flow: Flow, reply: boolean): void {

@@ -50,7 +50,9 @@ function address(ip: string | undefined, port: number | undefined): string {
 function describeL4(flow: Flow): string | undefined {
   const tcp = flow.l4?.TCP;
   if (tcp?.flags) {
-    const set = Object.entries(tcp.flags).filter(([, on]) => on).map(([flag]) => flag);
+    const set = Object.entries(tcp.flags)
+      .filter(([, on]) => on)
+      .map(([flag]) => flag);
     return `TCP Flags: ${set.join(', ')}`;
   }
   if (flow.l4?.UDP) return 'UDP';

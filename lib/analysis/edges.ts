@@ -83,9 +83,9 @@ export function serverPortKey(flow: Flow, reply: boolean): number | undefined {
   if (!l4) return undefined;
   let proto: number;
   let pair: { source_port?: number; destination_port?: number } | undefined;
-  if (l4.TCP) (proto = 0), (pair = l4.TCP);
-  else if (l4.UDP) (proto = 1), (pair = l4.UDP);
-  else if (l4.SCTP) (proto = 2), (pair = l4.SCTP);
+  if (l4.TCP) ((proto = 0), (pair = l4.TCP));
+  else if (l4.UDP) ((proto = 1), (pair = l4.UDP));
+  else if (l4.SCTP) ((proto = 2), (pair = l4.SCTP));
   else if (l4.ICMPv4) proto = 3;
   else if (l4.ICMPv6) proto = 4;
   else return undefined;
@@ -215,7 +215,13 @@ export class EdgeTable<Extra> {
   private endpoint(name: string, ep: Endpoint | undefined, ip?: string): EndpointRef {
     let ref = this.endpoints.get(name);
     if (!ref) {
-      ref = { name, namespace: endpointNamespace(ep), labels: kubernetesLabels(ep?.labels), ip: ip !== undefined && ip === name ? ip : undefined, workload: ep?.workloads?.[0]?.name || undefined };
+      ref = {
+        name,
+        namespace: endpointNamespace(ep),
+        labels: kubernetesLabels(ep?.labels),
+        ip: ip !== undefined && ip === name ? ip : undefined,
+        workload: ep?.workloads?.[0]?.name || undefined,
+      };
       this.endpoints.set(name, ref);
     }
     return ref;

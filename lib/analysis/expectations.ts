@@ -146,7 +146,10 @@ export function parseExpectations(text: string, source: string): Expectations {
   };
   const errors: SchemaError[] = validateSchema(value, expectationsSchema);
   if (errors.length > 0) {
-    throw invalid(source, errors.map((e) => `${source}:${locate(e.path) ?? 1}: ${formatPath(e.path)}: ${e.message}`));
+    throw invalid(
+      source,
+      errors.map((e) => `${source}:${locate(e.path) ?? 1}: ${formatPath(e.path)}: ${e.message}`),
+    );
   }
   return build(value as RawExpectations, source, (path) => `${formatPath(path)} (${source}:${locate(path) ?? 1})`);
 }

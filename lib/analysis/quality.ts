@@ -193,7 +193,8 @@ export class QualityTracker {
   summary(): QualitySummary {
     const seconds = this.start === null ? 0 : Math.max(0, (this.endMs - this.startMs) / 1000);
     const unavailable = [...this.unavailable.values()];
-    const complete = this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0 && this.read.failure === null && this.gaps.every((g) => g.recovered);
+    const complete =
+      this.lostTotal === 0 && this.lostRecords === 0 && unavailable.length === 0 && this.read.failure === null && this.gaps.every((g) => g.recovered);
     return {
       window: { start: this.start, end: this.end, seconds },
       input: { ...this.read, malformedExamples: [...this.read.malformedExamples] },

@@ -4,8 +4,7 @@ export const MAX_BUCKETS = 120;
 
 /** Bucket widths in ms; each divides the next, so coarsening merges whole buckets and stays exact. */
 const WIDTHS_MS = [
-  10, 50, 100, 500, 1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000,
-  43_200_000, 86_400_000,
+  10, 50, 100, 500, 1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
 ];
 
 type Series = 'flows' | 'requests' | 'errors' | 'drops';

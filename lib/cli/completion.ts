@@ -132,7 +132,9 @@ export function completionCommand(entries: readonly CommandEntry[]): Command {
     async run(args, io) {
       const [shell, ...extra] = args.positionals;
       if (!shells.includes(shell as Shell)) {
-        throw new UsageError(shell ? `completion: unknown shell "${shell}"` : 'completion needs a shell', { hint: 'run `hubble-lab completion bash` or `hubble-lab completion zsh`' });
+        throw new UsageError(shell ? `completion: unknown shell "${shell}"` : 'completion needs a shell', {
+          hint: 'run `hubble-lab completion bash` or `hubble-lab completion zsh`',
+        });
       }
       if (extra.length) throw new UsageError(`completion ${shell} takes no other arguments, got "${extra.join(' ')}"`);
       const names = entries.map((e) => e.name);

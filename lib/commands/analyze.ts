@@ -30,20 +30,77 @@ const SOURCE = 'Source';
 const OUTPUT = 'Output and gate';
 
 const ownOptions: OptionSpec[] = [
-  { name: 'input', short: 'i', type: 'string', valueName: 'FILE', group: SOURCE, description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin' },
+  {
+    name: 'input',
+    short: 'i',
+    type: 'string',
+    valueName: 'FILE',
+    group: SOURCE,
+    description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin',
+  },
   maxLineBytesOption,
-  { name: 'server', type: 'string', valueName: 'ADDR', group: SOURCE, description: 'Hubble Relay (or agent) to read live flows from, with --since/--until or --follow --duration' },
+  {
+    name: 'server',
+    type: 'string',
+    valueName: 'ADDR',
+    group: SOURCE,
+    description: 'Hubble Relay (or agent) to read live flows from, with --since/--until or --follow --duration',
+  },
   prometheusOption,
-  { name: 'duration', type: 'string', valueName: 'DURATION', group: SOURCE, description: 'with --follow: stop after this long (60s, 5m); Ctrl-C also stops and writes the reports' },
+  {
+    name: 'duration',
+    type: 'string',
+    valueName: 'DURATION',
+    group: SOURCE,
+    description: 'with --follow: stop after this long (60s, 5m); Ctrl-C also stops and writes the reports',
+  },
   { name: 'out', type: 'string', valueName: 'DIR', group: OUTPUT, description: 'folder for the reports (default reports/<timestamp>/)' },
-  { name: 'format', type: 'string', valueName: 'LIST', group: OUTPUT, default: 'md,json,junit', description: 'reports to write: any of md, json, junit, comma-separated' },
+  {
+    name: 'format',
+    type: 'string',
+    valueName: 'LIST',
+    group: OUTPUT,
+    default: 'md,json,junit',
+    description: 'reports to write: any of md, json, junit, comma-separated',
+  },
   { name: 'json', type: 'boolean', group: OUTPUT, description: 'print report.json to stdout (the summary goes to stderr)' },
-  { name: 'traffic-summary', type: 'string', valueName: 'FILE', group: SOURCE, description: 'the clients’ own account (a lab run’s traffic-summary.json): requests they never got an answer for count against their edge’s service levels' },
-  { name: 'expect', type: 'string', valueName: 'FILE', group: OUTPUT, description: 'expectations (YAML): allowed and denied edges, service levels, check modes' },
-  { name: 'policy', type: 'string', repeatable: true, valueName: 'FILE|DIR', group: OUTPUT, description: "the policies in force: each policy drop explained with them, a Policy section (unused rules, uncovered edges) and suggested-policy.yaml" },
-  { name: 'kubeconfig', type: 'string', valueName: 'FILE', group: OUTPUT, description: "also take the cluster's own policies as the policies in force (with --context, or the current context)" },
+  {
+    name: 'traffic-summary',
+    type: 'string',
+    valueName: 'FILE',
+    group: SOURCE,
+    description: 'the clients’ own account (a lab run’s traffic-summary.json): requests they never got an answer for count against their edge’s service levels',
+  },
+  {
+    name: 'expect',
+    type: 'string',
+    valueName: 'FILE',
+    group: OUTPUT,
+    description: 'expectations (YAML): allowed and denied edges, service levels, check modes',
+  },
+  {
+    name: 'policy',
+    type: 'string',
+    repeatable: true,
+    valueName: 'FILE|DIR',
+    group: OUTPUT,
+    description: 'the policies in force: each policy drop explained with them, a Policy section (unused rules, uncovered edges) and suggested-policy.yaml',
+  },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    valueName: 'FILE',
+    group: OUTPUT,
+    description: "also take the cluster's own policies as the policies in force (with --context, or the current context)",
+  },
   { name: 'context', type: 'string', valueName: 'NAME', group: OUTPUT, description: 'kubeconfig context whose policies are in force' },
-  { name: 'gate', type: 'string', valueName: 'MODE', group: OUTPUT, description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)' },
+  {
+    name: 'gate',
+    type: 'string',
+    valueName: 'MODE',
+    group: OUTPUT,
+    description: 'expect (default with --expect), any-drop (default without: the lab guide’s rule, any policy drop fails) or off (never fail)',
+  },
 ];
 
 const details = `Examples:
@@ -93,7 +150,8 @@ function formats(args: ParsedArgs): ReportFormat[] {
     .filter(Boolean)
     .map((f) => (f === 'markdown' ? 'md' : f === 'xml' ? 'junit' : f));
   for (const f of list) {
-    if (!(reportFormats as readonly string[]).includes(f)) throw new UsageError(`analyze: unknown report format "${f}"`, { hint: `use any of ${reportFormats.join(', ')}, comma-separated` });
+    if (!(reportFormats as readonly string[]).includes(f))
+      throw new UsageError(`analyze: unknown report format "${f}"`, { hint: `use any of ${reportFormats.join(', ')}, comma-separated` });
   }
   return [...new Set(list)] as ReportFormat[];
 }
@@ -107,7 +165,13 @@ function gateMode(args: ParsedArgs, hasExpect: boolean): GateMode {
 }
 
 function defaultOutDir(now: Date): string {
-  return join('reports', now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'));
+  return join(
+    'reports',
+    now
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replace(/:/g, '-'),
+  );
 }
 
 interface Collected {
@@ -234,7 +298,10 @@ async function collectServer(address: string, req: GetFlowsRequest, args: Parsed
     if (io.signal.aborted) agg.quality.note('Interrupted: the report covers the flows received until then.');
     else if (req.follow && !signal.aborted && failure === undefined) {
       // A followed stream ends only when it is stopped: one that ended by itself left flows unread.
-      agg.quality.setFailure(`the server ended the stream after ${records} records, before it was stopped${durationText ? ` (--duration ${durationText})` : ''}`, null);
+      agg.quality.setFailure(
+        `the server ended the stream after ${records} records, before it was stopped${durationText ? ` (--duration ${durationText})` : ''}`,
+        null,
+      );
     }
   } finally {
     client.close();
@@ -259,7 +326,8 @@ function summaryLines(report: Report, written: string[]): string {
   lines.push(
     `  ${fmtInt(t.flows)} flows, ${fmtInt(t.edges)} edges, ${fmtInt(t.httpRequests)} HTTP requests${t.httpRequests ? ` (${fmtPct(t.httpErrors / t.httpRequests)} errors)` : ''}, ${fmtInt(t.dnsQueries)} DNS queries, ${fmtInt(t.policyDenied)} policy-denied flows`,
   );
-  if (!report.quality.complete) lines.push(`  incomplete data: ${plural(t.lostEvents, 'lost event')}, ${plural(report.quality.nodes.unavailable.length, 'unavailable node')}`);
+  if (!report.quality.complete)
+    lines.push(`  incomplete data: ${plural(t.lostEvents, 'lost event')}, ${plural(report.quality.nodes.unavailable.length, 'unavailable node')}`);
   if (written.length) lines.push(`  reports: ${written.join(', ')}`);
   return lines.join('\n') + '\n';
 }
@@ -328,7 +396,10 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
     if (policies || resp.flow?.verdict === 'DROPPED') policyFlows.add(resp);
   };
 
-  const collected = input !== undefined ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }, tap) : await collectServer(server!, req, args, io, tap);
+  const collected =
+    input !== undefined
+      ? await collectFile(input, req, io, { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'analyze') }, tap)
+      : await collectServer(server!, req, args, io, tap);
   const { agg, stats, failure } = collected;
   const analysis = agg.finish({ ...collected.read, failure: agg.quality.failure }, collected.unknownValues);
   if (traffic) {

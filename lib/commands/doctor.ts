@@ -82,10 +82,12 @@ async function checkAgents(target: LabTarget, out: Out, hints: Hints): Promise<A
     const ready = ds.status?.numberReady ?? 0;
     if (ready === want && want > 0) out.ok(`Cilium: ${ready}/${want} agents ready`);
     else {
-      const notReady = pods.filter((p) => !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => {
-        const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting?.reason;
-        return `${p.metadata?.name} ${waiting ?? p.status?.phase ?? 'Unknown'}`;
-      });
+      const notReady = pods
+        .filter((p) => !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => {
+          const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting?.reason;
+          return `${p.metadata?.name} ${waiting ?? p.status?.phase ?? 'Unknown'}`;
+        });
       out.bad(
         `Cilium: ${ready}/${want} agents ready${notReady.length ? ` (not ready: ${notReady.join(', ')})` : ''}`,
         `see why: ${hints.kubectl(`-n ${ns} describe pods -l k8s-app=cilium`)}`,
@@ -175,10 +177,7 @@ export const doctorCommand: Command = {
   summary: "check the API, Cilium and its agents, the Hubble config, Relay and UI, Relay's status, nodes and flow rate",
   usage: 'doctor [--kubeconfig PATH] [--context NAME]',
   options: runningClusterOptions,
-  details: [
-    'Each check prints ✔ or ✖; under a ✖, → says what to do.',
-    'Exit codes: 0 no problem found, 2 a problem found (or bad usage).',
-  ].join('\n'),
+  details: ['Each check prints ✔ or ✖; under a ✖, → says what to do.', 'Exit codes: 0 no problem found, 2 a problem found (or bad usage).'].join('\n'),
   async run(args, io) {
     const kubeconfig = optionString(args, 'kubeconfig');
     const context = optionString(args, 'context');
@@ -208,7 +207,9 @@ export const doctorCommand: Command = {
         const server = target.kc.getCurrentCluster()?.server;
         out.bad(
           `cluster: ${target.description}: ${e.message}`,
-          apiStatusCode(err) === undefined ? `start the cluster, or fix its address ${server} in ${kubeconfig ?? 'the kubeconfig'}${context ? ` (context ${context})` : ''}` : e.hint,
+          apiStatusCode(err) === undefined
+            ? `start the cluster, or fix its address ${server} in ${kubeconfig ?? 'the kubeconfig'}${context ? ` (context ${context})` : ''}`
+            : e.hint,
         );
         return finish();
       }

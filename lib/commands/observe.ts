@@ -26,15 +26,41 @@ const DEFAULT_SERVER = 'localhost:4245';
 const MAX_FILE_LAST = 1_000_000;
 
 const options: OptionSpec[] = [
-  { name: 'input-file', type: 'string', valueName: 'FILE', group: 'Source', description: 'read flows from a file (hubble observe -o jsonpb, the Hubble exporter; gzip too); - for stdin' },
+  {
+    name: 'input-file',
+    type: 'string',
+    valueName: 'FILE',
+    group: 'Source',
+    description: 'read flows from a file (hubble observe -o jsonpb, the Hubble exporter; gzip too); - for stdin',
+  },
   maxLineBytesOption,
   jobsOption,
-  { name: 'server', type: 'string', valueName: 'ADDR', group: 'Source', description: `Hubble Relay or agent to ask (default $HUBBLE_SERVER or ${DEFAULT_SERVER})` },
+  {
+    name: 'server',
+    type: 'string',
+    valueName: 'ADDR',
+    group: 'Source',
+    description: `Hubble Relay or agent to ask (default $HUBBLE_SERVER or ${DEFAULT_SERVER})`,
+  },
   { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', default: 'compact', group: 'Output', description: 'compact, dict, json, jsonpb or table' },
-  { name: 'time-format', type: 'string', valueName: 'NAME', default: 'StampMilli', group: 'Output', description: `how times print in compact, dict and table: ${TIME_FORMAT_NAMES.join(', ')}` },
+  {
+    name: 'time-format',
+    type: 'string',
+    valueName: 'NAME',
+    default: 'StampMilli',
+    group: 'Output',
+    description: `how times print in compact, dict and table: ${TIME_FORMAT_NAMES.join(', ')}`,
+  },
   { name: 'print-node-name', type: 'boolean', group: 'Output', description: 'print the node each flow was observed on' },
   { name: 'numeric', type: 'boolean', group: 'Output', description: 'print IP addresses instead of pod, service and DNS names' },
-  { name: 'color', type: 'string', valueName: 'WHEN', default: 'auto', group: 'Output', description: 'colour compact and dict output: auto, always or never (NO_COLOR is honoured)' },
+  {
+    name: 'color',
+    type: 'string',
+    valueName: 'WHEN',
+    default: 'auto',
+    group: 'Output',
+    description: 'colour compact and dict output: auto, always or never (NO_COLOR is honoured)',
+  },
   { name: 'debug', short: 'D', type: 'boolean', group: 'Output', description: 'also print node status events for nodes that connect (stderr)' },
   ...observeSelectorOptions,
   ...observeFilterOptions,
@@ -132,7 +158,9 @@ function outputFormat(args: ParsedArgs): OutputFormat {
 
 async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   if (args.positionals.length > 0) {
-    throw new UsageError(`observe: unexpected argument "${args.positionals[0]}"`, { hint: 'filters are flags, e.g. --pod NAME; see `hubble-lab observe --help`' });
+    throw new UsageError(`observe: unexpected argument "${args.positionals[0]}"`, {
+      hint: 'filters are flags, e.g. --pod NAME; see `hubble-lab observe --help`',
+    });
   }
   const format = outputFormat(args);
   const inputFile = optionString(args, 'input-file');
@@ -147,7 +175,8 @@ async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   try {
     if (inputFile !== undefined) {
       const read: ReadOptions = { maxLineBytes: parseMaxLineBytes(optionString(args, 'max-line-bytes'), 'observe') };
-      if (await readsInParallel(inputFile, req, settings, jobs, jobsAsked !== undefined)) return await observeFileInParallel(inputFile, req, settings, read, jobs, io);
+      if (await readsInParallel(inputFile, req, settings, jobs, jobsAsked !== undefined))
+        return await observeFileInParallel(inputFile, req, settings, read, jobs, io);
       return await observeFile(inputFile, req, output, io, read);
     }
     return await observeServer(server ?? io.env.HUBBLE_SERVER ?? DEFAULT_SERVER, req, output, io);
@@ -242,7 +271,14 @@ async function readsInParallel(path: string, req: GetFlowsRequest, settings: Pri
 }
 
 /** observeFile for a large plain file: ranges read on worker threads, printed in file order, byte for byte the same. */
-async function observeFileInParallel(path: string, req: GetFlowsRequest, print: PrintSettings, read: ReadOptions, jobs: number, io: CommandIO): Promise<number> {
+async function observeFileInParallel(
+  path: string,
+  req: GetFlowsRequest,
+  print: PrintSettings,
+  read: ReadOptions,
+  jobs: number,
+  io: CommandIO,
+): Promise<number> {
   const setup: ObserveSetup = { path, req, print, read };
   const stats = createReadStats();
   const results = inOrder<LineRange, RangeOutput>(lineRanges(path, RANGE_BYTES), {

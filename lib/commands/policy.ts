@@ -16,14 +16,50 @@ import { ObservationTable } from '../policy/observations.ts';
 import { suggestPolicies, suggestionYaml, type SuggestFormat } from '../policy/suggest.ts';
 
 const options: OptionSpec[] = [
-  { name: 'input', short: 'i', type: 'string', valueName: 'FILE', group: 'Flows', description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin' },
+  {
+    name: 'input',
+    short: 'i',
+    type: 'string',
+    valueName: 'FILE',
+    group: 'Flows',
+    description: 'flows file: hubble observe -o jsonpb/json or the Hubble exporter, plain or gzip; - for stdin',
+  },
   { name: 'server', type: 'string', valueName: 'ADDR', group: 'Flows', description: 'Hubble Relay (or agent) to read every buffered flow from' },
-  { name: 'namespace', short: 'n', type: 'string', repeatable: true, valueName: 'NS', group: 'suggest', description: 'write policies for workloads of this namespace (default: every namespace seen but kube-system)' },
-  { name: 'format', type: 'string', valueName: 'FORMAT', default: 'k8s', group: 'suggest', description: 'k8s (NetworkPolicy) or cilium (CiliumNetworkPolicy, with toFQDNs and DNS rules)' },
+  {
+    name: 'namespace',
+    short: 'n',
+    type: 'string',
+    repeatable: true,
+    valueName: 'NS',
+    group: 'suggest',
+    description: 'write policies for workloads of this namespace (default: every namespace seen but kube-system)',
+  },
+  {
+    name: 'format',
+    type: 'string',
+    valueName: 'FORMAT',
+    default: 'k8s',
+    group: 'suggest',
+    description: 'k8s (NetworkPolicy) or cilium (CiliumNetworkPolicy, with toFQDNs and DNS rules)',
+  },
   { name: 'l7', type: 'boolean', group: 'suggest', description: 'with --format cilium: HTTP method and path rules, paths templated from those seen' },
   { name: 'out', type: 'string', valueName: 'DIR', group: 'suggest', description: 'write one file per policy into DIR instead of printing them' },
-  { name: 'policy', short: 'p', type: 'string', repeatable: true, valueName: 'FILE|DIR', group: 'check', description: 'policies to check (YAML files, or folders of them)' },
-  { name: 'kubeconfig', type: 'string', valueName: 'FILE', group: 'check', description: "also check the cluster's own policies (with --context, or the current context)" },
+  {
+    name: 'policy',
+    short: 'p',
+    type: 'string',
+    repeatable: true,
+    valueName: 'FILE|DIR',
+    group: 'check',
+    description: 'policies to check (YAML files, or folders of them)',
+  },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    valueName: 'FILE',
+    group: 'check',
+    description: "also check the cluster's own policies (with --context, or the current context)",
+  },
   { name: 'context', type: 'string', valueName: 'NAME', group: 'check', description: 'kubeconfig context whose cluster policies are included' },
   { name: 'json', type: 'boolean', group: 'check', description: 'print the result as JSON' },
 ];
@@ -76,7 +112,8 @@ async function readObservations(args: ParsedArgs, io: CommandIO, sub: string): P
   const input = optionString(args, 'input');
   const server = optionString(args, 'server');
   if (input !== undefined && server !== undefined) throw new UsageError(`policy ${sub}: --input and --server cannot be used together`);
-  if (input === undefined && server === undefined) throw new UsageError(`policy ${sub}: no flows`, { hint: 'pass --input FILE (- for stdin) or --server ADDR' });
+  if (input === undefined && server === undefined)
+    throw new UsageError(`policy ${sub}: no flows`, { hint: 'pass --input FILE (- for stdin) or --server ADDR' });
   const table = new ObservationTable();
   if (input !== undefined) {
     const stats = createReadStats();
@@ -105,17 +142,26 @@ async function suggest(args: ParsedArgs, io: CommandIO): Promise<number> {
   const observations = table.observations();
   const suggestion = suggestPolicies(observations, { format: format as SuggestFormat, l7, namespaces });
   if (suggestion.policies.length === 0) {
-    throw new InputError(`policy suggest: no workload${namespaces.length ? ` of ${namespaces.join(', ')}` : ''} in the flows`, { hint: 'check --namespace against the namespaces the flows show' });
+    throw new InputError(`policy suggest: no workload${namespaces.length ? ` of ${namespaces.join(', ')}` : ''} in the flows`, {
+      hint: 'check --namespace against the namespaces the flows show',
+    });
   }
   for (const note of suggestion.notes) io.stderr.write(`hubble-lab: note: ${note}\n`);
   // The suggestion is checked against the very traffic it came from: what it cannot allow is said, not hidden.
-  const loaded = compileLocated(suggestion.policies.map((p) => ({ object: p.object, source: `suggested ${p.name}` })), table.clusterName);
+  const loaded = compileLocated(
+    suggestion.policies.map((p) => ({ object: p.object, source: `suggested ${p.name}` })),
+    table.clusterName,
+  );
   const self = checkPolicies(loaded.set, observations, loaded.vocabulary);
   if (self.wouldDrop.allowedFlows > 0) {
-    io.stderr.write(`hubble-lab: note: ${self.wouldDrop.allowedFlows} forwarded flows cannot be allowed in this format: ${self.wouldDrop.edges.map((e) => `${e.source} → ${e.destination} ${e.protocol}/${e.port}`).join('; ')}\n`);
+    io.stderr.write(
+      `hubble-lab: note: ${self.wouldDrop.allowedFlows} forwarded flows cannot be allowed in this format: ${self.wouldDrop.edges.map((e) => `${e.source} → ${e.destination} ${e.protocol}/${e.port}`).join('; ')}\n`,
+    );
   }
   if (self.wouldAllow.flows > 0) {
-    io.stderr.write(`hubble-lab: note: ${self.wouldAllow.flows} denied flows share selectors with allowed ones and would be allowed: ${self.wouldAllow.edges.map((e) => `${e.source} → ${e.destination} ${e.protocol}/${e.port}`).join('; ')}\n`);
+    io.stderr.write(
+      `hubble-lab: note: ${self.wouldAllow.flows} denied flows share selectors with allowed ones and would be allowed: ${self.wouldAllow.edges.map((e) => `${e.source} → ${e.destination} ${e.protocol}/${e.port}`).join('; ')}\n`,
+    );
   }
   const out = optionString(args, 'out');
   if (out === undefined) {
@@ -130,7 +176,9 @@ async function suggest(args: ParsedArgs, io: CommandIO): Promise<number> {
       writeFileSync(file, p.yaml);
       written.push(file);
     }
-    io.stdout.write(`hubble-lab policy suggest: ${written.length} ${format === 'cilium' ? 'CiliumNetworkPolicies' : 'NetworkPolicies'} from ${table.flows} flows\n${written.map((f) => `  ${f}\n`).join('')}`);
+    io.stdout.write(
+      `hubble-lab policy suggest: ${written.length} ${format === 'cilium' ? 'CiliumNetworkPolicies' : 'NetworkPolicies'} from ${table.flows} flows\n${written.map((f) => `  ${f}\n`).join('')}`,
+    );
   } catch (err) {
     throw new InputError(`policy suggest: cannot write to ${out}: ${(err as Error).message}`, { cause: err });
   }
@@ -142,25 +190,34 @@ async function check(args: ParsedArgs, io: CommandIO): Promise<number> {
   const kubeconfig = optionString(args, 'kubeconfig');
   const context = optionString(args, 'context');
   const fromCluster = kubeconfig !== undefined || context !== undefined;
-  if (files.length === 0 && !fromCluster) throw new UsageError('policy check: no policies to check', { hint: 'pass --policy FILE|DIR, and/or --context/--kubeconfig for the cluster’s own' });
+  if (files.length === 0 && !fromCluster)
+    throw new UsageError('policy check: no policies to check', { hint: 'pass --policy FILE|DIR, and/or --context/--kubeconfig for the cluster’s own' });
   // Policies first: a broken file should fail before a long read of flows.
   const located: LocatedPolicy[] = readPolicyFiles(files);
   if (fromCluster) located.push(...(await readClusterPolicies(loadKubeConfig({ ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) }))));
   compileLocated(located);
   const named = namedPortsOf(located);
-  if (named.length) io.stderr.write(`hubble-lab: note: named ports (${named.join(', ')}) cannot be resolved from flows, which carry no container ports: rules using them match nothing here\n`);
+  if (named.length)
+    io.stderr.write(
+      `hubble-lab: note: named ports (${named.join(', ')}) cannot be resolved from flows, which carry no container ports: rules using them match nothing here\n`,
+    );
   const table = await readObservations(args, io, 'check');
   const { set, vocabulary } = compileLocated(located, table.clusterName);
   const result = checkPolicies(set, table.observations(), vocabulary, table.skipped);
   if (optionFlag(args, 'json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else io.stdout.write(`hubble-lab policy check: ${located.length} ${located.length === 1 ? 'policy' : 'policies'} against ${table.flows} flows\n${formatCheck(result)}`);
+  else
+    io.stdout.write(
+      `hubble-lab policy check: ${located.length} ${located.length === 1 ? 'policy' : 'policies'} against ${table.flows} flows\n${formatCheck(result)}`,
+    );
   return result.wouldDrop.allowedFlows > 0 ? ExitCode.failed : ExitCode.pass;
 }
 
 async function run(args: ParsedArgs, io: CommandIO): Promise<number> {
   const [sub, ...extra] = args.positionals;
   if (sub !== 'suggest' && sub !== 'check') {
-    throw new UsageError(sub === undefined ? 'policy: say suggest or check' : `policy: unknown subcommand "${sub}"`, { hint: 'hubble-lab policy suggest --input flows.json, or hubble-lab policy check --policy FILE --input flows.json' });
+    throw new UsageError(sub === undefined ? 'policy: say suggest or check' : `policy: unknown subcommand "${sub}"`, {
+      hint: 'hubble-lab policy suggest --input flows.json, or hubble-lab policy check --policy FILE --input flows.json',
+    });
   }
   if (extra.length) throw new UsageError(`policy ${sub}: unexpected argument "${extra[0]}"`);
   for (const o of args.ordered) {

@@ -20,7 +20,9 @@ export const portForwardCommand: Command = {
       const { relay, ui } = await openHubbleForwards(ctx);
       ctx.defer(() => relay.close());
       ctx.defer(() => ui.close());
-      io.stdout.write(`Hubble Relay: ${relay.address}  (hubble observe --server ${relay.address})\nHubble UI:    http://${ui.address}/\nPress Ctrl-C to stop.\n`);
+      io.stdout.write(
+        `Hubble Relay: ${relay.address}  (hubble observe --server ${relay.address})\nHubble UI:    http://${ui.address}/\nPress Ctrl-C to stop.\n`,
+      );
       await new Promise<void>((resolve) => {
         if (io.signal.aborted) resolve();
         io.signal.addEventListener('abort', () => resolve(), { once: true });

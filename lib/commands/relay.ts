@@ -21,9 +21,21 @@ const RELAY_NODE_NAME = 'hubble-relay';
 const options: OptionSpec[] = [
   { name: 'input', short: 'i', type: 'string', valueName: 'FILE', description: 'flows export to serve (hubble observe -o jsonpb, plain or gzip); - for stdin' },
   maxLineBytesOption,
-  { name: 'listen', type: 'string', valueName: 'HOST:PORT', default: '127.0.0.1:4245', description: 'address to serve the Relay API on (port 0: any free port)' },
+  {
+    name: 'listen',
+    type: 'string',
+    valueName: 'HOST:PORT',
+    default: '127.0.0.1:4245',
+    description: 'address to serve the Relay API on (port 0: any free port)',
+  },
   { name: 'pace', type: 'string', valueName: 'PACE', default: 'max', description: 'max (all at once), realtime (the gaps between flow timestamps) or N/s' },
-  { name: 'capacity', type: 'number', valueName: 'N', default: 65535, description: 'ring buffer size, 2^n−1 like hubble-event-buffer-capacity; older records roll off' },
+  {
+    name: 'capacity',
+    type: 'number',
+    valueName: 'N',
+    default: 65535,
+    description: 'ring buffer size, 2^n−1 like hubble-event-buffer-capacity; older records roll off',
+  },
 ];
 
 /** How fast records enter the ring: as read, at their recorded gaps, or at a fixed rate. */

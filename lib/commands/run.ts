@@ -20,12 +20,26 @@ export const scenarios = ['default', 'broken-policy'] as const;
 const options: OptionSpec[] = [
   { name: 'from', type: 'string', valueName: 'TASK', description: 'start at this task (resume a run)', group: 'Tasks' },
   { name: 'until', type: 'string', valueName: 'TASK', description: 'stop after this task', group: 'Tasks' },
-  { name: 'dry-run', type: 'boolean', description: 'print each task\'s plan and change nothing', group: 'Tasks' },
+  { name: 'dry-run', type: 'boolean', description: "print each task's plan and change nothing", group: 'Tasks' },
   { name: 'yes', short: 'y', type: 'boolean', description: 'apply to a real cluster without asking', group: 'Tasks' },
   ...clusterOptions,
   { name: 'duration', type: 'string', valueName: 'DURATION', default: '20s', description: 'how long the traffic runs', group: 'Lab' },
-  { name: 'scenario', type: 'string', valueName: 'NAME', default: 'default', description: `${scenarios.join(' | ')} (broken-policy drops part of the workflow, to show a FAIL)`, group: 'Lab' },
-  { name: 'policy', type: 'string', repeatable: true, valueName: 'FILE|DIR', description: "apply these policies instead of the guide's NetworkPolicy (e.g. a report's suggested-policy.yaml); L7 visibility stays", group: 'Lab' },
+  {
+    name: 'scenario',
+    type: 'string',
+    valueName: 'NAME',
+    default: 'default',
+    description: `${scenarios.join(' | ')} (broken-policy drops part of the workflow, to show a FAIL)`,
+    group: 'Lab',
+  },
+  {
+    name: 'policy',
+    type: 'string',
+    repeatable: true,
+    valueName: 'FILE|DIR',
+    description: "apply these policies instead of the guide's NetworkPolicy (e.g. a report's suggested-policy.yaml); L7 visibility stays",
+    group: 'Lab',
+  },
   { name: 'out', type: 'string', valueName: 'DIR', description: 'report folder (default reports/<timestamp>/)', group: 'Output' },
   { name: 'json', type: 'boolean', description: 'progress as JSON lines, the last one how the run ended', group: 'Output' },
 ];
@@ -38,7 +52,7 @@ export const runCommand: Command = {
   details: [
     `Tasks, in order: ${labTasks.map((t) => t.id).join(', ')}.`,
     'Without --kubeconfig/--context the lab runs on a fresh embedded cluster. A real cluster sees the plan and must confirm (or --yes).',
-    'analyze without collect reports the latest run\'s reports/<timestamp>/flows.jsonl.',
+    "analyze without collect reports the latest run's reports/<timestamp>/flows.jsonl.",
     'Exit codes: 0 PASS, 1 FAIL, 3 INCOMPLETE, 2 usage or infrastructure error.',
   ].join('\n'),
   async run(args, io) {

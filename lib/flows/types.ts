@@ -2,26 +2,14 @@
 // enums as names, 64-bit integers as strings, Timestamps as RFC 3339 strings, BoolValue as a bare boolean.
 // One Flow type flows through every reader, filter, aggregator and writer.
 
-export type Verdict =
-  | 'VERDICT_UNKNOWN'
-  | 'FORWARDED'
-  | 'DROPPED'
-  | 'ERROR'
-  | 'AUDIT'
-  | 'REDIRECTED'
-  | 'TRACED'
-  | 'TRANSLATED';
+export type Verdict = 'VERDICT_UNKNOWN' | 'FORWARDED' | 'DROPPED' | 'ERROR' | 'AUDIT' | 'REDIRECTED' | 'TRACED' | 'TRANSLATED';
 
 export type FlowType = 'UNKNOWN_TYPE' | 'L3_L4' | 'L7' | 'SOCK';
 export type L7FlowType = 'UNKNOWN_L7_TYPE' | 'REQUEST' | 'RESPONSE' | 'SAMPLE';
 export type TrafficDirection = 'TRAFFIC_DIRECTION_UNKNOWN' | 'INGRESS' | 'EGRESS';
 export type IPVersion = 'IP_NOT_USED' | 'IPv4' | 'IPv6';
 export type NodeState = 'UNKNOWN_NODE_STATE' | 'NODE_CONNECTED' | 'NODE_UNAVAILABLE' | 'NODE_GONE' | 'NODE_ERROR';
-export type LostEventSource =
-  | 'UNKNOWN_LOST_EVENT_SOURCE'
-  | 'PERF_EVENT_RING_BUFFER'
-  | 'OBSERVER_EVENTS_QUEUE'
-  | 'HUBBLE_RING_BUFFER';
+export type LostEventSource = 'UNKNOWN_LOST_EVENT_SOURCE' | 'PERF_EVENT_RING_BUFFER' | 'OBSERVER_EVENTS_QUEUE' | 'HUBBLE_RING_BUFFER';
 
 export interface TCPFlags {
   FIN?: boolean;

@@ -45,7 +45,11 @@ export function loadKubeConfig(target: KubeTarget): KubeConfig {
   const where = files.length ? files.join(delimiter) : 'the in-cluster config';
   if (target.context) {
     if (!kc.getContextObject(target.context)) {
-      const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+      const known =
+        kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ') || 'none';
       throw new InputError(`no context "${target.context}" in ${where} (contexts: ${known})`, { hint: 'name one of its contexts with --context' });
     }
     kc.setCurrentContext(target.context);

@@ -41,7 +41,9 @@ function refusal(held: { holder: string; ageSeconds: number; leftSeconds: number
   const { namespace, name } = runLease;
   return new InfraError(
     `another lab run is using this cluster: Lease ${namespace}/${name} is held by ${held.holder} (renewed ${Math.round(held.ageSeconds)}s ago)`,
-    { hint: `wait for that run to finish; if it is gone, its lease expires in ${Math.ceil(held.leftSeconds)}s (or: kubectl -n ${namespace} delete lease ${name})` },
+    {
+      hint: `wait for that run to finish; if it is gone, its lease expires in ${Math.ceil(held.leftSeconds)}s (or: kubectl -n ${namespace} delete lease ${name})`,
+    },
   );
 }
 
@@ -52,7 +54,12 @@ export async function acquireRunLease(kc: KubeConfig, opts: LeaseOptions = {}): 
   const durationSeconds = opts.durationSeconds ?? 30;
   const holder = opts.holder ?? `${hostname()}/pid-${process.pid}/${randomUUID().slice(0, 8)}`;
   const now = opts.now ?? (() => new Date());
-  const ours = (t: Date): V1Lease['spec'] => ({ holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(t) as never, renewTime: microTime(t) as never });
+  const ours = (t: Date): V1Lease['spec'] => ({
+    holderIdentity: holder,
+    leaseDurationSeconds: durationSeconds,
+    acquireTime: microTime(t) as never,
+    renewTime: microTime(t) as never,
+  });
 
   let current: V1Lease | undefined;
   try {
@@ -91,17 +98,20 @@ export async function acquireRunLease(kc: KubeConfig, opts: LeaseOptions = {}): 
   let lease = current;
   let renewing: Promise<void> | undefined;
   // Renewed at a third of its duration, as leader election does, so a slow API call does not let it lapse.
-  const timer = setInterval(() => {
-    renewing ??= (async () => {
-      try {
-        lease = await api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, renewTime: microTime(now()) as never } } });
-      } catch {
-        // A renewal that fails is retried on the next tick; the lease holds until its duration runs out.
-      } finally {
-        renewing = undefined;
-      }
-    })();
-  }, (durationSeconds * 1000) / 3);
+  const timer = setInterval(
+    () => {
+      renewing ??= (async () => {
+        try {
+          lease = await api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, renewTime: microTime(now()) as never } } });
+        } catch {
+          // A renewal that fails is retried on the next tick; the lease holds until its duration runs out.
+        } finally {
+          renewing = undefined;
+        }
+      })();
+    },
+    (durationSeconds * 1000) / 3,
+  );
   timer.unref();
 
   let released: Promise<void> | undefined;

@@ -15,15 +15,19 @@ export async function deleteAndWait(kc: KubeConfig, obj: KubernetesObject, opts:
     if (isNotFound(err)) return false;
     throw apiError(`delete ${ref}`, err);
   }
-  await pollUntil(`${ref} to be deleted`, async () => {
-    try {
-      await client.read(key as KubernetesObject & { metadata: { name: string } });
-      return 'still there';
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw apiError(`read ${ref}`, err);
-    }
-  }, opts);
+  await pollUntil(
+    `${ref} to be deleted`,
+    async () => {
+      try {
+        await client.read(key as KubernetesObject & { metadata: { name: string } });
+        return 'still there';
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw apiError(`read ${ref}`, err);
+      }
+    },
+    opts,
+  );
   return true;
 }
 
@@ -41,10 +45,14 @@ export async function podLog(kc: KubeConfig, namespace: string, pod: string, con
 export async function waitForPodDone(kc: KubeConfig, namespace: string, name: string, opts: WaitOptions): Promise<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
   let pod: V1Pod | undefined;
-  await pollUntil(`pod ${namespace}/${name}`, async () => {
-    pod = await callApi(`read pod ${namespace}/${name}`, () => core.readNamespacedPod({ namespace, name }));
-    const phase = pod.status?.phase;
-    return phase === 'Succeeded' || phase === 'Failed' ? undefined : `phase ${phase ?? 'Unknown'}`;
-  }, opts);
+  await pollUntil(
+    `pod ${namespace}/${name}`,
+    async () => {
+      pod = await callApi(`read pod ${namespace}/${name}`, () => core.readNamespacedPod({ namespace, name }));
+      const phase = pod.status?.phase;
+      return phase === 'Succeeded' || phase === 'Failed' ? undefined : `phase ${phase ?? 'Unknown'}`;
+    },
+    opts,
+  );
   return pod!;
 }

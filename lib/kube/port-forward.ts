@@ -40,9 +40,7 @@ const relistMs = 60_000;
 
 function podReady(pod: V1Pod): boolean {
   return (
-    !pod.metadata?.deletionTimestamp &&
-    pod.status?.phase === 'Running' &&
-    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+    !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
   );
 }
 
@@ -137,7 +135,9 @@ class ServiceBackends {
     const svc = await callApi(`read Service ${this.name}`, () => this.core.readNamespacedService({ namespace, name: service }));
     const found = await this.lookup(svc);
     if ('problem' in found) {
-      const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const selector = Object.entries(svc.spec?.selector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       throw new InfraError(found.problem, { hint: selector ? `check \`kubectl -n ${namespace} get pods -l ${selector}\`` : undefined });
     }
     this.current = this.last = found.backend;
@@ -152,7 +152,9 @@ class ServiceBackends {
     } catch (err) {
       return { problem: apiError(`read Service ${this.name}`, err).message };
     }
-    const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(svc.spec?.selector ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     if (!selector) return { problem: `service ${this.name} has no selector to find a pod by` };
     let pods;
     try {
@@ -227,7 +229,9 @@ class ServiceBackends {
       return;
     }
     if (this.closed) return;
-    const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(svc.spec?.selector ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     if (!selector || resourceVersion === undefined) {
       await this.pause(this.current ? this.retry.first : (limitMs ?? this.retry.first));
       return;

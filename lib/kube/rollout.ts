@@ -1,5 +1,15 @@
 // Waiting for Deployments, DaemonSets and Jobs the way kubectl rollout status / wait do, with reasons on timeout.
-import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1DaemonSet, type V1Deployment, type V1Job } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1DaemonSet,
+  type V1Deployment,
+  type V1Job,
+} from '@kubernetes/client-node';
 import { InfraError } from '../errors.ts';
 import { callApi } from './errors.ts';
 
@@ -77,27 +87,33 @@ export async function pollUntil(what: string, check: () => Promise<string | unde
 
 export async function waitForDeploymentRollout(kc: KubeConfig, namespace: string, name: string, opts: WaitOptions): Promise<void> {
   const apps = kc.makeApiClient(AppsV1Api);
-  await pollUntil(`deployment ${namespace}/${name}`, async () => {
-    const d = await callApi(`read Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name }));
-    return deploymentPending(d);
-  }, opts);
+  await pollUntil(
+    `deployment ${namespace}/${name}`,
+    async () => {
+      const d = await callApi(`read Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name }));
+      return deploymentPending(d);
+    },
+    opts,
+  );
 }
 
 export async function waitForDaemonSetRollout(kc: KubeConfig, namespace: string, name: string, opts: WaitOptions): Promise<void> {
   const apps = kc.makeApiClient(AppsV1Api);
-  await pollUntil(`daemon set ${namespace}/${name}`, async () => {
-    const ds = await callApi(`read DaemonSet ${namespace}/${name}`, () => apps.readNamespacedDaemonSet({ namespace, name }));
-    return daemonSetPending(ds);
-  }, opts);
+  await pollUntil(
+    `daemon set ${namespace}/${name}`,
+    async () => {
+      const ds = await callApi(`read DaemonSet ${namespace}/${name}`, () => apps.readNamespacedDaemonSet({ namespace, name }));
+      return daemonSetPending(ds);
+    },
+    opts,
+  );
 }
 
 /** `kubectl rollout restart`: a new template annotation makes the controller replace every pod. */
 export async function restartDaemonSet(kc: KubeConfig, namespace: string, name: string, at = new Date()): Promise<void> {
   const apps = kc.makeApiClient(AppsV1Api);
   const patch = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at.toISOString() } } } } };
-  await callApi(`restart DaemonSet ${namespace}/${name}`, () =>
-    apps.patchNamespacedDaemonSet({ namespace, name, body: patch }, setMergePatch()),
-  );
+  await callApi(`restart DaemonSet ${namespace}/${name}`, () => apps.patchNamespacedDaemonSet({ namespace, name, body: patch }, setMergePatch()));
 }
 
 /** client-node 1.x sends JSON patch by default; this option asks for a merge patch instead. */
@@ -111,7 +127,9 @@ export async function explainDeployment(kc: KubeConfig, namespace: string, name:
   const core = kc.makeApiClient(CoreV1Api);
   const lines: string[] = [];
   const d = await callApi(`read Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name }));
-  const selector = Object.entries(d.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(d.spec?.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = await callApi(`list pods of ${namespace}/${name}`, () => core.listNamespacedPod({ namespace, labelSelector: selector }));
   if (pods.items.length === 0) lines.push(`no pods match ${selector}`);
   for (const pod of pods.items) {
@@ -120,7 +138,9 @@ export async function explainDeployment(kc: KubeConfig, namespace: string, name:
         ? `waiting (${c.state.waiting.reason ?? ''}${c.state.waiting.message ? `: ${c.state.waiting.message}` : ''})`
         : c.state?.terminated
           ? `terminated (${c.state.terminated.reason ?? ''}, exit ${c.state.terminated.exitCode})`
-          : c.ready ? 'running, ready' : 'running, not ready';
+          : c.ready
+            ? 'running, ready'
+            : 'running, not ready';
       return `${c.name} ${st}`;
     });
     lines.push(`pod ${pod.metadata?.name}: ${pod.status?.phase ?? 'Unknown'}${states.length ? `; ${states.join('; ')}` : ''}`);
@@ -136,11 +156,15 @@ export async function explainDeployment(kc: KubeConfig, namespace: string, name:
 export async function waitForJob(kc: KubeConfig, namespace: string, name: string, opts: WaitOptions): Promise<'Complete' | 'Failed'> {
   const batch = kc.makeApiClient(BatchV1Api);
   let result: 'Complete' | 'Failed' | undefined;
-  await pollUntil(`job ${namespace}/${name}`, async () => {
-    const job = await callApi(`read Job ${namespace}/${name}`, () => batch.readNamespacedJob({ namespace, name }));
-    result = jobFinished(job);
-    return result ? undefined : `${job.status?.active ?? 0} active, ${job.status?.succeeded ?? 0} succeeded, ${job.status?.failed ?? 0} failed`;
-  }, opts);
+  await pollUntil(
+    `job ${namespace}/${name}`,
+    async () => {
+      const job = await callApi(`read Job ${namespace}/${name}`, () => batch.readNamespacedJob({ namespace, name }));
+      result = jobFinished(job);
+      return result ? undefined : `${job.status?.active ?? 0} active, ${job.status?.succeeded ?? 0} succeeded, ${job.status?.failed ?? 0} failed`;
+    },
+    opts,
+  );
   return result!;
 }
 

@@ -58,7 +58,11 @@ async function reportAndGate(ctx: LabContext, { aggregator, flowsFile, traffic, 
     namespaces: [demoNamespace],
     signal: ctx.signal,
   });
-  ctx.progress.info(metrics.reconciliation ? `flows and Hubble metrics: ${metrics.reconciliation.status} (${metrics.reconciliation.checks.length} checks)` : (metrics.note ?? ''));
+  ctx.progress.info(
+    metrics.reconciliation
+      ? `flows and Hubble metrics: ${metrics.reconciliation.status} (${metrics.reconciliation.checks.length} checks)`
+      : (metrics.note ?? ''),
+  );
   const report = buildReport(analysis, compliance, {
     // The flows file holds exactly the flows analysed: drill-down commands read it again after the cluster is gone.
     kind: 'file',
@@ -84,7 +88,8 @@ async function reportAndGate(ctx: LabContext, { aggregator, flowsFile, traffic, 
  */
 export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Promise<void> {
   const { aggregator, collector } = ctx.shared;
-  if (!aggregator) throw new InfraError('no flows were collected in this run', { hint: 'run the collect task before analyze (hubble-lab run collect traffic analyze)' });
+  if (!aggregator)
+    throw new InfraError('no flows were collected in this run', { hint: 'run the collect task before analyze (hubble-lab run collect traffic analyze)' });
   if (!brokenBy && ctx.shared.trafficDone) await ctx.shared.trafficDone;
   if (collector) {
     ctx.shared.collector = undefined;
@@ -95,7 +100,14 @@ export async function analyzeCollected(ctx: LabContext, brokenBy?: string): Prom
   }
   if (brokenBy) {
     const now = new Date().toISOString();
-    aggregator.quality.observeGap({ from: now, to: null, seconds: 0, recovered: false, estimatedLost: 0, reason: `the run stopped before its traffic was done: ${brokenBy}` });
+    aggregator.quality.observeGap({
+      from: now,
+      to: null,
+      seconds: 0,
+      recovered: false,
+      estimatedLost: 0,
+      reason: `the run stopped before its traffic was done: ${brokenBy}`,
+    });
   }
   await reportAndGate(ctx, { aggregator, flowsFile: flowsPath(ctx), traffic: ctx.shared.traffic, probe: ctx.shared.probe });
 }

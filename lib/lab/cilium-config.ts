@@ -25,7 +25,7 @@ export const hubbleMetrics = [
 
 /** Why the metrics differ from the guide's, for the task's output. */
 export const hubbleMetricsNotes = [
-  'hubble-metrics: the guide\'s dns, drop, tcp, flow, port-distribution and icmp, space-separated as Cilium splits the key',
+  "hubble-metrics: the guide's dns, drop, tcp, flow, port-distribution and icmp, space-separated as Cilium splits the key",
   'hubble-metrics: httpV2 instead of http: one request counter with its status and reporter, and the latency histogram, per source → destination workload (the edges, error ratios and percentiles analyze --prometheus reads)',
   'hubble-metrics: policy added: policy verdicts by direction, match and action, so allow/deny can be checked from metrics',
   'hubble-metrics: workload|pod|reserved-identity contexts (namespace/workload, as the flow report names endpoints) on dns, drop, flow, port-distribution (request-direction edges with their ports), httpV2 and policy: series per workload pair, never per pod',

@@ -225,10 +225,14 @@ export class FlowCollector {
     this.stats.gaps.push(recorded);
     this.replaying = { gap: recorded, untilMs: gap.fromMs };
     if (recorded.recovered) {
-      this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}; the agents' buffers still held the flows since ${this.lastTime ?? 'the start'}`);
+      this.onProblem(
+        `flow stream resumed after ${secondsText(recorded.seconds)}; the agents' buffers still held the flows since ${this.lastTime ?? 'the start'}`,
+      );
     } else {
       const nodes = recorded.overwritten.map((o) => `${o.node} from ${o.heldFrom}`).join(', ');
-      this.onProblem(`flow stream resumed after ${secondsText(recorded.seconds)}, but buffers had been overwritten (held again: ${nodes}): about ${estimatedLost} flow(s) lost`);
+      this.onProblem(
+        `flow stream resumed after ${secondsText(recorded.seconds)}, but buffers had been overwritten (held again: ${nodes}): about ${estimatedLost} flow(s) lost`,
+      );
     }
   }
 

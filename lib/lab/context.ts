@@ -16,7 +16,13 @@ export const clusterOptions: OptionSpec[] = [
 
 /** The cluster flags of the commands that work on a running cluster and never start one (doctor, port-forward, teardown). */
 export const runningClusterOptions: OptionSpec[] = [
-  { name: 'kubeconfig', type: 'string', valueName: 'PATH', description: 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, as kubectl)', group: 'Cluster' },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    valueName: 'PATH',
+    description: 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, as kubectl)',
+    group: 'Cluster',
+  },
   { name: 'context', type: 'string', valueName: 'NAME', description: "kubeconfig context (default: the kubeconfig's current context)", group: 'Cluster' },
 ];
 

@@ -49,7 +49,8 @@ export function parseManifests(text: string, source: string): KubeObject[] {
       typeof obj.kind === 'string' ? undefined : 'kind',
       typeof meta?.name === 'string' && meta.name !== '' ? undefined : 'metadata.name',
     ].filter((m): m is string => m !== undefined);
-    if (missing.length) throw new InputError(`${where}: document ${index} has no ${missing.join(', ')}`, { hint: 'every manifest needs apiVersion, kind and metadata.name' });
+    if (missing.length)
+      throw new InputError(`${where}: document ${index} has no ${missing.join(', ')}`, { hint: 'every manifest needs apiVersion, kind and metadata.name' });
     objects.push(obj as KubeObject);
   }
   return objects;

@@ -17,7 +17,9 @@ export function labPolicies(options: Pick<LabOptions, 'scenario' | 'policy'>): L
     ? readPolicyFiles(options.policy)
     : located(path.join(dir, options.scenario === 'broken-policy' ? 'broken-policy.yaml' : 'network-policy.yaml'));
   if (options.policy?.length && own.length === 0) {
-    throw new InputError(`--policy ${options.policy.join(' ')}: no NetworkPolicy or CiliumNetworkPolicy found`, { hint: 'pass YAML files (or folders of them) with policies, e.g. suggested-policy.yaml from a report' });
+    throw new InputError(`--policy ${options.policy.join(' ')}: no NetworkPolicy or CiliumNetworkPolicy found`, {
+      hint: 'pass YAML files (or folders of them) with policies, e.g. suggested-policy.yaml from a report',
+    });
   }
   return [...own, ...located(path.join(dir, 'l7-visibility.yaml'))];
 }

@@ -39,7 +39,9 @@ export const teardown = defineTask<TeardownPlan>({
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: demoNamespace } };
     const deletions = await createdByLab(ctx.kc, [namespace, ...hubbleManifests(), ...monitoringObjects(ctx.target.sim)]);
     const core = ctx.kc.makeApiClient(CoreV1Api);
-    const cm = await callApi('read ConfigMap kube-system/cilium-config', () => core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' }));
+    const cm = await callApi('read ConfigMap kube-system/cilium-config', () =>
+      core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' }),
+    );
     const kept = cm.metadata?.annotations?.[previousValuesAnnotation];
     const restore = kept ? (JSON.parse(kept) as Record<string, string | null>) : undefined;
     const changes = deletions.map((o) => `delete ${objectRef(o)}`);

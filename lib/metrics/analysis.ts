@@ -145,7 +145,17 @@ function oneBucket(window: MetricsWindow, flows: number, requests: number, error
   const per = (n: number) => round(n / seconds);
   return {
     bucketSeconds: seconds,
-    buckets: [{ start: window.start.toISOString(), flows, requests, errors, drops, perSecond: { flows: per(flows), requests: per(requests), errors: per(errors), drops: per(drops) }, bursts: [] }],
+    buckets: [
+      {
+        start: window.start.toISOString(),
+        flows,
+        requests,
+        errors,
+        drops,
+        perSecond: { flows: per(flows), requests: per(requests), errors: per(errors), drops: per(drops) },
+        bursts: [],
+      },
+    ],
     bursts: [],
   };
 }
@@ -174,7 +184,21 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     let e = edges.get(k);
     if (!e && !create) return undefined;
     if (!e) {
-      e = { source, destination, verdicts: {}, requestFlows: 0, delivered: 0, dropEvents: 0, verdictDrops: 0, policyVerdicts: 0, dropsByReason: {}, deniedBy: { ingress: 0, egress: 0 }, ports: new Map(), http: new Map(), dns: undefined };
+      e = {
+        source,
+        destination,
+        verdicts: {},
+        requestFlows: 0,
+        delivered: 0,
+        dropEvents: 0,
+        verdictDrops: 0,
+        policyVerdicts: 0,
+        dropsByReason: {},
+        deniedBy: { ingress: 0, egress: 0 },
+        ports: new Map(),
+        http: new Map(),
+        dns: undefined,
+      };
       edges.set(k, e);
     }
     return e;
@@ -238,7 +262,17 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     add(e.dns.byRcode, rcodeNames[l['rcode'] ?? ''] ?? (l['rcode'] || 'unknown'), value);
   }
 
-  const totals = { flows: 0, verdicts: {} as Record<string, number>, eventTypes: {} as Record<string, number>, policyVerdicts: {} as Record<string, number>, forwarded: 0, dropped: 0, l7: 0, http: 0, dns: 0 };
+  const totals = {
+    flows: 0,
+    verdicts: {} as Record<string, number>,
+    eventTypes: {} as Record<string, number>,
+    policyVerdicts: {} as Record<string, number>,
+    forwarded: 0,
+    dropped: 0,
+    l7: 0,
+    http: 0,
+    dns: 0,
+  };
   const typeNames: Record<string, string> = { Trace: 'trace', Drop: 'drop', PolicyVerdict: 'policy-verdict', L7: 'l7', Capture: 'other' };
   let contextLabels = flows.length === 0;
   for (const { labels: l, value } of flows) {
@@ -283,7 +317,14 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     if (h && reporter) {
       const q = (quantiles[reporter] ?? []).map((m) => m.get(k));
       const latencyMs = q.every((v) => v !== undefined)
-        ? { count: h.requests, p50: round(q[0]! * 1000), p90: round(q[1]! * 1000), p95: round(q[2]! * 1000), p99: round(q[3]! * 1000), max: round((maxBound.get(`${reporter}${SEP}${k}`) ?? q[3]!) * 1000) }
+        ? {
+            count: h.requests,
+            p50: round(q[0]! * 1000),
+            p90: round(q[1]! * 1000),
+            p95: round(q[2]! * 1000),
+            p99: round(q[3]! * 1000),
+            max: round((maxBound.get(`${reporter}${SEP}${k}`) ?? q[3]!) * 1000),
+          }
         : null;
       httpSummary = {
         requests: h.requests,
@@ -295,11 +336,26 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
         methods: sorted(h.methods),
         topPaths: [],
         latencyMs,
-        sightings: { client: e.http.get('client')?.requests ?? 0, server: e.http.get('server')?.requests ?? 0, unknown: e.http.get('unknown')?.requests ?? 0, both: 0 },
+        sightings: {
+          client: e.http.get('client')?.requests ?? 0,
+          server: e.http.get('server')?.requests ?? 0,
+          unknown: e.http.get('unknown')?.requests ?? 0,
+          both: 0,
+        },
       };
     }
     const dns: DnsSummary | null = e.dns
-      ? { queries: e.dns.queries, responses: e.dns.responses, byRcode: sorted(e.dns.byRcode), errors: dnsErrors(e.dns.byRcode), searchPathNxdomain: 0, topNames: Object.entries(sorted(e.dns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null }
+      ? {
+          queries: e.dns.queries,
+          responses: e.dns.responses,
+          byRcode: sorted(e.dns.byRcode),
+          errors: dnsErrors(e.dns.byRcode),
+          searchPathNxdomain: 0,
+          topNames: Object.entries(sorted(e.dns.names))
+            .slice(0, 10)
+            .map(([name, queries]) => ({ name, queries })),
+          latencyMs: null,
+        }
       : null;
     dedupeDenials(e);
     const dropped = e.dropEvents;
@@ -390,11 +446,18 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
   d.queries += 2;
   quality.window = { start: window.start.toISOString(), end: window.end.toISOString(), seconds };
   quality.lostEvents = { total: lostTotal, records: lost.length, bySource: Object.fromEntries(lost.map((s) => [s.labels['source']!.toUpperCase(), s.value])) };
-  quality.nodes = { seen: targets.seen, unavailable: targets.down.map((name) => ({ name, state: 'NODE_UNAVAILABLE', time: undefined, message: 'its metrics target was down during the window' })) };
+  quality.nodes = {
+    seen: targets.seen,
+    unavailable: targets.down.map((name) => ({ name, state: 'NODE_UNAVAILABLE', time: undefined, message: 'its metrics target was down during the window' })),
+  };
   quality.l7 = { flows: totals.l7, http: totals.http, dns: totals.dns, kafka: 0, note: totals.l7 === 0 ? quality.l7.note : null };
   quality.complete = lostTotal === 0 && targets.down.length === 0;
   quality.notes = [
-    ...(contextLabels ? [] : ['from metrics: hubble_flows_processed_total has no source/destination labels, so no edges can be built: enable the flow, drop, port-distribution and httpV2 metrics with sourceContext/destinationContext (hubble-lab run enable-hubble sets them)']),
+    ...(contextLabels
+      ? []
+      : [
+          'from metrics: hubble_flows_processed_total has no source/destination labels, so no edges can be built: enable the flow, drop, port-distribution and httpV2 metrics with sourceContext/destinationContext (hubble-lab run enable-hubble sets them)',
+        ]),
     ...flowOnlyDetails,
   ];
   const analysis: Analysis = {
@@ -402,7 +465,18 @@ export async function analyzeFromMetrics(prom: PrometheusClient, window: Metrics
     totals: t,
     edges: summaries,
     drops: dropList,
-    dns: { queries: allDns.queries, responses: allDns.responses, byRcode: sorted(allDns.byRcode), errors: dnsErrors(allDns.byRcode), searchPathNxdomain: 0, topNames: Object.entries(sorted(allDns.names)).slice(0, 10).map(([name, queries]) => ({ name, queries })), latencyMs: null, l7: totals.dns > 0 },
+    dns: {
+      queries: allDns.queries,
+      responses: allDns.responses,
+      byRcode: sorted(allDns.byRcode),
+      errors: dnsErrors(allDns.byRcode),
+      searchPathNxdomain: 0,
+      topNames: Object.entries(sorted(allDns.names))
+        .slice(0, 10)
+        .map(([name, queries]) => ({ name, queries })),
+      latencyMs: null,
+      l7: totals.dns > 0,
+    },
     timeline: oneBucket(window, totals.flows, httpRequests + allDns.queries, t.httpErrors, totals.dropped),
     quality,
     // Which Service names led to which workloads is in flows (destination_service), not in Hubble's metrics.

@@ -14,7 +14,10 @@ export const DEFAULT_SINCE = '15m';
 
 function instant(text: string, flag: string, now: Date): Date {
   const t = parseHubbleTime(text, now);
-  if (!t) throw new UsageError(`analyze: --${flag}: cannot read "${text}" as a time`, { hint: 'a duration back from now (30s, 15m, 1h) or a date (RFC 3339, 2024-05-01T12:00:00Z)' });
+  if (!t)
+    throw new UsageError(`analyze: --${flag}: cannot read "${text}" as a time`, {
+      hint: 'a duration back from now (30s, 15m, 1h) or a date (RFC 3339, 2024-05-01T12:00:00Z)',
+    });
   return new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6));
 }
 

@@ -81,7 +81,5 @@ export function seriesNames(scrape: Scrape): Set<string> {
 
 /** Sum of the samples named `name` whose labels include `match`. */
 export function sumSamples(scrape: Scrape, name: string, match: Record<string, string> = {}): number {
-  return scrape.samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
+  return scrape.samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 }

@@ -61,13 +61,21 @@ export async function waitForScrape(prom: PrometheusClient, after: Date, opts: {
  * The flows' window [first flow, last flow] read from metrics and reconciled. A failure to read metrics is not the
  * run's failure: the section says what went wrong instead.
  */
-export async function labMetricsSection(url: string, fromFlows: Analysis, opts: LabMetricsOptions): Promise<{ section: MetricsSection; fromMetrics?: Analysis }> {
+export async function labMetricsSection(
+  url: string,
+  fromFlows: Analysis,
+  opts: LabMetricsOptions,
+): Promise<{ section: MetricsSection; fromMetrics?: Analysis }> {
   const { start, end } = fromFlows.window;
   if (!start || !end) return { section: { source: url, window: null, reconciliation: null, note: 'no flows in the run: nothing to reconcile' } };
   const window = { start: new Date(Date.parse(start)), end: new Date(Date.parse(end)) };
   const prom = new PrometheusClient(url, { timeoutMs: 15_000 });
   try {
-    const scraped = await waitForScrape(prom, window.end, { job: opts.job ?? 'hubble-metrics', timeoutMs: opts.scrapeTimeoutMs ?? 30_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const scraped = await waitForScrape(prom, window.end, {
+      job: opts.job ?? 'hubble-metrics',
+      timeoutMs: opts.scrapeTimeoutMs ?? 30_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     // Counters are read at the scrapes around the window: the last one before its first flow, the first after its last.
     const readAt = { start: window.start, end: scraped };
     const { analysis } = await analyzeFromMetrics(prom, readAt, { namespaces: opts.namespaces });
@@ -89,7 +97,12 @@ export async function labMetricsSection(url: string, fromFlows: Analysis, opts: 
  * The lab's analyze step: the metrics section for the report and the verdict with a reconciliation mismatch as a
  * completeness warning. No state (the deploy-monitoring step did not run): metrics were not collected.
  */
-export async function labMetrics(state: MetricsState | undefined, fromFlows: Analysis, compliance: Compliance, opts: LabMetricsOptions): Promise<{ metrics: MetricsSection; compliance: Compliance }> {
+export async function labMetrics(
+  state: MetricsState | undefined,
+  fromFlows: Analysis,
+  compliance: Compliance,
+  opts: LabMetricsOptions,
+): Promise<{ metrics: MetricsSection; compliance: Compliance }> {
   if (!state) return { metrics: notCollected('the deploy-monitoring step did not run'), compliance };
   if (!state.collected || !state.url) return { metrics: notCollected(state.reason ?? 'no Prometheus in this run'), compliance };
   const { section } = await labMetricsSection(state.url, fromFlows, opts);

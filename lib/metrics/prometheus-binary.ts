@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** How to get one, for messages that say what is missing. */
-export const installHint = 'install Debian\'s prometheus package (sudo apt-get install -y prometheus) or set HUBBLE_LAB_PROMETHEUS to a prometheus binary';
+export const installHint = "install Debian's prometheus package (sudo apt-get install -y prometheus) or set HUBBLE_LAB_PROMETHEUS to a prometheus binary";
 
 function executable(path: string): boolean {
   try {

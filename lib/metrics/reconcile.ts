@@ -56,7 +56,8 @@ export function reconcile(fromFlows: Analysis, fromMetrics: Analysis): Reconcili
   for (const [reason, n] of [...reasons].sort(([a], [b]) => (a < b ? -1 : 1))) checks.push(check(`drops ${reason}`, 'drops', n.flows, n.metrics));
 
   const verdicts = new Set([...Object.keys(fromFlows.totals.verdicts), ...Object.keys(fromMetrics.totals.verdicts)]);
-  for (const v of [...verdicts].sort()) checks.push(check(`flows ${v}`, 'flows-by-verdict', fromFlows.totals.verdicts[v] ?? 0, fromMetrics.totals.verdicts[v] ?? 0));
+  for (const v of [...verdicts].sort())
+    checks.push(check(`flows ${v}`, 'flows-by-verdict', fromFlows.totals.verdicts[v] ?? 0, fromMetrics.totals.verdicts[v] ?? 0));
 
   return { status: checks.every((c) => c.ok) ? 'ok' : 'mismatch', tolerance: toleranceText, checks };
 }
@@ -80,7 +81,13 @@ export function withMismatchWarning(compliance: Compliance, r: Reconciliation): 
     if (c.id !== 'completeness' || c.status === 'skipped') return c;
     const violations = [...c.violations, warning];
     const status = c.status === 'pass' ? 'warn' : c.status;
-    const summary = violations.length === 1 ? [text] : msg`${violations.length} findings: ${joinMessages(violations.slice(0, 3).map((v) => v.message), '; ')}${violations.length > 3 ? '; …' : ''}`;
+    const summary =
+      violations.length === 1
+        ? [text]
+        : msg`${violations.length} findings: ${joinMessages(
+            violations.slice(0, 3).map((v) => v.message),
+            '; ',
+          )}${violations.length > 3 ? '; …' : ''}`;
     return { ...c, status, summary, violations };
   });
   const added = checks.some((c, i) => c !== compliance.checks[i]);

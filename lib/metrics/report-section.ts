@@ -28,7 +28,8 @@ export function metricsMarkdown(m: MetricsSection | undefined): string | undefin
 /** report.json's `metrics` property, as JSON Schema (draft 2020-12). */
 export const metricsSectionSchema = {
   type: 'object',
-  description: 'The run\'s Hubble metrics for the flows\' window, reconciled with the flows (the lab only). source null: metrics were not collected, and note says why.',
+  description:
+    "The run's Hubble metrics for the flows' window, reconciled with the flows (the lab only). source null: metrics were not collected, and note says why.",
   additionalProperties: false,
   required: ['source', 'window', 'reconciliation', 'note'],
   properties: {
@@ -41,7 +42,7 @@ export const metricsSectionSchema = {
           additionalProperties: false,
           required: ['start', 'end', 'seconds'],
           properties: { start: { type: 'string' }, end: { type: 'string' }, seconds: { type: 'number', minimum: 0 } },
-          description: 'The instants the counters were read at: the scrapes around the flows\' window.',
+          description: "The instants the counters were read at: the scrapes around the flows' window.",
         },
       ],
     },

@@ -32,7 +32,9 @@ export function parseJobs(value: string | undefined, command: string): number | 
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 64) {
-    throw new UsageError(`${command}: --jobs needs a whole number from 1 to 64, not "${value}"`, { hint: `e.g. --jobs ${defaultJobs()} (the cores available)` });
+    throw new UsageError(`${command}: --jobs needs a whole number from 1 to 64, not "${value}"`, {
+      hint: `e.g. --jobs ${defaultJobs()} (the cores available)`,
+    });
   }
   return n;
 }

@@ -52,7 +52,14 @@ function l7Outcome(o: Observation, d: Decision): Outcome | undefined {
     const rules = d.l7![side]!;
     if (o.http && rules.kind === 'http' && !httpRuleAllows(rules.rules, o.http.method, o.http.path)) {
       const request = `${o.http.method} ${o.http.path}`;
-      return { allowed: false, side, reason: 'L7', rules: [], decidedBy: `the ${side} proxy refuses ${request} (403): no http rule on ${o.protocol}/${o.port} matches it`, request };
+      return {
+        allowed: false,
+        side,
+        reason: 'L7',
+        rules: [],
+        decidedBy: `the ${side} proxy refuses ${request} (403): no http rule on ${o.protocol}/${o.port} matches it`,
+        request,
+      };
     }
     if (o.dnsQuery && rules.kind === 'dns' && !dnsRuleAllows(rules.rules, o.dnsQuery)) {
       return { allowed: false, side, reason: 'L7', rules: [], decidedBy: `the DNS proxy refuses ${o.dnsQuery}: no dns rule matches it`, request: o.dnsQuery };
@@ -97,7 +104,16 @@ class EdgeGroup {
     const key = `${o.client.name}\0${o.server.name}\0${o.protocol}\0${o.port}\0${out.decidedBy}`;
     let e = this.edges.get(key);
     if (!e) {
-      e = { source: o.client.name, destination: o.server.name, protocol: o.protocol, port: o.port, flows: 0, rules: out.rules, decidedBy: out.decidedBy, examples: [] };
+      e = {
+        source: o.client.name,
+        destination: o.server.name,
+        protocol: o.protocol,
+        port: o.port,
+        flows: 0,
+        rules: out.rules,
+        decidedBy: out.decidedBy,
+        examples: [],
+      };
       if (out.side) e.side = out.side;
       if (out.reason ?? o.reason) e.reason = out.reason ?? o.reason!;
       this.edges.set(key, e);
@@ -119,7 +135,12 @@ class EdgeGroup {
  * Evaluates observed traffic against a policy set. Forwarded connections are evaluated once per observation and
  * count with their replies; denied flows are evaluated each as a new connection, as Cilium drops each attempt.
  */
-export function checkPolicies(set: PolicySet, observations: readonly Observation[], vocabulary: ReadonlySet<string>, skipped: ReadonlyMap<string, number> = new Map()): CheckResult {
+export function checkPolicies(
+  set: PolicySet,
+  observations: readonly Observation[],
+  vocabulary: ReadonlySet<string>,
+  skipped: ReadonlyMap<string, number> = new Map(),
+): CheckResult {
   const wouldDrop = new EdgeGroup();
   const stillDenied = new EdgeGroup();
   const wouldAllow = new EdgeGroup();
@@ -146,7 +167,10 @@ export function checkPolicies(set: PolicySet, observations: readonly Observation
 function edgeLines(e: CheckEdge): string[] {
   const lines = [`  ${e.source} → ${e.destination} ${e.protocol}/${e.port}: ${e.flows} ${e.flows === 1 ? 'flow' : 'flows'}`, `    ${e.decidedBy}`];
   if (e.requests?.length) lines.push(`    requests: ${e.requests.join(', ')}`);
-  for (const ex of e.examples) lines.push(`    e.g. ${ex.time ?? ''} ${ex.source} -> ${ex.destination} ${ex.verdict}${ex.reason ? ` ${ex.reason}` : ''}${ex.summary ? ` (${ex.summary})` : ''}`);
+  for (const ex of e.examples)
+    lines.push(
+      `    e.g. ${ex.time ?? ''} ${ex.source} -> ${ex.destination} ${ex.verdict}${ex.reason ? ` ${ex.reason}` : ''}${ex.summary ? ` (${ex.summary})` : ''}`,
+    );
   return lines;
 }
 

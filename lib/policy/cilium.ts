@@ -1,6 +1,16 @@
 // CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy (cilium.io/v2): validation as the agent does it, and compilation.
 import type { DnsRule, HttpRule, L7Rules, PolicyKind, PolicyRef, Protocol } from './types.ts';
-import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, describeSelector, isObject, listField, objectField } from './compiled.ts';
+import {
+  type CompiledPolicy,
+  type CompiledRule,
+  type DirectionPolicy,
+  type MatchContext,
+  PolicyInvalid,
+  describeSelector,
+  isObject,
+  listField,
+  objectField,
+} from './compiled.ts';
 import { type CiliumMatcher, type SelectorScope, ciliumLabelMatcher, compileCiliumPeerSelector, compileCiliumSubjectSelector } from './selectors.ts';
 import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, type CidrBlock, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
@@ -101,7 +111,8 @@ function compilePeers(rule: Record<string, unknown>, dir: Direction, path: strin
           if (!cidr) throw new PolicyInvalid(`${at(i)}.cidr`, `unable to parse CIDRRule ${JSON.stringify(raw.cidr)}`);
           const except = listField(raw, 'except', at(i)).map((e, j) => {
             const c = compileCidr(e, `${at(i)}.except[${j}]`);
-            if (!cidrWithin(c, cidr)) throw new PolicyInvalid(`${at(i)}.except[${j}]`, `allow CIDR prefix ${String(raw.cidr)} does not contain exclude CIDR prefix ${String(e)}`);
+            if (!cidrWithin(c, cidr))
+              throw new PolicyInvalid(`${at(i)}.except[${j}]`, `allow CIDR prefix ${String(raw.cidr)} does not contain exclude CIDR prefix ${String(e)}`);
             return c;
           });
           return { cidr, except };

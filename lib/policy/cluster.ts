@@ -27,7 +27,10 @@ export async function readClusterPolicies(kc: KubeConfig): Promise<LocatedPolicy
     }
     for (const item of list.items ?? []) {
       const meta = (item.metadata ?? {}) as { name?: string; namespace?: string };
-      out.push({ object: { apiVersion: `${r.group}/${r.version}`, kind: r.kind, ...item }, source: `cluster ${r.kind} ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name ?? ''}` });
+      out.push({
+        object: { apiVersion: `${r.group}/${r.version}`, kind: r.kind, ...item },
+        source: `cluster ${r.kind} ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name ?? ''}`,
+      });
     }
   }
   return out;

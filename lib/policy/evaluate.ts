@@ -1,5 +1,18 @@
 // Compiles policy objects into a PolicySet and decides connections against it, as Cilium enforces them.
-import type { CompileOptions, Connection, Decision, Endpoint, L7Rules, PodEndpoint, PolicyMatch, PolicyRef, Protocol, RejectedPolicy, RuleRef, SideDecision } from './types.ts';
+import type {
+  CompileOptions,
+  Connection,
+  Decision,
+  Endpoint,
+  L7Rules,
+  PodEndpoint,
+  PolicyMatch,
+  PolicyRef,
+  Protocol,
+  RejectedPolicy,
+  RuleRef,
+  SideDecision,
+} from './types.ts';
 import { type CompiledPolicy, type CompiledRule, type MatchContext, PolicyInvalid, isObject } from './compiled.ts';
 import { type CiliumLabels, endpointCiliumLabels, podCiliumLabels } from './selectors.ts';
 import { compileNetworkPolicy } from './networkpolicy.ts';
@@ -150,7 +163,16 @@ interface SideRules {
   pod: PodEndpoint;
 }
 
-function collectSide(set: PolicySet, pod: PodEndpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number, gatherSelecting: boolean): SideRules {
+function collectSide(
+  set: PolicySet,
+  pod: PodEndpoint,
+  peer: Endpoint,
+  destination: Endpoint,
+  dir: 'ingress' | 'egress',
+  protocol: Protocol,
+  port: number,
+  gatherSelecting: boolean,
+): SideRules {
   let subjectLabels: CiliumLabels | undefined;
   let peerLabels: CiliumLabels | undefined;
   const podLabels = () => (subjectLabels ??= podCiliumLabels(pod, set.clusterName));
@@ -178,7 +200,15 @@ function collectSide(set: PolicySet, pod: PodEndpoint, peer: Endpoint, destinati
   return out;
 }
 
-function decideSide(set: PolicySet, subject: Endpoint, peer: Endpoint, destination: Endpoint, dir: 'ingress' | 'egress', protocol: Protocol, port: number): SideDecision {
+function decideSide(
+  set: PolicySet,
+  subject: Endpoint,
+  peer: Endpoint,
+  destination: Endpoint,
+  dir: 'ingress' | 'egress',
+  protocol: Protocol,
+  port: number,
+): SideDecision {
   // Only pods are policy subjects here; nodes and the world are not enforced on.
   if (subject.kind !== 'pod') return notEnforced();
   const { enforced, isolated, allows, denies, ctx, pod } = collectSide(set, subject, peer, destination, dir, protocol, port, false);
@@ -296,7 +326,7 @@ export function selectorKeys(objects: Iterable<unknown>): Set<string> {
       } else walk(child);
     }
   };
-  for (const obj of objects) walk(isObject(obj) ? obj.spec ?? obj.specs : undefined);
+  for (const obj of objects) walk(isObject(obj) ? (obj.spec ?? obj.specs) : undefined);
   return keys;
 }
 

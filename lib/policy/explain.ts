@@ -43,9 +43,15 @@ function refName(ref: { name?: string; namespace?: string; kind?: string }): str
  * its stable labels (app, tier, app.kubernetes.io/*).
  */
 function peerLabels(labels: Record<string, string>, vocabulary: ReadonlySet<string> | undefined): string {
-  const known = vocabulary ? Object.keys(labels).filter((k) => vocabulary.has(k)).sort() : [];
+  const known = vocabulary
+    ? Object.keys(labels)
+        .filter((k) => vocabulary.has(k))
+        .sort()
+    : [];
   const chosen = known.length ? Object.fromEntries(known.map((k) => [k, labels[k]!])) : stableLabels(labels);
-  const text = Object.entries(chosen).map(([k, v]) => `${k}=${v}`).join(', ');
+  const text = Object.entries(chosen)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   return text || 'any pod';
 }
 

@@ -19,7 +19,10 @@ function yamlFiles(target: string): string[] {
   try {
     stat = statSync(target);
   } catch (err) {
-    throw new InputError(`cannot read policies at ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`, { cause: err });
+    throw new InputError(
+      `cannot read policies at ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!stat.isDirectory()) return [target];
   return readdirSync(target, { withFileTypes: true })

@@ -1,6 +1,16 @@
 // Kubernetes NetworkPolicy (networking.k8s.io/v1): validation, policyTypes defaulting and compilation.
 import type { Endpoint, PodEndpoint, PolicyRef, Protocol } from './types.ts';
-import { type CompiledPolicy, type CompiledRule, type DirectionPolicy, type MatchContext, PolicyInvalid, describeSelector, isObject, listField, objectField } from './compiled.ts';
+import {
+  type CompiledPolicy,
+  type CompiledRule,
+  type DirectionPolicy,
+  type MatchContext,
+  PolicyInvalid,
+  describeSelector,
+  isObject,
+  listField,
+  objectField,
+} from './compiled.ts';
 import { compileLabelSelector, namespaceLabelsOf } from './selectors.ts';
 import { type PortSpec, isPortName, portMatch, portMatches } from './ports.ts';
 import { type Cidr, cidrWithin, parseCidr, worldInBlocks } from './cidr.ts';
@@ -124,8 +134,7 @@ export function compileNetworkPolicy(obj: Record<string, unknown>): CompiledPoli
   // Rules are compiled (and so validated) even for a direction policyTypes leaves out, which then ignores them.
   const ingressRules = compileRules(spec, 'ingress', ref, namespace);
   const egressRules = compileRules(spec, 'egress', ref, namespace);
-  const direction = (type: PolicyType, rules: CompiledRule[]): DirectionPolicy | undefined =>
-    types.includes(type) ? { isolates: true, rules } : undefined;
+  const direction = (type: PolicyType, rules: CompiledRule[]): DirectionPolicy | undefined => (types.includes(type) ? { isolates: true, rules } : undefined);
 
   const compiled: CompiledPolicy = {
     ref,

@@ -134,7 +134,7 @@ export class ObservationTable {
       if (fc.http) http = { method: fc.http.method, path };
       if (!this.byKey.has(edgeKey + l7)) {
         const n = this.l7PerEdge.get(edgeKey) ?? 0;
-        if (n >= MAX_L7_PER_EDGE) (l7 = ''), (http = undefined);
+        if (n >= MAX_L7_PER_EDGE) ((l7 = ''), (http = undefined));
         else this.l7PerEdge.set(edgeKey, n + 1);
       }
     }
@@ -165,7 +165,12 @@ export class ObservationTable {
     else obs.flows++;
     if (obs.examples.length < EXAMPLES && !fc.reply) obs.examples.push(flowExample(flow, fc.reason));
     if (fc.class === 'denied' && obs.deniedBy.length === 0) {
-      const by = fc.direction === 'egress' ? flow.egress_denied_by : fc.direction === 'ingress' ? flow.ingress_denied_by : (flow.egress_denied_by ?? flow.ingress_denied_by);
+      const by =
+        fc.direction === 'egress'
+          ? flow.egress_denied_by
+          : fc.direction === 'ingress'
+            ? flow.ingress_denied_by
+            : (flow.egress_denied_by ?? flow.ingress_denied_by);
       if (by?.length) obs.deniedBy = by;
     }
   }
@@ -209,7 +214,10 @@ export class ObservationTable {
 }
 
 /** Observations from records, e.g. those of readResponses or a GetFlows stream. */
-export async function observe(records: AsyncIterable<GetFlowsResponse> | Iterable<GetFlowsResponse>, table = new ObservationTable()): Promise<ObservationTable> {
+export async function observe(
+  records: AsyncIterable<GetFlowsResponse> | Iterable<GetFlowsResponse>,
+  table = new ObservationTable(),
+): Promise<ObservationTable> {
   for await (const r of records) table.add(r);
   return table;
 }

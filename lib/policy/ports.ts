@@ -22,9 +22,7 @@ export function portMatches(spec: PortSpec, ctx: MatchContext): boolean {
   if (spec.name !== undefined) {
     const dst = ctx.destination;
     if (dst.kind !== 'pod') return false;
-    return (dst.ports ?? []).some(
-      (p) => p.name.toLowerCase() === spec.name && (p.protocol ?? 'TCP') === ctx.protocol && p.port === ctx.port,
-    );
+    return (dst.ports ?? []).some((p) => p.name.toLowerCase() === spec.name && (p.protocol ?? 'TCP') === ctx.protocol && p.port === ctx.port);
   }
   if (spec.port === undefined) return true;
   return spec.endPort === undefined ? ctx.port === spec.port : ctx.port >= spec.port && ctx.port <= spec.endPort;

@@ -35,7 +35,12 @@ export interface PolicyReport {
 }
 
 function byFlowsThenName<T extends { flows: number; source: string; destination: string; port: number }>(a: T, b: T): number {
-  return b.flows - a.flows || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0) || a.port - b.port;
+  return (
+    b.flows - a.flows ||
+    (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) ||
+    (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0) ||
+    a.port - b.port
+  );
 }
 
 /** Explains every policy-denied observation; the flows' own denied_by fields come first, then the policy set. */
@@ -57,7 +62,18 @@ export function explainDrops(observations: readonly Observation[], set: PolicySe
     const key = `${o.client.name}\0${o.server.name}\0${o.protocol}\0${o.port}\0${e.direction}`;
     const known = out.get(key);
     if (known) known.flows += o.flows;
-    else out.set(key, { source: o.client.name, destination: o.server.name, protocol: o.protocol, port: o.port, direction: e.direction, flows: o.flows, policies: e.policies, missingRule: e.missingRule, explanation: e.text });
+    else
+      out.set(key, {
+        source: o.client.name,
+        destination: o.server.name,
+        protocol: o.protocol,
+        port: o.port,
+        direction: e.direction,
+        flows: o.flows,
+        policies: e.policies,
+        missingRule: e.missingRule,
+        explanation: e.text,
+      });
   }
   return [...out.values()].sort(byFlowsThenName);
 }
@@ -68,7 +84,12 @@ function selectedAtAll(set: PolicySet, ep: Endpoint): boolean {
 }
 
 /** The policy part of a report, from the policies in force and the traffic observed under them. */
-export function policyReport(located: readonly LocatedPolicy[], set: PolicySet, vocabulary: ReadonlySet<string>, observations: readonly Observation[]): PolicyReport {
+export function policyReport(
+  located: readonly LocatedPolicy[],
+  set: PolicySet,
+  vocabulary: ReadonlySet<string>,
+  observations: readonly Observation[],
+): PolicyReport {
   const used = new Set<string>();
   const uncovered = new Map<string, PolicyReport['uncovered'][number]>();
   const workloads = new Map<string, Endpoint>();
@@ -98,7 +119,10 @@ export function policyReport(located: readonly LocatedPolicy[], set: PolicySet, 
     }),
     unusedRules,
     uncovered: [...uncovered.values()].sort(byFlowsThenName),
-    unselected: [...workloads].filter(([, ep]) => !selectedAtAll(set, ep)).map(([name]) => name).sort(),
+    unselected: [...workloads]
+      .filter(([, ep]) => !selectedAtAll(set, ep))
+      .map(([name]) => name)
+      .sort(),
     drops: explainDrops(observations, set, vocabulary),
   };
 }

@@ -31,4 +31,3 @@ export function stableLabels(labels: Record<string, string>): Record<string, str
   const chosen = preferred.length ? preferred : keep;
   return Object.fromEntries(chosen.sort().map((k) => [k, labels[k]!]));
 }
-

@@ -168,11 +168,18 @@ function clusterDns(observations: readonly Observation[], selectorFor: SelectorF
     counts.set(key, c);
   }
   const best = [...counts.entries()].sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1))[0];
-  return best ? { namespace: best[1].namespace, selector: best[1].selector } : { namespace: 'kube-system', selector: { matchLabels: { 'k8s-app': 'kube-dns' } } };
+  return best
+    ? { namespace: best[1].namespace, selector: best[1].selector }
+    : { namespace: 'kube-system', selector: { matchLabels: { 'k8s-app': 'kube-dns' } } };
 }
 
 function policyName(workloadName: string): string {
-  const base = workloadName.split('/').pop()!.toLowerCase().replace(/[^a-z0-9-.]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const base = workloadName
+    .split('/')
+    .pop()!
+    .toLowerCase()
+    .replace(/[^a-z0-9-.]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return `${base || 'workload'}-from-flows`.slice(0, 253);
 }
 
@@ -184,7 +191,10 @@ function peerOf(ep: Endpoint, format: SuggestFormat, selectorFor: SelectorFor): 
   switch (ep.kind) {
     case 'pod': {
       const selector = selectorFor(ep.namespace, ep.labels);
-      return { peer: { kind: 'pod', namespace: ep.namespace, selector }, key: `pod|${workloadKey(ep.namespace, selector.matchLabels)}|${JSON.stringify(selector.matchExpressions ?? [])}` };
+      return {
+        peer: { kind: 'pod', namespace: ep.namespace, selector },
+        key: `pod|${workloadKey(ep.namespace, selector.matchLabels)}|${JSON.stringify(selector.matchExpressions ?? [])}`,
+      };
     }
     case 'node':
       if (ep.kubeApiserver) return { peer: { kind: 'entity', entity: 'kube-apiserver' }, key: 'entity|kube-apiserver' };
@@ -236,7 +246,10 @@ function sortedPorts(rule: PeerRule): PortUse[] {
 }
 
 function ruleComment(rule: PeerRule): string {
-  return [...rule.ports.values()].flatMap((u) => edgeLines(u.edges)).sort().join('\n');
+  return [...rule.ports.values()]
+    .flatMap((u) => edgeLines(u.edges))
+    .sort()
+    .join('\n');
 }
 
 function k8sPeer(peer: PeerKind): Record<string, unknown> | undefined {
@@ -265,7 +278,10 @@ function ciliumPeer(peer: PeerKind, dir: 'ingress' | 'egress'): Record<string, u
 }
 
 function ciliumSelector(namespace: string, sel: Selector): Record<string, unknown> {
-  return { matchLabels: { 'k8s:io.kubernetes.pod.namespace': namespace, ...sel.matchLabels }, ...(sel.matchExpressions ? { matchExpressions: sel.matchExpressions } : {}) };
+  return {
+    matchLabels: { 'k8s:io.kubernetes.pod.namespace': namespace, ...sel.matchLabels },
+    ...(sel.matchExpressions ? { matchExpressions: sel.matchExpressions } : {}),
+  };
 }
 
 function ciliumToPorts(uses: PortUse[], l7: boolean): Record<string, unknown>[] {
@@ -290,7 +306,11 @@ function dnsComment(w: Workload, what: string): string {
   return lines.join('\n');
 }
 
-function renderK8s(w: Workload, dns: { namespace: string; selector: Selector }, notes: string[]): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
+function renderK8s(
+  w: Workload,
+  dns: { namespace: string; selector: Selector },
+  notes: string[],
+): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
   const render = (rules: Map<string, PeerRule>, dir: 'ingress' | 'egress'): RenderedRule[] => {
     const out: RenderedRule[] = [];
     for (const [, rule] of [...rules.entries()].sort(byKey)) {
@@ -319,7 +339,9 @@ function renderK8s(w: Workload, dns: { namespace: string; selector: Selector }, 
     ...render(w.egress, 'egress'),
   ];
   if (w.unexpressible.size) {
-    notes.push(`${w.namespace}/${[...w.names][0]}: a NetworkPolicy cannot allow traffic with nodes (Cilium's ipBlock never selects them); use --format cilium for: ${[...w.unexpressible.keys()].sort().join('; ')}`);
+    notes.push(
+      `${w.namespace}/${[...w.names][0]}: a NetworkPolicy cannot allow traffic with nodes (Cilium's ipBlock never selects them); use --format cilium for: ${[...w.unexpressible.keys()].sort().join('; ')}`,
+    );
   }
   const spec: Record<string, unknown> = { podSelector: w.selector, policyTypes: ['Ingress', 'Egress'] };
   if (ingress.length) spec.ingress = ingress.map((r) => r.rule);
@@ -327,7 +349,11 @@ function renderK8s(w: Workload, dns: { namespace: string; selector: Selector }, 
   return { spec, ingress, egress };
 }
 
-function renderCilium(w: Workload, dns: { namespace: string; selector: Selector }, l7: boolean): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
+function renderCilium(
+  w: Workload,
+  dns: { namespace: string; selector: Selector },
+  l7: boolean,
+): { spec: Record<string, unknown>; ingress: RenderedRule[]; egress: RenderedRule[] } {
   const render = (rules: Map<string, PeerRule>, dir: 'ingress' | 'egress'): RenderedRule[] =>
     [...rules.entries()].sort(byKey).map(([, rule]) => ({
       rule: { ...ciliumPeer(rule.peer, dir), toPorts: ciliumToPorts(sortedPorts(rule), l7 && dir === 'ingress') },
@@ -391,7 +417,17 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
     const key = workloadKey(ep.namespace, stableLabels(ep.labels));
     let w = workloads.get(key);
     if (!w) {
-      w = { key, namespace: ep.namespace, selector: selectorFor(ep.namespace, ep.labels), names: new Set(), ingress: new Map(), egress: new Map(), dns: { flows: 0, edges: new Map() }, fromHost: new Map(), unexpressible: new Map() };
+      w = {
+        key,
+        namespace: ep.namespace,
+        selector: selectorFor(ep.namespace, ep.labels),
+        names: new Set(),
+        ingress: new Map(),
+        egress: new Map(),
+        dns: { flows: 0, edges: new Map() },
+        fromHost: new Map(),
+        unexpressible: new Map(),
+      };
       workloads.set(key, w);
     }
     w.names.add(name);
@@ -444,8 +480,10 @@ export function suggestPolicies(observations: readonly Observation[], opts: Sugg
       notes.push(`${workload}: no stable labels (app, tier, app.kubernetes.io/*, or others not generated); its policy selects every pod of ${w.namespace}`);
     }
     if (!w.ingress.size) header.push(' Nothing was seen calling it: all ingress is denied.');
-    if (w.fromHost.size) header.push(' Its own node reaches it without a rule (Cilium allows the host; kubelet probes):', ...edgeLines(w.fromHost).map((l) => ` ${l}`));
-    if (w.unexpressible.size) header.push(' Not allowed here (a NetworkPolicy cannot select nodes; use --format cilium):', ...edgeLines(w.unexpressible).map((l) => ` ${l}`));
+    if (w.fromHost.size)
+      header.push(' Its own node reaches it without a rule (Cilium allows the host; kubelet probes):', ...edgeLines(w.fromHost).map((l) => ` ${l}`));
+    if (w.unexpressible.size)
+      header.push(' Not allowed here (a NetworkPolicy cannot select nodes; use --format cilium):', ...edgeLines(w.unexpressible).map((l) => ` ${l}`));
     policies.push({ namespace: w.namespace, name, workload, object, yaml: toYaml(object, header.join('\n'), rendered.ingress, rendered.egress) });
   }
   return { policies, notes };

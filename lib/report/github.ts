@@ -21,7 +21,10 @@ export function fitSummary(markdown: string, budget: number, reportDir: string |
   }
   if (!out) {
     // Not even the first section fits: keep its head.
-    out = Buffer.from(markdown).subarray(0, Math.max(0, budget - Buffer.byteLength(note) - 4)).toString('utf8').replace(/\uFFFD$/, '');
+    out = Buffer.from(markdown)
+      .subarray(0, Math.max(0, budget - Buffer.byteLength(note) - 4))
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
   }
   return out + note;
 }
@@ -66,7 +69,13 @@ export function annotations(report: Report): string[] {
     }
   };
   const violations = report.compliance.violations;
-  emit('error', violations.filter((v) => v.severity === 'fail' || v.severity === 'incomplete'));
-  emit('warning', violations.filter((v) => v.severity === 'warn'));
+  emit(
+    'error',
+    violations.filter((v) => v.severity === 'fail' || v.severity === 'incomplete'),
+  );
+  emit(
+    'warning',
+    violations.filter((v) => v.severity === 'warn'),
+  );
   return out;
 }

@@ -74,7 +74,14 @@ function withObserve(a: Analysis, input: ReportSource, v: WrittenViolation): Rep
   const edge = findEdge(a, v);
   if (!edge) return { ...v, observe: null };
   const d = edge.drilldowns;
-  const drill = v.verdict === 'DROPPED' ? d.denied : v.check === 'slo' && v.message.includes('error rate') ? (d.httpErrors ?? d.forwarded) : v.verdict === 'FORWARDED' ? d.forwarded : null;
+  const drill =
+    v.verdict === 'DROPPED'
+      ? d.denied
+      : v.check === 'slo' && v.message.includes('error rate')
+        ? (d.httpErrors ?? d.forwarded)
+        : v.verdict === 'FORWARDED'
+          ? d.forwarded
+          : null;
   return { ...v, observe: observeCommand(input, a.window, drill) };
 }
 

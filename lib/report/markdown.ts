@@ -37,11 +37,9 @@ function code(text: string): string {
 function table(header: string[], rows: string[][]): string {
   const right = header.map((h) => h.startsWith('>'));
   const head = header.map((h) => (h.startsWith('>') ? h.slice(1) : h));
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${right.map((r) => (r ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n');
+  return [`| ${head.join(' | ')} |`, `| ${right.map((r) => (r ? '---:' : '---')).join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 function edgeTitle(e: { source: string; destination: string }): string {
@@ -67,13 +65,27 @@ function verdictSection(r: Report): string {
   lines.push(`**${why}:**`, '');
   for (const reason of c.reasons) lines.push(`- ${reason}`);
   lines.push('');
-  const source = r.input.kind === 'file' ? `file ${code(r.input.source)}` : r.input.kind === 'prometheus' ? `Hubble metrics in ${code(r.input.source)}` : `server ${code(r.input.source)}`;
-  const gate = c.gate === 'any-drop' ? 'any policy drop fails (the lab guide’s rule)' : c.gate === 'expect' ? `expectations ${code(c.expectations ?? '')}` : 'off (reported, never fails)';
+  const source =
+    r.input.kind === 'file'
+      ? `file ${code(r.input.source)}`
+      : r.input.kind === 'prometheus'
+        ? `Hubble metrics in ${code(r.input.source)}`
+        : `server ${code(r.input.source)}`;
+  const gate =
+    c.gate === 'any-drop'
+      ? 'any policy drop fails (the lab guide’s rule)'
+      : c.gate === 'expect'
+        ? `expectations ${code(c.expectations ?? '')}`
+        : 'off (reported, never fails)';
   lines.push(
     `Flows from ${source}${r.input.filters.length ? ` filtered by ${code(r.input.filters.join(' '))}` : ''}, ` +
       `${r.window.start ? `${r.window.start} → ${r.window.end} (${fmtDuration(r.window.seconds)})` : 'no flow times'}. Gate: ${gate}. Exit code ${c.exitCode}.`,
   );
-  if (!r.quality.complete) lines.push('', '> ⚠️ **Incomplete data:** events were lost or a node was unavailable; every count below is a lower bound. See [Data quality](#data-quality).');
+  if (!r.quality.complete)
+    lines.push(
+      '',
+      '> ⚠️ **Incomplete data:** events were lost or a node was unavailable; every count below is a lower bound. See [Data quality](#data-quality).',
+    );
   return lines.join('\n');
 }
 
@@ -84,8 +96,34 @@ function keyNumbers(r: Report): string {
     '## Key numbers',
     '',
     table(
-      ['>Flows', '>Flows/s', '>Forwarded', '>Dropped', '>Policy-denied', '>HTTP requests', '>HTTP errors', '>DNS queries', '>Edges', '>Lost events', '>Malformed lines'],
-      [[fmtInt(t.flows), fmtRate(t.flows, s), fmtInt(t.forwarded), fmtInt(t.dropped), fmtInt(t.policyDenied), fmtInt(t.httpRequests), `${fmtInt(t.httpErrors)}${t.httpRequests ? ` (${fmtPct(t.httpErrors / Math.max(1, t.httpRequests))})` : ''}`, fmtInt(t.dnsQueries), fmtInt(t.edges), fmtInt(t.lostEvents), fmtInt(t.malformedLines)]],
+      [
+        '>Flows',
+        '>Flows/s',
+        '>Forwarded',
+        '>Dropped',
+        '>Policy-denied',
+        '>HTTP requests',
+        '>HTTP errors',
+        '>DNS queries',
+        '>Edges',
+        '>Lost events',
+        '>Malformed lines',
+      ],
+      [
+        [
+          fmtInt(t.flows),
+          fmtRate(t.flows, s),
+          fmtInt(t.forwarded),
+          fmtInt(t.dropped),
+          fmtInt(t.policyDenied),
+          fmtInt(t.httpRequests),
+          `${fmtInt(t.httpErrors)}${t.httpRequests ? ` (${fmtPct(t.httpErrors / Math.max(1, t.httpRequests))})` : ''}`,
+          fmtInt(t.dnsQueries),
+          fmtInt(t.edges),
+          fmtInt(t.lostEvents),
+          fmtInt(t.malformedLines),
+        ],
+      ],
     ),
     '',
     breakdown(r),
@@ -102,7 +140,9 @@ function breakdown(r: Report): string {
   const parts = [...packets].filter(([, n]) => n > 0).map(([verdict, n]) => `${fmtInt(n)} ${verdict}`);
   const verdictRecords = Object.values(t.policyVerdicts).reduce((a, b) => a + b, 0);
   if (verdictRecords > 0) {
-    const by = Object.entries(t.policyVerdicts).map(([verdict, n]) => `${fmtInt(n)} ${verdict}`).join(', ');
+    const by = Object.entries(t.policyVerdicts)
+      .map(([verdict, n]) => `${fmtInt(n)} ${verdict}`)
+      .join(', ');
     parts.push(`${plural(verdictRecords, 'policy-verdict record')} (${by})`);
   }
   const denied = t.policyDenied > 0 ? ` Policy denied ${plural(t.policyDenied, 'packet')}, each counted once.` : '';
@@ -177,10 +217,22 @@ export function serviceMap(r: Report): string {
   });
   if (denied.length > 0) lines.push(`  linkStyle ${denied.join(',')} stroke:#d73a49,stroke-width:2px,stroke-dasharray:5 5,color:#d73a49`);
   lines.push('```');
-  const out = ['## Service map', '', 'Who talks to whom: arrows go from client to server, labelled `requests/s · error rate · p95 latency` where HTTP is visible (else flows). Red dashed arrows carried policy-denied flows.', '', lines.join('\n')];
+  const out = [
+    '## Service map',
+    '',
+    'Who talks to whom: arrows go from client to server, labelled `requests/s · error rate · p95 latency` where HTTP is visible (else flows). Red dashed arrows carried policy-denied flows.',
+    '',
+    lines.join('\n'),
+  ];
   if (r.edges.length > edges.length) {
     const rest = r.edges.slice(edges.length);
-    out.push('', `${plural(rest.length, 'more edge')} (${plural(rest.reduce((n, e) => n + e.flows, 0), 'flow')}) are not drawn; they are in report.json.`);
+    out.push(
+      '',
+      `${plural(rest.length, 'more edge')} (${plural(
+        rest.reduce((n, e) => n + e.flows, 0),
+        'flow',
+      )}) are not drawn; they are in report.json.`,
+    );
   }
   return out.join('\n');
 }
@@ -188,7 +240,12 @@ export function serviceMap(r: Report): string {
 function findings(r: Report): string {
   const c = r.compliance;
   const out = ['## Compliance checks', ''];
-  out.push(table(['Check', 'Mode', 'Result', 'Summary'], c.checks.map((k: ReportCheck) => [k.title, k.status === 'not-configured' ? '–' : k.mode, STATUS_MARK[k.status]!, k.summary])));
+  out.push(
+    table(
+      ['Check', 'Mode', 'Result', 'Summary'],
+      c.checks.map((k: ReportCheck) => [k.title, k.status === 'not-configured' ? '–' : k.mode, STATUS_MARK[k.status]!, k.summary]),
+    ),
+  );
   const listed = c.checks.filter((k) => k.violations.length > 0 || k.notes.length > 0);
   for (const k of listed) {
     out.push('', `### ${STATUS_MARK[k.status]} ${k.title}`, '');
@@ -200,25 +257,30 @@ function findings(r: Report): string {
     for (const n of k.notes.slice(0, 20)) out.push(`- note: ${n}`);
   }
   if (c.notConfigured.length > 0) {
-    out.push('', `Not configured: ${c.notConfigured.join(', ')} — ${c.expectations ? `not in ${code(c.expectations)}` : 'run with `--expect FILE` (allow, deny, slo) to check them'}.`);
+    out.push(
+      '',
+      `Not configured: ${c.notConfigured.join(', ')} — ${c.expectations ? `not in ${code(c.expectations)}` : 'run with `--expect FILE` (allow, deny, slo) to check them'}.`,
+    );
   }
   return out.join('\n');
 }
 
 function topEdges(r: Report): string {
   const s = r.window.seconds;
-  const rows = r.edges.slice(0, TOP_EDGES).map((e) => [
-    edgeTitle(e),
-    portsText(e),
-    fmtInt(e.flows),
-    fmtInt(e.dropped),
-    fmtInt(e.policyDenied),
-    e.http ? fmtInt(e.http.requests) : '–',
-    e.http ? fmtRate(e.http.requests, s) : '–',
-    e.http ? fmtPct(e.http.errorRate) : '–',
-    fmtMs(e.http?.latencyMs?.p95),
-    e.tcp ? `${fmtInt(e.tcp.attempts)}${e.tcp.unanswered ? ` (${fmtInt(e.tcp.unanswered)} unanswered)` : ''}` : '–',
-  ]);
+  const rows = r.edges
+    .slice(0, TOP_EDGES)
+    .map((e) => [
+      edgeTitle(e),
+      portsText(e),
+      fmtInt(e.flows),
+      fmtInt(e.dropped),
+      fmtInt(e.policyDenied),
+      e.http ? fmtInt(e.http.requests) : '–',
+      e.http ? fmtRate(e.http.requests, s) : '–',
+      e.http ? fmtPct(e.http.errorRate) : '–',
+      fmtMs(e.http?.latencyMs?.p95),
+      e.tcp ? `${fmtInt(e.tcp.attempts)}${e.tcp.unanswered ? ` (${fmtInt(e.tcp.unanswered)} unanswered)` : ''}` : '–',
+    ]);
   const out = ['## Top edges', '', `By flows; ${plural(r.edges.length, 'edge')} in all.`, ''];
   out.push(table(['Client → server', 'Ports', '>Flows', '>Dropped', '>Denied', '>HTTP req', '>req/s', '>Errors', '>p95', '>TCP conns'], rows));
   return out.join('\n');
@@ -263,8 +325,21 @@ function errors(r: Report): string {
       ['Client → server', '>Responses', '>Errors', '>5xx', '>Error rate', 'Statuses', 'Paths'],
       failing.map((e) => {
         const h = e.http!;
-        const statuses = Object.entries(h.byStatus).map(([code, n]) => `${code}×${fmtInt(n)}`).join(' ');
-        return [edgeTitle(e), fmtInt(h.responses), fmtInt(h.errors), fmtInt(h.errors5xx), fmtPct(h.errorRate), statuses, h.topPaths.slice(0, 3).map((p) => p.path).join(', ')];
+        const statuses = Object.entries(h.byStatus)
+          .map(([code, n]) => `${code}×${fmtInt(n)}`)
+          .join(' ');
+        return [
+          edgeTitle(e),
+          fmtInt(h.responses),
+          fmtInt(h.errors),
+          fmtInt(h.errors5xx),
+          fmtPct(h.errorRate),
+          statuses,
+          h.topPaths
+            .slice(0, 3)
+            .map((p) => p.path)
+            .join(', '),
+        ];
       }),
     ),
   );
@@ -282,7 +357,14 @@ function clients(r: Report): string | undefined {
   if (!c) return undefined;
   const w = c.workflows;
   const out = ['## What the clients saw', ''];
-  out.push(`From ${code(c.source)}: ${fmtInt(w.completed)} of ${plural(w.started, 'workflow')} completed, ${fmtInt(w.failed)} failed; batches ${Object.entries(c.batches).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ')}.`, '');
+  out.push(
+    `From ${code(c.source)}: ${fmtInt(w.completed)} of ${plural(w.started, 'workflow')} completed, ${fmtInt(w.failed)} failed; batches ${Object.entries(
+      c.batches,
+    )
+      .map(([k, n]) => `${k} ${fmtInt(n)}`)
+      .join(', ')}.`,
+    '',
+  );
   out.push(
     table(
       ['Step', 'Client → server', '>Requests', 'Statuses', '>No answer', '>Failed', '>p50', '>p95'],
@@ -290,7 +372,9 @@ function clients(r: Report): string | undefined {
         s.expect === null ? s.step : `${s.step} (expects ${s.expect})`,
         `${s.client} → ${s.server ?? s.service}`,
         fmtInt(s.requests),
-        Object.entries(s.byStatus).map(([k, n]) => `${k}×${fmtInt(n)}`).join(' '),
+        Object.entries(s.byStatus)
+          .map(([k, n]) => `${k}×${fmtInt(n)}`)
+          .join(' '),
         fmtInt(s.unanswered),
         fmtInt(s.failed),
         fmtMs(s.latencyMs?.p50),
@@ -298,8 +382,18 @@ function clients(r: Report): string | undefined {
       ]),
     ),
   );
-  out.push('', 'Requests with no answer (timeouts, refused or reset connections) outside the deliberate error steps count as errors of their edge in the service-level check: Hubble shows no response for them.');
-  if (c.errors.count > 0) out.push('', `Client errors: ${c.errors.top.slice(0, 5).map((e) => `${e.message} ×${fmtInt(e.count)}`).join('; ')}.`);
+  out.push(
+    '',
+    'Requests with no answer (timeouts, refused or reset connections) outside the deliberate error steps count as errors of their edge in the service-level check: Hubble shows no response for them.',
+  );
+  if (c.errors.count > 0)
+    out.push(
+      '',
+      `Client errors: ${c.errors.top
+        .slice(0, 5)
+        .map((e) => `${e.message} ×${fmtInt(e.count)}`)
+        .join('; ')}.`,
+    );
   if (c.probe) out.push('', `Policy probe → ${c.probe.target}: ${c.probe.outcome}${c.probe.reason ? ` (${c.probe.reason})` : ''} after ${fmtMs(c.probe.ms)}.`);
   return out.join('\n');
 }
@@ -317,15 +411,28 @@ function drops(r: Report): string {
   out.push(
     table(
       ['Reason', '>Packets', 'Policy', 'Edges'],
-      r.drops.map((d) => [d.reason, fmtInt(d.count), d.policy ? 'yes' : 'no', d.edges.slice(0, 3).map((e) => `${edgeTitle(e)} (${fmtInt(e.count)})`).join('; ') + (d.edges.length > 3 ? '; …' : '')]),
+      r.drops.map((d) => [
+        d.reason,
+        fmtInt(d.count),
+        d.policy ? 'yes' : 'no',
+        d.edges
+          .slice(0, 3)
+          .map((e) => `${edgeTitle(e)} (${fmtInt(e.count)})`)
+          .join('; ') + (d.edges.length > 3 ? '; …' : ''),
+      ]),
     ),
   );
   for (const d of r.drops) {
     out.push('', `### ${d.reason}${d.policy ? ' (policy)' : ''}: ${plural(d.count, 'packet')}`, '');
     for (const pair of d.edges.slice(0, 5)) {
       const e = r.edges.find((x) => x.source === pair.source && x.destination === pair.destination);
-      const sides = e && d.policy ? ` — denied at ${[e.policyDeniedBy.ingress ? `the server's ingress (${fmtInt(e.policyDeniedBy.ingress)})` : '', e.policyDeniedBy.egress ? `the client's egress (${fmtInt(e.policyDeniedBy.egress)})` : ''].filter(Boolean).join(' and ') || 'an unknown side'}` : '';
-      out.push(`- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? formatMessage(deniedMessage(e.policyDenied, e.policyDeniedSyns)) : plural(pair.count, 'packet')}${sides}`);
+      const sides =
+        e && d.policy
+          ? ` — denied at ${[e.policyDeniedBy.ingress ? `the server's ingress (${fmtInt(e.policyDeniedBy.ingress)})` : '', e.policyDeniedBy.egress ? `the client's egress (${fmtInt(e.policyDeniedBy.egress)})` : ''].filter(Boolean).join(' and ') || 'an unknown side'}`
+          : '';
+      out.push(
+        `- ${edgeTitle(pair)}: ${d.policy && e && e.policyDenied === pair.count ? formatMessage(deniedMessage(e.policyDenied, e.policyDeniedSyns)) : plural(pair.count, 'packet')}${sides}`,
+      );
       const c = e ? observeCommand(r.input, r.window, e.drilldowns.drops.find((x) => x.reason === d.reason) ?? null) : null;
       if (c) out.push(`  - ${commandLine(c)}`);
       const why = d.policy ? dropWhy(r.policy, pair) : undefined;
@@ -345,17 +452,32 @@ function dns(r: Report): string {
     out.push('No L7 DNS flows: query names and response codes need a DNS rule (`rules.dns`) so that Cilium’s DNS proxy sees the lookups.');
     return out.join('\n');
   }
-  const rcodes = Object.entries(d.byRcode).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
-  out.push(`${plural(d.queries, 'query', 'queries')}, ${plural(d.responses, 'response')} (${rcodes || 'none'}); answer latency p50 ${fmtMs(d.latencyMs?.p50)}, p95 ${fmtMs(d.latencyMs?.p95)}, max ${fmtMs(d.latencyMs?.max)}.`, '');
+  const rcodes = Object.entries(d.byRcode)
+    .map(([k, n]) => `${k} ${fmtInt(n)}`)
+    .join(', ');
+  out.push(
+    `${plural(d.queries, 'query', 'queries')}, ${plural(d.responses, 'response')} (${rcodes || 'none'}); answer latency p50 ${fmtMs(d.latencyMs?.p50)}, p95 ${fmtMs(d.latencyMs?.p95)}, max ${fmtMs(d.latencyMs?.max)}.`,
+    '',
+  );
   if (d.searchPathNxdomain > 0) {
-    out.push(`${plural(d.searchPathNxdomain, 'NXDOMAIN answer')} went to search-path expansions (the resolver's ndots:5 tries \`name.<namespace>.svc.cluster.local\` and the like first) of names that were then answered: how resolvers work, not failures. Names below are as the clients asked for them.`, '');
+    out.push(
+      `${plural(d.searchPathNxdomain, 'NXDOMAIN answer')} went to search-path expansions (the resolver's ndots:5 tries \`name.<namespace>.svc.cluster.local\` and the like first) of names that were then answered: how resolvers work, not failures. Names below are as the clients asked for them.`,
+      '',
+    );
   }
-  out.push(table(['Name', '>Queries'], d.topNames.map((n) => [n.name, fmtInt(n.queries)])));
+  out.push(
+    table(
+      ['Name', '>Queries'],
+      d.topNames.map((n) => [n.name, fmtInt(n.queries)]),
+    ),
+  );
   const failing = r.edges.filter((e) => e.dns && Object.keys(e.dns.errors).length > 0);
   if (failing.length > 0) {
     out.push('', 'Clients that got errors:', '');
     for (const e of failing) {
-      const bad = Object.entries(e.dns!.errors).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
+      const bad = Object.entries(e.dns!.errors)
+        .map(([k, n]) => `${k} ${fmtInt(n)}`)
+        .join(', ');
       const c = observeCommand(r.input, r.window, e.drilldowns.dns);
       out.push(`- ${e.source} (via ${e.destination}): ${bad}${c ? ` — the responses, ${commandLine(c)}` : ''}`);
     }
@@ -401,26 +523,65 @@ function timeline(r: Report): string {
 function quality(r: Report): string {
   const q = r.quality;
   const out = ['## Data quality', ''];
-  out.push(`- Window: ${q.window.start ? `${q.window.start} → ${q.window.end} (${fmtDuration(q.window.seconds)})` : 'no flow times'}; ${plural(r.input.records, 'record')} read${r.input.skippedByFilter ? `, ${plural(r.input.skippedByFilter, 'flow')} left out by the filters` : ''}.`);
+  out.push(
+    `- Window: ${q.window.start ? `${q.window.start} → ${q.window.end} (${fmtDuration(q.window.seconds)})` : 'no flow times'}; ${plural(r.input.records, 'record')} read${r.input.skippedByFilter ? `, ${plural(r.input.skippedByFilter, 'flow')} left out by the filters` : ''}.`,
+  );
   const input = q.input;
   if (input.diagnosis) out.push(`- Nothing was read: ${input.diagnosis}.`);
-  if (input.failure) out.push(`- The read ended early${input.failure.lastGoodLine !== null ? ` after line ${input.failure.lastGoodLine}` : ''}: ${input.failure.reason}. Everything before was analysed.`);
+  if (input.failure)
+    out.push(
+      `- The read ended early${input.failure.lastGoodLine !== null ? ` after line ${input.failure.lastGoodLine}` : ''}: ${input.failure.reason}. Everything before was analysed.`,
+    );
   if (input.skipped) out.push(`- Exporter agent and debug events: ${fmtInt(input.skipped)}, left out (not flows).`);
   if (q.flowsFiltered) out.push(`- Left out by the filters: ${plural(q.flowsFiltered, 'flow')}.`);
   for (const u of q.unknownValues) {
-    out.push(`- Unknown to this version: ${u.field} ${code(JSON.stringify(u.value))} on ${plural(u.count, 'record')}${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}; counted under that name, never as forwarded or dropped.`);
+    out.push(
+      `- Unknown to this version: ${u.field} ${code(JSON.stringify(u.value))} on ${plural(u.count, 'record')}${u.lines.length ? ` (first on line ${u.lines.join(', ')})` : ''}; counted under that name, never as forwarded or dropped.`,
+    );
   }
-  out.push(`- Malformed lines: ${fmtInt(q.malformedLines)}${q.malformedLines ? ` (skipped; first: ${q.malformedExamples.slice(0, 3).map((m) => `line ${m.line}: ${m.reason}`).join('; ')})` : ''}.`);
-  const lost = Object.entries(q.lostEvents.bySource).map(([s, n]) => `${fmtInt(n)} ${s}`).join(', ');
-  out.push(`- Lost events: ${fmtInt(q.lostEvents.total)}${lost ? ` (${lost})` : ''}${q.lostEvents.total ? ' — Hubble dropped these before they were read: raise hubble-event-buffer-capacity or read faster' : ''}.`);
-  out.push(`- Nodes: ${q.nodes.seen.length ? q.nodes.seen.join(', ') : 'none named'}${q.nodes.unavailable.length ? `; unavailable: ${q.nodes.unavailable.map((n) => `${n.name} (${n.state}${n.time ? ` at ${n.time}` : ''}${n.message ? `: ${n.message}` : ''})`).join(', ')}` : ''}.`);
-  out.push(`- L7 visibility: ${q.l7.flows ? `${plural(q.l7.http, 'HTTP flow')}, ${plural(q.l7.dns, 'DNS flow')}${q.l7.kafka ? `, ${plural(q.l7.kafka, 'Kafka flow')}` : ''}` : q.l7.note}.`);
+  out.push(
+    `- Malformed lines: ${fmtInt(q.malformedLines)}${
+      q.malformedLines
+        ? ` (skipped; first: ${q.malformedExamples
+            .slice(0, 3)
+            .map((m) => `line ${m.line}: ${m.reason}`)
+            .join('; ')})`
+        : ''
+    }.`,
+  );
+  const lost = Object.entries(q.lostEvents.bySource)
+    .map(([s, n]) => `${fmtInt(n)} ${s}`)
+    .join(', ');
+  out.push(
+    `- Lost events: ${fmtInt(q.lostEvents.total)}${lost ? ` (${lost})` : ''}${q.lostEvents.total ? ' — Hubble dropped these before they were read: raise hubble-event-buffer-capacity or read faster' : ''}.`,
+  );
+  out.push(
+    `- Nodes: ${q.nodes.seen.length ? q.nodes.seen.join(', ') : 'none named'}${q.nodes.unavailable.length ? `; unavailable: ${q.nodes.unavailable.map((n) => `${n.name} (${n.state}${n.time ? ` at ${n.time}` : ''}${n.message ? `: ${n.message}` : ''})`).join(', ')}` : ''}.`,
+  );
+  out.push(
+    `- L7 visibility: ${q.l7.flows ? `${plural(q.l7.http, 'HTTP flow')}, ${plural(q.l7.dns, 'DNS flow')}${q.l7.kafka ? `, ${plural(q.l7.kafka, 'Kafka flow')}` : ''}` : q.l7.note}.`,
+  );
   out.push(`- Complete: ${q.complete ? 'yes' : 'no — counts are lower bounds'}.`);
   for (const n of q.notes) out.push(`- ${n}`);
   return out.join('\n');
 }
 
 export function formatMarkdown(r: Report): string {
-  const sections = [verdictSection(r), keyNumbers(r), serviceMap(r), findings(r), topEdges(r), slowest(r), errors(r), clients(r), drops(r), ...(r.policy ? [policyMarkdown(r.policy)] : []), dns(r), timeline(r), quality(r), metricsMarkdown(r.metrics)];
+  const sections = [
+    verdictSection(r),
+    keyNumbers(r),
+    serviceMap(r),
+    findings(r),
+    topEdges(r),
+    slowest(r),
+    errors(r),
+    clients(r),
+    drops(r),
+    ...(r.policy ? [policyMarkdown(r.policy)] : []),
+    dns(r),
+    timeline(r),
+    quality(r),
+    metricsMarkdown(r.metrics),
+  ];
   return sections.filter((x): x is string => x !== undefined).join('\n\n') + '\n';
 }

@@ -33,7 +33,11 @@ function sourceArgs(input: ReportSource, window: { start: string | null; end: st
   return out;
 }
 
-export function observeCommand(input: ReportSource, window: { start: string | null; end: string | null } | undefined, drill: DrillDown | null): ObserveCommand | null {
+export function observeCommand(
+  input: ReportSource,
+  window: { start: string | null; end: string | null } | undefined,
+  drill: DrillDown | null,
+): ObserveCommand | null {
   if (!drill) return null;
   return { argv: ['hubble-lab', 'observe', ...sourceArgs(input, window), ...drill.args], flows: drill.flows };
 }

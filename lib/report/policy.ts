@@ -30,11 +30,17 @@ export function policyMarkdown(p: PolicyReport): string {
   if (p.applied.length === 0) out.push('No policy was given or found: every edge below is allowed by default.');
   else {
     out.push(`Applied: ${plural(p.applied.length, 'policy', 'policies')}.`, '');
-    out.push(table(['Kind', 'Policy', 'From'], p.applied.map((a) => [a.kind, a.namespace ? `${a.namespace}/${a.name}` : a.name, a.source])));
+    out.push(
+      table(
+        ['Kind', 'Policy', 'From'],
+        p.applied.map((a) => [a.kind, a.namespace ? `${a.namespace}/${a.name}` : a.name, a.source]),
+      ),
+    );
   }
   if (p.drops.length) {
     out.push('', '### Why traffic was dropped', '');
-    for (const d of p.drops.slice(0, MAX_ROWS)) out.push(`- ${d.source} → ${d.destination} ${d.protocol}/${d.port} (${plural(d.flows, 'flow')}): ${d.explanation}`);
+    for (const d of p.drops.slice(0, MAX_ROWS))
+      out.push(`- ${d.source} → ${d.destination} ${d.protocol}/${d.port} (${plural(d.flows, 'flow')}): ${d.explanation}`);
     out.push(...more(p.drops.length));
   }
   if (p.applied.length) {
@@ -50,12 +56,20 @@ export function policyMarkdown(p: PolicyReport): string {
   if (p.uncovered.length === 0) out.push('Every forwarded edge is selected by a policy on at least one end.');
   else {
     out.push('Neither end is selected by a policy in that direction: allowed by default, not by a rule.', '');
-    out.push(table(['Client → server', 'Port', 'Flows'], p.uncovered.slice(0, MAX_ROWS).map((u) => [`${u.source} → ${u.destination}`, `${u.protocol}/${u.port}`, fmtInt(u.flows)])));
+    out.push(
+      table(
+        ['Client → server', 'Port', 'Flows'],
+        p.uncovered.slice(0, MAX_ROWS).map((u) => [`${u.source} → ${u.destination}`, `${u.protocol}/${u.port}`, fmtInt(u.flows)]),
+      ),
+    );
     out.push(...more(p.uncovered.length));
   }
   if (p.unselected.length) out.push('', `Workloads no policy selects: ${p.unselected.join(', ')}.`);
   if (p.suggested) {
-    out.push('', `A least-privilege policy allowing exactly the forwarded traffic above: [${p.suggested}](${p.suggested}). Check it against these flows with \`hubble-lab policy check --policy ${p.suggested} --input flows.jsonl\`.`);
+    out.push(
+      '',
+      `A least-privilege policy allowing exactly the forwarded traffic above: [${p.suggested}](${p.suggested}). Check it against these flows with \`hubble-lab policy check --policy ${p.suggested} --input flows.jsonl\`.`,
+    );
   }
   return out.join('\n');
 }

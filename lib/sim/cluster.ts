@@ -127,7 +127,8 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
   } catch (err) {
     await runtime.shutdown();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new InfraError(`port ${opts.port} on 127.0.0.1 is already in use`, { hint: 'pick another --port, or leave it out to use a free one' });
+    if (code === 'EADDRINUSE')
+      throw new InfraError(`port ${opts.port} on 127.0.0.1 is already in use`, { hint: 'pick another --port, or leave it out to use a free one' });
     if (code === 'EACCES') throw new InfraError(`port ${opts.port} needs privileges the sim does not use`, { hint: 'use a port above 1024' });
     throw err;
   }

@@ -122,7 +122,12 @@ const CILIUM_CONFIG: Record<string, string> = {
 };
 
 const CILIUM_LABELS = { 'k8s-app': 'cilium', 'app.kubernetes.io/name': 'cilium-agent', 'app.kubernetes.io/part-of': 'cilium' };
-const OPERATOR_LABELS = { 'io.cilium/app': 'operator', name: 'cilium-operator', 'app.kubernetes.io/name': 'cilium-operator', 'app.kubernetes.io/part-of': 'cilium' };
+const OPERATOR_LABELS = {
+  'io.cilium/app': 'operator',
+  name: 'cilium-operator',
+  'app.kubernetes.io/name': 'cilium-operator',
+  'app.kubernetes.io/part-of': 'cilium',
+};
 const DNS_LABELS = { 'k8s-app': 'kube-dns' };
 
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } });

@@ -15,9 +15,7 @@
 import http from 'node:http';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import {
-  ConfigError, callJson, envNumber, logNormal, parsePollInterval, parseRange, pollUntil, round, seededRandom, serviceUrls, uniform,
-} from './shared.mjs';
+import { ConfigError, callJson, envNumber, logNormal, parsePollInterval, parseRange, pollUntil, round, seededRandom, serviceUrls, uniform } from './shared.mjs';
 
 const roles = {
   coordinator: { app: 'agent-coordinator', upstreamTimeoutMs: 8000 },
@@ -187,7 +185,15 @@ function coordinatorRoutes(cfg) {
       // The inference call happens inside document-agent; its outcome travels back with the result.
       const generate = wait.outcome === 'ready' ? wait.last.json.generate : undefined;
       if (generate && typeof generate === 'object') {
-        const record = { step: 'generate', service: 'llm-service', method: 'POST', path: '/api/v1/generate', status: generate.status, ms: generate.ms, by: 'document-agent' };
+        const record = {
+          step: 'generate',
+          service: 'llm-service',
+          method: 'POST',
+          path: '/api/v1/generate',
+          status: generate.status,
+          ms: generate.ms,
+          by: 'document-agent',
+        };
         if (generate.error) record.error = generate.error;
         task.steps.splice(task.steps.length - 1, 0, record);
       }
@@ -209,14 +215,23 @@ function coordinatorRoutes(cfg) {
       const body = await readJson(req);
       const taskId = `task_${shortId()}`;
       const documentId = typeof body.document_id === 'string' && body.document_id ? body.document_id : `doc_${shortId()}`;
-      const task = { task_id: taskId, task: typeof body.task === 'string' ? body.task : 'process_document', document_id: documentId, status: 'pending', steps: [] };
+      const task = {
+        task_id: taskId,
+        task: typeof body.task === 'string' ? body.task : 'process_document',
+        document_id: documentId,
+        status: 'pending',
+        steps: [],
+      };
       remember(tasks, taskId, task);
       const { steps: _, ...accepted } = task;
       sendJson(res, 202, accepted, { location: `/api/v1/tasks/${encodeURIComponent(taskId)}` });
-      inBackground(() => runWorkflow(task), (err) => {
-        log({ role: cfg.role, msg: 'workflow failed', task_id: taskId, error: String(err?.stack ?? err) });
-        Object.assign(task, { status: 'failed', error: String(err?.message ?? err) });
-      });
+      inBackground(
+        () => runWorkflow(task),
+        (err) => {
+          log({ role: cfg.role, msg: 'workflow failed', task_id: taskId, error: String(err?.stack ?? err) });
+          Object.assign(task, { status: 'failed', error: String(err?.message ?? err) });
+        },
+      );
     },
     'GET /api/v1/tasks/:id': async (_req, res, id) => {
       const task = tasks.get(id);
@@ -275,17 +290,26 @@ function documentRoutes(cfg) {
       const entry = { document_id: documentId, status: 'pending', analyzed_by: cfg.hostname };
       remember(results, documentId, entry);
       sendJson(res, 202, { document_id: documentId, result_id: documentId, status: 'pending', analyzed_by: cfg.hostname });
-      inBackground(() => infer(entry), (err) => {
-        log({ role: cfg.role, msg: 'inference failed', document_id: documentId, error: String(err?.stack ?? err) });
-        Object.assign(entry, { status: 'failed', error: String(err?.message ?? err) });
-      });
+      inBackground(
+        () => infer(entry),
+        (err) => {
+          log({ role: cfg.role, msg: 'inference failed', document_id: documentId, error: String(err?.stack ?? err) });
+          Object.assign(entry, { status: 'failed', error: String(err?.message ?? err) });
+        },
+      );
     },
     'GET /api/v1/results/:id': async (_req, res, id) => {
       if (!(await waitWhileConnected(res, uniform(cfg.random, cfg.document.lookupMs)))) return;
       // The two replicas keep no shared store and the Service spreads requests between them, so a result kept by
       // the other replica is not an error either: 200, not ready, and found:false says this replica never had it.
       const entry = results.get(id);
-      sendJson(res, 200, entry ? { id, ready: entry.status !== 'pending', found: true, replica: cfg.hostname, ...entry } : { id, ready: false, found: false, replica: cfg.hostname });
+      sendJson(
+        res,
+        200,
+        entry
+          ? { id, ready: entry.status !== 'pending', found: true, replica: cfg.hostname, ...entry }
+          : { id, ready: false, found: false, replica: cfg.hostname },
+      );
     },
   };
 }

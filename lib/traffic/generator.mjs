@@ -17,8 +17,18 @@
 // the time is up still runs once, so every run exercises every pattern of its mix.
 import { randomInt } from 'node:crypto';
 import {
-  ConfigError, callJson, envNumber, parseDuration, parsePollInterval, parseRange, percentile, pollUntil, seededRandom, serviceUrls,
-  sleep, uniform,
+  ConfigError,
+  callJson,
+  envNumber,
+  parseDuration,
+  parsePollInterval,
+  parseRange,
+  percentile,
+  pollUntil,
+  seededRandom,
+  serviceUrls,
+  sleep,
+  uniform,
 } from './shared.mjs';
 
 const summaryPrefix = 'HUBBLE_LAB_SUMMARY';
@@ -37,7 +47,10 @@ const defaultMix = 'normal=2,burst=1,error=1';
 /** `normal=2,burst=1,error=1` → { normal: 2, burst: 1, error: 1 }; patterns left out or at 0 never run. */
 function parseMix(raw) {
   const mix = { normal: 0, burst: 0, error: 0 };
-  for (const part of String(raw).split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of String(raw)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\w+)[=:](\d+)$/.exec(part);
     if (!m) throw new ConfigError(`mix: "${part}" is not pattern=count (e.g. ${defaultMix})`);
     if (!Object.hasOwn(patterns, m[1])) throw new ConfigError(`mix: unknown pattern "${m[1]}" (patterns: ${Object.keys(patterns).join(', ')})`);
@@ -64,7 +77,13 @@ function shuffle(items, random) {
 function* planBatches(mix, random) {
   const present = Object.keys(mix).filter((p) => mix[p] > 0);
   const first = present.includes('normal') ? ['normal'] : [];
-  const introduced = [...first, ...shuffle(present.filter((p) => p !== 'normal'), random)];
+  const introduced = [
+    ...first,
+    ...shuffle(
+      present.filter((p) => p !== 'normal'),
+      random,
+    ),
+  ];
   const cycle = present.flatMap((p) => Array(mix[p]).fill(p));
   const rest = [...cycle];
   for (const p of introduced) rest.splice(rest.indexOf(p), 1);
@@ -109,14 +128,18 @@ function readConfig(argv, env) {
     else if (flag === '--batches') opts.batches = value();
     else if (flag === '--target') opts.target = value();
     else if (flag === '--probe') opts.mode = 'probe';
-    else throw new ConfigError(`unknown option ${arg} (usage: generator.mjs [--duration 20s | --batches N] [--seed N] [--mix normal=2,burst=1,error=1] | --probe [--target URL])`);
+    else
+      throw new ConfigError(
+        `unknown option ${arg} (usage: generator.mjs [--duration 20s | --batches N] [--seed N] [--mix normal=2,burst=1,error=1] | --probe [--target URL])`,
+      );
   }
   const mode = opts.mode ?? (env.MODE || 'traffic');
   if (mode !== 'traffic' && mode !== 'probe') throw new ConfigError(`MODE must be traffic or probe, not "${mode}"`);
   const seedRaw = opts.seed ?? env.SEED;
   if (seedRaw !== undefined && seedRaw !== '' && !/^\d+$/.test(seedRaw)) throw new ConfigError(`seed must be a non-negative integer, not "${seedRaw}"`);
   const batchesRaw = opts.batches ?? env.BATCHES;
-  if (batchesRaw !== undefined && batchesRaw !== '' && !/^[1-9]\d*$/.test(batchesRaw)) throw new ConfigError(`batches must be a positive integer, not "${batchesRaw}"`);
+  if (batchesRaw !== undefined && batchesRaw !== '' && !/^[1-9]\d*$/.test(batchesRaw))
+    throw new ConfigError(`batches must be a positive integer, not "${batchesRaw}"`);
   const urls = serviceUrls(env);
   return {
     mode,
@@ -181,7 +204,10 @@ class Tally {
         latencyMs: sorted.length ? { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] } : null,
       };
     }
-    const top = [...this.errors].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([message, count]) => ({ message, count }));
+    const top = [...this.errors]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([message, count]) => ({ message, count }));
     return { steps, errors: { count: [...this.errors.values()].reduce((a, b) => a + b, 0), top } };
   }
 

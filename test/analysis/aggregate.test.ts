@@ -32,13 +32,21 @@ function checkAgainstTruth(t: Test, a: Analysis, s: Scenario): void {
   t.equal(a.totals.lostEvents, truth.lostEvents, 'lost events');
   t.same(a.quality.lostEvents.bySource, truth.lostBySource, 'lost events by source');
   t.equal(a.totals.malformedLines, truth.malformedLines.length, 'malformed lines');
-  t.same(a.quality.malformedExamples.map((m) => m.line), truth.malformedLines, 'malformed lines located');
+  t.same(
+    a.quality.malformedExamples.map((m) => m.line),
+    truth.malformedLines,
+    'malformed lines located',
+  );
   t.equal(a.totals.httpRequests, truth.httpRequests, 'HTTP requests, each once');
   t.equal(a.totals.dnsQueries, truth.dnsQueries, 'DNS queries');
   t.equal(a.totals.l7Requests, truth.httpRequests + truth.dnsQueries, 'L7 requests');
   t.equal(a.window.start, truth.windowStart, 'window start');
   t.equal(a.window.end, truth.windowEnd, 'window end');
-  t.same(a.quality.nodes.unavailable.map((n) => n.name), truth.unavailableNodes, 'unavailable nodes');
+  t.same(
+    a.quality.nodes.unavailable.map((n) => n.name),
+    truth.unavailableNodes,
+    'unavailable nodes',
+  );
   t.equal(a.quality.complete, false, 'lost events make the data incomplete');
 
   const byKey = new Map(a.edges.map((e) => [`${e.source} -> ${e.destination}`, e]));
@@ -68,7 +76,12 @@ function checkAgainstTruth(t: Test, a: Analysis, s: Scenario): void {
         t.same({ client: h.sightings.client, server: h.sightings.server, both: h.sightings.both }, want.http.sightings, 'sightings');
         const sorted = [...want.http.latenciesMs].sort((x, y) => x - y);
         t.equal(h.latencyMs!.count, sorted.length, 'one latency per exchange');
-        for (const [q, k] of [[0.5, 'p50'], [0.9, 'p90'], [0.95, 'p95'], [0.99, 'p99']] as const) {
+        for (const [q, k] of [
+          [0.5, 'p50'],
+          [0.9, 'p90'],
+          [0.95, 'p95'],
+          [0.99, 'p99'],
+        ] as const) {
           within1pct(t, h.latencyMs![k], nearestRank(sorted, q), k);
         }
         within1pct(t, h.latencyMs!.max, sorted[sorted.length - 1]!, 'max');
@@ -92,16 +105,40 @@ t.test('a current jsonpb export', async (t) => {
   writeFileSync(path, s.lines.join('\n') + '\n');
   const a = await analyzeFile(path);
   checkAgainstTruth(t, a, s);
-  t.ok(a.edges.some((e) => e.destination === 'api.openai.com'), 'world named by its DNS name');
-  t.ok(a.edges.some((e) => e.destination === 'world'), 'world without a name');
-  t.ok(a.edges.some((e) => e.destination === '10.244.9.99'), 'an unknown endpoint by its IP');
+  t.ok(
+    a.edges.some((e) => e.destination === 'api.openai.com'),
+    'world named by its DNS name',
+  );
+  t.ok(
+    a.edges.some((e) => e.destination === 'world'),
+    'world without a name',
+  );
+  t.ok(
+    a.edges.some((e) => e.destination === '10.244.9.99'),
+    'an unknown endpoint by its IP',
+  );
   const dropBurst = a.timeline.bursts.filter((b) => b.series === 'drops');
   t.equal(dropBurst.length, 1, 'one burst of drops');
-  t.ok(Date.parse(dropBurst[0]!.start) <= s.truth.burstAtMs && s.truth.burstAtMs < Date.parse(dropBurst[0]!.start) + a.timeline.bucketSeconds * 1000, 'at the burst');
+  t.ok(
+    Date.parse(dropBurst[0]!.start) <= s.truth.burstAtMs && s.truth.burstAtMs < Date.parse(dropBurst[0]!.start) + a.timeline.bucketSeconds * 1000,
+    'at the burst',
+  );
   t.ok(a.timeline.buckets.length <= 120, 'at most 120 buckets');
-  t.equal(a.timeline.buckets.reduce((n, b) => n + b.flows, 0), s.truth.flows, 'timeline holds every flow');
-  t.equal(a.timeline.buckets.reduce((n, b) => n + b.requests, 0), s.truth.httpRequests + s.truth.dnsQueries, 'timeline requests counted once');
-  t.equal(a.timeline.buckets.reduce((n, b) => n + b.drops, 0), s.truth.dropped, 'timeline drops');
+  t.equal(
+    a.timeline.buckets.reduce((n, b) => n + b.flows, 0),
+    s.truth.flows,
+    'timeline holds every flow',
+  );
+  t.equal(
+    a.timeline.buckets.reduce((n, b) => n + b.requests, 0),
+    s.truth.httpRequests + s.truth.dnsQueries,
+    'timeline requests counted once',
+  );
+  t.equal(
+    a.timeline.buckets.reduce((n, b) => n + b.drops, 0),
+    s.truth.dropped,
+    'timeline drops',
+  );
   const busiest = a.timeline.buckets.reduce((m, b) => (b.flows > m.flows ? b : m));
   t.equal(busiest.perSecond.flows, busiest.flows / a.timeline.bucketSeconds, 'rates per second');
   const policy = a.drops.find((d) => d.reason === 'POLICY_DENIED')!;
@@ -116,12 +153,24 @@ t.test('an older export (bare flows, no workloads, numeric drop reasons, depreca
   writeFileSync(path, gzipSync(s.lines.join('\n')));
   const a = await analyzeFile(path);
   checkAgainstTruth(t, a, s);
-  t.ok(a.edges.some((e) => e.destination === 'kube-system/kube-dns'), 'named from the k8s-app label without workloads');
+  t.ok(
+    a.edges.some((e) => e.destination === 'kube-system/kube-dns'),
+    'named from the k8s-app label without workloads',
+  );
 });
 
 t.test('without L7 flows the report says latency needs an L7 policy', async (t) => {
   const agg = new FlowAggregator();
-  agg.add({ flow: { time: '2026-01-10T10:00:00Z', verdict: 'FORWARDED', IP: { source: '10.0.0.1', destination: '10.0.0.2' }, source: { namespace: 'a', pod_name: 'x' }, destination: { namespace: 'a', pod_name: 'y' }, l4: { TCP: { source_port: 1, destination_port: 80, flags: { SYN: true } } } } });
+  agg.add({
+    flow: {
+      time: '2026-01-10T10:00:00Z',
+      verdict: 'FORWARDED',
+      IP: { source: '10.0.0.1', destination: '10.0.0.2' },
+      source: { namespace: 'a', pod_name: 'x' },
+      destination: { namespace: 'a', pod_name: 'y' },
+      l4: { TCP: { source_port: 1, destination_port: 80, flags: { SYN: true } } },
+    },
+  });
   const a = agg.finish();
   t.match(a.quality.l7.note, /L7 visibility policy/);
   t.equal(a.edges[0]!.http, null);
@@ -184,12 +233,29 @@ t.test('a scenario assembled from the shared flow builders, in both Cilium field
     within1pct(t, cd.http!.latencyMs!.p50, nearestRank(sorted, 0.5), `${variant}: p50 from the server side`);
     const gl = edge('genai-network-demo/traffic-generator', 'genai-network-demo/llm-service')!;
     t.equal(gl.http!.requests, 60, `${variant}: client-only exchanges`);
-    within1pct(t, gl.http!.latencyMs!.p99, nearestRank(clientOnlyLatencies.sort((x, y) => x - y), 0.99), `${variant}: p99 client side`);
+    within1pct(
+      t,
+      gl.http!.latencyMs!.p99,
+      nearestRank(
+        clientOnlyLatencies.sort((x, y) => x - y),
+        0.99,
+      ),
+      `${variant}: p99 client side`,
+    );
     const denied = edge('genai-network-demo/document-agent', 'genai-network-demo/agent-coordinator')!;
     t.equal(denied.policyDenied, 21, `${variant}: every dropped SYN`);
     t.same(denied.tcp, { attempts: 7, unanswered: 7, resets: 0 }, `${variant}: retransmissions are one attempt`);
     t.ok(edge('genai-network-demo/llm-service', 'api.openai.com'), `${variant}: world by DNS name`);
-    t.same(a.edges.filter((e) => e.source === 'api.openai.com' || e.source === 'kube-system/coredns' || e.source === 'genai-network-demo/llm-service' && e.destination !== 'api.openai.com'), [], `${variant}: replies never make reverse edges`);
+    t.same(
+      a.edges.filter(
+        (e) =>
+          e.source === 'api.openai.com' ||
+          e.source === 'kube-system/coredns' ||
+          (e.source === 'genai-network-demo/llm-service' && e.destination !== 'api.openai.com'),
+      ),
+      [],
+      `${variant}: replies never make reverse edges`,
+    );
     t.same(edge('genai-network-demo/agent-coordinator', 'kube-system/coredns')!.dns!.byRcode, { NXDOMAIN: 5 }, `${variant}: rcodes`);
     t.equal(a.totals.lostEvents, 12);
     t.equal(a.totals.flows, records.filter((r) => r.flow).length, `${variant}: every flow counted`);
@@ -197,7 +263,11 @@ t.test('a scenario assembled from the shared flow builders, in both Cilium field
 });
 
 t.test('policy verdicts are flows, never another forwarded or dropped packet, TCP attempt or drop', async (t) => {
-  const ep = (name: string, node: string, ip: string): SimEndpoint => ({ ip, node, endpoint: { identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: name } });
+  const ep = (name: string, node: string, ip: string): SimEndpoint => ({
+    ip,
+    node,
+    endpoint: { identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: name },
+  });
   const client = ep('client', 'n1', '10.0.1.5');
   const server = ep('server', 'n2', '10.0.2.7');
   /** One allowed connection and one denied (three SYNs), as the sim's datapath reports them, with or without verdicts. */
@@ -205,7 +275,10 @@ t.test('policy verdicts are flows, never another forwarded or dropped packet, TC
     const out: Flow[] = [];
     const sink = (f: Flow) => out.push(f);
     const ok = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 40000, serverPort: 80 }, sink, { clusterName: 'c' });
-    const allowed: PacketVerdicts = { egress: { side: 'egress', verdict: 'FORWARDED', matchType: 3 }, ingress: { side: 'ingress', verdict: 'FORWARDED', matchType: 2 } };
+    const allowed: PacketVerdicts = {
+      egress: { side: 'egress', verdict: 'FORWARDED', matchType: 3 },
+      ingress: { side: 'ingress', verdict: 'FORWARDED', matchType: 2 },
+    };
     ok.packet('client', { SYN: true }, verdicts ? allowed : undefined);
     ok.packet('server', { SYN: true, ACK: true });
     ok.packet('client', { ACK: true });
@@ -227,7 +300,17 @@ t.test('policy verdicts are flows, never another forwarded or dropped packet, TC
   t.equal(withVerdicts.edges[0]!.flows, plain.edges[0]!.flows + 5);
   const counts = (a: Analysis) => ({
     totals: { ...a.totals, flows: 0, verdicts: {}, eventTypes: {}, policyVerdicts: {} },
-    edges: a.edges.map((e) => ({ ...e, flows: 0, policyVerdicts: 0, drilldowns: null, firstSeen: null, lastSeen: null, ports: e.ports.map((p) => p.port), protocols: Object.keys(e.protocols), dropExamples: e.dropExamples.length })),
+    edges: a.edges.map((e) => ({
+      ...e,
+      flows: 0,
+      policyVerdicts: 0,
+      drilldowns: null,
+      firstSeen: null,
+      lastSeen: null,
+      ports: e.ports.map((p) => p.port),
+      protocols: Object.keys(e.protocols),
+      dropExamples: e.dropExamples.length,
+    })),
     drops: a.drops.map((d) => [d.reason, d.count]),
     timelineDrops: a.timeline.buckets.reduce((n, b) => n + b.drops, 0),
   });
@@ -237,5 +320,9 @@ t.test('policy verdicts are flows, never another forwarded or dropped packet, TC
   t.same(withVerdicts.totals.eventTypes, { trace: 6, 'policy-verdict': 5, drop: 3 }, 'event types sum to the flows');
   t.same(withVerdicts.totals.verdicts, { FORWARDED: 8, DROPPED: 6 }, 'verdicts over every record sum to the flows');
   t.equal(withVerdicts.edges[0]!.policyDeniedSyns, 3, 'the denied packets were SYNs');
-  t.same([plain.totals.dropped, plain.totals.policyDenied, plain.edges[0]!.tcp], [3, 3, { attempts: 2, unanswered: 1, resets: 0 }], 'a denied connection is three dropped SYNs and one unanswered attempt');
+  t.same(
+    [plain.totals.dropped, plain.totals.policyDenied, plain.edges[0]!.tcp],
+    [3, 3, { attempts: 2, unanswered: 1, resets: 0 }],
+    'a denied connection is three dropped SYNs and one unanswered attempt',
+  );
 });

@@ -94,9 +94,15 @@ t.test('expectations: allowed traffic dropped by policy fails, enforced denials 
   const byId = Object.fromEntries(c.checks.map((x) => [x.id, x]));
   t.equal(byId['policy-drops']!.status, 'skipped', 'drops are judged by allow/deny instead');
   t.equal(byId['allowed-dropped']!.status, 'fail');
-  t.match(byId['allowed-dropped']!.violations[0]!.message, /document-agent → genai-network-demo\/agent-coordinator is allowed by allow\[2\] \(expect\.yaml:8\) but had 1 SYN denied by policy \(1 at the client's egress\)/);
+  t.match(
+    byId['allowed-dropped']!.violations[0]!.message,
+    /document-agent → genai-network-demo\/agent-coordinator is allowed by allow\[2\] \(expect\.yaml:8\) but had 1 SYN denied by policy \(1 at the client's egress\)/,
+  );
   t.equal(byId['deny-enforced']!.status, 'pass');
-  t.match(byId['deny-enforced']!.notes[0], /traffic-generator → genai-network-demo\/llm-service: enforced \(generator may not call the LLM directly \(deny\[0\] \(expect\.yaml:14\)\)\), 2 SYNs denied by policy \(2 at the server's ingress\)/);
+  t.match(
+    byId['deny-enforced']!.notes[0],
+    /traffic-generator → genai-network-demo\/llm-service: enforced \(generator may not call the LLM directly \(deny\[0\] \(expect\.yaml:14\)\)\), 2 SYNs denied by policy \(2 at the server's ingress\)/,
+  );
   t.equal(byId.drift!.status, 'pass', 'every edge with traffic is allowed');
   t.equal(byId.slo!.status, 'not-configured');
   t.equal(c.exitCode, 1);
@@ -122,7 +128,10 @@ checks: { drift: fail, allowedDropped: off }
   const byId = Object.fromEntries(c.checks.map((x) => [x.id, x]));
   const deny = byId['deny-enforced']!;
   t.equal(deny.status, 'fail');
-  t.match(deny.violations.find((v) => v.severity === 'fail')!.message, /document-agent → genai-network-demo\/llm-service must be denied \(deny\[0\] \(x\.yaml:7\)\) but reached the server: \d+ flows delivered or answered/);
+  t.match(
+    deny.violations.find((v) => v.severity === 'fail')!.message,
+    /document-agent → genai-network-demo\/llm-service must be denied \(deny\[0\] \(x\.yaml:7\)\) but reached the server: \d+ flows delivered or answered/,
+  );
   t.match(deny.violations.find((v) => v.severity === 'warn')!.message, /deny\[1\] \(x\.yaml:9\) saw no traffic: the denial was not tested/);
   const drift = byId.drift!;
   t.equal(drift.status, 'fail');
@@ -189,8 +198,14 @@ t.test('incomplete data: INCOMPLETE (exit 3), a warning, or accepted; --gate off
 
 t.test('findings keep their numbers as numbers: the report layer writes them out', async (t) => {
   const c = evaluateCompliance(demoRun(), undefined, 'any-drop');
-  t.same(c.reasons[0]!.filter((p) => typeof p !== 'string'), [{ count: 2, one: 'finding' }], 'how many findings, as a count');
-  const slo = evaluateCompliance(demoRun(), parseExpectations('slo:\n  default:\n    maxErrorRate: 0.01\n    maxP99Ms: 1\n', 's.yaml'), 'expect').checks.find((k) => k.id === 'slo')!;
+  t.same(
+    c.reasons[0]!.filter((p) => typeof p !== 'string'),
+    [{ count: 2, one: 'finding' }],
+    'how many findings, as a count',
+  );
+  const slo = evaluateCompliance(demoRun(), parseExpectations('slo:\n  default:\n    maxErrorRate: 0.01\n    maxP99Ms: 1\n', 's.yaml'), 'expect').checks.find(
+    (k) => k.id === 'slo',
+  )!;
   const p99 = slo.violations.find((v) => v.message.some((p) => typeof p === 'string' && p.includes(': p99 ')))!;
   t.match(p99.message, [String, { ms: Number }, ' over ', { ms: 1 }], 'latencies in milliseconds');
   t.equal(writeCompliance({ ...c, checks: [], violations: [] }).reasons[0], formatMessage(c.reasons[0]!));

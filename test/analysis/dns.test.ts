@@ -15,7 +15,16 @@ function lookup(name: string, rcode: number): Flow[] {
   clock += 3;
   const base = { IP: { source: '10.0.1.5', destination: '10.0.0.10' }, node_name: 'n1', verdict: 'FORWARDED', Type: 'L7', event_type: { type: 129 } } as const;
   return [
-    { ...base, time: time(clock), source: client, destination: coredns, l4: { UDP: { source_port: port, destination_port: 53 } }, is_reply: false, traffic_direction: 'EGRESS', l7: { type: 'REQUEST', dns: { query: `${name}.`, qtypes: ['A'] } } },
+    {
+      ...base,
+      time: time(clock),
+      source: client,
+      destination: coredns,
+      l4: { UDP: { source_port: port, destination_port: 53 } },
+      is_reply: false,
+      traffic_direction: 'EGRESS',
+      l7: { type: 'REQUEST', dns: { query: `${name}.`, qtypes: ['A'] } },
+    },
     {
       ...base,
       time: time(clock + 1),
@@ -41,7 +50,8 @@ t.test('NXDOMAIN for search-path expansions is not a failure; a name that never 
     for (const flow of lookup(svc, 0)) agg.addFlow(flow);
   }
   // A typo: every expansion and the name itself fail.
-  for (const suffix of ['genai-network-demo.svc.cluster.local', 'svc.cluster.local', 'cluster.local']) for (const flow of lookup(`lmm-service.${suffix}`, 3)) agg.addFlow(flow);
+  for (const suffix of ['genai-network-demo.svc.cluster.local', 'svc.cluster.local', 'cluster.local'])
+    for (const flow of lookup(`lmm-service.${suffix}`, 3)) agg.addFlow(flow);
   for (const flow of lookup('lmm-service', 3)) agg.addFlow(flow);
   const a = agg.finish();
   t.equal(a.dns.queries, 16);

@@ -21,15 +21,24 @@ function flow(src: { ip: string; ep?: Endpoint }, dst: { ip: string; ep?: Endpoi
 }
 
 // What real exports carry: identities with labels but no namespace or pod_name fields (field masks, older agents).
-const labelsOnly = (app: string, ns: string): Endpoint => ({ identity: 51234, labels: [`k8s:app=${app}`, `k8s:io.kubernetes.pod.namespace=${ns}`, 'k8s:io.cilium.k8s.policy.cluster=default'] });
-const full = (app: string, ns: string): Endpoint => ({ identity: 51234, namespace: ns, pod_name: `${app}-6d8f7c9b5d-q2w4e`, labels: [`k8s:app=${app}`, `k8s:io.kubernetes.pod.namespace=${ns}`] });
+const labelsOnly = (app: string, ns: string): Endpoint => ({
+  identity: 51234,
+  labels: [`k8s:app=${app}`, `k8s:io.kubernetes.pod.namespace=${ns}`, 'k8s:io.cilium.k8s.policy.cluster=default'],
+});
+const full = (app: string, ns: string): Endpoint => ({
+  identity: 51234,
+  namespace: ns,
+  pod_name: `${app}-6d8f7c9b5d-q2w4e`,
+  labels: [`k8s:app=${app}`, `k8s:io.kubernetes.pod.namespace=${ns}`],
+});
 
 t.test('labels name an endpoint when namespace and pod_name are missing; two workloads behind one IP stay apart', async (t) => {
   const agg = new FlowAggregator();
   const ip = '10.244.0.148';
   // Host-network pods share their node's IP: only their labels tell them apart.
   for (let i = 0; i < 3; i++) agg.addFlow(flow({ ip, ep: labelsOnly('fluent-bit', 'logging') }, { ip: '10.244.1.7', ep: labelsOnly('loki', 'logging') }));
-  for (let i = 0; i < 2; i++) agg.addFlow(flow({ ip, ep: labelsOnly('node-exporter', 'monitoring') }, { ip: '10.244.1.9', ep: labelsOnly('prometheus', 'monitoring') }));
+  for (let i = 0; i < 2; i++)
+    agg.addFlow(flow({ ip, ep: labelsOnly('node-exporter', 'monitoring') }, { ip: '10.244.1.9', ep: labelsOnly('prometheus', 'monitoring') }));
   const a = agg.finish();
   t.same(
     a.edges.map((e) => [e.source, e.destination, e.flows]),
@@ -51,7 +60,10 @@ t.test('a pod first seen by its IP alone is named from the richest line, and its
   for (let i = 0; i < 3; i++) agg.addFlow(flow(client, named));
   agg.addFlow(flow(client, bare)); // after: named at once
   const a = agg.finish();
-  t.same(a.edges.map((e) => [e.source, e.destination, e.flows, e.dropped, e.policyDenied]), [['shop/checkout', 'shop/payments', 6, 1, 1]]);
+  t.same(
+    a.edges.map((e) => [e.source, e.destination, e.flows, e.dropped, e.policyDenied]),
+    [['shop/checkout', 'shop/payments', 6, 1, 1]],
+  );
   t.equal(a.totals.endpoints, 2);
   t.equal(a.drops[0]!.edges[0]!.destination, 'shop/payments', 'drops name it too');
 });
@@ -59,5 +71,8 @@ t.test('a pod first seen by its IP alone is named from the richest line, and its
 t.test('an IP that no line names stays an IP', async (t) => {
   const agg = new FlowAggregator();
   agg.addFlow(flow({ ip: '10.244.2.5', ep: full('checkout', 'shop') }, { ip: '192.0.2.10' }));
-  t.same(agg.finish().edges.map((e) => e.destination), ['192.0.2.10']);
+  t.same(
+    agg.finish().edges.map((e) => e.destination),
+    ['192.0.2.10'],
+  );
 });

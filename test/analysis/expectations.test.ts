@@ -37,7 +37,10 @@ t.test('a valid file becomes rules with their location and defaults', async (t) 
   t.equal(e.allow!.length, 3);
   t.same(e.allow![0]!.from, { name: 'genai-network-demo/agent-coordinator' });
   t.same(e.allow![0]!.ports, [{ protocol: undefined, port: 80 }]);
-  t.same(e.allow![1]!.ports, [{ protocol: 'TCP', port: 80 }, { protocol: 'UDP', port: 53 }]);
+  t.same(e.allow![1]!.ports, [
+    { protocol: 'TCP', port: 80 },
+    { protocol: 'UDP', port: 53 },
+  ]);
   t.same(e.allow![1]!.from, { namespace: 'genai-network-demo', labels: { tier: 'processing' } });
   t.equal(e.allow![2]!.ports, undefined, 'no ports: every port');
   t.equal(e.allow![1]!.label, 'allow[1] (expect.yaml:7)', 'rules know their line');
@@ -66,7 +69,11 @@ function rejects(t: Test, text: string, ...expected: RegExp[]): void {
 t.test('schema errors name the file, the line and the key', async (t) => {
   rejects(t, 'allow:\n  - from: a/b\n    to: c/d\n    prots: [80]\n', /bad\.yaml:4: allow\[0\]\.prots: unknown key "prots" \(known: name, from, to, ports\)/);
   rejects(t, 'allow:\n  - from: a/b\n', /bad\.yaml:2: allow\[0\]: missing required key "to"/);
-  rejects(t, 'deny:\n  - from: a/b\n    to: c/d\n    ports: ["http"]\n', /bad\.yaml:4: deny\[0\]\.ports\[0\]: "http" is not valid here \(a port: 80, "TCP\/80" or "53\/udp"\)/);
+  rejects(
+    t,
+    'deny:\n  - from: a/b\n    to: c/d\n    ports: ["http"]\n',
+    /bad\.yaml:4: deny\[0\]\.ports\[0\]: "http" is not valid here \(a port: 80, "TCP\/80" or "53\/udp"\)/,
+  );
   rejects(t, 'allow:\n  - from: a/b\n    to: c/d\n    ports: [70000]\n', /bad\.yaml:4: allow\[0\]\.ports\[0\]: must be at most 65535/);
   rejects(t, 'slo:\n  default:\n    maxErrorRate: "5%"\n', /bad\.yaml:3: slo\.default\.maxErrorRate: expected a number, got "5%"/);
   rejects(t, 'checks:\n  drift: maybe\n', /bad\.yaml:2: checks\.drift: must be one of "fail", "warn", "off"; got "maybe"/);
@@ -75,7 +82,12 @@ t.test('schema errors name the file, the line and the key', async (t) => {
   rejects(t, 'allow:\n  - from: 42\n    to: x\n', /bad\.yaml:2: allow\[0\]\.from: expected a string or a mapping, got 42/);
   rejects(t, 'allow: {from: a}\n', /bad\.yaml:1: allow: expected a list, got a mapping/);
   rejects(t, 'version: 2\n', /bad\.yaml:1: version: must be 1, got 2/);
-  rejects(t, 'allow:\n  - from: a\n    to: b\nextra: 1\nslo:\n  default: {maxP99Ms: 0}\n', /bad\.yaml:4: extra: unknown key/, /bad\.yaml:6: slo\.default\.maxP99Ms: must be greater than 0/);
+  rejects(
+    t,
+    'allow:\n  - from: a\n    to: b\nextra: 1\nslo:\n  default: {maxP99Ms: 0}\n',
+    /bad\.yaml:4: extra: unknown key/,
+    /bad\.yaml:6: slo\.default\.maxP99Ms: must be greater than 0/,
+  );
 });
 
 t.test('YAML syntax errors name the line', async (t) => {

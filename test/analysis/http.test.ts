@@ -17,7 +17,12 @@ t.test('paths: scheme, host, query and fragment dropped; ids templated, words ke
   t.equal(templatePath('/h2c'), '/h2c', 'short words with a digit stay');
 });
 
-function http(type: 'REQUEST' | 'RESPONSE', side: 'EGRESS' | 'INGRESS' | undefined, ms: number, opts: { code?: number; latencyMs?: number; path?: string } = {}): Flow {
+function http(
+  type: 'REQUEST' | 'RESPONSE',
+  side: 'EGRESS' | 'INGRESS' | undefined,
+  ms: number,
+  opts: { code?: number; latencyMs?: number; path?: string } = {},
+): Flow {
   return {
     time: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
     verdict: 'FORWARDED',
@@ -43,7 +48,10 @@ t.test('both proxies: one request, one response, the server side’s latency, wh
   for (let i = 0; i < 20; i++) {
     const at = i * 5; // exchanges overlap: 5 ms apart, 30-40 ms long
     flows.push(http('REQUEST', 'EGRESS', at), http('REQUEST', 'INGRESS', at + 0.4));
-    flows.push(http('RESPONSE', 'INGRESS', at + 30, { code: 200, latencyMs: 30 + (i % 10) }), http('RESPONSE', 'EGRESS', at + 31, { code: 200, latencyMs: 50 + i }));
+    flows.push(
+      http('RESPONSE', 'INGRESS', at + 30, { code: 200, latencyMs: 30 + (i % 10) }),
+      http('RESPONSE', 'EGRESS', at + 31, { code: 200, latencyMs: 50 + i }),
+    );
   }
   const inOrder = feed([...flows].sort((a, b) => (a.time! < b.time! ? -1 : 1)));
   t.equal(inOrder.requests, 20);

@@ -3,7 +3,6 @@ import t from 'tap';
 import { LatencySketch, RELATIVE_ACCURACY } from '../../lib/analysis/latency.ts';
 import { nearestRank, seededRandom as random } from '../fixtures/random.ts';
 
-
 t.test('percentiles of a long-tailed distribution are within the relative accuracy', async (t) => {
   const rnd = random(7);
   const sketch = new LatencySketch();

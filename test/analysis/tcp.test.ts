@@ -5,7 +5,11 @@ import type { Flow, TCPFlags } from '../../lib/flows/types.ts';
 
 function segment(flags: TCPFlags, reply: boolean, clientPort = 40000): Flow {
   const [src, dst] = reply ? ['10.0.0.2', '10.0.0.1'] : ['10.0.0.1', '10.0.0.2'];
-  return { IP: { source: src, destination: dst }, l4: { TCP: { source_port: reply ? 80 : clientPort, destination_port: reply ? clientPort : 80, flags } }, is_reply: reply };
+  return {
+    IP: { source: src, destination: dst },
+    l4: { TCP: { source_port: reply ? 80 : clientPort, destination_port: reply ? clientPort : 80, flags } },
+    is_reply: reply,
+  };
 }
 
 t.test('handshakes, retransmissions, resets, a reused port', async (t) => {

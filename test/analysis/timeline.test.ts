@@ -14,12 +14,27 @@ t.test('widths grow with the span; counts survive every coarsening', async (t) =
     }
     const s = tl.summary();
     t.ok(s.buckets.length <= MAX_BUCKETS && s.buckets.length >= 20, `${spanMs} ms: ${s.buckets.length} buckets of ${s.bucketSeconds} s`);
-    t.equal(s.buckets.reduce((n, b) => n + b.flows, 0), flows);
-    t.equal(s.buckets.reduce((n, b) => n + b.requests, 0), 334);
-    t.equal(s.buckets.reduce((n, b) => n + b.errors, 0), 101);
-    t.equal(s.buckets.reduce((n, b) => n + b.drops, 0), 21);
+    t.equal(
+      s.buckets.reduce((n, b) => n + b.flows, 0),
+      flows,
+    );
+    t.equal(
+      s.buckets.reduce((n, b) => n + b.requests, 0),
+      334,
+    );
+    t.equal(
+      s.buckets.reduce((n, b) => n + b.errors, 0),
+      101,
+    );
+    t.equal(
+      s.buckets.reduce((n, b) => n + b.drops, 0),
+      21,
+    );
     const starts = s.buckets.map((b) => Date.parse(b.start));
-    t.ok(starts.every((v, i) => i === 0 || v - starts[i - 1]! === s.bucketSeconds * 1000), 'consecutive buckets');
+    t.ok(
+      starts.every((v, i) => i === 0 || v - starts[i - 1]! === s.bucketSeconds * 1000),
+      'consecutive buckets',
+    );
   }
 });
 

@@ -23,7 +23,10 @@ const bash = cli(['completion', 'bash']);
 t.test('bash accepts the script and registers hubble-lab', async (t) => {
   t.equal(bash.code, 0, bash.stderr);
   // As the script's own comment says to load it: from the command, through process substitution.
-  const r = spawnSync('bash', ['-c', `source <("${process.execPath}" "${bin}" completion bash) && complete -p hubble-lab`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('bash', ['-c', `source <("${process.execPath}" "${bin}" completion bash) && complete -p hubble-lab`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, 'complete -o default -F _hubble_lab hubble-lab\n');
 });
@@ -35,11 +38,19 @@ t.test('bash completes commands, subcommands and flags', async (t) => {
   /** What bash offers for the words typed so far (the last one being completed). */
   const complete = (...words: string[]) => {
     const line = ['hubble-lab', ...words].map((w) => `'${w}'`).join(' ');
-    const r = spawnSync('bash', ['-c', `source '${script}'; COMP_WORDS=(${line}); COMP_CWORD=${words.length}; _hubble_lab; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', `source '${script}'; COMP_WORDS=(${line}); COMP_CWORD=${words.length}; _hubble_lab; printf '%s\\n' "\${COMPREPLY[@]}"`],
+      { encoding: 'utf8' },
+    );
     t.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n').filter(Boolean);
   };
-  t.same(complete(''), commandEntries.map((e) => e.name), 'every command');
+  t.same(
+    complete(''),
+    commandEntries.map((e) => e.name),
+    'every command',
+  );
   t.same(complete('an'), ['analyze']);
   t.same(complete('policy', ''), ['suggest', 'check'], "policy's subcommands");
   t.same(complete('completion', ''), ['bash', 'zsh']);
@@ -57,7 +68,11 @@ t.test('bash completes commands, subcommands and flags', async (t) => {
 t.test('zsh accepts the script', { skip: has('zsh') ? false : 'zsh is not installed here' }, async (t) => {
   const zsh = cli(['completion', 'zsh']);
   t.equal(zsh.code, 0, zsh.stderr);
-  const r = spawnSync('zsh', ['-fc', `autoload -U compinit && compinit -u -D && source <("${process.execPath}" "${bin}" completion zsh) && print -r -- $_comps[hubble-lab]`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'zsh',
+    ['-fc', `autoload -U compinit && compinit -u -D && source <("${process.execPath}" "${bin}" completion zsh) && print -r -- $_comps[hubble-lab]`],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '_hubble-lab\n');
   t.equal(r.stderr, '');

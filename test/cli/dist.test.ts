@@ -12,7 +12,8 @@ import { writeSynthFile } from '../fixtures/synth.ts';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const copy = mkdtempSync(join(tmpdir(), 'hubble-lab-dist-'));
 t.teardown(() => rmSync(copy, { recursive: true, force: true }));
-for (const name of ['bin', 'lib', 'tasks', 'test/cli/record-loads.mjs', 'package.json', 'tsconfig.json']) cpSync(join(repo, name), join(copy, name), { recursive: true });
+for (const name of ['bin', 'lib', 'tasks', 'test/cli/record-loads.mjs', 'package.json', 'tsconfig.json'])
+  cpSync(join(repo, name), join(copy, name), { recursive: true });
 for (const name of ['node_modules', 'manifests', 'proto']) symlinkSync(join(repo, name), join(copy, name));
 
 const flows = join(copy, 'flows.jsonl');
@@ -27,7 +28,13 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   });
   const loaded = existsSync(loads) ? readFileSync(loads, 'utf8').trim().split('\n') : [];
   rmSync(loads, { force: true });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, compiled: loaded.includes(`file://${copy}/dist/lib/cli.js`), fromSource: loaded.includes(`file://${copy}/lib/cli.ts`) };
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    compiled: loaded.includes(`file://${copy}/dist/lib/cli.js`),
+    fromSource: loaded.includes(`file://${copy}/lib/cli.ts`),
+  };
 }
 
 function build() {
@@ -53,7 +60,11 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
     const compiled = run(args);
     const source = run(args, { HUBBLE_LAB_FROM_SOURCE: '1' });
     t.ok(compiled.compiled && source.fromSource, `${args[0]}: one of each`);
-    t.same({ code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr }, { code: source.code, stdout: source.stdout, stderr: source.stderr }, args.join(' '));
+    t.same(
+      { code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr },
+      { code: source.code, stdout: source.stdout, stderr: source.stderr },
+      args.join(' '),
+    );
   }
 
   // analyze reads the protos, validates the lab's expectations against their JSON schema and writes every report.
@@ -82,8 +93,14 @@ t.test('every file a compiled module names by URL is there', async (t) => {
   walk(join(copy, 'dist'));
   t.ok(named.length >= 8, `${named.length} files named by URL`);
   for (const path of named) t.ok(existsSync(path), path.slice(copy.length + 1));
-  t.ok(named.some((p) => p.endsWith('/dist/lib/sim/net/preload.mjs')), 'the pods\' preload is among them');
-  t.notOk(named.some((p) => p.endsWith('.ts')), 'no TypeScript module is named in dist/');
+  t.ok(
+    named.some((p) => p.endsWith('/dist/lib/sim/net/preload.mjs')),
+    "the pods' preload is among them",
+  );
+  t.notOk(
+    named.some((p) => p.endsWith('.ts')),
+    'no TypeScript module is named in dist/',
+  );
 });
 
 t.test('an edited, added or removed source is never run stale', async (t) => {

@@ -39,7 +39,10 @@ t.test('hubble-lab, --help, -h and help list every command in at most 40 lines',
   t.ok(lines.length <= 40, `${lines.length} lines`);
   t.match(help.stdout, /^Usage:\n {2}hubble-lab <command> \[flags\]$/m);
   for (const e of commandEntries) {
-    t.ok(lines.some((l) => l.startsWith(`  ${e.name} `) && l.endsWith(` ${e.summary}`) && l.slice(2 + e.name.length, -e.summary.length).trim() === ''), `${e.name} listed with its summary`);
+    t.ok(
+      lines.some((l) => l.startsWith(`  ${e.name} `) && l.endsWith(` ${e.summary}`) && l.slice(2 + e.name.length, -e.summary.length).trim() === ''),
+      `${e.name} listed with its summary`,
+    );
   }
   t.same(cli(['-h']), help, '-h');
   t.same(cli(['help']), help, 'help');
@@ -51,19 +54,37 @@ t.test('hubble-lab, --help, -h and help list every command in at most 40 lines',
 t.test('the list and --version load no command module', async (t) => {
   for (const args of [['--help'], ['--version']]) {
     const ours = loadedBy(t, args).filter((u) => !u.includes('/node_modules/'));
-    t.ok(ours.some((u) => /\/lib\/cli\.(ts|js)$/.test(u)), `${args[0]}: the front loaded (${ours.length} modules)`);
-    t.same(ours.filter((u) => /\/lib\/(commands|kube|hubble|sim|analysis)\//.test(u)), [], `${args[0]}: no command module or what commands use`);
+    t.ok(
+      ours.some((u) => /\/lib\/cli\.(ts|js)$/.test(u)),
+      `${args[0]}: the front loaded (${ours.length} modules)`,
+    );
+    t.same(
+      ours.filter((u) => /\/lib\/(commands|kube|hubble|sim|analysis)\//.test(u)),
+      [],
+      `${args[0]}: no command module or what commands use`,
+    );
   }
   const observe = loadedBy(t, ['observe', '--help']);
-  t.ok(observe.some((u) => /\/lib\/commands\/observe\.(ts|js)$/.test(u)), 'observe --help loads observe');
-  t.notOk(observe.some((u) => /\/lib\/commands\/(analyze|run|sim|doctor)\.(ts|js)$/.test(u)), 'and no other command');
-  t.notOk(observe.some((u) => u.includes('/@kubernetes/client-node/')), 'nor the Kubernetes client');
+  t.ok(
+    observe.some((u) => /\/lib\/commands\/observe\.(ts|js)$/.test(u)),
+    'observe --help loads observe',
+  );
+  t.notOk(
+    observe.some((u) => /\/lib\/commands\/(analyze|run|sim|doctor)\.(ts|js)$/.test(u)),
+    'and no other command',
+  );
+  t.notOk(
+    observe.some((u) => u.includes('/@kubernetes/client-node/')),
+    'nor the Kubernetes client',
+  );
 
   const dir = t.testdir({});
   await writeSynthFile(join(dir, 'flows.jsonl'), { count: 50, seed: 2 });
   const analyze = loadedBy(t, ['analyze', '--input', join(dir, 'flows.jsonl'), '--out', join(dir, 'out'), '--gate', 'off']);
   t.same(
-    analyze.filter((u) => /\/lib\/(sim\/|kube\/(?!label-selector)|metrics\/prometheus\.|hubble\/client\.|hubble\/grpc\/h2-)|\/@kubernetes\/|\/undici\//.test(u)),
+    analyze.filter((u) =>
+      /\/lib\/(sim\/|kube\/(?!label-selector)|metrics\/prometheus\.|hubble\/client\.|hubble\/grpc\/h2-)|\/@kubernetes\/|\/undici\//.test(u),
+    ),
     [],
     'analyze of a file loads no cluster, sim, gRPC or HTTP client',
   );
@@ -99,7 +120,9 @@ t.test("a command's flags: <command> --help and help <command>", async (t) => {
 
 t.test('clusters the lab does not start: --kubeconfig says what happens without it', async (t) => {
   for (const name of ['doctor', 'port-forward', 'teardown']) {
-    const flag = cli([name, '--help']).stdout.split('\n').find((l) => l.trimStart().startsWith('--kubeconfig'));
+    const flag = cli([name, '--help'])
+      .stdout.split('\n')
+      .find((l) => l.trimStart().startsWith('--kubeconfig'));
     t.match(flag, /\$KUBECONFIG, else ~\/\.kube\/config/, name);
     t.notMatch(flag, /embedded/, `${name} promises no embedded cluster`);
   }
@@ -132,7 +155,7 @@ t.test('a misspelled command or flag: did you mean, exit 2', async (t) => {
   t.match(cmdFlag.stderr, /^hubble-lab: observe: unknown flag --nmespace[\s\S]*did you mean --namespace\?/);
 });
 
-t.test('version and --version print package.json\'s version', async (t) => {
+t.test("version and --version print package.json's version", async (t) => {
   for (const args of [['version'], ['--version']]) {
     const r = cli(args);
     t.equal(r.code, 0);

@@ -33,7 +33,11 @@ t.test('a missing kubeconfig names the file and where it came from', async (t) =
   for (const cmd of ['doctor', 'port-forward', 'teardown']) {
     const fromEnv = cli([cmd], { KUBECONFIG: missing });
     t.equal(fromEnv.code, 2, `${cmd}: exit 2`);
-    t.equal(fromEnv.stderr, `hubble-lab: kubeconfig ${missing} (from KUBECONFIG): no such file\n  hint: set KUBECONFIG to a kubeconfig file, or pass --kubeconfig\n`, `${cmd} with KUBECONFIG`);
+    t.equal(
+      fromEnv.stderr,
+      `hubble-lab: kubeconfig ${missing} (from KUBECONFIG): no such file\n  hint: set KUBECONFIG to a kubeconfig file, or pass --kubeconfig\n`,
+      `${cmd} with KUBECONFIG`,
+    );
     t.equal(fromEnv.stdout, '');
   }
   const fromFlag = cli(['doctor', '--kubeconfig', missing], {});

@@ -55,10 +55,18 @@ t.test('nothing read is never a PASS: each shape says what it found and what to 
   const dir = t.testdir({
     // `hubble observe -o json | jq .` pasted into a file: every line of it is malformed on its own.
     'pretty.json': records.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n',
-    'array.json': JSON.stringify(records.map((r) => (r as { flow: object }).flow), null, 2) + '\n',
+    'array.json':
+      JSON.stringify(
+        records.map((r) => (r as { flow: object }).flow),
+        null,
+        2,
+      ) + '\n',
     'array-one-line.json': JSON.stringify(records) + '\n',
     // Cilium's own logs, found next to the Hubble exporter's file.
-    'system_status.log': Array.from({ length: 12 }, (_, i) => JSON.stringify({ level: 'info', msg: 'status', ts: `2026-01-01T00:00:${String(i).padStart(2, '0')}Z`, subsys: 'daemon' })).join('\n') + '\n',
+    'system_status.log':
+      Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({ level: 'info', msg: 'status', ts: `2026-01-01T00:00:${String(i).padStart(2, '0')}Z`, subsys: 'daemon' }),
+      ).join('\n') + '\n',
     'empty.jsonl': '',
     'blank.jsonl': '\n\n\n',
   });
@@ -88,7 +96,10 @@ t.test('nothing read is never a PASS: each shape says what it found and what to 
 });
 
 t.test('filters that leave nothing, and files with only lost events, are not a PASS either', async (t) => {
-  const dir = t.testdir({ 'flows.jsonl': goodLines.join('\n') + '\n', 'lost.jsonl': '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"3"},"node_name":"n1","time":"2026-01-01T00:00:00Z"}\n' });
+  const dir = t.testdir({
+    'flows.jsonl': goodLines.join('\n') + '\n',
+    'lost.jsonl': '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"3"},"node_name":"n1","time":"2026-01-01T00:00:00Z"}\n',
+  });
   const none = await analyze(dir, 'flows.jsonl', ['--namespace', 'no-such-namespace']);
   agree(t, none, 'INCOMPLETE', 3);
   t.match(none.md, new RegExp(`none of the ${goodLines.length.toLocaleString('en-US')} flows read matched the filters`));
@@ -128,11 +139,19 @@ t.test('one verdict everywhere when the read fails midway', async (t) => {
   t.equal(o.report.quality.complete, false);
 });
 
-const ep = (name: string, node: string, ip: string): SimEndpoint => ({ ip, node, endpoint: { identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: `${name}-7d9f8b6c5-x2x4z` } });
+const ep = (name: string, node: string, ip: string): SimEndpoint => ({
+  ip,
+  node,
+  endpoint: { identity: 300, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: `${name}-7d9f8b6c5-x2x4z` },
+});
 
 function deniedConnection(opts: { verdicts: boolean; drops: boolean; syns: number }): Flow[] {
   const out: Flow[] = [];
-  const conn = new ConnectionFlows({ client: ep('client', 'n1', '10.0.1.5'), server: ep('server', 'n2', '10.0.2.7'), protocol: 'TCP', clientPort: 40001, serverPort: 8080 }, (f) => out.push(f), { clusterName: 'c' });
+  const conn = new ConnectionFlows(
+    { client: ep('client', 'n1', '10.0.1.5'), server: ep('server', 'n2', '10.0.2.7'), protocol: 'TCP', clientPort: 40001, serverPort: 8080 },
+    (f) => out.push(f),
+    { clusterName: 'c' },
+  );
   for (let i = 0; i < opts.syns; i++) {
     if (opts.verdicts) conn.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 0, dropReason: 'POLICY_DENY' }, { SYN: true });
     if (opts.drops) conn.drop('ingress', 'POLICY_DENY', { SYN: true });
@@ -174,7 +193,11 @@ t.test('invalid values are malformed lines; unknown enum names are kept under th
     variant((f) => (f.time = '2026-01-01t00:00:00z')),
     variant((f) => (f.is_reply = 'true')),
   ];
-  const unknown = [variant((f) => (f.verdict = 'dropped')), variant((f) => (f.verdict = 'dropped')), variant((f) => (f.drop_reason_desc = 'SOME_NEWER_REASON'))];
+  const unknown = [
+    variant((f) => (f.verdict = 'dropped')),
+    variant((f) => (f.verdict = 'dropped')),
+    variant((f) => (f.drop_reason_desc = 'SOME_NEWER_REASON')),
+  ];
   const rest = goodLines.slice(1, 400);
   const dir = t.testdir({ 'mixed.jsonl': [...bad, ...unknown, ...rest].join('\n') + '\n' });
   const o = await analyze(dir, 'mixed.jsonl', ['--gate', 'off']);
@@ -183,14 +206,17 @@ t.test('invalid values are malformed lines; unknown enum names are kept under th
     [1, 2, 3, 4, 5, 6],
     'each invalid value is a malformed line, located',
   );
-  t.match(o.report.quality.malformedExamples.map((m) => m.reason), [
-    /flow\.source\.identity: -1 is not a valid uint32 \(out of range\)/,
-    /flow\.source\.identity: 1\.5 is not a valid uint32 \(not a whole number\)/,
-    /flow\.destination\.identity: 99999999999 is not a valid uint32/,
-    /flow\.time: string "yesterday" is not an RFC 3339 timestamp/,
-    /flow\.time: string "2026-01-01t00:00:00z" is not an RFC 3339 timestamp/,
-    /flow\.is_reply: expected a boolean, got string "true"/,
-  ]);
+  t.match(
+    o.report.quality.malformedExamples.map((m) => m.reason),
+    [
+      /flow\.source\.identity: -1 is not a valid uint32 \(out of range\)/,
+      /flow\.source\.identity: 1\.5 is not a valid uint32 \(not a whole number\)/,
+      /flow\.destination\.identity: 99999999999 is not a valid uint32/,
+      /flow\.time: string "yesterday" is not an RFC 3339 timestamp/,
+      /flow\.time: string "2026-01-01t00:00:00z" is not an RFC 3339 timestamp/,
+      /flow\.is_reply: expected a boolean, got string "true"/,
+    ],
+  );
   t.equal(o.report.totals.verdicts.dropped, 2, 'the unknown name is counted under its own name');
   const sum = Object.values(o.report.totals.verdicts).reduce((a, b) => a + b, 0);
   t.equal(sum, o.report.totals.flows, 'verdicts sum to the flows');
@@ -201,7 +227,10 @@ t.test('invalid values are malformed lines; unknown enum names are kept under th
       ['flow.drop_reason_desc', 'SOME_NEWER_REASON', 1, [9]],
     ],
   );
-  t.match(o.md, /2 records with flow\.verdict "dropped", unknown to this version: counted under that name, never as forwarded or dropped \(first on line 7, 8\)/);
+  t.match(
+    o.md,
+    /2 records with flow\.verdict "dropped", unknown to this version: counted under that name, never as forwarded or dropped \(first on line 7, 8\)/,
+  );
   const edgeVerdicts = o.report.edges.flatMap((e) => Object.keys(e.verdicts));
   t.ok(edgeVerdicts.includes('dropped'), 'the edge keeps the name');
 });
@@ -212,10 +241,24 @@ t.test('--traffic-summary: the clients’ view is a section of the report; a bad
     targets: { coordinator: 'http://agent-coordinator-service.demo.svc.cluster.local' },
     batches: { normal: 2, burst: 0, error: 1 },
     workflows: { started: 3, completed: 2, failed: 1 },
-    steps: { tasks: { service: 'agent-coordinator-service', measuredBy: 'traffic-generator', requests: 3, byStatus: { '202': 2, timeout: 1 }, unexpected: 1, latencyMs: { p50: 2, p95: 900, max: 1000 } } },
+    steps: {
+      tasks: {
+        service: 'agent-coordinator-service',
+        measuredBy: 'traffic-generator',
+        requests: 3,
+        byStatus: { '202': 2, timeout: 1 },
+        unexpected: 1,
+        latencyMs: { p50: 2, p95: 900, max: 1000 },
+      },
+    },
     errors: { count: 1, top: [{ message: 'tasks: timeout', count: 1 }] },
   };
-  const dir = t.testdir({ 'flows.jsonl': goodLines.join('\n') + '\n', 'summary.json': JSON.stringify({ summary, probe: null }), 'bad.json': '{"summary": {"mode": "probe"}}', 'broken.json': '{' });
+  const dir = t.testdir({
+    'flows.jsonl': goodLines.join('\n') + '\n',
+    'summary.json': JSON.stringify({ summary, probe: null }),
+    'bad.json': '{"summary": {"mode": "probe"}}',
+    'broken.json': '{',
+  });
   const o = await analyze(dir, 'flows.jsonl', ['--traffic-summary', join(dir, 'summary.json'), '--gate', 'off']);
   t.equal(o.code, 0);
   t.match(o.md, /## What the clients saw\n\nFrom `.*summary\.json`: 2 of 3 workflows completed, 1 failed/);
@@ -258,7 +301,9 @@ t.test('drill-down commands are exact: each, run on the same input, prints the n
       ...o.report.compliance.violations.flatMap((v) => (v.observe ? [v.observe] : [])),
       ...o.report.edges.flatMap((e) => {
         const d = e.drilldowns;
-        return [d.denied, d.httpErrors, d.dns, d.forwarded, ...d.drops].flatMap((x) => (x ? [{ argv: ['hubble-lab', 'observe', '--input-file', join(dir, file), ...x.args], flows: x.flows }] : []));
+        return [d.denied, d.httpErrors, d.dns, d.forwarded, ...d.drops].flatMap((x) =>
+          x ? [{ argv: ['hubble-lab', 'observe', '--input-file', join(dir, file), ...x.args], flows: x.flows }] : [],
+        );
       }),
     ];
     for (const c of commands) {
@@ -266,7 +311,8 @@ t.test('drill-down commands are exact: each, run on the same input, prints the n
       checked++;
     }
     // report.md prints each finding's count with its command.
-    for (const v of o.report.compliance.violations) if (v.observe) t.ok(o.md.includes(`${v.observe.flows.toLocaleString('en-US')} flow`), 'the count is printed with the command');
+    for (const v of o.report.compliance.violations)
+      if (v.observe) t.ok(o.md.includes(`${v.observe.flows.toLocaleString('en-US')} flow`), 'the count is printed with the command');
   }
   t.ok(checked > 20, `${checked} commands run`);
 });

@@ -33,11 +33,17 @@ t.test('--policy: drops explained with the policies given, the Policy section, t
   const r = await analyze(['--input', join(dir, 'flows.jsonl'), '--policy', brokenPolicy, '--out', out, '--gate', 'off']);
   t.equal(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-  t.same(report.policy.applied.map((p: { name: string }) => p.name), ['genai-network-policy']);
+  t.same(
+    report.policy.applied.map((p: { name: string }) => p.name),
+    ['genai-network-policy'],
+  );
   const edges: DropEdge[] = report.drops.filter((d: { policy: boolean }) => d.policy).flatMap((d: { edges: DropEdge[] }) => d.edges);
   const toCoordinator = edges.find((e) => e.destination === 'genai-network-demo/agent-coordinator');
   t.match(toCoordinator, { source: 'genai-network-demo/document-agent', policies: [], missingRule: 'no ingress rule allows tier=processing on TCP/80' });
-  t.ok(edges.every((e) => typeof e.missingRule === 'string'), 'every policy drop explained');
+  t.ok(
+    edges.every((e) => typeof e.missingRule === 'string'),
+    'every policy drop explained',
+  );
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   t.match(md, /\n## Policy\n\nApplied: 1 policy\./);
   t.match(md, /  - why: no policy given selects agent-coordinator for ingress; no ingress rule allows tier=processing on TCP\/80/);
@@ -59,7 +65,10 @@ t.test('without --policy: the drops are explained from the flows, with no Policy
 });
 
 t.test('--policy with a broken file: exit 2 naming file and line, before any flow is read', async (t) => {
-  const dir = t.testdir({ 'bad.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: demo}\nspec:\n  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: nonsense}}]\n' });
+  const dir = t.testdir({
+    'bad.yaml':
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: demo}\nspec:\n  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: nonsense}}]\n',
+  });
   const r = await analyze(['--input', join(dir, 'missing.jsonl'), '--policy', join(dir, 'bad.yaml')]);
   t.equal(r.code, 2);
   t.match(r.stderr, /bad\.yaml:1: NetworkPolicy demo\/x: spec\.egress\[0\]\.to\[0\]\.ipBlock\.cidr: must be a CIDR/);
@@ -75,7 +84,14 @@ t.test("--kubeconfig: the cluster's policies are the policies in force", async (
   const r = await analyze(['--input', join(dir, 'flows.jsonl'), '--kubeconfig', sim.kubeconfigPath, '--out', out, '--format', 'json', '--gate', 'off']);
   t.equal(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-  t.same(report.policy.applied, [{ kind: 'NetworkPolicy', namespace: 'genai-network-demo', name: 'genai-network-policy', source: 'cluster NetworkPolicy genai-network-demo/genai-network-policy' }]);
+  t.same(report.policy.applied, [
+    {
+      kind: 'NetworkPolicy',
+      namespace: 'genai-network-demo',
+      name: 'genai-network-policy',
+      source: 'cluster NetworkPolicy genai-network-demo/genai-network-policy',
+    },
+  ]);
   const bad = await analyze(['--input', join(dir, 'flows.jsonl'), '--kubeconfig', sim.kubeconfigPath, '--context', 'nope', '--out', out]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, `no context "nope" in ${sim.kubeconfigPath} (contexts: `);

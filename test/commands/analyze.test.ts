@@ -204,7 +204,13 @@ async function startRelay(file: string): Promise<{ address: string; stop: () => 
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const exit = main(['relay', '--input', file, '--listen', '127.0.0.1:0'], { stdin: Readable.from([]), stdout, stderr: new PassThrough(), env: {}, signal: stop.signal });
+  const exit = main(['relay', '--input', file, '--listen', '127.0.0.1:0'], {
+    stdin: Readable.from([]),
+    stdout,
+    stderr: new PassThrough(),
+    env: {},
+    signal: stop.signal,
+  });
   const deadline = Date.now() + 10_000;
   while (!/read \d+ records/.test(out)) {
     if (Date.now() > deadline) throw new Error(`relay did not start: ${out}`);
@@ -228,10 +234,26 @@ t.test('a live Relay: history with --all, and --follow --duration', async (t) =>
   t.equal(report.totals.flows, truth.flows, 'every flow from the server');
   t.equal(report.totals.policyDenied, truth.policyDenied);
   t.equal(report.totals.lostEvents, truth.lostEvents);
-  t.match(report.compliance.violations[0]!.observe!.argv.join(' '), new RegExp(`^hubble-lab observe --server ${relay.address} --since 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z --until 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z `));
+  t.match(
+    report.compliance.violations[0]!.observe!.argv.join(' '),
+    new RegExp(`^hubble-lab observe --server ${relay.address} --since 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z --until 2026-01-10T10:00:\\d\\d(\\.\\d+)?Z `),
+  );
 
   const started = Date.now();
-  const follow = await run(['--server', relay.address, '--follow', '--all', '--duration', '1s', '--out', join(dir, 'follow'), '--format', 'json', '--namespace', 'kube-system']);
+  const follow = await run([
+    '--server',
+    relay.address,
+    '--follow',
+    '--all',
+    '--duration',
+    '1s',
+    '--out',
+    join(dir, 'follow'),
+    '--format',
+    'json',
+    '--namespace',
+    'kube-system',
+  ]);
   const took = Date.now() - started;
   t.ok(took >= 900 && took < 8000, `stopped after the duration (${took} ms)`);
   const followed = readReport(join(dir, 'follow'));

@@ -52,19 +52,29 @@ const inNs = (f: Flow | undefined, ns: string) => f?.source?.namespace === ns ||
 const flows = records.filter((r) => r.flow);
 
 t.test('a fixture with every kind of record', async (t) => {
-  t.ok(flows.some((r) => r.flow!.l7?.http), 'HTTP flows');
-  t.ok(flows.some((r) => r.flow!.verdict === 'DROPPED' && r.flow!.drop_reason_desc === 'POLICY_DENIED'), 'policy drops');
-  t.ok(records.some((r) => r.lost_events), 'lost events');
-  t.ok(records.some((r) => r.node_status?.state_change === 'NODE_UNAVAILABLE'), 'node unavailable');
+  t.ok(
+    flows.some((r) => r.flow!.l7?.http),
+    'HTTP flows',
+  );
+  t.ok(
+    flows.some((r) => r.flow!.verdict === 'DROPPED' && r.flow!.drop_reason_desc === 'POLICY_DENIED'),
+    'policy drops',
+  );
+  t.ok(
+    records.some((r) => r.lost_events),
+    'lost events',
+  );
+  t.ok(
+    records.some((r) => r.node_status?.state_change === 'NODE_UNAVAILABLE'),
+    'node unavailable',
+  );
 });
 
 t.test('no filter: every record, jsonpb on stdout, failing nodes on stderr', async (t) => {
   const run = await observe(['--input-file', flowsFile, '-o', 'jsonpb']);
   t.equal(run.code, 0);
   t.strictSame(run.lines, jsonpbStdout(records), 'same records, same order, same JSON');
-  const unavailable = records
-    .filter((r) => r.node_status?.state_change === 'NODE_UNAVAILABLE' || r.node_status?.state_change === 'NODE_ERROR')
-    .map(toJsonpb);
+  const unavailable = records.filter((r) => r.node_status?.state_change === 'NODE_UNAVAILABLE' || r.node_status?.state_change === 'NODE_ERROR').map(toJsonpb);
   t.equal(unavailable.length, 2);
   t.strictSame(run.stderr.trimEnd().split('\n'), unavailable, 'only NODE_UNAVAILABLE/NODE_ERROR status, on stderr');
 });
@@ -76,10 +86,16 @@ t.test('filters select the flows a Hubble server would', async (t) => {
     [['--to-namespace', 'kube-system', '--to-port', '53'], (r) => r.flow?.destination?.namespace === 'kube-system' && r.flow.l4?.UDP?.destination_port === 53],
     [['--not', '--namespace', DEMO_NAMESPACE], (r) => !inNs(r.flow, DEMO_NAMESPACE)],
     [['--http-status', '5+'], (r) => (r.flow?.l7?.http?.code ?? 0) >= 500],
-    [['--to-label', 'app=llm-service', '--type', 'l7'], (r) => !!r.flow?.destination?.labels?.includes('k8s:app=llm-service') && r.flow.event_type?.type === 129],
+    [
+      ['--to-label', 'app=llm-service', '--type', 'l7'],
+      (r) => !!r.flow?.destination?.labels?.includes('k8s:app=llm-service') && r.flow.event_type?.type === 129,
+    ],
     [['--protocol', 'dns', '--protocol', 'http'], (r) => !!(r.flow?.l7?.dns || r.flow?.l7?.http)],
     [['--node-name', 'kind-worker2'], (r) => r.flow?.node_name === 'kind-kind/kind-worker2'],
-    [['--fqdn', '*.openai.com'], (r) => !!r.flow?.destination_names?.some((n) => n.endsWith('.openai.com')) || !!r.flow?.source_names?.some((n) => n.endsWith('.openai.com'))],
+    [
+      ['--fqdn', '*.openai.com'],
+      (r) => !!r.flow?.destination_names?.some((n) => n.endsWith('.openai.com')) || !!r.flow?.source_names?.some((n) => n.endsWith('.openai.com')),
+    ],
   ];
   for (const [args, want] of cases) {
     const run = await observe(['--input-file', flowsFile, '-o', 'jsonpb', ...args]);
@@ -130,9 +146,15 @@ t.test('--first, --last and the time window count records as hubble does', async
 
 t.test('stdin, -o json and legacy JSON', async (t) => {
   const text = readFileSync(flowsFile, 'utf8');
-  t.strictSame((await observe(['--input-file', '-', '-o', 'json', '--protocol', 'dns'], { stdin: text })).lines, jsonpbStdout(records.filter((r) => r.flow?.l7?.dns)));
+  t.strictSame(
+    (await observe(['--input-file', '-', '-o', 'json', '--protocol', 'dns'], { stdin: text })).lines,
+    jsonpbStdout(records.filter((r) => r.flow?.l7?.dns)),
+  );
   const legacy = await observe(['--input-file', flowsFile, '-o', 'json', '--last', '50'], { env: { HUBBLE_COMPAT: 'legacy-json-output' } });
-  const expected = records.slice(-50).map(toLegacyJson).filter((l): l is string => l !== undefined);
+  const expected = records
+    .slice(-50)
+    .map(toLegacyJson)
+    .filter((l): l is string => l !== undefined);
   t.strictSame(legacy.lines, expected, 'bare flows and lost events');
   t.notOk(legacy.lines.some((l) => l.startsWith('{"flow"')));
 });
@@ -178,7 +200,11 @@ t.test('compact, dict and table print the selected records as hubble does', asyn
   t.match(all.stderr, /1 nodes are unavailable: kind-kind\/kind-worker2/);
   t.match(all.stderr, /Error "tls handshake failed" on 1 nodes/);
   t.notMatch(all.stderr, /Receiving flows/, 'connected nodes only with --debug');
-  t.match((await observe(['--input-file', flowsFile, '-D'])).stderr, /Receiving flows from 1 nodes/, 'a filter would drop status events: they match as an empty flow');
+  t.match(
+    (await observe(['--input-file', flowsFile, '-D'])).stderr,
+    /Receiving flows from 1 nodes/,
+    'a filter would drop status events: they match as an empty flow',
+  );
 
   const table = await observe(['--input-file', flowsFile, '-o', 'table', '--verdict', 'DROPPED', '--first', '3']);
   t.match(table.lines[0], /^TIMESTAMP\s+SOURCE\s+DESTINATION\s+TYPE\s+VERDICT\s+SUMMARY$/);
@@ -233,7 +259,10 @@ t.test('bad flags, a missing file and an unreachable server exit 2 with a clear 
     [['--input-file', flowsFile, '--verdict', 'dropped'], /invalid --verdict value: dropped[\s\S]*hint: verdicts are upper case/],
     [['--input-file', flowsFile, '--lst', '5'], /unknown flag --lst[\s\S]*did you mean --last/],
     [['--input-file', flowsFile, '--first', '1', '--last', '2'], /cannot set both --first and --last/],
-    [['--input-file', flowsFile, '--pod', 'a', '--from-pod', 'b'], /filters --from-pod and --pod cannot be combined|filters --pod and --from-pod cannot be combined/],
+    [
+      ['--input-file', flowsFile, '--pod', 'a', '--from-pod', 'b'],
+      /filters --from-pod and --pod cannot be combined|filters --pod and --from-pod cannot be combined/,
+    ],
     [['--input-file', flowsFile, '-o', 'yaml'], /invalid output format: yaml/],
     [['--input-file', flowsFile, '--server', 'x:1'], /--input-file and --server cannot be used together/],
     [['--input-file', flowsFile, '--from-ip', '10.0.0.0/40'], /--from-ip "10\.0\.0\.0\/40": not a valid CIDR/],
@@ -249,11 +278,15 @@ t.test('bad flags, a missing file and an unreachable server exit 2 with a clear 
 });
 
 t.test('as a process: bin/hubble-lab.mjs observe', async (t) => {
-  const cli = (args: string[]) =>
-    spawnSync(process.execPath, [join(root, 'bin/hubble-lab.mjs'), 'observe', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin/hubble-lab.mjs'), 'observe', ...args], { encoding: 'utf8', timeout: 60_000 });
   const ok = cli(['--input-file', flowsFile, '-o', 'jsonpb', '--verdict', 'DENIED', '--to-namespace', DEMO_NAMESPACE]);
   t.equal(ok.status, 0);
-  const expected = records.filter((r) => r.flow?.verdict === 'DROPPED' && r.flow.destination?.namespace === DEMO_NAMESPACE && ['POLICY_DENIED', 'POLICY_DENY'].includes(r.flow.drop_reason_desc ?? ''));
+  const expected = records.filter(
+    (r) =>
+      r.flow?.verdict === 'DROPPED' &&
+      r.flow.destination?.namespace === DEMO_NAMESPACE &&
+      ['POLICY_DENIED', 'POLICY_DENY'].includes(r.flow.drop_reason_desc ?? ''),
+  );
   t.strictSame(ok.stdout.trimEnd().split('\n'), jsonpbStdout(expected));
   t.match(ok.stderr, /^hubble-lab: note: Hubble has no DENIED verdict/);
   const missing = cli(['--input-file', join(dir, 'missing.json'), '-o', 'jsonpb']);
@@ -285,9 +318,12 @@ t.test('against a live server: the request hubble would send, and its answer pri
   t.strictSame(bare.lines, jsonpbStdout(answer), 'printed as received');
   t.equal(seen[0]!.number, 20, 'a bare request asks for the last 20');
 
-  const filtered = await observe(['--server', server.address, '-o', 'jsonpb', '-n', DEMO_NAMESPACE, '--not', '--verdict', 'DENIED', '--since', '2025-03-14T09:00:00Z'], {
-    env: {},
-  });
+  const filtered = await observe(
+    ['--server', server.address, '-o', 'jsonpb', '-n', DEMO_NAMESPACE, '--not', '--verdict', 'DENIED', '--since', '2025-03-14T09:00:00Z'],
+    {
+      env: {},
+    },
+  );
   t.equal(filtered.code, 0);
   t.match(seen[1], {
     since: '2025-03-14T09:00:00Z',

@@ -27,7 +27,11 @@ t.test('analyze --out where no folder can be made', async (t) => {
 
   const under = await analyze(join(dir, 'a-file', 'reports'));
   t.equal(under.code, 2);
-  oneLine(t, under.stderr, `hubble-lab: cannot create the report folder ${join(dir, 'a-file', 'reports')}: a part of the path is a file, not a folder (ENOTDIR)`);
+  oneLine(
+    t,
+    under.stderr,
+    `hubble-lab: cannot create the report folder ${join(dir, 'a-file', 'reports')}: a part of the path is a file, not a folder (ENOTDIR)`,
+  );
 
   const onFile = await analyze(join(dir, 'a-file'));
   t.equal(onFile.code, 2);
@@ -41,7 +45,11 @@ t.test('analyze --out where no folder can be made', async (t) => {
   const sys = await analyze('/sys/hubble-lab-reports');
   if (existsSync('/sys/kernel')) {
     t.equal(sys.code, 2);
-    oneLine(t, sys.stderr, /^hubble-lab: cannot create the report folder \/sys\/hubble-lab-reports: (operation not permitted \(EPERM\)|permission denied \(EACCES\))$/);
+    oneLine(
+      t,
+      sys.stderr,
+      /^hubble-lab: cannot create the report folder \/sys\/hubble-lab-reports: (operation not permitted \(EPERM\)|permission denied \(EACCES\))$/,
+    );
   }
 
   const fine = await analyze(join(dir, 'new', 'deeper', 'reports'));
@@ -89,7 +97,6 @@ t.test('standard output on a full disk', { skip: existsSync('/dev/full') ? false
     oneLine(t, r.stderr, want);
   }
 });
-
 
 t.test('a system error no caller named is still one line, with what failed and where', async (t) => {
   const { formatError } = await import('../../lib/errors.ts');

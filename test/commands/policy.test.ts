@@ -28,12 +28,15 @@ t.test('suggest prints YAML, or writes one file per policy; check of the same fl
   const printed = await run(['suggest', '--input', flows]);
   t.equal(printed.code, 0, printed.stderr);
   const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS());
-  t.same(docs.map((d) => `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`), [
-    'NetworkPolicy genai-network-demo/agent-coordinator-from-flows',
-    'NetworkPolicy genai-network-demo/document-agent-from-flows',
-    'NetworkPolicy genai-network-demo/llm-service-from-flows',
-    'NetworkPolicy genai-network-demo/traffic-generator-from-flows',
-  ]);
+  t.same(
+    docs.map((d) => `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`),
+    [
+      'NetworkPolicy genai-network-demo/agent-coordinator-from-flows',
+      'NetworkPolicy genai-network-demo/document-agent-from-flows',
+      'NetworkPolicy genai-network-demo/llm-service-from-flows',
+      'NetworkPolicy genai-network-demo/traffic-generator-from-flows',
+    ],
+  );
   const fromStdin = await run(['suggest', '--input', '-'], Readable.from([flowsText]));
   t.equal(fromStdin.stdout, printed.stdout, 'stdin gives the same bytes');
 
@@ -41,12 +44,25 @@ t.test('suggest prints YAML, or writes one file per policy; check of the same fl
   const written = await run(['suggest', '--input', flows, '--out', out]);
   t.equal(written.code, 0);
   t.match(written.stdout, /^hubble-lab policy suggest: 4 NetworkPolicies from 2999 flows\n/);
-  t.same(readdirSync(out).sort(), docs.map((d) => `genai-network-demo.${d.metadata.name}.yaml`));
-  t.equal(readdirSync(out).sort().map((f) => readFileSync(join(out, f), 'utf8')).join('---\n'), printed.stdout, 'the files hold what was printed');
+  t.same(
+    readdirSync(out).sort(),
+    docs.map((d) => `genai-network-demo.${d.metadata.name}.yaml`),
+  );
+  t.equal(
+    readdirSync(out)
+      .sort()
+      .map((f) => readFileSync(join(out, f), 'utf8'))
+      .join('---\n'),
+    printed.stdout,
+    'the files hold what was printed',
+  );
 
   const checked = await run(['check', '--policy', out, '--input', flows]);
   t.equal(checked.code, 0, 'nothing forwarded would drop');
-  t.match(checked.stdout, /^hubble-lab policy check: 4 policies against 2999 flows\nWould drop \(forwarded, now denied\): 0 flows\nStill denied: \d+ flows on 2 edges\n/);
+  t.match(
+    checked.stdout,
+    /^hubble-lab policy check: 4 policies against 2999 flows\nWould drop \(forwarded, now denied\): 0 flows\nStill denied: \d+ flows on 2 edges\n/,
+  );
 
   const cilium = await run(['suggest', '--input', flows, '--format', 'cilium', '--l7']);
   t.equal(cilium.code, 0);
@@ -66,13 +82,24 @@ t.test('check: exit 1 when a forwarded flow would drop, and the JSON a machine r
   t.ok(r.wouldDrop.allowedFlows > 0);
   t.type(r.stillDenied.flows, 'number');
   t.type(r.wouldAllow.flows, 'number');
-  t.match(r.wouldDrop.edges[0], { source: String, destination: String, protocol: 'TCP', port: 80, flows: Number, side: String, decidedBy: String, rules: Array, examples: Array });
+  t.match(r.wouldDrop.edges[0], {
+    source: String,
+    destination: String,
+    protocol: 'TCP',
+    port: 80,
+    flows: Number,
+    side: String,
+    decidedBy: String,
+    rules: Array,
+    examples: Array,
+  });
 });
 
 t.test('check says when named ports cannot be resolved from flows', async (t) => {
   const dir = t.testdir({
     'flows.jsonl': flowsText,
-    'named.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: named, namespace: genai-network-demo}\nspec:\n  podSelector: {matchLabels: {tier: processing}}\n  ingress:\n  - ports: [{port: http}]\n',
+    'named.yaml':
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: named, namespace: genai-network-demo}\nspec:\n  podSelector: {matchLabels: {tier: processing}}\n  ingress:\n  - ports: [{port: http}]\n',
   });
   const r = await run(['check', '--policy', join(dir, 'named.yaml'), '--input', join(dir, 'flows.jsonl')]);
   t.equal(r.code, 1, 'the rule matches nothing, so what it should allow would drop');
@@ -82,8 +109,10 @@ t.test('check says when named ports cannot be resolved from flows', async (t) =>
 t.test('bad input: a clear line, exit 2', async (t) => {
   const dir = t.testdir({
     'flows.jsonl': flowsText,
-    'broken.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: demo\nspec:\n  podSelector: {}\n  ingress:\n  - from: [\n',
-    'invalid.yaml': '# a comment\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ok, namespace: demo}\nspec: {podSelector: {}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad-port\n  namespace: demo\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 70000\n',
+    'broken.yaml':
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: demo\nspec:\n  podSelector: {}\n  ingress:\n  - from: [\n',
+    'invalid.yaml':
+      '# a comment\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ok, namespace: demo}\nspec: {podSelector: {}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad-port\n  namespace: demo\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 70000\n',
     'empty.jsonl': '',
   });
   const flows = join(dir, 'flows.jsonl');
@@ -101,14 +130,24 @@ t.test('bad input: a clear line, exit 2', async (t) => {
     [['check', '--input', flows], /policy check: no policies to check/],
     [['check', '--input', flows, '--policy', join(dir, 'nope.yaml')], /cannot read policies at .*nope\.yaml: no such file or folder/],
     [['check', '--input', flows, '--policy', join(dir, 'broken.yaml')], /broken\.yaml:10: /],
-    [['check', '--input', flows, '--policy', join(dir, 'invalid.yaml')], /invalid\.yaml:8: NetworkPolicy demo\/bad-port: spec\.ingress\[0\]\.ports\[0\]\.port: must be between 1 and 65535/],
+    [
+      ['check', '--input', flows, '--policy', join(dir, 'invalid.yaml')],
+      /invalid\.yaml:8: NetworkPolicy demo\/bad-port: spec\.ingress\[0\]\.ports\[0\]\.port: must be between 1 and 65535/,
+    ],
     [['check', '--input', flows, '--policy', brokenPolicy, '--format', 'k8s'], /policy check: --format is a flag of policy suggest/],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
     t.equal(r.code, 2, `exit 2: policy ${args.join(' ')}`);
     t.match(r.stderr, message, args.join(' '));
-    t.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:')).length, 1, 'one line (and a hint)');
+    t.equal(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('  hint:')).length,
+      1,
+      'one line (and a hint)',
+    );
   }
 });
 
@@ -118,7 +157,13 @@ async function startRelay(file: string): Promise<{ address: string; stop: () => 
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const exit = main(['relay', '--input', file, '--listen', '127.0.0.1:0'], { stdin: Readable.from([]), stdout, stderr: new PassThrough(), env: {}, signal: stop.signal });
+  const exit = main(['relay', '--input', file, '--listen', '127.0.0.1:0'], {
+    stdin: Readable.from([]),
+    stdout,
+    stderr: new PassThrough(),
+    env: {},
+    signal: stop.signal,
+  });
   const deadline = Date.now() + 10_000;
   while (!/read \d+ records/.test(out)) {
     if (Date.now() > deadline) throw new Error(`relay did not start: ${out}`);
@@ -154,10 +199,18 @@ t.test("--kubeconfig: the cluster's own policies are checked too (apply this one
   t.match(clusterOnly.stdout, /^hubble-lab policy check: 1 policy against 2999 flows/);
   t.match(clusterOnly.stdout, /genai-network-policy selects document-agent \(tier=processing\) for egress/);
   // The fix, applied on top of what the cluster has: allows add up, so the drop goes away.
-  writeFileSync(join(dir, 'fix.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: processing-to-inference, namespace: genai-network-demo}\nspec:\n  podSelector: {matchLabels: {tier: processing}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{podSelector: {matchLabels: {tier: inference}}}]\n    ports: [{protocol: TCP, port: 80}]\n');
+  writeFileSync(
+    join(dir, 'fix.yaml'),
+    'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: processing-to-inference, namespace: genai-network-demo}\nspec:\n  podSelector: {matchLabels: {tier: processing}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{podSelector: {matchLabels: {tier: inference}}}]\n    ports: [{protocol: TCP, port: 80}]\n',
+  );
   const withFix = await run(['check', '--kubeconfig', sim.kubeconfigPath, '--policy', join(dir, 'fix.yaml'), '--input', flows, '--json']);
   const r = JSON.parse(withFix.stdout);
-  t.notOk(r.wouldDrop.edges.some((e: { source: string; destination: string }) => e.source === 'genai-network-demo/document-agent' && e.destination === 'genai-network-demo/llm-service'), 'document-agent → llm-service is allowed with the fix');
+  t.notOk(
+    r.wouldDrop.edges.some(
+      (e: { source: string; destination: string }) => e.source === 'genai-network-demo/document-agent' && e.destination === 'genai-network-demo/llm-service',
+    ),
+    'document-agent → llm-service is allowed with the fix',
+  );
   const badContext = await run(['check', '--kubeconfig', sim.kubeconfigPath, '--context', 'nope', '--input', flows]);
   t.equal(badContext.code, 2);
   t.match(badContext.stderr, `no context "nope" in ${sim.kubeconfigPath} (contexts: `);

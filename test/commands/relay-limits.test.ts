@@ -84,7 +84,10 @@ function status(stub: ObserverStub, deadlineMs: number): Promise<{ ms: number; e
 const HOSTILE = '(.|\\w)*!';
 
 t.test('observe --input-file: --http-url (.|\\w)*! over long URLs finishes in linear time', async (t) => {
-  const file = writeExport('long-urls.jsonl', httpFlows(200, (i) => `http://svc/${'a'.repeat(3000)}${i}`));
+  const file = writeExport(
+    'long-urls.jsonl',
+    httpFlows(200, (i) => `http://svc/${'a'.repeat(3000)}${i}`),
+  );
   // A backtracking engine spends minutes on each of these URLs; the child is killed (code -1) after 60 s.
   const none = await runHubbleLab(['observe', '--input-file', file, '--http-url', HOSTILE, '-o', 'jsonpb'], 60_000);
   t.equal(none.code, 0, none.stderr);
@@ -95,7 +98,10 @@ t.test('observe --input-file: --http-url (.|\\w)*! over long URLs finishes in li
 });
 
 t.test('relay: a (.|\\w)*! filter leaves ServerStatus answering, and returns what matches', async (t) => {
-  const file = writeExport('relay-long-urls.jsonl', httpFlows(300, (i) => `http://svc/${'ab'.repeat(1500)}${i % 10 === 0 ? '!' : ''}`));
+  const file = writeExport(
+    'relay-long-urls.jsonl',
+    httpFlows(300, (i) => `http://svc/${'ab'.repeat(1500)}${i % 10 === 0 ? '!' : ''}`),
+  );
   const relay = await startRelay(t, file);
   const probesDone = (async () => {
     const probes: { ms: number; err: grpc.ServiceError | null }[] = [];
@@ -109,7 +115,11 @@ t.test('relay: a (.|\\w)*! filter leaves ServerStatus answering, and returns wha
   t.equal(hostile.err, undefined);
   t.equal(hostile.uuids.length, 30, 'the URLs with a ! in them');
   const probes = await probesDone;
-  t.same(probes.map((p) => p.err?.code), Array(10).fill(undefined), `status probes answered (${probes.map((p) => p.ms.toFixed(0)).join(', ')} ms)`);
+  t.same(
+    probes.map((p) => p.err?.code),
+    Array(10).fill(undefined),
+    `status probes answered (${probes.map((p) => p.ms.toFixed(0)).join(', ')} ms)`,
+  );
 });
 
 t.test('relay: a record over 4 MiB is skipped with a note; a grpc-js client receives every other flow', async (t) => {
@@ -122,9 +132,15 @@ t.test('relay: a record over 4 MiB is skipped with a note; a grpc-js client rece
     t.equal(got.err, undefined, `${JSON.stringify(req)}: the stream ends cleanly`);
     t.same(got.uuids, want, `${JSON.stringify(req)}: every other flow`);
   }
-  const notes = relay.stderr().split('\n').filter((l) => l.includes('not serving'));
+  const notes = relay
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('not serving'));
   t.equal(notes.length, 1, 'one note for the record, however many clients');
-  t.match(notes[0], /^hubble-lab relay: not serving the flow flow-7 from .+: \d+ bytes encoded, over the 4194304 bytes \(4 MiB\) a Hubble client accepts in one message$/);
+  t.match(
+    notes[0],
+    /^hubble-lab relay: not serving the flow flow-7 from .+: \d+ bytes encoded, over the 4194304 bytes \(4 MiB\) a Hubble client accepts in one message$/,
+  );
 });
 
 t.test('relay: a flow with an enum name from a newer Cilium is skipped with a note, and no stream breaks on it', async (t) => {
@@ -139,7 +155,13 @@ t.test('relay: a flow with an enum name from a newer Cilium is skipped with a no
     t.equal(got.err, undefined, `${JSON.stringify(req)}: the stream ends cleanly`);
     t.same(got.uuids, want, `${JSON.stringify(req)}: every other flow`);
   }
-  const notes = relay.stderr().split('\n').filter((l) => l.includes('not serving'));
-  t.match(notes, [/flow flow-3 .*: it cannot be encoded: flow\.verdict: unknown Verdict value "SOME_NEWER_VERDICT"/, /flow flow-8 .*unknown DropReason value "SOME_NEWER_REASON"/]);
+  const notes = relay
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('not serving'));
+  t.match(notes, [
+    /flow flow-3 .*: it cannot be encoded: flow\.verdict: unknown Verdict value "SOME_NEWER_VERDICT"/,
+    /flow flow-8 .*unknown DropReason value "SOME_NEWER_REASON"/,
+  ]);
   t.equal(notes.length, 2, 'one note per record');
 });

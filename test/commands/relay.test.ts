@@ -61,29 +61,45 @@ t.test('serves a file: history, filters, status, nodes, health; stops on the sig
     return flows.filter((r) => keep.has(r)).map((r) => r.flow!.uuid);
   };
   const got = await collect(client.getFlows({ number: 10 }));
-  t.same(got.filter((r) => r.flow).map((r) => r.flow!.uuid), perNode((fs) => fs.slice(-10)));
+  t.same(
+    got.filter((r) => r.flow).map((r) => r.flow!.uuid),
+    perNode((fs) => fs.slice(-10)),
+  );
   t.equal(got.filter((r) => r.flow).length, 30, '10 from each of the 3 nodes');
   const first = await collect(client.getFlows({ number: 3, first: true }));
-  t.same(first.filter((r) => r.flow).map((r) => r.flow!.uuid), perNode((fs) => fs.slice(0, 3)));
+  t.same(
+    first.filter((r) => r.flow).map((r) => r.flow!.uuid),
+    perNode((fs) => fs.slice(0, 3)),
+  );
   const drops = await collect(client.getFlows({ whitelist: [{ verdict: ['DROPPED'] }] }));
   t.same(drops.filter((r) => r.flow).length, flows.filter((r) => r.flow!.verdict === 'DROPPED').length);
   const [opening, ...passed] = drops.filter((r) => r.node_status);
-  t.match(opening, { node_name: 'hubble-relay', node_status: { state_change: 'NODE_CONNECTED', node_names: [
-    'kind-kind/kind-control-plane',
-    'kind-kind/kind-worker',
-    'kind-kind/kind-worker2',
-  ] } }, 'as Relay, the stream opens by naming the nodes it reads from');
+  t.match(
+    opening,
+    {
+      node_name: 'hubble-relay',
+      node_status: { state_change: 'NODE_CONNECTED', node_names: ['kind-kind/kind-control-plane', 'kind-kind/kind-worker', 'kind-kind/kind-worker2'] },
+    },
+    'as Relay, the stream opens by naming the nodes it reads from',
+  );
   t.equal(drops[0], opening, 'before anything else');
-  t.same(passed, records.filter((r) => r.node_status), 'node_status records of the file are passed through');
+  t.same(
+    passed,
+    records.filter((r) => r.node_status),
+    'node_status records of the file are passed through',
+  );
 
   const status = await client.serverStatus();
   t.match(status, { num_flows: String(flows.length), seen_flows: String(flows.length), max_flows: '65535', num_connected_nodes: 3 });
   const nodes = await client.getNodes();
-  t.same(nodes.map((n) => [n.name, n.state]), [
-    ['kind-kind/kind-control-plane', 'NODE_CONNECTED'],
-    ['kind-kind/kind-worker', 'NODE_CONNECTED'],
-    ['kind-kind/kind-worker2', 'NODE_CONNECTED'],
-  ]);
+  t.same(
+    nodes.map((n) => [n.name, n.state]),
+    [
+      ['kind-kind/kind-control-plane', 'NODE_CONNECTED'],
+      ['kind-kind/kind-worker', 'NODE_CONNECTED'],
+      ['kind-kind/kind-worker2', 'NODE_CONNECTED'],
+    ],
+  );
   for (const n of nodes) {
     const ofNode = String(flows.filter((r) => r.flow!.node_name === n.name).length);
     t.match(n, { num_flows: ofNode, seen_flows: ofNode, max_flows: '65535', version: '1.19.0+hubble-lab' }, `${n.name}: its flow counts, as Relay lists them`);
@@ -119,7 +135,10 @@ t.test('--pace 200/s: follow receives the file as it is played, then stays open'
       setTimeout(() => stop.abort(), 100);
     }
   }
-  t.same(seen, records.map((r) => r.flow!.uuid));
+  t.same(
+    seen,
+    records.map((r) => r.flow!.uuid),
+  );
   // The 40th record is due 39 × 5 ms after the relay started, however late we connected.
   t.ok(lastAt - started >= 190, `40 records at 200/s: the last after ${lastAt - started} ms`);
 });

@@ -58,7 +58,10 @@ t.test('starts, serves the kubeconfig it prints, and stops on the signal removin
   t.equal(kc.getCurrentContext(), 'hubble-lab-sim');
   const core = kc.makeApiClient(CoreV1Api);
   const nodes = await core.listNode();
-  t.same(nodes.items.map((n) => n.metadata?.name), ['sim-control-plane', 'sim-worker']);
+  t.same(
+    nodes.items.map((n) => n.metadata?.name),
+    ['sim-control-plane', 'sim-worker'],
+  );
   await until('the kube-system pods running', async () => {
     const pods = (await core.listNamespacedPod({ namespace: 'kube-system' })).items;
     return pods.length > 0 && pods.every((p) => p.status?.phase === 'Running');
@@ -92,46 +95,54 @@ t.test('bad usage and a taken port fail with exit 2 and a clear message', async 
 
 const nobody = nobodyIds();
 
-t.test('an unprivileged user runs the sim and Ctrl-C leaves no process behind', { skip: nobody ? false : 'needs root to start the sim as nobody (an unprivileged run is what the tests above already do)' }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sim-nobody-'));
-  await chmod(dir, 0o777);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'kubeconfig');
-  const bin = `${await checkoutForNobody(t, nobody!)}bin/hubble-lab.mjs`;
-  // `env -i`: the sim starts with a clean environment, free of the test runner's Node options.
-  const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, `HOME=${dir}`, process.execPath, bin, 'sim', 'start', '--nodes', '1', '--kubeconfig', path], {
-    cwd: dir,
-    uid: nobody!.uid,
-    gid: nobody!.gid,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await printed(child.stdout, () => out, 'Press Ctrl-C', exited);
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  const core = kc.makeApiClient(CoreV1Api);
-  let running = 0;
-  await until('four kube-system pods running', async () => {
-    running = (await core.listNamespacedPod({ namespace: 'kube-system' })).items.filter((p) => p.status?.phase === 'Running').length;
-    return running >= 4;
-  });
-  t.equal(running, 4, 'cilium, cilium-operator and two coredns pods run');
-  const processes = () => {
-    try {
-      return execFileSync('pgrep', ['-u', 'nobody', '-f', bin]).toString().trim();
-    } catch {
-      return '';
-    }
-  };
-  t.equal(processes(), String(child.pid), 'the sim runs as nobody');
-  child.kill('SIGINT');
-  t.equal(await exited, 0);
-  t.match(out, /stopped\n$/);
-  t.equal(processes(), '', 'no process of the sim is left');
-});
+t.test(
+  'an unprivileged user runs the sim and Ctrl-C leaves no process behind',
+  { skip: nobody ? false : 'needs root to start the sim as nobody (an unprivileged run is what the tests above already do)' },
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sim-nobody-'));
+    await chmod(dir, 0o777);
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'kubeconfig');
+    const bin = `${await checkoutForNobody(t, nobody!)}bin/hubble-lab.mjs`;
+    // `env -i`: the sim starts with a clean environment, free of the test runner's Node options.
+    const child = spawn(
+      'env',
+      ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, `HOME=${dir}`, process.execPath, bin, 'sim', 'start', '--nodes', '1', '--kubeconfig', path],
+      {
+        cwd: dir,
+        uid: nobody!.uid,
+        gid: nobody!.gid,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    await printed(child.stdout, () => out, 'Press Ctrl-C', exited);
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    const core = kc.makeApiClient(CoreV1Api);
+    let running = 0;
+    await until('four kube-system pods running', async () => {
+      running = (await core.listNamespacedPod({ namespace: 'kube-system' })).items.filter((p) => p.status?.phase === 'Running').length;
+      return running >= 4;
+    });
+    t.equal(running, 4, 'cilium, cilium-operator and two coredns pods run');
+    const processes = () => {
+      try {
+        return execFileSync('pgrep', ['-u', 'nobody', '-f', bin]).toString().trim();
+      } catch {
+        return '';
+      }
+    };
+    t.equal(processes(), String(child.pid), 'the sim runs as nobody');
+    child.kill('SIGINT');
+    t.equal(await exited, 0);
+    t.match(out, /stopped\n$/);
+    t.equal(processes(), '', 'no process of the sim is left');
+  },
+);

@@ -98,7 +98,12 @@ function formatTests(bin: string): void {
     sameLines(t, await readAndWrite(path), goLines, `${name}: reader + toJsonpb`);
     const offline = await observeOffline(['--input-file', path, '-o', 'jsonpb']);
     t.equal(offline.code, 0, `${name}: observe exits 0`);
-    sameLines(t, lines(offline.stdout), goLines.filter((l) => !isNodeStatus(l)), `${name}: hubble-lab observe -o jsonpb stdout`);
+    sameLines(
+      t,
+      lines(offline.stdout),
+      goLines.filter((l) => !isNodeStatus(l)),
+      `${name}: hubble-lab observe -o jsonpb stdout`,
+    );
     t.same(lines(offline.stderr), goLines.filter(isFailedNodeStatus), `${name}: node status of failed nodes on stderr, as hubble`);
   }
 
@@ -131,7 +136,12 @@ function formatTests(bin: string): void {
     await checkExport(t, 'every-field', input);
     // Not only the reader: the writer given the values as they are.
     const go = lines((await reencode(input)).stdout);
-    sameLines(t, records.map((r) => toJsonpb(r as GetFlowsResponse)), go, 'every-field: toJsonpb of the objects');
+    sameLines(
+      t,
+      records.map((r) => toJsonpb(r as GetFlowsResponse)),
+      go,
+      'every-field: toJsonpb of the objects',
+    );
   });
 
   t.test('every value of every enum, by name and by number, and a number no value has', async (t) => {
@@ -159,7 +169,10 @@ function formatTests(bin: string): void {
       ['time with an offset', '{"flow":{"time":"2025-03-14T10:26:53.1+01:00"},"time":"2025-03-13T23:59:59.999999999-10:30"}'],
       ['time before 1970', '{"lost_events":{"first":"1969-12-31T23:59:59.5Z","last":"0001-01-01T00:00:00Z"}}'],
       ['time at the end of 9999', '{"flow":{"time":"9999-12-31T23:59:59.999999999Z"}}'],
-      ['HTML characters in an HTTP url and headers', '{"flow":{"l7":{"type":"REQUEST","http":{"method":"GET","url":"http://x/a?b=<c>&d=\u2028\u2029","headers":[{"key":"X-<&>","value":"a&b<script>"}]}}}}'],
+      [
+        'HTML characters in an HTTP url and headers',
+        '{"flow":{"l7":{"type":"REQUEST","http":{"method":"GET","url":"http://x/a?b=<c>&d=\u2028\u2029","headers":[{"key":"X-<&>","value":"a&b<script>"}]}}}}',
+      ],
       ['escapes Go would not write', '{"flow":{"Summary":"\\ud83d\\ude00 \\/ \\u0041 \\u000a"}}'],
       ['control characters and DEL', '{"flow":{"Summary":"\\u0000 \\u007f \u007f \\t \\b \\f \\r \\u001b[0m"}}'],
       ['non-ASCII', `{"flow":{"source":{"labels":["k8s:app=naïve","k8s:名前=日本語"],"pod_name":"😀"},"Summary":${JSON.stringify(AWKWARD_TEXT)}}}`],
@@ -175,12 +188,21 @@ function formatTests(bin: string): void {
       ['spaces between tokens, as Python writes JSON', '{"flow": {"verdict": "FORWARDED", "source": {"labels": ["k8s:app=a", "k8s:b=c"]}}, "node_name": "n"}'],
       ['a space after each comma, as some protojson builds write', '{"flow":{"verdict":"FORWARDED", "Summary":"TCP Flags: ACK, FIN"}, "node_name":"n"}'],
       ['null is not set', '{"flow":{"is_reply":null,"verdict":"FORWARDED","source":{"namespace":null,"identity":5},"l4":null},"node_name":null}'],
-      ['32-bit integers in strings', '{"flow":{"l4":{"TCP":{"source_port":"80","destination_port":"8e1"}},"l7":{"http":{"code":"200"}},"event_type":{"type":"4"}}}'],
+      [
+        '32-bit integers in strings',
+        '{"flow":{"l4":{"TCP":{"source_port":"80","destination_port":"8e1"}},"l7":{"http":{"code":"200"}},"event_type":{"type":"4"}}}',
+      ],
       ['64-bit integers in number syntax', '{"flow":{"l7":{"latency_ns":"1.5e3"},"socket_cookie":"1e3","cgroup_id":12.0},"time":"2025-03-14T09:26:53Z"}'],
       ['a 32-bit integer written as a float', '{"flow":{"policy_match_type":4.0,"proxy_port":"1e2"}}'],
-      ['JSON names, as grpcurl prints them', '{"flow":{"nodeName":"x","isReply":true,"dropReasonDesc":"POLICY_DENIED","sourceNames":["a"],"source":{"podName":"p","clusterName":"c"},"l4":{"TCP":{"sourcePort":1}}},"nodeName":"n"}'],
+      [
+        'JSON names, as grpcurl prints them',
+        '{"flow":{"nodeName":"x","isReply":true,"dropReasonDesc":"POLICY_DENIED","sourceNames":["a"],"source":{"podName":"p","clusterName":"c"},"l4":{"TCP":{"sourcePort":1}}},"nodeName":"n"}',
+      ],
       ['JSON names in lost events and node status', '{"lostEvents":{"numEventsLost":"3","cpu":1},"nodeName":"n"}'],
-      ['unknown fields at every level', '{"future":1,"flow":{"zzz":{"a":[1,{"b":null}]},"source":{"identity":5,"new_thing":[1]},"l7":{"http":{"code":200,"grpc":"x"}}}}'],
+      [
+        'unknown fields at every level',
+        '{"future":1,"flow":{"zzz":{"a":[1,{"b":null}]},"source":{"identity":5,"new_thing":[1]},"l7":{"http":{"code":200,"grpc":"x"}}}}',
+      ],
     ];
     const input = cases.map(([, line]) => line);
     const go = await reencode(input);
@@ -194,7 +216,12 @@ function formatTests(bin: string): void {
       else t.fail(what, { diagnostic: true, input: line, ...whereTheyDiffer(ours[i] ?? '', goLines[i] ?? '') });
     });
     const offline = await observeOffline(['--input-file', path, '-o', 'jsonpb']);
-    sameLines(t, lines(offline.stdout), goLines.filter((l) => !isNodeStatus(l)), 'the same through hubble-lab observe -o jsonpb');
+    sameLines(
+      t,
+      lines(offline.stdout),
+      goLines.filter((l) => !isNodeStatus(l)),
+      'the same through hubble-lab observe -o jsonpb',
+    );
   });
 
   t.test('the Go peer reports lines Go protojson cannot read, and goes on', async (t) => {
@@ -339,7 +366,9 @@ function wireTests(bin: string): void {
     const addr = await startRelay(t, file);
     const got = await go(['observe', addr, '{"number":"1","first":true,"field_mask":"time,verdict,source.podName"}']);
     t.equal(got.code, 0, got.stderr);
-    const flows = lines(got.stdout).filter(isFlow).map((l) => (JSON.parse(l) as GetFlowsResponse).flow!);
+    const flows = lines(got.stdout)
+      .filter(isFlow)
+      .map((l) => (JSON.parse(l) as GetFlowsResponse).flow!);
     const firsts = new Set(nodeNames.map((n) => records.find((r) => r.flow?.node_name === n)!.flow!));
     const want = records.filter((r) => r.flow && firsts.has(r.flow)).map((r) => r.flow!);
     t.same(

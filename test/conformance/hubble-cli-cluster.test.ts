@@ -17,7 +17,18 @@ async function tests(bin: string): Promise<void> {
   const sim = await startSimCluster({});
   t.teardown(() => sim.stop());
   const kubeconfig = sim.kubeconfigPath;
-  const setup = await runHubbleLab(['run', 'preflight', 'enable-hubble', 'deploy-hubble', 'deploy-demo', 'wait', 'apply-policy', '--kubeconfig', kubeconfig, '--yes']);
+  const setup = await runHubbleLab([
+    'run',
+    'preflight',
+    'enable-hubble',
+    'deploy-hubble',
+    'deploy-demo',
+    'wait',
+    'apply-policy',
+    '--kubeconfig',
+    kubeconfig,
+    '--yes',
+  ]);
   if (setup.code !== 0) throw new Error(`the lab's setup failed:\n${setup.stdout}\n${setup.stderr}`);
 
   const forward = spawn(process.execPath, [hubbleLabBin, 'port-forward', '--kubeconfig', kubeconfig], { env: { ...process.env, NO_COLOR: '1' } });
@@ -53,7 +64,10 @@ async function tests(bin: string): Promise<void> {
     for (let i = 0; i < 2; i++) {
       const status = await runHubble(bin, ['status', ...server]);
       t.equal(status.code, 0, status.stderr);
-      t.match(status.stdout, new RegExp(`^Healthcheck \\(via ${relay}\\): Ok\\nCurrent/Max Flows: [\\d,]+/[\\d,]+ \\([\\d.]+%\\)\\nFlows/s: \\S+\\nConnected Nodes: 3/3\\n$`));
+      t.match(
+        status.stdout,
+        new RegExp(`^Healthcheck \\(via ${relay}\\): Ok\\nCurrent/Max Flows: [\\d,]+/[\\d,]+ \\([\\d.]+%\\)\\nFlows/s: \\S+\\nConnected Nodes: 3/3\\n$`),
+      );
     }
     const list = await runHubble(bin, ['list', 'nodes', ...server]);
     t.equal(list.code, 0, list.stderr);
@@ -62,7 +76,7 @@ async function tests(bin: string): Promise<void> {
     for (const row of rows) t.match(row, /^\S+\/\S+\s+Connected\s/, `${row.split(/\s+/)[0]}: cluster/node, connected`);
   });
 
-  t.test('--follow streamed the demo\'s flows as they happened, and ended on Ctrl-C', async (t) => {
+  t.test("--follow streamed the demo's flows as they happened, and ended on Ctrl-C", async (t) => {
     t.equal(followed.code, 0, `the CLI ends cleanly when interrupted ${followed.stderr}`);
     const flows = flowsOf(followed.stdout);
     t.ok(flows.length > 50, `${flows.length} flows followed`);
@@ -71,7 +85,10 @@ async function tests(bin: string): Promise<void> {
       [`${ns}/agent-coordinator`, `${ns}/document-agent`],
       [`${ns}/document-agent`, `${ns}/llm-service`],
     ] as const) {
-      t.ok(flows.some((f) => pod(f, 'source').startsWith(from) && pod(f, 'destination').startsWith(to) && f.l7?.http), `${from} → ${to}: HTTP`);
+      t.ok(
+        flows.some((f) => pod(f, 'source').startsWith(from) && pod(f, 'destination').startsWith(to) && f.l7?.http),
+        `${from} → ${to}: HTTP`,
+      );
     }
   });
 
@@ -83,33 +100,55 @@ async function tests(bin: string): Promise<void> {
       const flows = flowsOf(got.stdout);
       const perNode = new Map<string, number>();
       for (const f of flows) perNode.set(f.node_name ?? '', (perNode.get(f.node_name ?? '') ?? 0) + 1);
-      t.ok(flows.length > 0 && [...perNode.values()].every((c) => c <= n), `--last ${n}: ${flows.length} flows, at most ${n} per node (${[...perNode.values()]})`);
+      t.ok(
+        flows.length > 0 && [...perNode.values()].every((c) => c <= n),
+        `--last ${n}: ${flows.length} flows, at most ${n} per node (${[...perNode.values()]})`,
+      );
       if (n === 5) t.equal(Math.max(...perNode.values()), n, 'a busy node gives its last 5');
-      if (n === 500) t.ok(flows.some((f) => f.source?.namespace === ns || f.destination?.namespace === ns), 'among them the demo\'s');
+      if (n === 500)
+        t.ok(
+          flows.some((f) => f.source?.namespace === ns || f.destination?.namespace === ns),
+          "among them the demo's",
+        );
     }
   });
 
-  t.test('--protocol http and --protocol dns: the demo\'s HTTP calls and its DNS lookups', async (t) => {
+  t.test("--protocol http and --protocol dns: the demo's HTTP calls and its DNS lookups", async (t) => {
     const http = flowsOf((await runHubble(bin, ['observe', ...server, '--all', '--protocol', 'http', '-o', 'jsonpb'])).stdout);
     t.ok(http.length > 0 && http.every((f) => f.l7?.http), `${http.length} flows, all HTTP`);
-    t.ok(http.some((f) => f.l7?.type === 'RESPONSE' && f.l7.http?.code === 200 && pod(f, 'source').startsWith(`${ns}/llm-service`)), 'llm-service answering 200');
+    t.ok(
+      http.some((f) => f.l7?.type === 'RESPONSE' && f.l7.http?.code === 200 && pod(f, 'source').startsWith(`${ns}/llm-service`)),
+      'llm-service answering 200',
+    );
     const dns = flowsOf((await runHubble(bin, ['observe', ...server, '--all', '--protocol', 'dns', '-o', 'jsonpb'])).stdout);
     t.ok(dns.length > 0 && dns.every((f) => f.l7?.dns), `${dns.length} flows, all DNS`);
-    t.ok(dns.some((f) => f.l7?.dns?.query?.includes(`.${ns}.svc.cluster.local.`)), 'lookups of the demo\'s Services');
+    t.ok(
+      dns.some((f) => f.l7?.dns?.query?.includes(`.${ns}.svc.cluster.local.`)),
+      "lookups of the demo's Services",
+    );
     const compact = await runHubble(bin, ['observe', ...server, '--all', '--protocol', 'http', '-o', 'compact', '--color', 'never']);
-    t.match(compact.stdout, new RegExp(`${ns}/agent-coordinator-\\S+ \\(ID:\\d+\\) -> ${ns}/document-agent-\\S+ \\(ID:\\d+\\) http-request FORWARDED \\(HTTP/1\\.1 `));
+    t.match(
+      compact.stdout,
+      new RegExp(`${ns}/agent-coordinator-\\S+ \\(ID:\\d+\\) -> ${ns}/document-agent-\\S+ \\(ID:\\d+\\) http-request FORWARDED \\(HTTP/1\\.1 `),
+    );
   });
 
-  t.test('--verdict DROPPED: the probe\'s POLICY_DENIED drops, from test-pod to document-agent', async (t) => {
+  t.test("--verdict DROPPED: the probe's POLICY_DENIED drops, from test-pod to document-agent", async (t) => {
     const drops = flowsOf((await runHubble(bin, ['observe', ...server, '--all', '--verdict', 'DROPPED', '-o', 'jsonpb'])).stdout);
     const probe = drops.filter((f) => pod(f, 'source').startsWith(`${ns}/test-pod`));
     t.ok(probe.length > 0, `${probe.length} of ${drops.length} drops are the probe's`);
-    t.ok(probe.every((f) => f.drop_reason_desc === 'POLICY_DENIED' && pod(f, 'destination').startsWith(`${ns}/document-agent`)), 'each POLICY_DENIED, to document-agent');
+    t.ok(
+      probe.every((f) => f.drop_reason_desc === 'POLICY_DENIED' && pod(f, 'destination').startsWith(`${ns}/document-agent`)),
+      'each POLICY_DENIED, to document-agent',
+    );
     // The compact lines name both pods (<>: a drop is neither request nor reply); hubble-lab observe through the
     // same forward prints the same text.
     const flags = ['--all', '--verdict', 'DROPPED', '-o', 'compact', '--color', 'never'];
     const [cli, ours] = await Promise.all([runHubble(bin, ['observe', ...server, ...flags]), runHubbleLab(['observe', ...server, ...flags])]);
-    t.match(cli.stdout, new RegExp(`${ns}/test-pod:\\d+ \\(ID:\\d+\\) <> ${ns}/document-agent-\\S+:\\d+ \\(ID:\\d+\\) Policy denied DROPPED \\(TCP Flags: SYN\\)`));
+    t.match(
+      cli.stdout,
+      new RegExp(`${ns}/test-pod:\\d+ \\(ID:\\d+\\) <> ${ns}/document-agent-\\S+:\\d+ \\(ID:\\d+\\) Policy denied DROPPED \\(TCP Flags: SYN\\)`),
+    );
     t.equal(ours.stdout, cli.stdout, 'hubble-lab observe --server prints the same lines');
   });
 }

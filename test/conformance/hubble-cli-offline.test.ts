@@ -44,7 +44,13 @@ function tests(bin: string): void {
   const dir = t.testdir({});
   const records = cilium113Export(1200);
   const file = join(dir, 'cilium-1.13.jsonl');
-  writeFileSync(file, records.filter((r) => !laterThanV0116(r)).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(
+    file,
+    records
+      .filter((r) => !laterThanV0116(r))
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
   const input = readFileSync(file);
 
   /** The CLI and hubble-lab on the same export with the same flags: exit code, stdout and stderr identical. */
@@ -56,10 +62,17 @@ function tests(bin: string): void {
     if (flags.includes('dict') && /^------------$/m.test(ours.stderr)) {
       const [c, o] = [dictSeparatorsApart(cli), dictSeparatorsApart(ours)];
       t.equal(o.separators, c.separators, `${what}: as many dict separators, v0.11.6 printing those of node status on stdout`);
-      [cli, ours] = [{ ...cli, ...c }, { ...ours, ...o }];
+      [cli, ours] = [
+        { ...cli, ...c },
+        { ...ours, ...o },
+      ];
     }
     const out = firstDifference(ours.stdout, cli.stdout);
-    if (out) t.fail(`${what}: stdout differs at line ${out.line} (${lines(ours.stdout).length} lines against ${lines(cli.stdout).length})`, { diagnostic: true, ...out });
+    if (out)
+      t.fail(`${what}: stdout differs at line ${out.line} (${lines(ours.stdout).length} lines against ${lines(cli.stdout).length})`, {
+        diagnostic: true,
+        ...out,
+      });
     else if (opts.mayBeEmpty) t.pass(`${what}: ${lines(cli.stdout).length} lines, identical`);
     else t.ok(cli.stdout.length > 0, `${what}: ${lines(cli.stdout).length} lines, identical`);
     const err = firstDifference(ours.stderr, cli.stderr);
@@ -158,9 +171,21 @@ function tests(bin: string): void {
   // hubble#1109, fixed after v0.11.6: --from-/--to-identity and --from-/--to-workload next to other filter flags
   // become two ORed filters. hubble-lab builds the one filter they mean, which the CLI gets given as --allowlist.
   const v0116FilterBugs: [string[], string, string][] = [
-    [['--from-identity', '60871', '--to-identity', '21053'], '{"source_identity":[60871],"destination_identity":[21053]}', `allowlist:\n- '{"source_identity":[60871]}'\n- '{"destination_identity":[21053]}'\n`],
-    [['--from-identity', '8412', '--protocol', 'tcp'], '{"source_identity":[8412],"protocol":["tcp"]}', `allowlist:\n- '{"protocol":["tcp"],"source_identity":[8412]}'\n- '{"protocol":["tcp"]}'\n`],
-    [['--from-workload', 'traffic-generator', '--to-workload', 'agent-coordinator'], '{"source_workload":[{"name":"traffic-generator"}],"destination_workload":[{"name":"agent-coordinator"}]}', `allowlist:\n- '{"source_workload":[{"name":"traffic-generator"}]}'\n- '{"destination_workload":[{"name":"agent-coordinator"}]}'\n`],
+    [
+      ['--from-identity', '60871', '--to-identity', '21053'],
+      '{"source_identity":[60871],"destination_identity":[21053]}',
+      `allowlist:\n- '{"source_identity":[60871]}'\n- '{"destination_identity":[21053]}'\n`,
+    ],
+    [
+      ['--from-identity', '8412', '--protocol', 'tcp'],
+      '{"source_identity":[8412],"protocol":["tcp"]}',
+      `allowlist:\n- '{"protocol":["tcp"],"source_identity":[8412]}'\n- '{"protocol":["tcp"]}'\n`,
+    ],
+    [
+      ['--from-workload', 'traffic-generator', '--to-workload', 'agent-coordinator'],
+      '{"source_workload":[{"name":"traffic-generator"}],"destination_workload":[{"name":"agent-coordinator"}]}',
+      `allowlist:\n- '{"source_workload":[{"name":"traffic-generator"}]}'\n- '{"destination_workload":[{"name":"agent-coordinator"}]}'\n`,
+    ],
   ];
   t.test('--from/--to-identity and --from/--to-workload with other filters: as later CLIs, not as v0.11.6 (hubble#1109)', async (t) => {
     for (const [flags, meant, buggy] of v0116FilterBugs) {

@@ -105,7 +105,11 @@ function tests(bin: string): void {
     t.equal(list.code, 0, list.stderr);
     const [header, ...rows] = lines(list.stdout);
     t.match(header, /^NAME\s+STATUS\s+AGE\s+FLOWS\/S\s+CURRENT\/MAX-FLOWS$/);
-    t.same(rows.map((r) => r.split(/\s+/)[0]), nodes, 'one row per node, by name');
+    t.same(
+      rows.map((r) => r.split(/\s+/)[0]),
+      nodes,
+      'one row per node, by name',
+    );
     for (const row of rows) {
       const name = row.split(/\s+/)[0]!;
       const n = flows.filter((r) => r.flow!.node_name === name).length;
@@ -113,7 +117,10 @@ function tests(bin: string): void {
       t.match(row, new RegExp(`^${name}\\s+Connected\\s+\\S+\\s+\\S+\\s+${n}/65535 \\(`), `${name}: connected, ${n} flows`, { row });
     }
     const json = await runHubble(bin, ['list', 'nodes', '--server', relay.address, '-o', 'json']);
-    t.same((JSON.parse(json.stdout) as { name: string; state: string }[]).map((n) => [n.name, n.state]), nodes.map((n) => [n, 'NODE_CONNECTED']));
+    t.same(
+      (JSON.parse(json.stdout) as { name: string; state: string }[]).map((n) => [n.name, n.state]),
+      nodes.map((n) => [n, 'NODE_CONNECTED']),
+    );
   });
 
   t.test('hubble observe --server equals hubble-lab observe --input-file, flow for flow', async (t) => {
@@ -153,7 +160,12 @@ function tests(bin: string): void {
     // Compact, dict and table as well: the same text. Node status of the file reaches the CLI whatever the filters
     // (a server does not filter it); v0.11.6 then writes a dict separator to stdout (later CLIs: to stderr).
     const oneSeparator = (text: string) => text.replace(/^(------------\n)+/gm, '------------\n');
-    for (const [o, filter] of [['compact', '--verdict'], ['dict', '--verdict'], ['table', '--verdict'], ['compact', '--not']] as const) {
+    for (const [o, filter] of [
+      ['compact', '--verdict'],
+      ['dict', '--verdict'],
+      ['table', '--verdict'],
+      ['compact', '--not'],
+    ] as const) {
       const flags = ['-o', o, '--color', 'never', '--all', ...(filter === '--not' ? ['--not', '--verdict', 'FORWARDED'] : ['--verdict', 'DROPPED'])];
       const [cli, offline] = await Promise.all([runHubble(bin, ['observe', '--server', relay.address, ...flags]), hubbleLab(['--input-file', file, ...flags])]);
       t.equal(o === 'dict' ? oneSeparator(cli.stdout) : cli.stdout, offline.stdout, `${flags.join(' ')}: identical text`);
@@ -186,7 +198,10 @@ function tests(bin: string): void {
     const all = lines((await hubbleLab(['--input-file', file, '-o', 'jsonpb', '--all'])).stdout).filter(isFlow);
     for (const [flags, want] of [
       [['--last', '2', '--follow'], perNode(all, 2, false)],
-      [['--follow', '--last', '5', '--verdict', 'DROPPED'], perNode(lines((await hubbleLab(['--input-file', file, '-o', 'jsonpb', '--all', '--verdict', 'DROPPED'])).stdout).filter(isFlow), 5, false)],
+      [
+        ['--follow', '--last', '5', '--verdict', 'DROPPED'],
+        perNode(lines((await hubbleLab(['--input-file', file, '-o', 'jsonpb', '--all', '--verdict', 'DROPPED'])).stdout).filter(isFlow), 5, false),
+      ],
     ] as const) {
       const started = Date.now();
       const cli = await runHubble(bin, ['observe', '--server', relay.address, '-o', 'jsonpb', ...flags], { stopAfterMs: 3000, timeoutMs: 20_000 });
@@ -195,7 +210,7 @@ function tests(bin: string): void {
     }
   });
 
-  t.test('a lab export: Relay\'s own node name on node_status is no node, so 3 nodes are 3/3', async (t) => {
+  t.test("a lab export: Relay's own node name on node_status is no node, so 3 nodes are 3/3", async (t) => {
     // As the lab writes it: Relay's node_status first, its node_name the bare name of the node Relay runs on.
     const simNodes = ['kind-sim/sim-control-plane', 'kind-sim/sim-worker', 'kind-sim/sim-worker2'];
     const lab = synthResponses({ count: 600, seed: 31, nodes: simNodes, variant: 'cilium-1.13' }).map((r) =>
@@ -208,7 +223,13 @@ function tests(bin: string): void {
     const status = await runHubble(bin, ['status', '--server', relay.address]);
     t.match(status.stdout, /\nConnected Nodes: 3\/3\n$/, 'three nodes, all connected');
     const list = await runHubble(bin, ['list', 'nodes', '--server', relay.address]);
-    t.same(lines(list.stdout).slice(1).map((r) => r.split(/\s+/)[0]), simNodes, 'each by its cluster/node name');
+    t.same(
+      lines(list.stdout)
+        .slice(1)
+        .map((r) => r.split(/\s+/)[0]),
+      simNodes,
+      'each by its cluster/node name',
+    );
   });
 
   t.test('a relay answers --all with the whole file from the moment its port opens', async (t) => {
@@ -238,7 +259,11 @@ function tests(bin: string): void {
     const cli = await runHubble(bin, ['observe', '--server', `127.0.0.1:${port}`, '--all', '--verdict', 'DROPPED', '-o', 'jsonpb']);
     t.equal(cli.code, 0, cli.stderr);
     sameLines(t, lines(cli.stdout).filter(isFlow), drops, 'run as soon as the port accepts connections, --all --verdict DROPPED');
-    t.match(out, new RegExp(`read ${records.length} records \\(${flows.length} flows\\) from .*slow\\.jsonl; serving until interrupted\\n`), 'and the relay said it was ready');
+    t.match(
+      out,
+      new RegExp(`read ${records.length} records \\(${flows.length} flows\\) from .*slow\\.jsonl; serving until interrupted\\n`),
+      'and the relay said it was ready',
+    );
   });
 
   t.test('a relay interrupted while it loads a file stops without ever listening', async (t) => {
@@ -250,10 +275,20 @@ function tests(bin: string): void {
     const writer = createWriteStream(fifo);
     // The relay stops reading when interrupted: what is still written then has no reader.
     writer.on('error', () => {});
-    writer.write(records.slice(0, 100).map((r) => JSON.stringify(r) + '\n').join(''));
+    writer.write(
+      records
+        .slice(0, 100)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
     await new Promise((r) => setTimeout(r, 500));
     stop.abort();
-    writer.end(records.slice(100, 200).map((r) => JSON.stringify(r) + '\n').join(''));
+    writer.end(
+      records
+        .slice(100, 200)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
     t.equal(await exit, 0);
     t.equal(c.out(), 'hubble-lab relay: stopped\n', 'no address was ever served');
   });

@@ -97,7 +97,11 @@ t.test('the server going away mid-stream is an error after the records already r
   const err = await (async () => {
     for await (const r of client.getFlows({ follow: true })) got.push(r.flow!.uuid!);
   })().catch((e: unknown) => e);
-  t.same(got, records.map((r) => r.flow!.uuid), 'everything sent before the failure arrived');
+  t.same(
+    got,
+    records.map((r) => r.flow!.uuid),
+    'everything sent before the failure arrived',
+  );
   t.type(err, InfraError);
   t.match((err as Error).message, new RegExp(`Hubble Relay at 127\\.0\\.0\\.1:${port}.*GetFlows`));
 });
@@ -151,7 +155,10 @@ t.test('messages split across DATA frames at every byte, and bigger than a frame
 t.test('gRPC status in trailers and trailers-only responses: code and percent-decoded message', async (t) => {
   const port = await h2Server(t, (stream) => {
     if (stream.sentHeaders) return;
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '3', 'grpc-message': 'since is not a valid timestamp: 100%25 bad' }, { endStream: true });
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '3', 'grpc-message': 'since is not a valid timestamp: 100%25 bad' },
+      { endStream: true },
+    );
   });
   const client = await connectObserver(`127.0.0.1:${port}`);
   t.teardown(() => client.close());

@@ -18,7 +18,12 @@ const policy = {
     ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'front' } } }], ports: [{ protocol: 'TCP', port: 80 }] }],
   },
 };
-const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'apply-test', labels: { app: 'x' } }, data: { limit: '1024Mi' } };
+const configMap = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'settings', namespace: 'apply-test', labels: { app: 'x' } },
+  data: { limit: '1024Mi' },
+};
 const objects = [namespace, policy, configMap] as KubernetesObject[];
 
 function mutating(stats: Record<string, unknown>): number {
@@ -38,13 +43,31 @@ t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
   t.equal(mutating(sim.stats()), before + 3);
 
   const again = await planApply(sim.kubeConfig, objects);
-  t.same(again.map((c) => c.action), ['unchanged', 'unchanged', 'unchanged'], 'a second plan finds nothing to change');
+  t.same(
+    again.map((c) => c.action),
+    ['unchanged', 'unchanged', 'unchanged'],
+    'a second plan finds nothing to change',
+  );
 
   // kubectl runs as a child while the sim (in this process) keeps serving: never block the event loop here.
   const run = promisify(execFile);
-  const kubectl = await run('kubectl', ['version', '--client']).then(() => true, () => false);
+  const kubectl = await run('kubectl', ['version', '--client']).then(
+    () => true,
+    () => false,
+  );
   if (kubectl) {
-    const { stdout } = await run('kubectl', ['--kubeconfig', sim.kubeconfigPath, '-n', 'apply-test', 'get', 'networkpolicy', 'only-front', '-o', 'json', '--show-managed-fields']);
+    const { stdout } = await run('kubectl', [
+      '--kubeconfig',
+      sim.kubeconfigPath,
+      '-n',
+      'apply-test',
+      'get',
+      'networkpolicy',
+      'only-front',
+      '-o',
+      'json',
+      '--show-managed-fields',
+    ]);
     const live = JSON.parse(stdout);
     t.same(live.spec.ingress[0].from, [{ podSelector: { matchLabels: { tier: 'front' } } }], 'the ingress peers reached the server');
     const mf = live.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`);

@@ -15,7 +15,10 @@ t.test('a second run is refused while the first holds the lease; after release t
   const first = await acquireRunLease(sim.kubeConfig, { holder: 'run-a' });
   const live = await api.readNamespacedLease(runLease);
   t.same([live.spec?.holderIdentity, live.spec?.leaseDurationSeconds], ['run-a', 30]);
-  const err = await acquireRunLease(sim.kubeConfig, { holder: 'run-b' }).then(() => undefined, (e: unknown) => e);
+  const err = await acquireRunLease(sim.kubeConfig, { holder: 'run-b' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof InfraError, 'refused');
   t.match((err as InfraError).message, /^another lab run is using this cluster: Lease kube-system\/hubble-lab-run is held by run-a \(renewed \d+s ago\)$/);
   t.match((err as InfraError).hint, /expires in \d+s \(or: kubectl -n kube-system delete lease hubble-lab-run\)/);
@@ -36,7 +39,10 @@ t.test('the holder renews; a lease nobody renews expires and is taken over', asy
   await t.rejects(acquireRunLease(sim.kubeConfig, { holder: 'late' }), /held by renewing/, 'still held past its first duration');
   // A holder that died: its lease stays in the cluster, unrenewed.
   const stale = await api.readNamespacedLease(runLease);
-  await api.replaceNamespacedLease({ ...runLease, body: { ...stale, spec: { ...stale.spec, holderIdentity: 'crashed', renewTime: new Date(Date.now() - 5000) as never } } });
+  await api.replaceNamespacedLease({
+    ...runLease,
+    body: { ...stale, spec: { ...stale.spec, holderIdentity: 'crashed', renewTime: new Date(Date.now() - 5000) as never } },
+  });
   await held.release();
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'crashed', 'release leaves a lease it no longer holds');
   const taker = await acquireRunLease(sim.kubeConfig, { holder: 'taker' });

@@ -58,7 +58,9 @@ t.test('port-forward follows hubble-relay to its new pod, says when there is non
   t.equal(setup.code, 0, 'Hubble enabled and Relay deployed', { output: `${setup.stdout}\n${setup.stderr}` });
   await kubectl('rollout', 'status', 'deployment/hubble-relay', '--timeout=60s');
 
-  const forward = spawn(process.execPath, [hubbleLabBin, 'port-forward', '--kubeconfig', sim.kubeconfigPath], { env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
+  const forward = spawn(process.execPath, [hubbleLabBin, 'port-forward', '--kubeconfig', sim.kubeconfigPath], {
+    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+  });
   const exited = new Promise<number | null>((resolve) => forward.on('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (forward.exitCode === null) forward.kill('SIGKILL');
@@ -70,7 +72,11 @@ t.test('port-forward follows hubble-relay to its new pod, says when there is non
   const { stdout: before } = await kubectl('get', 'pods', '-l', 'k8s-app=hubble-relay', '-o', 'jsonpath={.items[0].metadata.name}');
   const mark = out.text.length;
   await kubectl('delete', 'pod', before, '--wait=false');
-  const gone = await out.waitFor(/port-forward kube-system\/hubble-relay: pod (\S+) (was deleted|is terminating|is not ready); looking for another ready pod/, 30_000, mark);
+  const gone = await out.waitFor(
+    /port-forward kube-system\/hubble-relay: pod (\S+) (was deleted|is terminating|is not ready); looking for another ready pod/,
+    30_000,
+    mark,
+  );
   t.equal(gone[1], before, 'the forward says its pod went away');
   const switched = await out.waitFor(/port-forward kube-system\/hubble-relay: switched to pod (\S+) \(was (\S+)\)/, 60_000, mark);
   t.not(switched[1], before, `and switches to the new pod ${switched[1]}`);
@@ -86,7 +92,11 @@ t.test('port-forward follows hubble-relay to its new pod, says when there is non
 
   const mark3 = out.text.length;
   await sim.stop();
-  await out.waitFor(/port-forward kube-system\/hubble-relay: cannot (read Service|list pods of service) kube-system\/hubble-relay: .+; retrying in \d+s/, 30_000, mark3);
+  await out.waitFor(
+    /port-forward kube-system\/hubble-relay: cannot (read Service|list pods of service) kube-system\/hubble-relay: .+; retrying in \d+s/,
+    30_000,
+    mark3,
+  );
   t.pass('with the cluster gone it says it cannot reach the API server, and retries');
   t.equal(forward.exitCode, null, 'still running');
 

@@ -32,7 +32,11 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 }
 
 function flowLines(path: string): string[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).flow?.uuid).filter(Boolean);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).flow?.uuid)
+    .filter(Boolean);
 }
 
 t.test('a server replaced on the same address: resumed, the overlap dropped, nothing lost', async (t) => {
@@ -44,7 +48,13 @@ t.test('a server replaced on the same address: resumed, the overlap dropped, not
   const out = join(t.testdir(), 'flows.jsonl');
   const got: string[] = [];
   const problems: string[] = [];
-  const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && got.push(r.flow.uuid!), (l) => problems.push(l));
+  const collector = new FlowCollector(
+    server.address,
+    { since: new Date(base).toISOString() },
+    out,
+    (r) => r.flow && got.push(r.flow.uuid!),
+    (l) => problems.push(l),
+  );
   await collector.start();
   await until('the first 50 flows', () => got.length === 50);
 
@@ -54,7 +64,11 @@ t.test('a server replaced on the same address: resumed, the overlap dropped, not
   await until('the 30 flows written while it was down', () => got.length === 80);
   const stats = await collector.stop(0);
 
-  t.same(got, Array.from({ length: 80 }, (_, i) => `flow-${i}`), 'every flow once, in order');
+  t.same(
+    got,
+    Array.from({ length: 80 }, (_, i) => `flow-${i}`),
+    'every flow once, in order',
+  );
   t.same(flowLines(out), got, 'flows.jsonl holds the same');
   t.ok(stats.duplicates > 0, `the overlap of the resume (${stats.duplicates} flows) was dropped`);
   t.match(stats.gaps, [{ recovered: true, estimatedLost: 0, to: String }], 'one gap, recovered');
@@ -71,7 +85,13 @@ t.test('a buffer that wrapped while the server was away: a gap not recovered, wi
   const out = join(t.testdir(), 'flows.jsonl');
   const got: string[] = [];
   const problems: string[] = [];
-  const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && got.push(r.flow.uuid!), (l) => problems.push(l));
+  const collector = new FlowCollector(
+    server.address,
+    { since: new Date(base).toISOString() },
+    out,
+    (r) => r.flow && got.push(r.flow.uuid!),
+    (l) => problems.push(l),
+  );
   await collector.start();
   await until('the first 40 flows', () => got.length === 40);
 
@@ -82,9 +102,17 @@ t.test('a buffer that wrapped while the server was away: a gap not recovered, wi
   await until('the 63 flows the ring still holds', () => got.length === 40 + 63);
   const stats = await collector.stop(0);
 
-  t.same(got.slice(40), Array.from({ length: 63 }, (_, i) => `flow-${177 + i}`), 'the resume reads what the ring holds');
+  t.same(
+    got.slice(40),
+    Array.from({ length: 63 }, (_, i) => `flow-${177 + i}`),
+    'the resume reads what the ring holds',
+  );
   const gap = stats.gaps[0]!;
-  t.match(gap, { recovered: false, overwritten: [{ node: 'n1', heldFrom: new Date(base + 1770).toISOString() }] }, 'node n1 holds flows again from flow 177 on');
+  t.match(
+    gap,
+    { recovered: false, overwritten: [{ node: 'n1', heldFrom: new Date(base + 1770).toISOString() }] },
+    'node n1 holds flows again from flow 177 on',
+  );
   // 137 flows lost at the rate seen before (100 per second), over the 1.37 s the ring no longer holds.
   t.ok(gap.estimatedLost >= 120 && gap.estimatedLost <= 160, `about 137 flows lost, estimated ${gap.estimatedLost}`);
   t.match(problems.at(-1), /^flow stream resumed after [\d.]+s, but buffers had been overwritten \(held again: n1 from \S+\): about \d+ flow\(s\) lost$/);
@@ -116,7 +144,13 @@ t.test('lost_events while the gap is replayed: the gap is not recovered, and the
   const out = join(t.testdir(), 'flows.jsonl');
   let flows = 0;
   const problems: string[] = [];
-  const collector = new FlowCollector(server.address, { since: new Date(base).toISOString() }, out, (r) => r.flow && flows++, (l) => problems.push(l));
+  const collector = new FlowCollector(
+    server.address,
+    { since: new Date(base).toISOString() },
+    out,
+    (r) => r.flow && flows++,
+    (l) => problems.push(l),
+  );
   await collector.start();
   await until('the first 30 flows', () => flows === 30);
   await server.close();
@@ -128,6 +162,6 @@ t.test('lost_events while the gap is replayed: the gap is not recovered, and the
   server = await serve(ring, `127.0.0.1:${server.port}`);
   await until('every flow', () => flows === 45);
   const stats = await collector.stop(0);
-  t.match(stats.gaps, [{ recovered: false, estimatedLost: 25 }], 'the 25 events lost during the replay are the gap\'s');
+  t.match(stats.gaps, [{ recovered: false, estimatedLost: 25 }], "the 25 events lost during the replay are the gap's");
   t.match(problems.at(-1), /^the flows of the gap since \S+ were overwritten while they were replayed: 25 lost$/);
 });

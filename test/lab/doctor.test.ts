@@ -13,7 +13,6 @@ import { runHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
 
 const hubbleLab = (args: string[], timeoutMs = 60_000) => runHubbleLab(args, timeoutMs);
 
-
 /** One or more consecutive lines, each matching. */
 interface Some {
   some: RegExp;
@@ -72,7 +71,8 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   const relayApiOk = /✔ Relay: healthy via port-forward 127\.0\.0\.1:\d+/;
   const kubectl = `kubectl --kubeconfig ${kcPath}`;
   const available = async (name: string) =>
-    (await apps.readNamespacedDeployment({ namespace: 'kube-system', name })).status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True') ?? false;
+    (await apps.readNamespacedDeployment({ namespace: 'kube-system', name })).status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True') ??
+    false;
   const agents = async () => (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=cilium' })).items;
   await until('the Cilium agents', async () => {
     const ds = await apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' });
@@ -82,18 +82,23 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   // A fresh cluster: Hubble off in cilium-config, no Relay, no UI.
   let res = await doctor();
   t.equal(res.code, 2, 'a fresh cluster: exit 2');
-  expectLines(t, res, [
-    cluster,
-    ciliumReady,
-    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
-    `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
-    agentsCurrent,
-    '✖ Hubble Relay: not deployed (no Deployment kube-system/hubble-relay)',
-    `  → deploy it: hubble-lab run deploy-hubble --kubeconfig ${kcPath}`,
-    '✖ Hubble UI: not deployed (no Deployment kube-system/hubble-ui)',
-    `  → deploy it: hubble-lab run deploy-hubble --kubeconfig ${kcPath}`,
-    '3 problems found',
-  ], 'fresh cluster');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      ciliumReady,
+      '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
+      `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
+      agentsCurrent,
+      '✖ Hubble Relay: not deployed (no Deployment kube-system/hubble-relay)',
+      `  → deploy it: hubble-lab run deploy-hubble --kubeconfig ${kcPath}`,
+      '✖ Hubble UI: not deployed (no Deployment kube-system/hubble-ui)',
+      `  → deploy it: hubble-lab run deploy-hubble --kubeconfig ${kcPath}`,
+      '3 problems found',
+    ],
+    'fresh cluster',
+  );
   t.equal(res.stderr, '', 'nothing on stderr');
 
   // Relay runs, but no agent serves Hubble: Relay answers and sees none of the 3 nodes.
@@ -102,21 +107,26 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   await until('Relay and UI available', async () => (await available('hubble-relay')) && (await available('hubble-ui')));
   res = await doctor();
   t.equal(res.code, 2, 'Hubble off with Relay running: exit 2');
-  expectLines(t, res, [
-    cluster,
-    ciliumReady,
-    '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
-    `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
-    agentsCurrent,
-    relayOk,
-    uiOk,
-    relayApiOk,
-    '✔ Current/Max Flows: 0/0',
-    '✔ Flows/s: 0.00',
-    '✖ Connected Nodes: 0/3',
-    '  → the agents serve Hubble once it is enabled in cilium-config and they are restarted (see above)',
-    '2 problems found',
-  ], 'Hubble off');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      ciliumReady,
+      '✖ Hubble config: not enabled: cilium-config has enable-hubble=false, hubble-listen-address=(unset), hubble-metrics-server=(unset), hubble-metrics=(unset), enable-hubble-open-metrics=(unset), hubble-redact-enabled=(unset), hubble-redact-http-urlquery=(unset)',
+      `  → set the lab's Hubble settings and restart the agents: hubble-lab run enable-hubble --kubeconfig ${kcPath}`,
+      agentsCurrent,
+      relayOk,
+      uiOk,
+      relayApiOk,
+      '✔ Current/Max Flows: 0/0',
+      '✔ Flows/s: 0.00',
+      '✖ Connected Nodes: 0/3',
+      '  → the agents serve Hubble once it is enabled in cilium-config and they are restarted (see above)',
+      '2 problems found',
+    ],
+    'Hubble off',
+  );
 
   // Hubble enabled in the ConfigMap by hand (kubectl edit), agents not restarted: they still run the old config.
   await core.patchNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config', body: { data: hubbleConfig } }, setMergePatch());
@@ -124,21 +134,26 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   t.equal(stale.length, 3);
   res = await doctor();
   t.equal(res.code, 2, 'agents not restarted: exit 2');
-  expectLines(t, res, [
-    cluster,
-    ciliumReady,
-    configOk,
-    `✖ Cilium agents: 3 of 3 started before the last cilium-config change and run the old config: ${stale.join(', ')}`,
-    `  → restart them: hubble-lab run enable-hubble --kubeconfig ${kcPath} (or ${kubectl} -n kube-system rollout restart daemonset/cilium)`,
-    relayOk,
-    uiOk,
-    relayApiOk,
-    '✔ Current/Max Flows: 0/0',
-    '✔ Flows/s: 0.00',
-    '✖ Connected Nodes: 0/3',
-    '  → the agents serve Hubble once they are restarted (see above)',
-    '2 problems found',
-  ], 'agents not restarted');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      ciliumReady,
+      configOk,
+      `✖ Cilium agents: 3 of 3 started before the last cilium-config change and run the old config: ${stale.join(', ')}`,
+      `  → restart them: hubble-lab run enable-hubble --kubeconfig ${kcPath} (or ${kubectl} -n kube-system rollout restart daemonset/cilium)`,
+      relayOk,
+      uiOk,
+      relayApiOk,
+      '✔ Current/Max Flows: 0/0',
+      '✔ Flows/s: 0.00',
+      '✖ Connected Nodes: 0/3',
+      '  → the agents serve Hubble once they are restarted (see above)',
+      '2 problems found',
+    ],
+    'agents not restarted',
+  );
 
   // What doctor says to do: enable-hubble restarts the agents; Relay then connects to all three.
   const enable = await hubbleLab(['run', 'enable-hubble', '--kubeconfig', kcPath, '--yes']);
@@ -146,41 +161,61 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   await until('doctor to find no problem', async () => (res = await doctor()).code === 0, 60_000);
   const clusterName = (await core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' })).data?.['cluster-name'];
   const nodes = (await core.listNode()).items.map((n) => n.metadata!.name!).sort();
-  expectLines(t, res, [
-    cluster,
-    ciliumReady,
-    configOk,
-    agentsCurrent,
-    relayOk,
-    uiOk,
-    relayApiOk,
-    /✔ Current\/Max Flows: \d+\/[1-9]\d* \(\d+\.\d\d%\)/,
-    /✔ Flows\/s: \d+\.\d\d/,
-    '✔ Connected Nodes: 3/3',
-    ...nodes.map((n) => new RegExp(`  node ${esc(`${clusterName}/${n}`)}: NODE_CONNECTED \\d+/[1-9]\\d* flows`)),
-    'no problems found',
-  ], 'lab ready');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      ciliumReady,
+      configOk,
+      agentsCurrent,
+      relayOk,
+      uiOk,
+      relayApiOk,
+      /✔ Current\/Max Flows: \d+\/[1-9]\d* \(\d+\.\d\d%\)/,
+      /✔ Flows\/s: \d+\.\d\d/,
+      '✔ Connected Nodes: 3/3',
+      ...nodes.map((n) => new RegExp(`  node ${esc(`${clusterName}/${n}`)}: NODE_CONNECTED \\d+/[1-9]\\d* flows`)),
+      'no problems found',
+    ],
+    'lab ready',
+  );
   t.equal(res.stderr, '', 'nothing on stderr');
 
   // Relay's Service aims at a port Relay does not listen on: the Deployment is fine, the API does not answer.
   const svc = await core.readNamespacedService({ namespace: 'kube-system', name: 'hubble-relay' });
   const targetPort = svc.spec!.ports![0]!.targetPort;
-  await core.patchNamespacedService({ namespace: 'kube-system', name: 'hubble-relay', body: [{ op: 'replace', path: '/spec/ports/0/targetPort', value: 4999 }] });
+  await core.patchNamespacedService({
+    namespace: 'kube-system',
+    name: 'hubble-relay',
+    body: [{ op: 'replace', path: '/spec/ports/0/targetPort', value: 4999 }],
+  });
   const relayPod = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=hubble-relay' })).items[0]!.metadata!.name!;
   res = await doctor();
   t.equal(res.code, 2, 'Relay not answering: exit 2');
-  expectLines(t, res, [
-    cluster,
-    ciliumReady,
-    configOk,
-    agentsCurrent,
-    relayOk,
-    uiOk,
-    new RegExp(`✖ Relay: does not answer through port-forward 127\\.0\\.0\\.1:\\d+ \\(pod ${esc(relayPod)} port 4999\\): cannot reach Hubble Relay at 127\\.0\\.0\\.1:\\d+: .+`),
-    `  → see its logs: ${kubectl} -n kube-system logs deployment/hubble-relay; and check that Service kube-system/hubble-relay port 80 targets the port Relay listens on`,
-    '1 problem found',
-  ], 'Relay not answering');
-  await core.patchNamespacedService({ namespace: 'kube-system', name: 'hubble-relay', body: [{ op: 'replace', path: '/spec/ports/0/targetPort', value: targetPort }] });
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      ciliumReady,
+      configOk,
+      agentsCurrent,
+      relayOk,
+      uiOk,
+      new RegExp(
+        `✖ Relay: does not answer through port-forward 127\\.0\\.0\\.1:\\d+ \\(pod ${esc(relayPod)} port 4999\\): cannot reach Hubble Relay at 127\\.0\\.0\\.1:\\d+: .+`,
+      ),
+      `  → see its logs: ${kubectl} -n kube-system logs deployment/hubble-relay; and check that Service kube-system/hubble-relay port 80 targets the port Relay listens on`,
+      '1 problem found',
+    ],
+    'Relay not answering',
+  );
+  await core.patchNamespacedService({
+    namespace: 'kube-system',
+    name: 'hubble-relay',
+    body: [{ op: 'replace', path: '/spec/ports/0/targetPort', value: targetPort }],
+  });
 
   // Relay's pod cannot start (an image that cannot be pulled, no old pod kept): not available, with the reason.
   await apps.patchNamespacedDeployment({
@@ -221,32 +256,42 @@ t.test('a lab cluster through its states: each problem named with what to do, th
   });
   res = await doctor();
   t.equal(res.code, 2, 'agents not ready: exit 2');
-  expectLines(t, res, [
-    cluster,
-    new RegExp(`✖ Cilium: 1/3 agents ready \\(not ready: ${broken.map((n) => `${esc(n)} (ErrImagePull|ImagePullBackOff)`).join(', ')}\\)`),
-    `  → see why: ${kubectl} -n kube-system describe pods -l k8s-app=cilium`,
-    configOk,
-    agentsCurrent,
-    ...relayNotAvailable,
-    uiOk,
-    '2 problems found',
-  ], 'agents not ready');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      new RegExp(`✖ Cilium: 1/3 agents ready \\(not ready: ${broken.map((n) => `${esc(n)} (ErrImagePull|ImagePullBackOff)`).join(', ')}\\)`),
+      `  → see why: ${kubectl} -n kube-system describe pods -l k8s-app=cilium`,
+      configOk,
+      agentsCurrent,
+      ...relayNotAvailable,
+      uiOk,
+      '2 problems found',
+    ],
+    'agents not ready',
+  );
 
   // No Cilium at all.
   await apps.deleteNamespacedDaemonSet({ namespace: 'kube-system', name: 'cilium' });
   await core.deleteNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' });
   res = await doctor();
   t.equal(res.code, 2, 'no Cilium: exit 2');
-  expectLines(t, res, [
-    cluster,
-    '✖ Cilium: no DaemonSet kube-system/cilium',
-    '  → install Cilium: the lab needs a cluster running Cilium',
-    '✖ Hubble config: no ConfigMap kube-system/cilium-config',
-    '  → install Cilium: the lab needs a cluster running Cilium',
-    ...relayNotAvailable,
-    uiOk,
-    '3 problems found',
-  ], 'no Cilium');
+  expectLines(
+    t,
+    res,
+    [
+      cluster,
+      '✖ Cilium: no DaemonSet kube-system/cilium',
+      '  → install Cilium: the lab needs a cluster running Cilium',
+      '✖ Hubble config: no ConfigMap kube-system/cilium-config',
+      '  → install Cilium: the lab needs a cluster running Cilium',
+      ...relayNotAvailable,
+      uiOk,
+      '3 problems found',
+    ],
+    'no Cilium',
+  );
   t.equal(res.stderr, '', 'nothing on stderr');
 });
 
@@ -260,25 +305,36 @@ t.test('an API server that is not there: one line naming it and what to do, exit
   await new Promise((r) => probe.close(r));
   const server = `https://127.0.0.1:${port}`;
   const path = join(dir, 'kubeconfig');
-  await writeFile(path, stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    'current-context': 'lab',
-    clusters: [
-      { name: 'lab', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
-      { name: 'gone', cluster: { server, 'insecure-skip-tls-verify': true } },
-    ],
-    users: [{ name: 'me', user: { token: 'x' } }],
-    contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'me' } }, { name: 'gone', context: { cluster: 'gone', user: 'me' } }],
-  }));
+  await writeFile(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'lab',
+      clusters: [
+        { name: 'lab', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
+        { name: 'gone', cluster: { server, 'insecure-skip-tls-verify': true } },
+      ],
+      users: [{ name: 'me', user: { token: 'x' } }],
+      contexts: [
+        { name: 'lab', context: { cluster: 'lab', user: 'me' } },
+        { name: 'gone', context: { cluster: 'gone', user: 'me' } },
+      ],
+    }),
+  );
 
   const res = await hubbleLab(['doctor', '--kubeconfig', path, '--context', 'gone'], 30_000);
   t.equal(res.code, 2, 'exit 2');
-  expectLines(t, res, [
-    `✖ cluster: gone (${server}): cannot reach the Kubernetes API: connection refused`,
-    `  → start the cluster, or fix its address ${server} in ${path} (context gone)`,
-    '1 problem found',
-  ], 'API unreachable');
+  expectLines(
+    t,
+    res,
+    [
+      `✖ cluster: gone (${server}): cannot reach the Kubernetes API: connection refused`,
+      `  → start the cluster, or fix its address ${server} in ${path} (context gone)`,
+      '1 problem found',
+    ],
+    'API unreachable',
+  );
   t.equal(res.stderr, '', 'nothing on stderr');
 
   const missing = await hubbleLab(['doctor', '--kubeconfig', join(dir, 'missing')], 30_000);

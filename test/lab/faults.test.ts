@@ -89,7 +89,7 @@ t.test('Relay replaced or gone mid-run', async (t) => {
     }
   }
 
-  t.test('a replaced Relay pod: the run resumes from the agents\' buffers, nothing lost or twice, PASS', async (t) => {
+  t.test("a replaced Relay pod: the run resumes from the agents' buffers, nothing lost or twice, PASS", async (t) => {
     const out = join(t.testdir(), 'report');
     const lab = startHubbleLab(['run', ...runTasks, '--kubeconfig', sim.kubeconfigPath, '--yes', '--duration', '14s', '--out', out], 180_000);
     await lab.waitFor(/traffic running/, 90_000);
@@ -97,7 +97,11 @@ t.test('Relay replaced or gone mid-run', async (t) => {
     await kubectl('delete', 'pod', '-l', 'k8s-app=hubble-relay', '--wait=false');
     const res = await lab.done;
     t.equal(res.code, 0, 'exit 0', { output: `${res.stdout}\n${res.stderr}` });
-    t.match(res.stdout, /port-forward kube-system\/hubble-relay: switched to pod hubble-relay-\S+ \(was hubble-relay-\S+\)/, 'the forward follows Relay to its new pod');
+    t.match(
+      res.stdout,
+      /port-forward kube-system\/hubble-relay: switched to pod hubble-relay-\S+ \(was hubble-relay-\S+\)/,
+      'the forward follows Relay to its new pod',
+    );
     t.match(res.stdout, /flow stream resumed after [\d.]+s; the agents' buffers still held the flows since/, 'the stream resumes');
     t.match(res.stdout, /lab finished in [\d.]+s: PASS/);
 
@@ -122,7 +126,7 @@ t.test('Relay replaced or gone mid-run', async (t) => {
     t.same({ missing: missing.length, extra: extra.length }, { missing: 0, extra: 0 }, 'the flows collected are exactly those the agents hold');
   });
 
-  t.test('Relay gone until the agents\' buffers wrapped: INCOMPLETE, exit 3, with the gap and the flows lost', async (t) => {
+  t.test("Relay gone until the agents' buffers wrapped: INCOMPLETE, exit 3, with the gap and the flows lost", async (t) => {
     await kubectl('patch', 'configmap', 'cilium-config', '--type', 'merge', '-p', '{"data":{"hubble-event-buffer-capacity":"127"}}');
     await kubectl('rollout', 'restart', 'daemonset/cilium');
     await kubectl('rollout', 'status', 'daemonset/cilium', '--timeout=90s');

@@ -13,7 +13,6 @@ import { sharedLabRun } from '../fixtures/lab-run.ts';
 const hubbleLab = (args: string[], timeoutMs = 150_000) => runHubbleLab(args, timeoutMs);
 const run = promisify(execFile);
 
-
 interface Edge {
   source: string;
   destination: string;
@@ -114,9 +113,15 @@ t.test('a long-lived sim: a second run and a dry run make no change; kubectl see
   });
   const observed = await hubbleLab(['observe', '--server', relay, '--last', '5', '-o', 'jsonpb']);
   t.equal(observed.code, 0, `observe through the port-forward\n${observed.stderr}`);
-  const lines = observed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = observed.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.ok(lines.filter((l) => l.flow).length >= 5, 'flows come back through the port-forward');
-  t.ok(lines.every((l) => !l.flow || (l.flow.node_name && l.flow.IP && l.flow.verdict)), 'with node, addresses and verdict');
+  t.ok(
+    lines.every((l) => !l.flow || (l.flow.node_name && l.flow.IP && l.flow.verdict)),
+    'with node, addresses and verdict',
+  );
 
   // The same forward read by grpc-go and Go protojson, as the hubble CLI reads it (test/go-peer).
   const peer = await goPeer();
@@ -130,12 +135,19 @@ t.test('a long-lived sim: a second run and a dry run make no change; kubectl see
     t.match(st, { num_connected_nodes: 3, num_unavailable_nodes: 0 }, 'every node of the sim (three by default) connected');
     t.ok(BigInt(st.num_flows ?? '0') > 0n, `Relay holds flows (${st.num_flows})`);
     const nodes = await runGoPeer(peer.bin, ['nodes', relay]);
-    t.same(JSON.parse(nodes.stdout).nodes.map((n: { state: string }) => n.state), ['NODE_CONNECTED', 'NODE_CONNECTED', 'NODE_CONNECTED']);
+    t.same(
+      JSON.parse(nodes.stdout).nodes.map((n: { state: string }) => n.state),
+      ['NODE_CONNECTED', 'NODE_CONNECTED', 'NODE_CONNECTED'],
+    );
 
     const observe = async (number: number) => {
       const got = await runGoPeer(peer.bin!, ['observe', relay, JSON.stringify({ number })]);
       t.equal(got.code, 0, `GetFlows through the port-forward\n${got.stderr}`);
-      return got.stdout.trim().split('\n').map((l) => JSON.parse(l).flow).filter((f) => f);
+      return got.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).flow)
+        .filter((f) => f);
     };
     const perNode = new Map<string, number>();
     for (const f of await observe(20)) perNode.set(f.node_name, (perNode.get(f.node_name) ?? 0) + 1);
@@ -143,17 +155,32 @@ t.test('a long-lived sim: a second run and a dry run make no change; kubectl see
     // With 60 flows or more over three nodes, one of them has 20 at least.
     t.ok(counts.every((n) => n <= 20) && (Number(st.num_flows) < 60 || Math.max(...counts) === 20), `the last 20 flows of each node (${counts})`);
     const flows = await observe(100_000);
-    t.ok(flows.every((f) => f.verdict && f.node_name && f.time), 'each with verdict, node and time');
-    t.ok(flows.some((f) => f.source?.pod_name && f.source.identity > 0 && f.destination?.pod_name && f.destination.identity > 0), 'pods with their identities on both sides');
+    t.ok(
+      flows.every((f) => f.verdict && f.node_name && f.time),
+      'each with verdict, node and time',
+    );
+    t.ok(
+      flows.some((f) => f.source?.pod_name && f.source.identity > 0 && f.destination?.pod_name && f.destination.identity > 0),
+      'pods with their identities on both sides',
+    );
     const tcp = (f: { l4?: { TCP?: { flags?: Record<string, boolean> } } }) => f.l4?.TCP?.flags ?? {};
     const synAcks = flows.filter((f) => tcp(f).SYN && tcp(f).ACK);
     const syns = flows.filter((f) => tcp(f).SYN && !tcp(f).ACK && f.verdict === 'FORWARDED');
     t.ok(synAcks.length > 0 && syns.length > 0, `connections seen opening (${syns.length} SYN, ${synAcks.length} SYN-ACK)`);
-    t.ok(synAcks.every((f) => f.is_reply === true), 'a SYN-ACK is a reply: is_reply true');
-    t.ok(syns.every((f) => f.is_reply === false), 'a SYN is not: is_reply false, present');
+    t.ok(
+      synAcks.every((f) => f.is_reply === true),
+      'a SYN-ACK is a reply: is_reply true',
+    );
+    t.ok(
+      syns.every((f) => f.is_reply === false),
+      'a SYN is not: is_reply false, present',
+    );
   }
 
-  const kubectl = await run('kubectl', ['version', '--client']).then(() => true, () => false);
+  const kubectl = await run('kubectl', ['version', '--client']).then(
+    () => true,
+    () => false,
+  );
   if (!kubectl) {
     t.comment('kubectl is not installed: skipping the kubectl check');
     return;

@@ -4,8 +4,17 @@ import path from 'node:path';
 import t from 'tap';
 import { InputError } from '../../lib/errors.ts';
 import {
-  agentCodeConfigMap, codeHashAnnotation, demoManifests, generatorCodeConfigMap, loadManifests, parseManifests, policyManifests,
-  probeManifests, trafficManifests, withCodeHash, type KubeObject,
+  agentCodeConfigMap,
+  codeHashAnnotation,
+  demoManifests,
+  generatorCodeConfigMap,
+  loadManifests,
+  parseManifests,
+  policyManifests,
+  probeManifests,
+  trafficManifests,
+  withCodeHash,
+  type KubeObject,
 } from '../../lib/lab/manifests.ts';
 import { fileTempDir } from '../fixtures/temp-dir.ts';
 
@@ -25,7 +34,10 @@ const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name
 
 t.test('multi-document YAML: objects in order, empty documents skipped', async (t) => {
   const objects = parseManifests(`---\n${cm('a')}---\n# only a comment\n---\n${cm('b')}---\n`, 'x.yaml');
-  t.same(objects.map((o) => o.metadata.name), ['a', 'b']);
+  t.same(
+    objects.map((o) => o.metadata.name),
+    ['a', 'b'],
+  );
 });
 
 t.test('errors name the file, line and column', async (t) => {
@@ -51,8 +63,14 @@ t.test('a directory loads every YAML file below it, namespaces and config before
     'notes.txt': 'not yaml: [',
     'z-namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n',
   });
-  t.same(loadManifests(dir).map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/ns', 'ConfigMap/c', 'Deployment/d']);
-  t.same(loadManifests(path.join(dir, 'a-deploy.yaml')).map((o) => o.kind), ['Deployment']);
+  t.same(
+    loadManifests(dir).map((o) => `${o.kind}/${o.metadata.name}`),
+    ['Namespace/ns', 'ConfigMap/c', 'Deployment/d'],
+  );
+  t.same(
+    loadManifests(path.join(dir, 'a-deploy.yaml')).map((o) => o.kind),
+    ['Deployment'],
+  );
 });
 
 t.test('the code ConfigMaps carry the program files as they are in the repository', async (t) => {
@@ -73,7 +91,10 @@ t.test('the code ConfigMaps carry the program files as they are in the repositor
 
 t.test('pods that mount the code are annotated with its hash, which follows the code', async (t) => {
   const demo = demoManifests();
-  t.same(demo.slice(0, 2).map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/genai-network-demo', 'ConfigMap/genai-agent-code']);
+  t.same(
+    demo.slice(0, 2).map((o) => `${o.kind}/${o.metadata.name}`),
+    ['Namespace/genai-network-demo', 'ConfigMap/genai-agent-code'],
+  );
   const hashes = demo.filter((o) => o.kind === 'Deployment').map((d) => (d.spec as any).template.metadata.annotations[codeHashAnnotation]);
   t.equal(hashes.length, 3);
   t.match(hashes[0], /^[0-9a-f]{64}$/);
@@ -95,7 +116,10 @@ t.test('the traffic Job runs for the asked duration and seed; the probe is the g
   t.equal(code!.metadata.name, 'traffic-generator-code');
   t.same([job!.kind, job!.metadata.name], ['Job', 'traffic-generator']);
   const container = (job!.spec as any).template.spec.containers[0];
-  t.same(container.env, [{ name: 'DURATION', value: '7500ms' }, { name: 'SEED', value: '9' }]);
+  t.same(container.env, [
+    { name: 'DURATION', value: '7500ms' },
+    { name: 'SEED', value: '9' },
+  ]);
   t.match((job!.spec as any).template.metadata.annotations, { [codeHashAnnotation]: /^[0-9a-f]{64}$/ });
   const unseeded = (trafficManifests({ durationMs: 20_000 })[1]!.spec as any).template.spec.containers[0].env;
   t.same(unseeded, [{ name: 'DURATION', value: '20000ms' }]);
@@ -108,7 +132,10 @@ t.test('the traffic Job runs for the asked duration and seed; the probe is the g
 t.test('policy scenarios differ only in the NetworkPolicy', async (t) => {
   const good = policyManifests('default');
   const broken = policyManifests('broken-policy');
-  t.same(good.map((o) => `${o.kind}/${o.metadata.name}`), broken.map((o) => `${o.kind}/${o.metadata.name}`));
+  t.same(
+    good.map((o) => `${o.kind}/${o.metadata.name}`),
+    broken.map((o) => `${o.kind}/${o.metadata.name}`),
+  );
   t.same(good.slice(1), broken.slice(1));
   t.not(JSON.stringify(good[0]), JSON.stringify(broken[0]));
 });

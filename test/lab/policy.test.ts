@@ -28,14 +28,24 @@ t.test('round trip: suggested from a run, applied to the next, PASS with the pro
   const suggested = join(first, 'suggested-policy.yaml');
   t.ok(existsSync(suggested), 'suggested-policy.yaml beside the report');
   const docs = parseAllDocuments(readFileSync(suggested, 'utf8')).map((d) => d.toJS());
-  t.ok(docs.some((d) => d.metadata.name === 'document-agent-from-flows'), 'a policy for document-agent');
+  t.ok(
+    docs.some((d) => d.metadata.name === 'document-agent-from-flows'),
+    'a policy for document-agent',
+  );
   const report1 = readReport(first);
-  t.ok(report1.policy?.applied.some((p) => p.name === 'genai-network-policy'), 'the guide’s policy is listed as applied');
+  t.ok(
+    report1.policy?.applied.some((p) => p.name === 'genai-network-policy'),
+    'the guide’s policy is listed as applied',
+  );
   const md1 = readFileSync(join(first, 'report.md'), 'utf8');
   t.match(md1, /## Policy\n/);
   t.match(md1, '[suggested-policy.yaml](suggested-policy.yaml)');
   const probeDrop = report1.drops.find((d) => d.policy)?.edges.find((e) => e.source === `${ns}/test-pod`);
-  t.match(probeDrop, { policies: ['genai-network-policy', 'genai-l7-visibility-processing'], missingRule: /^no ingress rule allows app=test-pod(, run=test-pod)? on TCP\/80$/ }, 'the probe drop names the policies and the missing rule');
+  t.match(
+    probeDrop,
+    { policies: ['genai-network-policy', 'genai-l7-visibility-processing'], missingRule: /^no ingress rule allows app=test-pod(, run=test-pod)? on TCP\/80$/ },
+    'the probe drop names the policies and the missing rule',
+  );
 
   const second = join(t.testdir(), 'second');
   // Shorter than the first: every batch pattern still runs (the generator plays each one), on edges the first run saw.
@@ -45,8 +55,14 @@ t.test('round trip: suggested from a run, applied to the next, PASS with the pro
   t.equal(report2.compliance.status, 'PASS');
   t.same(report2.compliance.checks.find((c) => c.id === 'allowed-dropped')?.violations, [], 'no allowed edge was dropped');
   t.ok((probeEdge(report2)?.policyDenied ?? 0) > 0, 'the probe is still denied');
-  t.notOk(report2.policy?.applied.some((p) => p.name === 'genai-network-policy'), 'the guide’s policy was not applied');
-  t.ok(report2.policy?.applied.some((p) => p.name === 'document-agent-from-flows'), 'the suggested one was');
+  t.notOk(
+    report2.policy?.applied.some((p) => p.name === 'genai-network-policy'),
+    'the guide’s policy was not applied',
+  );
+  t.ok(
+    report2.policy?.applied.some((p) => p.name === 'document-agent-from-flows'),
+    'the suggested one was',
+  );
 });
 
 t.test('broken-policy: the report names genai-network-policy and the missing egress rule', async (t) => {
@@ -54,7 +70,10 @@ t.test('broken-policy: the report names genai-network-policy and the missing egr
   const out = r.out;
   t.equal(r.code, 1, `FAIL\n${r.stdout}\n${r.stderr}`);
   const md = readFileSync(join(out, 'report.md'), 'utf8');
-  t.match(md, /genai-network-policy(, genai-l7-visibility-processing)? selects? document-agent \(tier=processing\) for egress; no egress rule allows tier=inference on TCP\/80/);
+  t.match(
+    md,
+    /genai-network-policy(, genai-l7-visibility-processing)? selects? document-agent \(tier=processing\) for egress; no egress rule allows tier=inference on TCP\/80/,
+  );
   const report = readReport(out);
   const edge = report.drops.find((d) => d.policy)?.edges.find((e) => e.source === `${ns}/document-agent` && e.destination === `${ns}/llm-service`);
   t.match(edge, { policies: Array, missingRule: 'no egress rule allows tier=inference on TCP/80' });

@@ -83,7 +83,11 @@ t.test('on a fresh embedded cluster', async (t) => {
     t.equal(res.code, 0, `exit 0\n${res.stdout}\n${res.stderr}`);
     const events = jsonLines(t, res.stdout);
     const ends = events.filter((e) => e.event === 'task-end');
-    t.same(ends.map((e) => e.id), labTasks.map((task) => task.id), 'every task, in order');
+    t.same(
+      ends.map((e) => e.id),
+      labTasks.map((task) => task.id),
+      'every task, in order',
+    );
     t.same([...new Set(ends.map((e) => e.outcome))], ['planned'], 'each one planned');
     t.ok(
       events.some((e) => e.event === 'info' && /kube-system\/hubble-relay \(not created yet: deploy-hubble creates it\)/.test(String(e.line))),
@@ -99,13 +103,21 @@ t.test('on a fresh embedded cluster', async (t) => {
     t.equal(res.code, 0, `exit 0\n${res.stdout}\n${res.stderr}`);
     const events = jsonLines(t, res.stdout);
     const ends = events.filter((e) => e.event === 'task-end');
-    t.same(ends.map((e) => e.id), labTasks.map((task) => task.id), 'every task, in order');
-    t.same(ends.filter((e) => e.outcome !== 'done' && e.outcome !== 'unchanged'), [], 'each one done (or already as intended)');
+    t.same(
+      ends.map((e) => e.id),
+      labTasks.map((task) => task.id),
+      'every task, in order',
+    );
+    t.same(
+      ends.filter((e) => e.outcome !== 'done' && e.outcome !== 'unchanged'),
+      [],
+      'each one done (or already as intended)',
+    );
     t.match(events.at(-1), { event: 'finished', verdict: 'PASS', exitCode: 0, report: join(out, 'report.md') });
     t.match(readFileSync(join(out, 'report.md'), 'utf8'), /^# ✅ PASS/);
   });
 
-  t.test('analyze alone reports the latest run\'s flows.jsonl and ends with where its report is', async (t) => {
+  t.test("analyze alone reports the latest run's flows.jsonl and ends with where its report is", async (t) => {
     const cwd = mkdtempSync(join(tmpdir(), 'lab-analyze-'));
     t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
 
@@ -131,7 +143,7 @@ t.test('on a fresh embedded cluster', async (t) => {
     t.equal(report.input.source, join(latest, 'flows.jsonl'), "the report's source is the file read");
     t.ok(report.totals.flows > 100, `${report.totals.flows} flows analysed`);
     const verdict = /lab finished in [\d.]+s: (\w+)/.exec(res.stdout)?.[1];
-    t.equal(verdict, report.compliance.status, 'the verdict printed is the report\'s');
+    t.equal(verdict, report.compliance.status, "the verdict printed is the report's");
 
     const json = await hubbleLab(['run', 'analyze', '--json', ...kubeconfig], cwd);
     t.equal(json.code, res.code, 'the same exit code with --json');

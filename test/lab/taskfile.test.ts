@@ -39,7 +39,12 @@ t.test('every hubble-lab run in the Taskfile names tasks of the registry', async
   for (const [name, entry] of Object.entries(taskfile.tasks)) {
     for (const cmd of commands(entry)) {
       const run = runIds(cmd);
-      if (run) t.same(run.filter((id) => !ids.has(id)), [], `${name}: ${cmd}`);
+      if (run)
+        t.same(
+          run.filter((id) => !ids.has(id)),
+          [],
+          `${name}: ${cmd}`,
+        );
     }
   }
 });

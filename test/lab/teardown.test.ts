@@ -18,7 +18,18 @@ t.test('teardown undoes enable-hubble, deploy-hubble and deploy-demo', async (t)
   t.equal(before['enable-hubble'], 'false', 'a fresh sim has Hubble disabled');
 
   const runDir = join(t.testdir(), 'run');
-  const setup = await hubbleLab(['run', 'preflight', 'enable-hubble', 'deploy-hubble', 'deploy-demo', '--kubeconfig', sim.kubeconfigPath, '--yes', '--out', runDir]);
+  const setup = await hubbleLab([
+    'run',
+    'preflight',
+    'enable-hubble',
+    'deploy-hubble',
+    'deploy-demo',
+    '--kubeconfig',
+    sim.kubeconfigPath,
+    '--yes',
+    '--out',
+    runDir,
+  ]);
   t.equal(setup.code, 0, `setup\n${setup.stdout}\n${setup.stderr}`);
   t.notOk(existsSync(runDir), 'tasks that write no report leave no empty report folder');
   t.equal((await config())['enable-hubble'], 'true');

@@ -26,9 +26,15 @@ t.test('analysis from Prometheus agrees with the analysis of the same flows', { 
   const { analysis: fromMetrics, queries } = await analyzeFromMetrics(prom.client, { start, end });
   t.ok(queries > 10, `${queries} PromQL queries`);
 
-  const httpEdges = (a: typeof fromFlows) => a.edges.filter((e) => e.http).map((e) => ({ edge: `${e.source} → ${e.destination}`, requests: e.http!.requests, errors: e.http!.errors, byStatus: e.http!.byStatus }));
+  const httpEdges = (a: typeof fromFlows) =>
+    a.edges
+      .filter((e) => e.http)
+      .map((e) => ({ edge: `${e.source} → ${e.destination}`, requests: e.http!.requests, errors: e.http!.errors, byStatus: e.http!.byStatus }));
   t.same(httpEdges(fromMetrics), httpEdges(fromFlows), 'the same HTTP edges, request and error counts');
-  t.same(httpEdges(fromMetrics).map((e) => e.edge), ['demo/agent-coordinator → demo/llm-service']);
+  t.same(
+    httpEdges(fromMetrics).map((e) => e.edge),
+    ['demo/agent-coordinator → demo/llm-service'],
+  );
   const http = fromMetrics.edges.find((e) => e.http)!.http!;
   t.equal(http.errorRate, 4 / 20);
   t.ok(http.latencyMs && http.latencyMs.p50 > 25 && http.latencyMs.p50 <= 250, `p50 ${http.latencyMs?.p50} ms within the buckets of 30 and 200 ms`);
@@ -47,7 +53,11 @@ t.test('analysis from Prometheus agrees with the analysis of the same flows', { 
   t.equal(fromMetrics.totals.flows, fromFlows.totals.flows);
   t.same(fromMetrics.totals.policyVerdicts, fromFlows.totals.policyVerdicts);
   const coordinator = fromMetrics.edges.find((e) => e.http)!;
-  t.same(coordinator.ports.find((p) => p.port === 80), { protocol: 'TCP', port: 80, flows: coordinator.ports.find((p) => p.port === 80)!.flows }, 'ports from port-distribution');
+  t.same(
+    coordinator.ports.find((p) => p.port === 80),
+    { protocol: 'TCP', port: 80, flows: coordinator.ports.find((p) => p.port === 80)!.flows },
+    'ports from port-distribution',
+  );
   t.ok(coordinator.delivered >= 20, 'the SYNs reached the server');
   t.equal(fromMetrics.dns.queries, 1);
   t.same(fromMetrics.dns.byRcode, { NOERROR: 1 });
@@ -58,15 +68,22 @@ t.test('analysis from Prometheus agrees with the analysis of the same flows', { 
 
   const r = reconcile(fromFlows, fromMetrics);
   t.equal(r.status, 'ok', 'flows and metrics reconcile');
-  t.ok(r.checks.every((c) => c.flows === c.metrics), 'exactly, here: no traffic outside the window');
+  t.ok(
+    r.checks.every((c) => c.flows === c.metrics),
+    'exactly, here: no traffic outside the window',
+  );
 
   const { section } = await labMetricsSection(prom.url, fromFlows, { namespaces: ['demo'] });
   t.equal(section.source, prom.url);
-  t.equal(section.reconciliation?.status, 'ok', 'the lab\'s section: the flows\' window read from metrics, reconciled');
+  t.equal(section.reconciliation?.status, 'ok', "the lab's section: the flows' window read from metrics, reconciled");
   t.ok(section.window && Date.parse(section.window.start) === Date.parse(fromFlows.window.start!), 'from the first flow');
   t.ok(section.window && Date.parse(section.window.end) >= Date.parse(fromFlows.window.end!), 'to the first scrape after the last flow');
   const down = await labMetricsSection('http://127.0.0.1:9', fromFlows, { namespaces: ['demo'], scrapeTimeoutMs: 1000 });
-  t.match(down.section, { source: 'http://127.0.0.1:9', reconciliation: null, note: /^metrics could not be read from http:\/\/127\.0\.0\.1:9: Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/ });
+  t.match(down.section, {
+    source: 'http://127.0.0.1:9',
+    reconciliation: null,
+    note: /^metrics could not be read from http:\/\/127\.0\.0\.1:9: Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/,
+  });
   t.same(notCollected('no prometheus binary'), { source: null, window: null, reconciliation: null, note: 'metrics were not collected: no prometheus binary' });
 
   const scoped = await analyzeFromMetrics(prom.client, { start, end }, { namespaces: ['other'] });

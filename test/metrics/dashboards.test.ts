@@ -12,7 +12,7 @@ import { demoTraffic, labAgents } from './fixtures.ts';
 
 const all = () => Object.entries(dashboards()).flatMap(([file, d]) => expressions(d).map((e) => ({ file, ...e })));
 
-t.test('the committed dashboards are the generator\'s output (npm run dashboards)', async (t) => {
+t.test("the committed dashboards are the generator's output (npm run dashboards)", async (t) => {
   for (const [file, dashboard] of Object.entries(dashboards())) {
     t.same(JSON.parse(readFileSync(path.join(dashboardsDir, file), 'utf8')), JSON.parse(JSON.stringify(dashboard)), file);
   }
@@ -20,7 +20,21 @@ t.test('the committed dashboards are the generator\'s output (npm run dashboards
   const cm = parseYaml(readFileSync(dashboardsConfigMapPath, 'utf8').replace(/^#.*\n/, ''));
   t.same(Object.keys(cm.data).sort(), Object.keys(dashboards()).sort());
   const panels = all().map((e) => e.panel);
-  for (const title of ['Flows by verdict', 'Flows by type', 'Drops by reason', 'Policy verdicts', 'Request rate', 'Error ratio', 'Latency p50', 'Latency p95', 'Latency p99', 'DNS queries by client', 'DNS responses by rcode', 'TCP flags', 'Lost events']) {
+  for (const title of [
+    'Flows by verdict',
+    'Flows by type',
+    'Drops by reason',
+    'Policy verdicts',
+    'Request rate',
+    'Error ratio',
+    'Latency p50',
+    'Latency p95',
+    'Latency p99',
+    'DNS queries by client',
+    'DNS responses by rcode',
+    'TCP flags',
+    'Lost events',
+  ]) {
     t.ok(panels.includes(title), `a panel "${title}"`);
   }
 });
@@ -33,7 +47,7 @@ function references(expr: string): { metrics: string[]; labels: string[] } {
   return { metrics, labels: [...new Set([...grouped, ...matched])].filter((l) => l !== 'le') };
 }
 
-t.test('every expression\'s metrics and labels are in a scrape of the sim\'s agents', async (t) => {
+t.test("every expression's metrics and labels are in a scrape of the sim's agents", async (t) => {
   const { hub, targets } = await labAgents(t);
   demoTraffic((flow, node) => hub.record(flow, node), 10);
   const scrapes: Scrape[] = [];

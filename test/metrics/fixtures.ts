@@ -9,7 +9,12 @@ import { SimHubble } from '../../lib/sim/hubble/hub.ts';
 import { hubbleMetrics } from '../../lib/lab/cilium-config.ts';
 import { agentPod, clusterName, demoEndpoint, nodeIP, nodes, testDatapath } from '../sim/hubble/fixtures.ts';
 
-export const labConfig = hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-metrics-server': ':9965', 'hubble-metrics': hubbleMetrics });
+export const labConfig = hubbleAgentConfig({
+  'enable-hubble': 'true',
+  'hubble-listen-address': ':4244',
+  'hubble-metrics-server': ':9965',
+  'hubble-metrics': hubbleMetrics,
+});
 
 /** Agents on the three nodes; their real metrics addresses, labelled by node as the lab's scrape config does. */
 export async function labAgents(t: Test): Promise<{ hub: SimHubble; targets: { address: string; labels: Record<string, string> }[] }> {
@@ -34,7 +39,12 @@ export function demoTraffic(sink: (flow: Flow, node: string) => void, n: number)
     conn.packet('client', { SYN: true }, { ingress: { side: 'ingress', verdict: 'REDIRECTED', matchType: 2 } });
     conn.packet('server', { SYN: true, ACK: true });
     conn.httpRequest('ingress', { method: 'POST', url: 'http://llm-service/v1/generate' });
-    conn.httpResponse('ingress', { code: i % 5 === 0 ? 503 : 200, method: 'POST', url: 'http://llm-service/v1/generate', latencyNs: BigInt((i % 2 ? 30 : 200) * 1_000_000) });
+    conn.httpResponse('ingress', {
+      code: i % 5 === 0 ? 503 : 200,
+      method: 'POST',
+      url: 'http://llm-service/v1/generate',
+      latencyNs: BigInt((i % 2 ? 30 : 200) * 1_000_000),
+    });
     conn.packet('client', { FIN: true, ACK: true });
   }
   for (let i = 0; i < 3; i++) {
@@ -42,7 +52,17 @@ export function demoTraffic(sink: (flow: Flow, node: string) => void, n: number)
     denied.policyVerdict({ side: 'ingress', verdict: 'DROPPED', matchType: 0, dropReason: 'POLICY_DENIED' }, { SYN: true });
     denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
   }
-  const dns = new ConnectionFlows({ client: coordinator, server: { ...llm, ip: '127.96.0.10' }, protocol: 'UDP', clientPort: 43000, serverPort: 53 }, sink, { clusterName });
+  const dns = new ConnectionFlows({ client: coordinator, server: { ...llm, ip: '127.96.0.10' }, protocol: 'UDP', clientPort: 43000, serverPort: 53 }, sink, {
+    clusterName,
+  });
   dns.dnsRequest('llm-service.demo.svc.cluster.local.', ['A']);
-  dns.dnsResponse({ query: 'llm-service.demo.svc.cluster.local.', qtypes: ['A'], ips: ['127.96.1.5'], ttl: 30, rcode: 0, rrtypes: ['A'], latencyNs: 1_000_000n });
+  dns.dnsResponse({
+    query: 'llm-service.demo.svc.cluster.local.',
+    qtypes: ['A'],
+    ips: ['127.96.1.5'],
+    ttl: 30,
+    rcode: 0,
+    rrtypes: ['A'],
+    latencyNs: 1_000_000n,
+  });
 }

@@ -29,7 +29,11 @@ t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduc
   t.match(report.metrics, { source: /^http:\/\/127\.0\.0\.1:\d+$/, note: null, reconciliation: { status: 'ok' } }, 'report.json: metrics reconciled');
   const kinds = new Set(report.metrics.reconciliation.checks.map((c: any) => c.kind));
   t.same([...kinds].sort(), ['drops', 'flows-by-verdict', 'http-requests']);
-  for (const edge of [`${ns}/traffic-generator → ${ns}/agent-coordinator`, `${ns}/agent-coordinator → ${ns}/document-agent`, `${ns}/document-agent → ${ns}/llm-service`]) {
+  for (const edge of [
+    `${ns}/traffic-generator → ${ns}/agent-coordinator`,
+    `${ns}/agent-coordinator → ${ns}/document-agent`,
+    `${ns}/document-agent → ${ns}/llm-service`,
+  ]) {
     const c = report.metrics.reconciliation.checks.find((x: any) => x.name === `http requests ${edge}`);
     t.ok(c && c.ok && c.flows > 0, `${edge}: ${c?.flows} requests in flows, ${c?.metrics} in metrics`);
   }
@@ -40,12 +44,32 @@ t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduc
   const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19290 });
   t.teardown(() => fwd.close());
   const out2 = join(dir, 'from-metrics');
-  const res = await runHubbleLab(['analyze', '--prometheus', `http://${fwd.address}`, '--since', report.window.start, '--until', report.metrics.window.end,
-    '--namespace', ns, '--expect', expectationsPath, '--out', out2], 60_000);
+  const res = await runHubbleLab(
+    [
+      'analyze',
+      '--prometheus',
+      `http://${fwd.address}`,
+      '--since',
+      report.window.start,
+      '--until',
+      report.metrics.window.end,
+      '--namespace',
+      ns,
+      '--expect',
+      expectationsPath,
+      '--out',
+      out2,
+    ],
+    60_000,
+  );
   const fromMetrics = JSON.parse(read(out2, 'report.json'));
   // Counters are read at the scrape after the flows' last one, so a request in flight at the window's end can be in
   // the metrics only: the counts agree within the reconciliation's tolerance, and the workflow's edges are in both.
-  const workflow = [`${ns}/traffic-generator → ${ns}/agent-coordinator`, `${ns}/agent-coordinator → ${ns}/document-agent`, `${ns}/document-agent → ${ns}/llm-service`];
+  const workflow = [
+    `${ns}/traffic-generator → ${ns}/agent-coordinator`,
+    `${ns}/agent-coordinator → ${ns}/document-agent`,
+    `${ns}/document-agent → ${ns}/llm-service`,
+  ];
   for (const edge of workflow) {
     t.ok(edgesOf(report).includes(edge) && edgesOf(fromMetrics).includes(edge), `${edge} is an edge in both reports`);
   }

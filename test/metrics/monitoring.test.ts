@@ -46,7 +46,11 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
     const up = (await prom.targets()).filter((x) => x.job === 'hubble-metrics' && x.health === 'up');
     return up.length === 3 ? up : undefined;
   });
-  t.same(targets.map((x) => x.labels['instance']).sort(), ['127.18.0.2:9965', '127.18.0.3:9965', '127.18.0.4:9965'], 'instances are the agents\' pod addresses, as on a cluster');
+  t.same(
+    targets.map((x) => x.labels['instance']).sort(),
+    ['127.18.0.2:9965', '127.18.0.3:9965', '127.18.0.4:9965'],
+    "instances are the agents' pod addresses, as on a cluster",
+  );
   t.same(targets.map((x) => x.labels['node']).sort(), ['sim-control-plane', 'sim-worker', 'sim-worker2'], 'labelled with their node');
 
   // Relay's connections to the agents are observed flows: counted, and stored by now.

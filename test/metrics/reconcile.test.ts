@@ -18,7 +18,9 @@ function flowsAnalysis() {
     conn.httpRequest('ingress', { method: 'GET', url: '/' });
     conn.httpResponse('ingress', { code: 200, method: 'GET', url: '/', latencyNs: 1_000_000n });
   }
-  const denied = new ConnectionFlows({ client: server, server: client, protocol: 'TCP', clientPort: 42000, serverPort: 80 }, (f) => agg.addFlow(f), { clusterName });
+  const denied = new ConnectionFlows({ client: server, server: client, protocol: 'TCP', clientPort: 42000, serverPort: 80 }, (f) => agg.addFlow(f), {
+    clusterName,
+  });
   denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
   return agg.finish();
 }
@@ -27,12 +29,15 @@ t.test('the same numbers reconcile; each kind of check is listed', async (t) => 
   const a = flowsAnalysis();
   const r = reconcile(a, structuredClone(a));
   t.equal(r.status, 'ok');
-  t.same(r.checks.map((c) => [c.kind, c.name]), [
-    ['http-requests', 'http requests demo/a → demo/b'],
-    ['drops', 'drops POLICY_DENIED'],
-    ['flows-by-verdict', 'flows DROPPED'],
-    ['flows-by-verdict', 'flows FORWARDED'],
-  ]);
+  t.same(
+    r.checks.map((c) => [c.kind, c.name]),
+    [
+      ['http-requests', 'http requests demo/a → demo/b'],
+      ['drops', 'drops POLICY_DENIED'],
+      ['flows-by-verdict', 'flows DROPPED'],
+      ['flows-by-verdict', 'flows FORWARDED'],
+    ],
+  );
   t.equal(mismatchWarning(r), undefined);
   t.match(r.tolerance, /HTTP requests and drops: \|flows − metrics\| ≤ max\(2, 2%\)/);
 });
@@ -48,7 +53,10 @@ t.test('outside the tolerance is a mismatch, named in the warning; inside is not
   far.drops[0]!.count = 10;
   const r = reconcile(a, far);
   t.equal(r.status, 'mismatch');
-  t.same(r.checks.filter((c) => !c.ok).map((c) => c.name), ['http requests demo/a → demo/b', 'drops POLICY_DENIED']);
+  t.same(
+    r.checks.filter((c) => !c.ok).map((c) => c.name),
+    ['http requests demo/a → demo/b', 'drops POLICY_DENIED'],
+  );
   t.equal(
     mismatchWarning(r),
     'flows and Hubble metrics disagree for the same window: http requests demo/a → demo/b (flows 50, metrics 53, tolerance 2); drops POLICY_DENIED (flows 1, metrics 10, tolerance 2)',
@@ -65,8 +73,19 @@ t.test('a mismatch is a warning of the completeness check; the verdict stays', a
   const written = writeCompliance(warned);
   const completeness = written.checks.find((c) => c.id === 'completeness')!;
   t.equal(completeness.status, 'warn');
-  t.match(completeness.summary, /^flows and Hubble metrics disagree for the same window: http requests demo\/a → demo\/b \(flows 50, metrics 60, tolerance 2\)$/);
-  t.same(written.violations.at(-1), { check: 'completeness', severity: 'warn', source: null, destination: null, rule: null, message: completeness.summary, verdict: null });
+  t.match(
+    completeness.summary,
+    /^flows and Hubble metrics disagree for the same window: http requests demo\/a → demo\/b \(flows 50, metrics 60, tolerance 2\)$/,
+  );
+  t.same(written.violations.at(-1), {
+    check: 'completeness',
+    severity: 'warn',
+    source: null,
+    destination: null,
+    rule: null,
+    message: completeness.summary,
+    verdict: null,
+  });
   t.equal(warned.status, compliance.status, 'the verdict does not change');
   t.equal(warned.exitCode, compliance.exitCode);
 });

@@ -21,11 +21,17 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 t.test('results come back in the order the tasks were given, whatever order the workers finish in', async (t) => {
   const list = Array.from({ length: 12 }, (_, i) => i);
   const got = await collect(inOrder<number, number>(numbers(list), { module: echoWorker, setup: { delayMs: 60 }, jobs: 3, ahead: 6 }));
-  t.same(got, list.map((n) => n * n));
+  t.same(
+    got,
+    list.map((n) => n * n),
+  );
 });
 
 t.test("a worker's error reaches the caller with its message, and the workers stop", async (t) => {
-  await t.rejects(collect(inOrder<number, number>(numbers([1, 2, -1, 3]), { module: echoWorker, setup: { delayMs: 0 }, jobs: 2, ahead: 4 })), { name: 'RangeError', message: 'task -1 is refused' });
+  await t.rejects(collect(inOrder<number, number>(numbers([1, 2, -1, 3]), { module: echoWorker, setup: { delayMs: 0 }, jobs: 2, ahead: 4 })), {
+    name: 'RangeError',
+    message: 'task -1 is refused',
+  });
 });
 
 t.test('leaving the loop early stops the workers: the process is not held open', async (t) => {
@@ -62,5 +68,6 @@ t.test('lineRanges covers the file exactly, cut at newlines, with the lines befo
 t.test('--jobs takes a whole number from 1 to 64', async (t) => {
   t.equal(parseJobs(undefined, 'observe'), undefined);
   t.equal(parseJobs('2', 'observe'), 2);
-  for (const bad of ['0', '65', '1.5', 'two', '-1', '']) t.throws(() => parseJobs(bad, 'observe'), { message: /observe: --jobs needs a whole number from 1 to 64/ }, bad);
+  for (const bad of ['0', '65', '1.5', 'two', '-1', ''])
+    t.throws(() => parseJobs(bad, 'observe'), { message: /observe: --jobs needs a whole number from 1 to 64/ }, bad);
 });

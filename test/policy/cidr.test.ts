@@ -19,7 +19,10 @@ t.test('addresses and blocks, both families', async (t) => {
   for (const [cidr, ip, want] of cases) t.equal(inBlock(cidr, ip), want, `${ip} in ${cidr}`);
   t.equal(cidrWithin(parseCidr('10.1.0.0/16')!, parseCidr('10.0.0.0/8')!), true);
   t.equal(cidrWithin(parseCidr('10.0.0.0/8')!, parseCidr('10.1.0.0/16')!), false);
-  t.same(['10.0.0.0/33', '10.0.0/8', 'x/8', '10.0.0.0/-1', '10.0.0.0/'].map((c) => parseCidr(c)), [undefined, undefined, undefined, undefined, undefined]);
+  t.same(
+    ['10.0.0.0/33', '10.0.0/8', 'x/8', '10.0.0.0/-1', '10.0.0.0/'].map((c) => parseCidr(c)),
+    [undefined, undefined, undefined, undefined, undefined],
+  );
   t.equal(parseCidr('10.0.0.1', true), undefined, 'a prefix can be required');
   t.equal(parseAddress('not-an-ip'), undefined);
 });

@@ -30,7 +30,9 @@ t.test('fromEndpoints is scoped to the policy namespace unless it names io.kuber
   const k8sNs = ingressTo('x', 'a', [{ fromEndpoints: [{ matchLabels: { pod: 'b', 'k8s:io.kubernetes.pod.namespace': 'y' } }] }]);
   t.same([allowed([k8sNs], pod('x/b'), pod('x/a')), allowed([k8sNs], pod('y/b'), pod('x/a'))], [false, true]);
 
-  const anyNs = ingressTo('x', 'a', [{ fromEndpoints: [{ matchLabels: { 'k8s:pod': 'b' }, matchExpressions: [{ key: 'io.kubernetes.pod.namespace', operator: 'In', values: ['y', 'z'] }] }] }]);
+  const anyNs = ingressTo('x', 'a', [
+    { fromEndpoints: [{ matchLabels: { 'k8s:pod': 'b' }, matchExpressions: [{ key: 'io.kubernetes.pod.namespace', operator: 'In', values: ['y', 'z'] }] }] },
+  ]);
   t.same(
     ['x/b', 'y/b', 'z/b', 'y/c'].map((p) => allowed([anyNs], pod(p), pod('x/a'))),
     [false, true, true, false],
@@ -70,9 +72,16 @@ t.test('toPorts without peers selects every peer on those ports; protocol defaul
   ];
   for (const [what, src, proto, port, want] of cases) t.equal(allowed([p], src, pod('x/a'), proto, port), want, what);
   const range = ingressTo('x', 'a', [{ toPorts: [{ ports: [{ port: '8000', endPort: 8009, protocol: 'tcp' }] }] }]);
-  t.same([7999, 8000, 8009, 8010].map((port) => allowed([range], pod('x/b'), pod('x/a'), 'TCP', port)), [false, true, true, false]);
+  t.same(
+    [7999, 8000, 8009, 8010].map((port) => allowed([range], pod('x/b'), pod('x/a'), 'TCP', port)),
+    [false, true, true, false],
+  );
   const named = ingressTo('x', 'a', [{ toPorts: [{ ports: [{ port: 'Serve-81-TCP' }] }] }]);
-  t.same([80, 81].map((port) => allowed([named], pod('x/b'), pod('x/a'), 'TCP', port)), [false, true], 'named ports, case-insensitive');
+  t.same(
+    [80, 81].map((port) => allowed([named], pod('x/b'), pod('x/a'), 'TCP', port)),
+    [false, true],
+    'named ports, case-insensitive',
+  );
 });
 
 t.test('entities: world, cluster, host and remote-node relative to the pod, kube-apiserver, all', async (t) => {
@@ -101,12 +110,20 @@ t.test('entities: world, cluster, host and remote-node relative to the pod, kube
 });
 
 t.test('CIDR and FQDN peers select only the world', async (t) => {
-  const cidr = ciliumPolicy('x', 'cidr', { endpointSelector: {}, egress: [{ toCIDRSet: [{ cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] }] }, { toCIDR: ['198.51.100.7'] }] });
+  const cidr = ciliumPolicy('x', 'cidr', {
+    endpointSelector: {},
+    egress: [{ toCIDRSet: [{ cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] }] }, { toCIDR: ['198.51.100.7'] }],
+  });
   t.same(
-    [world('203.0.113.1'), world('203.0.113.129'), world('198.51.100.7'), world('198.51.100.8'), pod('y/a')].map((d) => allowed([cidr], pod('x/a'), d, 'TCP', 443)),
+    [world('203.0.113.1'), world('203.0.113.129'), world('198.51.100.7'), world('198.51.100.8'), pod('y/a')].map((d) =>
+      allowed([cidr], pod('x/a'), d, 'TCP', 443),
+    ),
     [true, false, true, false, false],
   );
-  const fqdn = ciliumPolicy('x', 'fqdn', { endpointSelector: {}, egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }, { matchName: 'api.github.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }] });
+  const fqdn = ciliumPolicy('x', 'fqdn', {
+    endpointSelector: {},
+    egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }, { matchName: 'api.github.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }],
+  });
   const cases: [string, Endpoint, number, boolean][] = [
     ['pattern', world('203.0.113.9', ['www.example.com.']), 443, true],
     ['pattern is one label deep', world('203.0.113.9', ['a.b.example.com']), 443, false],
@@ -151,9 +168,15 @@ t.test('deny rules win over every allow and report POLICY_DENY with the denying 
 });
 
 t.test('NetworkPolicy and CiliumNetworkPolicy allows add up; any selecting policy isolates the direction', async (t) => {
-  const np = networkPolicy('x', 'from-y', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }] });
+  const np = networkPolicy('x', 'from-y', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }],
+  });
   const cnp = ingressTo('x', 'a', [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'z' } }] }]);
-  t.same(['x/b', 'y/b', 'z/b'].map((p) => allowed([np, cnp], pod(p), pod('x/a'))), [false, true, true]);
+  t.same(
+    ['x/b', 'y/b', 'z/b'].map((p) => allowed([np, cnp], pod(p), pod('x/a'))),
+    [false, true, true],
+  );
   const d = decide([np, cnp], pod('z/b'), pod('x/a'));
   t.same(d.ingress.allowedBy, [{ kind: 'CiliumNetworkPolicy', name: 'cnp', namespace: 'x' }]);
 });
@@ -188,7 +211,17 @@ t.test('an http rule redirects the port to the proxy with its rules; other peers
     ingress: [
       {
         fromEndpoints: [{ matchLabels: { tier: 'orchestration' } }],
-        toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/health' }, { method: 'POST', path: '/process/.*' }] } }],
+        toPorts: [
+          {
+            ports: [{ port: '80', protocol: 'TCP' }],
+            rules: {
+              http: [
+                { method: 'GET', path: '/health' },
+                { method: 'POST', path: '/process/.*' },
+              ],
+            },
+          },
+        ],
       },
     ],
   });
@@ -204,9 +237,23 @@ t.test('an http rule redirects the port to the proxy with its rules; other peers
       deniedBy: [],
       match: 'L3-L4',
       matchedBy: [{ kind: 'CiliumNetworkPolicy', name: 'l7', namespace: 'genai-network-demo' }],
-      l7: { kind: 'http', rules: [{ method: 'GET', path: '/health' }, { method: 'POST', path: '/process/.*' }] },
+      l7: {
+        kind: 'http',
+        rules: [
+          { method: 'GET', path: '/health' },
+          { method: 'POST', path: '/process/.*' },
+        ],
+      },
     },
-    l7: { ingress: { kind: 'http', rules: [{ method: 'GET', path: '/health' }, { method: 'POST', path: '/process/.*' }] } },
+    l7: {
+      ingress: {
+        kind: 'http',
+        rules: [
+          { method: 'GET', path: '/health' },
+          { method: 'POST', path: '/process/.*' },
+        ],
+      },
+    },
   });
   const other = decide([http], lab.get('probe')!, lab.get('doc-1')!);
   t.same([other.allowed, other.dropReason, other.l7], [false, 'POLICY_DENIED', undefined]);
@@ -240,7 +287,9 @@ t.test('a dns rule redirects DNS to the DNS proxy; egress and ingress proxies ar
   });
   const egressHttp = ciliumPolicy('genai-network-demo', 'doc-http', {
     endpointSelector: { matchLabels: { tier: 'processing' } },
-    egress: [{ toEndpoints: [{ matchLabels: { tier: 'inference' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/v1/.*' }] } }] }],
+    egress: [
+      { toEndpoints: [{ matchLabels: { tier: 'inference' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/v1/.*' }] } }] },
+    ],
   });
   t.same(decide([ingressHttp, egressHttp], lab.get('doc-1')!, lab.get('llm')!).l7, {
     egress: { kind: 'http', rules: [{ path: '/v1/.*' }] },
@@ -250,13 +299,41 @@ t.test('a dns rule redirects DNS to the DNS proxy; egress and ingress proxies ar
 
 t.test('a policy the agent would refuse is rejected with its reason, and has no effect', async (t) => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
-    ['two kinds of peers', { endpointSelector: {}, ingress: [{ fromEndpoints: [{}], fromEntities: ['world'] }] }, /^spec\.ingress\[0\]: Combining fromEndpoints and fromEntities is not supported yet/],
-    ['dns rules on ingress', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '53' }], rules: { dns: [{ matchPattern: '*' }] } }] }] }, /DNS rules are not allowed on ingress/],
-    ['http rules on UDP', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'UDP' }], rules: { http: [{}] } }] }] }, /L7 rules can only apply to TCP/],
-    ['http rules with port 0', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }], rules: { http: [{}] } }] }] }, /port is 0/],
-    ['invalid path regex', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/api/(' }] } }] }] }, /http\[0\]\.path: invalid regular expression/],
-    ['lookahead is not RE2', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/(?!admin).*' }] } }] }] }, /not RE2 syntax/],
-    ['bad dns pattern', { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '53' }], rules: { dns: [{ matchPattern: 'a+b' }] } }] }] }, /matchPattern: invalid pattern "a\+b"/],
+    [
+      'two kinds of peers',
+      { endpointSelector: {}, ingress: [{ fromEndpoints: [{}], fromEntities: ['world'] }] },
+      /^spec\.ingress\[0\]: Combining fromEndpoints and fromEntities is not supported yet/,
+    ],
+    [
+      'dns rules on ingress',
+      { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '53' }], rules: { dns: [{ matchPattern: '*' }] } }] }] },
+      /DNS rules are not allowed on ingress/,
+    ],
+    [
+      'http rules on UDP',
+      { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'UDP' }], rules: { http: [{}] } }] }] },
+      /L7 rules can only apply to TCP/,
+    ],
+    [
+      'http rules with port 0',
+      { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }], rules: { http: [{}] } }] }] },
+      /port is 0/,
+    ],
+    [
+      'invalid path regex',
+      { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/api/(' }] } }] }] },
+      /http\[0\]\.path: invalid regular expression/,
+    ],
+    [
+      'lookahead is not RE2',
+      { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/(?!admin).*' }] } }] }] },
+      /not RE2 syntax/,
+    ],
+    [
+      'bad dns pattern',
+      { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '53' }], rules: { dns: [{ matchPattern: 'a+b' }] } }] }] },
+      /matchPattern: invalid pattern "a\+b"/,
+    ],
     ['unknown entity', { endpointSelector: {}, egress: [{ toEntities: ['internet'] }] }, /toEntities\[0\]: unsupported entity: internet/],
     ['no rule sections', { endpointSelector: {} }, /rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny/],
     ['no selector', { ingress: [{}] }, /rule must have one of EndpointSelector or NodeSelector/],
@@ -264,7 +341,11 @@ t.test('a policy the agent would refuse is rejected with its reason, and has no 
     ['toServices', { endpointSelector: {}, egress: [{ toServices: [{ k8sService: { serviceName: 'a' } }] }] }, /toServices: is not supported/],
     ['unparsable port', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '70000' }] }] }] }, /Unable to parse port/],
     ['missing port', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ protocol: 'TCP' }] }] }] }, /Port must be specified/],
-    ['L7 on a deny rule', { endpointSelector: {}, ingressDeny: [{ toPorts: [{ ports: [{ port: '80' }], rules: { http: [{}] } }] }] }, /deny rules do not support L7 rules/],
+    [
+      'L7 on a deny rule',
+      { endpointSelector: {}, ingressDeny: [{ toPorts: [{ ports: [{ port: '80' }], rules: { http: [{}] } }] }] },
+      /deny rules do not support L7 rules/,
+    ],
   ];
   for (const [what, spec, reason] of bad) {
     const set = compilePolicies([ciliumPolicy('x', 'bad', spec)]);

@@ -120,8 +120,16 @@ t.test('the match type of the deciding entry, and the policies behind it, as Cil
     ['protocol, any peer', [np('a', { ports: [{ protocol: 'TCP' }] })], 'Proto-Only'],
     ['peer, any port', [np('a', { from: [fromCoordinator] })], 'L3-Only'],
     ['anything', [np('a', {})], 'all'],
-    ['the all entity is any peer', [ciliumPolicy(ns, 'a', { endpointSelector: { matchLabels: { tier: 'processing' } }, ingress: [{ fromEntities: ['all'] }] })], 'all'],
-    ['the cluster entity names peers', [ciliumPolicy(ns, 'a', { endpointSelector: { matchLabels: { tier: 'processing' } }, ingress: [{ fromEntities: ['cluster'] }] })], 'L3-Only'],
+    [
+      'the all entity is any peer',
+      [ciliumPolicy(ns, 'a', { endpointSelector: { matchLabels: { tier: 'processing' } }, ingress: [{ fromEntities: ['all'] }] })],
+      'all',
+    ],
+    [
+      'the cluster entity names peers',
+      [ciliumPolicy(ns, 'a', { endpointSelector: { matchLabels: { tier: 'processing' } }, ingress: [{ fromEntities: ['cluster'] }] })],
+      'L3-Only',
+    ],
   ];
   for (const [what, policies, match] of cases) {
     const side = ingress(policies);
@@ -131,19 +139,42 @@ t.test('the match type of the deciding entry, and the policies behind it, as Cil
   const peerOnly = np('peer-only', { from: [fromCoordinator] });
   const portOnly = np('port-only', { ports: [{ port: 80 }] });
   const both = ingress([peerOnly, portOnly]);
-  t.same([both.match, both.matchedBy.map((r) => r.name), both.allowedBy.map((r) => r.name)], ['L4-Only', ['port-only'], ['peer-only', 'port-only']], 'a port entry wins over a peer entry; correlation names only its policy');
+  t.same(
+    [both.match, both.matchedBy.map((r) => r.name), both.allowedBy.map((r) => r.name)],
+    ['L4-Only', ['port-only'], ['peer-only', 'port-only']],
+    'a port entry wins over a peer entry; correlation names only its policy',
+  );
   const twice = ingress([np('x', { from: [fromCoordinator], ports: [{ port: 80 }] }), np('y', { from: [{ podSelector: {} }], ports: [{ port: 80 }] })]);
-  t.same(twice.matchedBy.map((r) => r.name), ['x', 'y'], 'rules of two policies making one entry both count');
+  t.same(
+    twice.matchedBy.map((r) => r.name),
+    ['x', 'y'],
+    'rules of two policies making one entry both count',
+  );
 
   const denied = ingress([np('a', { from: [fromCoordinator], ports: [{ port: 80 }] })], pod('probe'));
   t.same([denied.allowed, denied.dropReason, denied.match, denied.matchedBy], [false, 'POLICY_DENIED', 'none', []], 'default deny matches no entry');
-  const deny = ciliumPolicy(ns, 'deny', { endpointSelector: { matchLabels: { tier: 'processing' } }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { tier: 'orchestration' } }] }] });
+  const deny = ciliumPolicy(ns, 'deny', {
+    endpointSelector: { matchLabels: { tier: 'processing' } },
+    ingressDeny: [{ fromEndpoints: [{ matchLabels: { tier: 'orchestration' } }] }],
+  });
   const explicit = ingress([np('allow', {}), deny]);
-  t.same([explicit.dropReason, explicit.match, explicit.matchedBy.map((r) => r.name)], ['POLICY_DENY', 'L3-Only', ['deny']], 'a deny rule reports its own entry');
+  t.same(
+    [explicit.dropReason, explicit.match, explicit.matchedBy.map((r) => r.name)],
+    ['POLICY_DENY', 'L3-Only', ['deny']],
+    'a deny rule reports its own entry',
+  );
 
-  const open = ciliumPolicy(ns, 'open', { endpointSelector: { matchLabels: { tier: 'processing' } }, enableDefaultDeny: { ingress: false }, ingress: [{ fromEndpoints: [{ matchLabels: { tier: 'inference' } }] }] });
+  const open = ciliumPolicy(ns, 'open', {
+    endpointSelector: { matchLabels: { tier: 'processing' } },
+    enableDefaultDeny: { ingress: false },
+    ingress: [{ fromEndpoints: [{ matchLabels: { tier: 'inference' } }] }],
+  });
   const unmatched = ingress([open]);
-  t.same([unmatched.enforced, unmatched.isolated, unmatched.allowed, unmatched.match, unmatched.matchedBy], [true, false, true, 'all', []], 'without default deny the rest is allowed by an entry for anything');
+  t.same(
+    [unmatched.enforced, unmatched.isolated, unmatched.allowed, unmatched.match, unmatched.matchedBy],
+    [true, false, true, 'all', []],
+    'without default deny the rest is allowed by an entry for anything',
+  );
   const node: Endpoint = { kind: 'node', name: 'node-1', ip: '192.0.2.1' };
   const host = ingress([np('a', { from: [fromCoordinator] })], node);
   t.same([host.allowed, host.match, host.matchedBy], [true, 'L3-Only', []], "the pod's own node is an entry for the host identity");

@@ -16,7 +16,11 @@ const vocabulary = selectorKeys(broken);
 
 t.test('the broken-policy scenario, in the policy set’s own terms', async (t) => {
   const conn: Connection = { source: doc, destination: llm, protocol: 'TCP', port: 80 };
-  const e = explainDrop({ connection: conn, sourceName: 'genai-network-demo/document-agent', destinationName: 'genai-network-demo/llm-service' }, set, vocabulary);
+  const e = explainDrop(
+    { connection: conn, sourceName: 'genai-network-demo/document-agent', destinationName: 'genai-network-demo/llm-service' },
+    set,
+    vocabulary,
+  );
   t.same(e.policies, ['genai-network-policy']);
   t.equal(e.direction, 'egress', 'found by evaluating when the flow does not say');
   t.equal(e.missingRule, 'no egress rule allows tier=inference on TCP/80');
@@ -24,15 +28,29 @@ t.test('the broken-policy scenario, in the policy set’s own terms', async (t) 
 });
 
 t.test('ingress from another namespace: the peer by its stable labels and namespace', async (t) => {
-  const e = explainDrop({ connection: { source: probe, destination: doc, protocol: 'TCP', port: 80 }, direction: 'ingress', destinationName: 'genai-network-demo/document-agent' }, set);
-  t.equal(e.text, 'genai-network-policy selects document-agent (tier=processing) for ingress; no ingress rule allows run=test-pod in namespace default on TCP/80');
+  const e = explainDrop(
+    { connection: { source: probe, destination: doc, protocol: 'TCP', port: 80 }, direction: 'ingress', destinationName: 'genai-network-demo/document-agent' },
+    set,
+  );
+  t.equal(
+    e.text,
+    'genai-network-policy selects document-agent (tier=processing) for ingress; no ingress rule allows run=test-pod in namespace default on TCP/80',
+  );
 });
 
 t.test("the flow's own denied_by wins; without policies the missing rule is still named", async (t) => {
   const conn: Connection = { source: doc, destination: { kind: 'world', ip: '1.1.1.1', names: ['one.one.one.one'] }, protocol: 'TCP', port: 443 };
-  const fromFlow = explainDrop({ connection: conn, direction: 'egress', sourceName: 'genai-network-demo/document-agent', deniedBy: [{ name: 'deny-world', namespace: 'genai-network-demo', kind: 'CiliumNetworkPolicy' }] });
+  const fromFlow = explainDrop({
+    connection: conn,
+    direction: 'egress',
+    sourceName: 'genai-network-demo/document-agent',
+    deniedBy: [{ name: 'deny-world', namespace: 'genai-network-demo', kind: 'CiliumNetworkPolicy' }],
+  });
   t.same(fromFlow.policies, ['deny-world']);
-  t.equal(fromFlow.text, 'deny-world selects document-agent for egress; a deny rule of deny-world matches world 1.1.1.1 (one.one.one.one) on TCP/443, and a deny rule wins over any allow');
+  t.equal(
+    fromFlow.text,
+    'deny-world selects document-agent for egress; a deny rule of deny-world matches world 1.1.1.1 (one.one.one.one) on TCP/443, and a deny rule wins over any allow',
+  );
   const bare = explainDrop({ connection: conn, direction: 'egress', sourceName: 'genai-network-demo/document-agent' });
   t.same(bare.policies, []);
   t.equal(bare.text, 'document-agent is isolated for egress by a policy not given here; no egress rule allows world 1.1.1.1 (one.one.one.one) on TCP/443');
@@ -41,6 +59,10 @@ t.test("the flow's own denied_by wins; without policies the missing rule is stil
 });
 
 t.test('nodes are named as Cilium names them', async (t) => {
-  const e = explainDrop({ connection: { source: { kind: 'node', name: 'other' }, destination: doc, protocol: 'TCP', port: 80 }, direction: 'ingress' }, set, vocabulary);
+  const e = explainDrop(
+    { connection: { source: { kind: 'node', name: 'other' }, destination: doc, protocol: 'TCP', port: 80 }, direction: 'ingress' },
+    set,
+    vocabulary,
+  );
   t.match(e.missingRule, 'no ingress rule allows remote-node on TCP/80');
 });

@@ -4,7 +4,10 @@ import { compileDnsRule, compileHttpRule, dnsPatternRegex, dnsRuleAllows, httpRu
 import type { HttpRule } from '../../lib/policy/types.ts';
 
 t.test('http: method and path are full-match regexes; an empty rule allows everything', async (t) => {
-  const rules: HttpRule[] = [{ method: 'GET', path: '/public' }, { method: 'POST|PUT', path: '/api/v[0-9]+/.*' }];
+  const rules: HttpRule[] = [
+    { method: 'GET', path: '/public' },
+    { method: 'POST|PUT', path: '/api/v[0-9]+/.*' },
+  ];
   const cases: [string, string, boolean][] = [
     ['GET', '/public', true],
     ['GET', '/public/', false],
@@ -42,7 +45,9 @@ t.test('http: rules are validated as RE2 patterns', async (t) => {
   t.same(compileHttpRule({ path: '(?i)/Admin' }, 'r'), { path: '(?i)/Admin' });
   t.equal(httpRuleAllows([{ path: '(?i)/Admin' }], 'GET', '/ADMIN'), true, 'RE2 (?i) flag');
   t.equal(httpRuleAllows([{ path: '/(?P<id>[0-9]+)' }], 'GET', '/42'), true, 'RE2 named groups');
-  t.throws(() => compileHttpRule({ path: '/a(' }, 'spec.ingress[0].toPorts[0].rules.http[0]'), { message: /^spec\.ingress\[0\]\.toPorts\[0\]\.rules\.http\[0\]\.path: invalid regular expression "\/a\("/ });
+  t.throws(() => compileHttpRule({ path: '/a(' }, 'spec.ingress[0].toPorts[0].rules.http[0]'), {
+    message: /^spec\.ingress\[0\]\.toPorts\[0\]\.rules\.http\[0\]\.path: invalid regular expression "\/a\("/,
+  });
   t.throws(() => compileHttpRule({ method: '(?=G)GET' }, 'r'), { message: /not RE2 syntax/ });
   t.throws(() => compileHttpRule({ headers: 'X-A' }, 'r'), { message: 'r.headers: must be a list of strings' });
   t.throws(() => compileHttpRule({ headerMatches: [{ name: 'a', mismatch: 'DROP' }] }, 'r'), { message: /invalid header action: DROP/ });
@@ -50,7 +55,10 @@ t.test('http: rules are validated as RE2 patterns', async (t) => {
 
 t.test('dns: matchName is exact, case-insensitive, with or without the trailing dot', async (t) => {
   const rules = [{ matchName: 'api.GitHub.com' }];
-  t.same(['api.github.com', 'API.GITHUB.COM.', 'x.api.github.com', 'github.com'].map((n) => dnsRuleAllows(rules, n)), [true, true, false, false]);
+  t.same(
+    ['api.github.com', 'API.GITHUB.COM.', 'x.api.github.com', 'github.com'].map((n) => dnsRuleAllows(rules, n)),
+    [true, true, false, false],
+  );
 });
 
 t.test('dns: matchPattern wildcards as Cilium defines them', async (t) => {

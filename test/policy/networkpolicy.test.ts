@@ -37,7 +37,9 @@ const allOpen = grid(`
 
 const intoXaFrom = (sources: string[]) => {
   const names = [...pods.keys()];
-  return [['-', ...names].join(' '), ...names.map((from) => [from, ...names.map((to) => (to !== 'x/a' || sources.includes(from) ? '.' : 'X'))].join(' '))].join('\n');
+  return [['-', ...names].join(' '), ...names.map((from) => [from, ...names.map((to) => (to !== 'x/a' || sources.includes(from) ? '.' : 'X'))].join(' '))].join(
+    '\n',
+  );
 };
 
 t.test('no policy: everything reaches everything', async (t) => {
@@ -109,7 +111,10 @@ t.test('default-deny-egress isolates egress only', async (t) => {
 });
 
 t.test('namespaceSelector alone admits every pod of the selected namespaces', async (t) => {
-  const p = networkPolicy('x', 'allow-from-y', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }] });
+  const p = networkPolicy('x', 'allow-from-y', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }],
+  });
   t.equal(
     matrix([p]),
     grid(`
@@ -155,7 +160,10 @@ t.test('podSelector alone selects in the policy namespace only; {} namespaceSele
 
 t.test('matchExpressions: NotIn, In, Exists, DoesNotExist, and the default namespace name label', async (t) => {
   const ingressFrom = (from: unknown[]) => networkPolicy('x', 'expr', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from }] });
-  t.equal(matrix([ingressFrom([{ namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'NotIn', values: ['x'] }] } }])]), intoXaFrom(['y/a', 'y/b', 'y/c', 'z/a', 'z/b', 'z/c']));
+  t.equal(
+    matrix([ingressFrom([{ namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'NotIn', values: ['x'] }] } }])]),
+    intoXaFrom(['y/a', 'y/b', 'y/c', 'z/a', 'z/b', 'z/c']),
+  );
   t.equal(
     matrix([ingressFrom([{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['z'] }] } }])]),
     intoXaFrom(['z/a', 'z/b', 'z/c']),
@@ -169,8 +177,14 @@ t.test('matchExpressions: NotIn, In, Exists, DoesNotExist, and the default names
 });
 
 t.test('stacked policies union their allows; an allow-all rule wins over a deny-all policy', async (t) => {
-  const fromY = networkPolicy('x', 'from-y', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }] });
-  const fromZ = networkPolicy('x', 'from-z', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'z' } } }] }] });
+  const fromY = networkPolicy('x', 'from-y', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }],
+  });
+  const fromZ = networkPolicy('x', 'from-z', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'z' } } }] }],
+  });
   t.equal(matrix([fromY, fromZ]), intoXaFrom(['y/a', 'y/b', 'y/c', 'z/a', 'z/b', 'z/c']));
   const denyAll = networkPolicy('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] });
   const allowAll = networkPolicy('x', 'allow-all', { podSelector: {}, ingress: [{}] });
@@ -234,10 +248,16 @@ t.test('named ports resolve against the destination pod, with their protocol', a
   const ingressNamed = networkPolicy('x', 'named', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port: 'serve-80-tcp' }] }] });
   t.equal(allowed([ingressNamed], pod('y/b'), pod('x/a'), 'TCP', 80), true, 'serve-80-tcp is TCP 80 on x/a');
   t.equal(allowed([ingressNamed], pod('y/b'), pod('x/a'), 'TCP', 81), false);
-  const wrongProtocol = networkPolicy('x', 'named-udp-as-tcp', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port: 'serve-80-udp' }] }] });
+  const wrongProtocol = networkPolicy('x', 'named-udp-as-tcp', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ ports: [{ port: 'serve-80-udp' }] }],
+  });
   t.equal(allowed([wrongProtocol], pod('y/b'), pod('x/a'), 'UDP', 80), false, 'the named port is UDP but the rule defaults to TCP');
   t.equal(allowed([wrongProtocol], pod('y/b'), pod('x/a'), 'TCP', 80), false);
-  const udpNamed = networkPolicy('x', 'named-udp', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port: 'serve-80-udp', protocol: 'UDP' }] }] });
+  const udpNamed = networkPolicy('x', 'named-udp', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ ports: [{ port: 'serve-80-udp', protocol: 'UDP' }] }],
+  });
   t.equal(allowed([udpNamed], pod('y/b'), pod('x/a'), 'UDP', 80), true);
 
   const egressNamed = networkPolicy('x', 'egress-named', {
@@ -274,7 +294,10 @@ t.test('ipBlock with except selects external IPs only (Cilium never matches pod 
   ];
   for (const [what, destination, want] of cases) t.equal(allowed([egress], pod('x/a'), destination, 'TCP', 443), want, what);
 
-  const ingress = networkPolicy('x', 'from-cidr', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:ffff::/48'] } }] }] });
+  const ingress = networkPolicy('x', 'from-cidr', {
+    podSelector: {},
+    ingress: [{ from: [{ ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:ffff::/48'] } }] }],
+  });
   t.equal(allowed([ingress], world('2001:db8:1::1'), pod('x/a'), 'TCP', 80), true, 'IPv6 inside');
   t.equal(allowed([ingress], world('2001:db8:ffff::1'), pod('x/a'), 'TCP', 80), false, 'IPv6 except');
   t.equal(allowed([ingress], world('203.0.113.5'), pod('x/a'), 'TCP', 80), false, 'other family');
@@ -282,11 +305,7 @@ t.test('ipBlock with except selects external IPs only (Cilium never matches pod 
 
 t.test('DNS-only egress: UDP 53 to anywhere, nothing else', async (t) => {
   const dnsOnly = networkPolicy('x', 'dns-only', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 53 }] }] });
-  t.equal(
-    matrix([dnsOnly], { protocol: 'UDP', port: 53 }),
-    allOpen,
-    'UDP 53 reaches every pod',
-  );
+  t.equal(matrix([dnsOnly], { protocol: 'UDP', port: 53 }), allOpen, 'UDP 53 reaches every pod');
   t.equal(allowed([dnsOnly], pod('x/a'), world('198.51.100.53'), 'UDP', 53), true, 'and the world');
   t.equal(allowed([dnsOnly], pod('x/a'), pod('y/a'), 'TCP', 53), false, 'not TCP 53');
   t.equal(allowed([dnsOnly], pod('x/a'), pod('y/a'), 'TCP', 80), false, 'not TCP 80');
@@ -310,7 +329,10 @@ t.test('policyTypes defaulting and direction isolation as the API server default
   t.equal(allowed([noRules], pod('x/b'), pod('x/a'), 'TCP', 80), false, 'no policyTypes and no rules: Ingress, deny all');
   t.equal(allowed([noRules], pod('x/a'), pod('x/b'), 'TCP', 80), true, 'egress untouched');
 
-  const egressDefaulted = networkPolicy('x', 'egress-rule', { podSelector: { matchLabels: { pod: 'a' } }, egress: [{ to: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] });
+  const egressDefaulted = networkPolicy('x', 'egress-rule', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    egress: [{ to: [{ podSelector: { matchLabels: { pod: 'b' } } }] }],
+  });
   t.equal(allowed([egressDefaulted], pod('x/a'), pod('x/b'), 'TCP', 80), true);
   t.equal(allowed([egressDefaulted], pod('x/a'), pod('x/c'), 'TCP', 80), false, 'egress rules default Egress in');
   t.equal(allowed([egressDefaulted], pod('x/c'), pod('x/a'), 'TCP', 80), false, 'and Ingress is defaulted in too');
@@ -324,15 +346,31 @@ t.test('a policy only affects pods of its own namespace', async (t) => {
 
 t.test('objects the API server would refuse are rejected with the field named, and have no effect', async (t) => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
-    ['endPort below port', { podSelector: {}, ingress: [{ ports: [{ port: 81, endPort: 80 }] }] }, /^spec\.ingress\[0\]\.ports\[0\]\.endPort: must be a number between port \(81\)/],
+    [
+      'endPort below port',
+      { podSelector: {}, ingress: [{ ports: [{ port: 81, endPort: 80 }] }] },
+      /^spec\.ingress\[0\]\.ports\[0\]\.endPort: must be a number between port \(81\)/,
+    ],
     ['endPort with a named port', { podSelector: {}, ingress: [{ ports: [{ port: 'http', endPort: 90 }] }] }, /endPort: may only be set with a numeric port/],
     ['unknown protocol', { podSelector: {}, ingress: [{ ports: [{ protocol: 'ICMP' }] }] }, /protocol: "ICMP" is not one of TCP, UDP, SCTP/],
     ['a numeric string port', { podSelector: {}, ingress: [{ ports: [{ port: '80' }] }] }, /port: "80" is not a port number or a valid port name/],
     ['empty peer', { podSelector: {}, ingress: [{ from: [{}] }] }, /from\[0\]: must specify a peer/],
-    ['ipBlock with podSelector', { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] }, /may not specify ipBlock together/],
-    ['except outside the cidr', { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] }, /except\[0\]: must be a strict subset of 10\.0\.0\.0\/8/],
+    [
+      'ipBlock with podSelector',
+      { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] },
+      /may not specify ipBlock together/,
+    ],
+    [
+      'except outside the cidr',
+      { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] },
+      /except\[0\]: must be a strict subset of 10\.0\.0\.0\/8/,
+    ],
     ['bare IP as cidr', { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.1' } }] }] }, /cidr: must be a CIDR/],
-    ['bad operator', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Equals', values: ['b'] }] } }, /podSelector\.matchExpressions\[0\]\.operator: "Equals" is not one of/],
+    [
+      'bad operator',
+      { podSelector: { matchExpressions: [{ key: 'a', operator: 'Equals', values: ['b'] }] } },
+      /podSelector\.matchExpressions\[0\]\.operator: "Equals" is not one of/,
+    ],
     ['In without values', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, /values: must be non-empty when operator is In/],
     ['unknown policy type', { podSelector: {}, policyTypes: ['Both'] }, /policyTypes\[0\]: "Both" is not one of Ingress, Egress/],
     ['rules not a list', { podSelector: {}, ingress: {} }, /^spec\.ingress: must be a list/],
@@ -346,6 +384,10 @@ t.test('objects the API server would refuse are rejected with the field named, a
   const set = compilePolicies([{ kind: 'NetworkPolicy', metadata: { name: 'n' }, spec: {} }, null, { kind: 'Pod' }]);
   t.same(
     set.rejected.map((r) => r.reason),
-    ['metadata.namespace: is required', '(object): a policy must be an object', 'kind: "Pod" is not NetworkPolicy, CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy'],
+    [
+      'metadata.namespace: is required',
+      '(object): a policy must be an object',
+      'kind: "Pod" is not NetworkPolicy, CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy',
+    ],
   );
 });

@@ -29,9 +29,19 @@ t.test('the broken-policy scenario: drops explained, unused rules, uncovered edg
     { kind: 'NetworkPolicy', namespace: 'genai-network-demo', name: 'genai-network-policy', source: `${brokenPath}:4` },
     { kind: 'NetworkPolicy', namespace: 'genai-network-demo', name: 'metrics', source: 'extra.yaml:1' },
   ]);
-  t.same(p.unusedRules, [{ kind: 'NetworkPolicy', namespace: 'genai-network-demo', policy: 'metrics', rule: 'spec.ingress[1]', direction: 'ingress' }], 'port 9090 was never used');
-  t.ok(p.uncovered.some((u) => u.source === 'genai-network-demo/traffic-generator' && u.destination === 'genai-network-demo/agent-coordinator'), 'nothing selects either end of generator → coordinator');
-  t.notOk(p.uncovered.some((u) => u.destination === 'genai-network-demo/document-agent'), 'document-agent is covered');
+  t.same(
+    p.unusedRules,
+    [{ kind: 'NetworkPolicy', namespace: 'genai-network-demo', policy: 'metrics', rule: 'spec.ingress[1]', direction: 'ingress' }],
+    'port 9090 was never used',
+  );
+  t.ok(
+    p.uncovered.some((u) => u.source === 'genai-network-demo/traffic-generator' && u.destination === 'genai-network-demo/agent-coordinator'),
+    'nothing selects either end of generator → coordinator',
+  );
+  t.notOk(
+    p.uncovered.some((u) => u.destination === 'genai-network-demo/document-agent'),
+    'document-agent is covered',
+  );
   t.same(p.unselected, ['genai-network-demo/agent-coordinator', 'genai-network-demo/traffic-generator', 'kube-system/coredns']);
   // The export's drops, explained with the policies given (the export's own drops came from another policy set).
   const toCoordinator = p.drops.find((d) => d.destination === 'genai-network-demo/agent-coordinator');
@@ -44,11 +54,31 @@ t.test('the broken-policy scenario: drops explained, unused rules, uncovered edg
   t.match(toCoordinator!.explanation, /^no policy given selects agent-coordinator for ingress/);
 
   const findings = [
-    { reason: 'POLICY_DENIED', policy: true, edges: [{ source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 3 }] as { source: string; destination: string; count: number; policies?: string[]; missingRule?: string }[] },
-    { reason: 'STALE_OR_UNROUTABLE_IP', policy: false, edges: [{ source: 'a', destination: 'b', count: 1 }] as { source: string; destination: string; count: number; policies?: string[] }[] },
+    {
+      reason: 'POLICY_DENIED',
+      policy: true,
+      edges: [{ source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 3 }] as {
+        source: string;
+        destination: string;
+        count: number;
+        policies?: string[];
+        missingRule?: string;
+      }[],
+    },
+    {
+      reason: 'STALE_OR_UNROUTABLE_IP',
+      policy: false,
+      edges: [{ source: 'a', destination: 'b', count: 1 }] as { source: string; destination: string; count: number; policies?: string[] }[],
+    },
   ];
   annotatePolicyDrops(findings, p.drops);
-  t.same(findings[0]!.edges[0], { source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 3, policies: [], missingRule: 'no ingress rule allows app=document-agent, tier=processing on TCP/80' });
+  t.same(findings[0]!.edges[0], {
+    source: 'genai-network-demo/document-agent',
+    destination: 'genai-network-demo/agent-coordinator',
+    count: 3,
+    policies: [],
+    missingRule: 'no ingress rule allows app=document-agent, tier=processing on TCP/80',
+  });
   t.same(findings[1]!.edges[0], { source: 'a', destination: 'b', count: 1 }, 'other drops are left alone');
 
   const md = policyMarkdown({ ...p, suggested: 'suggested-policy.yaml' });
@@ -68,7 +98,10 @@ t.test('the flows name the deniers: they win over the policies given', async (t)
   const { set, vocabulary } = compileLocated(parsePolicies(readFileSync(brokenPath, 'utf8'), brokenPath));
   const p = policyReport([], set, vocabulary, table.observations());
   t.ok(p.drops.length > 0);
-  t.ok(p.drops.every((d) => d.policies.join() === 'lockdown'), 'the policy Cilium named');
+  t.ok(
+    p.drops.every((d) => d.policies.join() === 'lockdown'),
+    'the policy Cilium named',
+  );
 });
 
 t.test('without policies: every edge uncovered, and the section says so', async (t) => {
@@ -86,7 +119,14 @@ t.test('attachPolicyReport: drops explained from the flows alone, or the full se
   const { attachPolicyReport } = await import('../../lib/report/policy.ts');
   const { existsSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const edge = () => ({ source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 1 } as { source: string; destination: string; count: number; policies?: string[]; missingRule?: string });
+  const edge = () =>
+    ({ source: 'genai-network-demo/document-agent', destination: 'genai-network-demo/agent-coordinator', count: 1 }) as {
+      source: string;
+      destination: string;
+      count: number;
+      policies?: string[];
+      missingRule?: string;
+    };
   const bare = { drops: [{ policy: true, edges: [edge()] }] } as Parameters<typeof attachPolicyReport>[0];
   await attachPolicyReport(bare, await observe(synthResponses({ count: 3000, seed: 1 })));
   t.equal(bare.policy, undefined, 'no section without policies');
@@ -94,7 +134,11 @@ t.test('attachPolicyReport: drops explained from the flows alone, or the full se
 
   const dir = t.testdir({});
   const full = { drops: [{ policy: true, edges: [edge()] }] } as Parameters<typeof attachPolicyReport>[0];
-  await attachPolicyReport(full, await observe(synthResponses({ count: 3000, seed: 1 })), { policies: parsePolicies(readFileSync(brokenPath, 'utf8'), brokenPath), suggestTo: dir, namespaces: ['genai-network-demo'] });
+  await attachPolicyReport(full, await observe(synthResponses({ count: 3000, seed: 1 })), {
+    policies: parsePolicies(readFileSync(brokenPath, 'utf8'), brokenPath),
+    suggestTo: dir,
+    namespaces: ['genai-network-demo'],
+  });
   t.equal(full.policy?.suggested, 'suggested-policy.yaml');
   t.ok(existsSync(join(dir, 'suggested-policy.yaml')));
   t.match(full.drops[0]!.edges[0], { missingRule: 'no ingress rule allows tier=processing on TCP/80' }, 'in the policies’ own terms');
@@ -105,6 +149,24 @@ t.test('dropWhy: the full explanation, else the edge’s own fields', async (t) 
   const edge = { source: 'a', destination: 'b' };
   t.equal(dropWhy(undefined, edge), undefined);
   t.equal(dropWhy(undefined, { ...edge, policies: ['p'], missingRule: 'no egress rule allows x=y on TCP/80' }), 'p: no egress rule allows x=y on TCP/80');
-  const report = { applied: [], unusedRules: [], uncovered: [], unselected: [], drops: [{ source: 'a', destination: 'b', protocol: 'TCP', port: 80, direction: 'egress' as const, flows: 1, policies: ['p'], missingRule: 'm', explanation: 'p selects a for egress; m' }] };
+  const report = {
+    applied: [],
+    unusedRules: [],
+    uncovered: [],
+    unselected: [],
+    drops: [
+      {
+        source: 'a',
+        destination: 'b',
+        protocol: 'TCP',
+        port: 80,
+        direction: 'egress' as const,
+        flows: 1,
+        policies: ['p'],
+        missingRule: 'm',
+        explanation: 'p selects a for egress; m',
+      },
+    ],
+  };
   t.equal(dropWhy(report, edge), 'p selects a for egress; m');
 });

@@ -61,8 +61,14 @@ t.test('a pod carries the labels Cilium derives for its identity', async (t) => 
 });
 
 t.test('peer selectors: scoping to the policy namespace and its exceptions', async (t) => {
-  const inNs = (ns: string, labels: Record<string, string> = { app: 'web' }): PodEndpoint => ({ kind: 'pod', namespace: ns, labels, namespaceLabels: { env: ns === 'prod' ? 'prod' : 'dev' } });
-  const match = (sel: LabelSelector, scope: string | undefined, pod: PodEndpoint) => compileCiliumPeerSelector(sel, 'sel', { namespace: scope })(podCiliumLabels(pod, 'default'));
+  const inNs = (ns: string, labels: Record<string, string> = { app: 'web' }): PodEndpoint => ({
+    kind: 'pod',
+    namespace: ns,
+    labels,
+    namespaceLabels: { env: ns === 'prod' ? 'prod' : 'dev' },
+  });
+  const match = (sel: LabelSelector, scope: string | undefined, pod: PodEndpoint) =>
+    compileCiliumPeerSelector(sel, 'sel', { namespace: scope })(podCiliumLabels(pod, 'default'));
   t.equal(match({ matchLabels: { app: 'web' } }, 'prod', inNs('prod')), true);
   t.equal(match({ matchLabels: { app: 'web' } }, 'prod', inNs('dev')), false, 'scoped to the policy namespace');
   t.equal(match({ matchLabels: { app: 'web', 'k8s:io.kubernetes.pod.namespace': 'dev' } }, 'prod', inNs('dev')), true, 'unless it names one');

@@ -36,9 +36,17 @@ function roundTrip(table: ObservationTable, opts: SuggestOptions) {
 t.test('stable labels: app, tier and app.kubernetes.io/*, never generated ones', async (t) => {
   t.same(stableLabels({ app: 'web', tier: 'front', 'pod-template-hash': '7d9f8b6c5d', version: 'v2' }), { app: 'web', tier: 'front' });
   t.same(stableLabels({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/version': '1.2.3', 'controller-uid': 'x' }), { 'app.kubernetes.io/name': 'db' });
-  t.same(stableLabels({ 'job-name': 'gen', 'batch.kubernetes.io/job-name': 'gen', 'batch.kubernetes.io/controller-uid': 'u', 'controller-uid': 'u', run: 'gen' }), { run: 'gen' }, 'only generated labels besides run');
+  t.same(
+    stableLabels({ 'job-name': 'gen', 'batch.kubernetes.io/job-name': 'gen', 'batch.kubernetes.io/controller-uid': 'u', 'controller-uid': 'u', run: 'gen' }),
+    { run: 'gen' },
+    'only generated labels besides run',
+  );
   t.same(stableLabels({ 'k8s-app': 'kube-dns', 'pod-template-hash': 'abc' }), { 'k8s-app': 'kube-dns' });
-  t.same(stableLabels({ 'statefulset.kubernetes.io/pod-name': 'db-0', 'controller-revision-hash': 'db-5f', 'apps.kubernetes.io/pod-index': '0' }), {}, 'nothing stable is left');
+  t.same(
+    stableLabels({ 'statefulset.kubernetes.io/pod-name': 'db-0', 'controller-revision-hash': 'db-5f', 'apps.kubernetes.io/pod-index': '0' }),
+    {},
+    'nothing stable is left',
+  );
 });
 
 t.test('paths are templated from those seen', async (t) => {
@@ -75,11 +83,25 @@ t.test('round trip on the scenario export: probes, kubelet probes, the world, no
   t.equal(denied, scenario.truth.policyDenied, 'every policy drop of the export is evaluated');
   const probe = result.stillDenied.edges.find((e) => e.source === 'default/test-pod');
   t.ok(probe, 'the policy-violation probe stays denied');
-  t.equal(probe!.decidedBy, 'test-pod-from-flows selects test-pod (run=test-pod) for egress; no egress rule allows app=document-agent, tier=processing in namespace genai-network-demo on TCP/80', 'the probe has a policy of its own now');
-  t.match(table.skipped.get('forwarded at the source but denied at the destination (counted with the drops)'), Number, 'the probe SYNs forwarded to the overlay are not traffic that got through');
-  t.ok([...table.skipped.keys()].some((k) => /other reasons than policy \(STALE_OR_UNROUTABLE_IP\)/.test(k)), 'drops that are not policy are skipped');
+  t.equal(
+    probe!.decidedBy,
+    'test-pod-from-flows selects test-pod (run=test-pod) for egress; no egress rule allows app=document-agent, tier=processing in namespace genai-network-demo on TCP/80',
+    'the probe has a policy of its own now',
+  );
+  t.match(
+    table.skipped.get('forwarded at the source but denied at the destination (counted with the drops)'),
+    Number,
+    'the probe SYNs forwarded to the overlay are not traffic that got through',
+  );
+  t.ok(
+    [...table.skipped.keys()].some((k) => /other reasons than policy \(STALE_OR_UNROUTABLE_IP\)/.test(k)),
+    'drops that are not policy are skipped',
+  );
   const coordinator = suggestion.policies.find((p) => p.workload === 'genai-network-demo/agent-coordinator')!;
-  t.match(coordinator.yaml, /Its own node reaches it without a rule \(Cilium allows the host; kubelet probes\):\n#\s+host → genai-network-demo\/agent-coordinator TCP\/80: \d+ flows/);
+  t.match(
+    coordinator.yaml,
+    /Its own node reaches it without a rule \(Cilium allows the host; kubelet probes\):\n#\s+host → genai-network-demo\/agent-coordinator TCP\/80: \d+ flows/,
+  );
   t.notMatch(coordinator.yaml, /fromEntities:\n\s+- host/, 'no rule for the host');
   const llm = suggestion.policies.find((p) => p.workload === 'genai-network-demo/llm-service')!;
   t.match(llm.yaml, /toFQDNs:\n\s+- matchName: api\.openai\.com/, 'the world by the name it was reached by');
@@ -89,12 +111,20 @@ t.test('round trip on the scenario export: probes, kubelet probes, the world, no
 t.test('k8s format: namespaceSelector plus podSelector, DNS on UDP and TCP 53, counts in comments', async (t) => {
   const table = await observe(synthResponses({ count: 3000, seed: 2 }));
   const { suggestion, objects } = roundTrip(table, { format: 'k8s' });
-  t.same(suggestion.policies.map((p) => p.name), ['agent-coordinator-from-flows', 'document-agent-from-flows', 'llm-service-from-flows', 'traffic-generator-from-flows']);
+  t.same(
+    suggestion.policies.map((p) => p.name),
+    ['agent-coordinator-from-flows', 'document-agent-from-flows', 'llm-service-from-flows', 'traffic-generator-from-flows'],
+  );
   const doc = objects.find((o) => o.metadata.name === 'document-agent-from-flows');
   t.same(doc.spec.podSelector, { matchLabels: { app: 'document-agent', tier: 'processing' } });
   t.same(doc.spec.policyTypes, ['Ingress', 'Egress']);
   t.same(doc.spec.ingress[0], {
-    from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'genai-network-demo' } }, podSelector: { matchLabels: { app: 'agent-coordinator', tier: 'orchestration' } } }],
+    from: [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'genai-network-demo' } },
+        podSelector: { matchLabels: { app: 'agent-coordinator', tier: 'orchestration' } },
+      },
+    ],
     ports: [{ protocol: 'TCP', port: 80 }],
   });
   t.same(doc.spec.egress[0], {
@@ -109,7 +139,11 @@ t.test('k8s format: namespaceSelector plus podSelector, DNS on UDP and TCP 53, c
   t.equal(generator.spec.ingress, undefined, 'nothing calls the generator: ingress closed');
 
   // The counts in the comments are the flows of the edge, both directions, as the observations hold them.
-  const edge = table.observations().filter((o) => o.class === 'forwarded' && o.client.name === 'genai-network-demo/agent-coordinator' && o.server.name === 'genai-network-demo/document-agent');
+  const edge = table
+    .observations()
+    .filter(
+      (o) => o.class === 'forwarded' && o.client.name === 'genai-network-demo/agent-coordinator' && o.server.name === 'genai-network-demo/document-agent',
+    );
   const flows = edge.reduce((n, o) => n + o.flows + o.replies, 0);
   const docYaml = suggestion.policies.find((p) => p.name === 'document-agent-from-flows')!.yaml;
   t.match(docYaml, `  ingress:\n    # genai-network-demo/agent-coordinator → genai-network-demo/document-agent TCP/80: ${flows} flows\n    - from:`);
@@ -138,24 +172,56 @@ t.test('--l7: HTTP method and templated path rules, which the traffic seen passe
   const fromGenerator = doc.spec.ingress.find((r: any) => r.fromEndpoints[0].matchLabels.app === 'traffic-generator');
   const http = fromGenerator.toPorts[0].rules.http;
   t.has(http, [{ method: 'GET', path: '/api/v1/nonexistent' }], 'routes as seen');
-  t.ok(http.some((r: any) => r.method === 'GET' && r.path === '/api/v1/results/[^/]+'), 'ids templated');
+  t.ok(
+    http.some((r: any) => r.method === 'GET' && r.path === '/api/v1/results/[^/]+'),
+    'ids templated',
+  );
   t.ok(http.every((r: any) => !/doc_123/.test(r.path)));
   t.equal(result.wouldDrop.allowedFlows, 0, 'every request seen passes its proxy');
 });
 
 t.test('scope: --namespace picks the workloads that get policies', async (t) => {
   const table = await observe(synthResponses({ count: 2000, seed: 2 }));
-  t.same(suggestPolicies(table.observations(), { format: 'k8s', namespaces: ['kube-system'] }).policies.map((p) => p.workload), ['kube-system/coredns']);
+  t.same(
+    suggestPolicies(table.observations(), { format: 'k8s', namespaces: ['kube-system'] }).policies.map((p) => p.workload),
+    ['kube-system/coredns'],
+  );
   t.same(suggestPolicies(table.observations(), { format: 'k8s', namespaces: ['elsewhere'] }).policies, []);
 });
 
 function realExport(): GetFlowsResponse[] {
   // What a real cluster exports: `k8s:` labels only (no namespace field, no pod_name), reserved identities by label
   // or by number only, the API server, and kubelet probes.
-  const web = { identity: 48812, labels: ['k8s:app.kubernetes.io/name=web', 'k8s:io.kubernetes.pod.namespace=shop', 'k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop', 'k8s:io.cilium.k8s.policy.cluster=prod', 'k8s:io.cilium.k8s.policy.serviceaccount=web', 'k8s:pod-template-hash=6f7d8c9b4'] };
-  const api = { identity: 51234, namespace: 'shop', labels: ['k8s:app.kubernetes.io/name=api', 'k8s:io.kubernetes.pod.namespace=shop', 'k8s:io.cilium.k8s.policy.cluster=prod'], pod_name: 'api-5d4c8b7f9-2xk8p' };
+  const web = {
+    identity: 48812,
+    labels: [
+      'k8s:app.kubernetes.io/name=web',
+      'k8s:io.kubernetes.pod.namespace=shop',
+      'k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop',
+      'k8s:io.cilium.k8s.policy.cluster=prod',
+      'k8s:io.cilium.k8s.policy.serviceaccount=web',
+      'k8s:pod-template-hash=6f7d8c9b4',
+    ],
+  };
+  const api = {
+    identity: 51234,
+    namespace: 'shop',
+    labels: ['k8s:app.kubernetes.io/name=api', 'k8s:io.kubernetes.pod.namespace=shop', 'k8s:io.cilium.k8s.policy.cluster=prod'],
+    pod_name: 'api-5d4c8b7f9-2xk8p',
+  };
   const flow = (src: object, dst: object, srcIp: string, dstIp: string, port: number, extra: object = {}): GetFlowsResponse => ({
-    flow: { verdict: 'FORWARDED', IP: { source: srcIp, destination: dstIp, ipVersion: 'IPv4' }, l4: { TCP: { source_port: 40000, destination_port: port, flags: { SYN: true } } }, source: src, destination: dst, Type: 'L3_L4', event_type: { type: 4, sub_type: 0 }, trace_observation_point: 'TO_ENDPOINT', is_reply: false, ...extra },
+    flow: {
+      verdict: 'FORWARDED',
+      IP: { source: srcIp, destination: dstIp, ipVersion: 'IPv4' },
+      l4: { TCP: { source_port: 40000, destination_port: port, flags: { SYN: true } } },
+      source: src,
+      destination: dst,
+      Type: 'L3_L4',
+      event_type: { type: 4, sub_type: 0 },
+      trace_observation_point: 'TO_ENDPOINT',
+      is_reply: false,
+      ...extra,
+    },
   });
   return [
     flow(web, api, '10.0.1.5', '10.0.2.7', 8080),
@@ -177,7 +243,11 @@ t.test('real export shapes: k8s: labels, reserved identities, endpoints without 
   t.equal(cilium.result.wouldDrop.allowedFlows, 0, 'cilium: everything seen is allowed');
   const web = cilium.objects.find((o) => o.metadata.name === 'web-from-flows');
   t.same(web.spec.endpointSelector, { matchLabels: { 'app.kubernetes.io/name': 'web' } }, 'selected without pod-template-hash');
-  t.same(web.spec.ingress, [{ fromEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '9443', protocol: 'TCP' }] }] }], 'the webhook call from the API server; the host needs no rule');
+  t.same(
+    web.spec.ingress,
+    [{ fromEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '9443', protocol: 'TCP' }] }] }],
+    'the webhook call from the API server; the host needs no rule',
+  );
   const api = cilium.objects.find((o) => o.metadata.name === 'api-from-flows');
   t.same(api.spec.ingress[0].fromEndpoints, [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'shop', 'app.kubernetes.io/name': 'web' } }]);
   t.same(
@@ -195,22 +265,42 @@ t.test('real export shapes: k8s: labels, reserved identities, endpoints without 
 });
 
 t.test('a workload whose labels also match another workload’s pods excludes them', async (t) => {
-  const pod = (labels: string[], ip: string) => ({ identity: 1000 + Number(ip.split('.').pop()), namespace: 'shop', labels: [...labels, 'k8s:io.kubernetes.pod.namespace=shop'] });
+  const pod = (labels: string[], ip: string) => ({
+    identity: 1000 + Number(ip.split('.').pop()),
+    namespace: 'shop',
+    labels: [...labels, 'k8s:io.kubernetes.pod.namespace=shop'],
+  });
   const web = pod(['k8s:app=web'], '10.0.0.1');
   const db = pod(['k8s:app=web', 'k8s:tier=db'], '10.0.0.2');
   const client = pod(['k8s:app=client'], '10.0.0.3');
   const conn = (src: object, dst: object, srcIp: string, dstIp: string, port: number): GetFlowsResponse => ({
-    flow: { verdict: 'FORWARDED', IP: { source: srcIp, destination: dstIp }, l4: { TCP: { source_port: 40000, destination_port: port } }, source: src, destination: dst, trace_observation_point: 'TO_ENDPOINT', is_reply: false },
+    flow: {
+      verdict: 'FORWARDED',
+      IP: { source: srcIp, destination: dstIp },
+      l4: { TCP: { source_port: 40000, destination_port: port } },
+      source: src,
+      destination: dst,
+      trace_observation_point: 'TO_ENDPOINT',
+      is_reply: false,
+    },
   });
   const table = await observe([conn(client, web, '10.0.0.3', '10.0.0.1', 80), conn(web, db, '10.0.0.1', '10.0.0.2', 5432)]);
   const { objects, result } = roundTrip(table, { format: 'k8s' });
   t.equal(result.wouldDrop.allowedFlows, 0);
-  t.same(objects.map((o) => o.metadata.name), ['client-from-flows', 'web-db-from-flows', 'web-from-flows'], 'names told apart');
+  t.same(
+    objects.map((o) => o.metadata.name),
+    ['client-from-flows', 'web-db-from-flows', 'web-from-flows'],
+    'names told apart',
+  );
   const webPolicy = objects.find((o) => o.metadata.name === 'web-from-flows');
   t.same(webPolicy.spec.podSelector, { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] });
   t.same(webPolicy.spec.egress[1].to[0].podSelector, { matchLabels: { app: 'web', tier: 'db' } }, 'the narrower workload needs no exclusion');
   const clientPolicy = objects.find((o) => o.metadata.name === 'client-from-flows');
-  t.same(clientPolicy.spec.egress[1].to[0].podSelector.matchExpressions, [{ key: 'tier', operator: 'DoesNotExist' }], 'nor does a peer selector reach the other workload');
+  t.same(
+    clientPolicy.spec.egress[1].to[0].podSelector.matchExpressions,
+    [{ key: 'tier', operator: 'DoesNotExist' }],
+    'nor does a peer selector reach the other workload',
+  );
   // client → db was never seen: it must stay closed, which it would not if web's selector reached db's pods.
   const probe = await observe([conn(client, db, '10.0.0.3', '10.0.0.2', 80)]);
   const set = compilePolicies(objects);

@@ -26,10 +26,13 @@ t.teardown(() => {
 
 for (const ns of ['x', 'y']) registry.create(R.namespaces, '', { metadata: { name: ns, labels: { ns } } });
 const nodeIPs: Record<string, string> = { 'node-1': '127.18.0.3', 'node-2': '127.18.0.4' };
-for (const [name, address] of Object.entries(nodeIPs)) registry.create(R.nodes, '', { metadata: { name }, status: { addresses: [{ type: 'InternalIP', address }] } });
+for (const [name, address] of Object.entries(nodeIPs))
+  registry.create(R.nodes, '', { metadata: { name }, status: { addresses: [{ type: 'InternalIP', address }] } });
 
 /** Every pod serves 80 and 81 on TCP and UDP and 82 on SCTP, with the e2e suite's port names. */
-const ports = [80, 81].flatMap((port) => (['TCP', 'UDP'] as const).map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, containerPort: port, protocol })));
+const ports = [80, 81].flatMap((port) =>
+  (['TCP', 'UDP'] as const).map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, containerPort: port, protocol })),
+);
 ports.push({ name: 'serve-82-sctp', containerPort: 82, protocol: 'SCTP' as 'TCP' });
 
 const pods = new Map<string, ResolvedEndpoint>();
@@ -76,7 +79,15 @@ function parseProbes(text: string): Probe[] {
     .map((line) => {
       const m = /^\s*(\S+)\s*->\s*(\S+)\s+(\d+)(?:\/(TCP|UDP|SCTP))?\s+([.X])(\s+named)?\s*$/.exec(line);
       if (!m) throw new Error(`bad probe line: ${line}`);
-      return { text: line.trim(), from: m[1]!, to: m[2]!, port: Number(m[3]), protocol: (m[4] ?? 'TCP') as Protocol, allowed: m[5] === '.', datapathOnly: m[6] !== undefined };
+      return {
+        text: line.trim(),
+        from: m[1]!,
+        to: m[2]!,
+        port: Number(m[3]),
+        protocol: (m[4] ?? 'TCP') as Protocol,
+        allowed: m[5] === '.',
+        datapathOnly: m[6] !== undefined,
+      };
     });
 }
 
@@ -171,12 +182,22 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 7: namespaceSelector AND podSelector in one peer',
-    policies: [np('x', 'and', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ namespaceSelector: nsSel({ ns: 'y' }), podSelector: podSel({ pod: 'a' }) }] }] })],
+    policies: [
+      np('x', 'and', {
+        podSelector: podSel({ pod: 'b' }),
+        ingress: [{ from: [{ namespaceSelector: nsSel({ ns: 'y' }), podSelector: podSel({ pod: 'a' }) }] }],
+      }),
+    ],
     probes: `y/a -> x/b 80 .\ny/c -> x/b 80 X\nx/a -> x/b 80 X`,
   },
   {
     name: 'np 8: namespaceSelector OR podSelector as separate peers',
-    policies: [np('x', 'or', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ namespaceSelector: nsSel({ ns: 'y' }) }, { podSelector: podSel({ pod: 'a' }) }] }] })],
+    policies: [
+      np('x', 'or', {
+        podSelector: podSel({ pod: 'b' }),
+        ingress: [{ from: [{ namespaceSelector: nsSel({ ns: 'y' }) }, { podSelector: podSel({ pod: 'a' }) }] }],
+      }),
+    ],
     probes: `y/a -> x/b 80 .\ny/c -> x/b 80 .\nx/a -> x/b 80 .\nx/c -> x/b 80 X`,
   },
   {
@@ -186,12 +207,20 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 10: ipBlock except carves addresses out',
-    policies: [np('x', 'except', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }] }] })],
+    policies: [
+      np('x', 'except', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }] }] }),
+    ],
     probes: `${W} -> x/b 80 .\nworld:203.0.113.200 -> x/b 80 X`,
   },
   {
     name: 'np 11: egress ipBlock 0.0.0.0/0 except a range never selects pods (Cilium)',
-    policies: [np('x', 'egress-world', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }] }] })],
+    policies: [
+      np('x', 'egress-world', {
+        podSelector: podSel({ pod: 'a' }),
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }] }],
+      }),
+    ],
     probes: `x/a -> ${W} 443 .\nx/a -> world:10.1.2.3 443 X\nx/a -> y/a 80 X\nx/a -> x/b 80 X`,
   },
   {
@@ -216,7 +245,9 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 16: a named UDP port in egress resolves against the destination',
-    policies: [np('x', 'named-egress', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 'serve-80-udp' }] }] })],
+    policies: [
+      np('x', 'named-egress', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 'serve-80-udp' }] }] }),
+    ],
     probes: `x/a -> y/b 80/UDP . named\nx/a -> y/b 80 X named\nx/a -> ${W} 80/UDP X named`,
   },
   {
@@ -226,12 +257,20 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 18: endPort on UDP in egress',
-    policies: [np('x', 'range-udp', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 5000, endPort: 5010 }] }] })],
+    policies: [
+      np('x', 'range-udp', {
+        podSelector: podSel({ pod: 'a' }),
+        policyTypes: ['Egress'],
+        egress: [{ ports: [{ protocol: 'UDP', port: 5000, endPort: 5010 }] }],
+      }),
+    ],
     probes: `x/a -> ${W} 5005/UDP .\nx/a -> ${W} 5011/UDP X\nx/a -> ${W} 5005 X`,
   },
   {
     name: 'np 19: policyTypes [Ingress] ignores egress rules',
-    policies: [np('x', 'ingress-only', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Ingress'], egress: [{ to: [{ podSelector: podSel({ pod: 'b' }) }] }] })],
+    policies: [
+      np('x', 'ingress-only', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Ingress'], egress: [{ to: [{ podSelector: podSel({ pod: 'b' }) }] }] }),
+    ],
     probes: `x/a -> y/a 80 .\nx/a -> ${W} 443 .\nx/b -> x/a 80 X`,
   },
   {
@@ -277,7 +316,10 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 27: a connection needs the source egress and the destination ingress',
-    policies: [np('x', 'egress-closed', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'] }), np('y', 'ingress-open', { podSelector: {}, ingress: [{}] })],
+    policies: [
+      np('x', 'egress-closed', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'] }),
+      np('y', 'ingress-open', { podSelector: {}, ingress: [{}] }),
+    ],
     probes: `x/a -> y/a 80 X\nx/b -> y/a 80 .`,
   },
   {
@@ -287,17 +329,32 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 29: matchExpressions In and NotIn',
-    policies: [np('x', 'exprs', { podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] }, ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['b'] }] } }] }] })],
+    policies: [
+      np('x', 'exprs', {
+        podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] },
+        ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['b'] }] } }] }],
+      }),
+    ],
     probes: `x/a -> x/b 80 .\nx/a -> x/c 80 .\nx/b -> x/c 80 X\nx/c -> x/b 80 .\ny/a -> x/b 80 X`,
   },
   {
     name: 'np 30: matchExpressions Exists and DoesNotExist',
-    policies: [np('x', 'exists', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] } }] }] })],
+    policies: [
+      np('x', 'exists', {
+        podSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] },
+        ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] } }] }],
+      }),
+    ],
     probes: `x/a -> x/c 80 .\nx/c -> x/c 80 X\nx/a -> x/b 80 .`,
   },
   {
     name: 'np 31: namespaceSelector on kubernetes.io/metadata.name, which every namespace carries',
-    policies: [np('x', 'by-name', { podSelector: podSel({ pod: 'b' }), ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['y'] }] } }] }] })],
+    policies: [
+      np('x', 'by-name', {
+        podSelector: podSel({ pod: 'b' }),
+        ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['y'] }] } }] }],
+      }),
+    ],
     probes: `y/b -> x/b 80 .\nx/a -> x/b 80 X`,
   },
   {
@@ -317,7 +374,13 @@ const networkPolicyCases: Case[] = [
   },
   {
     name: 'np 35: egress to a pod on one port, DNS anywhere on UDP 53',
-    policies: [np('x', 'lab', { podSelector: podSel({ pod: 'a' }), policyTypes: ['Egress'], egress: [{ to: [{ podSelector: podSel({ pod: 'b' }) }], ports: [{ port: 80 }] }, { ports: [{ protocol: 'UDP', port: 53 }] }] })],
+    policies: [
+      np('x', 'lab', {
+        podSelector: podSel({ pod: 'a' }),
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: podSel({ pod: 'b' }) }], ports: [{ port: 80 }] }, { ports: [{ protocol: 'UDP', port: 53 }] }],
+      }),
+    ],
     probes: `x/a -> x/b 80 .\nx/a -> x/b 81 X\nx/a -> y/c 53/UDP .\nx/a -> ${W} 53/UDP .\nx/a -> y/c 53 X`,
   },
 ];
@@ -355,7 +418,12 @@ const ciliumCases: Case[] = [
   },
   {
     name: 'cnp 7: toFQDNs matchName',
-    policies: [cnp('x', 'fqdn', { endpointSelector: podSel({ pod: 'a' }), egress: [{ toFQDNs: [{ matchName: 'api.example.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }] })],
+    policies: [
+      cnp('x', 'fqdn', {
+        endpointSelector: podSel({ pod: 'a' }),
+        egress: [{ toFQDNs: [{ matchName: 'api.example.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }],
+      }),
+    ],
     probes: `x/a -> ${W}=api.example.com 443 .\nx/a -> ${W}=api.example.com 80 X\nx/a -> ${W}=www.example.com 443 X\nx/a -> ${W} 443 X`,
   },
   {
@@ -370,7 +438,13 @@ const ciliumCases: Case[] = [
   },
   {
     name: 'cnp 10: ingressDeny wins over an allow of every peer',
-    policies: [cnp('x', 'deny-a', { endpointSelector: podSel({ pod: 'b' }), ingress: [{ fromEntities: ['all'] }], ingressDeny: [{ fromEndpoints: [podSel({ pod: 'a' })] }] })],
+    policies: [
+      cnp('x', 'deny-a', {
+        endpointSelector: podSel({ pod: 'b' }),
+        ingress: [{ fromEntities: ['all'] }],
+        ingressDeny: [{ fromEndpoints: [podSel({ pod: 'a' })] }],
+      }),
+    ],
     probes: `x/a -> x/b 80 X\nx/c -> x/b 80 .\ny/a -> x/b 80 .`,
   },
   {
@@ -388,7 +462,13 @@ const ciliumCases: Case[] = [
   },
   {
     name: 'cnp 13: a deny on one port leaves other ports to the allows',
-    policies: [cnp('x', 'deny-81', { endpointSelector: podSel({ pod: 'b' }), ingress: [{ fromEndpoints: [podSel({ pod: 'a' })] }], ingressDeny: [{ fromEndpoints: [podSel({ pod: 'a' })], toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }] })],
+    policies: [
+      cnp('x', 'deny-81', {
+        endpointSelector: podSel({ pod: 'b' }),
+        ingress: [{ fromEndpoints: [podSel({ pod: 'a' })] }],
+        ingressDeny: [{ fromEndpoints: [podSel({ pod: 'a' })], toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }],
+      }),
+    ],
     probes: `x/a -> x/b 80 .\nx/a -> x/b 81 X\nx/a -> x/b 81/UDP .`,
   },
   {
@@ -398,7 +478,12 @@ const ciliumCases: Case[] = [
   },
   {
     name: 'cnp 15: fromEndpoints naming another namespace',
-    policies: [cnp('x', 'cross', { endpointSelector: podSel({ pod: 'b' }), ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'y', pod: 'a' } }] }] })],
+    policies: [
+      cnp('x', 'cross', {
+        endpointSelector: podSel({ pod: 'b' }),
+        ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'y', pod: 'a' } }] }],
+      }),
+    ],
     probes: `y/a -> x/b 80 .\nx/a -> x/b 80 X\ny/b -> x/b 80 X`,
   },
   {
@@ -408,12 +493,20 @@ const ciliumCases: Case[] = [
   },
   {
     name: 'cnp 17: enableDefaultDeny off: an allow rule does not isolate',
-    policies: [cnp('x', 'audit-like', { endpointSelector: podSel({ pod: 'b' }), enableDefaultDeny: { ingress: false }, ingress: [{ fromEndpoints: [podSel({ pod: 'a' })] }] })],
+    policies: [
+      cnp('x', 'audit-like', {
+        endpointSelector: podSel({ pod: 'b' }),
+        enableDefaultDeny: { ingress: false },
+        ingress: [{ fromEndpoints: [podSel({ pod: 'a' })] }],
+      }),
+    ],
     probes: `x/a -> x/b 80 .\ny/a -> x/b 80 .\n${W} -> x/b 80 .`,
   },
   {
     name: 'cnp 18: toCIDRSet with except',
-    policies: [cnp('x', 'cidrset', { endpointSelector: podSel({ pod: 'a' }), egress: [{ toCIDRSet: [{ cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] }] }] })],
+    policies: [
+      cnp('x', 'cidrset', { endpointSelector: podSel({ pod: 'a' }), egress: [{ toCIDRSet: [{ cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] }] }] }),
+    ],
     probes: `x/a -> ${W} 443 .\nx/a -> world:203.0.113.200 443 X\nx/a -> y/a 80 X`,
   },
 ];

@@ -39,13 +39,22 @@ t.test('annotations: one ::error:: per failing finding, at most ten, escaped', a
   const lines = annotations(report);
   const errors = lines.filter((l) => l.startsWith('::error '));
   t.equal(errors.length, 2);
-  t.match(errors[0], /^::error title=hubble-lab policy-drops::default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)%0A48 flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED$/);
+  t.match(
+    errors[0],
+    /^::error title=hubble-lab policy-drops::default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)%0A48 flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED$/,
+  );
   t.equal(lines.filter((l) => l.startsWith('::warning ')).length, 3, 'completeness warnings: lost events, a node, malformed lines');
   t.match(lines.filter((l) => l.startsWith('::warning ')).join('\n'), /malformed lines? skipped/);
-  t.ok(lines.every((l) => !l.includes('\n')), 'one line each');
+  t.ok(
+    lines.every((l) => !l.includes('\n')),
+    'one line each',
+  );
 
   // Many failing findings: the annotations stop at ten, the last counting the rest.
-  const many = demoReport({ expectations: parseExpectations('allow:\n  - from: nobody\n    to: nothing\nchecks: { drift: fail }\n', 'e.yaml'), gate: 'any-drop' });
+  const many = demoReport({
+    expectations: parseExpectations('allow:\n  - from: nobody\n    to: nothing\nchecks: { drift: fail }\n', 'e.yaml'),
+    gate: 'any-drop',
+  });
   const failing = many.report.compliance.violations.filter((v) => v.severity !== 'warn').length;
   t.ok(failing > MAX_ANNOTATIONS, `${failing} failing findings`);
   const errs = annotations(many.report).filter((l) => l.startsWith('::error '));

@@ -25,7 +25,10 @@ function selectedBy(argv: readonly string[], flows: Flow[]): Flow[] {
 
 t.test('a full report validates against report.schema.json and survives JSON', async (t) => {
   const { report } = demoReport({
-    expectations: parseExpectations('allow:\n  - from: "genai-network-demo/*"\n    to: "*"\ndeny:\n  - from: default/test-pod\n    to: "*"\nslo:\n  default: {maxErrorRate: 0.05, maxP99Ms: 100}\n', 'e.yaml'),
+    expectations: parseExpectations(
+      'allow:\n  - from: "genai-network-demo/*"\n    to: "*"\ndeny:\n  - from: default/test-pod\n    to: "*"\nslo:\n  default: {maxErrorRate: 0.05, maxP99Ms: 100}\n',
+      'e.yaml',
+    ),
   });
   const text = formatReportJson(report);
   const back = JSON.parse(text) as unknown;
@@ -36,7 +39,9 @@ t.test('a full report validates against report.schema.json and survives JSON', a
   delete broken.totals;
   (broken.edges as Record<string, unknown>[])[0]!.flows = -1;
   t.same(
-    validateSchema(broken, schema).map((e) => `${e.path.join('.')}: ${e.message}`).sort(),
+    validateSchema(broken, schema)
+      .map((e) => `${e.path.join('.')}: ${e.message}`)
+      .sort(),
     [': missing required key "totals"', 'edges.0.flows: must be at least 0, got -1'],
     'and the schema really checks',
   );

@@ -5,7 +5,10 @@ import { formatJunit } from '../../lib/report/junit.ts';
 import { demoReport } from '../fixtures/demo-report.ts';
 
 function testcases(xml: string): { name: string; body: string }[] {
-  return [...xml.matchAll(/<testcase classname="hubble-lab\.compliance" name="([^"]*)" time="0">([\s\S]*?)<\/testcase>/g)].map((m) => ({ name: m[1]!, body: m[2]! }));
+  return [...xml.matchAll(/<testcase classname="hubble-lab\.compliance" name="([^"]*)" time="0">([\s\S]*?)<\/testcase>/g)].map((m) => ({
+    name: m[1]!,
+    body: m[2]!,
+  }));
 }
 
 t.test('without expectations: the policy-drops case fails naming both denied edges, the rest skipped', async (t) => {
@@ -15,7 +18,10 @@ t.test('without expectations: the policy-drops case fails naming both denied edg
   const cases = testcases(xml);
   t.equal(cases.length, 6, 'one testcase per check');
   const drops = cases.find((c) => c.name.startsWith('policy-drops'))!;
-  t.match(drops.body, /<failure type="policy-drops" message="2 findings: default\/test-pod → genai-network-demo\/document-agent; genai-network-demo\/document-agent → world">/);
+  t.match(
+    drops.body,
+    /<failure type="policy-drops" message="2 findings: default\/test-pod → genai-network-demo\/document-agent; genai-network-demo\/document-agent → world">/,
+  );
   t.match(drops.body, /FAIL: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)/);
   t.match(drops.body, /flows: hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod/);
   t.match(cases.find((c) => c.name.startsWith('slo'))!.body, /<skipped message="not configured: no expectations file \(--expect\): needs slo limits"\/>/);
@@ -24,7 +30,9 @@ t.test('without expectations: the policy-drops case fails naming both denied edg
 });
 
 t.test('incomplete data fails its testcase; text with markup is escaped', async (t) => {
-  const { report } = demoReport({ expectations: parseExpectations('deny:\n  - name: "<probe> & \\"friends\\""\n    from: default/test-pod\n    to: "*"\nincomplete: fail\n', 'e.yaml') });
+  const { report } = demoReport({
+    expectations: parseExpectations('deny:\n  - name: "<probe> & \\"friends\\""\n    from: default/test-pod\n    to: "*"\nincomplete: fail\n', 'e.yaml'),
+  });
   const xml = formatJunit(report);
   t.match(xml, /failures="1"/);
   const completeness = testcases(xml).find((c) => c.name.startsWith('completeness'))!;

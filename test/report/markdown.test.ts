@@ -11,7 +11,10 @@ t.test('the demo report answers who, how much, how fast, what failed, what was d
   const md = formatMarkdown(report);
   const lines = md.split('\n');
   t.equal(lines[0], '# ❌ FAIL — Hubble flow analysis', 'verdict first');
-  t.match(md, /\*\*Why it failed:\*\*\n\n- No policy-denied flows \(the lab guide’s rule\): 2 findings: default\/test-pod → genai-network-demo\/document-agent; genai-network-demo\/document-agent → world/);
+  t.match(
+    md,
+    /\*\*Why it failed:\*\*\n\n- No policy-denied flows \(the lab guide’s rule\): 2 findings: default\/test-pod → genai-network-demo\/document-agent; genai-network-demo\/document-agent → world/,
+  );
   t.match(md, /Gate: any policy drop fails \(the lab guide’s rule\)\. Exit code 1\./);
   t.match(md, /## Key numbers\n\n\| Flows \| Flows\/s \|/);
   t.match(md, new RegExp(`\\| ${report.totals.flows.toLocaleString('en-US')} \\|`), 'total flows shown');
@@ -26,11 +29,17 @@ t.test('the demo report answers who, how much, how fast, what failed, what was d
   t.equal(dashed.length, 2, 'two denied edges dashed');
   t.match(map, /linkStyle \d+,\d+ stroke:#d73a49/);
   t.match(md, /## Compliance checks[\s\S]*\| No policy-denied flows \(the lab guide’s rule\) \| fail \| ❌ fail \|/);
-  t.match(md, /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)\n  - 48 flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED`/);
+  t.match(
+    md,
+    /- \*\*FAIL\*\*: default\/test-pod → genai-network-demo\/document-agent: 48 SYNs denied by policy \(48 at the server's ingress\)\n  - 48 flows: `hubble-lab observe --input-file flows\.jsonl --from-pod default\/test-pod --to-namespace genai-network-demo --to-workload document-agent --verdict DROPPED --type drop --drop-reason-desc POLICY_DENIED`/,
+  );
   t.match(md, /Not configured: allowed-dropped, deny-enforced, drift, slo — run with `--expect FILE`/);
   t.match(md, /## Slowest edges[\s\S]*\| genai-network-demo\/document-agent → genai-network-demo\/llm-service \| \d+ \| [\d.]+ ms \|/);
   t.match(md, /## HTTP errors[\s\S]*\| 200×\d+ 404×\d+ 500×\d+ \|/);
-  t.match(md, /### POLICY_DENIED \(policy\): 48 packets[\s\S]*denied at the server's ingress \(48\)[\s\S]*Example flows:\n\n```\n2026-01-10T10:00:\d\d\.\d+Z \[kind-kind\/worker-2\]: default\/test-pod \(10\.244\.1\.30:\d+\) -> genai-network-demo\/document-agent-5c6d7f8b9-\w+ \(10\.244\.2\.1\d:80\) DROPPED \(POLICY_DENIED\) INGRESS TCP Flags: SYN/);
+  t.match(
+    md,
+    /### POLICY_DENIED \(policy\): 48 packets[\s\S]*denied at the server's ingress \(48\)[\s\S]*Example flows:\n\n```\n2026-01-10T10:00:\d\d\.\d+Z \[kind-kind\/worker-2\]: default\/test-pod \(10\.244\.1\.30:\d+\) -> genai-network-demo\/document-agent-5c6d7f8b9-\w+ \(10\.244\.2\.1\d:80\) DROPPED \(POLICY_DENIED\) INGRESS TCP Flags: SYN/,
+  );
   t.match(md, /## DNS\n\n\d+ queries, \d+ responses \(NOERROR \d+, NXDOMAIN \d+\)/);
   t.match(md, /Bursts \(a bucket at least three times the usual rate\):\n\n- 2026-01-10T10:01:02\.000Z: 30 drops in 1\.0 s/);
   t.match(md, /## Data quality\n\n- Window: .*\n- Malformed lines: 3 \(skipped; first: line \d+: not JSON/);
@@ -43,10 +52,27 @@ t.test('the demo report answers who, how much, how fast, what failed, what was d
 t.test('without L7 flows the report says how to get latency instead of printing zeros', async (t) => {
   const agg = new FlowAggregator();
   for (let i = 0; i < 5; i++) {
-    agg.add({ flow: { time: `2026-01-10T10:00:0${i}Z`, verdict: 'FORWARDED', IP: { source: '10.0.0.1', destination: '10.0.0.2' }, source: { namespace: 'a', pod_name: 'x' }, destination: { namespace: 'a', pod_name: 'y' }, l4: { TCP: { source_port: 40000 + i, destination_port: 80, flags: { SYN: true } } } } });
+    agg.add({
+      flow: {
+        time: `2026-01-10T10:00:0${i}Z`,
+        verdict: 'FORWARDED',
+        IP: { source: '10.0.0.1', destination: '10.0.0.2' },
+        source: { namespace: 'a', pod_name: 'x' },
+        destination: { namespace: 'a', pod_name: 'y' },
+        l4: { TCP: { source_port: 40000 + i, destination_port: 80, flags: { SYN: true } } },
+      },
+    });
   }
   const a = agg.finish();
-  const md = formatMarkdown(buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'server', source: 'localhost:4245', filters: ['--namespace', 'a'], records: 5, skippedByFilter: 0 }));
+  const md = formatMarkdown(
+    buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), {
+      kind: 'server',
+      source: 'localhost:4245',
+      filters: ['--namespace', 'a'],
+      records: 5,
+      skippedByFilter: 0,
+    }),
+  );
   t.match(md, /^# ✅ PASS/);
   t.match(md, /## Slowest edges\n\nNo L7 flows: latency and HTTP status need an L7 visibility policy/);
   t.match(md, /## HTTP errors\n\nNo HTTP flows: status codes need an L7 visibility policy/);
@@ -59,10 +85,19 @@ t.test('without L7 flows the report says how to get latency instead of printing 
 t.test('a map with more edges than Mermaid can draw is summarised', async (t) => {
   const agg = new FlowAggregator();
   for (let i = 0; i < MAX_MAP_EDGES + 25; i++) {
-    agg.add({ flow: { time: '2026-01-10T10:00:00Z', verdict: 'FORWARDED', source: { namespace: 'a', pod_name: `c${i}` }, destination: { namespace: 'b', pod_name: 's' } } });
+    agg.add({
+      flow: {
+        time: '2026-01-10T10:00:00Z',
+        verdict: 'FORWARDED',
+        source: { namespace: 'a', pod_name: `c${i}` },
+        destination: { namespace: 'b', pod_name: 's' },
+      },
+    });
   }
   const a = agg.finish();
-  const map = serviceMap(buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'file', source: 'f', filters: [], records: 0, skippedByFilter: 0 }));
+  const map = serviceMap(
+    buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'file', source: 'f', filters: [], records: 0, skippedByFilter: 0 }),
+  );
   t.equal(map.split('\n').filter((l) => l.includes('-->')).length, MAX_MAP_EDGES);
   t.match(map, /25 more edges \(25 flows\) are not drawn; they are in report\.json\./);
 });
@@ -70,10 +105,19 @@ t.test('a map with more edges than Mermaid can draw is summarised', async (t) =>
 t.test('a map with long names stays under Mermaid’s 50,000-character limit', async (t) => {
   const agg = new FlowAggregator();
   for (let i = 0; i < 400; i++) {
-    agg.add({ flow: { time: '2026-01-10T10:00:00Z', verdict: 'FORWARDED', source: { namespace: 'a-rather-long-namespace-name', pod_name: `client-with-a-long-name-${i}` }, destination: { namespace: 'b', pod_name: `server-with-a-long-name-${i}` } } });
+    agg.add({
+      flow: {
+        time: '2026-01-10T10:00:00Z',
+        verdict: 'FORWARDED',
+        source: { namespace: 'a-rather-long-namespace-name', pod_name: `client-with-a-long-name-${i}` },
+        destination: { namespace: 'b', pod_name: `server-with-a-long-name-${i}` },
+      },
+    });
   }
   const a = agg.finish();
-  const map = serviceMap(buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'file', source: 'f', filters: [], records: 0, skippedByFilter: 0 }));
+  const map = serviceMap(
+    buildReport(a, evaluateCompliance(a, undefined, 'any-drop'), { kind: 'file', source: 'f', filters: [], records: 0, skippedByFilter: 0 }),
+  );
   const diagram = /```mermaid\n([\s\S]*?)```/.exec(map)![1]!;
   t.ok(diagram.length < 50_000, `${diagram.length} characters`);
   const drawn = diagram.split('\n').filter((l) => l.includes('-->')).length;

@@ -102,8 +102,14 @@ t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async 
   const core = c.kubeConfig.makeApiClient(CoreV1Api);
   const apps = c.kubeConfig.makeApiClient(AppsV1Api);
   const nodes = (await core.listNode()).items;
-  t.same(nodes.map((n) => n.metadata?.name), ['sim-control-plane', 'sim-worker', 'sim-worker2']);
-  t.same(nodes.map((n) => n.spec?.podCIDR), ['127.244.0.0/24', '127.244.1.0/24', '127.244.2.0/24']);
+  t.same(
+    nodes.map((n) => n.metadata?.name),
+    ['sim-control-plane', 'sim-worker', 'sim-worker2'],
+  );
+  t.same(
+    nodes.map((n) => n.spec?.podCIDR),
+    ['127.244.0.0/24', '127.244.1.0/24', '127.244.2.0/24'],
+  );
   t.ok(nodes.every((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
   t.equal(nodes[0]?.metadata?.labels?.['node-role.kubernetes.io/control-plane'], '');
   const namespaces = (await core.listNamespace()).items;
@@ -119,10 +125,16 @@ t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async 
   t.equal(config.data?.['enable-hubble'], 'false');
   const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
   t.equal(dns.spec?.clusterIP, '127.96.0.10');
-  t.same(dns.spec?.ports?.map((p) => `${p.port}/${p.protocol}`), ['53/UDP', '53/TCP', '9153/TCP']);
+  t.same(
+    dns.spec?.ports?.map((p) => `${p.port}/${p.protocol}`),
+    ['53/UDP', '53/TCP', '9153/TCP'],
+  );
   t.equal((await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' })).spec?.clusterIP, '127.96.0.1');
   const names = (await core.listServiceForAllNamespaces()).items.map((s) => s.metadata?.name);
-  t.notOk(names.some((n) => /hubble/.test(n ?? '')), 'no Hubble Relay or UI yet');
+  t.notOk(
+    names.some((n) => /hubble/.test(n ?? '')),
+    'no Hubble Relay or UI yet',
+  );
 });
 
 t.test('two sims run side by side; a kubeconfig that is not ours is never overwritten', async (t) => {
@@ -133,9 +145,12 @@ t.test('two sims run side by side; a kubeconfig that is not ours is never overwr
   const dir = await mkdtemp(join(tmpdir(), 'sim-kc-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const theirs = join(dir, 'config');
-  const text = 'apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster: {server: "https://prod.example:6443"}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: prod}\nusers:\n- name: prod\n  user: {token: x}\ncurrent-context: prod\n';
+  const text =
+    'apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster: {server: "https://prod.example:6443"}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: prod}\nusers:\n- name: prod\n  user: {token: x}\ncurrent-context: prod\n';
   await writeFile(theirs, text);
-  await t.rejects(startSimCluster({ runtime: trivialRuntime(), kubeconfigPath: theirs }), { message: `${theirs} holds other clusters; the sim will not overwrite it` });
+  await t.rejects(startSimCluster({ runtime: trivialRuntime(), kubeconfigPath: theirs }), {
+    message: `${theirs} holds other clusters; the sim will not overwrite it`,
+  });
   t.equal(await readFile(theirs, 'utf8'), text);
   const mine = join(dir, 'sim.yaml');
   const c = await startSimCluster({ runtime: trivialRuntime(), kubeconfigPath: mine });
@@ -155,7 +170,7 @@ t.test('server-side apply with client-node re-applies without changing anything'
   };
   await applyAll();
   // Controllers write status for a moment (pods start, the Job completes); compare once the cluster is quiet.
-  for (let last = -1; last !== c.internals.store.resourceVersion; ) {
+  for (let last = -1; last !== c.internals.store.resourceVersion;) {
     last = c.internals.store.resourceVersion;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -241,12 +256,20 @@ spec:
   containers: [{name: nginx, image: nginx:alpine, ports: [{containerPort: 80}]}]
 `).map((d) => d.toJS());
   for (const d of docs) await objects.patch(d, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply);
-  const pod = await waitFor('job pod done', async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=whoami' })).items.find((p) => p.status?.phase === 'Succeeded'), 20_000);
+  const pod = await waitFor(
+    'job pod done',
+    async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=whoami' })).items.find((p) => p.status?.phase === 'Succeeded'),
+    20_000,
+  );
   const log = await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata!.name}/log`);
   t.equal(log.text, `my ip is ${pod.status!.podIP}\n`);
   t.match(pod.status!.podIP, /^127\.244\.1\.\d+$/);
 
-  await waitFor('nginx running', async () => (await core.readNamespacedPod({ name: 'web', namespace: 'default' })).status?.containerStatuses?.[0]?.ready, 20_000);
+  await waitFor(
+    'nginx running',
+    async () => (await core.readNamespacedPod({ name: 'web', namespace: 'default' })).status?.containerStatuses?.[0]?.ready,
+    20_000,
+  );
   const forward = new PortForward(c.kubeConfig);
   const local = createServer((socket) => void forward.portForward('default', 'web', [80], socket, null, socket));
   await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
@@ -266,7 +289,10 @@ spec:
 t.test('a sim stopped right after it starts (pods still being created) lets its process exit', async (t) => {
   const { spawn } = await import('node:child_process');
   const script = "const { startSimCluster } = await import('./lib/sim/cluster.ts'); const sim = await startSimCluster({}); await sim.stop();";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url).pathname, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);

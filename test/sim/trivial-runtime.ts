@@ -46,11 +46,14 @@ export function trivialRuntime(): PodRuntime & { started: PodSpecForRuntime[] } 
             set(i, { ready: true, state: { state: 'running', startedAt } });
             if (policy === 'Always') return;
             timers.push(
-              setTimeout(() => {
-                logs.get(c.name)!.push(...(env(c, 'LOG') ?? '').split('|').filter(Boolean), `pod ip ${spec.podIP}`);
-                const exitCode = Number(env(c, 'EXIT_CODE') ?? 0);
-                set(i, { ready: false, state: { state: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt, finishedAt: now() } });
-              }, Number(env(c, 'EXIT_AFTER_MS') ?? 30)),
+              setTimeout(
+                () => {
+                  logs.get(c.name)!.push(...(env(c, 'LOG') ?? '').split('|').filter(Boolean), `pod ip ${spec.podIP}`);
+                  const exitCode = Number(env(c, 'EXIT_CODE') ?? 0);
+                  set(i, { ready: false, state: { state: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt, finishedAt: now() } });
+                },
+                Number(env(c, 'EXIT_AFTER_MS') ?? 30),
+              ),
             );
           }, 5),
         );

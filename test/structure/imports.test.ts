@@ -32,7 +32,10 @@ const isCliSide = (file: string) => file.startsWith('lib/commands/') || /^lib\/c
 
 /** Imports of a command module from below the CLI, each with why it is not a layer break. */
 const commandImports: Record<string, { imports: string; why: string }> = {
-  'lib/sim/hubble/cilium-cli.ts': { imports: 'lib/commands/observe.ts', why: "the embedded agents' `hubble observe` is hubble-lab's observe, which imports nothing of the sim" },
+  'lib/sim/hubble/cilium-cli.ts': {
+    imports: 'lib/commands/observe.ts',
+    why: "the embedded agents' `hubble observe` is hubble-lab's observe, which imports nothing of the sim",
+  },
 };
 
 /** The repository's graph, read once for the tests that look at it. */
@@ -44,11 +47,21 @@ t.test('lib, tasks and bin import each other without a cycle', async (t) => {
   const files = Object.keys(graph.obj());
   t.ok(files.includes('tasks/index.ts') && files.includes('lib/cli.ts') && files.length > 100, `${files.length} files read`);
   // Every relative import was resolved: what madge skipped are packages only.
-  t.same(graph.warnings().skipped.filter((s) => s.startsWith('.') || s.startsWith('/')), [], 'no local import left unresolved');
+  t.same(
+    graph.warnings().skipped.filter((s) => s.startsWith('.') || s.startsWith('/')),
+    [],
+    'no local import left unresolved',
+  );
   // The CLI loads its commands with import(): dynamic imports are edges of the graph.
-  const loadsRun = Object.entries(graph.obj()).some(([file, deps]) => isCliSide(file) && !file.startsWith('lib/commands/') && deps.includes('lib/commands/run.ts'));
+  const loadsRun = Object.entries(graph.obj()).some(
+    ([file, deps]) => isCliSide(file) && !file.startsWith('lib/commands/') && deps.includes('lib/commands/run.ts'),
+  );
   t.ok(loadsRun, "the CLI's dynamic import of the run command is read");
-  t.same(graph.circular().map((cycle) => cycle.join(' → ')), [], 'no import cycle');
+  t.same(
+    graph.circular().map((cycle) => cycle.join(' → ')),
+    [],
+    'no import cycle',
+  );
 });
 
 t.test('lib/ below the CLI imports neither tasks/ nor the CLI; tasks/ do not import the CLI', async (t) => {
@@ -65,7 +78,11 @@ t.test('lib/ below the CLI imports neither tasks/ nor the CLI; tasks/ do not imp
   t.ok(graph['lib/commands/run.ts']?.includes('tasks/index.ts'), 'run takes its tasks from the registry');
   const taskFiles = Object.keys(graph).filter((f) => /^tasks\/\d\d-.*\.ts$/.test(f));
   t.ok(taskFiles.length >= 10, `${taskFiles.length} task files`);
-  t.same(taskFiles.filter((f) => graph[f]?.includes('tasks/index.ts')), [], 'no task file imports the registry');
+  t.same(
+    taskFiles.filter((f) => graph[f]?.includes('tasks/index.ts')),
+    [],
+    'no task file imports the registry',
+  );
 });
 
 t.test('the check sees cycles closed by a type-only import and by a dynamic import between .ts files', async (t) => {
@@ -76,5 +93,9 @@ t.test('the check sees cycles closed by a type-only import and by a dynamic impo
   writeFileSync(join(dir, 'c.ts'), "export const c = async () => (await import('./d.ts')).d;\n");
   writeFileSync(join(dir, 'd.ts'), "import { c } from './c.ts';\nexport const d = c;\n");
   const graph = await graphOf(dir, [dir]);
-  t.same(graph.circular().map((cycle) => [...cycle].sort().join(' ')), ['a.ts b.ts', 'c.ts d.ts'], 'both cycles found');
+  t.same(
+    graph.circular().map((cycle) => [...cycle].sort().join(' ')),
+    ['a.ts b.ts', 'c.ts d.ts'],
+    'both cycles found',
+  );
 });

@@ -1,7 +1,17 @@
 // The demo agents as real processes: the asynchronous workflow across three agents, per-hop latency, replicas, error scenarios, shutdown.
 import t from 'tap';
 import {
-  agentPath, closedPort, loggedRequests, medianServerMs, quickAgents, request, runNode, startAgent, startBalancer, startWorkflow, waitForTask,
+  agentPath,
+  closedPort,
+  loggedRequests,
+  medianServerMs,
+  quickAgents,
+  request,
+  runNode,
+  startAgent,
+  startBalancer,
+  startWorkflow,
+  waitForTask,
 } from './processes.ts';
 
 const stepsOf = (task: any) => task.steps.map((s: any) => `${s.step} ${s.status}`);
@@ -39,7 +49,10 @@ t.test('a task is accepted at once, runs coordinator → document → llm in the
   t.ok(generate.ms >= 100, `the inference took its 100 ms (${generate.ms})`);
   const polls = task.steps.filter((s: any) => s.step === 'results');
   t.match(polls.at(-1), { path: '/api/v1/results/doc_123', ready: true, found: true, poll: polls.length });
-  t.ok(polls.slice(0, -1).every((p: any) => p.ready === false), 'every earlier poll was answered not ready');
+  t.ok(
+    polls.slice(0, -1).every((p: any) => p.ready === false),
+    'every earlier poll was answered not ready',
+  );
   t.same(task.results_wait.outcome, 'ready');
   t.equal(task.results_wait.polls, polls.length);
   t.ok(polls.length <= pollBound(task.results_wait.ms, 5), `${polls.length} polls in ${task.results_wait.ms} ms, at least 5 ms apart`);
@@ -55,9 +68,10 @@ t.test('a task is accepted at once, runs coordinator → document → llm in the
   const served = (a: typeof w.llm, path: string) => a.requests().find((r) => r.path === path)!.ms;
   t.ok(served(w.document, '/api/v1/analyze') < served(w.llm, '/api/v1/generate'), 'analyze is answered without waiting for the inference');
   t.same(await log(w.document, 1 + polls.length), ['POST /api/v1/analyze 202', 'GET /api/v1/results/doc_123 200']);
-  t.same((await log(w.coordinator, 5)).filter((l) => !l.startsWith('GET')), [
-    'POST /api/v1/tasks 202', 'POST /api/v1/complete 409', 'POST /api/v1/complete 200',
-  ]);
+  t.same(
+    (await log(w.coordinator, 5)).filter((l) => !l.startsWith('GET')),
+    ['POST /api/v1/tasks 202', 'POST /api/v1/complete 409', 'POST /api/v1/complete 200'],
+  );
   t.ok(w.coordinator.requests().some((r) => r.method === 'GET' && r.path === `/api/v1/tasks/${taskId}` && r.status === 200));
 
   // A replica that did not run the analysis answers, not ready, and says it does not hold the result.
@@ -89,7 +103,10 @@ t.test('each hop answers in its own time: llm-service slowest, then document-age
     for (const a of batch) ids.push(a.json.task_id);
   }
   const tasks = await Promise.all(ids.map(async (id) => (await waitForTask(w.coordinator.url, id, 100, 20)).json));
-  t.same(tasks.map((task) => task.status), ids.map(() => 'done'));
+  t.same(
+    tasks.map((task) => task.status),
+    ids.map(() => 'done'),
+  );
   const llmGenerate = medianServerMs(w.llm, (r) => r.path === '/api/v1/generate', llmSkip);
   const analyze = medianServerMs(w.document, (r) => r.path === '/api/v1/analyze', documentSkip);
   const results = medianServerMs(w.document, (r) => r.path.startsWith('/api/v1/results/'), documentSkip);
@@ -105,7 +122,9 @@ t.test('each hop answers in its own time: llm-service slowest, then document-age
 t.test('with two document-agent replicas behind one address, the coordinator polls until the holder answers', async (t) => {
   // Inference long enough for several polls each, so some of them reach the replica without the result.
   const llm = await startAgent('llm', { ...quickAgents.llm, LLM_LATENCY_MS: '40', LLM_LATENCY_SIGMA: '0' });
-  const replicas = await Promise.all(['document-a', 'document-b'].map((name) => startAgent('document', { LLM_URL: llm.url, HOSTNAME: name, ...quickAgents.document })));
+  const replicas = await Promise.all(
+    ['document-a', 'document-b'].map((name) => startAgent('document', { LLM_URL: llm.url, HOSTNAME: name, ...quickAgents.document })),
+  );
   const service = await startBalancer(replicas);
   const coordinator = await startAgent('coordinator', { DOCUMENT_URL: service.url, ...quickAgents.coordinator });
   t.teardown(async () => {
@@ -116,7 +135,10 @@ t.test('with two document-agent replicas behind one address, the coordinator pol
 
   const accepted = await Promise.all([1, 2, 3, 4].map((n) => request(`${coordinator.url}/api/v1/tasks`, 'POST', { document_id: `doc_${n}` })));
   const tasks = await Promise.all(accepted.map(async (a) => (await waitForTask(coordinator.url, a.json.task_id)).json));
-  t.same(tasks.map((task) => task.status), ['done', 'done', 'done', 'done']);
+  t.same(
+    tasks.map((task) => task.status),
+    ['done', 'done', 'done', 'done'],
+  );
   let misses = 0;
   for (const task of tasks) {
     const holder = task.steps[0].replica;
@@ -131,7 +153,10 @@ t.test('with two document-agent replicas behind one address, the coordinator pol
     t.ok(polls.length <= pollBound(task.results_wait.ms, 5), `${polls.length} polls in ${task.results_wait.ms} ms, at least 5 ms apart`);
   }
   t.ok(misses > 0, `some polls reached the other replica (${misses}) and the tasks still completed`);
-  t.ok(service.connections.every((n) => n > 0), `both replicas served connections: ${service.connections.join(', ')}`);
+  t.ok(
+    service.connections.every((n) => n > 0),
+    `both replicas served connections: ${service.connections.join(', ')}`,
+  );
 });
 
 t.test('complete and analyze reject what they cannot act on', async (t) => {
@@ -180,7 +205,10 @@ t.test('the coordinator stops polling at POLL_TIMEOUT_MS and says how long it wa
   // 150 ms at 20-30 ms a poll, plus the one poll made at the deadline.
   t.ok(task.results_wait.polls >= 1 && task.results_wait.polls <= 9, `${task.results_wait.polls} polls`);
   t.ok(task.results_wait.ms >= 150 && task.results_wait.ms < 2000, `gave up after ${task.results_wait.ms} ms, not at the 800 ms inference`);
-  t.notOk(task.steps.some((s: any) => s.step === 'generate'), 'the inference was still running');
+  t.notOk(
+    task.steps.some((s: any) => s.step === 'generate'),
+    'the inference was still running',
+  );
 });
 
 t.test('the error scenarios behave as their names say', async (t) => {
@@ -202,7 +230,10 @@ t.test('the error scenarios behave as their names say', async (t) => {
 
   const log = (await loggedRequests(llm, 2)).filter((r) => r.path === '/api/v1/timeout');
   t.equal(log.length, 2, 'one log line per request, the abandoned one included');
-  t.ok(log.some((r) => r.aborted === true && r.status === 0), 'the abandoned request is logged as aborted, with no status');
+  t.ok(
+    log.some((r) => r.aborted === true && r.status === 0),
+    'the abandoned request is logged as aborted, with no status',
+  );
   t.ok(log.some((r) => r.status === 504));
 });
 
@@ -212,9 +243,7 @@ t.test('inference latency is long-tailed around the configured median and capped
   const inference: number[] = [];
   const measured: number[] = [];
   for (let round = 0; round < 10; round++) {
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, () => request(`${llm.url}/api/v1/generate`, 'POST', { prompt: 'Analyze document content' })),
-    );
+    const answers = await Promise.all(Array.from({ length: 20 }, () => request(`${llm.url}/api/v1/generate`, 'POST', { prompt: 'Analyze document content' })));
     for (const a of answers) {
       t.equal(a.status, 200);
       inference.push(a.json.inference_ms);

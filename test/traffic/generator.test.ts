@@ -45,25 +45,25 @@ t.test('a 3 s run against the agents prints one summary of every step', async (t
     t.ok(st.latencyMs!.p50 <= st.latencyMs!.p95 && st.latencyMs!.p95 <= st.latencyMs!.max, `${step}: p50 ≤ p95 ≤ max`);
   }
   for (const step of ['tasks', 'analyze', 'generate', 'complete']) t.equal(s.steps[step]!.requests, n, `${step}: once per workflow`);
-  t.same(
-    Object.fromEntries(Object.entries(s.steps).map(([k, v]) => [k, [v.service, v.measuredBy]])),
-    {
-      tasks: ['agent-coordinator-service', 'traffic-generator'],
-      poll: ['agent-coordinator-service', 'traffic-generator'],
-      analyze: ['document-agent-service', 'agent-coordinator'],
-      generate: ['llm-service', 'document-agent'],
-      results: ['document-agent-service', 'agent-coordinator'],
-      complete: ['agent-coordinator-service', 'traffic-generator'],
-      invalid: ['agent-coordinator-service', 'traffic-generator'],
-      nonexistent: ['agent-coordinator-service', 'traffic-generator'],
-      timeout: ['llm-service', 'traffic-generator'],
-    },
-  );
+  t.same(Object.fromEntries(Object.entries(s.steps).map(([k, v]) => [k, [v.service, v.measuredBy]])), {
+    tasks: ['agent-coordinator-service', 'traffic-generator'],
+    poll: ['agent-coordinator-service', 'traffic-generator'],
+    analyze: ['document-agent-service', 'agent-coordinator'],
+    generate: ['llm-service', 'document-agent'],
+    results: ['document-agent-service', 'agent-coordinator'],
+    complete: ['agent-coordinator-service', 'traffic-generator'],
+    invalid: ['agent-coordinator-service', 'traffic-generator'],
+    nonexistent: ['agent-coordinator-service', 'traffic-generator'],
+    timeout: ['llm-service', 'traffic-generator'],
+  });
   const latency = (step: string) => s.steps[step]!.latencyMs!.p50;
   t.ok(latency('tasks') < latency('generate'), `a task is accepted (${latency('tasks')} ms) without waiting for its inference (${latency('generate')} ms)`);
 
   // Polls: one wait per workflow on each side, every one ended with a final answer, each poll counted.
-  for (const [kind, step] of [['task', 'poll'], ['results', 'results']] as const) {
+  for (const [kind, step] of [
+    ['task', 'poll'],
+    ['results', 'results'],
+  ] as const) {
     const p = s.polls[kind];
     t.equal(p.workflows, n, `${kind}: one wait per workflow`);
     t.equal(p.polls, s.steps[step]!.requests, `${kind}: every poll is a ${step} request`);
@@ -83,9 +83,18 @@ t.test('a 3 s run against the agents prints one summary of every step', async (t
 
   // What the agents logged agrees with the summary.
   const logged = (a: typeof w.llm, match: (r: { method: string; path: string }) => boolean) => a.requests().filter(match).length;
-  t.equal(logged(w.coordinator, (r) => r.path === '/api/v1/tasks'), s.steps.tasks!.requests);
-  t.equal(logged(w.coordinator, (r) => r.method === 'GET' && r.path.startsWith('/api/v1/tasks/')), s.steps.poll!.requests);
-  t.equal(logged(w.document, (r) => r.path.startsWith('/api/v1/results/')), s.steps.results!.requests);
+  t.equal(
+    logged(w.coordinator, (r) => r.path === '/api/v1/tasks'),
+    s.steps.tasks!.requests,
+  );
+  t.equal(
+    logged(w.coordinator, (r) => r.method === 'GET' && r.path.startsWith('/api/v1/tasks/')),
+    s.steps.poll!.requests,
+  );
+  t.equal(
+    logged(w.document, (r) => r.path.startsWith('/api/v1/results/')),
+    s.steps.results!.requests,
+  );
 });
 
 t.test('a wait for a task is bounded by POLL_TIMEOUT_MS; an unfinished task is not completed', async (t) => {
@@ -93,7 +102,11 @@ t.test('a wait for a task is bounded by POLL_TIMEOUT_MS; an unfinished task is n
   t.teardown(w.stop);
   // Seed 7 starts with a normal batch: three workflows.
   const run = await runNode(generatorPath, ['--duration', '500ms', '--seed', '7'], {
-    ...w.urls, ...quick, POLL_INTERVAL_MS: '20-30', POLL_TIMEOUT_MS: '200', ERROR_TIMEOUT_MS: '200',
+    ...w.urls,
+    ...quick,
+    POLL_INTERVAL_MS: '20-30',
+    POLL_TIMEOUT_MS: '200',
+    ERROR_TIMEOUT_MS: '200',
   });
   t.equal(run.code, 0, run.stderr);
   const s = readTrafficSummary(run.stdout, 'stdout');

@@ -64,10 +64,12 @@ function waitExit(child: ChildProcess, ms: number): Promise<number | null> {
 
 /** Starts agent.mjs with the role (env AGENT_ROLE, unless empty) and env; resolves once it logs its port. */
 export function startAgent(role: string, env: Record<string, string> = {}, args: string[] = []): Promise<RunningAgent> {
-  const child = track(spawn(process.execPath, [agentPath, ...args], {
-    env: cleanEnv({ ...(role ? { AGENT_ROLE: role } : {}), PORT: '0', HOST: '127.0.0.1', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  const child = track(
+    spawn(process.execPath, [agentPath, ...args], {
+      env: cleanEnv({ ...(role ? { AGENT_ROLE: role } : {}), PORT: '0', HOST: '127.0.0.1', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -152,7 +154,12 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 }
 
 /** A JSON HTTP call from the test, with a deadline. */
-export async function request(url: string, method: string, body?: unknown, timeoutMs = 5000): Promise<{ status: number; json: any; headers: Headers; ms: number }> {
+export async function request(
+  url: string,
+  method: string,
+  body?: unknown,
+  timeoutMs = 5000,
+): Promise<{ status: number; json: any; headers: Headers; ms: number }> {
   const started = performance.now();
   const res = await fetch(url, {
     method,
@@ -217,7 +224,12 @@ export async function waitForTask(coordinatorUrl: string, taskId: string, maxPol
 
 /** Median of the server-side times the agent logged for requests matching `filter`, skipping the first `skip` requests. */
 export function medianServerMs(agent: RunningAgent, filter: (r: { method: string; path: string }) => boolean, skip = 0): number {
-  const times = agent.requests().slice(skip).filter(filter).map((r) => r.ms).sort((a, b) => a - b);
+  const times = agent
+    .requests()
+    .slice(skip)
+    .filter(filter)
+    .map((r) => r.ms)
+    .sort((a, b) => a - b);
   if (times.length === 0) throw new Error(`no matching request in the log of ${agent.url}`);
   return times[Math.ceil(times.length / 2) - 1]!;
 }

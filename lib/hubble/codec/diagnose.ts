@@ -28,9 +28,15 @@ export function diagnoseNothingRead(stats: ReadStats, source: string): string | 
   const other = [...shapes.otherRecords].sort((a, b) => b[1] - a[1]);
   const otherCount = other.reduce((n, [, c]) => n + c, 0);
   if (otherCount > stats.malformed / 2) {
-    const kinds = other.slice(0, 3).map(([keys, n]) => `${n} with keys {${keys}}`).join('; ');
+    const kinds = other
+      .slice(0, 3)
+      .map(([keys, n]) => `${n} with keys {${keys}}`)
+      .join('; ');
     return `its ${otherCount} JSON record${otherCount === 1 ? ' is' : 's are'} not Hubble flows (${kinds}): it may be another log (a Cilium agent or system-status log, say); analyze reads \`hubble observe -o jsonpb\` or \`-o json\` output and the Hubble exporter's file`;
   }
-  const first = stats.firstMalformed.slice(0, 3).map((m) => `line ${m.line}: ${m.reason}`).join('; ');
+  const first = stats.firstMalformed
+    .slice(0, 3)
+    .map((m) => `line ${m.line}: ${m.reason}`)
+    .join('; ');
   return `none of its ${stats.malformed} non-empty line${stats.malformed === 1 ? ' is' : 's are'} a Hubble record (${first})`;
 }

@@ -215,7 +215,8 @@ const INFLATE_CHUNK_BYTES = 1 << 16;
 async function openInput(input: ReadInput): Promise<OpenedInput> {
   if (typeof input !== 'string') {
     if (isFileRange(input)) return openFile(input.path, input);
-    if ('name' in input && 'stream' in input && typeof input.name === 'string') return { stream: input.stream, source: input.name, close: async () => {}, plain: false };
+    if ('name' in input && 'stream' in input && typeof input.name === 'string')
+      return { stream: input.stream, source: input.name, close: async () => {}, plain: false };
     const stream = input as NodeJS.ReadableStream;
     return { stream, source: stream === process.stdin ? '<stdin>' : '<stream>', close: async () => {}, plain: false };
   }

@@ -194,7 +194,12 @@ function duration(v: unknown, q: (s: string) => string): string {
   const s = Number(o.seconds ?? 0);
   const n = Number(o.nanos ?? 0);
   const neg = s < 0 || n < 0;
-  const frac = Math.abs(n) === 0 ? '' : `.${String(Math.abs(n)).padStart(9, '0').replace(/(?:000)+$/, '')}`;
+  const frac =
+    Math.abs(n) === 0
+      ? ''
+      : `.${String(Math.abs(n))
+          .padStart(9, '0')
+          .replace(/(?:000)+$/, '')}`;
   return `"${neg ? '-' : ''}${Math.abs(s)}${frac}s"`;
 }
 
@@ -221,8 +226,21 @@ function isMessageObject(v: unknown): v is object {
 }
 
 const helpers = {
-  i32, i64, f64, f32, bytes, timestamp, duration, fieldMask, unwrap, isCanonicalTime, isCanonicalFloat, isEmptyObject, isMessageObject,
-  CANONICAL_NONZERO_INT, CANONICAL_INT,
+  i32,
+  i64,
+  f64,
+  f32,
+  bytes,
+  timestamp,
+  duration,
+  fieldMask,
+  unwrap,
+  isCanonicalTime,
+  isCanonicalFloat,
+  isEmptyObject,
+  isMessageObject,
+  CANONICAL_NONZERO_INT,
+  CANONICAL_INT,
 };
 
 // ---- code generation ----
@@ -322,7 +340,8 @@ function compile(top: protobuf.Type, encoderEscapes: boolean): Compiled {
     const wrapped = WRAPPERS[name];
     if (wrapped === 'bool') return `(${x} === true ? 'true' : ${x} === false ? 'false' : ${scalarText(wrapped, `h.unwrap(${x})`)})`;
     if (wrapped) return `((u = h.unwrap(${x})), ${scalarText(wrapped, 'u')})`;
-    if (name === 'google.protobuf.Timestamp') return `(typeof ${x} === 'string' && h.isCanonicalTime(${x}) ? '"' + ${x} + '"' : h.timestamp(${x}, q) ?? 'null')`;
+    if (name === 'google.protobuf.Timestamp')
+      return `(typeof ${x} === 'string' && h.isCanonicalTime(${x}) ? '"' + ${x} + '"' : h.timestamp(${x}, q) ?? 'null')`;
     if (name === 'google.protobuf.Duration') return `h.duration(${x}, q)`;
     if (name === 'google.protobuf.FieldMask') return `h.fieldMask(${x}, q)`;
     if (name === 'google.protobuf.Empty') return `'{}'`;
@@ -419,7 +438,9 @@ function compile(top: protobuf.Type, encoderEscapes: boolean): Compiled {
     if (field.map) return 'false';
     if (field.repeated) {
       const fn = `L${listChecks.length}`;
-      listChecks.push(`function ${fn}(v) {\n  for (let i = 0; i < v.length; i++) { const x = v[i]; if (!(${valueIsCanonical(field, 'x', false)})) return false; }\n  return true;\n}`);
+      listChecks.push(
+        `function ${fn}(v) {\n  for (let i = 0; i < v.length; i++) { const x = v[i]; if (!(${valueIsCanonical(field, 'x', false)})) return false; }\n  return true;\n}`,
+      );
       return `(Array.isArray(v) && v.length !== 0 && ${fn}(v))`;
     }
     return valueIsCanonical(field, 'v', !hasPresence(field));
@@ -432,10 +453,16 @@ function compile(top: protobuf.Type, encoderEscapes: boolean): Compiled {
     const fields = t.fieldsArray;
     const writes = fields.map(writeField).join('\n  ');
     bodies.push(`function W${i}(m) {\n  let o = '{', v, u;\n  ${writes}\n  return o + '}';\n}`);
-    const cases = fields.map((f, n) => `case ${JSON.stringify(f.name)}: if (last >= ${n} || !(${checkField(f)})) return false; last = ${n}; break;`).join('\n      ');
-    bodies.push(`function C${i}(m) {\n  let last = -1;\n  for (const k in m) {\n    const v = m[k];\n    switch (k) {\n      ${cases}\n      default: return false;\n    }\n  }\n  return true;\n}`);
+    const cases = fields
+      .map((f, n) => `case ${JSON.stringify(f.name)}: if (last >= ${n} || !(${checkField(f)})) return false; last = ${n}; break;`)
+      .join('\n      ');
+    bodies.push(
+      `function C${i}(m) {\n  let last = -1;\n  for (const k in m) {\n    const v = m[k];\n    switch (k) {\n      ${cases}\n      default: return false;\n    }\n  }\n  return true;\n}`,
+    );
   }
-  const tables = enums.map((_, i) => `const X${i} = enums[${i}].explicit, I${i} = enums[${i}].implicit, N${i} = enums[${i}].names, Z${i} = enums[${i}].nonZeroNames;`);
+  const tables = enums.map(
+    (_, i) => `const X${i} = enums[${i}].explicit, I${i} = enums[${i}].implicit, N${i} = enums[${i}].names, Z${i} = enums[${i}].nonZeroNames;`,
+  );
   const source = `${tables.join('\n')}\n${bodies.join('\n')}\n${listChecks.join('\n')}\nreturn { write: W0, isCanonical: C0 };`;
   const q = encoderEscapes ? quoteEscaped : quote;
   const json = encoderEscapes ? (v: unknown) => goEncoderEscape(JSON.stringify(v) ?? 'null') : (v: unknown) => JSON.stringify(v) ?? 'null';

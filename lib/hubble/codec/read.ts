@@ -135,7 +135,11 @@ export async function* readResponses(input: ReadInput, stats: ReadStats = create
 }
 
 /** As readResponses, one array per input chunk: cheaper for consumers that handle many records at once. */
-export async function* readResponseBatches(input: ReadInput, stats: ReadStats = createReadStats(), options: LineOptions = {}): AsyncGenerator<GetFlowsResponse[]> {
+export async function* readResponseBatches(
+  input: ReadInput,
+  stats: ReadStats = createReadStats(),
+  options: LineOptions = {},
+): AsyncGenerator<GetFlowsResponse[]> {
   for await (const batch of readBatches(input, stats, false, options)) yield batch.records;
 }
 
@@ -377,9 +381,27 @@ function noteUnknown(values: Map<string, UnknownEnumValue>, field: string, value
 
 // Keys only a Flow has (a GetFlowsResponse shares node_name and time): enough to recognise legacy bare-Flow lines.
 const BARE_FLOW_KEYS = new Set([
-  'uuid', 'verdict', 'IP', 'l4', 'source', 'destination', 'Type', 'event_type', 'Summary', 'ethernet', 'l7',
-  'is_reply', 'traffic_direction', 'drop_reason_desc', 'trace_observation_point', 'source_names',
-  'destination_names', 'emitter', 'interface', 'drop_reason', 'reply',
+  'uuid',
+  'verdict',
+  'IP',
+  'l4',
+  'source',
+  'destination',
+  'Type',
+  'event_type',
+  'Summary',
+  'ethernet',
+  'l7',
+  'is_reply',
+  'traffic_direction',
+  'drop_reason_desc',
+  'trace_observation_point',
+  'source_names',
+  'destination_names',
+  'emitter',
+  'interface',
+  'drop_reason',
+  'reply',
 ]);
 
 function classify(obj: Record<string, unknown>): LineOutcome {
@@ -476,7 +498,10 @@ function checkFlow(f: Record<string, unknown>, at: string): string | undefined {
 function checkPorts(p: unknown, at: string, proto: string): string | undefined {
   if (!present(p)) return undefined;
   if (!isObject(p)) return expected(`${at}.${proto}`, 'an object', p);
-  return num(p, 'source_port', p.source_port, at, `${proto}.source_port`, UINT32) ?? num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`, UINT32);
+  return (
+    num(p, 'source_port', p.source_port, at, `${proto}.source_port`, UINT32) ??
+    num(p, 'destination_port', p.destination_port, at, `${proto}.destination_port`, UINT32)
+  );
 }
 
 function checkL4(l4: unknown, at: string): string | undefined {
@@ -519,14 +544,19 @@ function checkL7(l7: unknown, at: string): string | undefined {
   const h = l7.http;
   if (present(h)) {
     if (!isObject(h)) return expected(`${at}.http`, 'an object', h);
-    e = num(h, 'code', h.code, at, 'http.code', UINT32) ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
+    e =
+      num(h, 'code', h.code, at, 'http.code', UINT32) ?? str(h.method, at, 'http.method') ?? str(h.url, at, 'http.url') ?? str(h.protocol, at, 'http.protocol');
     if (e !== undefined) return e;
     if (present(h.headers) && !Array.isArray(h.headers)) return expected(`${at}.http.headers`, 'an array', h.headers);
   }
   const d = l7.dns;
   if (present(d)) {
     if (!isObject(d)) return expected(`${at}.dns`, 'an object', d);
-    e = str(d.query, at, 'dns.query') ?? num(d, 'rcode', d.rcode, at, 'dns.rcode', UINT32) ?? strList(d.ips, at, 'dns.ips') ?? strList(d.qtypes, at, 'dns.qtypes');
+    e =
+      str(d.query, at, 'dns.query') ??
+      num(d, 'rcode', d.rcode, at, 'dns.rcode', UINT32) ??
+      strList(d.ips, at, 'dns.ips') ??
+      strList(d.qtypes, at, 'dns.qtypes');
     if (e !== undefined) return e;
   }
   return undefined;

@@ -168,7 +168,7 @@ function v4Cidr(v4: number, bits: number): Cidr {
         if (!b || !isV4Mapped(b)) return false;
         value = mappedV4(b);
       }
-      return ((value & mask) >>> 0) === network;
+      return (value & mask) >>> 0 === network;
     },
   };
 }

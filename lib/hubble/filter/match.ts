@@ -315,7 +315,10 @@ function compileIdentityField(side: 'source' | 'destination'): FieldCompiler<'so
   return (ids) => compileIdentities(ids, side);
 }
 
-function compileIPField(field: 'source_ip' | 'destination_ip' | 'source_ip_xlated', address: 'source' | 'destination' | 'source_xlated'): FieldCompiler<typeof field> {
+function compileIPField(
+  field: 'source_ip' | 'destination_ip' | 'source_ip_xlated',
+  address: 'source' | 'destination' | 'source_xlated',
+): FieldCompiler<typeof field> {
   return (ips) => {
     const m = compileIPs(field, ips);
     return (flow) => m(flow.IP?.[address]);
@@ -336,7 +339,10 @@ function compileServiceField(field: 'source_service' | 'destination_service', se
   };
 }
 
-function compileLabelField(field: 'source_label' | 'destination_label' | 'node_labels', labels: (flow: Flow) => readonly string[] | undefined): FieldCompiler<typeof field> {
+function compileLabelField(
+  field: 'source_label' | 'destination_label' | 'node_labels',
+  labels: (flow: Flow) => readonly string[] | undefined,
+): FieldCompiler<typeof field> {
   return (selectors) => {
     const m = compiling(field, selectors.join(', '), () => compileLabelSelectors(selectors));
     return (flow) => m(labels(flow));

@@ -10,7 +10,6 @@ import { wrapperTypes } from './convert.ts';
 type Reader = protobuf.Reader;
 type Decoder = (r: Reader, end: number) => Record<string, unknown>;
 
-
 /** Reader method and wire type of each scalar; 64-bit kinds are read by the helpers below. */
 const scalars: Record<string, { read: string; wire: number; zero: string }> = {
   double: { read: 'r.double()', wire: 1, zero: '0' },
@@ -199,7 +198,7 @@ export function decoderFor(type: protobuf.Type): Decoder {
       } else {
         body.push(`if (wt === 2) ${push}`);
       }
-    } else if (wire === 2 && (field.resolvedType instanceof protobuf.Type)) {
+    } else if (wire === 2 && field.resolvedType instanceof protobuf.Type) {
       // A message field is present whenever it was sent, even empty.
       body.push(`if (wt === 2) o[${key}] = ${value};`);
     } else if (field.partOf) {

@@ -106,7 +106,9 @@ export function encoderFor(type: protobuf.Type): Encoder {
       const table = dep(rt.values);
       const num = `(typeof x === 'string' ? (${table}[x] ?? h.fail()) : Number.isInteger(x) ? x : h.fail())`;
       if (field.repeated) {
-        lines.push(`if (!Array.isArray(v)) h.fail(); if (v.length) { w.uint32(${(field.id << 3) | 2}).fork(); for (const x of v) w.int32(${num}); w.ldelim(); }`);
+        lines.push(
+          `if (!Array.isArray(v)) h.fail(); if (v.length) { w.uint32(${(field.id << 3) | 2}).fork(); for (const x of v) w.int32(${num}); w.ldelim(); }`,
+        );
       } else {
         lines.push(`const x = v; const n = ${num}; if (n !== 0 || ${field.partOf ? 'true' : 'false'}) w.uint32(${field.id << 3}).int32(n);`);
       }
@@ -135,7 +137,9 @@ export function encoderFor(type: protobuf.Type): Encoder {
           `if (!Array.isArray(v)) h.fail(); if (v.length) { w.uint32(${(field.id << 3) | 2}).fork(); for (const e of v) w.${field.type}(${scalarCheck(field.type, 'e')}); w.ldelim(); }`,
         );
       } else if (field.repeated) {
-        lines.push(`if (!Array.isArray(v)) h.fail(); for (const e of v) { const y = ${scalarCheck(field.type, 'e')}; ${scalarWrite(field.type, (field.id << 3) | wire, 'y')} }`);
+        lines.push(
+          `if (!Array.isArray(v)) h.fail(); for (const e of v) { const y = ${scalarCheck(field.type, 'e')}; ${scalarWrite(field.type, (field.id << 3) | wire, 'y')} }`,
+        );
       } else {
         const skip = field.partOf ? 'false' : isDefault(field.type, 'y');
         lines.push(`const y = ${scalarCheck(field.type, 'v')}; if (!(${skip})) ${scalarWrite(field.type, (field.id << 3) | wire, 'y')}`);

@@ -275,10 +275,13 @@ export async function openH2Channel(target: string, opts: { dialTimeoutMs: numbe
     o.signal?.addEventListener('abort', cancel, { once: true });
     const timer =
       o.deadline !== undefined
-        ? setTimeout(() => {
-            finish(new GrpcStatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded'));
-            if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-          }, Math.max(0, o.deadline - Date.now()))
+        ? setTimeout(
+            () => {
+              finish(new GrpcStatusError(Status.DEADLINE_EXCEEDED, 'deadline exceeded'));
+              if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+            },
+            Math.max(0, o.deadline - Date.now()),
+          )
         : undefined;
 
     stream.end(frame(request));

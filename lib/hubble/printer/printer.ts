@@ -109,7 +109,17 @@ function joinWithCutOff(names: string[], sep: string, targetLen: number): string
   return omitted === 0 ? joined : `${joined} (and ${omitted} more)`;
 }
 
-const GO_SHORT_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+const GO_SHORT_ESCAPES: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
 
 /** Go's strconv.Quote: short escapes, \xHH for other ASCII controls, \uHHHH for line/paragraph separators. */
 function goQuote(s: string): string {
@@ -178,7 +188,9 @@ function formatCompactFlow(f: Flow, ctx: Context): string {
     arrow = '<-';
   }
   const node = ctx.nodeName ? ` [${f.node_name ?? ''}]` : '';
-  return ctx.c.escape(`${formatTime(f.time, ctx.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, ctx.c, ctx.policyNames)} (${summaryText(f, ctx.c)})\n`);
+  return ctx.c.escape(
+    `${formatTime(f.time, ctx.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, ctx.c, ctx.policyNames)} (${summaryText(f, ctx.c)})\n`,
+  );
 }
 
 export function compactPrinter(opts: PrinterOptions): FlowPrinter {
@@ -253,7 +265,9 @@ export function tablePrinter(opts: PrinterOptions): FlowPrinter {
         const [src, dst] = hostNames(f, ctx.translate, c);
         header();
         const node = ctx.nodeName ? `${f.node_name ?? ''}\t` : '';
-        tw.write(c.escape(`${formatTime(f.time, ctx.time)}\t${node}${src}\t${dst}\t${flowType(f)}\t${verdictText(f, c, ctx.policyNames)}\t${summaryText(f, c)}\n`));
+        tw.write(
+          c.escape(`${formatTime(f.time, ctx.time)}\t${node}${src}\t${dst}\t${flowType(f)}\t${verdictText(f, c, ctx.policyNames)}\t${summaryText(f, c)}\n`),
+        );
         line++;
       } else if (resp.lost_events) {
         const l = lostSummary(resp.lost_events);

@@ -4,7 +4,6 @@
 /** How long a loop may hold the event loop before it yields. */
 export const SLICE_MS = 5;
 
-
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Call once per iteration; `resumed()` after the loop awaited something else (new records, a drained client). */

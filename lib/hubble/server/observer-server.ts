@@ -56,11 +56,7 @@ function rethrowing<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>):
 export const HEALTH_SERVICE_NAMES = ['', 'observer.Observer', 'hubble.server.Observer'];
 const healthyServices = new Set(HEALTH_SERVICE_NAMES);
 
-export async function startObserverServer(
-  listen: string,
-  source: ObserverSource,
-  opts: ObserverServerOptions = {},
-): Promise<RunningServer> {
+export async function startObserverServer(listen: string, source: ObserverSource, opts: ObserverServerOptions = {}): Promise<RunningServer> {
   const what = opts.what ?? 'Hubble observer';
   let server: GrpcServer;
   try {
@@ -73,9 +69,18 @@ export async function startObserverServer(
           return source.getFlows(req, out, ctx.signal);
         }),
       ),
-      unaryMethod(observerService.ServerStatus, rethrowing(() => source.serverStatus())),
-      unaryMethod(observerService.GetNodes, rethrowing(async () => ({ nodes: await source.getNodes() }))),
-      unaryMethod(observerService.GetNamespaces, rethrowing(async () => ({ namespaces: await source.getNamespaces() }))),
+      unaryMethod(
+        observerService.ServerStatus,
+        rethrowing(() => source.serverStatus()),
+      ),
+      unaryMethod(
+        observerService.GetNodes,
+        rethrowing(async () => ({ nodes: await source.getNodes() })),
+      ),
+      unaryMethod(
+        observerService.GetNamespaces,
+        rethrowing(async () => ({ namespaces: await source.getNamespaces() })),
+      ),
       unaryMethod(healthService.Check, ({ service = '' }) => {
         if (!healthyServices.has(service)) throw new GrpcStatusError(Status.NOT_FOUND, `unknown service ${service}`);
         return { status: 'SERVING' as HealthStatus };
@@ -90,7 +95,11 @@ export async function startObserverServer(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' || code === 'EACCES' ? 'address not available on this machine' : (err as Error).message;
+      code === 'EADDRINUSE'
+        ? 'address already in use'
+        : code === 'EADDRNOTAVAIL' || code === 'EACCES'
+          ? 'address not available on this machine'
+          : (err as Error).message;
     throw new InfraError(`cannot start ${what} on ${listen}: ${reason}`, {
       hint: 'pick another address with --listen (e.g. 127.0.0.1:0 for any free port), or stop what is using it',
       cause: err,

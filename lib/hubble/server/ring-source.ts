@@ -43,7 +43,13 @@ function requestTime(text: string | undefined, name: string): TimestampParts | u
 const CHECK_EVERY = 8;
 
 /** Sequence number to start reading at, as Hubble's newRingReader picks it. */
-async function startSeq(ring: FlowRing, req: GetFlowsRequest, match: (f: Flow) => boolean, since: TimestampParts | undefined, signal: AbortSignal): Promise<number> {
+async function startSeq(
+  ring: FlowRing,
+  req: GetFlowsRequest,
+  match: (f: Flow) => boolean,
+  since: TimestampParts | undefined,
+  signal: AbortSignal,
+): Promise<number> {
   const number = req.number ?? 0;
   if (req.first && !since) return ring.oldest;
   if (req.follow && number === 0 && !since) return ring.written;
@@ -282,9 +288,7 @@ function recentNamespaces(ring: FlowRing): Namespace[] {
       if (!seen.has(key)) seen.set(key, cluster ? { cluster, namespace: ep.namespace } : { namespace: ep.namespace });
     }
   }
-  return [...seen.values()].sort(
-    (a, b) => (a.cluster ?? '').localeCompare(b.cluster ?? '') || (a.namespace ?? '').localeCompare(b.namespace ?? ''),
-  );
+  return [...seen.values()].sort((a, b) => (a.cluster ?? '').localeCompare(b.cluster ?? '') || (a.namespace ?? '').localeCompare(b.namespace ?? ''));
 }
 
 export class RingObserverSource implements ObserverSource {

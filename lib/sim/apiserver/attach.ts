@@ -10,7 +10,20 @@ export function handleAttach(req: IncomingMessage, socket: Duplex, head: Buffer,
   const url = new URL(req.url ?? '/', 'http://sim');
   const container = url.searchParams.get('container') || undefined;
   if (!pod.attach) {
-    rejectUpgrade(socket, 400, 'Bad Request', JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the pod runtime cannot attach to containers', reason: 'BadRequest', code: 400 }));
+    rejectUpgrade(
+      socket,
+      400,
+      'Bad Request',
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the pod runtime cannot attach to containers',
+        reason: 'BadRequest',
+        code: 400,
+      }),
+    );
     return;
   }
   const attach = pod.attach.bind(pod);

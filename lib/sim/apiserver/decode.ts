@@ -49,7 +49,15 @@ function firstProblem(obj: unknown, fields: Int32Field[]): Problem | undefined {
 /** encoding/json's UnmarshalTypeError text. */
 function jsonError({ field, value }: Problem): string {
   const what =
-    typeof value === 'number' ? `number ${value}` : typeof value === 'boolean' ? 'bool' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : 'string';
+    typeof value === 'number'
+      ? `number ${value}`
+      : typeof value === 'boolean'
+        ? 'bool'
+        : Array.isArray(value)
+          ? 'array'
+          : typeof value === 'object'
+            ? 'object'
+            : 'string';
   return `json: cannot unmarshal ${what} into Go struct field ${field.struct}.${field.path.join('.')} of type int32`;
 }
 
@@ -103,5 +111,9 @@ export function checkAppliedTypes(info: ResourceInfo, applied: unknown, namespac
   const where = `${namespace ? `${namespace}/` : ''}${name}; ${info.group ? `${info.group}/` : ''}${info.version}, Kind=${info.kind}`;
   if (typeof p.value === 'number') throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${jsonError(p)}`);
   const got = typeof p.value === 'boolean' ? 'bool' : Array.isArray(p.value) ? 'list' : typeof p.value === 'object' ? 'map' : 'string';
-  throw new ApiError(500, 'InternalError', `failed to create typed patch object (${where}): .${p.field.path.join('.')}: expected numeric (int or float), got ${got}`);
+  throw new ApiError(
+    500,
+    'InternalError',
+    `failed to create typed patch object (${where}): .${p.field.path.join('.')}: expected numeric (int or float), got ${got}`,
+  );
 }

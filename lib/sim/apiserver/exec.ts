@@ -78,7 +78,16 @@ export function serveRemoteCommand(req: IncomingMessage, socket: Duplex, head: B
   }
   if (!offeredProtocols(req).some((p) => websocketProtocols.includes(p))) {
     // kubectl falls back to SPDY when the WebSocket upgrade is refused.
-    rejectUpgrade(socket, 400, 'Bad Request', failure(400, 'BadRequest', `unable to upgrade: no supported protocol among [${offeredProtocols(req).join(' ')}]; supports [${websocketProtocols.join(' ')}]`));
+    rejectUpgrade(
+      socket,
+      400,
+      'Bad Request',
+      failure(
+        400,
+        'BadRequest',
+        `unable to upgrade: no supported protocol among [${offeredProtocols(req).join(' ')}]; supports [${websocketProtocols.join(' ')}]`,
+      ),
+    );
     return;
   }
   acceptWebSocket(req, socket, head, websocketProtocols, (ws) => {
@@ -120,7 +129,16 @@ function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, opts: Str
   const offered = (Array.isArray(raw) ? raw : [raw ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim());
   const protocol = spdyProtocols.find((p) => offered.includes(p));
   if (!protocol) {
-    rejectUpgrade(socket, 403, 'Forbidden', failure(403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${spdyProtocols.join(' ')}]`));
+    rejectUpgrade(
+      socket,
+      403,
+      'Forbidden',
+      failure(
+        403,
+        'Forbidden',
+        `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${spdyProtocols.join(' ')}]`,
+      ),
+    );
     return;
   }
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
@@ -134,7 +152,13 @@ function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, opts: Str
   socket.on('error', () => socket.destroy());
   session.on('close', () => socket.end());
 
-  const expected = ['error', ...(opts.stdin ? ['stdin'] : []), ...(opts.stdout ? ['stdout'] : []), ...(opts.stderr ? ['stderr'] : []), ...(opts.tty ? ['resize'] : [])];
+  const expected = [
+    'error',
+    ...(opts.stdin ? ['stdin'] : []),
+    ...(opts.stdout ? ['stdout'] : []),
+    ...(opts.stderr ? ['stderr'] : []),
+    ...(opts.tty ? ['resize'] : []),
+  ];
   const streams = new Map<string, SpdyStream>();
   const timer = setTimeout(() => session.close(), streamCreationMs);
   let started = false;

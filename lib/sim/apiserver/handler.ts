@@ -39,12 +39,7 @@ export interface ResourceRequest {
   watchPath: boolean;
 }
 
-const PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-];
+const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -55,7 +50,10 @@ export function authorized(req: IncomingMessage, token: string): boolean {
 
 /** Parses `/api/v1/...` and `/apis/{group}/{version}/...` resource paths; undefined when the path is not one. */
 export function parseResourcePath(pathname: string): ResourceRequest | undefined | 'unknown' {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeSegment);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -148,7 +146,11 @@ function decodePatch(type: string, live: unknown, patch: unknown, info: Resource
       if (!isPlainObject(patch)) throw badRequest('merge patch must be a JSON object');
       return mergePatch(live, patch);
     case 'application/strategic-merge-patch+json':
-      if (info.group === 'cilium.io') throw unsupportedMediaType(type, PATCH_TYPES.filter((t) => !t.includes('strategic')));
+      if (info.group === 'cilium.io')
+        throw unsupportedMediaType(
+          type,
+          PATCH_TYPES.filter((t) => !t.includes('strategic')),
+        );
       return strategicMergePatch(live, patch);
     default:
       throw unsupportedMediaType(type, PATCH_TYPES);
@@ -170,7 +172,14 @@ function deleteOptions(query: URLSearchParams, body: unknown): DeleteOptions {
   return opts;
 }
 
-async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, r: ResourceRequest, query: URLSearchParams, verb: string): Promise<void> {
+async function handleResource(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HandlerContext,
+  r: ResourceRequest,
+  query: URLSearchParams,
+  verb: string,
+): Promise<void> {
   const { info, namespace, name, subresource } = r;
   const { registry, store } = ctx;
   if (!info.verbs.includes(verb)) throw methodNotAllowed();
@@ -254,7 +263,10 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       if (subresource === 'scale') {
         checkScaleTypes(obj);
         validateScale(name, obj);
-        const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = (obj as any).spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
+        const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = (obj as any).spec?.replicas ?? 0), {
+          manager: managerFrom(query, req),
+          dryRun,
+        });
         return sendJson(res, 200, scaleOf(updated));
       }
       checkKind(info, obj);
@@ -274,7 +286,9 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
       if (contentType === 'application/apply-patch+yaml') {
         const manager = query.get('fieldManager');
         if (!manager) {
-          throw invalid('PatchOptions', 'meta.k8s.io', '', [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }]);
+          throw invalid('PatchOptions', 'meta.k8s.io', '', [
+            { reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' },
+          ]);
         }
         if (!isPlainObject(patch)) throw badRequest('the applied configuration must be an object');
         checkAppliedTypes(info, patch, namespace, name);
@@ -291,7 +305,10 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, ctx: Ha
         const scale = decodePatch(contentType, scaleOf(live), patch, info) as any;
         checkPatchedTypes(info, scale, patch, contentType, true);
         validateScale(name, scale);
-        const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = scale?.spec?.replicas ?? 0), { manager: managerFrom(query, req), dryRun });
+        const updated = registry.mutate(info, namespace, name, (o) => void (o.spec.replicas = scale?.spec?.replicas ?? 0), {
+          manager: managerFrom(query, req),
+          dryRun,
+        });
         return sendJson(res, 200, scaleOf(updated));
       }
       const patched = decodePatch(contentType, clone(live), patch, info) as KObject;
@@ -347,7 +364,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, ctx: Han
   }
   const verb = r && r !== 'unknown' ? verbOf(method, r, url.searchParams) : method === 'GET' ? 'get' : method.toLowerCase();
   // Lease writes are coordination (who runs now), not a change to what the cluster runs.
-  const mutating = !!r && r !== 'unknown' && MUTATING_VERBS.has(verb) && !r.info.virtual && r.info.group !== 'coordination.k8s.io' && url.searchParams.get('dryRun') !== 'All';
+  const mutating =
+    !!r && r !== 'unknown' && MUTATING_VERBS.has(verb) && !r.info.virtual && r.info.group !== 'coordination.k8s.io' && url.searchParams.get('dryRun') !== 'All';
   ctx.stats.count(verb, mutating);
   try {
     if (!authorized(req, ctx.token)) throw unauthorized();

@@ -47,12 +47,14 @@ export async function servePodLog(req: IncomingMessage, res: ServerResponse, pod
   // The runtime refuses logs of containers that never started with Kubernetes' message: answer that as a Status,
   // which needs the first line (or a short wait for a follow with nothing yet) before the headers go out.
   const first = it.next();
-  const early = await Promise.race([first.then(() => 'line' as const), new Promise<'wait'>((r) => setTimeout(() => r('wait'), 200).unref())]).catch((err: unknown) => {
-    res.off('close', stop);
-    const code = (err as { code?: unknown }).code;
-    if (code === 400 || code === 404) throw new ApiError(code, code === 404 ? 'NotFound' : 'BadRequest', (err as Error).message);
-    throw err;
-  });
+  const early = await Promise.race([first.then(() => 'line' as const), new Promise<'wait'>((r) => setTimeout(() => r('wait'), 200).unref())]).catch(
+    (err: unknown) => {
+      res.off('close', stop);
+      const code = (err as { code?: unknown }).code;
+      if (code === 400 || code === 404) throw new ApiError(code, code === 404 ? 'NotFound' : 'BadRequest', (err as Error).message);
+      throw err;
+    },
+  );
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
   // Clients wait for the headers before they read lines; send them now, not with the first line.
   if (early === 'wait') res.flushHeaders();

@@ -120,7 +120,12 @@ function serveSpdyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, po
   const raw = req.headers['x-stream-protocol-version'];
   const offered = (Array.isArray(raw) ? raw : [raw ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim());
   if (!offered.includes(spdyProtocol)) {
-    rejectUpgrade(socket, 403, 'Forbidden', status(403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${spdyProtocol}]`));
+    rejectUpgrade(
+      socket,
+      403,
+      'Forbidden',
+      status(403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${spdyProtocol}]`),
+    );
     return;
   }
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);

@@ -1,14 +1,5 @@
 // The API's write semantics over the store: create, update, apply, delete with defaults, validation, generation and finalizers.
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  fieldInvalid,
-  forbidden,
-  invalid,
-  notFound,
-  type GroupResource,
-} from './errors.ts';
+import { alreadyExists, badRequest, conflict, fieldInvalid, forbidden, invalid, notFound, type GroupResource } from './errors.ts';
 import { applyDefaults } from './defaults.ts';
 import { clone, deepEqual } from './json.ts';
 import { newUid, randomSuffix, timestamp } from './names.ts';
@@ -142,9 +133,7 @@ export class Registry {
       const uid = obj.metadata.uid!;
       const name = obj.metadata.name ?? '';
       if (obj.spec.selector) {
-        throw invalid(info.kind, info.group, name, [
-          fieldInvalid('spec.selector', obj.spec.selector, '`selector` not auto-generated'),
-        ]);
+        throw invalid(info.kind, info.group, name, [fieldInvalid('spec.selector', obj.spec.selector, '`selector` not auto-generated')]);
       }
       obj.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
       const t = (obj.spec.template ??= {});
@@ -163,12 +152,7 @@ export class Registry {
    * Stores `next` as the new version of `old`. Returns the stored object, or `old` itself when nothing changed
    * (no resourceVersion bump). `expectedVersion` is the client's resourceVersion precondition.
    */
-  commit(
-    info: ResourceInfo,
-    old: KObject,
-    nextIn: KObject,
-    opts: WriteOptions & { expectedVersion?: string } = {},
-  ): KObject {
+  commit(info: ResourceInfo, old: KObject, nextIn: KObject, opts: WriteOptions & { expectedVersion?: string } = {}): KObject {
     const name = old.metadata.name!;
     if (nextIn.metadata?.name && nextIn.metadata.name !== name) {
       throw badRequest(`the name of the object (${nextIn.metadata.name}) does not match the name on the URL (${name})`);
@@ -221,7 +205,13 @@ export class Registry {
   }
 
   /** Server-side apply: creates the object when missing. */
-  apply(info: ResourceInfo, namespace: string, name: string, body: KObject, opts: { manager: string; force: boolean; dryRun?: boolean; subresource?: 'status' }): { object: KObject; created: boolean } {
+  apply(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    body: KObject,
+    opts: { manager: string; force: boolean; dryRun?: boolean; subresource?: 'status' },
+  ): { object: KObject; created: boolean } {
     const live = this.store.get(info, namespace, name);
     const now = timestamp();
     const apiVersion = apiVersionOf(info);
@@ -267,7 +257,11 @@ export class Registry {
       throw conflict(gr(info), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
     }
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
-      throw conflict(gr(info), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
+      throw conflict(
+        gr(info),
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      );
     }
     if (opts.dryRun) return { object: obj, deleted: false };
     if (info === R.namespaces) {

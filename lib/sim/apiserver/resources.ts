@@ -23,14 +23,7 @@ export interface ResourceInfo {
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function r(
-  group: string,
-  version: string,
-  resource: string,
-  kind: string,
-  namespaced: boolean,
-  extra: Partial<ResourceInfo> = {},
-): ResourceInfo {
+function r(group: string, version: string, resource: string, kind: string, namespaced: boolean, extra: Partial<ResourceInfo> = {}): ResourceInfo {
   return {
     group,
     version,

@@ -46,7 +46,8 @@ export interface ApiServer {
 function streamTarget(pod: KObject, verb: 'exec' | 'attach', container: string | null, source: PodLogSource): RunningPod {
   const name = pod.metadata.name!;
   const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${verb === 'exec' ? 'exec into' : 'attach to'} a container in a completed pod; current phase is ${phase}`);
+  if (phase === 'Succeeded' || phase === 'Failed')
+    throw badRequest(`cannot ${verb === 'exec' ? 'exec into' : 'attach to'} a container in a completed pod; current phase is ${phase}`);
   if (phase !== 'Running') throw badRequest(`pod ${name} does not have a host assigned or is not running`);
   const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
   const chosen = container || names[0];

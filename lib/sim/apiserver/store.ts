@@ -104,7 +104,7 @@ export class Store {
   /** Stores a new object; the caller has checked it does not exist. Returns the object with its resourceVersion. */
   insert(res: ResourceInfo, obj: KObject): KObject {
     const stored = this.stamp(obj);
-    this.table(res).set(key(res, res.namespaced ? stored.metadata.namespace ?? '' : '', stored.metadata.name!), stored);
+    this.table(res).set(key(res, res.namespaced ? (stored.metadata.namespace ?? '') : '', stored.metadata.name!), stored);
     this.emit({ type: 'ADDED', res, object: stored, rv: this.rv });
     return stored;
   }
@@ -112,13 +112,13 @@ export class Store {
   /** Replaces an object; the caller has decided it really changed. */
   replace(res: ResourceInfo, old: KObject, obj: KObject): KObject {
     const stored = this.stamp(obj);
-    this.table(res).set(key(res, res.namespaced ? stored.metadata.namespace ?? '' : '', stored.metadata.name!), stored);
+    this.table(res).set(key(res, res.namespaced ? (stored.metadata.namespace ?? '') : '', stored.metadata.name!), stored);
     this.emit({ type: 'MODIFIED', res, object: stored, old, rv: this.rv });
     return stored;
   }
 
   remove(res: ResourceInfo, obj: KObject): KObject | undefined {
-    const k = key(res, res.namespaced ? obj.metadata.namespace ?? '' : '', obj.metadata.name!);
+    const k = key(res, res.namespaced ? (obj.metadata.namespace ?? '') : '', obj.metadata.name!);
     const t = this.table(res);
     const old = t.get(k);
     if (!old) return undefined;

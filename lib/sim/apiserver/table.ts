@@ -137,7 +137,14 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'External-IP', cell: (o) => o.spec?.externalName ?? '<none>' },
     { name: 'Port(s)', cell: ports },
     ageCol,
-    { name: 'Selector', priority: 1, cell: (o) => Object.entries(o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+    {
+      name: 'Selector',
+      priority: 1,
+      cell: (o) =>
+        Object.entries(o.spec?.selector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
   ],
   endpoints: [name, { name: 'Endpoints', cell: endpoints }, ageCol],
   configmaps: [name, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }, ageCol],
@@ -166,7 +173,13 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Ready', type: 'integer', cell: (o) => num(o.status?.numberReady) },
     { name: 'Up-to-date', type: 'integer', cell: (o) => num(o.status?.updatedNumberScheduled) },
     { name: 'Available', type: 'integer', cell: (o) => num(o.status?.numberAvailable) },
-    { name: 'Node Selector', cell: (o) => Object.entries(o.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+    {
+      name: 'Node Selector',
+      cell: (o) =>
+        Object.entries(o.spec?.template?.spec?.nodeSelector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
     ageCol,
     ...workloadWide,
   ],
@@ -185,11 +198,7 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Object', cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}` },
     { name: 'Message', cell: (o) => String(o.message ?? '').trim() },
   ],
-  networkpolicies: [
-    name,
-    { name: 'Pod-Selector', cell: (o) => selectorString(o.spec?.podSelector) || '<none>' },
-    ageCol,
-  ],
+  networkpolicies: [name, { name: 'Pod-Selector', cell: (o) => selectorString(o.spec?.podSelector) || '<none>' }, ageCol],
 };
 
 export function toTable(info: ResourceInfo, objects: KObject[], resourceVersion: string): Record<string, unknown> {

@@ -109,7 +109,12 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
     case '/pods':
       checkPodSpec('spec', spec, causes);
       if (old) {
-        const strip = (s: any) => ({ ...s, containers: (s?.containers ?? []).map((c: any) => ({ ...c, image: '' })), activeDeadlineSeconds: 0, tolerations: [] });
+        const strip = (s: any) => ({
+          ...s,
+          containers: (s?.containers ?? []).map((c: any) => ({ ...c, image: '' })),
+          activeDeadlineSeconds: 0,
+          tolerations: [],
+        });
         if (!deepEqual(strip(old.spec), strip(spec))) {
           causes.push({
             reason: 'FieldValueForbidden',
@@ -127,7 +132,7 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
         if (!Number.isInteger(p?.port) || p.port < 1 || p.port > 65535) {
           causes.push(fieldInvalid(`spec.ports[${i}].port`, p?.port, 'must be between 1 and 65535, inclusive'));
         }
-        if ((spec.ports.length > 1) && !p?.name) causes.push(fieldRequired(`spec.ports[${i}].name`));
+        if (spec.ports.length > 1 && !p?.name) causes.push(fieldRequired(`spec.ports[${i}].name`));
       });
       if (old) immutable('spec.clusterIPs[0]', old.spec?.clusterIP, spec?.clusterIP ?? old.spec?.clusterIP, causes);
       break;
@@ -153,7 +158,8 @@ export function validate(info: ResourceInfo, obj: KObject, old?: KObject): void 
       }
       checkPodSpec('spec.template.spec', spec?.template?.spec, causes);
       const rp = spec?.template?.spec?.restartPolicy;
-      if (rp === undefined) causes.push({ ...fieldRequired('spec.template.spec.restartPolicy'), message: 'Required value: valid values: "OnFailure", "Never"' });
+      if (rp === undefined)
+        causes.push({ ...fieldRequired('spec.template.spec.restartPolicy'), message: 'Required value: valid values: "OnFailure", "Never"' });
       else if (rp !== 'OnFailure' && rp !== 'Never') causes.push(fieldUnsupported('spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']));
       if (old) {
         immutable('spec.selector', old.spec?.selector, spec?.selector, causes);

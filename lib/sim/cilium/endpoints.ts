@@ -94,7 +94,12 @@ export class EndpointDirectory {
       // Status updates are frequent and change nothing here; labels and the service account do.
       const before = ev.old?.metadata;
       const after = ev.object.metadata;
-      if (ev.type === 'DELETED' || !before || !sameLabels(before.labels, after.labels) || ev.old?.spec?.serviceAccountName !== ev.object.spec?.serviceAccountName) {
+      if (
+        ev.type === 'DELETED' ||
+        !before ||
+        !sameLabels(before.labels, after.labels) ||
+        ev.old?.spec?.serviceAccountName !== ev.object.spec?.serviceAccountName
+      ) {
         if (this.pods.delete(after.uid ?? '')) this.generation++;
       }
     } else if (ev.res === R.namespaces) {
@@ -147,7 +152,17 @@ export class EndpointDirectory {
     const resolved: ResolvedEndpoint = {
       key: `pod/${info.uid}`,
       // Cilium's selectors select identities, so labels left out of the identity select nothing.
-      policy: { kind: 'pod', namespace: info.namespace, name: info.name, labels: identityLabels(labels), namespaceLabels, ip: info.ip, nodeName: info.nodeName, serviceAccount, ports: namedPorts(pod) },
+      policy: {
+        kind: 'pod',
+        namespace: info.namespace,
+        name: info.name,
+        labels: identityLabels(labels),
+        namespaceLabels,
+        ip: info.ip,
+        nodeName: info.nodeName,
+        serviceAccount,
+        ports: namedPorts(pod),
+      },
       hubble: { ip: info.ip, node: info.nodeName, endpoint: hubble },
     };
     this.pods.set(info.uid, resolved);

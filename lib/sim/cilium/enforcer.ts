@@ -82,8 +82,19 @@ export class Enforcer {
     return { client, server };
   }
 
-  private flowsOf(client: ResolvedEndpoint, server: ResolvedEndpoint, protocol: 'TCP' | 'UDP', clientPort: number, serverPort: number, service: Service | undefined): ConnectionFlows {
-    return new ConnectionFlows({ client: client.hubble, server: server.hubble, protocol, clientPort, serverPort, ...(service ? { service } : {}) }, this.sink, this.flowOptions);
+  private flowsOf(
+    client: ResolvedEndpoint,
+    server: ResolvedEndpoint,
+    protocol: 'TCP' | 'UDP',
+    clientPort: number,
+    serverPort: number,
+    service: Service | undefined,
+  ): ConnectionFlows {
+    return new ConnectionFlows(
+      { client: client.hubble, server: server.hubble, protocol, clientPort, serverPort, ...(service ? { service } : {}) },
+      this.sink,
+      this.flowOptions,
+    );
   }
 
   /**
@@ -157,7 +168,12 @@ export class Enforcer {
     const decision = this.policy.decide(client, server, 'UDP', d.backend.port);
     let flow = this.udp.get(key);
     if (!flow || flow.flows.conn.server !== server.hubble) {
-      flow = { flows: this.flowsOf(client, server, 'UDP', d.src.port, d.backend.port, this.service(d.service)), egressSeen: false, dns: undefined, rules: undefined };
+      flow = {
+        flows: this.flowsOf(client, server, 'UDP', d.src.port, d.backend.port, this.service(d.service)),
+        egressSeen: false,
+        dns: undefined,
+        rules: undefined,
+      };
       this.udp.delete(key);
       if (this.udp.size >= udpFlowLimit) this.udp.delete(this.udp.keys().next().value!);
       this.udp.set(key, flow);

@@ -122,7 +122,8 @@ export function parseResponseHead(text: string, requestMethod: string): Response
   const lineEnd = text.indexOf('\r\n');
   if (!text.startsWith('HTTP/1.')) throw new HttpParseError(`malformed status line ${JSON.stringify(text.slice(0, Math.min(lineEnd, 200)))}`);
   const code = Number(text.slice(9, 12));
-  if (!Number.isInteger(code) || code < 100 || code > 999) throw new HttpParseError(`malformed status line ${JSON.stringify(text.slice(0, Math.min(lineEnd, 200)))}`);
+  if (!Number.isInteger(code) || code < 100 || code > 999)
+    throw new HttpParseError(`malformed status line ${JSON.stringify(text.slice(0, Math.min(lineEnd, 200)))}`);
   const f = readFields(text, lineEnd + 2, undefined);
   const http10 = text.startsWith('HTTP/1.0');
   let close = http10 ? !hasToken(f.connection, 'keep-alive') : hasToken(f.connection, 'close');

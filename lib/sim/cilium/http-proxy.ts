@@ -42,7 +42,8 @@ function localReply(code: number, reason: string, body: string, close: boolean):
 }
 
 const accessDenied = 'Access denied\r\n';
-const upstreamFailure = 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: delayed connect error: 111';
+const upstreamFailure =
+  'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: delayed connect error: 111';
 const upstreamReset = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 
 /** One request and its response. */
@@ -176,8 +177,16 @@ class HttpProxySession {
     for (const s of passed) flows.httpRequest(s.side, record);
     if (denied) flows.httpRequest(denied.side, record, 'DROPPED');
     const exchange: Exchange = {
-      method, url, startNs: process.hrtime.bigint(), passed, denied, forward: !denied,
-      requestDone: false, responseStarted: false, responseDone: false, close,
+      method,
+      url,
+      startNs: process.hrtime.bigint(),
+      passed,
+      denied,
+      forward: !denied,
+      requestDone: false,
+      responseStarted: false,
+      responseDone: false,
+      close,
     };
     this.current = exchange;
     return exchange;

@@ -81,7 +81,9 @@ export function daemonSetController(ctx: ControllerContext): Controller {
         const pod = registry.create(R.pods, ns, podFromTemplate(ds, pinnedTemplate(ds, node), `${name}-`, { [HASH]: hash }));
         events.record(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, SOURCE);
       }
-      const current = owned(store, R.pods, ds).filter(isActive).filter((p) => eligible.has(nodeOf(p) ?? ''));
+      const current = owned(store, R.pods, ds)
+        .filter(isActive)
+        .filter((p) => eligible.has(nodeOf(p) ?? ''));
       if (ds.spec?.updateStrategy?.type !== 'OnDelete') {
         const maxUnavailable = Math.max(1, scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable, eligible.size, false, 1));
         const terminating = owned(store, R.pods, ds).filter((p) => p.metadata.deletionTimestamp).length;
@@ -95,7 +97,9 @@ export function daemonSetController(ctx: ControllerContext): Controller {
           }
         }
       }
-      const live = owned(store, R.pods, ds).filter(isActive).filter((p) => eligible.has(nodeOf(p) ?? ''));
+      const live = owned(store, R.pods, ds)
+        .filter(isActive)
+        .filter((p) => eligible.has(nodeOf(p) ?? ''));
       const scheduled = new Set(live.filter((p) => p.spec?.nodeName).map((p) => p.spec.nodeName));
       const ready = live.filter(isReady).length;
       const status: Record<string, unknown> = {

@@ -155,9 +155,17 @@ export function deploymentController(ctx: ControllerContext): Controller {
       if (paused) {
         conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, true);
       } else if (complete) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, true);
+        conditions = setCondition(
+          conditions,
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` },
+          true,
+        );
       } else if (isNew) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` }, true);
+        conditions = setCondition(
+          conditions,
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` },
+          true,
+        );
       } else {
         const deadline = (d.spec?.progressDeadlineSeconds ?? 600) * 1000;
         const since = Date.parse(progressing?.lastUpdateTime ?? d.metadata.creationTimestamp ?? new Date().toISOString());
@@ -170,7 +178,11 @@ export function deploymentController(ctx: ControllerContext): Controller {
         if (progressed || progressing?.reason === 'NewReplicaSetAvailable' || !progressing) {
           conditions = setCondition(conditions, updating, true, true);
         } else if (progressing.status === 'True' && Date.now() - since > deadline) {
-          conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }, true);
+          conditions = setCondition(
+            conditions,
+            { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` },
+            true,
+          );
         }
         again = Math.max(1000, deadline - (Date.now() - since) + 1000);
       }

@@ -83,7 +83,10 @@ export function endpointsController(ctx: ControllerContext): Controller {
       const svc = store.get(R.services, ns, name);
       if (!svc || !svc.spec?.selector || Object.keys(svc.spec.selector).length === 0 || svc.metadata.deletionTimestamp) return;
       const match = mapSelectorMatcher(svc.spec.selector);
-      const subsets = endpointSubsets(svc, store.list(R.pods, ns).filter((p) => match(p.metadata.labels)));
+      const subsets = endpointSubsets(
+        svc,
+        store.list(R.pods, ns).filter((p) => match(p.metadata.labels)),
+      );
       const labels = clone(svc.metadata.labels ?? {});
       const body: KObject = { metadata: { name, namespace: ns, labels }, ...(subsets.length ? { subsets } : {}) };
       if (Object.keys(labels).length === 0) delete body.metadata.labels;

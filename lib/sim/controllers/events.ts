@@ -28,7 +28,13 @@ export class EventRecorder {
     let same: KObject | undefined;
     // Unsorted: recording runs for every pod a controller touches, and sorting every event each time adds up.
     for (const e of this.registry.store.values(R.events)) {
-      if (e.metadata.namespace === namespace && e.involvedObject?.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.involvedObject?.fieldPath === fieldPath) {
+      if (
+        e.metadata.namespace === namespace &&
+        e.involvedObject?.uid === obj.metadata.uid &&
+        e.reason === reason &&
+        e.message === message &&
+        e.involvedObject?.fieldPath === fieldPath
+      ) {
         same = e;
         break;
       }

@@ -26,7 +26,7 @@ export function garbageCollector(ctx: ControllerContext): Controller {
   function ownerAlive(ref: OwnerReference, namespace: string | undefined): boolean {
     const info = resourceForKind(ref.apiVersion, ref.kind);
     if (!info) return false;
-    return store.get(info, info.namespaced ? namespace ?? '' : '', ref.name)?.metadata.uid === ref.uid;
+    return store.get(info, info.namespaced ? (namespace ?? '') : '', ref.name)?.metadata.uid === ref.uid;
   }
 
   function dropOwner(d: Ref, uid: string): void {
@@ -54,7 +54,7 @@ export function garbageCollector(ctx: ControllerContext): Controller {
         // An owner waiting in Foreground deletion looks again when one of its dependents goes.
         for (const ref of meta.ownerReferences ?? []) {
           const info = resourceForKind(ref.apiVersion, ref.kind);
-          if (info) keys.push(`fin|${info.group}|${info.resource}|${info.namespaced ? meta.namespace ?? '' : ''}|${ref.name}`);
+          if (info) keys.push(`fin|${info.group}|${info.resource}|${info.namespaced ? (meta.namespace ?? '') : ''}|${ref.name}`);
         }
       } else if (meta.deletionTimestamp && (meta.finalizers ?? []).some((f) => f === 'foregroundDeletion' || f === 'orphan')) {
         keys.push(fin);

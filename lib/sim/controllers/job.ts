@@ -37,7 +37,9 @@ export function jobController(ctx: ControllerContext): Controller {
       const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length;
       const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
       const onFailure = job.spec?.template?.spec?.restartPolicy === 'OnFailure';
-      const restarts = onFailure ? pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m: number, c: any) => m + (c.restartCount ?? 0), 0), 0) : 0;
+      const restarts = onFailure
+        ? pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m: number, c: any) => m + (c.restartCount ?? 0), 0), 0)
+        : 0;
       const failures = failedPods.length + restarts;
       const active = pods.filter(isActive);
       const completions: number = job.spec?.completions ?? 1;
@@ -70,7 +72,10 @@ export function jobController(ctx: ControllerContext): Controller {
           events.record(job, 'Warning', reason, message, SOURCE);
         } else {
           const want = Math.min(parallelism, completions - succeeded) - active.length;
-          const lastFailure = failedPods.map((p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? p.metadata.creationTimestamp ?? now)).sort().pop();
+          const lastFailure = failedPods
+            .map((p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? p.metadata.creationTimestamp ?? now))
+            .sort()
+            .pop();
           const backoff = failedPods.length ? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failedPods.length - 1)) : 0;
           const wait = lastFailure === undefined ? 0 : lastFailure + backoff - Date.now();
           if (want > 0 && wait > 0) again = wait;

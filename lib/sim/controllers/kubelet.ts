@@ -88,7 +88,10 @@ export class Kubelet implements Controller {
   }
 
   initialKeys(): string[] {
-    return this.ctx.store.list(R.pods).filter((p) => p.spec?.nodeName).map(keyOf);
+    return this.ctx.store
+      .list(R.pods)
+      .filter((p) => p.spec?.nodeName)
+      .map(keyOf);
   }
 
   /** The running pod behind a Pod object (kept after it finishes, for its logs). */
@@ -141,7 +144,14 @@ export class Kubelet implements Controller {
   }
 
   private event(pod: KObject, type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void {
-    this.ctx.events.record(pod, type, reason, message, { component: SOURCE, host: pod.spec?.nodeName }, container ? `spec.containers{${container}}` : undefined);
+    this.ctx.events.record(
+      pod,
+      type,
+      reason,
+      message,
+      { component: SOURCE, host: pod.spec?.nodeName },
+      container ? `spec.containers{${container}}` : undefined,
+    );
   }
 
   private allocate(node: KObject, hostNetwork: boolean): { ip: string; octet?: number } {
@@ -199,7 +209,15 @@ export class Kubelet implements Controller {
     );
     try {
       st.running = this.runtime.start(
-        { namespace: started.metadata.namespace!, name: started.metadata.name!, uid: st.uid, nodeName: st.node, podIP: ip, labels: started.metadata.labels ?? {}, pod: started },
+        {
+          namespace: started.metadata.namespace!,
+          name: started.metadata.name!,
+          uid: st.uid,
+          nodeName: st.node,
+          podIP: ip,
+          labels: started.metadata.labels ?? {},
+          pod: started,
+        },
         this.view,
       );
     } catch (err) {
@@ -220,7 +238,13 @@ export class Kubelet implements Controller {
       ? { type: 'Ready', status: 'True', lastProbeTime: null }
       : terminal
         ? { type: 'Ready', status: 'False', reason: 'PodCompleted', lastProbeTime: null }
-        : { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]`, lastProbeTime: null };
+        : {
+            type: 'Ready',
+            status: 'False',
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${unready.join(' ')}]`,
+            lastProbeTime: null,
+          };
     list = setCondition(list, readyCond);
     list = setCondition(list, { ...readyCond, type: 'ContainersReady' });
     list = setCondition(list, { type: 'PodScheduled', status: 'True', lastProbeTime: null });
@@ -259,7 +283,13 @@ export class Kubelet implements Controller {
           this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${s.image}"`, s.name);
           this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', s.name);
         } else if (reason === 'CrashLoopBackOff') {
-          this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${s.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, s.name);
+          this.event(
+            pod,
+            'Warning',
+            'BackOff',
+            `Back-off restarting failed container ${s.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+            s.name,
+          );
         } else if (reason === 'CreateContainerConfigError' || reason === 'CreateContainerError') {
           this.event(pod, 'Warning', 'Failed', `Error: ${message ?? reason}`, s.name);
         }

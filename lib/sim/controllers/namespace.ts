@@ -22,7 +22,13 @@ export function namespaceController(ctx: ControllerContext, rootCA: () => string
         if (!store.get(R.serviceaccounts, name, 'default')) registry.create(R.serviceaccounts, name, { metadata: { name: 'default' } });
         if (!store.get(R.configmaps, name, 'kube-root-ca.crt')) {
           registry.create(R.configmaps, name, {
-            metadata: { name: 'kube-root-ca.crt', annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } },
+            metadata: {
+              name: 'kube-root-ca.crt',
+              annotations: {
+                'kubernetes.io/description':
+                  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+              },
+            },
             data: { 'ca.crt': rootCA() },
           });
         }

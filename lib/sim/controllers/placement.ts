@@ -48,7 +48,7 @@ export function nodeReady(node: KObject): boolean {
 
 /** Why the pod cannot run on the node, or undefined when it can. */
 export function unfitReason(podSpec: any, node: KObject): string | undefined {
-  if (!nodeReady(node)) return "node(s) had untolerated taint {node.kubernetes.io/not-ready: }";
+  if (!nodeReady(node)) return 'node(s) had untolerated taint {node.kubernetes.io/not-ready: }';
   if (node.spec?.unschedulable && !tolerates(podSpec?.tolerations ?? [], { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) {
     return 'node(s) were unschedulable';
   }

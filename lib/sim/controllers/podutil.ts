@@ -107,9 +107,10 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   const now = timestamp();
   const c: Condition = { ...next };
   if (withUpdateTime) {
-    c.lastUpdateTime = !touch && old && old.reason === next.reason && old.message === next.message && old.status === next.status ? old.lastUpdateTime ?? now : now;
+    c.lastUpdateTime =
+      !touch && old && old.reason === next.reason && old.message === next.message && old.status === next.status ? (old.lastUpdateTime ?? now) : now;
   }
-  c.lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime ?? now : now;
+  c.lastTransitionTime = old && old.status === next.status ? (old.lastTransitionTime ?? now) : now;
   const ordered: Condition = withUpdateTime
     ? { type: c.type, status: c.status, lastUpdateTime: c.lastUpdateTime!, lastTransitionTime: c.lastTransitionTime, reason: c.reason!, message: c.message! }
     : c;

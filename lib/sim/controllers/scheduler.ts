@@ -87,9 +87,21 @@ export function scheduler(ctx: ControllerContext): Controller {
         const message = unschedulableMessage(reasons, nodes.length);
         const was = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
         if (was?.message === message) return;
-        registry.mutate(R.pods, ns, name, (o) => {
-          o.status.conditions = setCondition(o.status.conditions, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null });
-        }, { subresource: 'status' });
+        registry.mutate(
+          R.pods,
+          ns,
+          name,
+          (o) => {
+            o.status.conditions = setCondition(o.status.conditions, {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message,
+              lastProbeTime: null,
+            });
+          },
+          { subresource: 'status' },
+        );
         events.record(pod, 'Warning', 'FailedScheduling', message, SOURCE);
         return;
       }

@@ -26,4 +26,3 @@ export async function slowStartBatch(count: number, fn: () => Promise<void>, pro
   }
   return { successes };
 }
-

@@ -13,8 +13,16 @@ export function answerQuery(zone: ClusterZone, packet: Buffer): Buffer | undefin
   } catch (err) {
     if (!(err instanceof DnsFormatError) || packet.length < 2) return undefined;
     return encodeMessage({
-      id: packet.readUInt16BE(0), response: true, opcode: 0, authoritative: false, truncated: false,
-      recursionDesired: false, recursionAvailable: true, rcode: rcode.FORMERR, questions: [], answers: [],
+      id: packet.readUInt16BE(0),
+      response: true,
+      opcode: 0,
+      authoritative: false,
+      truncated: false,
+      recursionDesired: false,
+      recursionAvailable: true,
+      rcode: rcode.FORMERR,
+      questions: [],
+      answers: [],
     });
   }
   const reply: DnsMessage = { ...msg, response: true, authoritative: true, recursionAvailable: true, truncated: false, answers: [] };

@@ -205,7 +205,15 @@ export function decodeMessage(buf: Buffer): DnsMessage {
 
 export function query(id: number, name: string, type: number): Buffer {
   return encodeMessage({
-    id, response: false, opcode: 0, authoritative: false, truncated: false, recursionDesired: true,
-    recursionAvailable: false, rcode: 0, questions: [{ name: name.endsWith('.') ? name : `${name}.`, type, class: 1 }], answers: [],
+    id,
+    response: false,
+    opcode: 0,
+    authoritative: false,
+    truncated: false,
+    recursionDesired: true,
+    recursionAvailable: false,
+    rcode: 0,
+    questions: [{ name: name.endsWith('.') ? name : `${name}.`, type, class: 1 }],
+    answers: [],
   });
 }

@@ -71,7 +71,10 @@ export class ClusterZone {
       return { rcode: rcode.NOERROR, answers: qtype === rrType.A || qtype === rrType.ANY ? [a(pod.ip)] : [] };
     }
     // <ns>.svc, svc, pod and the domain itself exist as empty non-terminals.
-    if ((labels.length === 2 && labels[1] === 'svc' && this.namespaces.has(labels[0]!)) || (labels.length === 1 && (labels[0] === 'svc' || labels[0] === 'pod'))) {
+    if (
+      (labels.length === 2 && labels[1] === 'svc' && this.namespaces.has(labels[0]!)) ||
+      (labels.length === 1 && (labels[0] === 'svc' || labels[0] === 'pod'))
+    ) {
       return { rcode: rcode.NOERROR, answers: [] };
     }
     return { rcode: rcode.NXDOMAIN, answers: [] };

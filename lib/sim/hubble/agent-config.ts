@@ -44,7 +44,12 @@ function parseCapacity(value: string | undefined): number {
 
 /** A string-slice key: names separated by commas or spaces, lower-cased as the parser compares them. */
 function parseNames(value: string | undefined): Set<string> {
-  return new Set((value ?? '').split(/[\s,]+/).filter(Boolean).map((n) => n.toLowerCase()));
+  return new Set(
+    (value ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((n) => n.toLowerCase()),
+  );
 }
 
 function parseRedact(data: Record<string, string> | undefined): HubbleRedactConfig {
@@ -70,7 +75,15 @@ function parseRedact(data: Record<string, string> | undefined): HubbleRedactConf
  */
 export function hubbleAgentConfig(data: Record<string, string> | undefined): HubbleAgentConfig {
   const enabled = parseBool(data?.['enable-hubble']);
-  if (!enabled) return { enabled, listenPort: undefined, loopbackOnly: false, capacity: defaultEventBufferCapacity, metrics: hubbleMetricsConfig(undefined), redact: noRedaction };
+  if (!enabled)
+    return {
+      enabled,
+      listenPort: undefined,
+      loopbackOnly: false,
+      capacity: defaultEventBufferCapacity,
+      metrics: hubbleMetricsConfig(undefined),
+      redact: noRedaction,
+    };
   const listen = parseAddress('hubble-listen-address', data?.['hubble-listen-address'], ':4244');
   return {
     enabled,

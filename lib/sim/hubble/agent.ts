@@ -69,7 +69,15 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
   if (!config.enabled) {
     const detach = hub.agentStarted(node, { ip: opts.ip });
     log('level=info msg="Hubble server is disabled" subsys=hubble');
-    return { enabled: false, ring: undefined, port: undefined, localAddress: undefined, metrics: undefined, metricsAddress: undefined, stop: async () => detach() };
+    return {
+      enabled: false,
+      ring: undefined,
+      port: undefined,
+      localAddress: undefined,
+      metrics: undefined,
+      metricsAddress: undefined,
+      stop: async () => detach(),
+    };
   }
 
   const metricsConfig = config.metrics;
@@ -107,10 +115,15 @@ export async function startHubbleAgent(opts: HubbleAgentOptions): Promise<Hubble
       throw err;
     }
     forgetMetrics = hub.metricsStarted({ node, podIP: opts.ip, port: metricsConfig.port, address: `127.0.0.1:${metricsServer.port}` });
-    log(`level=info msg="Starting Hubble Metrics server" subsys=hubble address=":${metricsConfig.port}" metrics="${metricsConfig.metrics.map((m) => m.name).join(',')}"`);
+    log(
+      `level=info msg="Starting Hubble Metrics server" subsys=hubble address=":${metricsConfig.port}" metrics="${metricsConfig.metrics.map((m) => m.name).join(',')}"`,
+    );
   }
   const detach = hub.agentStarted(node, { ip: opts.ip, ring, ...(config.listenPort !== undefined ? { port: config.listenPort } : {}) });
-  log(`level=info msg="Starting Hubble server" subsys=hubble bufferCapacity=${config.capacity}` + (config.listenPort !== undefined ? ` address=":${config.listenPort}"` : ''));
+  log(
+    `level=info msg="Starting Hubble server" subsys=hubble bufferCapacity=${config.capacity}` +
+      (config.listenPort !== undefined ? ` address=":${config.listenPort}"` : ''),
+  );
   if (config.listenPort === undefined) {
     log('level=info msg="hubble-listen-address is empty: Hubble serves only its local socket, Relay cannot reach this node" subsys=hubble');
   }

@@ -48,7 +48,10 @@ export function ciliumStatus(s: AgentCliState): string {
   return [
     pad('KVStore', 'Disabled'),
     pad('Kubernetes', `Ok         ${short} (v${k8s}) [linux/amd64]`),
-    pad('Kubernetes APIs', '["EndpointSliceOrEndpoint", "cilium/v2::CiliumClusterwideNetworkPolicy", "cilium/v2::CiliumEndpoint", "cilium/v2::CiliumNetworkPolicy", "cilium/v2::CiliumNode", "core/v1::Namespace", "core/v1::Pods", "core/v1::Service", "networking.k8s.io/v1::NetworkPolicy"]'),
+    pad(
+      'Kubernetes APIs',
+      '["EndpointSliceOrEndpoint", "cilium/v2::CiliumClusterwideNetworkPolicy", "cilium/v2::CiliumEndpoint", "cilium/v2::CiliumNetworkPolicy", "cilium/v2::CiliumNode", "core/v1::Namespace", "core/v1::Pods", "core/v1::Service", "networking.k8s.io/v1::NetworkPolicy"]',
+    ),
     pad('KubeProxyReplacement', 'False'),
     pad('Host firewall', 'Disabled'),
     pad('CNI Chaining', 'none'),
@@ -93,12 +96,17 @@ function hubbleCli(s: AgentCliState): ImageCommand {
     const address = s.agent.localAddress;
     if (sub === 'status') {
       if (!address || !s.agent.ring) {
-        io.stderr.write(`failed to connect to '${hubbleSocket}': connection error: desc = "transport: Error while dialing: dial unix /var/run/cilium/hubble.sock: connect: no such file or directory"\n`);
+        io.stderr.write(
+          `failed to connect to '${hubbleSocket}': connection error: desc = "transport: Error while dialing: dial unix /var/run/cilium/hubble.sock: connect: no such file or directory"\n`,
+        );
         return 1;
       }
       const ring = s.agent.ring;
       const pct = ((ring.numFlows / ring.capacity) * 100).toFixed(2);
-      await writeText(io, `Healthcheck (via ${hubbleSocket}): Ok\nCurrent/Max Flows: ${ring.numFlows.toLocaleString('en-US')}/${ring.capacity.toLocaleString('en-US')} (${pct}%)\nFlows/s: ${ring.flowsRate().toFixed(2)}\n`);
+      await writeText(
+        io,
+        `Healthcheck (via ${hubbleSocket}): Ok\nCurrent/Max Flows: ${ring.numFlows.toLocaleString('en-US')}/${ring.capacity.toLocaleString('en-US')} (${pct}%)\nFlows/s: ${ring.flowsRate().toFixed(2)}\n`,
+      );
       return 0;
     }
     if (sub !== 'observe') {
@@ -111,7 +119,13 @@ function hubbleCli(s: AgentCliState): ImageCommand {
     }
     try {
       const parsed = parseArgs(['--server', address, ...rest], observeCommand.options, 'observe');
-      return await observeCommand.run(parsed, { stdin: io.stdin ?? Readable.from([]), stdout: io.stdout, stderr: io.stderr, env: { NO_COLOR: '1' }, signal: io.signal });
+      return await observeCommand.run(parsed, {
+        stdin: io.stdin ?? Readable.from([]),
+        stdout: io.stdout,
+        stderr: io.stderr,
+        env: { NO_COLOR: '1' },
+        signal: io.signal,
+      });
     } catch (err) {
       if (!(err instanceof HubbleLabError)) throw err;
       io.stderr.write(`Error: ${err.message}\n`);

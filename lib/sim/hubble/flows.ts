@@ -74,7 +74,11 @@ export function l4Summary(protocol: 'TCP' | 'UDP', flags?: TCPFlags): string {
 export class ConnectionFlows {
   private readonly clusterName: string;
 
-  constructor(readonly conn: SimConnection, private readonly sink: FlowSink, opts: { clusterName: string }) {
+  constructor(
+    readonly conn: SimConnection,
+    private readonly sink: FlowSink,
+    opts: { clusterName: string },
+  ) {
     this.clusterName = opts.clusterName;
   }
 
@@ -206,15 +210,28 @@ export class ConnectionFlows {
   }
 
   /** The proxy saw a request (side: where the L7 rule is, egress at the client, ingress at the server). */
-  httpRequest(side: 'egress' | 'ingress', http: { method: string; url: string; headers?: { key: string; value: string }[] }, verdict: Flow['verdict'] = 'FORWARDED'): void {
+  httpRequest(
+    side: 'egress' | 'ingress',
+    http: { method: string; url: string; headers?: { key: string; value: string }[] },
+    verdict: Flow['verdict'] = 'FORWARDED',
+  ): void {
     const record = { method: http.method, url: http.url, protocol: 'HTTP/1.1', ...(http.headers?.length ? { headers: http.headers } : {}) };
     this.l7('client', side, { type: 'REQUEST', http: record }, `HTTP/1.1 ${http.method} ${http.url}`, verdict);
   }
 
-  httpResponse(side: 'egress' | 'ingress', http: { code: number; method: string; url: string; latencyNs: bigint; headers?: { key: string; value: string }[] }): void {
+  httpResponse(
+    side: 'egress' | 'ingress',
+    http: { code: number; method: string; url: string; latencyNs: bigint; headers?: { key: string; value: string }[] },
+  ): void {
     const record = { code: http.code, method: http.method, url: http.url, protocol: 'HTTP/1.1', ...(http.headers?.length ? { headers: http.headers } : {}) };
     const ms = http.latencyNs / 1_000_000n;
-    this.l7('server', side, { type: 'RESPONSE', latency_ns: String(http.latencyNs), http: record }, `HTTP/1.1 ${http.code} ${ms}ms (${http.method} ${http.url})`, 'FORWARDED');
+    this.l7(
+      'server',
+      side,
+      { type: 'RESPONSE', latency_ns: String(http.latencyNs), http: record },
+      `HTTP/1.1 ${http.code} ${ms}ms (${http.method} ${http.url})`,
+      'FORWARDED',
+    );
   }
 
   /** DNS through Cilium's DNS proxy (an egress dns rule): the query, then the answer with its latency. */
@@ -232,10 +249,14 @@ export class ConnectionFlows {
       qtypes: dns.qtypes,
       ...(dns.rrtypes.length ? { rrtypes: dns.rrtypes } : {}),
     };
-    const answer = dns.rcode
-      ? `DNS Answer RCode: ${rcodeName(dns.rcode)} TTL: ${dns.ttl}`
-      : `DNS Answer "${dns.ips.join(',')}" TTL: ${dns.ttl}`;
-    this.l7('server', 'egress', { type: 'RESPONSE', latency_ns: String(dns.latencyNs), dns: record }, `${answer} (Proxy ${dns.query} ${dns.qtypes.join(',')})`, 'FORWARDED');
+    const answer = dns.rcode ? `DNS Answer RCode: ${rcodeName(dns.rcode)} TTL: ${dns.ttl}` : `DNS Answer "${dns.ips.join(',')}" TTL: ${dns.ttl}`;
+    this.l7(
+      'server',
+      'egress',
+      { type: 'RESPONSE', latency_ns: String(dns.latencyNs), dns: record },
+      `${answer} (Proxy ${dns.query} ${dns.qtypes.join(',')})`,
+      'FORWARDED',
+    );
   }
 }
 

@@ -147,6 +147,8 @@ export class SimHubble {
 
   /** Counters for /debug/sim/stats. */
   stats(): HubbleFlowStats {
-    return { flows: { emitted: this.emitted, byNode: Object.fromEntries([...this.perNode].sort(([a], [b]) => a.localeCompare(b))), unobserved: this.unobserved } };
+    return {
+      flows: { emitted: this.emitted, byNode: Object.fromEntries([...this.perNode].sort(([a], [b]) => a.localeCompare(b))), unobserved: this.unobserved },
+    };
   }
 }

@@ -113,7 +113,10 @@ export class IdentityAllocator {
   private readonly byKey = new Map<string, number>();
   private readonly used = new Set<number>();
 
-  constructor(private readonly min = 256, private readonly max = 65535) {}
+  constructor(
+    private readonly min = 256,
+    private readonly max = 65535,
+  ) {}
 
   identityFor(labels: readonly string[]): number {
     const key = [...labels].sort().join('\u0000');

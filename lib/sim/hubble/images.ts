@@ -168,7 +168,11 @@ export function hubbleUiImage(): ImageHandler {
 }
 
 /** Registers the agent, Relay and UI images with the sim's pod runtime. */
-export function registerHubbleImages(runtime: { registerImageHandler(pattern: string, handler: ImageHandler): void }, hub: SimHubble, agentHooks: AgentHooks = {}): void {
+export function registerHubbleImages(
+  runtime: { registerImageHandler(pattern: string, handler: ImageHandler): void },
+  hub: SimHubble,
+  agentHooks: AgentHooks = {},
+): void {
   runtime.registerImageHandler('quay.io/cilium/cilium', ciliumAgentImage(hub, agentHooks));
   runtime.registerImageHandler('quay.io/cilium/hubble-relay', hubbleRelayImage());
   runtime.registerImageHandler('quay.io/cilium/hubble-ui', hubbleUiImage());

@@ -3,7 +3,19 @@
 import type { Endpoint, Flow } from '../../flows/types.ts';
 import { AgentConfigError } from './config-values.ts';
 
-export const contextIdentifiers = ['identity', 'namespace', 'pod', 'pod-short', 'pod-name', 'dns', 'ip', 'reserved-identity', 'workload', 'workload-name', 'app'] as const;
+export const contextIdentifiers = [
+  'identity',
+  'namespace',
+  'pod',
+  'pod-short',
+  'pod-name',
+  'dns',
+  'ip',
+  'reserved-identity',
+  'workload',
+  'workload-name',
+  'app',
+] as const;
 export type ContextIdentifier = (typeof contextIdentifiers)[number];
 
 /** labelsContext's labels, in the order Cilium emits them. */

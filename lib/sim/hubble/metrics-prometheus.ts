@@ -138,7 +138,10 @@ export function prometheusImage(hub: SimHubble, opts: { binary?: () => string | 
       if (now === written) return;
       written = now;
       const tmp = `${targetsFile}.tmp`;
-      void writeFile(tmp, now).then(() => rename(tmp, targetsFile), () => {});
+      void writeFile(tmp, now).then(
+        () => rename(tmp, targetsFile),
+        () => {},
+      );
     }, 1000);
     refresh.unref();
     let stopping: Promise<void> | undefined;

@@ -118,7 +118,13 @@ export class HistogramVec extends Family<HistogramSeries> {
   }
 
   observe(values: string[], v: number, exemplar?: Record<string, string>): void {
-    const s = this.get(values, () => ({ values: [...values], counts: this.buckets.map(() => 0), sum: 0, count: 0, exemplars: this.buckets.map(() => undefined) }));
+    const s = this.get(values, () => ({
+      values: [...values],
+      counts: this.buckets.map(() => 0),
+      sum: 0,
+      count: 0,
+      exemplars: this.buckets.map(() => undefined),
+    }));
     const i = this.buckets.findIndex((le) => v <= le);
     if (i >= 0) {
       s.counts[i]!++;

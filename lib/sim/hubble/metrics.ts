@@ -75,7 +75,13 @@ function hasOption(options: Record<string, string>, key: string): boolean {
 }
 
 const flowPlugin: Plugin = (reg, ctx) => {
-  const flows = reg.counter('hubble_flows_processed_total', 'Total number of flows processed', ['protocol', 'type', 'subtype', 'verdict', ...contextLabelNames(ctx)]);
+  const flows = reg.counter('hubble_flows_processed_total', 'Total number of flows processed', [
+    'protocol',
+    'type',
+    'subtype',
+    'verdict',
+    ...contextLabelNames(ctx),
+  ]);
   return (flow) => {
     const type = flow.event_type?.type;
     let typeName: string;
@@ -120,7 +126,11 @@ const tcpPlugin: Plugin = (reg, ctx) => {
 };
 
 const portPlugin: Plugin = (reg, ctx) => {
-  const ports = reg.counter('hubble_port_distribution_total', 'Numbers of packets distributed by destination port', ['protocol', 'port', ...contextLabelNames(ctx)]);
+  const ports = reg.counter('hubble_port_distribution_total', 'Numbers of packets distributed by destination port', [
+    'protocol',
+    'port',
+    ...contextLabelNames(ctx),
+  ]);
   return (flow) => {
     // A flow not known to be a request is left out, so ephemeral reply ports do not count.
     if ((flow.verdict !== 'FORWARDED' && flow.verdict !== 'REDIRECTED') || !flow.l4 || flow.is_reply !== false) return;
@@ -218,7 +228,12 @@ const httpV1Plugin: Plugin = (reg, ctx, options, exemplarsOn) => {
 };
 
 const policyPlugin: Plugin = (reg, ctx) => {
-  const verdicts = reg.counter('hubble_policy_verdicts_total', 'Total number of Cilium network policy verdicts', ['direction', 'match', 'action', ...contextLabelNames(ctx)]);
+  const verdicts = reg.counter('hubble_policy_verdicts_total', 'Total number of Cilium network policy verdicts', [
+    'direction',
+    'match',
+    'action',
+    ...contextLabelNames(ctx),
+  ]);
   return (flow) => {
     const type = flow.event_type?.type;
     const direction = (flow.traffic_direction ?? 'TRAFFIC_DIRECTION_UNKNOWN').toLowerCase();
@@ -240,7 +255,12 @@ const flowsToWorldPlugin: Plugin = (reg, ctx, options) => {
   const anyDrop = hasOption(options, 'any-drop');
   const port = hasOption(options, 'port');
   const synOnly = hasOption(options, 'syn-only');
-  const world = reg.counter('hubble_flows_to_world_total', 'Total number of flows to reserved:world', ['protocol', 'verdict', ...(port ? ['port'] : []), ...contextLabelNames(ctx)]);
+  const world = reg.counter('hubble_flows_to_world_total', 'Total number of flows to reserved:world', [
+    'protocol',
+    'verdict',
+    ...(port ? ['port'] : []),
+    ...contextLabelNames(ctx),
+  ]);
   return (flow) => {
     const l4 = flow.l4;
     if (!flow.destination?.labels?.includes('reserved:world') || !flow.event_type || !l4) return;

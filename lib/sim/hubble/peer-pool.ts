@@ -76,7 +76,17 @@ export class PeerPool {
     const known = this.entries.get(name);
     if (known && known.address === address) return;
     if (known) this.disconnect(known, 'address changed', false);
-    const entry: Entry = known ?? { name, address, state: 'connecting', client: undefined, forward: undefined, reason: undefined, generation: 0, timer: undefined, backoffMs: firstBackoffMs };
+    const entry: Entry = known ?? {
+      name,
+      address,
+      state: 'connecting',
+      client: undefined,
+      forward: undefined,
+      reason: undefined,
+      generation: 0,
+      timer: undefined,
+      backoffMs: firstBackoffMs,
+    };
     entry.address = address;
     this.entries.set(name, entry);
     void this.connect(entry);

@@ -27,9 +27,18 @@ export const relayDefaults = {
 };
 
 /** Flags hubble-relay accepts that change nothing in the sim (TLS, redaction, debugging endpoints). */
-const ignoredFlags = /^(debug|D|pprof|pprof-address|pprof-port|gops|gops-port|cluster-name|metrics-listen-address|health-listen-address|disable-client-tls|disable-server-tls|tls-.*|redact-.*|config)$/;
+const ignoredFlags =
+  /^(debug|D|pprof|pprof-address|pprof-port|gops|gops-port|cluster-name|metrics-listen-address|health-listen-address|disable-client-tls|disable-server-tls|tls-.*|redact-.*|config)$/;
 
-const known = new Set(['listen-address', 'local-server-address', 'peer-service', 'dial-timeout', 'retry-timeout', 'sort-buffer-len-max', 'sort-buffer-drain-timeout']);
+const known = new Set([
+  'listen-address',
+  'local-server-address',
+  'peer-service',
+  'dial-timeout',
+  'retry-timeout',
+  'sort-buffer-len-max',
+  'sort-buffer-drain-timeout',
+]);
 
 function port(value: string, key: string): number {
   const colon = value.lastIndexOf(':');
@@ -75,7 +84,8 @@ export function relayConfig(argv: readonly string[], file: Record<string, unknow
     throw new RelayConfigError(`--peer-service "${peerText}": the sim's Relay reaches the peer service over TCP (host:port)`);
   }
   const maxLen = Number(values['sort-buffer-len-max'] ?? relayDefaults.sortBufferLenMax);
-  if (!Number.isInteger(maxLen) || maxLen < 1) throw new RelayConfigError(`--sort-buffer-len-max must be a positive integer, not ${values['sort-buffer-len-max']}`);
+  if (!Number.isInteger(maxLen) || maxLen < 1)
+    throw new RelayConfigError(`--sort-buffer-len-max must be a positive integer, not ${values['sort-buffer-len-max']}`);
   return {
     config: {
       listenPort: port(listen, 'listen-address'),

@@ -68,8 +68,20 @@ export class RelayObserverSource implements ObserverSource {
     const direct = async (record: GetFlowsResponse) => {
       if (!sink.send(record)) await sink.drained();
     };
-    if (connected.length > 0) await direct(this.status('NODE_CONNECTED', connected.map((p) => p.name)));
-    if (unavailable.length > 0) await direct(this.status('NODE_UNAVAILABLE', unavailable.map((p) => p.name)));
+    if (connected.length > 0)
+      await direct(
+        this.status(
+          'NODE_CONNECTED',
+          connected.map((p) => p.name),
+        ),
+      );
+    if (unavailable.length > 0)
+      await direct(
+        this.status(
+          'NODE_UNAVAILABLE',
+          unavailable.map((p) => p.name),
+        ),
+      );
 
     const readers = new Map<string, { stop: AbortController; done: Promise<void> }>();
     // Per node, the time of the last record passed on, so a node that comes back resumes after it.
@@ -195,13 +207,9 @@ export class RelayObserverSource implements ObserverSource {
   }
 
   async getNamespaces(): Promise<Namespace[]> {
-    const lists = await Promise.all(
-      this.opts.pool.list().map((p) => (p.state === 'connected' && p.client ? p.client.getNamespaces().catch(() => []) : [])),
-    );
+    const lists = await Promise.all(this.opts.pool.list().map((p) => (p.state === 'connected' && p.client ? p.client.getNamespaces().catch(() => []) : [])));
     const seen = new Map<string, Namespace>();
     for (const ns of lists.flat()) seen.set(`${ns.cluster ?? ''}\u0000${ns.namespace ?? ''}`, ns);
-    return [...seen.values()].sort(
-      (a, b) => (a.cluster ?? '').localeCompare(b.cluster ?? '') || (a.namespace ?? '').localeCompare(b.namespace ?? ''),
-    );
+    return [...seen.values()].sort((a, b) => (a.cluster ?? '').localeCompare(b.cluster ?? '') || (a.namespace ?? '').localeCompare(b.namespace ?? ''));
   }
 }

@@ -55,7 +55,9 @@ export async function startHubbleRelay(opts: HubbleRelayOptions): Promise<Hubble
     await server.close();
     throw err;
   }
-  log(`level=info msg="Starting gRPC server..." options="{peerTarget:${config.peerService.host}:${config.peerService.port} listenAddress::${config.listenPort}}" subsys=hubble-relay`);
+  log(
+    `level=info msg="Starting gRPC server..." options="{peerTarget:${config.peerService.host}:${config.peerService.port} listenAddress::${config.listenPort}}" subsys=hubble-relay`,
+  );
   const peers = watchPeers({
     service: config.peerService,
     dial: opts.dial,

@@ -71,7 +71,11 @@ export function parseFilterEntry(text: string): FilterEntry {
 export function parseUiFilter(query: URLSearchParams): UiFilter {
   const verdict = query.get('verdict')?.toUpperCase() || undefined;
   if (verdict && !verdicts.includes(verdict)) throw new FilterError(`verdict "${query.get('verdict')}": expected one of ${verdicts.join(', ')}`);
-  const entries = query.getAll('filter').flatMap((f) => f.split(/\s+/)).filter(Boolean).map(parseFilterEntry);
+  const entries = query
+    .getAll('filter')
+    .flatMap((f) => f.split(/\s+/))
+    .filter(Boolean)
+    .map(parseFilterEntry);
   const edgeRaw = query.get('edge');
   const arrow = edgeRaw ? edgeRaw.indexOf('>') : -1;
   if (edgeRaw && arrow <= 0) throw new FilterError(`edge "${edgeRaw}": expected client>server`);
@@ -121,7 +125,10 @@ export function matchesFilter(entry: Entry, f: UiFilter): boolean {
 function flagsOf(flow: Flow): string {
   const flags = flow.l4?.TCP?.flags;
   if (!flags) return '';
-  return Object.entries(flags).filter(([, on]) => on).map(([name]) => name).join(', ');
+  return Object.entries(flags)
+    .filter(([, on]) => on)
+    .map(([name]) => name)
+    .join(', ');
 }
 
 function portOf(flow: Flow): string {

@@ -77,7 +77,10 @@ export class ServiceMap {
     this.count++;
     const reply = isReplyFlow(flow);
     const src: MapNode = { name: endpointName(flow.source, flow.IP?.source, flow.source_names), namespace: flow.source?.namespace || undefined };
-    const dst: MapNode = { name: endpointName(flow.destination, flow.IP?.destination, flow.destination_names), namespace: flow.destination?.namespace || undefined };
+    const dst: MapNode = {
+      name: endpointName(flow.destination, flow.IP?.destination, flow.destination_names),
+      namespace: flow.destination?.namespace || undefined,
+    };
     const [client, server] = reply ? [dst, src] : [src, dst];
     const key = `${client.name}\u0000${server.name}`;
     let edge = this.edges.get(key);

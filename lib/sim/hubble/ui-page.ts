@@ -64,9 +64,11 @@ export function layout(names: string[], edges: MapEdge[]): Map<string, { x: numb
   const columns = new Map<number, string[]>();
   for (const n of names) columns.set(depth.get(n)!, [...(columns.get(depth.get(n)!) ?? []), n]);
   const out = new Map<string, { x: number; y: number }>();
-  [...columns.keys()].sort((a, b) => a - b).forEach((d, col) => {
-    columns.get(d)!.forEach((n, row) => out.set(n, { x: margin + col * (boxW + colGap), y: margin + row * (boxH + rowGap) }));
-  });
+  [...columns.keys()]
+    .sort((a, b) => a - b)
+    .forEach((d, col) => {
+      columns.get(d)!.forEach((n, row) => out.set(n, { x: margin + col * (boxW + colGap), y: margin + row * (boxH + rowGap) }));
+    });
   return out;
 }
 
@@ -111,7 +113,10 @@ function spread(i: number, step: number): number {
  * each label takes the first place along its edge that overlaps no box and no other label.
  */
 export function routeMap(map: ServiceMapSnapshot): RoutedMap {
-  const positions = layout(map.nodes.map((n) => n.name), map.edges);
+  const positions = layout(
+    map.nodes.map((n) => n.name),
+    map.edges,
+  );
   const columnXs = [...new Set([...positions.values()].map((p) => p.x))].sort((a, b) => a - b);
   const column = (name: string) => columnXs.indexOf(positions.get(name)!.x);
   const boxes = [...positions.values()].map((p): Box => ({ x: p.x, y: p.y, w: boxW, h: boxH }));
@@ -132,7 +137,13 @@ export function routeMap(map: ServiceMapSnapshot): RoutedMap {
     let points: [number, number][];
     if (e.source === e.destination) {
       const y = a.y - 14 - spread(next(`loop:${e.source}`), 5);
-      points = [[a.x + boxW - 50, a.y], [a.x + boxW - 50, y], [a.x + boxW + 20, y], [a.x + boxW + 20, a.y + boxH / 2], [a.x + boxW, a.y + boxH / 2]];
+      points = [
+        [a.x + boxW - 50, a.y],
+        [a.x + boxW - 50, y],
+        [a.x + boxW + 20, y],
+        [a.x + boxW + 20, a.y + boxH / 2],
+        [a.x + boxW, a.y + boxH / 2],
+      ];
     } else {
       const y1 = a.y + boxH / 2 + spread(next(`out:${e.source}`), 7);
       const y2 = b.y + boxH / 2 + spread(next(`in:${e.destination}`), 7);
@@ -140,19 +151,34 @@ export function routeMap(map: ServiceMapSnapshot): RoutedMap {
       const cb = column(e.destination);
       const x1 = channel(ca, 'right') + spread(next(`ch:${ca}:r`), 8);
       if (cb === ca + 1) {
-        points = [[a.x + boxW, y1], [x1, y1], [x1, y2], [b.x, y2]];
+        points = [
+          [a.x + boxW, y1],
+          [x1, y1],
+          [x1, y2],
+          [b.x, y2],
+        ];
       } else {
         // A lane between rows, the one nearest the middle of the two boxes: lanes cross no box in any column.
         const row = Math.max(0, Math.min(rowOf(a.y), rowOf(b.y)) + (rowOf(a.y) === rowOf(b.y) ? 0 : 1));
         const ly = laneY(row) + spread(next(`lane:${row}`), 6);
         const x2 = channel(cb, 'left') + spread(next(`ch:${cb}:l`), 8);
-        points = [[a.x + boxW, y1], [x1, y1], [x1, ly], [x2, ly], [x2, y2], [b.x, y2]];
+        points = [
+          [a.x + boxW, y1],
+          [x1, y1],
+          [x1, ly],
+          [x2, ly],
+          [x2, y2],
+          [b.x, y2],
+        ];
       }
     }
     const text = edgeLabel(e);
     const w = text.length * charW + 8;
     // Candidates: the middle of each horizontal stretch (longest first), then the same moved up and down.
-    const stretches = points.slice(1).map((p, i) => [points[i]!, p] as const).filter(([p, q]) => p[1] === q[1] && p[0] !== q[0]);
+    const stretches = points
+      .slice(1)
+      .map((p, i) => [points[i]!, p] as const)
+      .filter(([p, q]) => p[1] === q[1] && p[0] !== q[0]);
     stretches.sort((s, t) => Math.abs(t[1][0] - t[0][0]) - Math.abs(s[1][0] - s[0][0]));
     let label: Box | undefined;
     for (const shift of [0, -1, 1, -2, 2, -3, 3, -4, 4]) {
@@ -318,8 +344,14 @@ export function renderPage(map: ServiceMapSnapshot, relay: RelayState): string {
   const status = relay.connected
     ? `Relay ${esc(relay.address)}: receiving flows from ${relay.nodes.length} node${relay.nodes.length === 1 ? '' : 's'} · ${map.flows} flows`
     : `<span class="err">Relay ${esc(relay.address)}: ${esc(relay.error ?? 'connecting…')}</span> · ${map.flows} flows`;
-  const options = ['<option value="">all namespaces</option>', ...map.namespaces.map((ns) => `<option${ns === map.namespace ? ' selected' : ''}>${esc(ns)}</option>`)].join('');
-  const verdictOptions = ['<option value="">any verdict</option>', ...['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED', 'TRANSLATED'].map((v) => `<option>${v}</option>`)].join('');
+  const options = [
+    '<option value="">all namespaces</option>',
+    ...map.namespaces.map((ns) => `<option${ns === map.namespace ? ' selected' : ''}>${esc(ns)}</option>`),
+  ].join('');
+  const verdictOptions = [
+    '<option value="">any verdict</option>',
+    ...['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED', 'TRANSLATED'].map((v) => `<option>${v}</option>`),
+  ].join('');
   const mapBody = map.edges.length
     ? svg(map)
     : `<p>No flows yet${map.namespace ? ` in ${esc(map.namespace)}` : ''}. Is Hubble enabled on the agents (enable-hubble in cilium-config, then restart them)?</p>`;

@@ -78,7 +78,9 @@ export async function startHubbleUi(opts: HubbleUiOptions): Promise<HubbleUi> {
       json(res, 200, { relay: state, ...mapFor(filter) });
     } else if (url.pathname === '/api/map.svg') {
       const snapshot = mapFor(filter);
-      res.writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'no-store' }).end(snapshot.edges.length ? svg(snapshot) : '<p>No flows match.</p>');
+      res
+        .writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'no-store' })
+        .end(snapshot.edges.length ? svg(snapshot) : '<p>No flows match.</p>');
     } else if (url.pathname === '/api/flows') {
       const after = Number(url.searchParams.get('after') ?? 0);
       if (!Number.isInteger(after) || after < 0) {
@@ -97,10 +99,14 @@ export async function startHubbleUi(opts: HubbleUiOptions): Promise<HubbleUi> {
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      stop.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      stop.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
 
   const follow = async () => {

@@ -223,10 +223,7 @@ interface PendingConnection {
   forget?: () => void;
 }
 
-type ConnectOutcome =
-  | { kind: 'refused' }
-  | { kind: 'dropped' }
-  | { kind: 'accepted'; pending: PendingConnection; local: AddrPort };
+type ConnectOutcome = { kind: 'refused' } | { kind: 'dropped' } | { kind: 'accepted'; pending: PendingConnection; local: AddrPort };
 
 /** How long an accepted connection waits for its client to show up at the datapath listener. */
 const ATTACH_TIMEOUT_MS = 10_000;
@@ -507,13 +504,24 @@ class DefaultDatapath implements Datapath {
     switch (msg.t) {
       case 'listen': {
         const proto: L4Protocol = msg.proto === 'udp' ? 'UDP' : 'TCP';
-        const vport = msg.port !== 0 ? msg.port : proto === 'UDP' ? conn.pod.ephemeral.take((p) => !this.table.has(listenerKey(conn.pod.info.ip, proto, p))) : msg.realPort;
+        const vport =
+          msg.port !== 0 ? msg.port : proto === 'UDP' ? conn.pod.ephemeral.take((p) => !this.table.has(listenerKey(conn.pod.info.ip, proto, p))) : msg.realPort;
         const key = listenerKey(conn.pod.info.ip, proto, vport);
         if (this.table.has(key) || conn.pod.closed) {
           this.reply(conn, { t: 'error', id: msg.id, code: 'EADDRINUSE', message: `address already in use ${conn.pod.info.ip}:${vport}` });
           return;
         }
-        const l: Listener = { key, ip: conn.pod.info.ip, proto, port: vport, loopback: msg.loopback, pod: conn.pod, realPort: msg.realPort, control: conn, peers: undefined };
+        const l: Listener = {
+          key,
+          ip: conn.pod.info.ip,
+          proto,
+          port: vport,
+          loopback: msg.loopback,
+          pod: conn.pod,
+          realPort: msg.realPort,
+          control: conn,
+          peers: undefined,
+        };
         conn.listeners.add(key);
         this.register(l);
         this.reply(conn, { t: 'listening', id: msg.id, port: vport });
@@ -616,7 +624,14 @@ class DefaultDatapath implements Datapath {
     // A registered listener is a listening socket: the connection is accepted now, and the hop to it is opened
     // while the client connects to the datapath, keeping it off the connect latency.
     this.counters.connections.accepted++;
-    return { kind: 'accepted', pending: this.pending(conn, this.reach(listener, conn.src, backend).catch(() => undefined)), local: src };
+    return {
+      kind: 'accepted',
+      pending: this.pending(
+        conn,
+        this.reach(listener, conn.src, backend).catch(() => undefined),
+      ),
+      local: src,
+    };
   }
 
   private isKnownIp(ip: string): boolean {
@@ -748,7 +763,10 @@ class DefaultDatapath implements Datapath {
     let closed = 0;
     let reset = false;
     const side = (s: net.Socket): 'client' | 'server' => (s === client ? 'client' : 'server');
-    for (const [from, to] of [[client, server], [server, client]] as const) {
+    for (const [from, to] of [
+      [client, server],
+      [server, client],
+    ] as const) {
       from.on('end', () => hooks.onEnd?.(conn, side(from)));
       from.on('error', () => {
         if (!reset) {
@@ -812,7 +830,12 @@ class DefaultDatapath implements Datapath {
     const id = Math.floor(Math.random() * 0x10000);
     return new Promise((resolve) => {
       const l: Listener = {
-        key: listenerKey(pod.info.ip, 'UDP', port), ip: pod.info.ip, proto: 'UDP', port, loopback: false, pod,
+        key: listenerKey(pod.info.ip, 'UDP', port),
+        ip: pod.info.ip,
+        proto: 'UDP',
+        port,
+        loopback: false,
+        pod,
         udp: (payload) => {
           let reply;
           try {
@@ -850,7 +873,10 @@ class DefaultDatapath implements Datapath {
     if (verdict === 'drop' || verdict === 'reject') throw errnoError(verdict === 'drop' ? 'ETIMEDOUT' : 'ECONNREFUSED', target, port);
     // The host's probes reach the endpoint itself, not an L7 proxy in front of it.
     this.counters.connections.accepted++;
-    const pending = this.pending(conn, this.reach(listener, src, dst).catch(() => undefined));
+    const pending = this.pending(
+      conn,
+      this.reach(listener, src, dst).catch(() => undefined),
+    );
     const client = net.connect({ port: this.listenerPort, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
     client.once('connect', () => {
       this.bindClient(client.localPort!, pending);

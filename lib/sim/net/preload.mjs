@@ -193,7 +193,11 @@ function install(cfg) {
     lookupCluster(hostname).then(
       (ips) => {
         if (options.family === 6) callback(notFound(hostname));
-        else if (options.all) callback(null, ips.map((address) => ({ address, family: 4 })));
+        else if (options.all)
+          callback(
+            null,
+            ips.map((address) => ({ address, family: 4 })),
+          );
         else callback(null, ips[0], 4);
       },
       (err) => callback(err),
@@ -214,9 +218,12 @@ function install(cfg) {
 
   // dns.resolve*: A records through the cluster DNS like lookup; every other query goes to the kube-dns address
   // directly (unreachable outside the datapath), never to the machine's resolvers.
-  const queryError = (err, hostname) => Object.assign(new Error(`queryA ${err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND'} ${hostname}`), {
-    code: err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND', syscall: 'queryA', hostname,
-  });
+  const queryError = (err, hostname) =>
+    Object.assign(new Error(`queryA ${err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND'} ${hostname}`), {
+      code: err.code === 'EAI_AGAIN' ? 'ETIMEOUT' : 'ENOTFOUND',
+      syscall: 'queryA',
+      hostname,
+    });
   async function resolveA(hostname, options = {}) {
     try {
       const ips = net.isIPv4(hostname) ? [hostname] : await lookupCluster(hostname);
@@ -227,7 +234,10 @@ function install(cfg) {
   }
   const callbackA = (hostname, options, cb) => {
     if (typeof options === 'function') [cb, options] = [options, {}];
-    resolveA(hostname, options).then((r) => cb(null, r), (err) => cb(err));
+    resolveA(hostname, options).then(
+      (r) => cb(null, r),
+      (err) => cb(err),
+    );
   };
   for (const R of [dns.Resolver, dns.promises.Resolver]) {
     const isPromise = R === dns.promises.Resolver;
@@ -568,7 +578,15 @@ function install(cfg) {
   os.networkInterfaces = () => ({
     lo: [
       { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' },
-      { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 },
+      {
+        address: '::1',
+        netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        family: 'IPv6',
+        mac: '00:00:00:00:00:00',
+        internal: true,
+        cidr: '::1/128',
+        scopeid: 0,
+      },
     ],
     eth0: [{ address: cfg.ip, netmask: '255.255.255.255', family: 'IPv4', mac, internal: false, cidr: `${cfg.ip}/32` }],
   });

@@ -47,8 +47,9 @@ export function servicesFromObjects(services: Record<string, any>[], endpoints: 
       const protocol: L4Protocol = p.protocol === 'UDP' ? 'UDP' : 'TCP';
       const backends: Backend[] = [];
       for (const subset of (ep?.subsets ?? []) as Record<string, any>[]) {
-        const epPort = ((subset.ports ?? []) as Record<string, any>[]).find((sp) =>
-          (sp.protocol ?? 'TCP') === protocol && (p.name ? sp.name === p.name : true));
+        const epPort = ((subset.ports ?? []) as Record<string, any>[]).find(
+          (sp) => (sp.protocol ?? 'TCP') === protocol && (p.name ? sp.name === p.name : true),
+        );
         if (!epPort) continue;
         for (const addr of (subset.addresses ?? []) as Record<string, any>[]) {
           if (addr.ip) backends.push({ ip: addr.ip, port: Number(epPort.port) });

@@ -10,14 +10,71 @@ import zlib from 'node:zlib';
  */
 const dictionary = (() => {
   const words = [
-    'options', 'head', 'post', 'put', 'delete', 'trace', 'accept', 'accept-charset', 'accept-encoding', 'accept-language',
-    'accept-ranges', 'age', 'allow', 'authorization', 'cache-control', 'connection', 'content-base', 'content-encoding',
-    'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type', 'date',
-    'etag', 'expect', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
-    'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'pragma', 'proxy-authenticate',
-    'proxy-authorization', 'range', 'referer', 'retry-after', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-    'user-agent', 'vary', 'via', 'warning', 'www-authenticate', 'method', 'get', 'status', '200 OK', 'version',
-    'HTTP/1.1', 'url', 'public', 'set-cookie', 'keep-alive', 'origin',
+    'options',
+    'head',
+    'post',
+    'put',
+    'delete',
+    'trace',
+    'accept',
+    'accept-charset',
+    'accept-encoding',
+    'accept-language',
+    'accept-ranges',
+    'age',
+    'allow',
+    'authorization',
+    'cache-control',
+    'connection',
+    'content-base',
+    'content-encoding',
+    'content-language',
+    'content-length',
+    'content-location',
+    'content-md5',
+    'content-range',
+    'content-type',
+    'date',
+    'etag',
+    'expect',
+    'expires',
+    'from',
+    'host',
+    'if-match',
+    'if-modified-since',
+    'if-none-match',
+    'if-range',
+    'if-unmodified-since',
+    'last-modified',
+    'location',
+    'max-forwards',
+    'pragma',
+    'proxy-authenticate',
+    'proxy-authorization',
+    'range',
+    'referer',
+    'retry-after',
+    'server',
+    'te',
+    'trailer',
+    'transfer-encoding',
+    'upgrade',
+    'user-agent',
+    'vary',
+    'via',
+    'warning',
+    'www-authenticate',
+    'method',
+    'get',
+    'status',
+    '200 OK',
+    'version',
+    'HTTP/1.1',
+    'url',
+    'public',
+    'set-cookie',
+    'keep-alive',
+    'origin',
   ];
   const tail =
     '100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505' +
@@ -79,7 +136,10 @@ function parseHeaderBlock(block: Buffer): Record<string, string> {
     const name = block.toString('utf8', pos + 4, pos + 4 + nameLen);
     pos += 4 + nameLen;
     const valueLen = block.readUInt32BE(pos);
-    headers[name] = block.toString('utf8', pos + 4, pos + 4 + valueLen).split('\0').join(',');
+    headers[name] = block
+      .toString('utf8', pos + 4, pos + 4 + valueLen)
+      .split('\0')
+      .join(',');
     pos += 4 + valueLen;
   }
   return headers;

@@ -47,7 +47,7 @@ function tokenize(script: string, env: Record<string, string>): Token[] {
     if (!m) return ['$', 1];
     return [env[m[1]!] ?? '', m[0].length];
   };
-  for (let i = 0; i < script.length; ) {
+  for (let i = 0; i < script.length;) {
     const ch = script[i]!;
     const two = script.slice(i, i + 2);
     if (ch === '#' && word === undefined) {
@@ -85,7 +85,9 @@ function tokenize(script: string, env: Record<string, string>): Token[] {
       continue;
     }
     if (two === '$(' || '|&<`()'.includes(ch)) {
-      throw new UnsupportedCommand(`sh: unsupported in the simulated cluster: "${script.slice(i, i + 20)}" (pipes, input redirections, subshells and background jobs are not emulated)`);
+      throw new UnsupportedCommand(
+        `sh: unsupported in the simulated cluster: "${script.slice(i, i + 20)}" (pipes, input redirections, subshells and background jobs are not emulated)`,
+      );
     }
     if (ch === "'") {
       const end = script.indexOf("'", i + 1);

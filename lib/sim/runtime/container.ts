@@ -140,7 +140,12 @@ export class ContainerRunner {
     if (!log) {
       if (opts.previous) throw new ContainerLogError(400, `previous terminated container "${this.opts.name}" in pod "${this.opts.podName}" not found`);
       const s = this.state;
-      const why = s.state === 'waiting' && (s.reason === 'ErrImagePull' || s.reason === 'ImagePullBackOff') ? 'trying and failing to pull image' : s.state === 'waiting' ? s.reason : 'ContainerCreating';
+      const why =
+        s.state === 'waiting' && (s.reason === 'ErrImagePull' || s.reason === 'ImagePullBackOff')
+          ? 'trying and failing to pull image'
+          : s.state === 'waiting'
+            ? s.reason
+            : 'ContainerCreating';
       throw new ContainerLogError(400, `container "${this.opts.name}" in pod "${this.opts.podName}" is waiting to start: ${why}`);
     }
     yield* log.read(opts);
@@ -155,10 +160,14 @@ export class ContainerRunner {
     return new Promise((resolve) => {
       if (this.stopping.signal.aborted) return resolve();
       const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
-      this.stopping.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      this.stopping.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -214,7 +223,11 @@ export class ContainerRunner {
       // after a container ran for twice the maximum.
       if (Date.now() - ranSince > 2 * opts.backoff.maxMs) backoff = 0;
       if (backoff > 0) {
-        this.set({ state: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${goDuration(backoff)} restarting failed container=${opts.name} pod=${opts.podRef}` });
+        this.set({
+          state: 'waiting',
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${goDuration(backoff)} restarting failed container=${opts.name} pod=${opts.podRef}`,
+        });
         await this.sleep(backoff);
         if (signal.aborted) return;
       }

@@ -109,7 +109,8 @@ export function containerEnv({ spec, container, cluster, services, imageEnv }: E
     if (!e?.name) continue;
     let value: string | undefined;
     if (e.valueFrom?.fieldRef) value = fieldValue(spec, String(e.valueFrom.fieldRef.fieldPath));
-    else if (e.valueFrom?.configMapKeyRef) value = keyRef('configmap', cluster.configMap(spec.namespace, e.valueFrom.configMapKeyRef.name), e.valueFrom.configMapKeyRef);
+    else if (e.valueFrom?.configMapKeyRef)
+      value = keyRef('configmap', cluster.configMap(spec.namespace, e.valueFrom.configMapKeyRef.name), e.valueFrom.configMapKeyRef);
     else if (e.valueFrom?.secretKeyRef) value = keyRef('secret', cluster.secret(spec.namespace, e.valueFrom.secretKeyRef.name), e.valueFrom.secretKeyRef);
     else if (e.valueFrom?.resourceFieldRef) value = resourceValue(container, e.valueFrom.resourceFieldRef);
     else value = expandVars(String(e.value ?? ''), referable);

@@ -81,7 +81,9 @@ export class SimPod implements RunningPod {
     const initSpecs = (pod.spec?.initContainers ?? []) as Record<string, any>[];
     // Init containers run to completion; with restartPolicy Always a failed one is retried like OnFailure.
     this.inits = initSpecs.map((c) => this.runner(c, policy === 'Always' ? 'OnFailure' : policy, undefined));
-    this.containers = ((pod.spec?.containers ?? []) as Record<string, any>[]).map((c) => this.runner(c, policy, initSpecs.length ? 'PodInitializing' : undefined));
+    this.containers = ((pod.spec?.containers ?? []) as Record<string, any>[]).map((c) =>
+      this.runner(c, policy, initSpecs.length ? 'PodInitializing' : undefined),
+    );
     void this.start();
   }
 
@@ -117,13 +119,15 @@ export class SimPod implements RunningPod {
       c.start();
       const spec = ((this.spec.pod.spec?.containers ?? []) as Record<string, any>[]).find((x) => x.name === c.name) ?? {};
       if (spec.readinessProbe || spec.livenessProbe) {
-        this.probeStops.push(startProbes({
-          net: this.net,
-          container: spec,
-          running: () => c.running,
-          setReady: (ready) => c.setReady(ready),
-          onLivenessFailure: () => void c.kill((this.spec.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000),
-        }));
+        this.probeStops.push(
+          startProbes({
+            net: this.net,
+            container: spec,
+            running: () => c.running,
+            setReady: (ready) => c.setReady(ready),
+            onLivenessFailure: () => void c.kill((this.spec.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000),
+          }),
+        );
       }
     }
   }
@@ -143,7 +147,14 @@ export class SimPod implements RunningPod {
     const mounts = await mountVolumes(rootfs, c, volumes);
     await this.skeleton(rootfs);
     const env = containerEnv({ spec: this.spec, container: c, cluster: this.cluster, services: this.deps.datapath.services.list(), imageEnv: imageEnv(run) });
-    const shell: ShellContext = { env, net: this.net, rootfs, mounts, node: run.kind === 'node', ...(c.workingDir ? { workingDir: String(c.workingDir) } : {}) };
+    const shell: ShellContext = {
+      env,
+      net: this.net,
+      rootfs,
+      mounts,
+      node: run.kind === 'node',
+      ...(c.workingDir ? { workingDir: String(c.workingDir) } : {}),
+    };
     this.shells.set(String(c.name), shell);
     if (run.kind === 'node') return this.startMain(c, shell, containerArgv(c, env), log);
     const given = givenArgv(c, env);
@@ -184,7 +195,10 @@ export class SimPod implements RunningPod {
     const hostname = String(this.spec.pod.spec?.hostname ?? this.spec.name);
     await writeFile(join(rootfs, 'etc', 'hostname'), `${hostname}\n`);
     await writeFile(join(rootfs, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n${this.spec.podIP}\t${hostname}\n`);
-    await writeFile(join(rootfs, 'etc', 'resolv.conf'), `search ${ns}.svc.${clusterDomain} svc.${clusterDomain} ${clusterDomain}\nnameserver ${clusterDnsIP}\noptions ndots:5\n`);
+    await writeFile(
+      join(rootfs, 'etc', 'resolv.conf'),
+      `search ${ns}.svc.${clusterDomain} svc.${clusterDomain} ${clusterDomain}\nnameserver ${clusterDnsIP}\noptions ndots:5\n`,
+    );
   }
 
   /** The container's own process: its output in the container log, its stdin open for attach when the spec asks. */

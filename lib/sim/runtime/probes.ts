@@ -69,11 +69,16 @@ export function startProbes(t: ProbeTargets): () => void {
       busy = false;
       if (!stopped) onResult(ok);
     };
-    timers.push(setTimeout(() => {
-      begun = true;
-      void tick();
-      timers.push(setInterval(() => void tick(), period));
-    }, (probe.initialDelaySeconds ?? 0) * 1000));
+    timers.push(
+      setTimeout(
+        () => {
+          begun = true;
+          void tick();
+          timers.push(setInterval(() => void tick(), period));
+        },
+        (probe.initialDelaySeconds ?? 0) * 1000,
+      ),
+    );
     return tick;
   };
   let unwatch = () => {};

@@ -163,12 +163,16 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
       // Started through env(1) so that only the pod's own NODE_OPTIONS reach it: a loader the sim's process hands
       // its children (a test runner's instrumentation) would be refused by the permission model.
       const own = processEnv.NODE_OPTIONS === undefined ? [] : [`NODE_OPTIONS=${processEnv.NODE_OPTIONS}`];
-      const p = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', ...own, process.execPath, ...confinementArgs(ctx.rootfs, ctx.mounts), ...ctx.net.preloadArgs(), ...args], {
-        cwd: real(cwd),
-        env: processEnv,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
+      const p = spawn(
+        '/usr/bin/env',
+        ['-u', 'NODE_OPTIONS', ...own, process.execPath, ...confinementArgs(ctx.rootfs, ctx.mounts), ...ctx.net.preloadArgs(), ...args],
+        {
+          cwd: real(cwd),
+          env: processEnv,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+        },
+      );
       child = p;
       p.stdin!.on('error', () => {});
       const stopReading = readStdin((chunk) => {
@@ -201,10 +205,14 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
     if (stopping.signal.aborted) return 143;
     await new Promise<void>((resolve) => {
       const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
-      stopping.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      stopping.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
     return stopping.signal.aborted ? 143 : 0;
   }
@@ -370,7 +378,11 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
       }
     }
     if (inShell) write(io.stderr, `sh: ${cmd}: not found\n`);
-    else if (ctx.exec) write(io.stderr, `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`);
+    else if (ctx.exec)
+      write(
+        io.stderr,
+        `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`,
+      );
     else write(io.stderr, `exec: "${cmd}": executable file not found in $PATH\n`);
     return 127;
   }
@@ -392,7 +404,12 @@ export function startProcess(ctx: ShellContext, argv: string[], stdio: Stdio): I
           continue;
         }
         const path = real(file);
-        if (!(await stat(dirname(path)).then((st) => st.isDirectory(), () => false))) {
+        if (
+          !(await stat(dirname(path)).then(
+            (st) => st.isDirectory(),
+            () => false,
+          ))
+        ) {
           write(io.stderr, `sh: can't create ${file}: nonexistent directory\n`);
           return 1;
         }
@@ -562,4 +579,3 @@ export function runsCommand(word: string): boolean {
   const b = base(word);
   return shells.has(b) || tools.has(b) || builtins.has(b);
 }
-

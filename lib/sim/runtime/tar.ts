@@ -78,7 +78,7 @@ export async function tar(args: string[], cwd: string, io: { stdin?: Readable; s
   const dirIndex = rest.indexOf('-C');
   const dir = dirIndex >= 0 ? posix.resolve(cwd, rest[dirIndex + 1] ?? '.') : cwd;
   const operands = rest.filter((a, i) => a !== '-' && a !== '-C' && !(dirIndex >= 0 && i === dirIndex + 1));
-  if (!flags.includes('f') || (flags.includes('c') === flags.includes('x'))) {
+  if (!flags.includes('f') || flags.includes('c') === flags.includes('x')) {
     io.stderr.write('tar: the simulated container runs tar cf - PATH… and tar xf - [-C DIR] (as kubectl cp does)\n');
     return 2;
   }

@@ -40,48 +40,66 @@ function keyFiles(
   }
   const items = src.items as Record<string, any>[] | undefined;
   if (!items?.length) return Object.entries(data).map(([key, content]) => ({ path: key, content, mode: defaultMode }));
-  return items.map((item) => {
-    if (!Object.hasOwn(data, item.key)) {
-      if (src.optional) return undefined;
-      throw new VolumeMountError(`configmap references non-existent config key: ${item.key}`);
-    }
-    return { path: String(item.path ?? item.key), content: data[item.key]!, mode: item.mode ?? defaultMode };
-  }).filter((f): f is { path: string; content: string; mode: number } => f !== undefined);
+  return items
+    .map((item) => {
+      if (!Object.hasOwn(data, item.key)) {
+        if (src.optional) return undefined;
+        throw new VolumeMountError(`configmap references non-existent config key: ${item.key}`);
+      }
+      return { path: String(item.path ?? item.key), content: data[item.key]!, mode: item.mode ?? defaultMode };
+    })
+    .filter((f): f is { path: string; content: string; mode: number } => f !== undefined);
 }
 
 function downwardFiles(spec: PodSpecForRuntime, items: Record<string, any>[], defaultMode: number): { path: string; content: string; mode: number }[] {
   const meta = spec.pod.metadata ?? {};
-  const asLines = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
+  const asLines = (m: Record<string, string> | undefined) =>
+    Object.entries(m ?? {})
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n');
   return items.map((item) => {
     const path = String(item.fieldRef?.fieldPath ?? '');
     const one = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
     const content =
-      path === 'metadata.labels' ? asLines(meta.labels)
-      : path === 'metadata.annotations' ? asLines(meta.annotations)
-      : one ? String(meta[one[1]!]?.[one[2]!] ?? '')
-      : path === 'metadata.name' ? spec.name
-      : path === 'metadata.namespace' ? spec.namespace
-      : path === 'metadata.uid' ? spec.uid
-      : '';
+      path === 'metadata.labels'
+        ? asLines(meta.labels)
+        : path === 'metadata.annotations'
+          ? asLines(meta.annotations)
+          : one
+            ? String(meta[one[1]!]?.[one[2]!] ?? '')
+            : path === 'metadata.name'
+              ? spec.name
+              : path === 'metadata.namespace'
+                ? spec.namespace
+                : path === 'metadata.uid'
+                  ? spec.uid
+                  : '';
     return { path: String(item.path), content, mode: item.mode ?? defaultMode };
   });
 }
 
 /** Writes every volume of the pod under `podDir/volumes/<name>`; returns name → directory. */
-export async function materializeVolumes(podDir: string, spec: PodSpecForRuntime, cluster: RuntimeClusterView, opts: VolumeOptions): Promise<Map<string, string>> {
+export async function materializeVolumes(
+  podDir: string,
+  spec: PodSpecForRuntime,
+  cluster: RuntimeClusterView,
+  opts: VolumeOptions,
+): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const vol of (spec.pod.spec?.volumes ?? []) as Record<string, any>[]) {
     if (!vol?.name) continue;
     const dir = join(podDir, 'volumes', vol.name);
     const mode = (src: Record<string, any> | undefined) => (typeof src?.defaultMode === 'number' ? src.defaultMode : 0o644);
     let files: { path: string; content: string; mode?: number }[] = [];
-    if (vol.configMap) files = keyFiles('configmap', vol.configMap.name, cluster.configMap(spec.namespace, vol.configMap.name), vol.configMap, mode(vol.configMap));
+    if (vol.configMap)
+      files = keyFiles('configmap', vol.configMap.name, cluster.configMap(spec.namespace, vol.configMap.name), vol.configMap, mode(vol.configMap));
     else if (vol.secret) files = keyFiles('secret', vol.secret.secretName, cluster.secret(spec.namespace, vol.secret.secretName), vol.secret, mode(vol.secret));
     else if (vol.downwardAPI) files = downwardFiles(spec, vol.downwardAPI.items ?? [], mode(vol.downwardAPI));
     else if (vol.projected) {
       for (const source of (vol.projected.sources ?? []) as Record<string, any>[]) {
         const m = mode(vol.projected);
-        if (source.configMap) files.push(...keyFiles('configmap', source.configMap.name, cluster.configMap(spec.namespace, source.configMap.name), source.configMap, m));
+        if (source.configMap)
+          files.push(...keyFiles('configmap', source.configMap.name, cluster.configMap(spec.namespace, source.configMap.name), source.configMap, m));
         else if (source.secret) files.push(...keyFiles('secret', source.secret.name, cluster.secret(spec.namespace, source.secret.name), source.secret, m));
         else if (source.downwardAPI) files.push(...downwardFiles(spec, source.downwardAPI.items ?? [], m));
         else if (source.serviceAccountToken) {

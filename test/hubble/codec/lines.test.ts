@@ -135,24 +135,28 @@ t.test('a gzip bomb: decompression streams and the cap applies to the decompress
   t.ok(peak - before < 96 * MiB, `memory grew by ${Math.round((peak - before) / MiB)} MiB while 512 MiB were inflated`);
 });
 
-t.test('observe --input-file /dev/zero: memory stays flat on endless input', { skip: existsSync('/proc/self/io') && existsSync('/dev/zero') ? false : 'needs /proc and /dev/zero' }, async (t) => {
-  const child = spawn(process.execPath, [join(root, 'bin/hubble-lab.mjs'), 'observe', '--input-file', '/dev/zero', '-o', 'jsonpb'], { stdio: 'ignore' });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const proc = (name: string, field: string) => {
-    const m = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(`/proc/${child.pid}/${name}`, 'utf8'));
-    return Number(m?.[1] ?? 0);
-  };
-  const deadline = Date.now() + 60_000;
-  let readBytes = 0;
-  while (Date.now() < deadline && child.exitCode === null && (readBytes = proc('io', 'rchar')) < 1024 * MiB) await new Promise((r) => setTimeout(r, 100));
-  t.equal(child.exitCode, null, 'still reading');
-  const peakKiB = proc('status', 'VmHWM');
-  t.ok(readBytes >= 1024 * MiB, `read ${Math.round(readBytes / MiB)} MiB of zeros`);
-  t.ok(peakKiB < 320 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB`);
-  child.kill('SIGKILL');
-});
+t.test(
+  'observe --input-file /dev/zero: memory stays flat on endless input',
+  { skip: existsSync('/proc/self/io') && existsSync('/dev/zero') ? false : 'needs /proc and /dev/zero' },
+  async (t) => {
+    const child = spawn(process.execPath, [join(root, 'bin/hubble-lab.mjs'), 'observe', '--input-file', '/dev/zero', '-o', 'jsonpb'], { stdio: 'ignore' });
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const proc = (name: string, field: string) => {
+      const m = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(`/proc/${child.pid}/${name}`, 'utf8'));
+      return Number(m?.[1] ?? 0);
+    };
+    const deadline = Date.now() + 60_000;
+    let readBytes = 0;
+    while (Date.now() < deadline && child.exitCode === null && (readBytes = proc('io', 'rchar')) < 1024 * MiB) await new Promise((r) => setTimeout(r, 100));
+    t.equal(child.exitCode, null, 'still reading');
+    const peakKiB = proc('status', 'VmHWM');
+    t.ok(readBytes >= 1024 * MiB, `read ${Math.round(readBytes / MiB)} MiB of zeros`);
+    t.ok(peakKiB < 320 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB`);
+    child.kill('SIGKILL');
+  },
+);
 
 t.test('--max-line-bytes: observe and analyze take a higher (or lower) cap; a bad value is a usage error', async (t) => {
   const long = JSON.stringify({ flow: { verdict: 'FORWARDED', Summary: 'z'.repeat(9 * MiB) } });
@@ -183,7 +187,11 @@ t.test('--max-line-bytes: observe and analyze take a higher (or lower) cap; a ba
   t.equal(JSON.parse(readFileSync(join(dir, 'analyze-capped', 'report.json'), 'utf8')).totals.flows, 2, 'and skips it by default');
   t.match(analyzedCapped.err, 'longer than 8 MiB');
 
-  for (const command of [['observe', '--input-file', file], ['analyze', '--input', file, '--out', join(dir, 'never')], ['relay', '--input', file]]) {
+  for (const command of [
+    ['observe', '--input-file', file],
+    ['analyze', '--input', file, '--out', join(dir, 'never')],
+    ['relay', '--input', file],
+  ]) {
     for (const bad of ['lots', '0', '1TiB', '-5', '1.5MiB']) {
       const r = await cli([...command, '--max-line-bytes', bad]);
       t.equal(r.code, 2, `${command[0]} --max-line-bytes ${bad}`);
@@ -300,7 +308,12 @@ function fullHeaderMember(data: string): Buffer {
 
 t.test('multi-member files read as gzip -d reads them: members joined, a line may span two', async (t) => {
   const cutAt = flowText.indexOf('\n', 1000) + 20; // inside a line
-  const bytes = Buffer.concat([gzipSync(flowText.slice(0, cutAt)), gzipSync(''), fullHeaderMember(flowText.slice(cutAt, 300_000)), gzipSync(flowText.slice(300_000))]);
+  const bytes = Buffer.concat([
+    gzipSync(flowText.slice(0, cutAt)),
+    gzipSync(''),
+    fullHeaderMember(flowText.slice(cutAt, 300_000)),
+    gzipSync(flowText.slice(300_000)),
+  ]);
   const gz = gzipDc(bytes);
   if (gz) t.equal(gz.stdout, flowText, 'gzip -dc reads the members back to back');
   for (const size of [1 << 16, 4093, 31]) {
@@ -334,5 +347,8 @@ t.test('corrupt gzip data: the records before the damage, then an error naming t
   const method = Buffer.from(full);
   method[2] = 7;
   t.equal((await read(Readable.from([method]))).error instanceof InputError, true);
-  t.match(((await read(Readable.from([method]))).error as Error).message, '<stream>: gzip data is corrupt after line 0: member 1: unknown compression method 7');
+  t.match(
+    ((await read(Readable.from([method]))).error as Error).message,
+    '<stream>: gzip data is corrupt after line 0: member 1: unknown compression method 7',
+  );
 });

@@ -79,7 +79,10 @@ process.stdout.write(JSON.stringify({ n, s }));`;
   const { n, s } = JSON.parse(out) as { n: number; s: ReadStats };
   t.equal(n, 120);
   t.match(s, { source: '<stdin>', records: 120, malformed: 2, lines: 122 });
-  t.same(s.firstMalformed.map((m) => m.line), [51, 102]);
+  t.same(
+    s.firstMalformed.map((m) => m.line),
+    [51, 102],
+  );
 });
 
 t.test('reads a stream whose chunks split lines and multi-byte characters anywhere', async (t) => {
@@ -88,7 +91,7 @@ t.test('reads a stream whose chunks split lines and multi-byte characters anywhe
   const lines = records.map((r) => JSON.stringify(r));
   const bytes = Buffer.from(lines.join('\n') + '\n');
   const chunks: Buffer[] = [];
-  for (let i = 0, size = 1; i < bytes.length; i += size, size = (size * 7) % 97 + 1) chunks.push(bytes.subarray(i, i + size));
+  for (let i = 0, size = 1; i < bytes.length; i += size, size = ((size * 7) % 97) + 1) chunks.push(bytes.subarray(i, i + size));
   const stats = createReadStats();
   t.same(await readAll(Readable.from(chunks), stats), records);
   t.equal(stats.source, '<stream>');
@@ -147,7 +150,10 @@ t.test('skips empty and whitespace lines, accepts CRLF and a last line without n
   const text = '\n  \n{"flow":{"verdict":"FORWARDED"}}\r\n\t\r\n{"flow":{"verdict":"DROPPED"}}';
   const stats = createReadStats();
   const got = await readAll(Readable.from([text]), stats);
-  t.same(got.map((r) => r.flow?.verdict), ['FORWARDED', 'DROPPED']);
+  t.same(
+    got.map((r) => r.flow?.verdict),
+    ['FORWARDED', 'DROPPED'],
+  );
   t.match(stats, { lines: 5, records: 2, malformed: 0 });
 });
 
@@ -261,13 +267,14 @@ t.test('a truncated gzip file yields every record before the damage, then throws
 t.test('stopping early closes the file', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc to count open files' }, async (t) => {
   const path = join(dir, 'early.jsonl');
   await writeSynthFile(path, { count: 3000, seed: 6 });
-  const openFiles = () => readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false;
-    }
-  }).length;
+  const openFiles = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
   let n = 0;
   for await (const _ of readResponses(path)) {
     if (n === 0) t.equal(openFiles(), 1, 'open while reading');

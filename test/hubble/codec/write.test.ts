@@ -17,7 +17,10 @@ const dropJson =
 t.test('writes fields in proto declaration order, whatever the object key order', async (t) => {
   t.equal(toJsonpb({ flow: drop }), `{"flow":${dropJson}}`);
   const shuffled = Object.fromEntries(Object.entries(drop).reverse()) as Flow;
-  t.equal(toJsonpb({ time: '1970-01-01T00:20:34.567800Z', node_name: 'k8s1', flow: shuffled }), `{"flow":${dropJson},"node_name":"k8s1","time":"1970-01-01T00:20:34.567800Z"}`);
+  t.equal(
+    toJsonpb({ time: '1970-01-01T00:20:34.567800Z', node_name: 'k8s1', flow: shuffled }),
+    `{"flow":${dropJson},"node_name":"k8s1","time":"1970-01-01T00:20:34.567800Z"}`,
+  );
   t.equal(toJson({ flow: drop }), toJsonpb({ flow: drop }), '-o json is jsonpb');
   t.equal(toLegacyJson({ flow: drop }), dropJson, 'legacy -o json is the bare flow');
 });
@@ -26,7 +29,7 @@ t.test('escapes control characters like protojson and <, >, & and U+2028/9 like 
   const flow: Flow = {
     Type: 'L7',
     l7: { type: 'REQUEST', latency_ns: '10', kafka: { api_key: '1234', correlation_id: 1, topic: 'my-topic\x1b[30mblack\x1b[0m\x1b\r' } },
-    Summary: "a<b && c>d \u2028 \"q\" \\ \t\x01",
+    Summary: 'a<b && c>d \u2028 "q" \\ \t\x01',
   };
   t.equal(
     toJsonpb({ flow }),
@@ -60,7 +63,13 @@ t.test('omits proto3 defaults but keeps wrapper values and oneof members that ar
 t.test('drops unknown fields and unknown enum names at every level', async (t) => {
   const resp = {
     future: 1,
-    flow: { verdict: 'FORWARDED', zzz: { a: 1 }, source: { identity: 5, new_thing: [1] }, drop_reason_desc: 'A_REASON_FROM_THE_FUTURE', l7: { http: { code: 200, grpc: 'x' } } },
+    flow: {
+      verdict: 'FORWARDED',
+      zzz: { a: 1 },
+      source: { identity: 5, new_thing: [1] },
+      drop_reason_desc: 'A_REASON_FROM_THE_FUTURE',
+      l7: { http: { code: 200, grpc: 'x' } },
+    },
   } as unknown as GetFlowsResponse;
   t.equal(toJsonpb(resp), '{"flow":{"verdict":"FORWARDED","source":{"identity":5},"l7":{"http":{"code":200}}}}');
 });
@@ -93,8 +102,14 @@ t.test('writes timestamps in UTC with 0, 3, 6 or 9 fractional digits', async (t)
 });
 
 t.test('writes relay node status and lost events; legacy json prints nothing for node status', async (t) => {
-  const status: GetFlowsResponse = { node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['kind-kind/kind-worker'], message: 'connection refused' }, time: '2025-03-14T09:26:53Z' };
-  t.equal(toJsonpb(status), '{"node_status":{"state_change":"NODE_UNAVAILABLE","node_names":["kind-kind/kind-worker"],"message":"connection refused"},"time":"2025-03-14T09:26:53Z"}');
+  const status: GetFlowsResponse = {
+    node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['kind-kind/kind-worker'], message: 'connection refused' },
+    time: '2025-03-14T09:26:53Z',
+  };
+  t.equal(
+    toJsonpb(status),
+    '{"node_status":{"state_change":"NODE_UNAVAILABLE","node_names":["kind-kind/kind-worker"],"message":"connection refused"},"time":"2025-03-14T09:26:53Z"}',
+  );
   t.equal(toLegacyJson(status), undefined);
   t.equal(toLegacyJson({ lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '3' } }), '{"source":"HUBBLE_RING_BUFFER","num_events_lost":"3"}');
 });
@@ -113,7 +128,11 @@ for (const variant of ['current', 'cilium-1.13'] as const) {
     const records = await readLines(t, lines);
     const rewritten = records.map(toJsonpb);
     t.equal(rewritten.length, lines.length);
-    t.equal(rewritten.findIndex((l, i) => l !== lines[i]), -1, 'every line identical');
+    t.equal(
+      rewritten.findIndex((l, i) => l !== lines[i]),
+      -1,
+      'every line identical',
+    );
     // Compared as JSON text: key order included, and far faster than a deep compare of 800 records.
     t.equal(JSON.stringify(await readLines(t, rewritten)), JSON.stringify(records), 're-read records equal the first read');
   });
@@ -123,14 +142,26 @@ for (const variant of ['current', 'cilium-1.13'] as const) {
     const plain = [...synthJsonpbLines({ count: 500, seed: 17, variant })];
     t.not(withUnknown[3], plain[3], 'the input really carries extra fields');
     const rewritten = (await readLines(t, withUnknown)).map(toJsonpb);
-    t.equal(rewritten.findIndex((l, i) => l !== plain[i]), -1, 'every line equals the export without unknown fields');
-    t.equal(JSON.stringify(await readLines(t, rewritten)), JSON.stringify(synthResponses({ count: 500, seed: 17, variant })), 'records equal the generated ones');
+    t.equal(
+      rewritten.findIndex((l, i) => l !== plain[i]),
+      -1,
+      'every line equals the export without unknown fields',
+    );
+    t.equal(
+      JSON.stringify(await readLines(t, rewritten)),
+      JSON.stringify(synthResponses({ count: 500, seed: 17, variant })),
+      'records equal the generated ones',
+    );
   });
 }
 
 t.test('toJsonpbFromLine reuses a line that already is the jsonpb, and writes every other one afresh', async (t) => {
   const canonical = [...synthJsonpbLines({ count: 300, seed: 23 })];
-  t.equal(canonical.findIndex((line) => toJsonpbFromLine(JSON.parse(line), line) !== line), -1, 'canonical lines come back as they are');
+  t.equal(
+    canonical.findIndex((line) => toJsonpbFromLine(JSON.parse(line), line) !== line),
+    -1,
+    'canonical lines come back as they are',
+  );
   t.equal(toJsonpbFromLine({ flow: drop }, undefined), `{"flow":${dropJson}}`, 'no line: the writer');
 
   const reused = [
@@ -189,8 +220,34 @@ t.test('whatever the record, toJsonpbFromLine gives the JSON toJsonpb gives', as
   let seed = 99;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const values: unknown[] = [0, 1, -1, 99, 1.5, 2 ** 32, '', '0', '007', '12', 'x<y', 'a\n"b"', '😀', true, false, null, [], ['a', 1], {}, { value: true },
-    'DROPPED', 'VERDICT_UNKNOWN', 'IPv4', '2025-03-14T09:26:53Z', '2025-03-14T09:26:53.100Z', '2025-03-14T09:26:53.100000Z'];
+  const values: unknown[] = [
+    0,
+    1,
+    -1,
+    99,
+    1.5,
+    2 ** 32,
+    '',
+    '0',
+    '007',
+    '12',
+    'x<y',
+    'a\n"b"',
+    '😀',
+    true,
+    false,
+    null,
+    [],
+    ['a', 1],
+    {},
+    { value: true },
+    'DROPPED',
+    'VERDICT_UNKNOWN',
+    'IPv4',
+    '2025-03-14T09:26:53Z',
+    '2025-03-14T09:26:53.100Z',
+    '2025-03-14T09:26:53.100000Z',
+  ];
   const keys = ['zzz', 'verdict', 'is_reply', 'socket_cookie', 'ipVersion', 'source_port', 'labels', 'latency_ns', 'code', 'time', 'Summary', 'cpu'];
   const mutate = (o: Record<string, unknown>, depth: number): void => {
     const own = Object.keys(o);

@@ -90,37 +90,78 @@ t.test('either-side flags become a source filter OR a destination filter', async
   });
   t.strictSame(request(['--port', '8080', '--service', 'kube-system/dns', '--fqdn', '*.cilium.io', '--workload', 'Deployment/api', '--cluster', 'c1']), {
     whitelist: [
-      { source_port: ['8080'], source_service: ['kube-system/dns'], source_fqdn: ['*.cilium.io'], source_workload: [{ kind: 'Deployment', name: 'api' }], source_cluster_name: ['c1'] },
-      { destination_port: ['8080'], destination_service: ['kube-system/dns'], destination_fqdn: ['*.cilium.io'], destination_workload: [{ kind: 'Deployment', name: 'api' }], destination_cluster_name: ['c1'] },
+      {
+        source_port: ['8080'],
+        source_service: ['kube-system/dns'],
+        source_fqdn: ['*.cilium.io'],
+        source_workload: [{ kind: 'Deployment', name: 'api' }],
+        source_cluster_name: ['c1'],
+      },
+      {
+        destination_port: ['8080'],
+        destination_service: ['kube-system/dns'],
+        destination_fqdn: ['*.cilium.io'],
+        destination_workload: [{ kind: 'Deployment', name: 'api' }],
+        destination_cluster_name: ['c1'],
+      },
     ],
   });
 });
 
 t.test('namespaces modify the pod and service filters', async (t) => {
   const cases: [string[], GetFlowsRequest][] = [
-    [['-n', 'cilium', '--port', '443'], { whitelist: [{ source_port: ['443'], source_pod: ['cilium/'] }, { destination_port: ['443'], destination_pod: ['cilium/'] }] }],
+    [
+      ['-n', 'cilium', '--port', '443'],
+      {
+        whitelist: [
+          { source_port: ['443'], source_pod: ['cilium/'] },
+          { destination_port: ['443'], destination_pod: ['cilium/'] },
+        ],
+      },
+    ],
     [['--from-namespace', 'cilium', '--from-port', '443'], { whitelist: [{ source_port: ['443'], source_pod: ['cilium/'] }] }],
     [['--to-namespace', 'cilium'], { whitelist: [{ destination_pod: ['cilium/'] }] }],
-    [['--to-namespace', 'cilium', '--port', '443'], { whitelist: [{ source_port: ['443'], destination_pod: ['cilium/'] }, { destination_port: ['443'], destination_pod: ['cilium/'] }] }],
-    [['--namespace', 'cilium', '--pod', 'foo-9c76d6c95-tf788'], { whitelist: [{ source_pod: ['cilium/foo-9c76d6c95-tf788'] }, { destination_pod: ['cilium/foo-9c76d6c95-tf788'] }] }],
-    [['--namespace', 'cilium', '--namespace', 'kube-system', '--service', 'foo', '--service', 'bar'], {
-      whitelist: [
-        { source_service: ['cilium/foo', 'kube-system/foo', 'cilium/bar', 'kube-system/bar'] },
-        { destination_service: ['cilium/foo', 'kube-system/foo', 'cilium/bar', 'kube-system/bar'] },
-      ],
-    }],
+    [
+      ['--to-namespace', 'cilium', '--port', '443'],
+      {
+        whitelist: [
+          { source_port: ['443'], destination_pod: ['cilium/'] },
+          { destination_port: ['443'], destination_pod: ['cilium/'] },
+        ],
+      },
+    ],
+    [
+      ['--namespace', 'cilium', '--pod', 'foo-9c76d6c95-tf788'],
+      { whitelist: [{ source_pod: ['cilium/foo-9c76d6c95-tf788'] }, { destination_pod: ['cilium/foo-9c76d6c95-tf788'] }] },
+    ],
+    [
+      ['--namespace', 'cilium', '--namespace', 'kube-system', '--service', 'foo', '--service', 'bar'],
+      {
+        whitelist: [
+          { source_service: ['cilium/foo', 'kube-system/foo', 'cilium/bar', 'kube-system/bar'] },
+          { destination_service: ['cilium/foo', 'kube-system/foo', 'cilium/bar', 'kube-system/bar'] },
+        ],
+      },
+    ],
     [['--to-namespace', 'cilium', '--to-pod', 'cilium/foo'], { whitelist: [{ destination_pod: ['cilium/foo'] }] }],
     [['--from-namespace', 'kube-system', '--to-pod', 'cilium/foo'], { whitelist: [{ destination_pod: ['cilium/foo'], source_pod: ['kube-system/'] }] }],
-    [['--namespace', 'genai-network-demo', '--protocol', 'http'], {
-      whitelist: [
-        { protocol: ['http'], source_pod: ['genai-network-demo/'] },
-        { protocol: ['http'], destination_pod: ['genai-network-demo/'] },
-      ],
-    }],
+    [
+      ['--namespace', 'genai-network-demo', '--protocol', 'http'],
+      {
+        whitelist: [
+          { protocol: ['http'], source_pod: ['genai-network-demo/'] },
+          { protocol: ['http'], destination_pod: ['genai-network-demo/'] },
+        ],
+      },
+    ],
   ];
   for (const [argv, want] of cases) t.strictSame(request(argv), want, argv.join(' '));
-  t.throws(() => request(['--to-namespace', 'kube-system', '--to-pod', 'cilium/foo']), { message: 'namespace conflict: "kube-system" does not contain "cilium/foo"' });
-  t.throws(() => request(['--from-service', 'cilium/foo', '--from-pod', 'kube-system/hubble']), { message: /namespace of service "cilium\/foo" conflicts with pod/ });
+  t.throws(() => request(['--to-namespace', 'kube-system', '--to-pod', 'cilium/foo']), {
+    message: 'namespace conflict: "kube-system" does not contain "cilium/foo"',
+  });
+  t.throws(() => request(['--from-service', 'cilium/foo', '--from-pod', 'kube-system/hubble']), {
+    message: /namespace of service "cilium\/foo" conflicts with pod/,
+  });
 });
 
 t.test('--not puts only the next filter in the blacklist', async (t) => {
@@ -134,7 +175,11 @@ t.test('--not puts only the next filter in the blacklist', async (t) => {
       { destination_pod: ['deathstar'], http_status_code: ['200'] },
     ],
   });
-  t.strictSame(request(['--not', '--last', '5', '--protocol', 'udp']), { number: 5, blacklist: [{ protocol: ['udp'] }] }, 'selectors in between do not consume --not');
+  t.strictSame(
+    request(['--not', '--last', '5', '--protocol', 'udp']),
+    { number: 5, blacklist: [{ protocol: ['udp'] }] },
+    'selectors in between do not consume --not',
+  );
   t.throws(() => request(['--from-ip', '1.2.3.4', '--not']), { message: 'trailing --not found in the arguments' });
   t.throws(() => request(['--not', '--not', '--from-ip', '1.2.3.4']), { message: 'consecutive --not statements' });
   t.strictSame(request(['--pod', 'a', '--not', '--from-pod', 'b']).blacklist, [{ source_pod: ['b'] }], 'conflicts are per list');
@@ -142,36 +187,87 @@ t.test('--not puts only the next filter in the blacklist', async (t) => {
 
 t.test('conflicting filter flags are refused', async (t) => {
   const pairs = [
-    ['--port', '--to-port'], ['--identity', '--from-identity'], ['--workload', '--to-workload'], ['--fqdn', '--from-fqdn'],
-    ['--ip', '--to-ip'], ['--label', '--from-label'], ['--service', '--to-service'], ['--pod', '--from-pod'],
-    ['--namespace', '--from-namespace'], ['--ip', '--namespace'], ['--from-ip', '--from-pod'], ['--to-pod', '--namespace'],
-    ['--namespace', '--to-service'], ['--to-fqdn', '--to-namespace'],
+    ['--port', '--to-port'],
+    ['--identity', '--from-identity'],
+    ['--workload', '--to-workload'],
+    ['--fqdn', '--from-fqdn'],
+    ['--ip', '--to-ip'],
+    ['--label', '--from-label'],
+    ['--service', '--to-service'],
+    ['--pod', '--from-pod'],
+    ['--namespace', '--from-namespace'],
+    ['--ip', '--namespace'],
+    ['--from-ip', '--from-pod'],
+    ['--to-pod', '--namespace'],
+    ['--namespace', '--to-service'],
+    ['--to-fqdn', '--to-namespace'],
   ];
-  const values: Record<string, string> = { '--port': '80', '--to-port': '81', '--from-port': '82', '--identity': '1', '--from-identity': '2', '--to-identity': '3', '--ip': '1.1.1.1', '--to-ip': '2.2.2.2', '--from-ip': '3.3.3.3', '--fqdn': 'a.b', '--from-fqdn': 'c.d', '--to-fqdn': 'e.f' };
+  const values: Record<string, string> = {
+    '--port': '80',
+    '--to-port': '81',
+    '--from-port': '82',
+    '--identity': '1',
+    '--from-identity': '2',
+    '--to-identity': '3',
+    '--ip': '1.1.1.1',
+    '--to-ip': '2.2.2.2',
+    '--from-ip': '3.3.3.3',
+    '--fqdn': 'a.b',
+    '--from-fqdn': 'c.d',
+    '--to-fqdn': 'e.f',
+  };
   for (const [a, b] of pairs) {
     t.throws(() => request([a!, values[a!] ?? 'foo', b!, values[b!] ?? 'bar']), { message: /^filters --\S+ and --\S+ cannot be combined$/ }, `${a} ${b}`);
   }
   t.throws(() => request(['--from-service', 'foo', '--service', 'bar']), { message: 'filters --service and --from-service cannot be combined' });
-  t.doesNotThrow(() => request(['--service', 'bar', '--from-identity', 'world', '--pod', 'blib', '--namespace', 'test', '--from-port', '1172', '--workload', 'buzz']));
+  t.doesNotThrow(() =>
+    request(['--service', 'bar', '--from-identity', 'world', '--pod', 'blib', '--namespace', 'test', '--from-port', '1172', '--workload', 'buzz']),
+  );
 });
 
 t.test('event types and sub-types as hubble reads them', async (t) => {
-  t.strictSame(request(['-t', '254', '-t', '255:127', '-t', 'trace:to-endpoint', '-t', 'trace:from-endpoint', '-t', '4:2', '-t', 'agent', '-t', 'agent:3', '-t', 'agent:policy-updated', '-t', 'policy-verdict', '-t', 'drop']), {
-    whitelist: [{
-      event_type: [
-        { type: 254 },
-        { type: 255, match_sub_type: true, sub_type: 127 },
-        { type: 4, match_sub_type: true, sub_type: 0 },
-        { type: 4, match_sub_type: true, sub_type: 5 },
-        { type: 4, match_sub_type: true, sub_type: 2 },
-        { type: 130 },
-        { type: 130, match_sub_type: true, sub_type: 3 },
-        { type: 130, match_sub_type: true, sub_type: 5 },
-        { type: 5 },
-        { type: 1 },
+  t.strictSame(
+    request([
+      '-t',
+      '254',
+      '-t',
+      '255:127',
+      '-t',
+      'trace:to-endpoint',
+      '-t',
+      'trace:from-endpoint',
+      '-t',
+      '4:2',
+      '-t',
+      'agent',
+      '-t',
+      'agent:3',
+      '-t',
+      'agent:policy-updated',
+      '-t',
+      'policy-verdict',
+      '-t',
+      'drop',
+    ]),
+    {
+      whitelist: [
+        {
+          event_type: [
+            { type: 254 },
+            { type: 255, match_sub_type: true, sub_type: 127 },
+            { type: 4, match_sub_type: true, sub_type: 0 },
+            { type: 4, match_sub_type: true, sub_type: 5 },
+            { type: 4, match_sub_type: true, sub_type: 2 },
+            { type: 130 },
+            { type: 130, match_sub_type: true, sub_type: 3 },
+            { type: 130, match_sub_type: true, sub_type: 5 },
+            { type: 5 },
+            { type: 1 },
+          ],
+        },
       ],
-    }],
-  });
+    },
+  );
   t.throws(() => request(['-t', 'some-invalid-type']), { message: /unable to parse type "some-invalid-type"/ });
   t.throws(() => request(['-t', 'trace:some-invalid-sub-type']), { message: /unable to parse event sub-type/ });
   t.throws(() => request(['-t', '4:to-endpoint']), { message: /unable to parse event sub-type "to-endpoint"/ }, 'names only after a named type');
@@ -180,7 +276,14 @@ t.test('event types and sub-types as hubble reads them', async (t) => {
 t.test('value flags: verdicts, drop reasons, TCP flags, directions, headers, IP versions', async (t) => {
   t.strictSame(request(['--tcp-flags', 'syn,ack', '--tcp-flags', 'FIN']).whitelist, [{ tcp_flags: [{ SYN: true, ACK: true }, { FIN: true }] }]);
   t.strictSame(request(['--traffic-direction', 'INGRESS', '--traffic-direction', 'EgrEss']).whitelist, [{ traffic_direction: ['INGRESS', 'EGRESS'] }]);
-  t.strictSame(request(['--http-header', 'foo:bar', '--http-header', 'Foo:coco:bar']).whitelist, [{ http_header: [{ key: 'foo', value: 'bar' }, { key: 'Foo', value: 'coco:bar' }] }]);
+  t.strictSame(request(['--http-header', 'foo:bar', '--http-header', 'Foo:coco:bar']).whitelist, [
+    {
+      http_header: [
+        { key: 'foo', value: 'bar' },
+        { key: 'Foo', value: 'coco:bar' },
+      ],
+    },
+  ]);
   t.strictSame(request(['-4', '--ip-version', 'v6', '--ip-version', 'none']).whitelist, [{ ip_version: ['IPv4', 'IPv6', 'IP_NOT_USED'] }]);
   t.strictSame(request(['--drop-reason-desc', 'POLICY_DENY', '--snat-ip', '2.2.2.2/16', '--uuid', 'b9fab269-04ae-495c-9d12-b6c36d41de0d']).whitelist, [
     { drop_reason_desc: ['POLICY_DENY'], source_ip_xlated: ['2.2.2.2/16'], uuid: ['b9fab269-04ae-495c-9d12-b6c36d41de0d'] },
@@ -217,17 +320,24 @@ t.test('value flags: verdicts, drop reasons, TCP flags, directions, headers, IP 
 
 t.test('--verdict DENIED: policy drops, with a note that Hubble has no such verdict', async (t) => {
   const notes: string[] = [];
-  t.strictSame(request(['--verdict', 'DENIED', '--verdict', 'DENIED'], false, (l) => notes.push(l)), {
-    whitelist: [{ verdict: ['DROPPED'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] }],
-  });
+  t.strictSame(
+    request(['--verdict', 'DENIED', '--verdict', 'DENIED'], false, (l) => notes.push(l)),
+    {
+      whitelist: [{ verdict: ['DROPPED'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] }],
+    },
+  );
   t.equal(notes.length, 1, 'one note however often DENIED is given');
   t.match(notes[0], /Hubble has no DENIED verdict.*DROPPED.*POLICY_DENIED or POLICY_DENY/);
-  t.strictSame(request(['--verdict', 'FORWARDED', '--verdict', 'DENIED', '--to-namespace', 'demo']), {
-    whitelist: [
-      { verdict: ['FORWARDED'], destination_pod: ['demo/'] },
-      { verdict: ['DROPPED'], destination_pod: ['demo/'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] },
-    ],
-  }, 'DENIED ORs with the other verdicts');
+  t.strictSame(
+    request(['--verdict', 'FORWARDED', '--verdict', 'DENIED', '--to-namespace', 'demo']),
+    {
+      whitelist: [
+        { verdict: ['FORWARDED'], destination_pod: ['demo/'] },
+        { verdict: ['DROPPED'], destination_pod: ['demo/'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] },
+      ],
+    },
+    'DENIED ORs with the other verdicts',
+  );
   t.strictSame(request(['--not', '--verdict', 'DENIED']), { blacklist: [{ verdict: ['DROPPED'], drop_reason_desc: ['POLICY_DENIED', 'POLICY_DENY'] }] });
   t.throws(() => request(['--verdict', 'DENIED', '--drop-reason-desc', 'POLICY_DENY']), { message: /DENIED cannot be combined with --drop-reason-desc/ });
 });
@@ -235,11 +345,17 @@ t.test('--verdict DENIED: policy drops, with a note that Hubble has no such verd
 t.test('--allowlist and --denylist take FlowFilters as JSON', async (t) => {
   t.strictSame(
     request([
-      '--from-pod', 'a',
-      '--allowlist', '{"source_label":["k8s:io.kubernetes.pod.namespace=kube-system","reserved:host"]}',
-      '--allowlist', '{"destinationLabel":["reserved:host"]} {"verdict":["DROPPED"],"eventType":[{"type":1,"matchSubType":true,"subType":133}]}',
-      '--denylist', '{"source_label":["k8s:k8s-app=kube-dns"]}',
-      '--not', '--protocol', 'dns',
+      '--from-pod',
+      'a',
+      '--allowlist',
+      '{"source_label":["k8s:io.kubernetes.pod.namespace=kube-system","reserved:host"]}',
+      '--allowlist',
+      '{"destinationLabel":["reserved:host"]} {"verdict":["DROPPED"],"eventType":[{"type":1,"matchSubType":true,"subType":133}]}',
+      '--denylist',
+      '{"source_label":["k8s:k8s-app=kube-dns"]}',
+      '--not',
+      '--protocol',
+      'dns',
     ]),
     {
       whitelist: [
@@ -262,10 +378,14 @@ t.test('--allowlist and --denylist take FlowFilters as JSON', async (t) => {
   ];
   for (const [json, message] of bad) t.throws(() => request(['--allowlist', json]), { message }, json);
   t.throws(() => request(['--denylist', '{"x":1}']), { message: /^invalid --denylist flag/ });
-  t.strictSame(request(['--allowlist', '{"verdict":[2],"traffic_direction":["INGRESS"]}']).whitelist, [{ verdict: ['DROPPED'], traffic_direction: ['INGRESS'] }], 'enum numbers read as names');
+  t.strictSame(
+    request(['--allowlist', '{"verdict":[2],"traffic_direction":["INGRESS"]}']).whitelist,
+    [{ verdict: ['DROPPED'], traffic_direction: ['INGRESS'] }],
+    'enum numbers read as names',
+  );
 });
 
-t.test('every row of the filter flag table is in observe --help, parses into its side\'s field, and compiles', async (t) => {
+t.test("every row of the filter flag table is in observe --help, parses into its side's field, and compiles", async (t) => {
   const c = captureIO();
   t.equal(await main(['observe', '--help'], c.io), 0);
   const help = c.out();
@@ -280,10 +400,13 @@ t.test('every row of the filter flag table is in observe --help, parses into its
     const fields = (req.whitelist ?? []).map((f) => Object.keys(f).sort());
     const sided = (side: 'source' | 'destination') => (flag.field === 'namespace' ? `${side}_pod` : `${side}_${flag.field}`);
     const want =
-      flag.side === 'either' ? [[sided('source')], [sided('destination')]]
-      : flag.side === 'from' ? [[sided('source')]]
-      : flag.side === 'to' ? [[sided('destination')]]
-      : [[flag.field]];
+      flag.side === 'either'
+        ? [[sided('source')], [sided('destination')]]
+        : flag.side === 'from'
+          ? [[sided('source')]]
+          : flag.side === 'to'
+            ? [[sided('destination')]]
+            : [[flag.field]];
     t.strictSame(fields, want, `${argv.join(' ')}: the fields of its side`);
 
     const matches = compileFlowFilters(req.whitelist, req.blacklist);

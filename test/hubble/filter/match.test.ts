@@ -164,7 +164,11 @@ t.test('whitelist ORs filters, blacklist removes, fields AND', async (t) => {
   t.strictSame(pick([{ verdict: ['DROPPED'] }, { protocol: ['dns'] }]), [false, false, false, true, true], 'OR of filters');
   t.strictSame(pick([{ protocol: ['http'], http_status_code: ['5+'] }]), [false, false, true, false, false], 'AND of fields');
   t.strictSame(pick(undefined, [{ protocol: ['http'] }]), [true, false, false, true, true], 'blacklist only');
-  t.strictSame(pick([{ protocol: ['tcp'] }], [{ http_status_code: ['2+'] }, { verdict: ['DROPPED'] }]), [true, false, true, false, false], 'whitelist minus blacklist');
+  t.strictSame(
+    pick([{ protocol: ['tcp'] }], [{ http_status_code: ['2+'] }, { verdict: ['DROPPED'] }]),
+    [true, false, true, false, false],
+    'whitelist minus blacklist',
+  );
   // `--namespace genai-network-demo` as two filters: source side OR destination side.
   const ns = [{ source_pod: ['genai-network-demo/'] }, { destination_pod: ['genai-network-demo/'] }];
   t.strictSame(pick(ns), [true, true, true, true, true]);
@@ -229,7 +233,10 @@ t.test('records without a flow match as Hubble matches a nil flow', async (t) =>
 t.test('the matcher keeps per-filter state right across nodes and reuse', async (t) => {
   const m = compileFlowFilters([{ node_name: ['kind-worker'] }]);
   const seq = ['kind-worker', 'kind-worker', 'kind-control-plane', 'kind-worker', 'c/kind-worker'];
-  t.strictSame(seq.map((n) => m(flow({ node_name: n }))), [true, true, false, true, true]);
+  t.strictSame(
+    seq.map((n) => m(flow({ node_name: n }))),
+    [true, true, false, true, true],
+  );
 });
 
 t.test('invalid filters are refused with the field and value named', async (t) => {

@@ -14,9 +14,13 @@ t.test('reads one or several filters, proto or JSON names', async (t) => {
 
 t.test('refuses what protojson refuses', async (t) => {
   for (const bad of ['{"nope":1}', '{"source_workload":[{"name":"a","replicas":2}]}', '{"verdict":["NOPE"]}', '{"source_identity":["x"]}', '42', '{"a":', '']) {
-    t.throws(() => {
-      const filters = parseRawFilters(bad);
-      if (filters.length === 0) throw new RawFilterError('no filter');
-    }, RawFilterError, JSON.stringify(bad));
+    t.throws(
+      () => {
+        const filters = parseRawFilters(bad);
+        if (filters.length === 0) throw new RawFilterError('no filter');
+      },
+      RawFilterError,
+      JSON.stringify(bad),
+    );
   }
 });

@@ -53,13 +53,22 @@ t.test('is_reply: false survives, absent stays absent', async (t) => {
 t.test('fields at their default value are omitted, set empty messages kept', async (t) => {
   // Encode explicit zero values directly with protobufjs, as a sender that writes defaults would.
   const type = messageType('observer.GetFlowsResponse');
-  const bytes = type.encode({ flow: { verdict: 0, uuid: '', node_name: '', source_names: [], Type: 0, l4: { TCP: {} }, socket_cookie: 0 }, node_name: '' }).finish();
+  const bytes = type
+    .encode({ flow: { verdict: 0, uuid: '', node_name: '', source_names: [], Type: 0, l4: { TCP: {} }, socket_cookie: 0 }, node_name: '' })
+    .finish();
   t.same(getFlowsResponseCodec.decode(bytes), { flow: { l4: { TCP: {} } } });
 });
 
 t.test('64-bit integers are strings, wrappers bare, enums names', async (t) => {
   const status = serverStatusResponseCodec.decode(
-    serverStatusResponseCodec.encode({ num_flows: '4095', max_flows: '4095', seen_flows: '9007199254740993', uptime_ns: '1', num_connected_nodes: 0, version: 'v1' }),
+    serverStatusResponseCodec.encode({
+      num_flows: '4095',
+      max_flows: '4095',
+      seen_flows: '9007199254740993',
+      uptime_ns: '1',
+      num_connected_nodes: 0,
+      version: 'v1',
+    }),
   );
   t.same(status, { num_flows: '4095', max_flows: '4095', seen_flows: '9007199254740993', uptime_ns: '1', num_connected_nodes: 0, version: 'v1' });
   const r = getFlowsResponseCodec.decode(
@@ -69,7 +78,14 @@ t.test('64-bit integers are strings, wrappers bare, enums names', async (t) => {
 });
 
 t.test('GetFlowsRequest keeps number as a JS number and since/until as RFC 3339', async (t) => {
-  const req = { number: 20, follow: true, since: '2024-05-01T12:00:00.500Z', until: '2024-05-01T13:00:00Z', whitelist: [{ source_pod: ['genai/'], reply: [false], verdict: ['DROPPED' as const] }], blacklist: [{ source_identity: [102] }] };
+  const req = {
+    number: 20,
+    follow: true,
+    since: '2024-05-01T12:00:00.500Z',
+    until: '2024-05-01T13:00:00Z',
+    whitelist: [{ source_pod: ['genai/'], reply: [false], verdict: ['DROPPED' as const] }],
+    blacklist: [{ source_identity: [102] }],
+  };
   t.same(getFlowsRequestCodec.decode(getFlowsRequestCodec.encode(req)), req);
   // hubble observe --all sends number = 2^64−1.
   const all = messageType('observer.GetFlowsRequest').encode({ number: '18446744073709551615' }).finish();
@@ -97,7 +113,9 @@ t.test('bad jsonpb names the field', async (t) => {
   t.throws(() => getFlowsResponseCodec.encode({ flow: { time: 'yesterday' } }), { name: 'JsonpbError', path: 'flow.time' });
   t.throws(() => getFlowsResponseCodec.encode({ flow: { source: { labels: 'k8s:app=x' as never } } }), { name: 'JsonpbError', path: 'flow.source.labels' });
   // Fields newer than our protos are ignored, not fatal.
-  t.same(getFlowsResponseCodec.decode(getFlowsResponseCodec.encode({ flow: { verdict: 'FORWARDED', brand_new: 1 } as never })), { flow: { verdict: 'FORWARDED' } });
+  t.same(getFlowsResponseCodec.decode(getFlowsResponseCodec.encode({ flow: { verdict: 'FORWARDED', brand_new: 1 } as never })), {
+    flow: { verdict: 'FORWARDED' },
+  });
 });
 
 t.test('wire field numbers match upstream (bytes built by hand, decoded by our protos)', async (t) => {
@@ -108,12 +126,25 @@ t.test('wire field numbers match upstream (bytes built by hand, decoded by our p
   flow.uint32((26 << 3) | 2).uint32(0); // is_reply = BoolValue{} (false)
   flow.uint32((10 << 3) | 0).uint32(1); // Type = L3_L4
   flow.uint32((11 << 3) | 2).string('n1'); // node_name
-  const emitter = protobuf.Writer.create().uint32((1 << 3) | 2).string('Hubble').finish();
+  const emitter = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('Hubble')
+    .finish();
   flow.uint32((41 << 3) | 2).bytes(emitter); // emitter
-  const ip = protobuf.Writer.create().uint32((1 << 3) | 2).string('10.0.0.1').uint32((3 << 3) | 0).uint32(1).finish();
+  const ip = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('10.0.0.1')
+    .uint32((3 << 3) | 0)
+    .uint32(1)
+    .finish();
   flow.uint32((5 << 3) | 2).bytes(ip); // IP{source, ipVersion=IPv4}
   flow.uint32((100000 << 3) | 2).string('TCP Flags: SYN'); // Summary
-  const ts = protobuf.Writer.create().uint32((1 << 3) | 0).int64(1692619938).uint32((2 << 3) | 0).int32(510175415).finish();
+  const ts = protobuf.Writer.create()
+    .uint32((1 << 3) | 0)
+    .int64(1692619938)
+    .uint32((2 << 3) | 0)
+    .int32(510175415)
+    .finish();
   flow.uint32((1 << 3) | 2).bytes(ts); // time
   w.uint32((1 << 3) | 2).bytes(flow.finish()); // GetFlowsResponse.flow
   w.uint32((1000 << 3) | 2).string('n1'); // node_name
@@ -149,8 +180,11 @@ t.test('wire field numbers match upstream (bytes built by hand, decoded by our p
 function sorted(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sorted);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
-

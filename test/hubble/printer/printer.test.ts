@@ -33,7 +33,10 @@ const with_ = (patch: Partial<Flow>, base: Flow = drop): Flow => {
 };
 
 t.test('compact: time, endpoints with ports and identities, arrow, type, verdict, summary', async (t) => {
-  t.equal(print('compact', [{ flow: drop }]).out, 'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n');
+  t.equal(
+    print('compact', [{ flow: drop }]).out,
+    'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n',
+  );
   t.equal(
     print('compact', [{ flow: drop }], { nodeName: true }).out,
     'Jan  1 00:20:34.567 [k8s1]: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n',
@@ -45,7 +48,10 @@ t.test('compact: replies are flipped and printed with <-, unknown direction with
     compactLine(with_({ is_reply: true }), { nodeName: true }),
     'Jan  1 00:20:34.567 [k8s1]: 2.2.2.2:8080 (ID:12345) <- 1.1.1.1:31793 (health) Policy denied DROPPED (TCP Flags: SYN)\n',
   );
-  t.equal(compactLine(with_({ is_reply: undefined })), 'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) <> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n');
+  t.equal(
+    compactLine(with_({ is_reply: undefined })),
+    'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) <> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n',
+  );
   t.equal(
     compactLine(with_({ is_reply: undefined, event_type: { type: 5 }, traffic_direction: 'EGRESS' })),
     'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) <> 2.2.2.2:8080 (ID:12345) policy-verdict:none EGRESS DENIED (TCP Flags: SYN)\n',
@@ -54,8 +60,14 @@ t.test('compact: replies are flipped and printed with <-, unknown direction with
     compactLine(with_({ verdict: 'FORWARDED', event_type: { type: 5 }, policy_match_type: 2, traffic_direction: 'INGRESS' })),
     'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)\n',
   );
-  const matchTypes = [5, 6, 7].map((n) => compactLine(with_({ verdict: 'REDIRECTED', event_type: { type: 5 }, policy_match_type: n, traffic_direction: 'EGRESS' })));
-  t.same(matchTypes.map((l) => / (policy-verdict:\S+ \S+ \S+) /.exec(l)?.[1]), ['policy-verdict:L3-Proto EGRESS ALLOWED', 'policy-verdict:Proto-Only EGRESS ALLOWED', 'policy-verdict:unknown EGRESS ALLOWED'], 'the protocol match types; a verdict to a proxy is allowed');
+  const matchTypes = [5, 6, 7].map((n) =>
+    compactLine(with_({ verdict: 'REDIRECTED', event_type: { type: 5 }, policy_match_type: n, traffic_direction: 'EGRESS' })),
+  );
+  t.same(
+    matchTypes.map((l) => / (policy-verdict:\S+ \S+ \S+) /.exec(l)?.[1]),
+    ['policy-verdict:L3-Proto EGRESS ALLOWED', 'policy-verdict:Proto-Only EGRESS ALLOWED', 'policy-verdict:unknown EGRESS ALLOWED'],
+    'the protocol match types; a verdict to a proxy is allowed',
+  );
 });
 
 t.test('compact: --print-policy-names names the policies of the flow direction', async (t) => {
@@ -64,14 +76,25 @@ t.test('compact: --print-policy-names names the policies of the flow direction',
     event_type: { type: 5 },
     policy_match_type: 2,
     traffic_direction: 'INGRESS',
-    ingress_allowed_by: [{ name: 'allow-orchestration', namespace: 'genai-network-demo', kind: 'NetworkPolicy' }, { name: 'no-kind' }, { name: 'dns', kind: 'CiliumClusterwideNetworkPolicy' }],
+    ingress_allowed_by: [
+      { name: 'allow-orchestration', namespace: 'genai-network-demo', kind: 'NetworkPolicy' },
+      { name: 'no-kind' },
+      { name: 'dns', kind: 'CiliumClusterwideNetworkPolicy' },
+    ],
     egress_allowed_by: [{ name: 'egress-one', kind: 'CiliumNetworkPolicy' }],
   });
-  t.match(compactLine(verdict, { policyNames: true }), ' policy-verdict:L3-L4 INGRESS ALLOWED BY allow-orchestration (NetworkPolicy), dns (CiliumClusterwideNetworkPolicy) (TCP Flags: SYN)');
+  t.match(
+    compactLine(verdict, { policyNames: true }),
+    ' policy-verdict:L3-L4 INGRESS ALLOWED BY allow-orchestration (NetworkPolicy), dns (CiliumClusterwideNetworkPolicy) (TCP Flags: SYN)',
+  );
   t.match(compactLine(verdict), ' policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)', 'off by default');
   const denied = with_({ event_type: { type: 5 }, traffic_direction: 'EGRESS', egress_denied_by: [{ name: 'deny-world', kind: 'CiliumNetworkPolicy' }] });
   t.match(compactLine(denied, { policyNames: true }), ' policy-verdict:none EGRESS DENIED BY deny-world (CiliumNetworkPolicy) (');
-  t.match(compactLine(with_({ egress_denied_by: [{ name: 'x', kind: 'y' }], traffic_direction: 'EGRESS' }), { policyNames: true }), ' Policy denied DROPPED (', 'only policy-verdict events');
+  t.match(
+    compactLine(with_({ egress_denied_by: [{ name: 'x', kind: 'y' }], traffic_direction: 'EGRESS' }), { policyNames: true }),
+    ' Policy denied DROPPED (',
+    'only policy-verdict events',
+  );
 });
 
 t.test('compact: an HTTP response of the demo, from the server, with pod names and L7 type', async (t) => {
@@ -96,7 +119,12 @@ t.test('compact: an HTTP response of the demo, from the server, with pod names a
     `Mar 14 09:26:53.375 [kind-kind/kind-worker2]: genai-network-demo/document-agent-5f7b9c4d8-q9vtw:42545 (ID:8412) <- genai-network-demo/llm-service-6d4f5b7c9-mn8rs:80 (ID:47217) http-response FORWARDED (HTTP/1.1 200 38ms (POST ${url}))\n`,
   );
   t.equal(
-    compactLine({ ...response, l7: { type: 'REQUEST', dns: { query: 'api.openai.com.', observation_source: 'proxy' } }, is_reply: false, Summary: 'DNS Query api.openai.com. A' }),
+    compactLine({
+      ...response,
+      l7: { type: 'REQUEST', dns: { query: 'api.openai.com.', observation_source: 'proxy' } },
+      is_reply: false,
+      Summary: 'DNS Query api.openai.com. A',
+    }),
     'Mar 14 09:26:53.375: genai-network-demo/llm-service-6d4f5b7c9-mn8rs:80 (ID:47217) -> genai-network-demo/document-agent-5f7b9c4d8-q9vtw:42545 (ID:8412) dns-request proxy FORWARDED (DNS Query api.openai.com. A)\n',
   );
 });
@@ -104,15 +132,39 @@ t.test('compact: an HTTP response of the demo, from the server, with pod names a
 t.test('endpoint names: service, DNS names, numeric mode, IPv6, no port, ethernet only', async (t) => {
   const base = with_({ verdict: 'FORWARDED', event_type: { type: 4, sub_type: 3 } });
   t.match(
-    compactLine(with_({ source: { identity: 47217, namespace: 'genai-network-demo', pod_name: 'llm-0' }, destination: { identity: 2, labels: ['reserved:world'] }, destination_names: ['api.openai.com'], l4: { TCP: { source_port: 57104, destination_port: 443 } } }, base)),
+    compactLine(
+      with_(
+        {
+          source: { identity: 47217, namespace: 'genai-network-demo', pod_name: 'llm-0' },
+          destination: { identity: 2, labels: ['reserved:world'] },
+          destination_names: ['api.openai.com'],
+          l4: { TCP: { source_port: 57104, destination_port: 443 } },
+        },
+        base,
+      ),
+    ),
     ': genai-network-demo/llm-0:57104 (ID:47217) -> api.openai.com:443 (world) to-stack FORWARDED',
   );
   t.match(
-    compactLine(with_({ destination: { identity: 7419 }, destination_service: { name: 'kube-dns', namespace: 'kube-system' }, l4: { UDP: { source_port: 40000, destination_port: 53 } } }, base)),
+    compactLine(
+      with_(
+        {
+          destination: { identity: 7419 },
+          destination_service: { name: 'kube-dns', namespace: 'kube-system' },
+          l4: { UDP: { source_port: 40000, destination_port: 53 } },
+        },
+        base,
+      ),
+    ),
     ': 1.1.1.1:40000 (health) -> kube-system/kube-dns:53 (ID:7419) ',
   );
   t.match(
-    compactLine(with_({ destination: { identity: 7419, namespace: 'kube-system', pod_name: 'coredns-1' }, destination_service: { name: 'kube-dns', namespace: 'other' } }, base)),
+    compactLine(
+      with_(
+        { destination: { identity: 7419, namespace: 'kube-system', pod_name: 'coredns-1' }, destination_service: { name: 'kube-dns', namespace: 'other' } },
+        base,
+      ),
+    ),
     '-> other/coredns-1:8080 (ID:7419)',
     "a service's namespace wins, as in hubble",
   );
@@ -122,9 +174,15 @@ t.test('endpoint names: service, DNS names, numeric mode, IPv6, no port, etherne
     '--numeric prints IPs',
   );
   t.match(compactLine(with_({ IP: { source: 'fd00::1', destination: 'fd00::2' } }, base)), ': [fd00::1]:31793 (health) -> [fd00::2]:8080 ');
-  t.match(compactLine(with_({ l4: { ICMPv4: { type: 8 } }, Summary: 'ICMPv4 EchoRequest' }, base)), ': 1.1.1.1 (health) -> 2.2.2.2 (ID:12345) to-stack FORWARDED (ICMPv4 EchoRequest)');
+  t.match(
+    compactLine(with_({ l4: { ICMPv4: { type: 8 } }, Summary: 'ICMPv4 EchoRequest' }, base)),
+    ': 1.1.1.1 (health) -> 2.2.2.2 (ID:12345) to-stack FORWARDED (ICMPv4 EchoRequest)',
+  );
   t.match(compactLine(with_({ l4: { TCP: { source_port: 0, destination_port: 80 } } }, base)), ': 1.1.1.1 (health) -> 2.2.2.2:80 ');
-  t.equal(compactLine({ ethernet: { source: '00:01:02:03:04:05', destination: '06:07:08:09:0a:0b' } }), 'N/A: 00:01:02:03:04:05 (unknown) <> 06:07:08:09:0a:0b (unknown) UNKNOWN VERDICT_UNKNOWN ()\n');
+  t.equal(
+    compactLine({ ethernet: { source: '00:01:02:03:04:05', destination: '06:07:08:09:0a:0b' } }),
+    'N/A: 00:01:02:03:04:05 (unknown) <> 06:07:08:09:0a:0b (unknown) UNKNOWN VERDICT_UNKNOWN ()\n',
+  );
 });
 
 t.test('event types: trace points, drop reasons, capture, socket translation, L7 without record', async (t) => {
@@ -144,7 +202,9 @@ t.test('event types: trace points, drop reasons, capture, socket translation, L7
 
 t.test('identities: reserved ones by name, others by number', async (t) => {
   const ids = (src: number | undefined, dst: number | undefined) =>
-    /\((.*?)\) -> .*? \((.*?)\)/.exec(compactLine(with_({ source: src === undefined ? undefined : { identity: src }, destination: { identity: dst } })))!.slice(1);
+    /\((.*?)\) -> .*? \((.*?)\)/
+      .exec(compactLine(with_({ source: src === undefined ? undefined : { identity: src }, destination: { identity: dst } })))!
+      .slice(1);
   t.same(ids(1, 2), ['host', 'world']);
   t.same(ids(6, 7), ['remote-node', 'kube-apiserver']);
   t.same(ids(undefined, 0), ['unknown', 'unknown']);
@@ -153,7 +213,7 @@ t.test('identities: reserved ones by name, others by number', async (t) => {
 
 t.test('summary with mutual auth, and terminal escapes neutralised', async (t) => {
   t.match(compactLine(with_({ auth_type: 'SPIRE' })), '(TCP Flags: SYN; Auth: SPIRE)\n');
-  const evil = with_({ Summary: 'evil\x1b[2Jtext\r', destination: { identity: 12345, pod_name: 'p\x1b]0;x\x07' , namespace: 'ns' } });
+  const evil = with_({ Summary: 'evil\x1b[2Jtext\r', destination: { identity: 12345, pod_name: 'p\x1b]0;x\x07', namespace: 'ns' } });
   t.equal(compactLine(evil), 'Jan  1 00:20:34.567: 1.1.1.1:31793 (health) -> ns/p^[]0;x\x07:8080 (ID:12345) Policy denied DROPPED (evil^[[2Jtext\\r)\n');
   t.equal(
     compactLine(evil, { color: 'always' }),
@@ -180,7 +240,11 @@ t.test('colour: auto only on a terminal, never with NO_COLOR or TERM=dumb, never
 });
 
 t.test('lost events in compact, dict and table', async (t) => {
-  const lost: GetFlowsResponse = { lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '37' }, node_name: 'kind-kind/kind-worker', time: '2025-03-14T09:26:53Z' };
+  const lost: GetFlowsResponse = {
+    lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '37' },
+    node_name: 'kind-kind/kind-worker',
+    time: '2025-03-14T09:26:53Z',
+  };
   const perf: GetFlowsResponse = { lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: '5', cpu: 3 } };
   t.equal(print('compact', [lost, perf]).out, 'EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) 37\nEVENTS LOST: PERF_EVENT_RING_BUFFER CPU(3) 5\n');
   t.equal(
@@ -253,11 +317,22 @@ t.test('node status: on stderr, only unavailable or failing nodes unless debuggi
   const at = '2025-03-14T09:26:53Z';
   const connected: GetFlowsResponse = { node_status: { state_change: 'NODE_CONNECTED', node_names: ['a', 'b', 'c'] }, time: at };
   const unavailable: GetFlowsResponse = { node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['kind-kind/kind-worker'] }, time: at };
-  const failed: GetFlowsResponse = { node_status: { state_change: 'NODE_ERROR', node_names: ['n1'], message: 'dial tcp: "refused"' }, time: at, node_name: 'relay' };
-  const many: GetFlowsResponse = { node_status: { state_change: 'NODE_GONE', node_names: ['node-000000000000001', 'node-000000000000002', 'node-000000000000003', 'node-000000000000004'] }, time: at };
+  const failed: GetFlowsResponse = {
+    node_status: { state_change: 'NODE_ERROR', node_names: ['n1'], message: 'dial tcp: "refused"' },
+    time: at,
+    node_name: 'relay',
+  };
+  const many: GetFlowsResponse = {
+    node_status: { state_change: 'NODE_GONE', node_names: ['node-000000000000001', 'node-000000000000002', 'node-000000000000003', 'node-000000000000004'] },
+    time: at,
+  };
   for (const format of ['compact', 'table'] as const) {
     const got = print(format, [connected, unavailable, failed, { flow: drop }]);
-    t.equal(got.err, 'Mar 14 09:26:53.000 []: 1 nodes are unavailable: kind-kind/kind-worker\nMar 14 09:26:53.000 [relay]: Error "dial tcp: \\"refused\\"" on 1 nodes: n1\n', format);
+    t.equal(
+      got.err,
+      'Mar 14 09:26:53.000 []: 1 nodes are unavailable: kind-kind/kind-worker\nMar 14 09:26:53.000 [relay]: Error "dial tcp: \\"refused\\"" on 1 nodes: n1\n',
+      format,
+    );
     t.notMatch(got.out, 'nodes', `${format}: nothing about nodes on stdout`);
   }
   t.equal(
@@ -265,7 +340,10 @@ t.test('node status: on stderr, only unavailable or failing nodes unless debuggi
     'Mar 14 09:26:53.000 []: Receiving flows from 3 nodes: a, b, c\nMar 14 09:26:53.000 []: 4 nodes removed from cluster: node-000000000000001, node-000000000000002 (and 2 more)\n',
   );
   const dict = print('dict', [unavailable, { flow: drop }, failed]);
-  t.equal(dict.err, '  TIMESTAMP: Mar 14 09:26:53.000\n      STATE: NODE_UNAVAILABLE\n      NODES: kind-kind/kind-worker\n    MESSAGE: N/A\n------------\n  TIMESTAMP: Mar 14 09:26:53.000\n      STATE: NODE_ERROR\n      NODES: n1\n    MESSAGE: "dial tcp: \\"refused\\""\n');
+  t.equal(
+    dict.err,
+    '  TIMESTAMP: Mar 14 09:26:53.000\n      STATE: NODE_UNAVAILABLE\n      NODES: kind-kind/kind-worker\n    MESSAGE: N/A\n------------\n  TIMESTAMP: Mar 14 09:26:53.000\n      STATE: NODE_ERROR\n      NODES: n1\n    MESSAGE: "dial tcp: \\"refused\\""\n',
+  );
   t.match(dict.out, /^------------\n {2}TIMESTAMP: Jan {2}1 00:20:34.567\n/, 'a flow after a node status gets a separator');
 });
 
@@ -277,7 +355,11 @@ t.test('jsonpb and json: one object per line; node status on stderr; legacy json
   const down: GetFlowsResponse = { node_status: { state_change: 'NODE_UNAVAILABLE', node_names: ['n1'] }, time: '2025-03-14T09:26:53Z' };
   for (const format of ['jsonpb', 'json'] as const) {
     const got = print(format, [{ flow: drop }, lost, up, down]);
-    t.equal(got.out, `{"flow":${jsonFlow}}\n{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"2"},"node_name":"n1","time":"2025-03-14T09:26:53Z"}\n`, format);
+    t.equal(
+      got.out,
+      `{"flow":${jsonFlow}}\n{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"2"},"node_name":"n1","time":"2025-03-14T09:26:53Z"}\n`,
+      format,
+    );
     t.equal(got.err, '{"node_status":{"state_change":"NODE_UNAVAILABLE","node_names":["n1"]},"time":"2025-03-14T09:26:53Z"}\n', format);
   }
   const legacy = print('json', [{ flow: drop }, lost, up, down], { env: { HUBBLE_COMPAT: 'other,legacy-json-output' } });

@@ -41,14 +41,22 @@ t.test('an Observer server on loopback warns of nothing', async (t) => {
   }
 });
 
-const netns = spawnSync('unshare', ['-rn', 'true']).status === 0 ? ['unshare', '-rn'] : spawnSync('unshare', ['-n', 'true']).status === 0 ? ['unshare', '-n'] : undefined;
+const netns =
+  spawnSync('unshare', ['-rn', 'true']).status === 0 ? ['unshare', '-rn'] : spawnSync('unshare', ['-n', 'true']).status === 0 ? ['unshare', '-n'] : undefined;
 
 t.test('hubble-lab relay --listen 0.0.0.0:0 warns on stderr', { skip: netns ? false : 'no network namespace available (unshare)' }, async (t) => {
   const dir = t.testdir();
   const file = join(dir, 'flows.jsonl');
-  writeFileSync(file, flowMix(10, { seed: 61 }).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(
+    file,
+    flowMix(10, { seed: 61 })
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
   const [cmd, ...pre] = netns!;
-  const child = spawn(cmd!, [...pre, process.execPath, hubbleLabBin, 'relay', '--input', file, '--listen', '0.0.0.0:0'], { env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(cmd!, [...pre, process.execPath, hubbleLabBin, 'relay', '--input', file, '--listen', '0.0.0.0:0'], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.teardown(() => {
     clearTimeout(kill);
@@ -67,5 +75,8 @@ t.test('hubble-lab relay --listen 0.0.0.0:0 warns on stderr', { skip: netns ? fa
     }, 20);
   });
   t.match(stdout, /serving .* on 0\.0\.0\.0:\d+ /);
-  t.match(stderr, /^hubble-lab relay: warning: Hubble Relay listens on 0\.0\.0\.0:\d+, on every network interface of this machine: anyone who can connect reads every flow it serves/m);
+  t.match(
+    stderr,
+    /^hubble-lab relay: warning: Hubble Relay listens on 0\.0\.0\.0:\d+, on every network interface of this machine: anyone who can connect reads every flow it serves/m,
+  );
 });

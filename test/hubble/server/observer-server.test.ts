@@ -79,10 +79,19 @@ t.test('perNode: number counts per node, as through Relay; follow adds everythin
     for (const node of new Set(fs.map((r) => r.flow!.node_name))) for (const r of take(fs.filter((f) => f.flow!.node_name === node))) keep.add(r);
     return uuids(history.filter((r) => keep.has(r)));
   };
-  t.same(uuids(await collect(client, { number: 4 })), pick((fs) => fs.slice(-4)));
-  t.same(uuids(await collect(client, { number: 4, first: true })), pick((fs) => fs.slice(0, 4)));
+  t.same(
+    uuids(await collect(client, { number: 4 })),
+    pick((fs) => fs.slice(-4)),
+  );
+  t.same(
+    uuids(await collect(client, { number: 4, first: true })),
+    pick((fs) => fs.slice(0, 4)),
+  );
   const drops = (r: GetFlowsResponse) => r.flow!.verdict === 'DROPPED';
-  t.same(uuids(await collect(client, { number: 2, whitelist: [{ verdict: ['DROPPED'] }] })), pick((fs) => fs.slice(-2), drops));
+  t.same(
+    uuids(await collect(client, { number: 2, whitelist: [{ verdict: ['DROPPED'] }] })),
+    pick((fs) => fs.slice(-2), drops),
+  );
 
   const stop = new AbortController();
   const seen: string[] = [];
@@ -95,18 +104,31 @@ t.test('perNode: number counts per node, as through Relay; follow adds everythin
   t.same(seen, expected, 'last 3 per node, then all 100 new records');
 });
 
-t.test('perNode: lost_events follow their node\'s stream, as each node\'s own GetFlows through Relay', async (t) => {
+t.test("perNode: lost_events follow their node's stream, as each node's own GetFlows through Relay", async (t) => {
   // Node a: 6 flows, a lost_events record before its last 2 and one between them; node b: 1 flow and a lost_events record.
   const base = flowMix(7, { seed: 20 }).filter((r) => r.flow);
-  const flow = (i: number, node: string): GetFlowsResponse => ({ ...base[i]!, node_name: node, flow: { ...base[i]!.flow!, node_name: node, uuid: `${node}-${i}` } });
-  const lost = (node: string, n: number): GetFlowsResponse => ({ lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: String(n) }, node_name: node });
+  const flow = (i: number, node: string): GetFlowsResponse => ({
+    ...base[i]!,
+    node_name: node,
+    flow: { ...base[i]!.flow!, node_name: node, uuid: `${node}-${i}` },
+  });
+  const lost = (node: string, n: number): GetFlowsResponse => ({
+    lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: String(n) },
+    node_name: node,
+  });
   const records = [lost('b', 1), flow(0, 'a'), flow(1, 'a'), lost('a', 2), flow(2, 'a'), flow(3, 'b'), flow(4, 'a'), flow(5, 'a'), lost('a', 3), flow(6, 'a')];
   const { client } = await serve(1023, records, true);
   const shown = (rs: GetFlowsResponse[]) => rs.map((r) => r.flow?.uuid ?? `lost ${r.node_name} ${r.lost_events!.num_events_lost}`);
-  t.same(shown(await collect(client, { number: 2 })), ['lost b 1', 'b-3', 'a-5', 'lost a 3', 'a-6'],
-    "--last 2: a's stream starts at its 2nd-last flow; b has fewer, so its stream starts at its oldest record");
-  t.same(shown(await collect(client, { number: 2, first: true })), ['lost b 1', 'a-0', 'a-1', 'b-3'],
-    "--first 2: a's stream ends after its 2 flows, so its later lost events are not sent");
+  t.same(
+    shown(await collect(client, { number: 2 })),
+    ['lost b 1', 'b-3', 'a-5', 'lost a 3', 'a-6'],
+    "--last 2: a's stream starts at its 2nd-last flow; b has fewer, so its stream starts at its oldest record",
+  );
+  t.same(
+    shown(await collect(client, { number: 2, first: true })),
+    ['lost b 1', 'a-0', 'a-1', 'b-3'],
+    "--first 2: a's stream ends after its 2 flows, so its later lost events are not sent",
+  );
 });
 
 t.test('lost_events and node_status records pass through unfiltered and uncounted', async (t) => {
@@ -193,7 +215,11 @@ t.test('field_mask: only the named flow fields arrive; filters still see the who
     t.equal(r.node_name, dropped[i]!.node_name, 'the response keeps its own node_name');
   }
   const older = await collect(client, { number: 1, experimental: { field_mask: 'uuid' } });
-  t.same(older.map((r) => r.flow), [{ uuid: records.at(-1)!.flow!.uuid }], 'the older experimental.field_mask too');
+  t.same(
+    older.map((r) => r.flow),
+    [{ uuid: records.at(-1)!.flow!.uuid }],
+    'the older experimental.field_mask too',
+  );
   const err = await collect(client, { field_mask: 'source.podname' }).catch((e: Error) => e);
   t.match(String(err), /rejected GetFlows: invalid fieldmask: source\.podname does not name a field of flow\.Flow/);
 });
@@ -203,7 +229,13 @@ t.test('ServerStatus, GetNodes, GetNamespaces and health', async (t) => {
   const { client } = await serve(63, records);
   const flows = records.filter((r) => r.flow).length;
   const status = await client.serverStatus();
-  t.match(status, { num_flows: String(records.slice(-63).filter((r) => r.flow).length), max_flows: '63', seen_flows: String(flows), version: '1.19.0', num_connected_nodes: 1 });
+  t.match(status, {
+    num_flows: String(records.slice(-63).filter((r) => r.flow).length),
+    max_flows: '63',
+    seen_flows: String(flows),
+    version: '1.19.0',
+    num_connected_nodes: 1,
+  });
   t.ok(Number(status.uptime_ns) >= 0);
   const nodes = await client.getNodes();
   t.match(nodes, [{ name: 'test-node', state: 'NODE_CONNECTED', max_flows: '63' }]);
@@ -239,12 +271,7 @@ t.test('a raw grpc-js client sees the same bytes as protobuf messages', async (t
   // Bypass our client: read GetFlows responses as raw bytes and decode them with protobufjs alone.
   const raw = new grpc.Client(server.address, grpc.credentials.createInsecure());
   t.teardown(() => raw.close());
-  const call = raw.makeServerStreamRequest(
-    observerService.GetFlows.path,
-    observerService.GetFlows.requestSerialize,
-    (b: Buffer) => b,
-    { number: 3 },
-  );
+  const call = raw.makeServerStreamRequest(observerService.GetFlows.path, observerService.GetFlows.requestSerialize, (b: Buffer) => b, { number: 3 });
   const chunks: Buffer[] = [];
   for await (const b of call) chunks.push(b as Buffer);
   t.equal(chunks.length, 3);
@@ -270,6 +297,9 @@ t.test('a raw grpc-js client sees the same bytes as protobuf messages', async (t
       }
     } else reader.skipType(tag & 7);
   }
-  t.same(fields.sort((a, b) => a - b), [1, 1000, 1001]);
+  t.same(
+    fields.sort((a, b) => a - b),
+    [1, 1000, 1001],
+  );
   t.equal(uuid, records[19]!.flow!.uuid);
 });

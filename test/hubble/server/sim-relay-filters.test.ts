@@ -22,7 +22,11 @@ async function simRelay(t: Test): Promise<{ hub: SimHubble; client: ObserverClie
   for (const node of nodes) {
     agents.push(
       await startHubbleAgent({
-        hub, node, ip: nodeIP(node), net: agentPod(dp, node), version: '1.16.5',
+        hub,
+        node,
+        ip: nodeIP(node),
+        net: agentPod(dp, node),
+        version: '1.16.5',
         config: hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }),
       }),
     );
@@ -61,7 +65,11 @@ async function probeWhile(client: ObserverClient, work: Promise<unknown>, ms: nu
   const results: string[] = [];
   do {
     const started = performance.now();
-    const answer = await within(client.serverStatus().then(() => `${(performance.now() - started).toFixed(0)} ms`), ms, 'no answer');
+    const answer = await within(
+      client.serverStatus().then(() => `${(performance.now() - started).toFixed(0)} ms`),
+      ms,
+      'no answer',
+    );
     results.push(answer);
     await new Promise((r) => setTimeout(r, 20));
   } while (!done && results.length < 200);

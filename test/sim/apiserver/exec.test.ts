@@ -43,7 +43,7 @@ for (const websockets of [true, false]) {
   const how = websockets ? 'WebSocket v5.channel.k8s.io' : 'SPDY/3.1';
   t.test(`kubectl exec over ${how}: stdout, stderr, stdin and the exit code`, async (t) => {
     const echo = await kubectl(['exec', 'web', '--', 'sh', '-c', 'echo out $HOSTNAME; cat /missing; exit 3'], { websockets });
-    t.equal(echo.code, 3, 'kubectl exits with the command\'s code');
+    t.equal(echo.code, 3, "kubectl exits with the command's code");
     t.equal(echo.stdout, 'out web\n');
     t.match(echo.stderr, /cat: can't open '\/missing': No such file or directory\ncommand terminated with exit code 3/);
 
@@ -61,7 +61,14 @@ for (const websockets of [true, false]) {
 }
 
 t.test('exec into a workload: deploy/ and ds/ pick a pod; node runs in node images', async (t) => {
-  const node = await kubectl(['exec', 'deploy/agent-coordinator', '--', 'node', '-e', 'console.log(6 * 7, require("os").hostname().startsWith("agent-coordinator-"))']);
+  const node = await kubectl([
+    'exec',
+    'deploy/agent-coordinator',
+    '--',
+    'node',
+    '-e',
+    'console.log(6 * 7, require("os").hostname().startsWith("agent-coordinator-"))',
+  ]);
   t.same([node.code, node.stdout], [0, '42 true\n']);
   const noNode = await kubectl(['exec', 'web', '--', 'node', '-e', '1']);
   t.equal(noNode.code, 127, 'nginx has no node');
@@ -72,7 +79,7 @@ t.test('exec into a workload: deploy/ and ds/ pick a pod; node runs in node imag
   t.match(status.stdout, /^Cluster health:\s+3\/3 reachable/m);
 });
 
-t.test('bad requests get the kubelet\'s messages', async (t) => {
+t.test("bad requests get the kubelet's messages", async (t) => {
   const badContainer = await kubectl(['exec', 'web', '-c', 'nope', '--', 'true']);
   t.equal(badContainer.code, 1);
   t.match(badContainer.stderr, 'container nope is not valid for pod web');
@@ -81,7 +88,7 @@ t.test('bad requests get the kubelet\'s messages', async (t) => {
   t.match(noPod.stderr, 'pods "ghost" not found');
 });
 
-t.test('curl, wget and nslookup in a pod: the cluster DNS, the datapath, and curl\'s exit codes', async (t) => {
+t.test("curl, wget and nslookup in a pod: the cluster DNS, the datapath, and curl's exit codes", async (t) => {
   const code = await kubectl(['exec', 'web', '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://web.default.svc.cluster.local/']);
   t.same([code.code, code.stdout], [0, '200']);
   const body = await kubectl(['exec', 'web', '--', 'curl', '-s', '-X', 'POST', '-d', 'x=1', '-H', 'X-Test: 1', 'http://web/']);
@@ -110,16 +117,38 @@ t.test('kubectl run --rm -i: attached to the command, denied by policy or answer
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: 'web-from-orchestration', namespace: 'default' },
-    spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'orchestration' } } }] }] },
+    spec: {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'orchestration' } } }] }],
+    },
   });
   const applied = await kubectl(['apply', '--validate=false', '-f', '-'], { stdin: policy });
   t.equal(applied.code, 0, applied.stderr);
   const started = Date.now();
   const denied = await kubectl(['run', 'test-pod', '--image=nginx', '--rm', '-i', '--restart=Never', '--', 'curl', '-sS', '-m', '2', 'http://web/']);
   t.match(denied.stdout + denied.stderr, /curl: \(28\) Connection timed out after 2\d\d\d milliseconds/, 'the SYN is dropped: curl times out');
-  t.equal(denied.code, 28, 'kubectl exits with the container\'s code');
+  t.equal(denied.code, 28, "kubectl exits with the container's code");
   t.ok(Date.now() - started >= 2000);
-  const allowed = await kubectl(['run', 'orchestrator', '--image=nginx', '--rm', '-i', '--restart=Never', '--labels=tier=orchestration', '--', 'curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}\\n', 'http://web/']);
+  const allowed = await kubectl([
+    'run',
+    'orchestrator',
+    '--image=nginx',
+    '--rm',
+    '-i',
+    '--restart=Never',
+    '--labels=tier=orchestration',
+    '--',
+    'curl',
+    '-sS',
+    '-m',
+    '5',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}\\n',
+    'http://web/',
+  ]);
   t.match(allowed.stdout, /^200$/m, 'an orchestration pod gets an answer');
   t.equal(allowed.code, 0);
   const pods = await ok(['get', 'pods', '-o', 'name']);
@@ -127,8 +156,10 @@ t.test('kubectl run --rm -i: attached to the command, denied by policy or answer
   await ok(['delete', 'networkpolicy', 'web-from-orchestration']);
 });
 
-t.test('kubectl attach: the running process\'s output, and its stdin with -i', async (t) => {
-  const shell = spawn('kubectl', ['run', 'talk', '--image=busybox', '-i', '--restart=Never', '--', 'sh'], { env: { ...process.env, KUBECONFIG: sim.kubeconfigPath } });
+t.test("kubectl attach: the running process's output, and its stdin with -i", async (t) => {
+  const shell = spawn('kubectl', ['run', 'talk', '--image=busybox', '-i', '--restart=Never', '--', 'sh'], {
+    env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
+  });
   let out = '';
   shell.stdout.on('data', (d) => (out += d));
   shell.stdin.write('echo first\n');
@@ -138,7 +169,7 @@ t.test('kubectl attach: the running process\'s output, and its stdin with -i', a
   shell.stdin.end('echo second\nexit 4\n');
   const code = await new Promise<number | null>((r) => shell.on('close', r));
   t.match(out, 'second');
-  t.equal(code, 4, 'run -i with --restart=Never ends with the container\'s exit code');
+  t.equal(code, 4, "run -i with --restart=Never ends with the container's exit code");
 
   await ok(['run', 'ticker', '--image=busybox', '--restart=Never', '--', 'sh', '-c', 'echo started; sleep 2; echo tick; sleep 1']);
   await ok(['wait', '--for=condition=ready', 'pod/ticker', '--timeout=30s']);
@@ -147,12 +178,34 @@ t.test('kubectl attach: the running process\'s output, and its stdin with -i', a
   await ok(['delete', 'pod', 'talk', 'ticker', '--wait=false']);
 });
 
-t.test('the Cilium agent pod: cilium status and hubble observe from the agent\'s own Hubble', async (t) => {
-  await ok(['-n', 'kube-system', 'patch', 'configmap', 'cilium-config', '--type=merge', '-p', '{"data":{"enable-hubble":"true","hubble-listen-address":":4244"}}']);
+t.test("the Cilium agent pod: cilium status and hubble observe from the agent's own Hubble", async (t) => {
+  await ok([
+    '-n',
+    'kube-system',
+    'patch',
+    'configmap',
+    'cilium-config',
+    '--type=merge',
+    '-p',
+    '{"data":{"enable-hubble":"true","hubble-listen-address":":4244"}}',
+  ]);
   await ok(['-n', 'kube-system', 'rollout', 'restart', 'daemonset/cilium']);
   await ok(['-n', 'kube-system', 'rollout', 'status', 'daemonset/cilium', '--timeout=60s']);
   const node = (await ok(['get', 'pod', 'web', '-o', 'jsonpath={.spec.nodeName}'])).trim();
-  const agent = (await ok(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=cilium', '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const agent = (
+    await ok([
+      '-n',
+      'kube-system',
+      'get',
+      'pods',
+      '-l',
+      'k8s-app=cilium',
+      '--field-selector',
+      `spec.nodeName=${node}`,
+      '-o',
+      'jsonpath={.items[0].metadata.name}',
+    ])
+  ).trim();
   t.ok(agent, `the agent on ${node}`);
   for (let i = 0; i < 3; i++) await kubectl(['exec', 'web', '--', 'curl', '-s', '-o', '/dev/null', 'http://web/']);
   const status = await kubectl(['exec', '-n', 'kube-system', agent, '--', 'cilium-dbg', 'status']);
@@ -160,7 +213,7 @@ t.test('the Cilium agent pod: cilium status and hubble observe from the agent\'s
   t.match(status.stdout, /^Hubble:\s+Ok\s+Current\/Max Flows: [1-9]\d*\/4095 \(\d+\.\d\d%\), Flows\/s: \d+\.\d\d/m);
   const observed = await kubectl(['exec', '-n', 'kube-system', agent, '--', 'hubble', 'observe', '--last', '10', '--to-pod', 'default/web']);
   t.equal(observed.code, 0, observed.stderr);
-  t.match(observed.stdout, /default\/web(:\d+)? .*(to-endpoint|FORWARDED)/, 'the agent\'s local flows, printed as hubble prints them');
+  t.match(observed.stdout, /default\/web(:\d+)? .*(to-endpoint|FORWARDED)/, "the agent's local flows, printed as hubble prints them");
   const badFlag = await kubectl(['exec', '-n', 'kube-system', agent, '--', 'hubble', 'observe', '--bogus']);
   t.equal(badFlag.code, 2);
   t.match(badFlag.stderr, /bogus/);
@@ -184,38 +237,46 @@ t.test('kubectl cp: tar over exec, into the container and back out', async (t) =
   t.match(direct.stderr, 'tar: tmp/none.txt: Cannot stat: No such file or directory\ntar: Exiting with failure status due to previous errors');
 });
 
-const hasScript = await new Promise<boolean>((resolve) => spawn('script', ['--version']).on('error', () => resolve(false)).on('close', (code) => resolve(code === 0)));
+const hasScript = await new Promise<boolean>((resolve) =>
+  spawn('script', ['--version'])
+    .on('error', () => resolve(false))
+    .on('close', (code) => resolve(code === 0)),
+);
 
-t.test('kubectl exec -it on a terminal: a prompt, keys echoed and erased, and the exit code', { skip: hasScript ? false : 'no script(1) to give kubectl a terminal' }, async (t) => {
-  for (const websockets of [true, false]) {
-    // script(1) gives kubectl a terminal, so it asks for a TTY and sends keys as typed, ending lines with \r.
-    const p = spawn('script', ['-qfec', 'kubectl exec -it web -- sh', '/dev/null'], {
-      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets) },
+t.test(
+  'kubectl exec -it on a terminal: a prompt, keys echoed and erased, and the exit code',
+  { skip: hasScript ? false : 'no script(1) to give kubectl a terminal' },
+  async (t) => {
+    for (const websockets of [true, false]) {
+      // script(1) gives kubectl a terminal, so it asks for a TTY and sends keys as typed, ending lines with \r.
+      const p = spawn('script', ['-qfec', 'kubectl exec -it web -- sh', '/dev/null'], {
+        env: { ...process.env, KUBECONFIG: sim.kubeconfigPath, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets) },
+      });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      const until = async (text: string) => {
+        const deadline = Date.now() + 20_000;
+        while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      };
+      await until('/ # ');
+      p.stdin.write('echo on-a-ttx\x7fy\r');
+      await until('on-a-tty\r\n/ # ');
+      p.stdin.write('exit 4\r');
+      const code = await new Promise<number | null>((r) => p.on('close', r));
+      const how = websockets ? 'WebSocket' : 'SPDY';
+      t.match(out, '/ # echo on-a-ttx\b \by\r\non-a-tty\r\n/ # exit 4', `${how}: the prompt, the keys echoed, the erase, and \\r\\n line ends`);
+      t.equal(code, 4, `${how}: the exit code`);
+    }
+    // The guide's kubectl run … --rm -it: attached on a terminal, lines as a pty ends them, then the pod is gone.
+    const run = spawn('script', ['-qfec', "kubectl run tty-run --image=nginx --rm -it --restart=Never -- sh -c 'sleep 1; echo line1; exit 5'", '/dev/null'], {
+      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
     });
     let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    const until = async (text: string) => {
-      const deadline = Date.now() + 20_000;
-      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    };
-    await until('/ # ');
-    p.stdin.write('echo on-a-ttx\x7fy\r');
-    await until('on-a-tty\r\n/ # ');
-    p.stdin.write('exit 4\r');
-    const code = await new Promise<number | null>((r) => p.on('close', r));
-    const how = websockets ? 'WebSocket' : 'SPDY';
-    t.match(out, '/ # echo on-a-ttx\b \by\r\non-a-tty\r\n/ # exit 4', `${how}: the prompt, the keys echoed, the erase, and \\r\\n line ends`);
-    t.equal(code, 4, `${how}: the exit code`);
-  }
-  // The guide's kubectl run … --rm -it: attached on a terminal, lines as a pty ends them, then the pod is gone.
-  const run = spawn('script', ['-qfec', "kubectl run tty-run --image=nginx --rm -it --restart=Never -- sh -c 'sleep 1; echo line1; exit 5'", '/dev/null'], {
-    env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
-  });
-  let out = '';
-  run.stdout.on('data', (d) => (out += d));
-  run.stdin.end();
-  const code = await new Promise<number | null>((r) => run.on('close', r));
-  t.match(out, 'line1\r\n');
-  t.equal(code, 5, 'kubectl run -it ends with the container\'s exit code');
-  t.notMatch(await ok(['get', 'pods', '-o', 'name']), 'tty-run', 'and --rm deleted the pod');
-});
+    run.stdout.on('data', (d) => (out += d));
+    run.stdin.end();
+    const code = await new Promise<number | null>((r) => run.on('close', r));
+    t.match(out, 'line1\r\n');
+    t.equal(code, 5, "kubectl run -it ends with the container's exit code");
+    t.notMatch(await ok(['get', 'pods', '-o', 'name']), 'tty-run', 'and --rm deleted the pod');
+  },
+);

@@ -103,47 +103,57 @@ t.test('bad requests get Kubernetes Status errors', async (t) => {
   t.equal(wrongProtocol.status, 400);
 });
 
-const hasKubectl = await execFileAsync('kubectl', ['version', '--client']).then(() => true, () => false);
+const hasKubectl = await execFileAsync('kubectl', ['version', '--client']).then(
+  () => true,
+  () => false,
+);
 
-t.test('kubectl port-forward: SPDY tunnelled in WebSocket (kubectl ≥ 1.31) and plain SPDY', { skip: hasKubectl ? false : 'kubectl is not installed' }, async (t) => {
-  const sim = await startSimCluster();
-  t.teardown(() => sim.stop());
-  const kc = ['--kubeconfig', sim.kubeconfigPath];
-  await execFileAsync('kubectl', [...kc, 'run', 'web', '--image=nginx:alpine']);
-  await execFileAsync('kubectl', [...kc, 'wait', '--for=condition=ready', 'pod/web', '--timeout=30s']);
-  for (const websockets of ['true', 'false']) {
-    for (const [remote, expect] of [['80', 200], ['8080', 'refused']] as const) {
-      const pf = spawn('kubectl', [...kc, 'port-forward', 'pod/web', `:${remote}`], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
-      t.teardown(() => pf.kill());
-      let out = '';
-      const local = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`kubectl did not start forwarding:\n${out}`)), 15_000);
-        const onData = (d: Buffer) => {
-          out += d;
-          const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
+t.test(
+  'kubectl port-forward: SPDY tunnelled in WebSocket (kubectl ≥ 1.31) and plain SPDY',
+  { skip: hasKubectl ? false : 'kubectl is not installed' },
+  async (t) => {
+    const sim = await startSimCluster();
+    t.teardown(() => sim.stop());
+    const kc = ['--kubeconfig', sim.kubeconfigPath];
+    await execFileAsync('kubectl', [...kc, 'run', 'web', '--image=nginx:alpine']);
+    await execFileAsync('kubectl', [...kc, 'wait', '--for=condition=ready', 'pod/web', '--timeout=30s']);
+    for (const websockets of ['true', 'false']) {
+      for (const [remote, expect] of [
+        ['80', 200],
+        ['8080', 'refused'],
+      ] as const) {
+        const pf = spawn('kubectl', [...kc, 'port-forward', 'pod/web', `:${remote}`], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+        t.teardown(() => pf.kill());
+        let out = '';
+        const local = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`kubectl did not start forwarding:\n${out}`)), 15_000);
+          const onData = (d: Buffer) => {
+            out += d;
+            const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+            if (m) {
+              clearTimeout(timer);
+              resolve(m[1]!);
+            }
+          };
+          pf.stdout.on('data', onData);
+          pf.stderr.on('data', onData);
+        });
+        const what = `websockets=${websockets}, port ${remote}`;
+        if (expect === 200) {
+          for (let i = 0; i < 2; i++) {
+            const res = await fetch(`http://127.0.0.1:${local}/`, { headers: { connection: 'close' } });
+            t.equal(res.status, 200, what);
+            t.equal(await res.text(), welcomePage, what);
           }
-        };
-        pf.stdout.on('data', onData);
-        pf.stderr.on('data', onData);
-      });
-      const what = `websockets=${websockets}, port ${remote}`;
-      if (expect === 200) {
-        for (let i = 0; i < 2; i++) {
-          const res = await fetch(`http://127.0.0.1:${local}/`, { headers: { connection: 'close' } });
-          t.equal(res.status, 200, what);
-          t.equal(await res.text(), welcomePage, what);
+        } else {
+          await t.rejects(fetch(`http://127.0.0.1:${local}/`), what);
+          const deadline = Date.now() + 5000;
+          while (!/connection refused/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          t.match(out, /error forwarding port 8080 to pod web.*connection refused/, `${what}: kubectl shows the kubelet's error`);
         }
-      } else {
-        await t.rejects(fetch(`http://127.0.0.1:${local}/`), what);
-        const deadline = Date.now() + 5000;
-        while (!/connection refused/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        t.match(out, /error forwarding port 8080 to pod web.*connection refused/, `${what}: kubectl shows the kubelet's error`);
+        pf.kill();
+        await once(pf, 'exit');
       }
-      pf.kill();
-      await once(pf, 'exit');
     }
-  }
-});
+  },
+);

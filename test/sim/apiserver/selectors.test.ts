@@ -26,7 +26,13 @@ t.test('string label selectors', async (t) => {
 t.test('LabelSelector objects: an empty one selects everything, a missing one nothing', async (t) => {
   t.equal(selectorMatcher({})({ a: 'b' }), true);
   t.equal(selectorMatcher(undefined)({ a: 'b' }), false);
-  const sel = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'legacy', operator: 'DoesNotExist' }] };
+  const sel = {
+    matchLabels: { app: 'web' },
+    matchExpressions: [
+      { key: 'tier', operator: 'In', values: ['a', 'b'] },
+      { key: 'legacy', operator: 'DoesNotExist' },
+    ],
+  };
   t.equal(selectorMatcher(sel)({ app: 'web', tier: 'b' }), true);
   t.equal(selectorMatcher(sel)({ app: 'web', tier: 'b', legacy: '' }), false);
   t.equal(selectorString(sel), 'app=web,tier in (a,b),!legacy');

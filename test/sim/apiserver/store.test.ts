@@ -17,10 +17,19 @@ t.test('every change bumps the one resourceVersion; the log keeps the newest cha
   const gone = store.remove(R.configmaps, a2)!;
   t.equal(Number(gone.metadata.resourceVersion), rvA + 3);
   t.same(seen, [`ADDED a@${rvA}`, `ADDED b@${rvA + 1}`, `MODIFIED a@${rvA + 2}`, `DELETED a@${rvA + 3}`]);
-  t.same((store.eventsSince(rvA + 1) as { rv: number }[]).map((e) => e.rv), [rvA + 2, rvA + 3]);
+  t.same(
+    (store.eventsSince(rvA + 1) as { rv: number }[]).map((e) => e.rv),
+    [rvA + 2, rvA + 3],
+  );
   for (let i = 0; i < 10; i++) store.insert(R.configmaps, { metadata: { name: `n${i}`, namespace: 'x' } });
   t.equal(store.eventsSince(rvA), 'gone', 'changes dropped from the log cannot be replayed');
   const resumable = store.oldestResumable;
   t.equal((store.eventsSince(resumable) as unknown[]).length, 5);
-  t.same(store.list(R.configmaps, 'x').map((o) => o.metadata.name).slice(0, 3), ['n0', 'n1', 'n2']);
+  t.same(
+    store
+      .list(R.configmaps, 'x')
+      .map((o) => o.metadata.name)
+      .slice(0, 3),
+    ['n0', 'n1', 'n2'],
+  );
 });

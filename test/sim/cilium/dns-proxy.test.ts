@@ -43,10 +43,12 @@ const dnsVisibility = {
   metadata: { name: 'resolver-dns', namespace: ns },
   spec: {
     endpointSelector: { matchLabels: { app: 'resolver' } },
-    egress: [{
-      toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }],
-      toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*.*.svc.cluster.local' }] } }],
-    }],
+    egress: [
+      {
+        toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }],
+        toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*.*.svc.cluster.local' }] } }],
+      },
+    ],
   },
 };
 
@@ -55,20 +57,42 @@ const l7 = (f: Flow) => `${f.node_name!.split('/').pop()} ${f.l7!.type} ${f.verd
 t.test('kube-dns over UDP and TCP through the datapath; a dns rule shows queries and refuses other names', async (t) => {
   const sim = await startCiliumSim(t);
   await enableHubble(sim);
-  await sim.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, scriptConfigMap(ns, 'resolver', { 'resolver.mjs': resolver }), dnsVisibility]);
-  await waitFor('kube-dns endpoints', async () => (await sim.core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets?.[0]?.addresses?.length, 20_000);
-  await sim.apply([{
-    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'resolver', namespace: ns },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { app: 'resolver' } }, spec: { restartPolicy: 'Never', nodeName: 'sim-worker', ...nodeScriptSpec('resolver', 'resolver.mjs') } } },
-  }]);
+  await sim.apply([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    scriptConfigMap(ns, 'resolver', { 'resolver.mjs': resolver }),
+    dnsVisibility,
+  ]);
+  await waitFor(
+    'kube-dns endpoints',
+    async () => (await sim.core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets?.[0]?.addresses?.length,
+    20_000,
+  );
+  await sim.apply([
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'resolver', namespace: ns },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { app: 'resolver' } },
+          spec: { restartPolicy: 'Never', nodeName: 'sim-worker', ...nodeScriptSpec('resolver', 'resolver.mjs') },
+        },
+      },
+    },
+  ]);
   const job = await jobOutcome(sim, ns, 'resolver');
-  t.equal(job.log, [
-    'udp kube-dns.kube-system.svc.cluster.local rcode=0 127.96.0.10',
-    'udp forbidden.example.com rcode=5',
-    'tcp kube-dns.kube-system.svc.cluster.local rcode=0 127.96.0.10',
-    'tcp forbidden.example.com rcode=5',
-    '',
-  ].join('\n'), 'answers over UDP and TCP; REFUSED (5) for a name the rule does not allow');
+  t.equal(
+    job.log,
+    [
+      'udp kube-dns.kube-system.svc.cluster.local rcode=0 127.96.0.10',
+      'udp forbidden.example.com rcode=5',
+      'tcp kube-dns.kube-system.svc.cluster.local rcode=0 127.96.0.10',
+      'tcp forbidden.example.com rcode=5',
+      '',
+    ].join('\n'),
+    'answers over UDP and TCP; REFUSED (5) for a name the rule does not allow',
+  );
 
   const flows = (await agentFlows(sim)).filter((f) => f.source?.pod_name === job.pod || f.destination?.pod_name === job.pod);
   const dns = flows.filter((f) => f.Type === 'L7');
@@ -81,13 +105,33 @@ t.test('kube-dns over UDP and TCP through the datapath; a dns rule shows queries
     'sim-worker REQUEST DROPPED EGRESS reply=false DNS Query forbidden.example.com. A',
   ]);
   t.match(dns[1], {
-    l7: { type: 'RESPONSE', latency_ns: /^[1-9]\d*$/, dns: { query: 'kube-dns.kube-system.svc.cluster.local.', ips: ['127.96.0.10'], ttl: 30, qtypes: ['A'], rrtypes: ['A'], observation_source: 'proxy' } },
-    source: { namespace: 'kube-system', labels: ['k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=kube-system', /policy.cluster=kind-sim$/, /serviceaccount=coredns$/, 'k8s:io.kubernetes.pod.namespace=kube-system', 'k8s:k8s-app=kube-dns'], workloads: [{ name: 'coredns', kind: 'Deployment' }] },
+    l7: {
+      type: 'RESPONSE',
+      latency_ns: /^[1-9]\d*$/,
+      dns: { query: 'kube-dns.kube-system.svc.cluster.local.', ips: ['127.96.0.10'], ttl: 30, qtypes: ['A'], rrtypes: ['A'], observation_source: 'proxy' },
+    },
+    source: {
+      namespace: 'kube-system',
+      labels: [
+        'k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=kube-system',
+        /policy.cluster=kind-sim$/,
+        /serviceaccount=coredns$/,
+        'k8s:io.kubernetes.pod.namespace=kube-system',
+        'k8s:k8s-app=kube-dns',
+      ],
+      workloads: [{ name: 'coredns', kind: 'Deployment' }],
+    },
     destination: { pod_name: job.pod },
     source_service: { name: 'kube-dns', namespace: 'kube-system' },
   });
   t.equal(dns[1]!.l7!.dns!.rcode, undefined, 'NOERROR is left out, as protojson leaves out zero');
   const udp = flows.filter((f) => f.Type === 'L3_L4' && f.l4?.UDP);
-  t.ok(udp.some((f) => f.Summary === 'UDP' && f.destination_service?.name === 'kube-dns' && f.is_reply === false), 'the UDP queries are traced');
-  t.ok(udp.some((f) => f.is_reply === true && f.source?.labels?.includes('k8s:k8s-app=kube-dns')), 'and their replies');
+  t.ok(
+    udp.some((f) => f.Summary === 'UDP' && f.destination_service?.name === 'kube-dns' && f.is_reply === false),
+    'the UDP queries are traced',
+  );
+  t.ok(
+    udp.some((f) => f.is_reply === true && f.source?.labels?.includes('k8s:k8s-app=kube-dns')),
+    'and their replies',
+  );
 });

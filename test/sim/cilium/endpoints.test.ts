@@ -18,8 +18,17 @@ function cluster() {
 }
 
 let ip = 10;
-function addPod(registry: Registry, name: string, labels: Record<string, string>, extra: Partial<KObject['metadata']> = {}, spec: Record<string, unknown> = {}): EndpointInfo {
-  const pod = registry.create(R.pods, 'demo', { metadata: { name, labels, ...extra }, spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ name: 'http', containerPort: 8080 }] }], ...spec } });
+function addPod(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+  extra: Partial<KObject['metadata']> = {},
+  spec: Record<string, unknown> = {},
+): EndpointInfo {
+  const pod = registry.create(R.pods, 'demo', {
+    metadata: { name, labels, ...extra },
+    spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ name: 'http', containerPort: 8080 }] }], ...spec },
+  });
   return { ip: `127.244.1.${ip++}`, namespace: 'demo', name, uid: pod.metadata.uid!, nodeName: 'sim-worker', labels };
 }
 
@@ -27,8 +36,15 @@ const owner = (kind: string, name: string) => ({ apiVersion: 'apps/v1', kind, na
 
 t.test('workloads as Cilium derives them from the pod alone', async (t) => {
   const pod = (meta: Partial<KObject['metadata']>): KObject => ({ metadata: { name: 'p', ...meta } });
-  t.same(podWorkload(pod({ generateName: 'web-7d4b9c8f6-', labels: { 'pod-template-hash': '7d4b9c8f6' }, ownerReferences: [owner('ReplicaSet', 'web-7d4b9c8f6')] })), { name: 'web', kind: 'Deployment' });
-  t.same(podWorkload(pod({ generateName: 'rs-', ownerReferences: [owner('ReplicaSet', 'rs')] })), { name: 'rs', kind: 'ReplicaSet' }, 'a ReplicaSet of its own');
+  t.same(
+    podWorkload(pod({ generateName: 'web-7d4b9c8f6-', labels: { 'pod-template-hash': '7d4b9c8f6' }, ownerReferences: [owner('ReplicaSet', 'web-7d4b9c8f6')] })),
+    { name: 'web', kind: 'Deployment' },
+  );
+  t.same(
+    podWorkload(pod({ generateName: 'rs-', ownerReferences: [owner('ReplicaSet', 'rs')] })),
+    { name: 'rs', kind: 'ReplicaSet' },
+    'a ReplicaSet of its own',
+  );
   t.same(podWorkload(pod({ generateName: 'cilium-', ownerReferences: [owner('DaemonSet', 'cilium')] })), { name: 'cilium', kind: 'DaemonSet' });
   t.same(podWorkload(pod({ generateName: 'report-28912345-', ownerReferences: [owner('Job', 'report-28912345')] })), { name: 'report', kind: 'CronJob' });
   t.same(podWorkload(pod({ generateName: 'once-', ownerReferences: [owner('Job', 'once')] })), { name: 'once', kind: 'Job' });
@@ -57,7 +73,13 @@ t.test('pods: labels with namespace and cluster, one identity per label set, one
   t.not(a.hubble.endpoint.identity, other.hubble.endpoint.identity);
   t.not(a.hubble.endpoint.ID, b.hubble.endpoint.ID, 'each pod is its own endpoint');
   t.equal(dir.pod(infoA), a, 'resolved once, then reused');
-  t.match(a.policy, { kind: 'pod', namespace: 'demo', namespaceLabels: { team: 'ai' }, serviceAccount: 'web', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] });
+  t.match(a.policy, {
+    kind: 'pod',
+    namespace: 'demo',
+    namespaceLabels: { team: 'ai' },
+    serviceAccount: 'web',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  });
 });
 
 t.test('pods of two ReplicaSets of a Deployment share one identity; labels left out of it select nothing', async (t) => {
@@ -99,7 +121,15 @@ t.test('nodes are host from their own pods and remote-node from others; unknown 
   t.same(local.hubble, { ip: '127.18.0.3', endpoint: { identity: 1, labels: ['reserved:host'] } });
   t.same(remote.hubble.endpoint, { identity: 6, labels: ['reserved:remote-node'] });
   t.same(local.policy, { kind: 'node', name: 'sim-worker', ip: '127.18.0.3' });
-  const agent: EndpointInfo = { ip: '127.18.0.4', namespace: 'kube-system', name: 'cilium-x', uid: 'x', nodeName: 'sim-worker2', labels: {}, hostNetwork: true };
+  const agent: EndpointInfo = {
+    ip: '127.18.0.4',
+    namespace: 'kube-system',
+    name: 'cilium-x',
+    uid: 'x',
+    nodeName: 'sim-worker2',
+    labels: {},
+    hostNetwork: true,
+  };
   t.equal(dir.resolve(agent, agent.ip, 'sim-worker2').hubble.endpoint.identity, 1, 'a host-network pod is its node');
   const world = dir.resolve(undefined, '198.51.100.7', 'sim-worker');
   t.same(world.hubble, { ip: '198.51.100.7', endpoint: { identity: 2, labels: ['reserved:world'] } });

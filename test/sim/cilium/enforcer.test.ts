@@ -67,7 +67,9 @@ function setup(): string {
   ];
   for (const ns of [demo, other]) docs.push(scriptConfigMap(ns, 'probe-agent', { 'agent.mjs': probeAgent }));
   for (const [name, p] of Object.entries(pods)) {
-    const spec = nodeScriptSpec('probe-agent', 'agent.mjs', [], { ports: [{ name: 'http', containerPort: 80 }, { name: 'metrics', containerPort: 81 }, { containerPort: 82 }] });
+    const spec = nodeScriptSpec('probe-agent', 'agent.mjs', [], {
+      ports: [{ name: 'http', containerPort: 80 }, { name: 'metrics', containerPort: 81 }, { containerPort: 82 }],
+    });
     docs.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: p.namespace, labels: p.labels }, spec: { nodeName: p.node, ...spec } });
   }
   return docs.map((d) => JSON.stringify(d)).join('\n---\n');
@@ -75,7 +77,11 @@ function setup(): string {
 
 /** The grid as the e2e suite prints it: rows are sources, columns targets, cells `.`, `X` or `R`. */
 function grid(text: string): string {
-  return text.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).join(' '))
+    .join('\n');
 }
 
 async function probe(pod: RunningPod, targets: { host: string; port?: number; dns?: boolean }[]): Promise<string[]> {
@@ -161,7 +167,12 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
   },
   {
     name: 'allow from a namespace: only the labelled namespace reaches llm-service',
-    policies: [networkPolicy('llm-from-blue', { podSelector: { matchLabels: { tier: 'inference' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] })],
+    policies: [
+      networkPolicy('llm-from-blue', {
+        podSelector: { matchLabels: { tier: 'inference' } },
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }],
+      }),
+    ],
     columns: everyPod,
     expect: `
       -      coord doc llm probe client dns
@@ -174,8 +185,15 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
   {
     name: 'ipBlock: CIDRs select addresses outside the cluster (never pods, as in Cilium), except carves out',
     policies: [
-      networkPolicy('llm-from-pod-cidr', { podSelector: { matchLabels: { tier: 'inference' } }, ingress: [{ from: [{ ipBlock: { cidr: '127.244.0.0/16' } }] }] }),
-      networkPolicy('probe-to-doc-net', { podSelector: { matchLabels: { run: 'probe' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '198.51.100.0/24', except: ['198.51.100.0/28'] } }] }] }),
+      networkPolicy('llm-from-pod-cidr', {
+        podSelector: { matchLabels: { tier: 'inference' } },
+        ingress: [{ from: [{ ipBlock: { cidr: '127.244.0.0/16' } }] }],
+      }),
+      networkPolicy('probe-to-doc-net', {
+        podSelector: { matchLabels: { run: 'probe' } },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '198.51.100.0/24', except: ['198.51.100.0/28'] } }] }],
+      }),
     ],
     columns: ['llm', 'coord', 'world:198.51.100.20', 'world:198.51.100.5'],
     expect: `
@@ -200,7 +218,9 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
   },
   {
     name: 'endPort: a port range, both ends included',
-    policies: [networkPolicy('llm-80-81', { podSelector: { matchLabels: { tier: 'inference' } }, ingress: [{ ports: [{ protocol: 'TCP', port: 80, endPort: 81 }] }] })],
+    policies: [
+      networkPolicy('llm-80-81', { podSelector: { matchLabels: { tier: 'inference' } }, ingress: [{ ports: [{ protocol: 'TCP', port: 80, endPort: 81 }] }] }),
+    ],
     columns: ['llm:80', 'llm:81', 'llm:82'],
     expect: `
       -      llm:80 llm:81 llm:82
@@ -212,14 +232,18 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
   },
   {
     name: 'CiliumNetworkPolicy: a deny rule wins over an allow-all',
-    policies: [{
-      apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'llm-not-from-other', namespace: demo },
-      spec: {
-        endpointSelector: { matchLabels: { tier: 'inference' } },
-        ingress: [{ fromEntities: ['all'] }],
-        ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': other } }] }],
+    policies: [
+      {
+        apiVersion: 'cilium.io/v2',
+        kind: 'CiliumNetworkPolicy',
+        metadata: { name: 'llm-not-from-other', namespace: demo },
+        spec: {
+          endpointSelector: { matchLabels: { tier: 'inference' } },
+          ingress: [{ fromEntities: ['all'] }],
+          ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': other } }] }],
+        },
       },
-    }],
+    ],
     columns: ['llm', 'coord'],
     expect: `
       -      llm coord
@@ -231,7 +255,20 @@ const cases: { name: string; policies: Record<string, any>[]; columns: Column[];
   },
   {
     name: 'DNS-only egress: port 53 anywhere, nothing else',
-    policies: [networkPolicy('probe-dns-only', { podSelector: { matchLabels: { run: 'probe' } }, policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }] })],
+    policies: [
+      networkPolicy('probe-dns-only', {
+        podSelector: { matchLabels: { run: 'probe' } },
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
+      }),
+    ],
     columns: everyPod,
     expect: `
       -      coord doc llm probe client dns
@@ -249,11 +286,27 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
   await sim.apply(setup());
   const ips = {} as Record<PodName, string>;
   for (const name of sources) {
-    const pod = await waitFor(`pod ${name} running`, () => sim.runtime.pods().find((p) => p.spec.name === name && p.containerStatuses()[0]?.state.state === 'running'), 20_000);
+    const pod = await waitFor(
+      `pod ${name} running`,
+      () => sim.runtime.pods().find((p) => p.spec.name === name && p.containerStatuses()[0]?.state.state === 'running'),
+      20_000,
+    );
     ips[name] = pod.spec.podIP;
-    await waitFor(`pod ${name} probing`, () => pod.dial(9000).then((s) => (s.destroy(), true), () => false), 20_000);
+    await waitFor(
+      `pod ${name} probing`,
+      () =>
+        pod.dial(9000).then(
+          (s) => (s.destroy(), true),
+          () => false,
+        ),
+      20_000,
+    );
   }
-  await waitFor('kube-dns endpoints', async () => (await sim.core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets?.[0]?.addresses?.length, 20_000);
+  await waitFor(
+    'kube-dns endpoints',
+    async () => (await sim.core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets?.[0]?.addresses?.length,
+    20_000,
+  );
   const windows = new Map<string, { from: bigint; to: bigint }>();
   for (const c of cases) {
     await sim.apply(c.policies);
@@ -267,10 +320,14 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
   const flows = await agentFlows(sim);
   // Hubble names the reason: default deny (no rule allows) or an explicit deny rule.
   const drops = flows.filter((f) => f.event_type?.type === 1);
-  const reasons = (from: PodName, to: PodName) => new Set(drops.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to).map((f) => f.drop_reason_desc));
+  const reasons = (from: PodName, to: PodName) =>
+    new Set(drops.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to).map((f) => f.drop_reason_desc));
   t.same([...reasons('client', 'llm')].sort(), ['POLICY_DENIED', 'POLICY_DENY'], 'client → llm: default deny in some cases, the deny rule in one');
   t.same([...reasons('coord', 'doc')], ['POLICY_DENIED']);
-  t.ok(drops.every((f) => f.verdict === 'DROPPED' && (f.drop_reason_desc === 'POLICY_DENY' ? f.event_type?.sub_type === 181 : f.event_type?.sub_type === 133)), 'event sub-types follow the reasons');
+  t.ok(
+    drops.every((f) => f.verdict === 'DROPPED' && (f.drop_reason_desc === 'POLICY_DENY' ? f.event_type?.sub_type === 181 : f.event_type?.sub_type === 133)),
+    'event sub-types follow the reasons',
+  );
 
   // Policy verdicts: each side that enforces policy reports one for a connection's first packet, on its own node;
   // a dropping side reports one for every dropped packet, next to the drop.
@@ -280,7 +337,8 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
   };
   const between = (list: Flow[], from: PodName, to: PodName, port = 80) =>
     list.filter((f) => f.source?.pod_name === from && f.destination?.pod_name === to && (f.l4?.TCP ?? f.l4?.UDP)?.destination_port === port);
-  const line = (f: Flow) => `${f.node_name?.split('/').pop()} ${f.traffic_direction} ${f.verdict} match=${f.policy_match_type ?? 0} ${f.drop_reason_desc ?? '-'} reply=${f.is_reply} ${f.Summary}`;
+  const line = (f: Flow) =>
+    `${f.node_name?.split('/').pop()} ${f.traffic_direction} ${f.verdict} match=${f.policy_match_type ?? 0} ${f.drop_reason_desc ?? '-'} reply=${f.is_reply} ${f.Summary}`;
   // A connection's first packet, once: on a loaded machine a SYN the datapath answers after the client's retransmission
   // timeout is sent again and gets a verdict again, for the same connection (its source port).
   const perConnection = (list: Flow[]) => {
@@ -292,27 +350,58 @@ t.test('NetworkPolicy truth tables over real connections between pods', async (t
       return true;
     });
   };
-  const byPolicies = (f: Flow) => [...(f.ingress_allowed_by ?? []), ...(f.egress_allowed_by ?? []), ...(f.ingress_denied_by ?? []), ...(f.egress_denied_by ?? [])].map((p) => `${p.kind}/${p.name}`);
+  const byPolicies = (f: Flow) =>
+    [...(f.ingress_allowed_by ?? []), ...(f.egress_allowed_by ?? []), ...(f.ingress_denied_by ?? []), ...(f.egress_denied_by ?? [])].map(
+      (p) => `${p.kind}/${p.name}`,
+    );
 
   t.same(verdictsIn(cases[0]!.name), [], 'no policy: no policy verdicts');
 
   const lab = verdictsIn(cases[1]!.name);
   const nodeOf = (p: PodName) => pods[p].node;
-  t.same(perConnection(between(lab, 'coord', 'doc')).map(line), [`${nodeOf('doc')} INGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "coordinator → document-agent: allowed at document-agent's ingress by peer and port (L3-L4); the coordinator has no egress policy");
+  t.same(
+    perConnection(between(lab, 'coord', 'doc')).map(line),
+    [`${nodeOf('doc')} INGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`],
+    "coordinator → document-agent: allowed at document-agent's ingress by peer and port (L3-L4); the coordinator has no egress policy",
+  );
   t.same(perConnection(between(lab, 'coord', 'doc')).map(byPolicies), [['NetworkPolicy/genai-network-policy']], 'named by the policy that allows it');
-  t.same(perConnection(between(lab, 'doc', 'llm')).map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`], "document-agent → llm-service: allowed at document-agent's egress");
+  t.same(
+    perConnection(between(lab, 'doc', 'llm')).map(line),
+    [`${nodeOf('doc')} EGRESS FORWARDED match=2 - reply=false TCP Flags: SYN`],
+    "document-agent → llm-service: allowed at document-agent's egress",
+  );
   const docDns = lab.filter((f) => f.source?.pod_name === 'doc' && f.destination?.pod_name?.startsWith('coredns'));
-  t.same(docDns.map(line), [`${nodeOf('doc')} EGRESS FORWARDED match=3 - reply=false UDP`], 'document-agent → DNS: allowed by a port rule for any peer (L4-Only)');
+  t.same(
+    docDns.map(line),
+    [`${nodeOf('doc')} EGRESS FORWARDED match=3 - reply=false UDP`],
+    'document-agent → DNS: allowed by a port rule for any peer (L4-Only)',
+  );
   const refused = Array(synRetries + 1).fill(`${nodeOf('doc')} INGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`);
   t.same(between(lab, 'probe', 'doc').map(line), refused, 'probe → document-agent: default deny at the ingress, one verdict per SYN, no reply flag');
-  t.equal(between(drops, 'probe', 'doc').filter((f) => windows.get(cases[1]!.name)!.from <= flowNanos(f) && flowNanos(f) <= windows.get(cases[1]!.name)!.to).length, synRetries + 1, 'each verdict with its drop');
-  t.same(between(lab, 'doc', 'coord').map(line), Array(synRetries + 1).fill(`${nodeOf('doc')} EGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`), "document-agent → coordinator: dropped at the client's egress");
+  t.equal(
+    between(drops, 'probe', 'doc').filter((f) => windows.get(cases[1]!.name)!.from <= flowNanos(f) && flowNanos(f) <= windows.get(cases[1]!.name)!.to).length,
+    synRetries + 1,
+    'each verdict with its drop',
+  );
+  t.same(
+    between(lab, 'doc', 'coord').map(line),
+    Array(synRetries + 1).fill(`${nodeOf('doc')} EGRESS DROPPED match=0 POLICY_DENIED reply=undefined TCP Flags: SYN`),
+    "document-agent → coordinator: dropped at the client's egress",
+  );
   t.same(between(lab, 'coord', 'llm'), [], 'llm-service enforces no policy here');
 
   const denyCase = verdictsIn(cases.find((c) => c.name.startsWith('CiliumNetworkPolicy: a deny rule'))!.name);
-  t.same(between(denyCase, 'client', 'llm').map(line), Array(synRetries + 1).fill(`${nodeOf('llm')} INGRESS DROPPED match=1 POLICY_DENY reply=undefined TCP Flags: SYN`), 'a deny rule for a peer (L3-Only) drops');
+  t.same(
+    between(denyCase, 'client', 'llm').map(line),
+    Array(synRetries + 1).fill(`${nodeOf('llm')} INGRESS DROPPED match=1 POLICY_DENY reply=undefined TCP Flags: SYN`),
+    'a deny rule for a peer (L3-Only) drops',
+  );
   t.same(between(denyCase, 'client', 'llm').map(byPolicies)[0], ['CiliumNetworkPolicy/llm-not-from-other'], 'and is named as the policy that denied');
-  t.same(perConnection(between(denyCase, 'coord', 'llm')).map(line), [`${nodeOf('llm')} INGRESS FORWARDED match=4 - reply=false TCP Flags: SYN`], 'the all entity allows any peer, protocol and port (all)');
+  t.same(
+    perConnection(between(denyCase, 'coord', 'llm')).map(line),
+    [`${nodeOf('llm')} INGRESS FORWARDED match=4 - reply=false TCP Flags: SYN`],
+    'the all entity allows any peer, protocol and port (all)',
+  );
 });
 
 /** A flow's time in nanoseconds since the epoch, comparable with the sim's clock. */

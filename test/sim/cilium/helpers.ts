@@ -107,10 +107,14 @@ export async function agentFlows(sim: CiliumSim): Promise<Flow[]> {
 
 /** Waits for the Job's pod to finish and returns its phase and log. */
 export async function jobOutcome(sim: CiliumSim, namespace: string, job: string, timeoutMs = 20_000): Promise<{ phase: string; pod: string; log: string }> {
-  const pod = await waitFor(`job ${job} to finish`, async () => {
-    const pods = (await sim.core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` })).items;
-    return pods.find((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
-  }, timeoutMs);
+  const pod = await waitFor(
+    `job ${job} to finish`,
+    async () => {
+      const pods = (await sim.core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` })).items;
+      return pods.find((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    },
+    timeoutMs,
+  );
   const log = await sim.core.readNamespacedPodLog({ namespace, name: pod.metadata!.name! });
   return { phase: pod.status!.phase!, pod: pod.metadata!.name!, log };
 }
@@ -123,7 +127,15 @@ export function scriptConfigMap(namespace: string, name: string, files: Record<s
 /** A container on node:20-alpine running /scripts/<file> from the ConfigMap `configMap`. */
 export function nodeScriptSpec(configMap: string, file: string, args: string[] = [], extra: Record<string, any> = {}): Record<string, any> {
   return {
-    containers: [{ name: 'main', image: 'node:20-alpine', command: ['node', `/scripts/${file}`, ...args], volumeMounts: [{ name: 'scripts', mountPath: '/scripts' }], ...extra }],
+    containers: [
+      {
+        name: 'main',
+        image: 'node:20-alpine',
+        command: ['node', `/scripts/${file}`, ...args],
+        volumeMounts: [{ name: 'scripts', mountPath: '/scripts' }],
+        ...extra,
+      },
+    ],
     volumes: [{ name: 'scripts', configMap: { name: configMap } }],
   };
 }

@@ -24,7 +24,11 @@ t.test('request heads: method, target, Host, framing and keep-alive', async (t) 
   t.match(parseRequestHead(chunked), { framing: { kind: 'chunked' } });
   t.match(parseRequestHead('GET / HTTP/1.0\r\n\r\n'), { close: true, host: undefined }, 'HTTP/1.0 closes unless it asks to keep alive');
   t.match(parseRequestHead('GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n'), { close: false });
-  t.same(parseRequestHead('GET / HTTP/1.1\r\nX-Team: a\r\nx-team: b\r\nHost: h\r\n\r\n', true).headers, { 'x-team': ['a', 'b'], host: 'h' }, 'all headers on request, repeated ones as a list');
+  t.same(
+    parseRequestHead('GET / HTTP/1.1\r\nX-Team: a\r\nx-team: b\r\nHost: h\r\n\r\n', true).headers,
+    { 'x-team': ['a', 'b'], host: 'h' },
+    'all headers on request, repeated ones as a list',
+  );
 });
 
 t.test('malformed requests are refused with the reason', async (t) => {
@@ -43,7 +47,11 @@ t.test('response heads: which responses carry a body and how it ends', async (t)
   t.same(parseResponseHead('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n', 'GET').framing, { kind: 'none' });
   t.same(parseResponseHead('HTTP/1.1 100 Continue\r\n\r\n', 'POST'), { code: 100, framing: { kind: 'none' }, close: false });
   t.same(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', 'GET').framing, { kind: 'chunked' });
-  t.same(parseResponseHead('HTTP/1.1 200 OK\r\n\r\n', 'GET'), { code: 200, framing: { kind: 'until-close' }, close: true }, 'no length: the body runs to the close');
+  t.same(
+    parseResponseHead('HTTP/1.1 200 OK\r\n\r\n', 'GET'),
+    { code: 200, framing: { kind: 'until-close' }, close: true },
+    'no length: the body runs to the close',
+  );
   t.throws(() => parseResponseHead('HTTP/1.1 abc\r\n\r\n', 'GET'), { name: 'HttpParseError' });
 });
 
@@ -62,7 +70,11 @@ t.test('a chunked body ends at its last chunk however the bytes are cut', async 
     const got = feed(new BodyReader({ kind: 'chunked' }), all, [cut]);
     if (got.used !== body.length || !got.done) t.fail(`cut at ${cut}: used ${got.used}, done ${got.done}`);
   }
-  const pieces = feed(new BodyReader({ kind: 'chunked' }), all, Array.from({ length: all.length - 1 }, (_, i) => i + 1));
+  const pieces = feed(
+    new BodyReader({ kind: 'chunked' }),
+    all,
+    Array.from({ length: all.length - 1 }, (_, i) => i + 1),
+  );
   t.same(pieces, { used: body.length, done: true }, 'one byte at a time');
   t.throws(() => new BodyReader({ kind: 'chunked' }).consume(Buffer.from('zz\r\n'), 0), { message: 'invalid chunk size "zz"' });
 });

@@ -12,7 +12,11 @@ import { ConnectionFlows, type SimEndpoint } from '../../../lib/sim/hubble/flows
 import { createDatapath } from '../../../lib/sim/net/datapath.ts';
 import { agentFlows, enableHubble, jobOutcome, nodeScriptSpec, scriptConfigMap, startCiliumSim, waitFor } from './helpers.ts';
 
-const endpoint = (name: string, ip: string, node: string, identity: number): SimEndpoint => ({ ip, node, endpoint: { identity, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: name } });
+const endpoint = (name: string, ip: string, node: string, identity: number): SimEndpoint => ({
+  ip,
+  node,
+  endpoint: { identity, namespace: 'demo', labels: [`k8s:app=${name}`], pod_name: name },
+});
 const clientEnd = endpoint('client', '127.244.2.20', 'sim-worker2', 1001);
 const serverEnd = endpoint('web', '127.244.1.10', 'sim-worker', 1002);
 
@@ -42,7 +46,11 @@ let seen: { flow: Flow; node: string }[] = [];
 dp.setHooks({
   onConnect: (conn) => ({
     proxy: (client, _c, upstream) => {
-      const flows = new ConnectionFlows({ client: clientEnd, server: serverEnd, protocol: 'TCP', clientPort: conn.src.port, serverPort: conn.backend.port }, (flow, node) => seen.push({ flow, node }), { clusterName: 'kind-sim' });
+      const flows = new ConnectionFlows(
+        { client: clientEnd, server: serverEnd, protocol: 'TCP', clientPort: conn.src.port, serverPort: conn.backend.port },
+        (flow, node) => seen.push({ flow, node }),
+        { clusterName: 'kind-sim' },
+      );
       proxyHttp(client, upstream, new ConnectionTrace(flows), { sides, defaultHost: conn.dst.ip });
     },
   }),
@@ -51,13 +59,25 @@ dp.setHooks({
 /** A keep-alive client whose connections go from the client pod through the datapath. */
 function podAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  (agent as unknown as { createConnection: unknown }).createConnection = (o: { host: string; port: number }, cb: (err: Error | null, s?: net.Socket) => void) => {
-    clientPod.connect(o.host, o.port).then((s) => cb(null, s), (err: Error) => cb(err));
+  (agent as unknown as { createConnection: unknown }).createConnection = (
+    o: { host: string; port: number },
+    cb: (err: Error | null, s?: net.Socket) => void,
+  ) => {
+    clientPod.connect(o.host, o.port).then(
+      (s) => cb(null, s),
+      (err: Error) => cb(err),
+    );
   };
   return agent;
 }
 
-function request(agent: http.Agent, method: string, path: string, body?: string | string[], port = 80): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
+function request(
+  agent: http.Agent,
+  method: string,
+  path: string,
+  body?: string | string[],
+  port = 80,
+): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: serverEnd.ip, port, method, path, agent }, (res) => {
       let text = '';
@@ -67,7 +87,7 @@ function request(agent: http.Agent, method: string, path: string, body?: string 
     });
     req.on('error', reject);
     if (typeof body === 'string') req.setHeader('content-length', Buffer.byteLength(body));
-    for (const part of typeof body === 'string' ? [body] : body ?? []) req.write(part);
+    for (const part of typeof body === 'string' ? [body] : (body ?? [])) req.write(part);
     req.end();
   });
 }
@@ -92,17 +112,30 @@ t.test('keep-alive: each request is forwarded unchanged and reported, bodies by 
   const chunked = await request(agent, 'GET', '/chunked');
   t.same([chunked.text, chunked.headers['transfer-encoding']], ['part one, part two', 'chunked']);
   t.equal(new Set(seenByServer.map((r) => r.remotePort)).size, 1, 'all four on one upstream connection');
-  t.same(seenByServer.map((r) => r.remotePort), Array(4).fill(seenByServer[0]!.remotePort));
+  t.same(
+    seenByServer.map((r) => r.remotePort),
+    Array(4).fill(seenByServer[0]!.remotePort),
+  );
   const url = `http://${serverEnd.ip}`;
   t.same(l7Flows(), [
-    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/a`, `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/a 200`,
-    `sim-worker INGRESS REQUEST FORWARDED POST ${url}/echo`, `sim-worker INGRESS RESPONSE FORWARDED POST ${url}/echo 200`,
-    `sim-worker INGRESS REQUEST FORWARDED PUT ${url}/echo`, `sim-worker INGRESS RESPONSE FORWARDED PUT ${url}/echo 200`,
-    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/chunked`, `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/chunked 200`,
+    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/a`,
+    `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/a 200`,
+    `sim-worker INGRESS REQUEST FORWARDED POST ${url}/echo`,
+    `sim-worker INGRESS RESPONSE FORWARDED POST ${url}/echo 200`,
+    `sim-worker INGRESS REQUEST FORWARDED PUT ${url}/echo`,
+    `sim-worker INGRESS RESPONSE FORWARDED PUT ${url}/echo 200`,
+    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/chunked`,
+    `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/chunked 200`,
   ]);
   const responses = seen.filter((s) => s.flow.l7?.type === 'RESPONSE').map((s) => s.flow);
-  t.ok(responses.every((f) => /^\d+$/.test(f.l7!.latency_ns!) && BigInt(f.l7!.latency_ns!) > 0n), 'responses carry their latency');
-  t.ok(responses.every((f) => f.is_reply === true && f.source === serverEnd.endpoint), 'a response flows from the server');
+  t.ok(
+    responses.every((f) => /^\d+$/.test(f.l7!.latency_ns!) && BigInt(f.l7!.latency_ns!) > 0n),
+    'responses carry their latency',
+  );
+  t.ok(
+    responses.every((f) => f.is_reply === true && f.source === serverEnd.endpoint),
+    'a response flows from the server',
+  );
   const trace = seen.filter((s) => s.flow.Type === 'L3_L4' && s.node === 'sim-worker').map((s) => s.flow.Summary);
   t.same(trace, ['TCP Flags: SYN, ACK', 'TCP Flags: ACK', 'TCP Flags: ACK, PSH', 'TCP Flags: ACK, PSH'], 'handshake and the first data each way, once');
 });
@@ -119,17 +152,27 @@ t.test('a request the rules do not allow gets 403 Access denied; the connection 
   t.equal(chunkedDenied.status, 403, 'the method must match too');
   const allowed = await request(agent, 'GET', '/public/page');
   t.same([allowed.status, allowed.text], [200, 'GET /public/page ']);
-  t.same(seenByServer.map((r) => r.url), ['/public/page'], 'refused requests never reach the server, their bodies are discarded');
+  t.same(
+    seenByServer.map((r) => r.url),
+    ['/public/page'],
+    'refused requests never reach the server, their bodies are discarded',
+  );
   const url = `http://${serverEnd.ip}`;
   t.same(l7Flows(), [
-    `sim-worker INGRESS REQUEST DROPPED POST ${url}/private`, `sim-worker INGRESS RESPONSE FORWARDED POST ${url}/private 403`,
-    `sim-worker INGRESS REQUEST DROPPED PUT ${url}/public/x`, `sim-worker INGRESS RESPONSE FORWARDED PUT ${url}/public/x 403`,
-    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/public/page`, `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/public/page 200`,
+    `sim-worker INGRESS REQUEST DROPPED POST ${url}/private`,
+    `sim-worker INGRESS RESPONSE FORWARDED POST ${url}/private 403`,
+    `sim-worker INGRESS REQUEST DROPPED PUT ${url}/public/x`,
+    `sim-worker INGRESS RESPONSE FORWARDED PUT ${url}/public/x 403`,
+    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/public/page`,
+    `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/public/page 200`,
   ]);
 });
 
 t.test('egress and ingress rules: both proxies report, the first to refuse answers', async (t) => {
-  sides = [{ side: 'egress', rules: rules({ path: '/(api|admin)/.*' }) }, { side: 'ingress', rules: rules({ method: 'GET' }) }];
+  sides = [
+    { side: 'egress', rules: rules({ path: '/(api|admin)/.*' }) },
+    { side: 'ingress', rules: rules({ method: 'GET' }) },
+  ];
   seen = [];
   const agent = podAgent();
   t.teardown(() => agent.destroy());
@@ -138,11 +181,16 @@ t.test('egress and ingress rules: both proxies report, the first to refuse answe
   t.equal((await request(agent, 'GET', '/other')).status, 403);
   const url = `http://${serverEnd.ip}`;
   t.same(l7Flows(), [
-    `sim-worker2 EGRESS REQUEST FORWARDED GET ${url}/api/x`, `sim-worker INGRESS REQUEST FORWARDED GET ${url}/api/x`,
-    `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/api/x 200`, `sim-worker2 EGRESS RESPONSE FORWARDED GET ${url}/api/x 200`,
-    `sim-worker2 EGRESS REQUEST FORWARDED DELETE ${url}/api/x`, `sim-worker INGRESS REQUEST DROPPED DELETE ${url}/api/x`,
-    `sim-worker INGRESS RESPONSE FORWARDED DELETE ${url}/api/x 403`, `sim-worker2 EGRESS RESPONSE FORWARDED DELETE ${url}/api/x 403`,
-    `sim-worker2 EGRESS REQUEST DROPPED GET ${url}/other`, `sim-worker2 EGRESS RESPONSE FORWARDED GET ${url}/other 403`,
+    `sim-worker2 EGRESS REQUEST FORWARDED GET ${url}/api/x`,
+    `sim-worker INGRESS REQUEST FORWARDED GET ${url}/api/x`,
+    `sim-worker INGRESS RESPONSE FORWARDED GET ${url}/api/x 200`,
+    `sim-worker2 EGRESS RESPONSE FORWARDED GET ${url}/api/x 200`,
+    `sim-worker2 EGRESS REQUEST FORWARDED DELETE ${url}/api/x`,
+    `sim-worker INGRESS REQUEST DROPPED DELETE ${url}/api/x`,
+    `sim-worker INGRESS RESPONSE FORWARDED DELETE ${url}/api/x 403`,
+    `sim-worker2 EGRESS RESPONSE FORWARDED DELETE ${url}/api/x 403`,
+    `sim-worker2 EGRESS REQUEST DROPPED GET ${url}/other`,
+    `sim-worker2 EGRESS RESPONSE FORWARDED GET ${url}/other 403`,
   ]);
 });
 
@@ -154,7 +202,10 @@ t.test('nothing listening behind the proxy: 503 as Envoy answers it', async (t) 
   const r = await request(agent, 'GET', '/', undefined, 8080);
   t.equal(r.status, 503);
   t.match(r.text, /^upstream connect error or disconnect\/reset before headers\. reset reason: remote connection failure/);
-  t.same(l7Flows(), [`sim-worker INGRESS REQUEST FORWARDED GET http://${serverEnd.ip}:8080/`, `sim-worker INGRESS RESPONSE FORWARDED GET http://${serverEnd.ip}:8080/ 503`]);
+  t.same(l7Flows(), [
+    `sim-worker INGRESS REQUEST FORWARDED GET http://${serverEnd.ip}:8080/`,
+    `sim-worker INGRESS RESPONSE FORWARDED GET http://${serverEnd.ip}:8080/ 503`,
+  ]);
 });
 
 t.test('a malformed request gets 400 and the connection closes', async (t) => {
@@ -223,7 +274,11 @@ spec:
 function line(f: Flow): string {
   const node = f.node_name!.split('/').pop();
   const what =
-    f.Type === 'L7' ? `L7 ${f.l7!.type} ${f.verdict}` : f.event_type?.type === 5 ? `policy-verdict:${f.policy_match_type} ${f.verdict}` : `${f.trace_observation_point} ${f.verdict}`;
+    f.Type === 'L7'
+      ? `L7 ${f.l7!.type} ${f.verdict}`
+      : f.event_type?.type === 5
+        ? `policy-verdict:${f.policy_match_type} ${f.verdict}`
+        : `${f.trace_observation_point} ${f.verdict}`;
   return `${node} ${what} ${f.traffic_direction} reply=${f.is_reply} ${f.Summary!.replace(/\d+ms/, 'Nms')}`;
 }
 
@@ -233,10 +288,20 @@ t.test('one HTTP request through an ingress http rule, as Hubble shows it', asyn
   await sim.apply(objects);
   await sim.apply([scriptConfigMap(ns, 'client', { 'client.mjs': clientScript })]);
   await waitFor('web ready', async () => (await sim.core.readNamespacedEndpoints({ name: 'web', namespace: ns })).subsets?.[0]?.addresses?.length, 20_000);
-  await sim.apply([{
-    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'client', namespace: ns },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { app: 'client' } }, spec: { restartPolicy: 'Never', nodeName: 'sim-worker2', ...nodeScriptSpec('client', 'client.mjs') } } },
-  }]);
+  await sim.apply([
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'client', namespace: ns },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { app: 'client' } },
+          spec: { restartPolicy: 'Never', nodeName: 'sim-worker2', ...nodeScriptSpec('client', 'client.mjs') },
+        },
+      },
+    },
+  ]);
   const job = await jobOutcome(sim, ns, 'client');
   t.equal(job.log, 'GET / 200 <title>Welcome to nginx!</title>\nGET /private 403 Access denied\n');
 
@@ -272,19 +337,41 @@ t.test('one HTTP request through an ingress http rule, as Hubble shows it', asyn
   ]);
   const policy = sim.cluster.internals.store.get(R.ciliumnetworkpolicies, ns, 'web-get-root')!;
   t.match(first[1], {
-    verdict: 'REDIRECTED', Type: 'L3_L4', event_type: { type: 5 }, traffic_direction: 'INGRESS', policy_match_type: 2,
-    is_reply: false, Summary: 'TCP Flags: SYN', l4: { TCP: { source_port: firstPort, destination_port: 80, flags: { SYN: true } } },
-    source: { pod_name: job.pod }, destination: { pod_name: 'web' }, destination_service: { name: 'web', namespace: ns },
+    verdict: 'REDIRECTED',
+    Type: 'L3_L4',
+    event_type: { type: 5 },
+    traffic_direction: 'INGRESS',
+    policy_match_type: 2,
+    is_reply: false,
+    Summary: 'TCP Flags: SYN',
+    l4: { TCP: { source_port: firstPort, destination_port: 80, flags: { SYN: true } } },
+    source: { pod_name: job.pod },
+    destination: { pod_name: 'web' },
+    destination_service: { name: 'web', namespace: ns },
     node_name: 'kind-sim/sim-worker',
-    ingress_allowed_by: [{
-      name: 'web-get-root', namespace: ns, kind: 'CiliumNetworkPolicy', revision: /^[1-9]\d*$/,
-      labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=web-get-root', `k8s:io.cilium.k8s.policy.namespace=${ns}`, `k8s:io.cilium.k8s.policy.uid=${policy.metadata.uid}`],
-    }],
+    ingress_allowed_by: [
+      {
+        name: 'web-get-root',
+        namespace: ns,
+        kind: 'CiliumNetworkPolicy',
+        revision: /^[1-9]\d*$/,
+        labels: [
+          'k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy',
+          'k8s:io.cilium.k8s.policy.name=web-get-root',
+          `k8s:io.cilium.k8s.policy.namespace=${ns}`,
+          `k8s:io.cilium.k8s.policy.uid=${policy.metadata.uid}`,
+        ],
+      },
+    ],
   });
   t.notOk(first[1]!.event_type!.sub_type || first[1]!.drop_reason_desc, 'sub-type 0, no drop reason');
   const [request, response] = first.filter((f) => f.Type === 'L7');
   t.match(request, {
-    verdict: 'FORWARDED', Type: 'L7', event_type: { type: 129 }, traffic_direction: 'INGRESS', is_reply: false,
+    verdict: 'FORWARDED',
+    Type: 'L7',
+    event_type: { type: 129 },
+    traffic_direction: 'INGRESS',
+    is_reply: false,
     IP: { source: first[0]!.IP!.source, destination: webIP, ipVersion: 'IPv4' },
     l4: { TCP: { source_port: firstPort, destination_port: 80 } },
     source: { namespace: ns, pod_name: job.pod, labels: [`k8s:app=client`] },
@@ -295,10 +382,15 @@ t.test('one HTTP request through an ingress http rule, as Hubble shows it', asyn
   });
   t.notOk(request!.l7!.latency_ns, 'a request has no latency');
   t.match(response, {
-    verdict: 'FORWARDED', Type: 'L7', traffic_direction: 'INGRESS', is_reply: true,
+    verdict: 'FORWARDED',
+    Type: 'L7',
+    traffic_direction: 'INGRESS',
+    is_reply: true,
     IP: { source: webIP, destination: first[0]!.IP!.source },
     l4: { TCP: { source_port: 80, destination_port: firstPort } },
-    source: { pod_name: 'web' }, destination: { pod_name: job.pod }, source_service: { name: 'web', namespace: ns },
+    source: { pod_name: 'web' },
+    destination: { pod_name: job.pod },
+    source_service: { name: 'web', namespace: ns },
     l7: { type: 'RESPONSE', latency_ns: /^[1-9]\d*$/, http: { code: 200, method: 'GET', url, protocol: 'HTTP/1.1' } },
   });
 

@@ -51,7 +51,12 @@ function fetchJob(name: string, pods = 1): Record<string, any> {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: ns },
-    spec: { backoffLimit: 0, completions: pods, parallelism: pods, template: { metadata: { labels: { app: 'fetcher' } }, spec: { restartPolicy: 'Never', ...nodeScriptSpec('fetch', 'fetch.mjs') } } },
+    spec: {
+      backoffLimit: 0,
+      completions: pods,
+      parallelism: pods,
+      template: { metadata: { labels: { app: 'fetcher' } }, spec: { restartPolicy: 'Never', ...nodeScriptSpec('fetch', 'fetch.mjs') } },
+    },
   };
 }
 
@@ -77,10 +82,14 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
   const first = await jobOutcome(sim, ns, 'fetch-1');
   t.equal(first.phase, 'Succeeded');
   t.equal(first.log, `GET http://web.${ns}.svc.cluster.local/ 200 Welcome to nginx!\n`, "the Job logs nginx's 200");
-  const fetchers = await waitFor('both pods of fetch-1 to succeed', async () => {
-    const pods = (await sim.core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=fetch-1' })).items;
-    return pods.length === 2 && pods.every((p) => p.status?.phase === 'Succeeded') ? pods.map((p) => p.metadata!.name!) : undefined;
-  }, 20_000);
+  const fetchers = await waitFor(
+    'both pods of fetch-1 to succeed',
+    async () => {
+      const pods = (await sim.core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=fetch-1' })).items;
+      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Succeeded') ? pods.map((p) => p.metadata!.name!) : undefined;
+    },
+    20_000,
+  );
 
   await sim.apply([onlyFriends]);
   await sim.apply([fetchJob('fetch-2')]);
@@ -111,12 +120,21 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
   // enforce no egress policy and report none, and before the policy existed web reported none either.
   const verdicts = flows.filter((f) => f.event_type?.type === 5);
   t.same(verdicts.map(names), drops.map(names), 'one policy verdict per drop, and no other');
-  const typeFlag = buildGetFlowsRequest(parseArgs(['--type', 'policy-verdict'], [...observeSelectorOptions, ...observeFilterOptions], 'observe'), { live: false });
+  const typeFlag = buildGetFlowsRequest(parseArgs(['--type', 'policy-verdict'], [...observeSelectorOptions, ...observeFilterOptions], 'observe'), {
+    live: false,
+  });
   t.same(flows.filter(compileFlowFilters(typeFlag.whitelist, typeFlag.blacklist)), verdicts, '--type policy-verdict selects them');
   for (const [i, v] of verdicts.entries()) {
     t.match(v, {
-      verdict: 'DROPPED', drop_reason: 133, drop_reason_desc: 'POLICY_DENIED', Type: 'L3_L4', traffic_direction: 'INGRESS',
-      Summary: 'TCP Flags: SYN', l4: drops[i]!.l4, node_name: drops[i]!.node_name, destination_service: { name: 'web', namespace: ns },
+      verdict: 'DROPPED',
+      drop_reason: 133,
+      drop_reason_desc: 'POLICY_DENIED',
+      Type: 'L3_L4',
+      traffic_direction: 'INGRESS',
+      Summary: 'TCP Flags: SYN',
+      l4: drops[i]!.l4,
+      node_name: drops[i]!.node_name,
+      destination_service: { name: 'web', namespace: ns },
     });
     t.ok(v.time! < drops[i]!.time!, 'the verdict comes before its drop');
     t.same([v.policy_match_type, v.is_reply, v.ingress_denied_by], [undefined, undefined, undefined], 'default deny: no match, no reply flag, no policy named');
@@ -125,17 +143,31 @@ t.test('a Job reaches nginx by its Service name until a NetworkPolicy admits onl
   for (const d of drops) perConnection.set(d.l4!.TCP!.source_port!, (perConnection.get(d.l4!.TCP!.source_port!) ?? 0) + 1);
   t.same([...perConnection.values()], [synRetries + 1], 'one DROPPED flow per SYN: the first and each retransmission');
   const labels = drops[0]!.source!.labels!;
-  for (const label of ['k8s:app=fetcher', 'k8s:job-name=fetch-2', 'k8s:batch.kubernetes.io/job-name=fetch-2', `k8s:io.kubernetes.pod.namespace=${ns}`, `k8s:io.cilium.k8s.policy.cluster=kind-sim`, 'k8s:io.cilium.k8s.policy.serviceaccount=default']) {
+  for (const label of [
+    'k8s:app=fetcher',
+    'k8s:job-name=fetch-2',
+    'k8s:batch.kubernetes.io/job-name=fetch-2',
+    `k8s:io.kubernetes.pod.namespace=${ns}`,
+    `k8s:io.cilium.k8s.policy.cluster=kind-sim`,
+    'k8s:io.cilium.k8s.policy.serviceaccount=default',
+  ]) {
     t.ok(labels.includes(label), `source labels include ${label}`);
   }
-  t.same(labels.filter((l) => l.includes('controller-uid')), [], "the Job's controller-uid labels are not identity labels");
+  t.same(
+    labels.filter((l) => l.includes('controller-uid')),
+    [],
+    "the Job's controller-uid labels are not identity labels",
+  );
   t.ok(drops[0]!.source!.identity! >= 256 && drops[0]!.destination!.identity! >= 256, 'pods carry cluster-local identities');
 
   const served = flows.filter((f) => f.verdict === 'FORWARDED' && f.source?.pod_name === first.pod && f.destination?.pod_name === web.metadata!.name);
   const fetcherIdentities = fetchers.map((pod) => flows.find((f) => f.source?.pod_name === pod)?.source?.identity);
   t.ok(fetcherIdentities[0], 'the pods of fetch-1 have flows');
   t.equal(fetcherIdentities[0], fetcherIdentities[1], 'the two pods of one Job share an identity');
-  t.ok(served.some((f) => f.Summary === 'TCP Flags: SYN' && f.destination_service?.name === 'web'), 'the first Job connection was forwarded');
+  t.ok(
+    served.some((f) => f.Summary === 'TCP Flags: SYN' && f.destination_service?.name === 'web'),
+    'the first Job connection was forwarded',
+  );
   const stats = (await raw(sim.cluster, 'GET', '/debug/sim/stats')).json;
   t.ok(stats.connections.allowed >= 1 && stats.connections.denied === 1, `connections ${JSON.stringify(stats.connections)}`);
   t.ok(stats.flows.emitted >= flows.length, 'flows are counted');

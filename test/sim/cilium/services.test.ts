@@ -44,7 +44,13 @@ function connectJob(name: string): Record<string, any> {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: ns },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { app: 'caller' } }, spec: { restartPolicy: 'Never', nodeName: 'sim-worker', ...nodeScriptSpec('connect', 'connect.mjs') } } },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels: { app: 'caller' } },
+        spec: { restartPolicy: 'Never', nodeName: 'sim-worker', ...nodeScriptSpec('connect', 'connect.mjs') },
+      },
+    },
   };
 }
 

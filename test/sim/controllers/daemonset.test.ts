@@ -11,16 +11,27 @@ t.test('the cilium DaemonSet runs one agent per node and a restart replaces ever
     waitFor('cilium ready', async () => {
       const ds = await apps.readNamespacedDaemonSet({ name: 'cilium', namespace: 'kube-system' });
       const s = ds.status!;
-      return s.observedGeneration === ds.metadata?.generation && s.desiredNumberScheduled === 3 && s.updatedNumberScheduled === 3 && s.numberAvailable === 3 && s.numberReady === 3 ? ds : undefined;
+      return s.observedGeneration === ds.metadata?.generation &&
+        s.desiredNumberScheduled === 3 &&
+        s.updatedNumberScheduled === 3 &&
+        s.numberAvailable === 3 &&
+        s.numberReady === 3
+        ? ds
+        : undefined;
     });
   await ready();
-  const agents = async () => (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=cilium' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const agents = async () =>
+    (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=cilium' })).items.filter((p) => !p.metadata?.deletionTimestamp);
   const before = await agents();
   t.same(before.map((p) => p.spec?.nodeName).sort(), ['sim-control-plane', 'sim-worker', 'sim-worker2']);
   t.same(before.map((p) => p.status?.podIP).sort(), ['127.18.0.2', '127.18.0.3', '127.18.0.4'], 'host network pods have their node IP');
 
   await apps.patchNamespacedDaemonSet(
-    { name: 'cilium', namespace: 'kube-system', body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } },
+    {
+      name: 'cilium',
+      namespace: 'kube-system',
+      body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
   );
   const ds = await ready();
@@ -39,14 +50,26 @@ t.test('a DaemonSet without tolerations skips the tainted control plane; a new n
   const core = c.kubeConfig.makeApiClient(CoreV1Api);
   await apps.createNamespacedDaemonSet({
     namespace: 'default',
-    body: { metadata: { name: 'logger' }, spec: { selector: { matchLabels: { app: 'logger' } }, template: { metadata: { labels: { app: 'logger' } }, spec: { containers: [{ name: 'l', image: 'busybox:1' }] } } } },
+    body: {
+      metadata: { name: 'logger' },
+      spec: {
+        selector: { matchLabels: { app: 'logger' } },
+        template: { metadata: { labels: { app: 'logger' } }, spec: { containers: [{ name: 'l', image: 'busybox:1' }] } },
+      },
+    },
   });
   const ds = await waitFor('scheduled', async () => {
     const ds = await apps.readNamespacedDaemonSet({ name: 'logger', namespace: 'default' });
     return ds.status?.numberReady === 1 ? ds : undefined;
   });
   t.equal(ds.status?.desiredNumberScheduled, 1);
-  await core.createNode({ body: { metadata: { name: 'sim-worker9', labels: { 'kubernetes.io/os': 'linux' } }, spec: { podCIDR: '127.244.9.0/24' }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '127.18.0.11' }] } } });
+  await core.createNode({
+    body: {
+      metadata: { name: 'sim-worker9', labels: { 'kubernetes.io/os': 'linux' } },
+      spec: { podCIDR: '127.244.9.0/24' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '127.18.0.11' }] },
+    },
+  });
   const pods = await waitFor('second pod', async () => {
     const list = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=logger' })).items;
     return list.length === 2 && list.every((p) => p.status?.phase === 'Running') ? list : undefined;

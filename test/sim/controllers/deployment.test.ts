@@ -52,14 +52,20 @@ t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and ro
   t.equal(rolled.metadata?.annotations?.['deployment.kubernetes.io/revision'], '2');
   const sets = (await apps.listNamespacedReplicaSet({ namespace: 'default' })).items;
   t.same(sets.map((s) => s.spec?.replicas).sort(), [0, 3], 'the old ReplicaSet is kept, scaled to 0');
-  const images = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image);
+  const images = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .map((p) => p.spec?.containers[0]?.image);
   t.same(images, ['nginx:1.28', 'nginx:1.28', 'nginx:1.28']);
   const events = (await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.kind=Deployment' })).items.map((e) => e.message);
   t.ok(events.some((m) => /^Scaled down replica set web-\w+ to 0/.test(m ?? '')));
 
   // Back to the first template, its fields in another order: the first ReplicaSet comes back as revision 3.
   await apps.patchNamespacedDeployment(
-    { name: 'web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ image: 'nginx:1.27', name: 'web' }] }, metadata: { labels: { app: 'web' } } } } } },
+    {
+      name: 'web',
+      namespace: 'default',
+      body: { spec: { template: { spec: { containers: [{ image: 'nginx:1.27', name: 'web' }] }, metadata: { labels: { app: 'web' } } } } },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
   const back = await waitFor('rolled back', async () => {
@@ -70,7 +76,10 @@ t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and ro
   t.equal(back.length, 2, 'no third ReplicaSet');
   t.equal(back.find((x) => x.metadata?.name === rs!.metadata!.name)?.metadata?.annotations?.['deployment.kubernetes.io/revision'], '3');
 
-  await apps.patchNamespacedDeploymentScale({ name: 'web', namespace: 'default', body: { spec: { replicas: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await apps.patchNamespacedDeploymentScale(
+    { name: 'web', namespace: 'default', body: { spec: { replicas: 1 } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   await waitFor('scaled', async () => (await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' })).status?.replicas === 1);
   const scale = await apps.readNamespacedDeploymentScale({ name: 'web', namespace: 'default' });
   t.match(scale, { spec: { replicas: 1 }, status: { replicas: 1, selector: 'app=web' } });
@@ -86,10 +95,16 @@ t.test('an image that cannot be pulled leaves the Deployment unavailable with ev
   );
   t.equal(pod.status?.phase, 'Pending');
   const d = await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' });
-  t.match(d.status?.conditions?.find((x) => x.type === 'Available'), { status: 'False', reason: 'MinimumReplicasUnavailable' });
+  t.match(
+    d.status?.conditions?.find((x) => x.type === 'Available'),
+    { status: 'False', reason: 'MinimumReplicasUnavailable' },
+  );
   const events = await waitFor('events', async () => {
     const list = (await core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${pod.metadata!.name}` })).items;
     return list.some((e) => e.reason === 'Failed') ? list : undefined;
   });
-  t.match(events.find((e) => e.reason === 'Failed' && e.message?.startsWith('Failed to pull')), { type: 'Warning', message: /^Failed to pull image "bad\.example\/nope:1"/, involvedObject: { kind: 'Pod', fieldPath: 'spec.containers{web}' } });
+  t.match(
+    events.find((e) => e.reason === 'Failed' && e.message?.startsWith('Failed to pull')),
+    { type: 'Warning', message: /^Failed to pull image "bad\.example\/nope:1"/, involvedObject: { kind: 'Pod', fieldPath: 'spec.containers{web}' } },
+  );
 });

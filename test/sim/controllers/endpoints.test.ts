@@ -7,10 +7,22 @@ t.test('a Service lists the ready pods it selects, resolving named ports', async
   const c = await testCluster(t);
   const core = c.kubeConfig.makeApiClient(CoreV1Api);
   for (const name of ['a', 'b']) {
-    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name, labels: { app: 'api' } }, spec: { containers: [{ name: 'c', image: 'nginx:1', ports: [{ name: 'http', containerPort: 8080 }] }] } } });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name, labels: { app: 'api' } },
+        spec: { containers: [{ name: 'c', image: 'nginx:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    });
   }
-  await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'other', labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } } });
-  await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] } } });
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: { metadata: { name: 'other', labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } },
+  });
+  await core.createNamespacedService({
+    namespace: 'default',
+    body: { metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] } },
+  });
   const ep = await waitFor('endpoints', async () => {
     const ep = await core.readNamespacedEndpoints({ name: 'api', namespace: 'default' }).catch(() => undefined);
     return ep?.subsets?.[0]?.addresses?.length === 2 ? ep : undefined;
@@ -20,7 +32,10 @@ t.test('a Service lists the ready pods it selects, resolving named ports', async
   t.same(ep.subsets?.[0]?.ports, [{ name: 'web', port: 8080, protocol: 'TCP' }]);
   t.match(ep.subsets?.[0]?.addresses?.[0]?.targetRef, { kind: 'Pod', namespace: 'default' });
   await core.deleteNamespacedPod({ name: 'a', namespace: 'default', gracePeriodSeconds: 0 });
-  await waitFor('one address left', async () => (await core.readNamespacedEndpoints({ name: 'api', namespace: 'default' })).subsets?.[0]?.addresses?.length === 1);
+  await waitFor(
+    'one address left',
+    async () => (await core.readNamespacedEndpoints({ name: 'api', namespace: 'default' })).subsets?.[0]?.addresses?.length === 1,
+  );
 
   const dns = await waitFor('kube-dns endpoints', async () => {
     const ep = await core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' });

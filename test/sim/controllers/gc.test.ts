@@ -3,7 +3,14 @@ import t from 'tap';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { raw, testCluster, waitFor } from '../helpers.ts';
 
-const web = { metadata: { name: 'web' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1' }] } } } };
+const web = {
+  metadata: { name: 'web' },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1' }] } },
+  },
+};
 
 t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps them', async (t) => {
   const c = await testCluster(t);
@@ -21,7 +28,10 @@ t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps 
   const fg = await raw(c, 'DELETE', '/apis/apps/v1/namespaces/default/deployments/web', { body: { propagationPolicy: 'Foreground' } });
   t.ok(fg.json.metadata.deletionTimestamp, 'foreground: the owner waits with a deletionTimestamp');
   t.ok(fg.json.metadata.finalizers.includes('foregroundDeletion'));
-  await waitFor('owner gone after dependents', async () => (await raw(c, 'GET', '/apis/apps/v1/namespaces/default/deployments/web')).status === 404 && (await pods()).length === 0);
+  await waitFor(
+    'owner gone after dependents',
+    async () => (await raw(c, 'GET', '/apis/apps/v1/namespaces/default/deployments/web')).status === 404 && (await pods()).length === 0,
+  );
 
   await apps.createNamespacedDeployment({ namespace: 'default', body: web });
   await waitFor('pods a third time', async () => (await pods()).length === 2);
@@ -45,7 +55,11 @@ t.test('deleting a namespace marks it Terminating, removes its contents, then th
   const deleting = await raw(c, 'DELETE', '/api/v1/namespaces/demo');
   t.equal(deleting.json.status.phase, 'Terminating');
   const refused = await raw(c, 'POST', '/api/v1/namespaces/demo/configmaps', { body: { metadata: { name: 'late' } } });
-  t.match(refused.json, { code: 403, reason: 'Forbidden', message: 'configmaps "late" is forbidden: unable to create new content in namespace demo because it is being terminated' });
+  t.match(refused.json, {
+    code: 403,
+    reason: 'Forbidden',
+    message: 'configmaps "late" is forbidden: unable to create new content in namespace demo because it is being terminated',
+  });
   await waitFor('namespace gone', async () => (await raw(c, 'GET', '/api/v1/namespaces/demo')).status === 404);
   t.equal((await core.listPodForAllNamespaces({ fieldSelector: 'metadata.namespace=demo' })).items.length, 0);
   t.equal((await raw(c, 'GET', '/api/v1/namespaces/demo/configmaps')).json.items.length, 0);

@@ -7,7 +7,12 @@ const job = (name: string, env: Record<string, string>, backoffLimit = 0): V1Job
   metadata: { name },
   spec: {
     backoffLimit,
-    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'node:20-alpine', env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }] } },
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'main', image: 'node:20-alpine', env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }],
+      },
+    },
   },
 });
 
@@ -23,15 +28,27 @@ t.test('a Job that succeeds is Complete, counts its pod and keeps it with its lo
   t.equal(done.status?.succeeded, 1);
   t.notOk(done.status?.active);
   t.ok(done.status?.startTime && done.status.completionTime);
-  t.same(done.status?.conditions?.map((x) => [x.type, x.reason]), [['SuccessCriteriaMet', 'CompletionsReached'], ['Complete', 'CompletionsReached']]);
+  t.same(
+    done.status?.conditions?.map((x) => [x.type, x.reason]),
+    [
+      ['SuccessCriteriaMet', 'CompletionsReached'],
+      ['Complete', 'CompletionsReached'],
+    ],
+  );
   const [pod] = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=ok' })).items;
   t.equal(pod?.status?.phase, 'Succeeded');
   t.match(pod?.status?.containerStatuses?.[0]?.state?.terminated, { exitCode: 0, reason: 'Completed' });
-  t.match(pod?.status?.conditions?.find((x) => x.type === 'Ready'), { status: 'False', reason: 'PodCompleted' });
+  t.match(
+    pod?.status?.conditions?.find((x) => x.type === 'Ready'),
+    { status: 'False', reason: 'PodCompleted' },
+  );
   const log = await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod!.metadata!.name}/log`);
   t.equal(log.text, `first\nsecond\npod ip ${pod!.status!.podIP}\n`);
   t.equal((await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod!.metadata!.name}/log?tailLines=1`)).text, `pod ip ${pod!.status!.podIP}\n`);
-  t.match((await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod!.metadata!.name}/log?container=other`)).json, { code: 400, message: `container other is not valid for pod ${pod!.metadata!.name}` });
+  t.match((await raw(c, 'GET', `/api/v1/namespaces/default/pods/${pod!.metadata!.name}/log?container=other`)).json, {
+    code: 400,
+    message: `container other is not valid for pod ${pod!.metadata!.name}`,
+  });
 });
 
 t.test('a Job whose pod fails beyond backoffLimit is Failed with BackoffLimitExceeded', async (t) => {
@@ -43,22 +60,34 @@ t.test('a Job whose pod fails beyond backoffLimit is Failed with BackoffLimitExc
     return j.status?.conditions?.some((x) => x.type === 'Failed') ? j : undefined;
   });
   t.equal(failed.status?.failed, 1);
-  t.match(failed.status?.conditions?.find((x) => x.type === 'Failed'), { status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+  t.match(
+    failed.status?.conditions?.find((x) => x.type === 'Failed'),
+    { status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+  );
   t.ok(failed.status?.conditions?.some((x) => x.type === 'FailureTarget'));
 });
 
 t.test('a Job template must say Never or OnFailure', async (t) => {
   const c = await testCluster(t);
-  const r = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { metadata: { name: 'x' }, spec: { template: { spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'i' }] } } } } });
-  t.match(r.json, { code: 422, message: 'Job.batch "x" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"' });
+  const r = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', {
+    body: { metadata: { name: 'x' }, spec: { template: { spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'i' }] } } } },
+  });
+  t.match(r.json, {
+    code: 422,
+    message: 'Job.batch "x" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
+  });
 });
 
 t.test('a Job with a parallelism of a billion creates pods at the controller pace, and the API keeps answering', async (t) => {
   const c = await testCluster(t);
-  const negative = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { ...job('neg', {}), spec: { ...job('neg', {}).spec, parallelism: -1 } } });
+  const negative = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', {
+    body: { ...job('neg', {}), spec: { ...job('neg', {}).spec, parallelism: -1 } },
+  });
   t.equal(negative.status, 422);
   t.match(negative.json.message, 'spec.parallelism: Invalid value: -1: must be greater than or equal to 0');
-  const typed = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', { body: { ...job('typed', {}), spec: { ...job('typed', {}).spec, completions: 'many' } } });
+  const typed = await raw(c, 'POST', '/apis/batch/v1/namespaces/default/jobs', {
+    body: { ...job('typed', {}), spec: { ...job('typed', {}).spec, completions: 'many' } },
+  });
   t.equal(typed.status, 400);
   t.match(typed.json.message, 'json: cannot unmarshal string into Go struct field JobSpec.spec.completions of type int32');
 

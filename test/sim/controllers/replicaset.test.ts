@@ -59,7 +59,9 @@ t.test('replicas: 1000000000 keeps the API answering, memory flat, and SIGINT wo
 
   const kubectl = async (...args: string[]) => {
     const started = Date.now();
-    const { stdout } = await exec('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout=8s', ...args], { timeout: 10_000 });
+    const { stdout } = await exec('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout=8s', ...args], {
+      timeout: 10_000,
+    });
     return { stdout, ms: Date.now() - started };
   };
   const floodPods = async () => (await kubectl('get', 'pods', '-l', 'app=flood', '-o', 'name')).stdout.split('\n').filter(Boolean).length;
@@ -87,7 +89,9 @@ t.test('replicas: 1000000000 keeps the API answering, memory flat, and SIGINT wo
   t.ok(peak - baseline < 150, `RSS stays flat (${baseline.toFixed(0)} → ${peak.toFixed(0)} MiB)`);
 
   // The worker takes 110 pods, its own two included; the control plane is tainted.
-  const running = (await kubectl('get', 'pods', '-l', 'app=flood', '--field-selector', 'spec.nodeName=sim-worker', '-o', 'name')).stdout.split('\n').filter(Boolean).length;
+  const running = (await kubectl('get', 'pods', '-l', 'app=flood', '--field-selector', 'spec.nodeName=sim-worker', '-o', 'name')).stdout
+    .split('\n')
+    .filter(Boolean).length;
   t.ok(running <= 108, `no more pods on the worker than its capacity allows (${running})`);
   const events = (await kubectl('get', 'events', '--field-selector', 'reason=FailedScheduling', '-o', 'jsonpath={.items[*].message}')).stdout;
   t.match(events, '0/2 nodes are available: 1 Too many pods, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }.');

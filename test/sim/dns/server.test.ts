@@ -59,9 +59,15 @@ t.test('TCP framing answers several queries on one connection', async (t) => {
   socket.destroy();
   const [a, b] = replies.map(decodeMessage);
   t.equal(a!.id, 1);
-  t.same(a!.answers.map((x) => x.data), ['127.96.0.10']);
+  t.same(
+    a!.answers.map((x) => x.data),
+    ['127.96.0.10'],
+  );
   t.equal(b!.id, 2);
-  t.same(b!.answers.map((x) => [x.name, x.ttl, x.data]), [['llm-service.genai-network-demo.svc.cluster.local.', 30, '127.96.0.42']]);
+  t.same(
+    b!.answers.map((x) => [x.name, x.ttl, x.data]),
+    [['llm-service.genai-network-demo.svc.cluster.local.', 30, '127.96.0.42']],
+  );
 });
 
 t.test('a malformed packet gets FORMERR with its id, and the server keeps serving', async (t) => {

@@ -21,7 +21,10 @@ t.test('URLs: the query string and fragment go, the password is replaced, the re
   t.equal(redactUrl('http://bob:s3cret@h/p?a=1', query), `http://bob:${REDACTED}@h/p`);
   t.equal(redactUrl('http://bob@h/p', query), 'http://bob@h/p', 'a user without a password keeps it');
   t.equal(redactUrl('http://bob:s3cret@h/p?a=1', redact({ 'hubble-redact-enabled': 'true' })), `http://bob:${REDACTED}@h/p?a=1`, 'userinfo is on by default');
-  t.equal(redactUrl('http://bob:s3cret@h/p?a=1', redact({ 'hubble-redact-enabled': 'true', 'hubble-redact-http-userinfo': 'false' })), 'http://bob:s3cret@h/p?a=1');
+  t.equal(
+    redactUrl('http://bob:s3cret@h/p?a=1', redact({ 'hubble-redact-enabled': 'true', 'hubble-redact-http-userinfo': 'false' })),
+    'http://bob:s3cret@h/p?a=1',
+  );
   t.equal(redactUrl(url, redact({ 'hubble-redact-http-urlquery': 'true' })), url, 'nothing without hubble-redact-enabled');
 });
 
@@ -46,7 +49,10 @@ t.test('flows: the summary loses what the URL lost; Kafka API keys; flows withou
   t.same(out.l7?.http, { method: 'GET', url: 'http://a/b', protocol: 'HTTP/1.1', headers: [{ key: 'Traceparent', value: REDACTED }] });
   t.equal(out.Summary, 'HTTP/1.1 GET http://a/b');
   t.equal(flow.l7?.http?.url, 'http://a/b?token=t0k', 'the original is not changed');
-  const kafka = redactFlow({ l7: { kafka: { api_key: 'secret', topic: 't' } } }, redact({ 'hubble-redact-enabled': 'true', 'hubble-redact-kafka-apikey': 'true' }));
+  const kafka = redactFlow(
+    { l7: { kafka: { api_key: 'secret', topic: 't' } } },
+    redact({ 'hubble-redact-enabled': 'true', 'hubble-redact-kafka-apikey': 'true' }),
+  );
   t.same(kafka.l7?.kafka, { api_key: REDACTED, topic: 't' });
   const l4: Flow = { Type: 'L3_L4' };
   t.equal(redactFlow(l4, query), l4);
@@ -83,7 +89,10 @@ t.test('an agent with URL-query redaction on stores and serves no query string',
   t.equal(l7.length, 2);
   const text = JSON.stringify(got);
   t.notMatch(text, /api_key|password|sk-live|hunter2/, 'no secret reached the ring');
-  t.same(l7.map((r) => r.flow!.l7!.http!.url), ['http://llm-service.genai:8080/v1/generate', 'http://llm-service.genai:8080/v1/generate']);
+  t.same(
+    l7.map((r) => r.flow!.l7!.http!.url),
+    ['http://llm-service.genai:8080/v1/generate', 'http://llm-service.genai:8080/v1/generate'],
+  );
   t.match(l7[1]!.flow!.Summary, /^HTTP\/1\.1 200 \d+ms \(POST http:\/\/llm-service\.genai:8080\/v1\/generate\)$/);
 });
 

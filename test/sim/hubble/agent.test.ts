@@ -47,7 +47,10 @@ t.test('an agent serves the flows recorded on its node, and only those', async (
   t.equal(status.max_flows, '4095');
   t.equal(status.seen_flows, '5');
   t.equal(status.version, '1.16.5');
-  t.same((await client.getNodes()).map((n) => n.name), ['kind-sim/sim-worker']);
+  t.same(
+    (await client.getNodes()).map((n) => n.name),
+    ['kind-sim/sim-worker'],
+  );
   t.same(hub.stats(), { flows: { emitted: 5, byNode: { 'sim-worker': 5 }, unobserved: 3 } }, 'flows of a node without Hubble are not recorded');
 });
 
@@ -57,13 +60,16 @@ t.test('a plain grpc-js client built from the .proto files reads flows, status a
   synFlows(hub, 'sim-worker', 3);
   const fwd = await forwardTo(t, pod, 4244);
 
-  const def = protoLoader.loadSync(['observer/observer.proto', 'peer/peer.proto'].map((f) => f.split('/')[1]!), {
-    includeDirs: [protoDir],
-    keepCase: true,
-    enums: String,
-    longs: String,
-    defaults: false,
-  });
+  const def = protoLoader.loadSync(
+    ['observer/observer.proto', 'peer/peer.proto'].map((f) => f.split('/')[1]!),
+    {
+      includeDirs: [protoDir],
+      keepCase: true,
+      enums: String,
+      longs: String,
+      defaults: false,
+    },
+  );
   const pkg = grpc.loadPackageDefinition(def) as any;
   const observer = new pkg.observer.Observer(fwd.address, grpc.credentials.createInsecure());
   const peer = new pkg.peer.Peer(fwd.address, grpc.credentials.createInsecure());
@@ -79,7 +85,10 @@ t.test('a plain grpc-js client built from the .proto files reads flows, status a
     call.on('end', () => resolve(out));
     call.on('error', reject);
   });
-  t.same(flows.map((r) => r.flow.l4.TCP.source_port), [40001, 40002]);
+  t.same(
+    flows.map((r) => r.flow.l4.TCP.source_port),
+    [40001, 40002],
+  );
   t.equal(flows[0].flow.verdict, 'FORWARDED');
   t.equal(flows[0].flow.source.namespace, 'demo');
   t.equal(flows[0].node_name, 'kind-sim/sim-worker');
@@ -122,7 +131,12 @@ t.test('a listen address on 127.0.0.1 is reachable from inside the agent pod onl
 
 t.test('a follower the ring laps gets lost_events and then the newest flows', async (t) => {
   const hub = new SimHubble({ clusterName });
-  const { pod } = await agentOn(t, hub, 'sim-worker', hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-event-buffer-capacity': '15' }));
+  const { pod } = await agentOn(
+    t,
+    hub,
+    'sim-worker',
+    hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-event-buffer-capacity': '15' }),
+  );
   const fwd = await forwardTo(t, pod, 4244);
   const client = await connectObserver(fwd.address);
   t.teardown(() => client.close());

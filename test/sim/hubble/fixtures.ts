@@ -29,7 +29,16 @@ let uid = 0;
 /** A Cilium agent pod: host network, so its IP is its node's. */
 export function agentPod(dp: Datapath, node: string): PodNetwork {
   const ip = nodeIP(node);
-  return dp.attachPod({ ip, hostIP: ip, namespace: 'kube-system', name: `cilium-${node}`, uid: `agent-${++uid}`, nodeName: node, labels: { 'k8s-app': 'cilium' }, hostNetwork: true });
+  return dp.attachPod({
+    ip,
+    hostIP: ip,
+    namespace: 'kube-system',
+    name: `cilium-${node}`,
+    uid: `agent-${++uid}`,
+    nodeName: node,
+    labels: { 'k8s-app': 'cilium' },
+    hostNetwork: true,
+  });
 }
 
 /** An ordinary pod with its own IP on the node. */
@@ -50,7 +59,11 @@ const ids = new IdentityAllocator();
 /** A demo-namespace pod as the flow model sees it (identity from its labels). */
 export function demoEndpoint(name: string, app: string, node: string, ip: string): SimEndpoint {
   const labels = podEndpointLabels({ namespace: 'demo', labels: { app }, clusterName });
-  return { ip, node, endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] } };
+  return {
+    ip,
+    node,
+    endpoint: { identity: ids.identityFor(labels), namespace: 'demo', labels, pod_name: name, workloads: [{ name: app, kind: 'Deployment' }] },
+  };
 }
 
 /**
@@ -93,7 +106,15 @@ export function containerContext(
 ): ContainerContext {
   const { info } = pod;
   return {
-    pod: { namespace: info.namespace, name: info.name, uid: info.uid, nodeName: info.nodeName, podIP: info.ip, labels: info.labels, pod: { spec: { containers: [container] } } },
+    pod: {
+      namespace: info.namespace,
+      name: info.name,
+      uid: info.uid,
+      nodeName: info.nodeName,
+      podIP: info.ip,
+      labels: info.labels,
+      pod: { spec: { containers: [container] } },
+    },
     container,
     env: opts.env ?? {},
     net: pod,
@@ -119,8 +140,18 @@ export async function clusterDns(t: Test, dp: Datapath): Promise<void> {
 export function services(dp: Datapath, entries: { peerBackends?: string[]; extra?: ServiceEntry[] }): void {
   const dnsBackend = dp.endpoints().find((e) => e.labels['k8s-app'] === 'kube-dns');
   dp.setServices([
-    { namespace: 'kube-system', name: 'kube-dns', clusterIP: kubeDnsIP, ports: [{ name: 'dns', protocol: 'UDP', port: 53, backends: dnsBackend ? [{ ip: dnsBackend.ip, port: 53 }] : [] }] },
-    { namespace: 'kube-system', name: 'hubble-peer', clusterIP: hubblePeerIP, ports: [{ name: 'peer-service', protocol: 'TCP', port: 443, backends: (entries.peerBackends ?? []).map((ip) => ({ ip, port: 4244 })) }] },
+    {
+      namespace: 'kube-system',
+      name: 'kube-dns',
+      clusterIP: kubeDnsIP,
+      ports: [{ name: 'dns', protocol: 'UDP', port: 53, backends: dnsBackend ? [{ ip: dnsBackend.ip, port: 53 }] : [] }],
+    },
+    {
+      namespace: 'kube-system',
+      name: 'hubble-peer',
+      clusterIP: hubblePeerIP,
+      ports: [{ name: 'peer-service', protocol: 'TCP', port: 443, backends: (entries.peerBackends ?? []).map((ip) => ({ ip, port: 4244 })) }],
+    },
     ...(entries.extra ?? []),
   ]);
 }

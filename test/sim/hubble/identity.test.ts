@@ -43,7 +43,13 @@ t.test("Cilium's default label filter: which keys make up an identity", async (t
 });
 
 t.test("a Job's pods: the controller's uid is left out of the labels, the Job's name stays", async (t) => {
-  const job = (uid: string) => ({ app: 'fetcher', 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': 'fetch', 'controller-uid': uid, 'job-name': 'fetch' });
+  const job = (uid: string) => ({
+    app: 'fetcher',
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': 'fetch',
+    'controller-uid': uid,
+    'job-name': 'fetch',
+  });
   const labels = podEndpointLabels({ namespace: 'shop', labels: job('6a1f0c2e-0001'), serviceAccount: 'fetcher', clusterName: 'kind-sim' });
   t.same(labels, [
     'k8s:app=fetcher',

@@ -50,7 +50,10 @@ t.test('the agent reads enable-hubble when its pod starts, and only then', async
   const log: string[] = [];
   const second = await start(containerContext(pod, agentContainer, { root, log }));
   t.teardown(() => second.stop());
-  t.ok(log.some((l) => l.includes('Starting Hubble server')), 'the restarted agent logs that Hubble starts');
+  t.ok(
+    log.some((l) => l.includes('Starting Hubble server')),
+    'the restarted agent logs that Hubble starts',
+  );
   synFlows(hub, 'sim-worker', 2, 7);
   const fwd = await forwardTo(t, pod, 4244);
   const client = await connectObserver(fwd.address);
@@ -66,7 +69,12 @@ t.test('without --config-dir the agent takes cilium-config from its namespace, a
   const hub = new SimHubble({ clusterName });
   const pod = agentPod(dp, 'sim-worker2');
   const ciliumConfig: Record<string, string> = { 'enable-hubble': 'false', 'hubble-listen-address': ':4244' };
-  const ctx = () => containerContext(pod, { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'] }, { configMaps: { 'kube-system/cilium-config': ciliumConfig } });
+  const ctx = () =>
+    containerContext(
+      pod,
+      { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'] },
+      { configMaps: { 'kube-system/cilium-config': ciliumConfig } },
+    );
   const first = await ciliumAgentImage(hub)(ctx());
   ciliumConfig['enable-hubble'] = 'true';
   t.equal(hub.serving('sim-worker2'), false, 'the change waits for a restart');
@@ -119,14 +127,32 @@ t.test('Relay refuses a peer service it cannot dial and warns about flags it doe
   const pod = podOn(dp, 'sim-worker', 'hubble-relay-6c8d9f7b5-h4j7k', 30, { 'k8s-app': 'hubble-relay' });
   const log: string[] = [];
   const bad = await hubbleRelayImage()(
-    containerContext(pod, { name: 'hubble-relay', image: 'quay.io/cilium/hubble-relay:v1.16.5', command: ['hubble-relay'], args: ['serve', '--peer-service=unix:///var/run/cilium/hubble.sock'] }, { log }),
+    containerContext(
+      pod,
+      {
+        name: 'hubble-relay',
+        image: 'quay.io/cilium/hubble-relay:v1.16.5',
+        command: ['hubble-relay'],
+        args: ['serve', '--peer-service=unix:///var/run/cilium/hubble.sock'],
+      },
+      { log },
+    ),
   );
   t.equal(await bad.exited, 1);
   t.match(log.join('\n'), /peer-service "unix:\/\/\/var\/run\/cilium\/hubble.sock"/);
 
   const warned: string[] = [];
   const relay = await hubbleRelayImage()(
-    containerContext(pod, { name: 'hubble-relay', image: 'quay.io/cilium/hubble-relay:v1.16.5', command: ['hubble-relay'], args: ['serve', '--local-server-address=0.0.0.0:4245', `--peer-service=${hubblePeerIP}:443`, '--frobnicate=1'] }, { log: warned }),
+    containerContext(
+      pod,
+      {
+        name: 'hubble-relay',
+        image: 'quay.io/cilium/hubble-relay:v1.16.5',
+        command: ['hubble-relay'],
+        args: ['serve', '--local-server-address=0.0.0.0:4245', `--peer-service=${hubblePeerIP}:443`, '--frobnicate=1'],
+      },
+      { log: warned },
+    ),
   );
   t.teardown(() => relay.stop());
   t.equal(relay.exited, undefined, 'it keeps running');

@@ -18,7 +18,13 @@ const labMetrics =
   'policy:sourceContext=workload-name|reserved-identity;destinationContext=workload-name|reserved-identity flows-to-world';
 
 function config(metrics = labMetrics, extra: Record<string, string> = {}) {
-  return hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244', 'hubble-metrics-server': ':9965', 'hubble-metrics': metrics, ...extra });
+  return hubbleAgentConfig({
+    'enable-hubble': 'true',
+    'hubble-listen-address': ':4244',
+    'hubble-metrics-server': ':9965',
+    'hubble-metrics': metrics,
+    ...extra,
+  });
 }
 
 async function cluster(t: Test, cfg = config()) {
@@ -45,17 +51,36 @@ function traffic(hub: SimHubble, n: number): void {
   const server = demoEndpoint('llm-service-6f8b9c7d5-fghij', 'llm-service', 'sim-worker2', '127.244.2.11');
   for (let i = 0; i < n; i++) {
     const conn = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 41000 + i, serverPort: 8080 }, hub.sink, { clusterName });
-    conn.packet('client', { SYN: true }, { egress: { side: 'egress', verdict: 'FORWARDED', matchType: 2 }, ingress: { side: 'ingress', verdict: 'REDIRECTED', matchType: 2 } });
+    conn.packet(
+      'client',
+      { SYN: true },
+      { egress: { side: 'egress', verdict: 'FORWARDED', matchType: 2 }, ingress: { side: 'ingress', verdict: 'REDIRECTED', matchType: 2 } },
+    );
     conn.packet('server', { SYN: true, ACK: true });
     conn.httpRequest('ingress', { method: 'POST', url: 'http://llm-service:8080/v1/generate' });
-    conn.httpResponse('ingress', { code: i % 4 === 0 ? 503 : 200, method: 'POST', url: 'http://llm-service:8080/v1/generate', latencyNs: BigInt(20_000_000 + i * 1_000_000) });
+    conn.httpResponse('ingress', {
+      code: i % 4 === 0 ? 503 : 200,
+      method: 'POST',
+      url: 'http://llm-service:8080/v1/generate',
+      latencyNs: BigInt(20_000_000 + i * 1_000_000),
+    });
     conn.packet('client', { FIN: true, ACK: true });
   }
   const denied = new ConnectionFlows({ client: server, server: client, protocol: 'TCP', clientPort: 42000, serverPort: 8080 }, hub.sink, { clusterName });
   denied.drop('ingress', 'POLICY_DENIED', { SYN: true });
-  const dns = new ConnectionFlows({ client, server: { ...server, ip: '127.96.0.10' }, protocol: 'UDP', clientPort: 43000, serverPort: 53 }, hub.sink, { clusterName });
+  const dns = new ConnectionFlows({ client, server: { ...server, ip: '127.96.0.10' }, protocol: 'UDP', clientPort: 43000, serverPort: 53 }, hub.sink, {
+    clusterName,
+  });
   dns.dnsRequest('llm-service.demo.svc.cluster.local.', ['A']);
-  dns.dnsResponse({ query: 'llm-service.demo.svc.cluster.local.', qtypes: ['A'], ips: ['127.96.1.5'], ttl: 30, rcode: 0, rrtypes: ['A'], latencyNs: 1_000_000n });
+  dns.dnsResponse({
+    query: 'llm-service.demo.svc.cluster.local.',
+    qtypes: ['A'],
+    ips: ['127.96.1.5'],
+    ttl: 30,
+    rcode: 0,
+    rrtypes: ['A'],
+    latencyNs: 1_000_000n,
+  });
 }
 
 t.test('hubble_flows_processed_total summed over the agents equals the flows the cluster emitted', async (t) => {
@@ -82,20 +107,39 @@ t.test('names, labels and values are Hubble’s', async (t) => {
   const worker2 = parseExposition((await scrape(t, pods[2]!)).text); // the server's node
   const both = (name: string, m: Record<string, string> = {}) => sumSamples(worker, name, m) + sumSamples(worker2, name, m);
 
-  t.equal(both('hubble_flows_processed_total', { type: 'Trace', subtype: 'to-endpoint', protocol: 'TCP', verdict: 'FORWARDED' }), 24, 'SYN, SYN-ACK and FIN-ACK arrive at an endpoint per connection');
+  t.equal(
+    both('hubble_flows_processed_total', { type: 'Trace', subtype: 'to-endpoint', protocol: 'TCP', verdict: 'FORWARDED' }),
+    24,
+    'SYN, SYN-ACK and FIN-ACK arrive at an endpoint per connection',
+  );
   t.equal(both('hubble_flows_processed_total', { type: 'Trace', subtype: 'to-overlay', source: 'agent-coordinator', destination: 'llm-service' }), 16);
   t.equal(both('hubble_flows_processed_total', { type: 'L7', subtype: 'HTTP', protocol: 'HTTP' }), 16);
   t.equal(both('hubble_flows_processed_total', { type: 'PolicyVerdict', verdict: 'REDIRECTED' }), 8);
   t.equal(both('hubble_drop_total', { reason: 'POLICY_DENIED', protocol: 'TCP', source: 'llm-service', destination: 'agent-coordinator' }), 1);
   t.equal(both('hubble_tcp_flags_total', { flag: 'SYN', family: 'IPv4' }), 32, 'both policy verdicts and both traces of each SYN carry the flag');
   t.equal(both('hubble_tcp_flags_total', { flag: 'SYN-ACK', family: 'IPv4' }), 16);
-  t.equal(both('hubble_port_distribution_total', { protocol: 'TCP', port: '8080' }), 56, 'request-direction flows only: 2 verdicts, 2 SYN and 2 FIN traces, 1 HTTP request per connection');
+  t.equal(
+    both('hubble_port_distribution_total', { protocol: 'TCP', port: '8080' }),
+    56,
+    'request-direction flows only: 2 verdicts, 2 SYN and 2 FIN traces, 1 HTTP request per connection',
+  );
   t.equal(both('hubble_port_distribution_total', { protocol: 'TCP', port: '41000' }), 0, 'never a reply’s ephemeral port');
   t.equal(both('hubble_policy_verdicts_total', { direction: 'ingress', match: 'l3-l4', action: 'redirected' }), 8);
   t.equal(both('hubble_policy_verdicts_total', { direction: 'egress', match: 'l3-l4', action: 'forwarded' }), 8);
   t.equal(both('hubble_policy_verdicts_total', { direction: 'ingress', match: 'l7/http', action: 'forwarded' }), 16);
 
-  const http = { source: 'agent-coordinator', destination: 'llm-service', source_workload: 'agent-coordinator', destination_workload: 'llm-service', source_namespace: 'demo', destination_namespace: 'demo', traffic_direction: 'ingress', method: 'POST', protocol: 'HTTP/1.1', reporter: 'server' };
+  const http = {
+    source: 'agent-coordinator',
+    destination: 'llm-service',
+    source_workload: 'agent-coordinator',
+    destination_workload: 'llm-service',
+    source_namespace: 'demo',
+    destination_namespace: 'demo',
+    traffic_direction: 'ingress',
+    method: 'POST',
+    protocol: 'HTTP/1.1',
+    reporter: 'server',
+  };
   t.equal(both('hubble_http_requests_total', { ...http, status: '200' }), 6, 'httpV2 counts responses, client → server from the response flow');
   t.equal(both('hubble_http_requests_total', { ...http, status: '503' }), 2);
   const hist = { ...http } as Record<string, string>;
@@ -115,10 +159,14 @@ t.test('text format by default; OpenMetrics with exemplars when enabled and aske
   const { hub, pods } = await cluster(t, config(labMetrics, { 'enable-hubble-open-metrics': 'true' }));
   const client = demoEndpoint('a-1', 'a', 'sim-worker', '127.244.1.10');
   const server = demoEndpoint('b-1', 'b', 'sim-worker', '127.244.1.11');
-  const conn = new ConnectionFlows({ client, server, protocol: 'TCP', clientPort: 40000, serverPort: 80 }, (flow, node) => {
-    if (flow.l7) flow.trace_context = { parent: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' } };
-    hub.record(flow, node);
-  }, { clusterName });
+  const conn = new ConnectionFlows(
+    { client, server, protocol: 'TCP', clientPort: 40000, serverPort: 80 },
+    (flow, node) => {
+      if (flow.l7) flow.trace_context = { parent: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' } };
+      hub.record(flow, node);
+    },
+    { clusterName },
+  );
   conn.httpResponse('ingress', { code: 200, method: 'GET', url: '/', latencyNs: 3_000_000n });
 
   const text = await scrape(t, pods[1]!);
@@ -142,9 +190,15 @@ t.test('hubble-metrics as Cilium parses it: whitespace between metrics, options 
     { name: 'drop', options: {} },
     { name: 'httpV2', options: { exemplars: 'true', labelsContext: 'source_namespace,destination_namespace' } },
   ]);
-  t.throws(() => parseMetricList('dns,drop,tcp,flow,port-distribution,icmp,http'), new AgentConfigError("failed to setup hubble metrics: metric 'dns,drop,tcp,flow,port-distribution,icmp,http' does not exist"), 'the guide’s comma list is one unknown metric');
+  t.throws(
+    () => parseMetricList('dns,drop,tcp,flow,port-distribution,icmp,http'),
+    new AgentConfigError("failed to setup hubble metrics: metric 'dns,drop,tcp,flow,port-distribution,icmp,http' does not exist"),
+    'the guide’s comma list is one unknown metric',
+  );
   t.throws(() => parseMetricList('http httpV2'), { message: 'failed to setup hubble metrics: plugin http conflicts with plugin httpV2' });
-  t.throws(() => parseMetricList('flow:sourceContext=pod|deployment'), { message: "failed to setup hubble metrics: unable to initialize metric 'flow': unknown context 'deployment'" });
+  t.throws(() => parseMetricList('flow:sourceContext=pod|deployment'), {
+    message: "failed to setup hubble metrics: unable to initialize metric 'flow': unknown context 'deployment'",
+  });
   t.throws(() => parseMetricList('httpV2:labelsContext=source_namespace,source_service'), { message: /invalid labelsContext value: source_service/ });
   t.equal(config('flow', { 'hubble-metrics-server': '' }).metrics.port, undefined, 'no server address: no metrics, as Cilium');
   t.throws(() => config('flow', { 'hubble-metrics-server': '9965' }), { message: 'hubble-metrics-server "9965": expected [host]:port, e.g. ":9965"' });
@@ -158,6 +212,10 @@ t.test('context identifiers: first non-empty value wins; pod, workload, app, ip,
   const conn = new ConnectionFlows({ client, server: world, protocol: 'TCP', clientPort: 40000, serverPort: 443 }, hub.sink, { clusterName });
   conn.drop('egress', 'POLICY_DENY', { SYN: true });
   const s = parseExposition((await scrape(t, pods[1]!)).text);
-  t.equal(sumSamples(s, 'hubble_flows_processed_total', { type: 'Drop', source: 'demo/web-5c7f8d9b4-q8z2n', destination: '203.0.113.7' }), 1, 'no workload outside the cluster: the IP');
+  t.equal(
+    sumSamples(s, 'hubble_flows_processed_total', { type: 'Drop', source: 'demo/web-5c7f8d9b4-q8z2n', destination: '203.0.113.7' }),
+    1,
+    'no workload outside the cluster: the IP',
+  );
   t.equal(sumSamples(s, 'hubble_drop_total', { source: 'web', destination: 'reserved:world', reason: 'POLICY_DENY' }), 1);
 });

@@ -5,7 +5,15 @@ import { peerTarget } from '../../../lib/sim/hubble/peer-watch.ts';
 
 t.test('hubble-relay serve: flags over the config file over the defaults', async (t) => {
   const { config, warnings } = relayConfig(
-    ['serve', '--local-server-address=0.0.0.0:4245', '--peer-service', 'hubble-peer.kube-system.svc.cluster.local:443', '--sort-buffer-drain-timeout=250ms', '--redact-enabled=false', '--debug'],
+    [
+      'serve',
+      '--local-server-address=0.0.0.0:4245',
+      '--peer-service',
+      'hubble-peer.kube-system.svc.cluster.local:443',
+      '--sort-buffer-drain-timeout=250ms',
+      '--redact-enabled=false',
+      '--debug',
+    ],
     { 'retry-timeout': '2s', 'sort-buffer-len-max': 50, 'sort-buffer-drain-timeout': '9s' },
   );
   t.same(config, {
@@ -23,7 +31,10 @@ t.test('hubble-relay serve: flags over the config file over the defaults', async
 });
 
 t.test('hubble-relay serve: values it refuses', async (t) => {
-  t.throws(() => relayConfig(['--dial-timeout=soon']), new RelayConfigError('invalid argument "soon" for "--dial-timeout" flag: time: invalid duration "soon"'));
+  t.throws(
+    () => relayConfig(['--dial-timeout=soon']),
+    new RelayConfigError('invalid argument "soon" for "--dial-timeout" flag: time: invalid duration "soon"'),
+  );
   t.throws(() => relayConfig(['--local-server-address=0.0.0.0']), { message: /expected \[host\]:port/ });
   t.throws(() => relayConfig(['--peer-service']), { message: 'flag needs an argument: --peer-service' });
   t.throws(() => relayConfig(['--sort-buffer-len-max=0']), { message: /positive integer/ });

@@ -10,7 +10,19 @@ import { relayConfig } from '../../../lib/sim/hubble/relay-config.ts';
 import { startHubbleRelay } from '../../../lib/sim/hubble/relay.ts';
 import type { Datapath } from '../../../lib/sim/net/datapath.ts';
 import {
-  agentPod, clientPorts, clusterDns, clusterName, forwardTo, nextWithin, nodeIP, nodes, podOn, services, synFlows, testDatapath, until,
+  agentPod,
+  clientPorts,
+  clusterDns,
+  clusterName,
+  forwardTo,
+  nextWithin,
+  nodeIP,
+  nodes,
+  podOn,
+  services,
+  synFlows,
+  testDatapath,
+  until,
 } from './fixtures.ts';
 
 const relayArgs = [
@@ -38,7 +50,11 @@ async function cluster(t: Test): Promise<Cluster> {
   const agentPods = new Map(nodes.map((n) => [n, agentPod(dp, n)]));
   const startAgent = async (node: string) => {
     const agent = await startHubbleAgent({
-      hub, node, ip: nodeIP(node), net: agentPods.get(node as (typeof nodes)[number])!, version: '1.16.5',
+      hub,
+      node,
+      ip: nodeIP(node),
+      net: agentPods.get(node as (typeof nodes)[number])!,
+      version: '1.16.5',
       config: hubbleAgentConfig({ 'enable-hubble': 'true', 'hubble-listen-address': ':4244' }),
     });
     agents.set(node, agent);
@@ -84,10 +100,18 @@ t.test('Relay merges the agents in time order, counting --last per node', async 
   t.same(got[0]!.node_status, { state_change: 'NODE_CONNECTED', node_names: nodes.map(full) }, 'node_status first: every node connected');
   t.same(clientPorts(got), [5, 9, 10, 14, 15, 16], 'the last two of each node, merged oldest first');
   const flows = got.filter((r) => r.flow);
-  t.same(flows.map((r) => r.node_name), [cp, w1, w1, w2, w2, cp].map(full), 'each flow keeps the node that observed it');
+  t.same(
+    flows.map((r) => r.node_name),
+    [cp, w1, w1, w2, w2, cp].map(full),
+    'each flow keeps the node that observed it',
+  );
 
   const all = await collect(client, { first: true, number: 100 });
-  t.same(clientPorts(all), Array.from({ length: 16 }, (_, i) => i + 1), '--first 100: everything, in time order');
+  t.same(
+    clientPorts(all),
+    Array.from({ length: 16 }, (_, i) => i + 1),
+    '--first 100: everything, in time order',
+  );
 
   const status = await client.serverStatus();
   t.equal(status.num_connected_nodes, 3);
@@ -100,7 +124,11 @@ t.test('Relay merges the agents in time order, counting --last per node', async 
   const nodesSeen = await client.getNodes();
   t.same(
     nodesSeen.map((n) => [n.name, n.state, n.address, n.num_flows]),
-    [[full(cp), 'NODE_CONNECTED', `${nodeIP(cp)}:4244`, '6'], [full(w1), 'NODE_CONNECTED', `${nodeIP(w1)}:4244`, '5'], [full(w2), 'NODE_CONNECTED', `${nodeIP(w2)}:4244`, '5']],
+    [
+      [full(cp), 'NODE_CONNECTED', `${nodeIP(cp)}:4244`, '6'],
+      [full(w1), 'NODE_CONNECTED', `${nodeIP(w1)}:4244`, '5'],
+      [full(w2), 'NODE_CONNECTED', `${nodeIP(w2)}:4244`, '5'],
+    ],
   );
   t.same(await client.getNamespaces(), [{ namespace: 'demo' }]);
 });
@@ -135,11 +163,18 @@ t.test('a follow stream reports agents going away, coming back and leaving the c
   t.equal(status.num_unavailable_nodes, 1);
   t.same(status.unavailable_nodes, [full(w2)]);
   const fresh = await collect(client, { number: 1 });
-  t.same(fresh.slice(0, 2).map((r) => r.node_status), [
-    { state_change: 'NODE_CONNECTED', node_names: [full(cp), full(w1)] },
-    { state_change: 'NODE_UNAVAILABLE', node_names: [full(w2)] },
-  ], 'a new request hears which nodes are connected and which are not');
-  t.same((await client.getNodes()).map((n) => n.state), ['NODE_CONNECTED', 'NODE_CONNECTED', 'NODE_UNAVAILABLE']);
+  t.same(
+    fresh.slice(0, 2).map((r) => r.node_status),
+    [
+      { state_change: 'NODE_CONNECTED', node_names: [full(cp), full(w1)] },
+      { state_change: 'NODE_UNAVAILABLE', node_names: [full(w2)] },
+    ],
+    'a new request hears which nodes are connected and which are not',
+  );
+  t.same(
+    (await client.getNodes()).map((n) => n.state),
+    ['NODE_CONNECTED', 'NODE_CONNECTED', 'NODE_UNAVAILABLE'],
+  );
 
   await startAgent(w2);
   t.same(await nextStatus(), { state_change: 'NODE_CONNECTED', node_names: [full(w2)] }, 'the restarted agent rejoins the stream');
@@ -159,14 +194,26 @@ t.test('an agent without Hubble shows as unavailable from the start', async (t) 
   const started: HubbleAgent[] = [];
   for (const n of nodes) {
     const pod = agentPod(dp, n);
-    started.push(await startHubbleAgent({
-      hub, node: n, ip: nodeIP(n), net: pod, version: '1.16.5',
-      config: hubbleAgentConfig({ 'enable-hubble': n === w2 ? 'false' : 'true', 'hubble-listen-address': ':4244' }),
-    }));
+    started.push(
+      await startHubbleAgent({
+        hub,
+        node: n,
+        ip: nodeIP(n),
+        net: pod,
+        version: '1.16.5',
+        config: hubbleAgentConfig({ 'enable-hubble': n === w2 ? 'false' : 'true', 'hubble-listen-address': ':4244' }),
+      }),
+    );
   }
   t.teardown(() => Promise.all(started.map((a) => a.stop())));
   const relayPod = podOn(dp, w1, 'hubble-relay-7b9c6d5f4-q9r4t', 21, { 'k8s-app': 'hubble-relay' });
-  const relay = await startHubbleRelay({ config: relayConfig(relayArgs).config, dial: relayPod.connect, net: relayPod, version: '1.16.5', relayNodeName: full(w1) });
+  const relay = await startHubbleRelay({
+    config: relayConfig(relayArgs).config,
+    dial: relayPod.connect,
+    net: relayPod,
+    version: '1.16.5',
+    relayNodeName: full(w1),
+  });
   t.teardown(() => relay.stop());
   const fwd = await forwardTo(t, relayPod, 4245);
   const client = await connectObserver(fwd.address);

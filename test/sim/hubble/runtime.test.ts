@@ -29,7 +29,11 @@ t.test('agents, Relay and UI run as pods and see each other through the pod netw
 
   let uid = 0;
   const start = (name: string, node: string, ip: string, template: Record<string, any>, hostNetwork = false): RunningPod => {
-    const pod = { metadata: { name, namespace: 'kube-system', uid: `u${++uid}`, labels: template.metadata?.labels ?? {} }, spec: { ...template.spec, nodeName: node, ...(hostNetwork ? { hostNetwork } : {}) }, status: { hostIP: nodeIP(node) } };
+    const pod = {
+      metadata: { name, namespace: 'kube-system', uid: `u${++uid}`, labels: template.metadata?.labels ?? {} },
+      spec: { ...template.spec, nodeName: node, ...(hostNetwork ? { hostNetwork } : {}) },
+      status: { hostIP: nodeIP(node) },
+    };
     return runtime.start({ namespace: 'kube-system', name, uid: pod.metadata.uid, nodeName: node, podIP: ip, labels: pod.metadata.labels, pod }, cluster);
   };
 
@@ -40,10 +44,15 @@ t.test('agents, Relay and UI run as pods and see each other through the pod netw
   const agentTemplate = {
     metadata: { labels: { 'k8s-app': 'cilium' } },
     spec: {
-      containers: [{
-        name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'], args: ['--config-dir=/tmp/cilium/config-map'],
-        volumeMounts: [{ name: 'cilium-config-path', mountPath: '/tmp/cilium/config-map', readOnly: true }],
-      }],
+      containers: [
+        {
+          name: 'cilium-agent',
+          image: 'quay.io/cilium/cilium:v1.16.5',
+          command: ['cilium-agent'],
+          args: ['--config-dir=/tmp/cilium/config-map'],
+          volumeMounts: [{ name: 'cilium-config-path', mountPath: '/tmp/cilium/config-map', readOnly: true }],
+        },
+      ],
       volumes: [{ name: 'cilium-config-path', configMap: { name: 'cilium-config' } }],
     },
   };
@@ -52,7 +61,14 @@ t.test('agents, Relay and UI run as pods and see each other through the pod netw
   const ui = start('hubble-ui-7c5d8f9b6-k2m4n', 'sim-worker2', '127.244.2.31', deploymentTemplate('ui.yaml'));
   services(dp, {
     peerBackends: [nodeIP('sim-worker')],
-    extra: [{ namespace: 'kube-system', name: 'hubble-relay', clusterIP: hubbleRelayIP, ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.30', port: 4245 }] }] }],
+    extra: [
+      {
+        namespace: 'kube-system',
+        name: 'hubble-relay',
+        clusterIP: hubbleRelayIP,
+        ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.30', port: 4245 }] }],
+      },
+    ],
   });
   await until(() => nodes.every((n) => hub.serving(n)), 5000, 'the agents to serve Hubble');
 
@@ -66,21 +82,31 @@ t.test('agents, Relay and UI run as pods and see each other through the pod netw
   synFlows(hub, 'sim-worker2', 4, 1);
   const flows = [];
   for await (const r of client.getFlows({ number: 10 })) if (r.flow) flows.push(r.flow);
-  t.same(flows.map((f) => f.l4?.TCP?.source_port), [1, 2, 3, 4]);
+  t.same(
+    flows.map((f) => f.l4?.TCP?.source_port),
+    [1, 2, 3, 4],
+  );
   t.equal(flows[0]!.node_name, `${clusterName}/sim-worker2`);
 
   const uiPort = await localForward(() => ui.dial(8081) as Promise<Duplex>);
   t.teardown(() => uiPort.close());
-  await until(async () => {
-    const map = (await (await fetch(`http://${uiPort.address}/api/service-map`)).json()) as { edges: { source: string; destination: string }[] };
-    return map.edges.some((e) => e.source === 'demo/client' && e.destination === 'demo/web');
-  }, 8000, 'the UI to show demo/client → demo/web');
+  await until(
+    async () => {
+      const map = (await (await fetch(`http://${uiPort.address}/api/service-map`)).json()) as { edges: { source: string; destination: string }[] };
+      return map.edges.some((e) => e.source === 'demo/client' && e.destination === 'demo/web');
+    },
+    8000,
+    'the UI to show demo/client → demo/web',
+  );
   const statuses = relay.containerStatuses();
   t.equal(statuses[0]?.state.state, 'running', 'Relay keeps running');
   const logs: string[] = [];
   for await (const line of relay.logs({})) logs.push(line);
   t.same(
-    logs.filter((l) => l.includes('msg="Connected"')).map((l) => /peer=(\S+)/.exec(l)?.[1]).sort(),
+    logs
+      .filter((l) => l.includes('msg="Connected"'))
+      .map((l) => /peer=(\S+)/.exec(l)?.[1])
+      .sort(),
     nodes.map((n) => `${clusterName}/${n}`),
     'Relay logs a connection to each agent',
   );

@@ -10,7 +10,19 @@ import { ConnectionFlows } from '../../../lib/sim/hubble/flows.ts';
 import { ciliumAgentImage, hubbleRelayImage, hubbleUiImage } from '../../../lib/sim/hubble/images.ts';
 import { SimHubble } from '../../../lib/sim/hubble/hub.ts';
 import {
-  agentPod, clusterDns, clusterName, containerContext, demoEndpoint, forwardTo, hubbleRelayIP, nodeIP, nodes, podOn, services, testDatapath, until,
+  agentPod,
+  clusterDns,
+  clusterName,
+  containerContext,
+  demoEndpoint,
+  forwardTo,
+  hubbleRelayIP,
+  nodeIP,
+  nodes,
+  podOn,
+  services,
+  testDatapath,
+  until,
 } from './fixtures.ts';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -29,35 +41,67 @@ async function hubbleWithUi(t: Test): Promise<{ hub: SimHubble; address: string 
   await writeFile(join(root, 'cfg', 'hubble-listen-address'), ':4244');
   const agentImage = ciliumAgentImage(hub);
   for (const n of nodes) {
-    const proc = await agentImage(containerContext(agentPod(dp, n), { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'], args: ['--config-dir=/cfg'] }, { root }));
+    const proc = await agentImage(
+      containerContext(
+        agentPod(dp, n),
+        { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'], args: ['--config-dir=/cfg'] },
+        { root },
+      ),
+    );
     t.teardown(() => proc.stop());
   }
   const relayPod = podOn(dp, 'sim-worker', 'hubble-relay-5f8b7c9d6-w3x5z', 40, { 'k8s-app': 'hubble-relay' });
   services(dp, {
     peerBackends: [nodeIP('sim-worker')],
-    extra: [{ namespace: 'kube-system', name: 'hubble-relay', clusterIP: hubbleRelayIP, ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: relayPod.info.ip, port: 4245 }] }] }],
+    extra: [
+      {
+        namespace: 'kube-system',
+        name: 'hubble-relay',
+        clusterIP: hubbleRelayIP,
+        ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: relayPod.info.ip, port: 4245 }] }],
+      },
+    ],
   });
-  const relay = await hubbleRelayImage({ healthIntervalMs: 100 })(containerContext(relayPod, {
-    name: 'hubble-relay', image: 'quay.io/cilium/hubble-relay:v1.16.5', command: ['hubble-relay'],
-    args: ['serve', '--local-server-address=0.0.0.0:4245', '--peer-service=hubble-peer.kube-system.svc.cluster.local:443', '--sort-buffer-drain-timeout=50ms'],
-  }));
+  const relay = await hubbleRelayImage({ healthIntervalMs: 100 })(
+    containerContext(relayPod, {
+      name: 'hubble-relay',
+      image: 'quay.io/cilium/hubble-relay:v1.16.5',
+      command: ['hubble-relay'],
+      args: [
+        'serve',
+        '--local-server-address=0.0.0.0:4245',
+        '--peer-service=hubble-peer.kube-system.svc.cluster.local:443',
+        '--sort-buffer-drain-timeout=50ms',
+      ],
+    }),
+  );
   t.teardown(() => relay.stop());
   const uiPod = podOn(dp, 'sim-worker2', 'hubble-ui-7c5d8f9b6-k2m4n', 41, { 'k8s-app': 'hubble-ui' });
-  const ui = await hubbleUiImage()(containerContext(uiPod, { name: 'frontend', image: 'quay.io/cilium/hubble-ui:v0.12.1' }, { env: { FLOWS_API_ADDR: 'hubble-relay:80' } }));
+  const ui = await hubbleUiImage()(
+    containerContext(uiPod, { name: 'frontend', image: 'quay.io/cilium/hubble-ui:v0.12.1' }, { env: { FLOWS_API_ADDR: 'hubble-relay:80' } }),
+  );
   t.teardown(() => ui.stop());
   const page = await forwardTo(t, uiPod, 8081);
-  await until(async () => ((await (await fetch(`http://${page.address}/api/service-map`)).json()) as any).relay.nodes.length === 3, 8000, 'the UI to follow Relay');
+  await until(
+    async () => ((await (await fetch(`http://${page.address}/api/service-map`)).json()) as any).relay.nodes.length === 3,
+    8000,
+    'the UI to follow Relay',
+  );
   return { hub, address: page.address };
 }
 
 // What runs in the page is written as expressions: this project's TypeScript knows Node, not the DOM.
 const rowsOf = (page: Page) =>
-  page.evaluate(`[...document.querySelectorAll('#flows tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))`) as Promise<string[][]>;
+  page.evaluate(`[...document.querySelectorAll('#flows tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))`) as Promise<
+    string[][]
+  >;
 /** Waits until every row of the table passes `test` (a JS expression over `cells`, the row's texts), with at least one row. */
 const allRows = (page: Page, test: string) =>
-  page.waitForFunction(`(() => { const trs = [...document.querySelectorAll('#flows tbody tr')]; return trs.length > 0 && trs.every((tr) => { const cells = [...tr.children].map((td) => td.textContent); return ${test}; }); })()`);
+  page.waitForFunction(
+    `(() => { const trs = [...document.querySelectorAll('#flows tbody tr')]; return trs.length > 0 && trs.every((tr) => { const cells = [...tr.children].map((td) => td.textContent); return ${test}; }); })()`,
+  );
 
-t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', { skip }, async (t) => {
+t.test("the page a person opens: edges, live rows, filters, an edge's flows", { skip }, async (t) => {
   const { hub, address } = await hubbleWithUi(t);
   const client = demoEndpoint('client-7d4b9c8f6-x2v4k', 'client', 'sim-worker', '127.244.1.10');
   const web = demoEndpoint('web-5c7f8d9b4-q8z2n', 'web', 'sim-worker', '127.244.1.11');
@@ -69,8 +113,14 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
     const ok = new ConnectionFlows({ client, server: web, protocol: 'TCP', clientPort: port++, serverPort: 80 }, hub.sink, { clusterName });
     ok.packet('client', { SYN: true });
     ok.packet('server', { SYN: true, ACK: true });
-    new ConnectionFlows({ client: web, server: db, protocol: 'TCP', clientPort: port++, serverPort: 5432 }, hub.sink, { clusterName }).packet('client', { SYN: true });
-    new ConnectionFlows({ client: intruder, server: web, protocol: 'TCP', clientPort: port++, serverPort: 80 }, hub.sink, { clusterName }).drop('ingress', 'POLICY_DENIED', { SYN: true });
+    new ConnectionFlows({ client: web, server: db, protocol: 'TCP', clientPort: port++, serverPort: 5432 }, hub.sink, { clusterName }).packet('client', {
+      SYN: true,
+    });
+    new ConnectionFlows({ client: intruder, server: web, protocol: 'TCP', clientPort: port++, serverPort: 80 }, hub.sink, { clusterName }).drop(
+      'ingress',
+      'POLICY_DENIED',
+      { SYN: true },
+    );
   };
   round();
 
@@ -81,12 +131,22 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
 
   // The map: three edges, the denied one red.
   await page.waitForSelector('#map g.edge');
-  const edges = (await page.evaluate(`[...document.querySelectorAll('#map g.edge')].map((g) => [g.dataset.source, g.dataset.destination, getComputedStyle(g.querySelector('path:not(.hit)')).stroke])`)) as string[][];
+  const edges = (await page.evaluate(
+    `[...document.querySelectorAll('#map g.edge')].map((g) => [g.dataset.source, g.dataset.destination, getComputedStyle(g.querySelector('path:not(.hit)')).stroke])`,
+  )) as string[][];
   t.same(edges.map((e) => `${e[0]}>${e[1]}`).sort(), ['demo/client>demo/web', 'demo/intruder>demo/web', 'demo/web>demo/db']);
   t.equal(edges.find((e) => e[0] === 'demo/intruder')![2], 'rgb(209, 36, 47)', 'the dropped edge is drawn red');
 
   // Rows appear, newest on top, with Hubble UI's columns; more traffic adds rows without a reload.
-  t.same(await page.$$eval('#flows thead th', (ths) => ths.map((th) => th.textContent)), ['Time', 'Source', 'Destination', 'Destination port', 'L7 info', 'Verdict', 'TCP flags']);
+  t.same(await page.$$eval('#flows thead th', (ths) => ths.map((th) => th.textContent)), [
+    'Time',
+    'Source',
+    'Destination',
+    'Destination port',
+    'L7 info',
+    'Verdict',
+    'TCP flags',
+  ]);
   await page.waitForFunction(`document.querySelectorAll('#flows tbody tr').length >= 4`);
   const before = (await rowsOf(page)).length;
   round();
@@ -94,7 +154,10 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
   await page.waitForFunction(`document.querySelectorAll('#flows tbody tr').length > ${before}`);
   const rows = await rowsOf(page);
   t.ok(rows.length > before, `rows appear live (${before} → ${rows.length})`);
-  t.ok(rows.some((r) => r[1] === 'demo/intruder' && r[2] === 'demo/web' && r[3] === '80/TCP' && r[5] === 'DROPPED' && r[6] === 'SYN'), 'a dropped SYN row');
+  t.ok(
+    rows.some((r) => r[1] === 'demo/intruder' && r[2] === 'demo/web' && r[3] === '80/TCP' && r[5] === 'DROPPED' && r[6] === 'SYN'),
+    'a dropped SYN row',
+  );
 
   // The verdict filter narrows the list to drops.
   await page.selectOption('select[name=verdict]', 'DROPPED');
@@ -106,7 +169,7 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
   // A label filter, then its negation.
   await page.fill('input[name=filter]', 'from:label=app=client');
   await allRows(page, `cells[1] === 'demo/client'`);
-  t.pass('from:label=app=client keeps the client\'s flows');
+  t.pass("from:label=app=client keeps the client's flows");
   await page.fill('input[name=filter]', '!from:label=app=client');
   await allRows(page, `cells[1] !== 'demo/client'`);
   t.pass('!from:label=app=client leaves them out');
@@ -119,7 +182,7 @@ t.test('the page a person opens: edges, live rows, filters, an edge\'s flows', {
   await page.click('#map g.edge.dropped text');
   await page.waitForFunction(`document.getElementById('flows-title').textContent === 'Flows demo/intruder → demo/web'`);
   await allRows(page, `cells[1] === 'demo/intruder' && cells[2] === 'demo/web'`);
-  t.pass('the edge\'s flows only');
+  t.pass("the edge's flows only");
   await page.click('#clear-edge');
   await page.waitForFunction(`[...document.querySelectorAll('#flows tbody tr')].some((tr) => tr.children[1].textContent === 'demo/client')`);
   t.pass('and back to all flows');

@@ -10,7 +10,19 @@ import { SimHubble } from '../../../lib/sim/hubble/hub.ts';
 import { layout, routeMap } from '../../../lib/sim/hubble/ui-page.ts';
 import type { MapEdge } from '../../../lib/sim/hubble/ui-map.ts';
 import {
-  agentPod, clusterDns, clusterName, containerContext, demoEndpoint, forwardTo, hubbleRelayIP, nodeIP, nodes, podOn, services, testDatapath, until,
+  agentPod,
+  clusterDns,
+  clusterName,
+  containerContext,
+  demoEndpoint,
+  forwardTo,
+  hubbleRelayIP,
+  nodeIP,
+  nodes,
+  podOn,
+  services,
+  testDatapath,
+  until,
 } from './fixtures.ts';
 
 t.test('the UI page draws the service map of the flows Relay serves', async (t) => {
@@ -25,23 +37,47 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
   await writeFile(join(root, 'cfg', 'hubble-listen-address'), ':4244');
   const agentImage = ciliumAgentImage(hub);
   for (const n of nodes) {
-    const proc = await agentImage(containerContext(agentPod(dp, n), { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'], args: ['--config-dir=/cfg'] }, { root }));
+    const proc = await agentImage(
+      containerContext(
+        agentPod(dp, n),
+        { name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', command: ['cilium-agent'], args: ['--config-dir=/cfg'] },
+        { root },
+      ),
+    );
     t.teardown(() => proc.stop());
   }
 
   const relayPod = podOn(dp, 'sim-worker', 'hubble-relay-5f8b7c9d6-w3x5z', 40, { 'k8s-app': 'hubble-relay' });
   services(dp, {
     peerBackends: [nodeIP('sim-worker')],
-    extra: [{ namespace: 'kube-system', name: 'hubble-relay', clusterIP: hubbleRelayIP, ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: relayPod.info.ip, port: 4245 }] }] }],
+    extra: [
+      {
+        namespace: 'kube-system',
+        name: 'hubble-relay',
+        clusterIP: hubbleRelayIP,
+        ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: relayPod.info.ip, port: 4245 }] }],
+      },
+    ],
   });
-  const relay = await hubbleRelayImage({ healthIntervalMs: 100 })(containerContext(relayPod, {
-    name: 'hubble-relay', image: 'quay.io/cilium/hubble-relay:v1.16.5', command: ['hubble-relay'],
-    args: ['serve', '--local-server-address=0.0.0.0:4245', '--peer-service=hubble-peer.kube-system.svc.cluster.local:443', '--sort-buffer-drain-timeout=50ms'],
-  }));
+  const relay = await hubbleRelayImage({ healthIntervalMs: 100 })(
+    containerContext(relayPod, {
+      name: 'hubble-relay',
+      image: 'quay.io/cilium/hubble-relay:v1.16.5',
+      command: ['hubble-relay'],
+      args: [
+        'serve',
+        '--local-server-address=0.0.0.0:4245',
+        '--peer-service=hubble-peer.kube-system.svc.cluster.local:443',
+        '--sort-buffer-drain-timeout=50ms',
+      ],
+    }),
+  );
   t.teardown(() => relay.stop());
 
   const uiPod = podOn(dp, 'sim-worker2', 'hubble-ui-7c5d8f9b6-k2m4n', 41, { 'k8s-app': 'hubble-ui' });
-  const ui = await hubbleUiImage()(containerContext(uiPod, { name: 'frontend', image: 'quay.io/cilium/hubble-ui:v0.12.1' }, { env: { FLOWS_API_ADDR: 'hubble-relay:80' } }));
+  const ui = await hubbleUiImage()(
+    containerContext(uiPod, { name: 'frontend', image: 'quay.io/cilium/hubble-ui:v0.12.1' }, { env: { FLOWS_API_ADDR: 'hubble-relay:80' } }),
+  );
   t.teardown(() => ui.stop());
   const page = await forwardTo(t, uiPod, 8081);
   const json = async (query = '') => (await (await fetch(`http://${page.address}/api/service-map${query}`)).json()) as any;
@@ -75,12 +111,19 @@ t.test('the UI page draws the service map of the flows Relay serves', async (t) 
     ],
     'edges run client → server, the reply counted on its request’s edge',
   );
-  t.same(map.nodes.map((n: any) => n.name), ['demo/client', 'demo/db', 'demo/intruder', 'demo/web']);
+  t.same(
+    map.nodes.map((n: any) => n.name),
+    ['demo/client', 'demo/db', 'demo/intruder', 'demo/web'],
+  );
   t.equal(map.relay.connected, true);
 
   const html = await (await fetch(`http://${page.address}/`)).text();
   t.match(html, /<svg[^>]*aria-label="service map"/);
-  t.match(html, /<g class="edge dropped" data-source="demo\/intruder" data-destination="demo\/web" data-flows="6" data-dropped="3">/, 'the dropped edge is drawn red');
+  t.match(
+    html,
+    /<g class="edge dropped" data-source="demo\/intruder" data-destination="demo\/web" data-flows="6" data-dropped="3">/,
+    'the dropped edge is drawn red',
+  );
   t.match(html, /<g class="edge" data-source="demo\/client" data-destination="demo\/web" data-flows="2" data-dropped="0">/);
   t.match(html, /<g class="node" data-name="demo\/db">/);
   t.notMatch(html, /https?:\/\/(?!www\.w3\.org)|<script[^>]+src=|<link /, 'no external assets');
@@ -100,13 +143,33 @@ t.test('the layout puts servers right of their clients, even around cycles', asy
 });
 
 t.test('edges are routed around the boxes and their labels kept apart', async (t) => {
-  const edge = (source: string, destination: string, dropped = 0): MapEdge => ({ source, destination, flows: 120, forwarded: 120 - dropped, dropped, ports: ['TCP/8080'], protocols: ['HTTP'] });
+  const edge = (source: string, destination: string, dropped = 0): MapEdge => ({
+    source,
+    destination,
+    flows: 120,
+    forwarded: 120 - dropped,
+    dropped,
+    ports: ['TCP/8080'],
+    protocols: ['HTTP'],
+  });
   const ns = 'genai-network-demo';
   const names = ['traffic-generator', 'agent-coordinator', 'document-agent', 'llm-service', 'test-pod'].map((n) => `${ns}/${n}`);
   const [gen, coord, doc, llm, probe] = names as [string, string, string, string, string];
   const dns = 'kube-system/coredns';
   // The lab's map: the denied test-pod → document-agent spans the coordinator's column; everything asks DNS.
-  const edges = [edge(gen, coord), edge(coord, doc), edge(doc, llm), edge(probe, doc, 4), edge(gen, dns), edge(coord, dns), edge(doc, dns), edge(llm, dns), edge(probe, dns), edge(llm, coord), edge(coord, coord)];
+  const edges = [
+    edge(gen, coord),
+    edge(coord, doc),
+    edge(doc, llm),
+    edge(probe, doc, 4),
+    edge(gen, dns),
+    edge(coord, dns),
+    edge(doc, dns),
+    edge(llm, dns),
+    edge(probe, dns),
+    edge(llm, coord),
+    edge(coord, coord),
+  ];
   const nodes = [...names, dns].map((name) => ({ name, namespace: name.split('/')[0] }));
   const routed = routeMap({ nodes, edges, flows: 1000, namespaces: [ns, 'kube-system'] });
   const box = (name: string) => ({ ...routed.positions.get(name)!, w: 220, h: 44 });
@@ -123,9 +186,12 @@ t.test('edges are routed around the boxes and their labels kept apart', async (t
     for (let i = 1; i < r.points.length; i++) t.ok(r.points[i]![0] === r.points[i - 1]![0] || r.points[i]![1] === r.points[i - 1]![1], 'orthogonal segments');
   }
   const probeRoute = routed.edges.find((r) => r.edge.source === probe && r.edge.destination === doc)!;
-  t.notOk(probeRoute.points.slice(1).some((q, i) => crosses(probeRoute.points[i]!, q, box(coord))), 'the denied edge does not run through agent-coordinator');
+  t.notOk(
+    probeRoute.points.slice(1).some((q, i) => crosses(probeRoute.points[i]!, q, box(coord))),
+    'the denied edge does not run through agent-coordinator',
+  );
   const labels = routed.edges.map((r) => r.label);
-  const overlap = (a: typeof labels[0], b: typeof labels[0]) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  const overlap = (a: (typeof labels)[0], b: (typeof labels)[0]) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
   for (let i = 0; i < labels.length; i++) {
     for (let j = i + 1; j < labels.length; j++) t.notOk(overlap(labels[i]!, labels[j]!), `labels ${i} and ${j} apart`);
     for (const n of nodes) t.notOk(overlap(labels[i]!, box(n.name)), `label ${i} off ${n.name}`);

@@ -92,13 +92,16 @@ t.test('a pod reaches another pod by its IP and both ends see pod addresses, not
 });
 
 t.test('processes a pod script starts belong to the pod too', async (t) => {
-  const c = run(client, `
+  const c = run(
+    client,
+    `
     import { fork } from 'node:child_process';
     import { writeFileSync } from 'node:fs';
     const child = new URL('./forked-child.mjs', import.meta.url);
     writeFileSync(child, "import os from 'node:os'; const r = await fetch('http://127.244.1.10/'); console.log(os.hostname() + ' got ' + (await r.json()).remote + ' leaked ' + Object.keys(process.env).filter((k) => k.startsWith('HUBBLE_LAB')).length);");
     fork(child);
-  `);
+  `,
+  );
   await c.exited;
   t.match(c.output(), 'client got 127.244.2.20 leaked 0', 'a forked node process is in the pod and sees no sim settings');
 });
@@ -109,11 +112,33 @@ t.test('Services: ClusterIP load-balanced over ready backends, DNS names through
   const shopClient = attach(dp, '127.244.3.30', 'client', 'shop');
   const zone = new ClusterZone();
   const services = [
-    { namespace: 'shop', name: 'web', clusterIP: '127.96.5.5', ports: [{ protocol: 'TCP' as const, port: 8080, backends: [{ ip: '127.244.1.10', port: 80 }, { ip: '127.244.2.12', port: 80 }] }] },
-    { namespace: 'kube-system', name: 'kube-dns', clusterIP: '127.96.0.10', ports: [{ name: 'dns', protocol: 'UDP' as const, port: 53, backends: [{ ip: '127.244.0.2', port: 53 }] }] },
+    {
+      namespace: 'shop',
+      name: 'web',
+      clusterIP: '127.96.5.5',
+      ports: [
+        {
+          protocol: 'TCP' as const,
+          port: 8080,
+          backends: [
+            { ip: '127.244.1.10', port: 80 },
+            { ip: '127.244.2.12', port: 80 },
+          ],
+        },
+      ],
+    },
+    {
+      namespace: 'kube-system',
+      name: 'kube-dns',
+      clusterIP: '127.96.0.10',
+      ports: [{ name: 'dns', protocol: 'UDP' as const, port: 53, backends: [{ ip: '127.244.0.2', port: 53 }] }],
+    },
   ];
   dp.setServices(services);
-  zone.update(services.map((s) => ({ name: s.name, namespace: s.namespace, clusterIP: s.clusterIP, ports: s.ports, endpoints: [] })), []);
+  zone.update(
+    services.map((s) => ({ name: s.name, namespace: s.namespace, clusterIP: s.clusterIP, ports: s.ports, endpoints: [] })),
+    [],
+  );
   const queries: string[] = [];
   t.teardown(() => {
     web2.close();
@@ -133,16 +158,22 @@ t.test('Services: ClusterIP load-balanced over ready backends, DNS names through
   const lines = c.output().trim().split('\n');
   const hosts = lines.slice(0, 4).map((l) => parseReply(l).host);
   t.same(hosts.slice(0, 2).sort(), ['server', 'web-2'], 'two requests to the ClusterIP reach both backends');
-  t.ok(hosts.slice(2).every((h) => h === 'server' || h === 'web-2'), 'the FQDN and the short name reach the Service');
+  t.ok(
+    hosts.slice(2).every((h) => h === 'server' || h === 'web-2'),
+    'the FQDN and the short name reach the Service',
+  );
   t.match(lines[4], /ERR ENOTFOUND/, 'an unknown name is NXDOMAIN after the search path');
   t.ok(queries.length >= 4 && queries.every((ip) => ip === '127.244.3.30'), 'DNS queries came from the client pod, through the datapath');
   t.equal(parseReply(lines[0]!).remote, '127.244.3.30', 'the backend sees the client pod, not the ClusterIP');
-  const resolver = run(shopClient, `
+  const resolver = run(
+    shopClient,
+    `
     import dns from 'node:dns';
     console.log('promises ' + (await dns.promises.resolve4('web')));
     dns.resolve4('web.shop.svc.cluster.local', (err, ips) => console.log('callback ' + ips));
     new dns.Resolver().resolve('nope', (err) => console.log('missing ' + err.code));
-  `);
+  `,
+  );
   await resolver.exited;
   t.match(resolver.output(), /promises 127\.96\.5\.5\n/);
   t.match(resolver.output(), /callback 127\.96\.5\.5\n/);
@@ -167,14 +198,17 @@ t.test('hooks see the SYN, the open connection, its bytes, both FINs and the clo
     onEnd: (_c, side) => events.push(`fin ${side}`),
     onClose: () => events.push('close'),
   });
-  const c = run(client, `
+  const c = run(
+    client,
+    `
     import http from 'node:http';
     http.get({ host: '127.244.1.10', port: 80, agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => console.log('body ' + body.length));
     });
-  `);
+  `,
+  );
   const bodyLength = Number((await c.waitFor(/body (\d+)/))[1]);
   await c.exited;
   const deadline = Date.now() + 2000;
@@ -232,12 +266,18 @@ t.test('a dropped SYN never connects: the client times out and every retransmiss
     },
   });
   const probe = run(client, tcpProbe, ['127.244.1.10:80:250', '127.96.0.1:80:0']);
-  dp.setServices([{ namespace: 'default', name: 'server', clusterIP: '127.96.0.1', ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.10', port: 80 }] }] }]);
+  dp.setServices([
+    { namespace: 'default', name: 'server', clusterIP: '127.96.0.1', ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.10', port: 80 }] }] },
+  ]);
   await probe.waitFor(/127\.244\.1\.10:80 timeout after/);
   const [line] = await probe.waitFor(/127\.96\.0\.1:80 error .*/);
   await probe.exited;
   t.notMatch(probe.output(), /connected/, 'the app never saw connect');
-  t.match(line, /^127\.96\.0\.1:80 error ETIMEDOUT connect ETIMEDOUT 127\.96\.0\.1:80 after (\d+)ms/, 'without its own timeout: ETIMEDOUT after the last retransmission');
+  t.match(
+    line,
+    /^127\.96\.0\.1:80 error ETIMEDOUT connect ETIMEDOUT 127\.96\.0\.1:80 after (\d+)ms/,
+    'without its own timeout: ETIMEDOUT after the last retransmission',
+  );
   const after = Number(/after (\d+)ms/.exec(line)![1]);
   t.ok(after >= 700 && after < 3000, `gave up after 100+200+400 ms of retransmissions (${after} ms)`);
   t.same(attempts.filter((a) => a === 1).length, 2, 'two connections');
@@ -253,7 +293,23 @@ t.test("a retransmitted SYN to a Service goes to the first SYN's backend, as the
       return 'drop';
     },
   });
-  dp.setServices([{ namespace: 'default', name: 'pair', clusterIP: '127.96.0.2', ports: [{ protocol: 'TCP', port: 80, backends: [{ ip: '127.244.1.10', port: 80 }, { ip: '127.244.1.11', port: 80 }] }] }]);
+  dp.setServices([
+    {
+      namespace: 'default',
+      name: 'pair',
+      clusterIP: '127.96.0.2',
+      ports: [
+        {
+          protocol: 'TCP',
+          port: 80,
+          backends: [
+            { ip: '127.244.1.10', port: 80 },
+            { ip: '127.244.1.11', port: 80 },
+          ],
+        },
+      ],
+    },
+  ]);
   const probe = run(client, tcpProbe, ['127.96.0.2:80:0']);
   await probe.exited;
   t.same(backends, ['#1 127.244.1.10', '#2 127.244.1.10', '#3 127.244.1.10']);
@@ -300,15 +356,22 @@ t.test('reject and a port nothing listens on both give ECONNREFUSED at once', as
 });
 
 t.test('UDP between pods and through a Service: replies come back from the address the client used', async (t) => {
-  dp.setServices([{ namespace: 'default', name: 'echo', clusterIP: '127.96.7.7', ports: [{ protocol: 'UDP', port: 7, backends: [{ ip: '127.244.1.10', port: 5353 }] }] }]);
-  await run(server, `
+  dp.setServices([
+    { namespace: 'default', name: 'echo', clusterIP: '127.96.7.7', ports: [{ protocol: 'UDP', port: 7, backends: [{ ip: '127.244.1.10', port: 5353 }] }] },
+  ]);
+  await run(
+    server,
+    `
     import dgram from 'node:dgram';
     const s = dgram.createSocket('udp4');
     s.on('message', (msg, rinfo) => s.send('echo ' + msg + ' from ' + rinfo.address + ':' + rinfo.port, rinfo.port, rinfo.address));
     s.bind(5353, () => console.log('bound ' + JSON.stringify(s.address())));
-  `).waitFor(/bound .*"port":5353/);
+  `,
+  ).waitFor(/bound .*"port":5353/);
   // Two sockets: one flow to the pod and one to the Service, as their replies would otherwise share a tuple.
-  const c = run(client, `
+  const c = run(
+    client,
+    `
     import dgram from 'node:dgram';
     for (const [text, port, host] of [['direct', 5353, '127.244.1.10'], ['via-service', 7, '127.96.7.7']]) {
       const s = dgram.createSocket('udp4');
@@ -318,16 +381,19 @@ t.test('UDP between pods and through a Service: replies come back from the addre
       });
       s.send(text, port, host);
     }
-  `);
+  `,
+  );
   await c.exited;
   t.match(c.output(), /got "echo direct from 127\.244\.2\.20:\d+" from 127\.244\.1\.10:5353/);
   t.match(c.output(), /got "echo via-service from 127\.244\.2\.20:\d+" from 127\.96\.7\.7:7/, 'the reply appears to come from the ClusterIP');
 });
 
-t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the pod', async (t) => {
+t.test("a port is a pod's own: EADDRINUSE twice, loopback only from inside the pod", async (t) => {
   const pod = attach(dp, '127.244.1.77', 'pod');
   t.teardown(() => pod.close());
-  const p = run(pod, `
+  const p = run(
+    pod,
+    `
     import net from 'node:net';
     const a = net.createServer((s) => s.end('hi ' + s.remoteAddress + '\\n')).listen(9000, '127.0.0.1', () => {
       console.log('a listening');
@@ -335,7 +401,8 @@ t.test('a port is a pod\'s own: EADDRINUSE twice, loopback only from inside the 
       const c = net.connect(9000, 'localhost');
       c.on('data', (d) => console.log('loopback said ' + d.toString().trim()));
     });
-  `);
+  `,
+  );
   await p.waitFor(/b EADDRINUSE/);
   t.match((await p.waitFor(/loopback said .*/))[0], 'loopback said hi 127.0.0.1');
   t.same(dp.ports('127.244.1.77'), [{ ip: '127.244.1.77', protocol: 'TCP', port: 9000, loopback: true }]);
@@ -349,13 +416,28 @@ t.test('a port the sim already serves can be exposed on a node IP, e.g. the API 
   const api = http.createServer((req, res) => res.end(`api saw ${req.socket.remoteAddress}`));
   api.listen(0, '127.0.0.1');
   await once(api, 'listening');
-  const node = dp.attachPod({ ip: '127.18.0.2', namespace: 'kube-system', name: 'kube-apiserver-sim-control-plane', uid: 'apiserver', nodeName: 'sim-control-plane', labels: {}, hostNetwork: true });
+  const node = dp.attachPod({
+    ip: '127.18.0.2',
+    namespace: 'kube-system',
+    name: 'kube-apiserver-sim-control-plane',
+    uid: 'apiserver',
+    nodeName: 'sim-control-plane',
+    labels: {},
+    hostNetwork: true,
+  });
   const withdraw = node.expose(6443, (api.address() as net.AddressInfo).port);
   t.teardown(() => {
     node.close();
     api.close();
   });
-  dp.setServices([{ namespace: 'default', name: 'kubernetes', clusterIP: '127.96.0.1', ports: [{ name: 'https', protocol: 'TCP', port: 443, backends: [{ ip: '127.18.0.2', port: 6443 }] }] }]);
+  dp.setServices([
+    {
+      namespace: 'default',
+      name: 'kubernetes',
+      clusterIP: '127.96.0.1',
+      ports: [{ name: 'https', protocol: 'TCP', port: 443, backends: [{ ip: '127.18.0.2', port: 6443 }] }],
+    },
+  ]);
   const c = run(client, httpClient, ['http://127.96.0.1:443/']);
   await c.exited;
   t.match(c.output(), 'GET http://127.96.0.1:443/ 200 api saw 127.0.0.1');
@@ -374,7 +456,7 @@ t.test('dial reaches a pod port as from inside the pod; processes end when the d
   socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   let text = '';
   for await (const chunk of socket) text += chunk;
-  t.match(text, /"remote":"127\.0\.0\.1"/, 'a port-forward connection comes from the pod\'s loopback');
+  t.match(text, /"remote":"127\.0\.0\.1"/, "a port-forward connection comes from the pod's loopback");
   await t.rejects(pod.dial(81), { code: 'ECONNREFUSED' });
   await own.close();
   const code = await within(srv.exited, 3000, 'still running');

@@ -40,18 +40,29 @@ console.log(JSON.stringify(out));
 t.test('a pod script that tries to leave its container is refused; its own volumes work', async (t) => {
   const cluster = new FakeCluster();
   cluster.configMaps.set('default/attempt', { 'attempt.mjs': attempt, 'settings.txt': 'mine\n' });
-  const pod = rt.start(podSpec('intruder', '127.244.1.40', {
-    restartPolicy: 'Never',
-    volumes: [{ name: 'code', configMap: { name: 'attempt' } }, { name: 'data', emptyDir: {} }],
-    containers: [{
-      name: 'main',
-      image: 'node:20-alpine',
-      // The two arguments name the machine's files outright; the script reaches its own files relative to itself
-      // and to its working directory (/), as scripts in the sim do.
-      command: ['node', '/config/attempt.mjs', secret, escapee],
-      volumeMounts: [{ name: 'code', mountPath: '/config' }, { name: 'data', mountPath: '/data' }],
-    }],
-  }), cluster);
+  const pod = rt.start(
+    podSpec('intruder', '127.244.1.40', {
+      restartPolicy: 'Never',
+      volumes: [
+        { name: 'code', configMap: { name: 'attempt' } },
+        { name: 'data', emptyDir: {} },
+      ],
+      containers: [
+        {
+          name: 'main',
+          image: 'node:20-alpine',
+          // The two arguments name the machine's files outright; the script reaches its own files relative to itself
+          // and to its working directory (/), as scripts in the sim do.
+          command: ['node', '/config/attempt.mjs', secret, escapee],
+          volumeMounts: [
+            { name: 'code', mountPath: '/config' },
+            { name: 'data', mountPath: '/data' },
+          ],
+        },
+      ],
+    }),
+    cluster,
+  );
   const [status] = await waitForStatus(pod, terminated, 15_000);
   const lines = await logLines(pod);
   t.equal(status?.state.state === 'terminated' && status.state.exitCode, 0, lines.join('\n'));
@@ -70,8 +81,11 @@ t.test('a pod script that tries to leave its container is refused; its own volum
   t.notOk(existsSync(escapee), 'nothing was written outside the pod');
 });
 
-t.test('exec\'d commands read only the container\'s files', async (t) => {
-  const pod = rt.start(podSpec('reader', '127.244.1.41', { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', 'infinity'] }] }), new FakeCluster());
+t.test("exec'd commands read only the container's files", async (t) => {
+  const pod = rt.start(
+    podSpec('reader', '127.244.1.41', { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', 'infinity'] }] }),
+    new FakeCluster(),
+  );
   await waitForStatus(pod, (s) => s.every((c) => c.state.state === 'running'));
   const run = async (command: string[]) => {
     const stdout = new PassThrough();
@@ -84,12 +98,12 @@ t.test('exec\'d commands read only the container\'s files', async (t) => {
     return { code, out, err };
   };
   const cat = await run(['cat', secret]);
-  t.same([cat.code, cat.out], [1, ''], 'an absolute path is the container\'s, where there is no such file');
+  t.same([cat.code, cat.out], [1, ''], "an absolute path is the container's, where there is no such file");
   t.match(cat.err, `cat: can't open '${secret}': No such file or directory`);
   const climb = await run(['cat', `../../../../../../../..${secret}`]);
   t.same([climb.code, climb.out], [1, ''], 'no climbing out with ..');
   const script = await run(['sh', secret]);
-  t.equal(script.code, 2, 'sh FILE reads the container\'s file too');
+  t.equal(script.code, 2, "sh FILE reads the container's file too");
   const curl = await run(['sh', '-c', `curl -s -o ${escapee} http://127.244.1.41:1/`]);
   t.equal(curl.code, 7);
   t.notOk(existsSync(escapee));

@@ -15,7 +15,12 @@ export class FakeCluster implements RuntimeClusterView {
 let uid = 0;
 
 /** A pod spec as the kubelet controller hands it over: metadata, spec, and the IP it was given. */
-export function podSpec(name: string, podIP: string, spec: Record<string, any>, opts: { namespace?: string; labels?: Record<string, string> } = {}): PodSpecForRuntime {
+export function podSpec(
+  name: string,
+  podIP: string,
+  spec: Record<string, any>,
+  opts: { namespace?: string; labels?: Record<string, string> } = {},
+): PodSpecForRuntime {
   const namespace = opts.namespace ?? 'default';
   const labels = opts.labels ?? { app: name };
   const nodeName = `sim-worker${podIP.split('.')[2] === '0' ? '' : podIP.split('.')[2]}`;

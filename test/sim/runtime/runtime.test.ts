@@ -34,29 +34,49 @@ t.test('a node pod runs its ConfigMap script with the pod identity in env, logs 
   cluster.configMaps.set('lab/job-script', { 'main.mjs': envScript, 'data.txt': 'from the configmap\n' });
   cluster.configMaps.set('lab/settings', { greeting: 'hello' });
   const field = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-  const pod = rt.start(podSpec('print-env', '127.244.1.7', {
-    restartPolicy: 'Never',
-    volumes: [{ name: 'script', configMap: { name: 'job-script' } }],
-    containers: [{
-      name: 'main',
-      image: 'node:20-alpine',
-      command: ['node', '/scripts/main.mjs'],
-      volumeMounts: [{ name: 'script', mountPath: '/scripts' }],
-      env: [
-        field('POD_IP', 'status.podIP'), field('POD_NAME', 'metadata.name'), field('POD_NAMESPACE', 'metadata.namespace'),
-        field('NODE_NAME', 'spec.nodeName'),
-        { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } } },
-      ],
-    }],
-  }, { namespace: 'lab' }), cluster);
+  const pod = rt.start(
+    podSpec(
+      'print-env',
+      '127.244.1.7',
+      {
+        restartPolicy: 'Never',
+        volumes: [{ name: 'script', configMap: { name: 'job-script' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'node:20-alpine',
+            command: ['node', '/scripts/main.mjs'],
+            volumeMounts: [{ name: 'script', mountPath: '/scripts' }],
+            env: [
+              field('POD_IP', 'status.podIP'),
+              field('POD_NAME', 'metadata.name'),
+              field('POD_NAMESPACE', 'metadata.namespace'),
+              field('NODE_NAME', 'spec.nodeName'),
+              { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } } },
+            ],
+          },
+        ],
+      },
+      { namespace: 'lab' },
+    ),
+    cluster,
+  );
   const [status] = await waitForStatus(pod, terminated);
   t.match(status, { name: 'main', image: 'node:20-alpine', restartCount: 0, ready: false, state: { state: 'terminated', exitCode: 0, reason: 'Completed' } });
   const lines = await logLines(pod);
   t.equal(lines.at(-1), 'done', 'stderr is in the log too');
   t.same(JSON.parse(lines[0]!), {
-    POD_IP: '127.244.1.7', POD_NAME: 'print-env', POD_NAMESPACE: 'lab', NODE_NAME: 'sim-worker1', GREETING: 'hello',
-    HOSTNAME: 'print-env', KUBERNETES_SERVICE_HOST: '127.96.0.1', hostname: 'print-env', eth0: '127.244.1.7',
-    sibling: 'from the configmap', leaked: [],
+    POD_IP: '127.244.1.7',
+    POD_NAME: 'print-env',
+    POD_NAMESPACE: 'lab',
+    NODE_NAME: 'sim-worker1',
+    GREETING: 'hello',
+    HOSTNAME: 'print-env',
+    KUBERNETES_SERVICE_HOST: '127.96.0.1',
+    hostname: 'print-env',
+    eth0: '127.244.1.7',
+    sibling: 'from the configmap',
+    leaked: [],
   });
   const stamped = await logLines(pod, { timestamps: true, tailLines: 1 });
   t.match(stamped, [/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z done$/], 'timestamps and tailLines');
@@ -97,11 +117,14 @@ t.test('images that cannot exist fail to pull; idle images run with nothing list
 t.test('a missing ConfigMap keeps the container creating until it appears', async (t) => {
   const rt = await runtime(t);
   const cluster = new FakeCluster();
-  const pod = rt.start(podSpec('late', '127.244.1.12', {
-    restartPolicy: 'Never',
-    volumes: [{ name: 'v', configMap: { name: 'late-script' } }],
-    containers: [{ name: 'c', image: 'node:20', args: ['/app/run.mjs'], volumeMounts: [{ name: 'v', mountPath: '/app' }] }],
-  }), cluster);
+  const pod = rt.start(
+    podSpec('late', '127.244.1.12', {
+      restartPolicy: 'Never',
+      volumes: [{ name: 'v', configMap: { name: 'late-script' } }],
+      containers: [{ name: 'c', image: 'node:20', args: ['/app/run.mjs'], volumeMounts: [{ name: 'v', mountPath: '/app' }] }],
+    }),
+    cluster,
+  );
   const [waiting] = await waitForStatus(pod, ([c]) => c!.state.state === 'waiting' && /not found/.test(c!.state.message ?? ''));
   t.match(waiting?.state, { reason: 'ContainerCreating', message: 'MountVolume.SetUp failed: configmap "late-script" not found' });
   cluster.configMaps.set('default/late-script', { 'run.mjs': 'console.log("ran from", process.cwd() === "/" ? "/" : "the pod root")' });
@@ -131,40 +154,88 @@ t.test('pods reach each other by pod IP, ClusterIP and DNS name; nginx serves it
   const rt = await runtime(t);
   const cluster = new FakeCluster();
   cluster.configMaps.set('shop/scripts', { 'server.mjs': webServer, 'fetch.mjs': fetcher });
-  const dns = rt.start(podSpec('coredns-1', '127.244.0.2', {
-    containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3', readinessProbe: { httpGet: { path: '/ready', port: 8181 } } }],
-  }, { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } }), cluster);
-  const web = rt.start(podSpec('web-1', '127.244.1.20', {
-    volumes: [{ name: 's', configMap: { name: 'scripts' } }],
-    containers: [{
-      name: 'web', image: 'node:20-alpine', command: ['sh', '-c', 'cd /opt/app && exec node server.mjs'],
-      volumeMounts: [{ name: 's', mountPath: '/opt/app' }], ports: [{ name: 'http', containerPort: 80 }],
-      readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 30 },
-    }],
-  }, { namespace: 'shop' }), cluster);
-  const nginx = rt.start(podSpec('nginx-1', '127.244.2.21', { containers: [{ name: 'nginx', image: 'nginx:alpine', ports: [{ containerPort: 80 }] }] }, { namespace: 'shop' }), cluster);
+  const dns = rt.start(
+    podSpec(
+      'coredns-1',
+      '127.244.0.2',
+      {
+        containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3', readinessProbe: { httpGet: { path: '/ready', port: 8181 } } }],
+      },
+      { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+    ),
+    cluster,
+  );
+  const web = rt.start(
+    podSpec(
+      'web-1',
+      '127.244.1.20',
+      {
+        volumes: [{ name: 's', configMap: { name: 'scripts' } }],
+        containers: [
+          {
+            name: 'web',
+            image: 'node:20-alpine',
+            command: ['sh', '-c', 'cd /opt/app && exec node server.mjs'],
+            volumeMounts: [{ name: 's', mountPath: '/opt/app' }],
+            ports: [{ name: 'http', containerPort: 80 }],
+            readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 30 },
+          },
+        ],
+      },
+      { namespace: 'shop' },
+    ),
+    cluster,
+  );
+  const nginx = rt.start(
+    podSpec('nginx-1', '127.244.2.21', { containers: [{ name: 'nginx', image: 'nginx:alpine', ports: [{ containerPort: 80 }] }] }, { namespace: 'shop' }),
+    cluster,
+  );
   await Promise.all([waitForStatus(dns, ready), waitForStatus(web, ready), waitForStatus(nginx, ready)]);
-  rt.datapath.setServices(servicesFromObjects(
-    [
-      { metadata: { namespace: 'kube-system', name: 'kube-dns' }, spec: { clusterIP: '127.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } },
-      { metadata: { namespace: 'shop', name: 'web' }, spec: { clusterIP: '127.96.3.3', ports: [{ port: 80, targetPort: 'http' }] } },
-      { metadata: { namespace: 'shop', name: 'nginx' }, spec: { clusterIP: '127.96.3.4', ports: [{ port: 8080, targetPort: 80 }] } },
-    ],
-    [
-      { metadata: { namespace: 'kube-system', name: 'kube-dns' }, subsets: [{ addresses: [{ ip: '127.244.0.2' }], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }] },
-      { metadata: { namespace: 'shop', name: 'web' }, subsets: [{ addresses: [{ ip: '127.244.1.20' }], ports: [{ port: 80 }] }] },
-      { metadata: { namespace: 'shop', name: 'nginx' }, subsets: [{ addresses: [{ ip: '127.244.2.21' }], ports: [{ port: 80 }] }] },
-    ],
-  ));
-  const client = rt.start(podSpec('client', '127.244.3.30', {
-    restartPolicy: 'Never',
-    volumes: [{ name: 's', configMap: { name: 'scripts' } }],
-    containers: [{
-      name: 'c', image: 'node:20-alpine', command: ['node', '/s/fetch.mjs'],
-      args: ['http://127.244.1.20/', 'http://127.96.3.3/', 'http://web.shop.svc.cluster.local/', 'http://web/', 'http://nginx:8080/', 'http://127.244.2.21/nope'],
-      volumeMounts: [{ name: 's', mountPath: '/s' }],
-    }],
-  }, { namespace: 'shop' }), cluster);
+  rt.datapath.setServices(
+    servicesFromObjects(
+      [
+        { metadata: { namespace: 'kube-system', name: 'kube-dns' }, spec: { clusterIP: '127.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } },
+        { metadata: { namespace: 'shop', name: 'web' }, spec: { clusterIP: '127.96.3.3', ports: [{ port: 80, targetPort: 'http' }] } },
+        { metadata: { namespace: 'shop', name: 'nginx' }, spec: { clusterIP: '127.96.3.4', ports: [{ port: 8080, targetPort: 80 }] } },
+      ],
+      [
+        {
+          metadata: { namespace: 'kube-system', name: 'kube-dns' },
+          subsets: [{ addresses: [{ ip: '127.244.0.2' }], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }],
+        },
+        { metadata: { namespace: 'shop', name: 'web' }, subsets: [{ addresses: [{ ip: '127.244.1.20' }], ports: [{ port: 80 }] }] },
+        { metadata: { namespace: 'shop', name: 'nginx' }, subsets: [{ addresses: [{ ip: '127.244.2.21' }], ports: [{ port: 80 }] }] },
+      ],
+    ),
+  );
+  const client = rt.start(
+    podSpec(
+      'client',
+      '127.244.3.30',
+      {
+        restartPolicy: 'Never',
+        volumes: [{ name: 's', configMap: { name: 'scripts' } }],
+        containers: [
+          {
+            name: 'c',
+            image: 'node:20-alpine',
+            command: ['node', '/s/fetch.mjs'],
+            args: [
+              'http://127.244.1.20/',
+              'http://127.96.3.3/',
+              'http://web.shop.svc.cluster.local/',
+              'http://web/',
+              'http://nginx:8080/',
+              'http://127.244.2.21/nope',
+            ],
+            volumeMounts: [{ name: 's', mountPath: '/s' }],
+          },
+        ],
+      },
+      { namespace: 'shop' },
+    ),
+    cluster,
+  );
   const [done] = await waitForStatus(client, terminated, 10_000);
   const lines = await logLines(client);
   t.equal(done?.state.state === 'terminated' && done.state.exitCode, 0, lines.join('\n'));
@@ -178,10 +249,14 @@ t.test('pods reach each other by pod IP, ClusterIP and DNS name; nginx serves it
   ]);
   const access = await logLines(nginx);
   t.ok(access.includes('/docker-entrypoint.sh: Configuration complete; ready for start up'));
-  t.match(access.filter((l) => l.startsWith('127.')), [
-    /^127\.244\.3\.30 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/ HTTP\/1\.1" 200 615 "-" "node" "-"$/,
-    /^127\.244\.3\.30 - - \[.*\] "GET \/nope HTTP\/1\.1" 404 153 "-" "node" "-"$/,
-  ], 'nginx access log with the client pod IP');
+  t.match(
+    access.filter((l) => l.startsWith('127.')),
+    [
+      /^127\.244\.3\.30 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/ HTTP\/1\.1" 200 615 "-" "node" "-"$/,
+      /^127\.244\.3\.30 - - \[.*\] "GET \/nope HTTP\/1\.1" 404 153 "-" "node" "-"$/,
+    ],
+    'nginx access log with the client pod IP',
+  );
 });
 
 t.test('nginx answers like nginx:alpine, byte for byte, over dial', async (t) => {
@@ -204,7 +279,10 @@ t.test('nginx answers like nginx:alpine, byte for byte, over dial', async (t) =>
   t.equal(index.status, 200);
   t.equal(index.body, welcomePage);
   t.equal(Buffer.byteLength(welcomePage), 615);
-  t.same(index.raw.filter((_, i) => i % 2 === 0), ['Server', 'Date', 'Content-Type', 'Content-Length', 'Last-Modified', 'Connection', 'ETag', 'Accept-Ranges']);
+  t.same(
+    index.raw.filter((_, i) => i % 2 === 0),
+    ['Server', 'Date', 'Content-Type', 'Content-Length', 'Last-Modified', 'Connection', 'ETag', 'Accept-Ranges'],
+  );
   t.match(index.raw, ['Server', 'nginx/1.27.5', 'Date', /GMT$/, 'Content-Type', 'text/html', 'Content-Length', '615']);
   const missing = await get('/api/v1/nothing');
   t.equal(missing.status, 404);
@@ -245,17 +323,21 @@ t.test('stopping and shutdown leave no process behind', async (t) => {
   t.teardown(() => rt.shutdown());
   const cluster = new FakeCluster();
   cluster.configMaps.set('default/s', { 'forever.mjs': 'setInterval(() => {}, 1000); process.on("SIGTERM", () => {}); console.log("started");' });
-  const specFor = (name: string, ip: string) => podSpec(name, ip, {
-    volumes: [{ name: 's', configMap: { name: 's' } }],
-    containers: [{ name: 'c', image: 'node:20', command: ['node', '/s/forever.mjs'], volumeMounts: [{ name: 's', mountPath: '/s' }] }],
-  });
+  const specFor = (name: string, ip: string) =>
+    podSpec(name, ip, {
+      volumes: [{ name: 's', configMap: { name: 's' } }],
+      containers: [{ name: 'c', image: 'node:20', command: ['node', '/s/forever.mjs'], volumeMounts: [{ name: 's', mountPath: '/s' }] }],
+    });
   const a = rt.start(specFor('stubborn-a', '127.244.1.60'), cluster);
   rt.start(specFor('stubborn-b', '127.244.1.61'), cluster);
   for (const p of rt.pods()) {
     await waitForStatus(p, ready);
     for await (const line of p.logs({ follow: true })) if (line === 'started') break;
   }
-  const ours = () => execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('forever.mjs'));
+  const ours = () =>
+    execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('forever.mjs'));
   t.equal(ours().length, 2, 'both pods run a process');
   await a.stop(0.2);
   t.match(a.containerStatuses()[0]?.state, { state: 'terminated', exitCode: 137 }, 'SIGTERM ignored, SIGKILL after the grace period');

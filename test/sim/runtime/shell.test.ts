@@ -8,7 +8,10 @@ import { FakeCluster, podSpec, waitForStatus } from './helpers.ts';
 
 const rt = await createPodRuntime({ shutdownGraceMs: 200 });
 t.teardown(() => rt.shutdown());
-const pod = rt.start(podSpec('shell', '127.244.1.42', { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', 'infinity'] }] }, { namespace: 'lab' }), new FakeCluster());
+const pod = rt.start(
+  podSpec('shell', '127.244.1.42', { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', 'infinity'] }] }, { namespace: 'lab' }),
+  new FakeCluster(),
+);
 await waitForStatus(pod, (s) => s.every((c) => c.state.state === 'running'));
 
 async function sh(script: string, stdin?: string) {
@@ -23,7 +26,7 @@ async function sh(script: string, stdin?: string) {
   return { code, out, err };
 }
 
-t.test('redirections write the container\'s files; 2>&1, >&2 and /dev/null join or drop streams', async (t) => {
+t.test("redirections write the container's files; 2>&1, >&2 and /dev/null join or drop streams", async (t) => {
   const r = await sh('echo one > /tmp/f; echo two >> /tmp/f; cat /tmp/f; echo to-err >&2; cat /nope 2>/dev/null || echo quiet; cat /nope 2>&1');
   t.same(r, { code: 1, out: "one\ntwo\nquiet\ncat: can't open '/nope': No such file or directory\n", err: 'to-err\n' });
   const missingDir = await sh('echo x > /no/such/dir/f');
@@ -31,7 +34,7 @@ t.test('redirections write the container\'s files; 2>&1, >&2 and /dev/null join 
   // The machine's /tmp, which the container has too (not tmpdir(): a test run points that elsewhere).
   const escape = `/tmp/hubble-lab-shell-escape-${process.pid}`;
   const climb = await sh(`echo out > ../../../../../../../..${escape}; cat ${escape}`);
-  t.same([climb.code, climb.out], [0, 'out\n'], 'a path climbing out lands in the container\'s own /tmp');
+  t.same([climb.code, climb.out], [0, 'out\n'], "a path climbing out lands in the container's own /tmp");
   t.notOk(existsSync(escape), 'nothing written on the machine');
 });
 

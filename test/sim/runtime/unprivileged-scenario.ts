@@ -22,8 +22,17 @@ try {
   const volume = { volumes: [{ name: 'app', configMap: { name: 'app' } }] };
   const mount = { volumeMounts: [{ name: 'app', mountPath: '/app' }] };
   const pods = [
-    rt.start(podSpec('coredns', '127.244.0.2', { containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }] }, { namespace: 'kube-system' }), cluster),
-    rt.start(podSpec('api', '127.244.1.2', { ...volume, containers: [{ name: 'api', image: 'node:20', command: ['node', '/app/server.mjs'], ...mount, readinessProbe: { tcpSocket: { port: 80 } } }] }), cluster),
+    rt.start(
+      podSpec('coredns', '127.244.0.2', { containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }] }, { namespace: 'kube-system' }),
+      cluster,
+    ),
+    rt.start(
+      podSpec('api', '127.244.1.2', {
+        ...volume,
+        containers: [{ name: 'api', image: 'node:20', command: ['node', '/app/server.mjs'], ...mount, readinessProbe: { tcpSocket: { port: 80 } } }],
+      }),
+      cluster,
+    ),
     rt.start(podSpec('nginx', '127.244.2.2', { containers: [{ name: 'nginx', image: 'nginx:alpine' }] }), cluster),
   ];
   await Promise.all(pods.map((p) => waitForStatus(p, ready, 10_000)));
@@ -31,11 +40,29 @@ try {
     service: { metadata: { namespace: ns, name }, spec: { clusterIP: ip, ports: [{ port, protocol }] } },
     endpoints: { metadata: { namespace: ns, name }, subsets: [{ addresses: [{ ip: backend }], ports: [{ port, protocol }] }] },
   });
-  const all = [svc('kube-system', 'kube-dns', '127.96.0.10', '127.244.0.2', 'UDP', 53), svc('default', 'api', '127.96.1.1', '127.244.1.2'), svc('default', 'nginx', '127.96.1.2', '127.244.2.2')];
-  rt.datapath.setServices(servicesFromObjects(all.map((s) => s.service), all.map((s) => s.endpoints)));
-  const client = rt.start(podSpec('client', '127.244.3.3', { ...volume, restartPolicy: 'Never', containers: [{ name: 'c', image: 'node:20', command: ['node', '/app/client.mjs'], ...mount }] }), cluster);
+  const all = [
+    svc('kube-system', 'kube-dns', '127.96.0.10', '127.244.0.2', 'UDP', 53),
+    svc('default', 'api', '127.96.1.1', '127.244.1.2'),
+    svc('default', 'nginx', '127.96.1.2', '127.244.2.2'),
+  ];
+  rt.datapath.setServices(
+    servicesFromObjects(
+      all.map((s) => s.service),
+      all.map((s) => s.endpoints),
+    ),
+  );
+  const client = rt.start(
+    podSpec('client', '127.244.3.3', {
+      ...volume,
+      restartPolicy: 'Never',
+      containers: [{ name: 'c', image: 'node:20', command: ['node', '/app/client.mjs'], ...mount }],
+    }),
+    cluster,
+  );
   const [status] = await waitForStatus(client, terminated, 10_000);
-  process.stdout.write(`${JSON.stringify({ uid: process.getuid?.(), exitCode: status?.state.state === 'terminated' ? status.state.exitCode : null, logs: await logLines(client) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ uid: process.getuid?.(), exitCode: status?.state.state === 'terminated' ? status.state.exitCode : null, logs: await logLines(client) })}\n`,
+  );
 } finally {
   await rt.shutdown();
 }

@@ -27,6 +27,10 @@ if (uid === undefined) {
     const expectedUid = asNobody ? 65534 : uid;
     t.equal(result.uid, expectedUid, 'the sim ran unprivileged');
     t.equal(result.exitCode, 0);
-    t.same(result.logs, [`http://api/ 200 uid ${expectedUid} port 80`, 'http://nginx/ 200 nginx/1.27.5'], 'a pod listening on port 80 is reached by name; nginx too');
+    t.same(
+      result.logs,
+      [`http://api/ 200 uid ${expectedUid} port 80`, 'http://nginx/ 200 nginx/1.27.5'],
+      'a pod listening on port 80 is reached by name; nginx too',
+    );
   });
 }

@@ -63,7 +63,11 @@ function conflictError(conflicts: { manager: string; apiVersion: string; path: s
   return new ApiError(409, 'Conflict', message, {
     name,
     kind: what,
-    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: displayPath(c.path) })),
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+      field: displayPath(c.path),
+    })),
   });
 }
 
@@ -102,7 +106,11 @@ export function serverSideApply(live: Record<string, any> | undefined, applied: 
     removeAt(object, p);
   }
 
-  if (opts.force) disown(list, conflicts.map((c) => c.path));
+  if (opts.force)
+    disown(
+      list,
+      conflicts.map((c) => c.path),
+    );
   const entry: ManagedEntry = {
     manager: opts.manager,
     operation: 'Apply',

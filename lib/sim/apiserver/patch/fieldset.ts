@@ -154,7 +154,11 @@ export function displayPath(path: string): string {
 }
 
 /** Leaf paths whose values differ between two objects (added, changed or removed). */
-export function changedPaths(before: Record<string, any>, after: Record<string, any>, opts: { includeStatus?: boolean } = {}): { set: FieldSet; removed: FieldSet } {
+export function changedPaths(
+  before: Record<string, any>,
+  after: Record<string, any>,
+  opts: { includeStatus?: boolean } = {},
+): { set: FieldSet; removed: FieldSet } {
   const a = fieldSetOf(before, opts);
   const b = fieldSetOf(after, opts);
   const set: FieldSet = new Set();

@@ -46,7 +46,13 @@ export function corednsImage(datapath: Datapath): ImageHandler {
     const ready = okServer('/ready');
     await ctx.net.listen(health, 8080);
     await ctx.net.listen(ready, 8181);
-    for (const line of ['.:53', '[INFO] plugin/reload: Running configuration SHA512 = 1b226df79860026c6a52e67daa10d7f0d57ec5b023288ec00c5e05f93523c894564e15b91770d3a07ae1cfbe861d15b37d4a0027e69c546ab112970993a3b03b', 'CoreDNS-1.11.3', `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}, go1.21.11, a6338e9`]) ctx.log(line);
+    for (const line of [
+      '.:53',
+      '[INFO] plugin/reload: Running configuration SHA512 = 1b226df79860026c6a52e67daa10d7f0d57ec5b023288ec00c5e05f93523c894564e15b91770d3a07ae1cfbe861d15b37d4a0027e69c546ab112970993a3b03b',
+      'CoreDNS-1.11.3',
+      `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}, go1.21.11, a6338e9`,
+    ])
+      ctx.log(line);
     return {
       stop: async () => {
         stopUdp();

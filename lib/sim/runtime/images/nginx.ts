@@ -63,9 +63,20 @@ export function errorPage(status: number, text: string): string {
 }
 
 const mimeTypes: Record<string, string> = {
-  '.html': 'text/html', '.htm': 'text/html', '.css': 'text/css', '.js': 'application/javascript', '.json': 'application/json',
-  '.txt': 'text/plain', '.xml': 'text/xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif',
-  '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.css': 'text/css',
+  '.js': 'application/javascript',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.xml': 'text/xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
 };
 
 const httpDate = (d: Date) => d.toUTCString();
@@ -107,7 +118,11 @@ export async function nginxImage(ctx: ContainerContext): Promise<ContainerProces
     const method = req.method ?? 'GET';
     let status: number;
     let body: Buffer;
-    const headers: [string, string][] = [['Server', `nginx/${nginxVersion}`], ['Date', httpDate(now)], ['Content-Type', 'text/html']];
+    const headers: [string, string][] = [
+      ['Server', `nginx/${nginxVersion}`],
+      ['Date', httpDate(now)],
+      ['Content-Type', 'text/html'],
+    ];
     if (found && method !== 'GET' && method !== 'HEAD') {
       status = 405;
       body = Buffer.from(errorPage(405, 'Not Allowed'));
@@ -130,7 +145,9 @@ export async function nginxImage(ctx: ContainerContext): Promise<ContainerProces
     res.end(method === 'HEAD' ? undefined : body);
     const sent = method === 'HEAD' ? 0 : body.length;
     const h = (name: string) => req.headers[name] ?? '-';
-    ctx.log(`${req.socket.remoteAddress ?? '-'} - - [${logDate(now)}] "${method} ${req.url} HTTP/${req.httpVersion}" ${status} ${sent} "${h('referer')}" "${h('user-agent')}" "${h('x-forwarded-for')}"`);
+    ctx.log(
+      `${req.socket.remoteAddress ?? '-'} - - [${logDate(now)}] "${method} ${req.url} HTTP/${req.httpVersion}" ${status} ${sent} "${h('referer')}" "${h('user-agent')}" "${h('x-forwarded-for')}"`,
+    );
   });
   // nginx sends no Keep-Alive header and closes idle connections after keepalive_timeout (65 s).
   server.keepAliveTimeout = 0;
@@ -145,7 +162,8 @@ export async function nginxImage(ctx: ContainerContext): Promise<ContainerProces
     '/docker-entrypoint.sh: Launching /docker-entrypoint.d/20-envsubst-on-templates.sh',
     '/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-tune-worker-processes.sh',
     '/docker-entrypoint.sh: Configuration complete; ready for start up',
-  ]) ctx.log(line);
+  ])
+    ctx.log(line);
   await ctx.net.listen(server, 80);
   const t = errorLogDate(new Date());
   ctx.log(`${t} [notice] 1#1: using the "epoll" event method`);

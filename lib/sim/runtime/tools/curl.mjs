@@ -61,7 +61,11 @@ const target = splitUrl(opts.positional[0]);
 if (typeof target === 'string') fail(target.startsWith('Protocol') ? 1 : 3, target);
 const data = opts.get('data') ?? opts.get('data-raw') ?? opts.get('data-binary');
 const method = opts.get('request') ?? (opts.has('head') ? 'HEAD' : data !== undefined ? 'POST' : 'GET');
-const headers = { Host: target.port === (target.tls ? 443 : 80) ? target.host : `${target.host}:${target.port}`, 'User-Agent': opts.get('user-agent') ?? `curl/${version}`, Accept: '*/*' };
+const headers = {
+  Host: target.port === (target.tls ? 443 : 80) ? target.host : `${target.host}:${target.port}`,
+  'User-Agent': opts.get('user-agent') ?? `curl/${version}`,
+  Accept: '*/*',
+};
 if (data !== undefined) {
   headers['Content-Type'] = 'application/x-www-form-urlencoded';
   headers['Content-Length'] = String(Buffer.byteLength(data));
@@ -126,7 +130,17 @@ req.on('response', (res) => {
     const finish = () => {
       const format = opts.get('write-out');
       if (format !== undefined) {
-        process.stdout.write(writeOut(format, { http_code: String(status).padStart(3, '0'), time_total: (elapsed() / 1000).toFixed(6), size_download: String(received), remote_ip: ip, remote_port: String(target.port), url_effective: target.url, response_code: String(status) }));
+        process.stdout.write(
+          writeOut(format, {
+            http_code: String(status).padStart(3, '0'),
+            time_total: (elapsed() / 1000).toFixed(6),
+            size_download: String(received),
+            remote_ip: ip,
+            remote_port: String(target.port),
+            url_effective: target.url,
+            response_code: String(status),
+          }),
+        );
       }
       stream.destroy();
       exitWith(0);

@@ -13,7 +13,10 @@ const resolver = new dns.promises.Resolver({ timeout: 2000, tries: 1 });
 resolver.setServers([dnsServer]);
 const bare = name.replace(/\.$/, '');
 const search = resolv.search ?? [];
-const candidates = name.endsWith('.') || bare.split('.').length > (resolv.ndots ?? 5) ? [bare, ...search.map((d) => `${bare}.${d}`)] : [...search.map((d) => `${bare}.${d}`), bare];
+const candidates =
+  name.endsWith('.') || bare.split('.').length > (resolv.ndots ?? 5)
+    ? [bare, ...search.map((d) => `${bare}.${d}`)]
+    : [...search.map((d) => `${bare}.${d}`), bare];
 process.stdout.write(`Server:\t\t${dnsServer}\nAddress:\t${dnsServer}:53\n\n`);
 let lastError = 'NXDOMAIN';
 for (const candidate of candidates) {

@@ -18,7 +18,9 @@ let opts;
 try {
   opts = parseArgs(process.argv.slice(2), spec);
 } catch (err) {
-  process.stderr.write(`wget: unrecognized ${err.message}\nBusyBox v1.37.0 (2025-01-17 18:12:01 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...\n`);
+  process.stderr.write(
+    `wget: unrecognized ${err.message}\nBusyBox v1.37.0 (2025-01-17 18:12:01 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...\n`,
+  );
   process.exit(1);
 }
 const quiet = opts.has('quiet');
@@ -72,7 +74,9 @@ req.on('response', (res) => {
   }
   const name = opts.get('output-document') ?? (target.path.split('?')[0].split('/').pop() || 'index.html');
   const out = name === '-' ? process.stdout : createWriteStream(containerPath(name));
-  out.on('error', (err) => die(`can't open '${name}': ${err.code === 'EEXIST' ? 'File exists' : err.code === 'ERR_ACCESS_DENIED' ? 'Permission denied' : err.message}`));
+  out.on('error', (err) =>
+    die(`can't open '${name}': ${err.code === 'EEXIST' ? 'File exists' : err.code === 'ERR_ACCESS_DENIED' ? 'Permission denied' : err.message}`),
+  );
   if (!quiet && name !== '-') process.stderr.write(`saving to '${name}'\n`);
   res.pipe(out);
   res.on('end', () => {
