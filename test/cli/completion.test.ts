@@ -1,34 +1,53 @@
 // hubble-lab completion bash|zsh: the script is accepted by the shell and completes commands, subcommands and each
 // command's flags. Real shells, real processes.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandEntries } from '../../lib/cli.ts';
+import { concurrencyLimit, runNode, type CliResult } from '../fixtures/cli-process.ts';
 
 const bin = fileURLToPath(new URL('../../bin/hubble-lab.mjs', import.meta.url));
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+// The CLI runs and the shells that load its scripts are independent of each other: they run side by side, a few at a time.
+const slot = concurrencyLimit(4);
+const cli = (args: string[]) => slot(() => runNode([bin, ...args], process.env, 120_000));
+/** `shell ARGS`; its code is -1 if it does not end within `timeoutMs`. */
+const shell = (file: string, args: string[], timeoutMs: number) =>
+  slot(
+    () =>
+      new Promise<CliResult>((resolve) => {
+        execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+        });
+      }),
+  );
 
 function has(shell: string): boolean {
   return spawnSync(shell, ['-c', 'exit 0']).status === 0;
 }
+const hasZsh = has('zsh');
 
-const bash = cli(['completion', 'bash']);
+// As each script's own comment says to load it: from the command, through process substitution.
+const [bash, bashLoaded, zsh, zshLoaded, fish] = await Promise.all([
+  cli(['completion', 'bash']),
+  shell('bash', ['-c', `source <("${process.execPath}" "${bin}" completion bash) && complete -p hubble-lab`], 120_000),
+  hasZsh ? cli(['completion', 'zsh']) : undefined,
+  hasZsh
+    ? shell(
+        'zsh',
+        ['-fc', `autoload -U compinit && compinit -u -D && source <("${process.execPath}" "${bin}" completion zsh) && print -r -- $_comps[hubble-lab]`],
+        120_000,
+      )
+    : undefined,
+  cli(['completion', 'fish']),
+]);
 
 t.test('bash accepts the script and registers hubble-lab', async (t) => {
   t.equal(bash.code, 0, bash.stderr);
-  // As the script's own comment says to load it: from the command, through process substitution.
-  const r = spawnSync('bash', ['-c', `source <("${process.execPath}" "${bin}" completion bash) && complete -p hubble-lab`], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, 'complete -o default -F _hubble_lab hubble-lab\n');
+  t.equal(bashLoaded.code, 0, bashLoaded.stderr);
+  t.equal(bashLoaded.stdout, 'complete -o default -F _hubble_lab hubble-lab\n');
 });
 
 t.test('bash completes commands, subcommands and flags', async (t) => {
@@ -65,17 +84,12 @@ t.test('bash completes commands, subcommands and flags', async (t) => {
   }
 });
 
-t.test('zsh accepts the script', { skip: has('zsh') ? false : 'zsh is not installed here' }, async (t) => {
-  const zsh = cli(['completion', 'zsh']);
+t.test('zsh accepts the script', { skip: hasZsh ? false : 'zsh is not installed here' }, async (t) => {
+  if (!zsh || !zshLoaded) return;
   t.equal(zsh.code, 0, zsh.stderr);
-  const r = spawnSync(
-    'zsh',
-    ['-fc', `autoload -U compinit && compinit -u -D && source <("${process.execPath}" "${bin}" completion zsh) && print -r -- $_comps[hubble-lab]`],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, '_hubble-lab\n');
-  t.equal(r.stderr, '');
+  t.equal(zshLoaded.code, 0, zshLoaded.stderr);
+  t.equal(zshLoaded.stdout, '_hubble-lab\n');
+  t.equal(zshLoaded.stderr, '');
 
   // An interactive zsh in a pseudo-terminal, once it has loaded the script: `pol` TAB, ` --in` TAB, then print the line.
   const dir = t.testdir({ 'hubble-lab.zsh': zsh.stdout });
@@ -95,7 +109,6 @@ t.test('zsh accepts the script', { skip: has('zsh') ? false : 'zsh is not instal
 });
 
 t.test('an unknown shell is a usage error', async (t) => {
-  const r = cli(['completion', 'fish']);
-  t.equal(r.code, 2);
-  t.equal(r.stderr, 'hubble-lab: completion: unknown shell "fish"\n  hint: run `hubble-lab completion bash` or `hubble-lab completion zsh`\n');
+  t.equal(fish.code, 2);
+  t.equal(fish.stderr, 'hubble-lab: completion: unknown shell "fish"\n  hint: run `hubble-lab completion bash` or `hubble-lab completion zsh`\n');
 });

@@ -1,7 +1,6 @@
 // What a user sees from the hubble-lab front: the command list (which loads no command module), a command's flags,
 // did-you-mean for a misspelled command, and the version from package.json. Real processes, through bin/.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { commandEntries, main } from '../../lib/cli.ts';
 import { commandTable } from '../../lib/cli/commands.ts';
 import { commandHelp } from '../../lib/cli/help.ts';
+import { concurrencyLimit, runNode } from '../fixtures/cli-process.ts';
 import { writeSynthFile } from '../fixtures/synth.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,23 +16,24 @@ const bin = join(root, 'bin', 'hubble-lab.mjs');
 const recordLoads = join(root, 'test', 'cli', 'record-loads.mjs');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
+// The runs of one test are independent of each other: they run side by side, a few at a time.
+const slot = concurrencyLimit(4);
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
-  const r = spawnSync(process.execPath, [...nodeArgs, bin, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1', ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return slot(() => runNode([...nodeArgs, bin, ...args], { ...process.env, NO_COLOR: '1', ...env }, 60_000));
 }
 
 /** The modules (file URLs, node_modules included) a run of the CLI loaded. */
-function loadedBy(t: Test, args: string[]): string[] {
+async function loadedBy(t: Test, args: string[]): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'hubble-lab-loads-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'loaded.txt');
-  const r = cli(args, { RECORD_LOADS_TO: file }, ['--import', recordLoads]);
+  const r = await cli(args, { RECORD_LOADS_TO: file }, ['--import', recordLoads]);
   t.equal(r.code, 0, `${args.join(' ')}: exit 0`);
   return readFileSync(file, 'utf8').trim().split('\n');
 }
 
 t.test('hubble-lab, --help, -h and help list every command in at most 40 lines', async (t) => {
-  const help = cli(['--help']);
+  const [help, short, word, bare] = await Promise.all([cli(['--help']), cli(['-h']), cli(['help']), cli([])]);
   t.equal(help.code, 0);
   t.equal(help.stderr, '');
   const lines = help.stdout.trimEnd().split('\n');
@@ -44,16 +45,26 @@ t.test('hubble-lab, --help, -h and help list every command in at most 40 lines',
       `${e.name} listed with its summary`,
     );
   }
-  t.same(cli(['-h']), help, '-h');
-  t.same(cli(['help']), help, 'help');
-  const bare = cli([]);
+  t.same(short, help, '-h');
+  t.same(word, help, 'help');
   t.equal(bare.code, 2, 'bare hubble-lab: exit 2, as a usage error');
   t.equal(bare.stdout, help.stdout);
 });
 
 t.test('the list and --version load no command module', async (t) => {
-  for (const args of [['--help'], ['--version']]) {
-    const ours = loadedBy(t, args).filter((u) => !u.includes('/node_modules/'));
+  const dir = t.testdir({});
+  await writeSynthFile(join(dir, 'flows.jsonl'), { count: 50, seed: 2 });
+  const [list, version, observe, analyze] = await Promise.all([
+    loadedBy(t, ['--help']),
+    loadedBy(t, ['--version']),
+    loadedBy(t, ['observe', '--help']),
+    loadedBy(t, ['analyze', '--input', join(dir, 'flows.jsonl'), '--out', join(dir, 'out'), '--gate', 'off']),
+  ]);
+  for (const [args, loaded] of [
+    [['--help'], list],
+    [['--version'], version],
+  ] as const) {
+    const ours = loaded.filter((u) => !u.includes('/node_modules/'));
     t.ok(
       ours.some((u) => /\/lib\/cli\.(ts|js)$/.test(u)),
       `${args[0]}: the front loaded (${ours.length} modules)`,
@@ -64,7 +75,6 @@ t.test('the list and --version load no command module', async (t) => {
       `${args[0]}: no command module or what commands use`,
     );
   }
-  const observe = loadedBy(t, ['observe', '--help']);
   t.ok(
     observe.some((u) => /\/lib\/commands\/observe\.(ts|js)$/.test(u)),
     'observe --help loads observe',
@@ -78,9 +88,6 @@ t.test('the list and --version load no command module', async (t) => {
     'nor the Kubernetes client',
   );
 
-  const dir = t.testdir({});
-  await writeSynthFile(join(dir, 'flows.jsonl'), { count: 50, seed: 2 });
-  const analyze = loadedBy(t, ['analyze', '--input', join(dir, 'flows.jsonl'), '--out', join(dir, 'out'), '--gate', 'off']);
   t.same(
     analyze.filter((u) =>
       /\/lib\/(sim\/|kube\/(?!label-selector)|metrics\/prometheus\.|hubble\/client\.|hubble\/grpc\/h2-)|\/@kubernetes\/|\/undici\//.test(u),
@@ -100,15 +107,17 @@ t.test('the table in the front says what each command module says', async (t) =>
 });
 
 t.test("a command's flags: <command> --help and help <command>", async (t) => {
-  for (const name of ['analyze', 'doctor', 'version']) {
+  const names = ['analyze', 'doctor', 'version'];
+  const runs = await Promise.all(names.map((name) => Promise.all([cli([name, '--help']), cli(['help', name])])));
+  for (const [i, name] of names.entries()) {
     const cmd = await commandEntries.find((e) => e.name === name)!.load();
-    const flags = cli([name, '--help']);
+    const [flags, help] = runs[i]!;
     t.equal(flags.code, 0);
     t.equal(flags.stdout, commandHelp(cmd), `${name} --help`);
     t.match(flags.stdout, /^ {2}-h, --help +show this help$/m);
-    t.same(cli(['help', name]), flags, `help ${name}`);
+    t.same(help, flags, `help ${name}`);
   }
-  t.match(cli(['analyze', '--help']).stdout, /--input FILE/);
+  t.match(runs[0]![0].stdout, /--input FILE/);
   // In-process for the rest: every command's help has its usage and each of its flags.
   for (const entry of commandEntries) {
     const cmd = await entry.load();
@@ -119,49 +128,56 @@ t.test("a command's flags: <command> --help and help <command>", async (t) => {
 });
 
 t.test('clusters the lab does not start: --kubeconfig says what happens without it', async (t) => {
-  for (const name of ['doctor', 'port-forward', 'teardown']) {
-    const flag = cli([name, '--help'])
-      .stdout.split('\n')
-      .find((l) => l.trimStart().startsWith('--kubeconfig'));
+  const names = ['doctor', 'port-forward', 'teardown'];
+  const [run, ...helps] = await Promise.all([cli(['run', '--help']), ...names.map((name) => cli([name, '--help']))]);
+  for (const [i, name] of names.entries()) {
+    const flag = helps[i]!.stdout.split('\n').find((l) => l.trimStart().startsWith('--kubeconfig'));
     t.match(flag, /\$KUBECONFIG, else ~\/\.kube\/config/, name);
     t.notMatch(flag, /embedded/, `${name} promises no embedded cluster`);
   }
-  t.match(cli(['run', '--help']).stdout, /--kubeconfig PATH +use this cluster instead of a fresh embedded one/, 'run does start one');
+  t.match(run.stdout, /--kubeconfig PATH +use this cluster instead of a fresh embedded one/, 'run does start one');
 });
 
 t.test('a misspelled command or flag: did you mean, exit 2', async (t) => {
-  for (const [typed, meant] of [
+  const typos = [
     ['analyse', 'analyze'],
     ['obsreve', 'observe'],
     ['teardwon', 'teardown'],
     ['verison', 'version'],
-  ] as const) {
-    const r = cli([typed, '--input', 'x']);
+  ] as const;
+  const [far, help, flag, cmdFlag, ...typedRuns] = await Promise.all([
+    cli(['kubectl']),
+    cli(['help', 'analyse']),
+    cli(['--versoin']),
+    cli(['observe', '--input-file', '/dev/null', '--nmespace', 'x']),
+    ...typos.map(([typed]) => cli([typed, '--input', 'x'])),
+  ]);
+  for (const [i, [typed, meant]] of typos.entries()) {
+    const r = typedRuns[i]!;
     t.equal(r.code, 2, typed);
     t.equal(r.stdout, '');
     t.equal(r.stderr, `hubble-lab: unknown command "${typed}" — did you mean "${meant}"?\n  hint: run \`hubble-lab --help\` for the list of commands\n`);
   }
-  const far = cli(['kubectl']);
   t.equal(far.code, 2);
   t.equal(far.stderr.split('\n')[0], 'hubble-lab: unknown command "kubectl"', 'no guess when nothing is near');
-  const help = cli(['help', 'analyse']);
   t.equal(help.code, 2);
   t.match(help.stderr, /^hubble-lab: unknown command "analyse" — did you mean "analyze"\?/);
-  const flag = cli(['--versoin']);
   t.equal(flag.code, 2);
   t.match(flag.stderr, /^hubble-lab: unknown flag --versoin — did you mean --version\?/);
-  const cmdFlag = cli(['observe', '--input-file', '/dev/null', '--nmespace', 'x']);
   t.equal(cmdFlag.code, 2);
   t.match(cmdFlag.stderr, /^hubble-lab: observe: unknown flag --nmespace[\s\S]*did you mean --namespace\?/);
 });
 
 t.test("version and --version print package.json's version", async (t) => {
-  for (const args of [['version'], ['--version']]) {
-    const r = cli(args);
+  const [word, flag, extra] = await Promise.all([cli(['version']), cli(['--version']), cli(['version', 'x'])]);
+  for (const [args, r] of [
+    ['version', word],
+    ['--version', flag],
+  ] as const) {
     t.equal(r.code, 0);
-    t.equal(r.stdout, `hubble-lab ${pkg.version}\n`, args.join(' '));
+    t.equal(r.stdout, `hubble-lab ${pkg.version}\n`, args);
   }
-  t.equal(cli(['version', 'x']).code, 2, 'version takes no arguments');
+  t.equal(extra.code, 2, 'version takes no arguments');
 });
 
 t.test('in-process main(): the same list and exit codes', async (t) => {
@@ -169,5 +185,5 @@ t.test('in-process main(): the same list and exit codes', async (t) => {
   const sink = { write: (s: string) => (out.push(s), true) } as unknown as NodeJS.WritableStream;
   const io = { stdin: process.stdin, stdout: sink, stderr: sink, env: {}, signal: new AbortController().signal } as never;
   t.equal(await main(['help'], io), 0);
-  t.equal(out.join(''), cli(['help']).stdout);
+  t.equal(out.join(''), (await cli(['help'])).stdout);
 });
