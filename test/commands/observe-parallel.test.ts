@@ -24,8 +24,10 @@ const cases: string[][] = [
 
 for (const flags of cases) {
   t.test(`observe ${flags.join(' ')}: two threads print what one prints`, async (t) => {
-    const one = await runHubbleLab(['observe', '--input-file', path, '--jobs', '1', ...flags]);
-    const two = await runHubbleLab(['observe', '--input-file', path, '--jobs', '2', ...flags]);
+    const [one, two] = await Promise.all([
+      runHubbleLab(['observe', '--input-file', path, '--jobs', '1', ...flags]),
+      runHubbleLab(['observe', '--input-file', path, '--jobs', '2', ...flags]),
+    ]);
     t.equal(one.code, 3, 'the junk lines make the read incomplete');
     t.ok(one.stdout.length > 0, `${one.stdout.length} characters printed`);
     t.equal(two.code, one.code);
