@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { concurrencyLimit, runNode } from '../fixtures/cli-process.ts';
 import { writeSynthFile } from '../fixtures/synth.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,17 +20,21 @@ for (const name of ['node_modules', 'manifests', 'proto']) symlinkSync(join(repo
 const flows = join(copy, 'flows.jsonl');
 await writeSynthFile(flows, { count: 200, seed: 5 });
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+// Runs that build or edit nothing are independent of each other: they go side by side, a few at a time.
+const slot = concurrencyLimit(4);
+async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const loads = join(copy, `loads-${Math.random().toString(36).slice(2)}.txt`);
-  const r = spawnSync(process.execPath, ['--import', join(copy, 'test/cli/record-loads.mjs'), join(copy, 'bin/hubble-lab.mjs'), ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, NO_COLOR: '1', RECORD_LOADS_TO: loads, ...env },
-  });
+  const r = await slot(() =>
+    runNode(
+      ['--import', join(copy, 'test/cli/record-loads.mjs'), join(copy, 'bin/hubble-lab.mjs'), ...args],
+      { ...process.env, NO_COLOR: '1', RECORD_LOADS_TO: loads, ...env },
+      120_000,
+    ),
+  );
   const loaded = existsSync(loads) ? readFileSync(loads, 'utf8').trim().split('\n') : [];
   rmSync(loads, { force: true });
   return {
-    code: r.status,
+    code: r.code,
     stdout: r.stdout,
     stderr: r.stderr,
     compiled: loaded.includes(`file://${copy}/dist/lib/cli.js`),
@@ -43,7 +48,7 @@ function build() {
 }
 
 t.test('a checkout that was never built runs from source', async (t) => {
-  const r = run(['--version']);
+  const r = await run(['--version']);
   t.equal(r.code, 0);
   t.ok(r.fromSource && !r.compiled);
 });
@@ -52,13 +57,14 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
   const b = build();
   t.equal(b.code, 0, b.stderr);
   t.match(b.stderr, /^hubble-lab: compiled \d+ modules into dist in \d+ ms\n$/);
-  const version = run(['--version']);
+  const version = await run(['--version']);
   t.ok(version.compiled && !version.fromSource, 'dist/lib/cli.js, not the sources');
   t.equal(version.stdout, `hubble-lab ${JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version}\n`, 'package.json found from dist/');
 
-  for (const args of [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']]) {
-    const compiled = run(args);
-    const source = run(args, { HUBBLE_LAB_FROM_SOURCE: '1' });
+  const argSets = [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']];
+  const runs = await Promise.all(argSets.map((args) => Promise.all([run(args), run(args, { HUBBLE_LAB_FROM_SOURCE: '1' })])));
+  for (const [i, args] of argSets.entries()) {
+    const [compiled, source] = runs[i]!;
     t.ok(compiled.compiled && source.fromSource, `${args[0]}: one of each`);
     t.same(
       { code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr },
@@ -68,16 +74,16 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
   }
 
   // analyze reads the protos, validates the lab's expectations against their JSON schema and writes every report.
-  const reports = (mode: string, env: NodeJS.ProcessEnv) => {
+  const reports = async (mode: string, env: NodeJS.ProcessEnv) => {
     const out = join(copy, `reports-${mode}`);
-    const r = run(['analyze', '--input', flows, '--expect', join(copy, 'manifests/expectations.yaml'), '--out', out], env);
+    const r = await run(['analyze', '--input', flows, '--expect', join(copy, 'manifests/expectations.yaml'), '--out', out], env);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     delete json.generatedAt;
     return { code: r.code, stdout: r.stdout.replaceAll(out, 'OUT'), stderr: r.stderr.replaceAll(out, 'OUT'), json };
   };
-  const compiled = reports('compiled', {});
-  t.ok([0, 1, 3].includes(compiled.code!), compiled.stderr);
-  t.same(compiled, reports('source', { HUBBLE_LAB_FROM_SOURCE: '1' }), 'analyze: same exit, output and report.json');
+  const [compiled, source] = await Promise.all([reports('compiled', {}), reports('source', { HUBBLE_LAB_FROM_SOURCE: '1' })]);
+  t.ok([0, 1, 3].includes(compiled.code), compiled.stderr);
+  t.same(compiled, source, 'analyze: same exit, output and report.json');
 });
 
 t.test('every file a compiled module names by URL is there', async (t) => {
@@ -107,12 +113,12 @@ t.test('an edited, added or removed source is never run stale', async (t) => {
   const table = join(copy, 'lib/cli/commands.ts');
   const original = readFileSync(table, 'utf8');
   writeFileSync(table, original.replace("'show Hubble flows from a file", "'EDITED: show Hubble flows from a file"));
-  const edited = run(['--help']);
+  const edited = await run(['--help']);
   t.ok(edited.fromSource && !edited.compiled, 'an edit: the sources run');
   t.match(edited.stdout, /^ {2}observe +EDITED: show Hubble flows/m, 'with the edit');
 
   t.equal(build().code, 0);
-  const rebuilt = run(['--help']);
+  const rebuilt = await run(['--help']);
   t.ok(rebuilt.compiled, 'rebuilt: dist/ runs again');
   t.match(rebuilt.stdout, /EDITED: show Hubble flows/, 'with the edit compiled in');
 
@@ -120,11 +126,11 @@ t.test('an edited, added or removed source is never run stale', async (t) => {
   const added = join(copy, 'lib/hubble/added.ts');
   writeFileSync(added, 'export const added = 1;\n');
   utimesSync(added, new Date(0), new Date(0));
-  t.ok(run(['--version']).fromSource, 'an added file: the sources run');
+  t.ok((await run(['--version'])).fromSource, 'an added file: the sources run');
   t.equal(build().code, 0);
-  t.ok(run(['--version']).compiled);
+  t.ok((await run(['--version'])).compiled);
   rmSync(added);
-  t.ok(run(['--version']).fromSource, 'a removed file: the sources run');
+  t.ok((await run(['--version'])).fromSource, 'a removed file: the sources run');
   t.equal(build().code, 0);
   t.notOk(existsSync(join(copy, 'dist/lib/hubble/added.js')), 'the build leaves nothing of a removed source');
   t.ok(statSync(join(copy, 'dist')).isDirectory() && !readdirSync(dirname(join(copy, 'dist'))).some((n) => n.startsWith('dist.')), 'no staging folder left');
