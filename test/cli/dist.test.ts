@@ -57,22 +57,6 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
   const b = build();
   t.equal(b.code, 0, b.stderr);
   t.match(b.stderr, /^hubble-lab: compiled \d+ modules into dist in \d+ ms\n$/);
-  const version = await run(['--version']);
-  t.ok(version.compiled && !version.fromSource, 'dist/lib/cli.js, not the sources');
-  t.equal(version.stdout, `hubble-lab ${JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version}\n`, 'package.json found from dist/');
-
-  const argSets = [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']];
-  const runs = await Promise.all(argSets.map((args) => Promise.all([run(args), run(args, { HUBBLE_LAB_FROM_SOURCE: '1' })])));
-  for (const [i, args] of argSets.entries()) {
-    const [compiled, source] = runs[i]!;
-    t.ok(compiled.compiled && source.fromSource, `${args[0]}: one of each`);
-    t.same(
-      { code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr },
-      { code: source.code, stdout: source.stdout, stderr: source.stderr },
-      args.join(' '),
-    );
-  }
-
   // analyze reads the protos, validates the lab's expectations against their JSON schema and writes every report.
   const reports = async (mode: string, env: NodeJS.ProcessEnv) => {
     const out = join(copy, `reports-${mode}`);
@@ -81,7 +65,24 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
     delete json.generatedAt;
     return { code: r.code, stdout: r.stdout.replaceAll(out, 'OUT'), stderr: r.stderr.replaceAll(out, 'OUT'), json };
   };
-  const [compiled, source] = await Promise.all([reports('compiled', {}), reports('source', { HUBBLE_LAB_FROM_SOURCE: '1' })]);
+  const argSets = [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']];
+  const [version, runs, [compiled, source]] = await Promise.all([
+    run(['--version']),
+    Promise.all(argSets.map((args) => Promise.all([run(args), run(args, { HUBBLE_LAB_FROM_SOURCE: '1' })]))),
+    Promise.all([reports('compiled', {}), reports('source', { HUBBLE_LAB_FROM_SOURCE: '1' })]),
+  ]);
+  t.ok(version.compiled && !version.fromSource, 'dist/lib/cli.js, not the sources');
+  t.equal(version.stdout, `hubble-lab ${JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version}\n`, 'package.json found from dist/');
+
+  for (const [i, args] of argSets.entries()) {
+    const [compiledRun, sourceRun] = runs[i]!;
+    t.ok(compiledRun.compiled && sourceRun.fromSource, `${args[0]}: one of each`);
+    t.same(
+      { code: compiledRun.code, stdout: compiledRun.stdout, stderr: compiledRun.stderr },
+      { code: sourceRun.code, stdout: sourceRun.stdout, stderr: sourceRun.stderr },
+      args.join(' '),
+    );
+  }
   t.ok([0, 1, 3].includes(compiled.code), compiled.stderr);
   t.same(compiled, source, 'analyze: same exit, output and report.json');
 });
