@@ -210,7 +210,9 @@ export function parseResponseLine(text: string): LineOutcome {
   if (!isObject(value)) return { malformed: `not a JSON object (got ${kindOf(value)})` };
   // JSON.parse keeps the last of two equal keys; protojson refuses the line. The check is one walk over the parsed
   // value: a line as compact as its value (hubble's own) has no key twice, and only other lines are scanned.
-  if (compactLength(value) !== text.length) {
+  const compact = compactLength(value);
+  if (compact === -1) return { malformed: `nested too deep (more than ${MAX_NESTING} levels)` };
+  if (compact !== text.length) {
     const twice = keyTwice(text);
     if (twice !== undefined) return { malformed: `duplicate field "${twice}" (protojson refuses a field given twice)` };
   }
@@ -230,30 +232,51 @@ export function parseResponseLine(text: string): LineOutcome {
 
 /**
  * The length of the most compact JSON text of a parsed value, as JSON.stringify writes it, counting strings as if
- * nothing in them needed escaping. A line of that length holds nothing but the value: no whitespace, no escapes and
- * no key given twice (JSON.parse keeps one of two, so the text would be longer). Numbers count in their shortest
- * form, so that one written long (`8080.0`) cannot make up for a key given twice; their long forms only send a line
- * to the full scan.
+ * nothing in them needed escaping; -1 when the value nests deeper than MAX_NESTING. A line of that length holds
+ * nothing but the value: no whitespace, no escapes and no key given twice (JSON.parse keeps one of two, so the text
+ * would be longer). Numbers count in their shortest form, so that one written long (`8080.0`) cannot make up for a
+ * key given twice; their long forms only send a line to the full scan. The walk keeps its own stack, as dropNulls.
  */
-function compactLength(v: unknown): number {
-  if (typeof v === 'string') return v.length + 2;
+function compactLength(root: Record<string, unknown>): number {
+  let n = 0;
+  const containers: object[] = [root];
+  const depths: number[] = [1];
+  for (let c = containers.pop(); c !== undefined; c = containers.pop()) {
+    const depth = depths.pop()!;
+    if (depth > MAX_NESTING) return -1;
+    if (Array.isArray(c)) {
+      n += c.length === 0 ? 2 : 1 + c.length;
+      for (let i = 0; i < c.length; i++) {
+        const v: unknown = c[i];
+        if (typeof v === 'string') n += v.length + 2;
+        else if (typeof v === 'object' && v !== null) {
+          containers.push(v);
+          depths.push(depth + 1);
+        } else n += primitiveLength(v);
+      }
+    } else {
+      const obj = c as Record<string, unknown>;
+      let keys = 0;
+      for (const key in obj) {
+        keys++;
+        const v = obj[key];
+        n += key.length + 3;
+        if (typeof v === 'string') n += v.length + 2;
+        else if (typeof v === 'object' && v !== null) {
+          containers.push(v);
+          depths.push(depth + 1);
+        } else n += primitiveLength(v);
+      }
+      n += keys === 0 ? 2 : 1 + keys;
+    }
+  }
+  return n;
+}
+
+function primitiveLength(v: unknown): number {
   if (typeof v === 'number') return shortestNumberLength(v);
   if (typeof v === 'boolean') return v ? 4 : 5;
-  if (v === null) return 4;
-  if (Array.isArray(v)) {
-    let n = 1 + v.length;
-    if (v.length === 0) return 2;
-    for (let i = 0; i < v.length; i++) n += compactLength(v[i]);
-    return n;
-  }
-  const obj = v as Record<string, unknown>;
-  let n = 1;
-  let keys = 0;
-  for (const key in obj) {
-    keys++;
-    n += key.length + 3 + compactLength(obj[key]);
-  }
-  return keys === 0 ? 2 : n + keys;
+  return 4; // null
 }
 
 /** The fewest characters any JSON number equal to n can be written in (`1e3` for 1000). */

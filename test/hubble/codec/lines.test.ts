@@ -218,6 +218,18 @@ t.test('a line nested thousands deep is malformed, and the read goes on', async 
   t.strictSame(stats.firstMalformed, [{ line: 2, reason: 'nested too deep (more than 100 levels)' }]);
 });
 
+t.test('a line nested thousands deep without a null, in objects or in lists, is malformed too, and the read goes on', async (t) => {
+  const deepObject = `{"flow":{"verdict":"FORWARDED","x":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`;
+  const deepList = `{"flow":{"source":{"labels":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}`;
+  const { records, stats, error } = await read(Readable.from([[GOOD.trimEnd(), deepObject, deepList, flowLines[0]!].join('\n') + '\n']));
+  t.equal(error, undefined);
+  t.equal(records.length, 2, 'the lines before and after');
+  t.strictSame(stats.firstMalformed, [
+    { line: 2, reason: 'nested too deep (more than 100 levels)' },
+    { line: 3, reason: 'nested too deep (more than 100 levels)' },
+  ]);
+});
+
 t.test('nesting up to 100 levels is read, nulls dropped at every depth; 101 is too deep', async (t) => {
   // The response is level 1, flow level 2, so x's objects take levels 3 to levels + 2.
   const { records, stats } = await read(Readable.from([nested(98) + '\n' + nested(99) + '\n']));
