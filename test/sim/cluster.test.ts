@@ -97,6 +97,9 @@ spec:
     - port: 80
 `;
 
+// Before the first test: an await between tests could let tap end the file before the last one is declared.
+const kubectlMissing = (await hasKubectl()) ? false : 'kubectl is not installed: install kubernetes-client (Debian) to run the kubectl end-to-end test';
+
 t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async (t) => {
   const c = await testCluster(t);
   const core = c.kubeConfig.makeApiClient(CoreV1Api);
@@ -185,8 +188,6 @@ t.test('server-side apply with client-node re-applies without changing anything'
   const after = c.stats() as any;
   t.equal(after.requests.mutating - before.requests.mutating, docs.length, 'each apply is still a mutating request');
 });
-
-const kubectlMissing = (await hasKubectl()) ? false : 'kubectl is not installed: install kubernetes-client (Debian) to run the kubectl end-to-end test';
 
 t.test('kubectl drives the sim like a cluster', { skip: kubectlMissing }, async (t) => {
   const c = await testCluster(t);

@@ -39,6 +39,13 @@ await ok(['create', 'deployment', 'agent-coordinator', '--image=node:20-alpine',
 await ok(['wait', '--for=condition=ready', 'pod/web', '--timeout=30s']);
 await ok(['rollout', 'status', 'deployment/agent-coordinator', '--timeout=30s']);
 
+// Before the first test: an await between tests could let tap end the file before the last one is declared.
+const hasScript = await new Promise<boolean>((resolve) =>
+  spawn('script', ['--version'])
+    .on('error', () => resolve(false))
+    .on('close', (code) => resolve(code === 0)),
+);
+
 for (const websockets of [true, false]) {
   const how = websockets ? 'WebSocket v5.channel.k8s.io' : 'SPDY/3.1';
   t.test(`kubectl exec over ${how}: stdout, stderr, stdin and the exit code`, async (t) => {
@@ -236,12 +243,6 @@ t.test('kubectl cp: tar over exec, into the container and back out', async (t) =
   t.equal(direct.code, 2);
   t.match(direct.stderr, 'tar: tmp/none.txt: Cannot stat: No such file or directory\ntar: Exiting with failure status due to previous errors');
 });
-
-const hasScript = await new Promise<boolean>((resolve) =>
-  spawn('script', ['--version'])
-    .on('error', () => resolve(false))
-    .on('close', (code) => resolve(code === 0)),
-);
 
 t.test(
   'kubectl exec -it on a terminal: a prompt, keys echoed and erased, and the exit code',

@@ -59,6 +59,12 @@ async function forwardLocally(podName: string, port: number, errors: PassThrough
   return local;
 }
 
+// Before the first test: an await between tests could let tap end the file before the last one is declared.
+const hasKubectl = await execFileAsync('kubectl', ['version', '--client']).then(
+  () => true,
+  () => false,
+);
+
 t.test('client-node PortForward reaches the pod port; every new connection is forwarded', async (t) => {
   const local = await forwardLocally('web', 80, new PassThrough());
   const url = `http://127.0.0.1:${(local.address() as net.AddressInfo).port}/`;
@@ -103,11 +109,6 @@ t.test('bad requests get Kubernetes Status errors', async (t) => {
   t.equal(wrongProtocol.status, 400);
 });
 
-const hasKubectl = await execFileAsync('kubectl', ['version', '--client']).then(
-  () => true,
-  () => false,
-);
-
 t.test(
   'kubectl port-forward: SPDY tunnelled in WebSocket (kubectl ≥ 1.31) and plain SPDY',
   { skip: hasKubectl ? false : 'kubectl is not installed' },
@@ -124,6 +125,8 @@ t.test(
       ] as const) {
         const pf = spawn('kubectl', [...kc, 'port-forward', 'pod/web', `:${remote}`], { env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
         t.teardown(() => pf.kill());
+        // Waited on from the start: kubectl may end by itself once a forwarded connection failed.
+        const exited = once(pf, 'exit');
         let out = '';
         const local = await new Promise<string>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`kubectl did not start forwarding:\n${out}`)), 15_000);
@@ -152,7 +155,7 @@ t.test(
           t.match(out, /error forwarding port 8080 to pod web.*connection refused/, `${what}: kubectl shows the kubelet's error`);
         }
         pf.kill();
-        await once(pf, 'exit');
+        await exited;
       }
     }
   },
