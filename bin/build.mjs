@@ -6,10 +6,12 @@
 // the layout mirrors the sources, so every `new URL('../x', import.meta.url)` finds what it finds from source.
 // The transpiler is esbuild, the one tsx runs the sources with, so compiled and source runs behave the same.
 // Other files under lib/ and tasks/ (plain .mjs the sim starts in pods, JSON schemas) are copied; bin/, manifests/,
-// proto/ and package.json are links to the originals. The build is written beside dist/ and swapped in whole, with
-// its stamp last: bin/hubble-lab.mjs runs dist/ only when the stamp is newer than every source (bin/dist.mjs).
+// proto/ and package.json are links to the originals, and proto/ is also read into a protobuf JSON descriptor
+// (lib/hubble/grpc/protos.json). The build is written beside dist/ and swapped in whole, with its stamp last:
+// bin/hubble-lab.mjs runs dist/ only when the stamp is newer than every source (bin/dist.mjs).
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { distDir, rootDir, sourceDirs, stampFile } from './dist.mjs';
 
@@ -72,6 +74,9 @@ for (const file of copied) {
   copyFileSync(file, to);
 }
 for (const name of linked) symlinkSync(join('..', name), join(staging, name), name === 'package.json' ? 'file' : 'junction');
+// The Hubble protos as protobufjs' JSON descriptor, which the compiled CLI reads instead of parsing proto/ at each start.
+const protos = await import(pathToFileURL(join(staging, 'lib/hubble/grpc/protos.js')).href);
+writeFileSync(fileURLToPath(protos.descriptorFile), JSON.stringify(protos.loadProtoFiles().toJSON()));
 writeFileSync(join(staging, relative(distDir, stampFile)), String(startedAt));
 
 const old = `${distDir}.old-${process.pid}`;

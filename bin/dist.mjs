@@ -10,6 +10,8 @@ export const distDir = join(rootDir, 'dist');
 export const stampFile = join(distDir, '.built-from-sources-at');
 /** What dist/ is compiled or copied from. bin/, manifests/, proto/ and package.json are linked: never stale. */
 export const sourceDirs = ['lib', 'tasks'].map((dir) => join(rootDir, dir));
+/** What else the build reads: proto/ becomes dist/'s protobuf descriptor (lib/hubble/grpc/protos.json). */
+const builtFromDirs = [...sourceDirs, join(rootDir, 'proto')];
 export const sourceFiles = [join(rootDir, 'tsconfig.json')];
 
 /**
@@ -25,7 +27,7 @@ export function sourcesChangedSince(since) {
     }
     return false;
   };
-  return sourceFiles.some((file) => statSync(file).mtimeMs > since) || sourceDirs.some(changed);
+  return sourceFiles.some((file) => statSync(file).mtimeMs > since) || builtFromDirs.some(changed);
 }
 
 /** The compiled CLI's entry point (a file URL) when dist/ is complete and newer than every source, else undefined. */

@@ -1,8 +1,13 @@
 // Number, time and text formatting shared by the report writers.
 import type { Message } from '../analysis/message.ts';
 
+/** An integer with its thousands grouped by commas, as en-US writes it (12,345). */
 export function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  // By hand: toLocaleString loads ICU's locale data on its first call, about 50 ms of a short command's start.
+  const rounded = Math.round(n);
+  const digits = String(Math.abs(rounded));
+  const grouped = /^\d{4,}$/.test(digits) ? digits.replace(/\B(?=(\d{3})+$)/g, ',') : digits;
+  return rounded < 0 ? `-${grouped}` : grouped;
 }
 
 export function fmtPct(x: number | null | undefined): string {

@@ -7,15 +7,16 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadProtoFiles } from '../../lib/hubble/grpc/protos.ts';
 import { concurrencyLimit, runNode } from '../fixtures/cli-process.ts';
 import { writeSynthFile } from '../fixtures/synth.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const copy = mkdtempSync(join(tmpdir(), 'hubble-lab-dist-'));
 t.teardown(() => rmSync(copy, { recursive: true, force: true }));
-for (const name of ['bin', 'lib', 'tasks', 'test/cli/record-loads.mjs', 'package.json', 'tsconfig.json'])
+for (const name of ['bin', 'lib', 'tasks', 'proto', 'test/cli/record-loads.mjs', 'package.json', 'tsconfig.json'])
   cpSync(join(repo, name), join(copy, name), { recursive: true });
-for (const name of ['node_modules', 'manifests', 'proto']) symlinkSync(join(repo, name), join(copy, name));
+for (const name of ['node_modules', 'manifests']) symlinkSync(join(repo, name), join(copy, name));
 
 const flows = join(copy, 'flows.jsonl');
 await writeSynthFile(flows, { count: 200, seed: 5 });
@@ -85,6 +86,12 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
   }
   t.ok([0, 1, 3].includes(compiled.code), compiled.stderr);
   t.same(compiled, source, 'analyze: same exit, output and report.json');
+
+  // The compiled CLI reads the protos from the descriptor the build wrote; the sources parse proto/.
+  const descriptor = join(copy, 'dist/lib/hubble/grpc/protos.json');
+  t.ok(existsSync(descriptor), 'the build wrote the protobuf descriptor');
+  t.notOk(existsSync(join(copy, 'lib/hubble/grpc/protos.json')), 'beside the compiled module only');
+  t.same(JSON.parse(readFileSync(descriptor, 'utf8')), loadProtoFiles().toJSON(), 'the same schema as proto/ parsed');
 });
 
 t.test('every file a compiled module names by URL is there', async (t) => {
@@ -132,6 +139,11 @@ t.test('an edited, added or removed source is never run stale', async (t) => {
   t.ok((await run(['--version'])).compiled);
   rmSync(added);
   t.ok((await run(['--version'])).fromSource, 'a removed file: the sources run');
+  t.equal(build().code, 0);
+  // proto/ is compiled into dist/'s descriptor: an edited proto file makes dist/ stale too.
+  const proto = join(copy, 'proto/flow.proto');
+  utimesSync(proto, new Date(), new Date(Date.now() + 2000));
+  t.ok((await run(['--version'])).fromSource, 'an edited proto: the sources run');
   t.equal(build().code, 0);
   t.notOk(existsSync(join(copy, 'dist/lib/hubble/added.js')), 'the build leaves nothing of a removed source');
   t.ok(statSync(join(copy, 'dist')).isDirectory() && !readdirSync(dirname(join(copy, 'dist'))).some((n) => n.startsWith('dist.')), 'no staging folder left');
