@@ -2,6 +2,7 @@
 import t from 'tap';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { raw, testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 const web = {
   metadata: { name: 'web' },
@@ -14,8 +15,8 @@ const web = {
 
 t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps them', async (t) => {
   const c = await testCluster(t);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   const pods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items;
   await apps.createNamespacedDeployment({ namespace: 'default', body: web });
   await waitFor('pods', async () => (await pods()).length === 2);
@@ -44,11 +45,12 @@ t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps 
 
 t.test('deleting a namespace marks it Terminating, removes its contents, then the namespace', async (t) => {
   const c = await testCluster(t);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: 'demo' } } });
   await apps.createNamespacedDeployment({ namespace: 'demo', body: web });
-  await core.createNamespacedConfigMap({ namespace: 'demo', body: { metadata: { name: 'cfg' } } });
+  // Its finalizer holds the namespace in Terminating until the test removes it, however fast the rest goes.
+  await core.createNamespacedConfigMap({ namespace: 'demo', body: { metadata: { name: 'cfg', finalizers: ['example.com/hold'] } } });
   await waitFor('pods', async () => (await core.listNamespacedPod({ namespace: 'demo' })).items.length === 2);
   const sa = await waitFor('default service account', async () => (await core.listNamespacedServiceAccount({ namespace: 'demo' })).items[0]);
   t.equal(sa.metadata?.name, 'default');
@@ -60,6 +62,11 @@ t.test('deleting a namespace marks it Terminating, removes its contents, then th
     reason: 'Forbidden',
     message: 'configmaps "late" is forbidden: unable to create new content in namespace demo because it is being terminated',
   });
+  await waitFor('the pods gone while the held ConfigMap stays', async () => (await core.listNamespacedPod({ namespace: 'demo' })).items.length === 0, 20_000);
+  t.equal((await raw(c, 'GET', '/api/v1/namespaces/demo')).json.status.phase, 'Terminating', 'still Terminating');
+  const held = await raw(c, 'GET', '/api/v1/namespaces/demo/configmaps/cfg');
+  t.ok(held.json.metadata.deletionTimestamp, 'the held ConfigMap is being deleted');
+  await raw(c, 'PATCH', '/api/v1/namespaces/demo/configmaps/cfg', { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
   await waitFor('namespace gone', async () => (await raw(c, 'GET', '/api/v1/namespaces/demo')).status === 404);
   t.equal((await core.listPodForAllNamespaces({ fieldSelector: 'metadata.namespace=demo' })).items.length, 0);
   t.equal((await raw(c, 'GET', '/api/v1/namespaces/demo/configmaps')).json.items.length, 0);
