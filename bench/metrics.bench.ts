@@ -20,6 +20,7 @@ import type { Flow } from '../lib/flows/types.ts';
 import { hubbleMetrics } from '../lib/lab/cilium-config.ts';
 import { runHubbleLab } from '../test/fixtures/cli-process.ts';
 import { fmtMs, machine, timeMedian } from './lib.ts';
+import { kubeConfigOf } from '../test/fixtures/sim-kube.ts';
 
 const ns = 'genai-network-demo';
 const heading = '## analyze --prometheus against analyze of flows (bench/metrics.bench.ts)';
@@ -40,7 +41,7 @@ const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
 const lastFlow = new Date(report.window.end);
 const flowsFile = join(out, 'flows.jsonl');
 
-const forward = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19190 });
+const forward = await forwardService(kubeConfigOf(sim), { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19190 });
 const prom = new PrometheusClient(`http://${forward.address}`);
 const { version } = await prom.buildInfo();
 // As the lab does: counters at the scrapes around the flows' window.

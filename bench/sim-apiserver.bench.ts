@@ -8,7 +8,7 @@ const requestsPerRun = 400;
 const concurrency = 8;
 
 const cluster = await startSimCluster({ runtime: trivialRuntime() });
-const ca = Buffer.from(cluster.kubeConfig.getCurrentCluster()!.caData!, 'base64').toString();
+const ca = cluster.caPem;
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
 
 function call(method: string, path: string, body?: string, contentType = 'application/json'): Promise<number> {

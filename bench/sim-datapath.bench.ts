@@ -10,6 +10,7 @@ import { startSimCluster } from '../lib/sim/cluster.ts';
 import { createDatapath } from '../lib/sim/net/datapath.ts';
 import { createPodRuntime } from '../lib/sim/runtime/index.ts';
 import { fmtMs, machine, median } from './lib.ts';
+import { kubeConfigOf } from '../test/fixtures/sim-kube.ts';
 
 const ns = 'bench';
 const nodes = ['sim-control-plane', 'sim-worker', 'sim-worker2'];
@@ -180,13 +181,13 @@ const sampler = setInterval(() => {
 }, 250);
 
 try {
-  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 30_000, intervalMs: 100 });
+  const core = kubeConfigOf(cluster).makeApiClient(CoreV1Api);
+  await waitForDaemonSetRollout(kubeConfigOf(cluster), 'kube-system', 'cilium', { timeoutMs: 30_000, intervalMs: 100 });
   await core.patchNamespacedConfigMap(
     { name: 'cilium-config', namespace: 'kube-system', body: { data: { 'enable-hubble': 'true', 'hubble-listen-address': ':4244' } } },
     setMergePatch(),
   );
-  await restartDaemonSet(cluster.kubeConfig, 'kube-system', 'cilium');
+  await restartDaemonSet(kubeConfigOf(cluster), 'kube-system', 'cilium');
   await until('Hubble on every node', () => nodes.every((n) => cilium.hub.serving(n)));
 
   registry.create(R.namespaces, '', { metadata: { name: ns } });

@@ -58,7 +58,7 @@ export async function labTarget(kubeconfig: string | undefined, context: string 
   const { startSimCluster } = await import('../sim/cluster.ts');
   const sim = await startSimCluster({});
   if (!quiet) io.stderr.write(`embedded cluster started (kubeconfig ${sim.kubeconfigPath})\n`);
-  return { kc: sim.kubeConfig, sim: true, description: `embedded cluster (${sim.kubeconfigPath})`, stop: () => sim.stop() };
+  return { kc: loadKubeConfig({ kubeconfig: sim.kubeconfigPath }), sim: true, description: `embedded cluster (${sim.kubeconfigPath})`, stop: () => sim.stop() };
 }
 
 export async function confirmOnTty(io: CommandIO, question: string): Promise<boolean> {

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { InfraError, UsageError } from '../errors.ts';
 import { Registry } from './apiserver/registry.ts';
@@ -44,9 +43,11 @@ export interface SimClusterOptions {
 }
 
 export interface SimCluster {
+  /** The kubeconfig file (0600) a client reads: lib/kube/config.ts loads it as client-node's KubeConfig. */
   kubeconfigPath: string;
-  kubeConfig: KubeConfig;
   apiServerUrl: string;
+  /** The API server's CA certificate (PEM), as the kubeconfig carries it. */
+  caPem: string;
   token: string;
   stats(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -90,6 +91,8 @@ async function checkWritable(path: string): Promise<void> {
     return;
   }
   if (text.trim() === '') return;
+  // Loaded here only: the sim itself never needs client-node, and loading it is most of the sim's import time.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     kc.loadFromString(text);
@@ -142,8 +145,6 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
   } else await mkdir(dirname(kubeconfigPath), { recursive: true });
   const text = kubeconfigYaml(server.url, server.caPem, token);
   await writePrivate(kubeconfigPath, text);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromString(text);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -157,8 +158,8 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     })());
   return {
     kubeconfigPath,
-    kubeConfig,
     apiServerUrl: server.url,
+    caPem: server.caPem,
     token,
     stats: () => statsRegistry.snapshot(),
     stop,

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { applyChanges, describeChange, planApply } from '../../lib/kube/apply.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apply-test' } };
 const policy = {
@@ -35,14 +36,14 @@ t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
   t.teardown(() => sim.stop());
 
   const before = mutating(sim.stats());
-  const plan = await planApply(sim.kubeConfig, objects);
+  const plan = await planApply(kubeConfigOf(sim), objects);
   t.same(plan.map(describeChange), ['create Namespace apply-test', 'create NetworkPolicy apply-test/only-front', 'create ConfigMap apply-test/settings']);
   t.equal(mutating(sim.stats()), before, 'planning makes no mutating request');
 
-  await applyChanges(sim.kubeConfig, plan);
+  await applyChanges(kubeConfigOf(sim), plan);
   t.equal(mutating(sim.stats()), before + 3);
 
-  const again = await planApply(sim.kubeConfig, objects);
+  const again = await planApply(kubeConfigOf(sim), objects);
   t.same(
     again.map((c) => c.action),
     ['unchanged', 'unchanged', 'unchanged'],
@@ -75,6 +76,6 @@ t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
   } else t.comment('kubectl not installed: the object was checked through the plan only');
 
   const changed: KubernetesObject[] = [{ ...configMap, data: { limit: '2Gi' } } as KubernetesObject];
-  const update = await planApply(sim.kubeConfig, changed);
+  const update = await planApply(kubeConfigOf(sim), changed);
   t.same(update.map(describeChange), ['update ConfigMap apply-test/settings (data.limit)']);
 });

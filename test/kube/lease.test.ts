@@ -6,16 +6,17 @@ import { acquireRunLease, runLease } from '../../lib/kube/lease.ts';
 import { InfraError } from '../../lib/errors.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const sim = await startSimCluster({ nodes: 1 });
 t.teardown(() => sim.stop());
-const api = sim.kubeConfig.makeApiClient(CoordinationV1Api);
+const api = kubeConfigOf(sim).makeApiClient(CoordinationV1Api);
 
 t.test('a second run is refused while the first holds the lease; after release the next one gets it', async (t) => {
-  const first = await acquireRunLease(sim.kubeConfig, { holder: 'run-a' });
+  const first = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-a' });
   const live = await api.readNamespacedLease(runLease);
   t.same([live.spec?.holderIdentity, live.spec?.leaseDurationSeconds], ['run-a', 30]);
-  const err = await acquireRunLease(sim.kubeConfig, { holder: 'run-b' }).then(
+  const err = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-b' }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -25,18 +26,18 @@ t.test('a second run is refused while the first holds the lease; after release t
   t.equal((err as InfraError).exitCode, 2);
   await first.release();
   await t.rejects(api.readNamespacedLease(runLease), 'released: the lease is deleted');
-  const second = await acquireRunLease(sim.kubeConfig, { holder: 'run-b' });
+  const second = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-b' });
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'run-b');
   await second.release();
 });
 
 t.test('the holder renews; a lease nobody renews expires and is taken over', async (t) => {
-  const held = await acquireRunLease(sim.kubeConfig, { holder: 'renewing', durationSeconds: 1 });
+  const held = await acquireRunLease(kubeConfigOf(sim), { holder: 'renewing', durationSeconds: 1 });
   const before = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   await new Promise((r) => setTimeout(r, 1200));
   const after = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   t.ok(before && after && new Date(after).getTime() > new Date(before).getTime(), 'renewed while held');
-  await t.rejects(acquireRunLease(sim.kubeConfig, { holder: 'late' }), /held by renewing/, 'still held past its first duration');
+  await t.rejects(acquireRunLease(kubeConfigOf(sim), { holder: 'late' }), /held by renewing/, 'still held past its first duration');
   // A holder that died: its lease stays in the cluster, unrenewed.
   const stale = await api.readNamespacedLease(runLease);
   await api.replaceNamespacedLease({
@@ -45,14 +46,14 @@ t.test('the holder renews; a lease nobody renews expires and is taken over', asy
   });
   await held.release();
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'crashed', 'release leaves a lease it no longer holds');
-  const taker = await acquireRunLease(sim.kubeConfig, { holder: 'taker' });
+  const taker = await acquireRunLease(kubeConfigOf(sim), { holder: 'taker' });
   const taken = (await api.readNamespacedLease(runLease)).spec;
   t.same([taken?.holderIdentity, taken?.leaseTransitions], ['taker', 1]);
   await taker.release();
 });
 
 t.test('hubble-lab run refuses with exit 2 and the holder while another run holds the cluster', async (t) => {
-  const held = await acquireRunLease(sim.kubeConfig, { holder: 'the first run' });
+  const held = await acquireRunLease(kubeConfigOf(sim), { holder: 'the first run' });
   t.teardown(() => held.release());
   const second = await runHubbleLab(['run', '--kubeconfig', sim.kubeconfigPath, '--yes', 'preflight', '--out', t.testdir()], 60_000);
   t.equal(second.code, 2);

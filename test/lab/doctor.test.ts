@@ -10,6 +10,7 @@ import { setMergePatch } from '../../lib/kube/rollout.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { hubbleConfig } from '../../lib/lab/cilium-config.ts';
 import { runHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const hubbleLab = (args: string[], timeoutMs = 60_000) => runHubbleLab(args, timeoutMs);
 
@@ -56,7 +57,7 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 t.test('a lab cluster through its states: each problem named with what to do, then all clear', async (t) => {
   const sim = await startSimCluster({});
   t.teardown(() => sim.stop());
-  const kc = sim.kubeConfig;
+  const kc = kubeConfigOf(sim);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const kcPath = sim.kubeconfigPath;

@@ -12,6 +12,7 @@ import { forwardService } from '../../lib/kube/port-forward.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { collectRequest } from '../../tasks/08-collect.ts';
 import { runHubbleLab, spawnHubbleLab, type CliResult } from '../fixtures/cli-process.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const run = promisify(execFile);
 const schema = JSON.parse(readFileSync(new URL('../../lib/report/report.schema.json', import.meta.url), 'utf8')) as JsonSchema;
@@ -70,7 +71,7 @@ t.test('Relay replaced or gone mid-run', async (t) => {
    * stops at the first flow past `until` in buffer order, so the request reaches 5 s beyond the window either side.
    */
   async function heldByAgents(fromMs: number, toMs: number): Promise<string[]> {
-    const forward = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'hubble-relay', servicePort: 80, localPort: 24245 });
+    const forward = await forwardService(kubeConfigOf(sim), { namespace: 'kube-system', service: 'hubble-relay', servicePort: 80, localPort: 24245 });
     try {
       const client = await connectObserver(forward.address, { dialTimeoutMs: 10_000 });
       try {

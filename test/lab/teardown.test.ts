@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const hubbleLab = (args: string[]) => runHubbleLab(args, 120_000);
 
 t.test('teardown undoes enable-hubble, deploy-hubble and deploy-demo', async (t) => {
   const sim = await startSimCluster({});
   t.teardown(() => sim.stop());
-  const core = sim.kubeConfig.makeApiClient(CoreV1Api);
-  const apps = sim.kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(sim).makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(sim).makeApiClient(AppsV1Api);
   const config = async () => (await core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'cilium-config' })).data ?? {};
   const before = await config();
   t.equal(before['enable-hubble'], 'false', 'a fresh sim has Hubble disabled');

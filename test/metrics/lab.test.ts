@@ -11,6 +11,7 @@ import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { expectationsPath } from '../../lib/lab/analyze-run.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
 import { prometheusMissing } from '../fixtures/prometheus.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const ns = 'genai-network-demo';
 const schema = JSON.parse(readFileSync(new URL('../../lib/report/report.schema.json', import.meta.url), 'utf8')) as JsonSchema;
@@ -41,7 +42,7 @@ t.test('the lab reconciles flows with metrics, and analyze --prometheus reproduc
   t.match(read(out, 'report.md'), /## Flows and metrics\n\nHubble metrics from http:\/\/127\.0\.0\.1:\d+ for the flows' window \(.+\): ✅ they agree/);
 
   // The run's Prometheus keeps running in the sim: the report again, from metrics only.
-  const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19290 });
+  const fwd = await forwardService(kubeConfigOf(sim), { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19290 });
   t.teardown(() => fwd.close());
   const out2 = join(dir, 'from-metrics');
   const res = await runHubbleLab(

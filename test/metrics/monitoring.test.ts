@@ -7,6 +7,7 @@ import { forwardService } from '../../lib/kube/port-forward.ts';
 import { PrometheusClient } from '../../lib/metrics/prometheus.ts';
 import { findPrometheus } from '../../lib/metrics/prometheus-binary.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const setup = ['run', 'preflight', 'enable-hubble', 'deploy-hubble', 'deploy-monitoring', '--yes'];
 
@@ -34,12 +35,12 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
   t.match(res.stdout, /Prometheus \S+: http:\/\/127\.0\.0\.1:\d+ \(every agent's Hubble metrics, job hubble-metrics\)/);
   const password = /Grafana admin password \(shown this once; kept in Secret kube-system\/grafana-admin\): (\S+)/.exec(res.stdout)?.[1];
   t.ok(password && password.length >= 20 && password !== 'admin', 'a random Grafana admin password, printed');
-  const secret = await sim.kubeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'kube-system', name: 'grafana-admin' });
+  const secret = await kubeConfigOf(sim).makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'kube-system', name: 'grafana-admin' });
   t.equal(Buffer.from(secret.data?.['admin-password'] ?? '', 'base64').toString(), password, 'kept in the Secret Grafana reads');
-  const apps = sim.kubeConfig.makeApiClient(AppsV1Api);
+  const apps = kubeConfigOf(sim).makeApiClient(AppsV1Api);
   t.ok((await apps.readNamespacedDeployment({ namespace: 'kube-system', name: 'grafana' })).metadata, 'Grafana is deployed with its dashboards');
 
-  const fwd = await forwardService(sim.kubeConfig, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19090 });
+  const fwd = await forwardService(kubeConfigOf(sim), { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19090 });
   t.teardown(() => fwd.close());
   const prom = new PrometheusClient(`http://${fwd.address}`);
   const targets = await until('three agent targets up', async () => {
@@ -89,7 +90,7 @@ t.test('without a prometheus binary the task says how to get one, and changes no
   const res = await runHubbleLab(['run', 'deploy-monitoring', '--kubeconfig', sim.kubeconfigPath, '--yes'], 60_000);
   t.equal(res.code, 0, `the lab goes on\n${res.stdout}\n${res.stderr}`);
   t.match(res.stdout, /metrics are not collected: .*there is none \(install Debian's prometheus package \(sudo apt-get install -y prometheus\)/);
-  const apps = sim.kubeConfig.makeApiClient(AppsV1Api);
+  const apps = kubeConfigOf(sim).makeApiClient(AppsV1Api);
   const deployments = (await apps.listNamespacedDeployment({ namespace: 'kube-system' })).items.map((d) => d.metadata?.name);
   t.notOk(deployments.includes('prometheus'), 'no Prometheus Deployment that could never run');
 });

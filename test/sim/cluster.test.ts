@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { raw, testCluster, waitFor } from './helpers.ts';
 import { trivialRuntime } from './trivial-runtime.ts';
+import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const run = promisify(execFile);
 
@@ -102,8 +103,8 @@ const kubectlMissing = (await hasKubectl()) ? false : 'kubectl is not installed:
 
 t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async (t) => {
   const c = await testCluster(t);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
   const nodes = (await core.listNode()).items;
   t.same(
     nodes.map((n) => n.metadata?.name),
@@ -164,7 +165,7 @@ t.test('two sims run side by side; a kubeconfig that is not ours is never overwr
 
 t.test('server-side apply with client-node re-applies without changing anything', async (t) => {
   const c = await testCluster(t);
-  const objects = KubernetesObjectApi.makeApiClient(c.kubeConfig);
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfigOf(c));
   const docs = parseAllDocuments(MANIFESTS).map((d) => d.toJS());
   const applyAll = async () => {
     const out = [];
@@ -224,8 +225,8 @@ t.test('kubectl drives the sim like a cluster', { skip: kubectlMissing }, async 
 t.test('with the real pod runtime: a node Job sees its pod IP, nginx answers through PortForward', async (t) => {
   const c = await startSimCluster({ nodes: 2 });
   t.teardown(() => c.stop());
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(c.kubeConfig);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfigOf(c));
   const docs = parseAllDocuments(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: script, namespace: default}
@@ -271,7 +272,7 @@ spec:
     async () => (await core.readNamespacedPod({ name: 'web', namespace: 'default' })).status?.containerStatuses?.[0]?.ready,
     20_000,
   );
-  const forward = new PortForward(c.kubeConfig);
+  const forward = new PortForward(kubeConfigOf(c));
   const local = createServer((socket) => void forward.portForward('default', 'web', [80], socket, null, socket));
   await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
   t.teardown(() => local.close());

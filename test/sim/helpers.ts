@@ -24,7 +24,7 @@ export function raw(
   path: string,
   opts: { body?: unknown; contentType?: string; token?: string | null; accept?: string } = {},
 ): Promise<RawResponse> {
-  const ca = Buffer.from(cluster.kubeConfig.getCurrentCluster()!.caData!, 'base64').toString();
+  const ca = cluster.caPem;
   const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
   const token = opts.token === undefined ? cluster.token : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;

@@ -1,6 +1,7 @@
 // The sim API server over HTTPS: auth, discovery, Status errors, CRUD, patches, server-side apply, watch and stats.
 import t from 'tap';
 import { raw, testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 const cm = (name: string, data: Record<string, string> = { a: '1' }) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -302,7 +303,7 @@ t.test('lists filter by label and field selectors; watches replay from a resourc
 
   const { Watch } = await import('@kubernetes/client-node');
   const seen: string[] = [];
-  const ctl = await new Watch(c.kubeConfig).watch(
+  const ctl = await new Watch(kubeConfigOf(c)).watch(
     '/api/v1/namespaces/default/configmaps',
     { resourceVersion: (await raw(c, 'GET', CM)).json.metadata.resourceVersion },
     (type, obj) => seen.push(`${type} ${obj.metadata.name}`),

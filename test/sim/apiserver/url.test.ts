@@ -40,7 +40,7 @@ t.test('a malformed escape in the query, or a selector no label could match, is 
 
 t.test('a port-forward upgrade with a malformed path is refused with 400, not 500', async (t) => {
   const c = await testCluster(t);
-  const ca = Buffer.from(c.kubeConfig.getCurrentCluster()!.caData!, 'base64').toString();
+  const ca = c.caPem;
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(new URL('/api/v1/namespaces/default/pods/%ZZ/portforward', c.apiServerUrl), {
       method: 'POST',

@@ -14,6 +14,7 @@ import { createPodRuntime, type SimPodRuntime } from '../../../lib/sim/runtime/i
 import type { RunningPod } from '../../../lib/sim/runtime/types.ts';
 import { raw, waitFor } from '../helpers.ts';
 import { resourceForKind } from '../../../lib/sim/apiserver/resources.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 export { waitFor };
 
@@ -57,7 +58,7 @@ export async function startCiliumSim(t: Test, nodes = 3): Promise<CiliumSim> {
   return {
     cluster,
     runtime,
-    core: cluster.kubeConfig.makeApiClient(CoreV1Api),
+    core: kubeConfigOf(cluster).makeApiClient(CoreV1Api),
     async apply(docs) {
       for (const d of toObjects(docs)) await send('POST', d, false);
     },
@@ -79,11 +80,11 @@ export async function startCiliumSim(t: Test, nodes = 3): Promise<CiliumSim> {
 export async function enableHubble(sim: CiliumSim, config: Record<string, string> = {}): Promise<void> {
   const { cluster } = sim;
   // As the lab does: the agents have rolled out before the change, so the restart really replaces them.
-  await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
+  await waitForDaemonSetRollout(kubeConfigOf(cluster), 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
   const data = { 'enable-hubble': 'true', 'hubble-listen-address': ':4244', ...config };
   await sim.core.patchNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system', body: { data } }, setMergePatch());
-  await restartDaemonSet(cluster.kubeConfig, 'kube-system', 'cilium');
-  await waitForDaemonSetRollout(cluster.kubeConfig, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
+  await restartDaemonSet(kubeConfigOf(cluster), 'kube-system', 'cilium');
+  await waitForDaemonSetRollout(kubeConfigOf(cluster), 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
   const nodes = (await sim.core.listNode()).items.map((n) => n.metadata!.name!);
   await waitFor('every agent to serve Hubble', () => nodes.every((n) => cluster.internals.cilium.hub.serving(n)), 20_000);
 }

@@ -2,11 +2,12 @@
 import t from 'tap';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 t.test('the cilium DaemonSet runs one agent per node and a restart replaces every pod', async (t) => {
   const c = await testCluster(t);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   const ready = () =>
     waitFor('cilium ready', async () => {
       const ds = await apps.readNamespacedDaemonSet({ name: 'cilium', namespace: 'kube-system' });
@@ -46,8 +47,8 @@ t.test('the cilium DaemonSet runs one agent per node and a restart replaces ever
 
 t.test('a DaemonSet without tolerations skips the tainted control plane; a new node gets a pod', async (t) => {
   const c = await testCluster(t, { nodes: 2 });
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   await apps.createNamespacedDaemonSet({
     namespace: 'default',
     body: {

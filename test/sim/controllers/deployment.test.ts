@@ -2,6 +2,7 @@
 import t from 'tap';
 import { AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 const deployment = (image: string, replicas = 3): V1Deployment => ({
   apiVersion: 'apps/v1',
@@ -16,9 +17,9 @@ const deployment = (image: string, replicas = 3): V1Deployment => ({
 
 t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and rolls to a new template', async (t) => {
   const c = await testCluster(t);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(c.kubeConfig);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfigOf(c));
   await objects.patch(deployment('nginx:1.27'), undefined, undefined, 'test', true, PatchStrategy.ServerSideApply);
 
   const d = await waitFor('available', async () => {
@@ -87,8 +88,8 @@ t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and ro
 
 t.test('an image that cannot be pulled leaves the Deployment unavailable with events saying why', async (t) => {
   const c = await testCluster(t);
-  const apps = c.kubeConfig.makeApiClient(AppsV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('bad.example/nope:1', 1) });
   const pod = await waitFor('pull failure', async () =>
     (await core.listNamespacedPod({ namespace: 'default' })).items.find((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull'),

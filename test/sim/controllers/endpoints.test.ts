@@ -2,10 +2,11 @@
 import t from 'tap';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 t.test('a Service lists the ready pods it selects, resolving named ports', async (t) => {
   const c = await testCluster(t);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   for (const name of ['a', 'b']) {
     await core.createNamespacedPod({
       namespace: 'default',

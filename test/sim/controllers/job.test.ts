@@ -2,6 +2,7 @@
 import t from 'tap';
 import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { raw, testCluster, waitFor } from '../helpers.ts';
+import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 const job = (name: string, env: Record<string, string>, backoffLimit = 0): V1Job => ({
   metadata: { name },
@@ -18,8 +19,8 @@ const job = (name: string, env: Record<string, string>, backoffLimit = 0): V1Job
 
 t.test('a Job that succeeds is Complete, counts its pod and keeps it with its log', async (t) => {
   const c = await testCluster(t);
-  const batch = c.kubeConfig.makeApiClient(BatchV1Api);
-  const core = c.kubeConfig.makeApiClient(CoreV1Api);
+  const batch = kubeConfigOf(c).makeApiClient(BatchV1Api);
+  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
   await batch.createNamespacedJob({ namespace: 'default', body: job('ok', { LOG: 'first|second' }) });
   const done = await waitFor('complete', async () => {
     const j = await batch.readNamespacedJob({ name: 'ok', namespace: 'default' });
@@ -53,7 +54,7 @@ t.test('a Job that succeeds is Complete, counts its pod and keeps it with its lo
 
 t.test('a Job whose pod fails beyond backoffLimit is Failed with BackoffLimitExceeded', async (t) => {
   const c = await testCluster(t);
-  const batch = c.kubeConfig.makeApiClient(BatchV1Api);
+  const batch = kubeConfigOf(c).makeApiClient(BatchV1Api);
   await batch.createNamespacedJob({ namespace: 'default', body: job('bad', { EXIT_CODE: '3' }) });
   const failed = await waitFor('failed', async () => {
     const j = await batch.readNamespacedJob({ name: 'bad', namespace: 'default' });
