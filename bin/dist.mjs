@@ -8,9 +8,9 @@ export const rootDir = fileURLToPath(new URL('..', import.meta.url));
 export const distDir = join(rootDir, 'dist');
 /** Written last by the build: the time (ms since the epoch) at which it started reading the sources. */
 export const stampFile = join(distDir, '.built-from-sources-at');
-/** What dist/ is compiled or copied from. bin/, manifests/, proto/ and package.json are linked: never stale. */
+/** What dist/ is compiled or copied from. bin/, manifests/ and package.json are linked: never stale. */
 export const sourceDirs = ['lib', 'tasks'].map((dir) => join(rootDir, dir));
-/** What else the build reads: proto/ becomes dist/'s protobuf descriptor (lib/hubble/grpc/protos.json). */
+/** proto/ is linked too, but also read into dist/'s protobuf descriptor (lib/hubble/grpc/protos.json): it can be. */
 const builtFromDirs = [...sourceDirs, join(rootDir, 'proto')];
 export const sourceFiles = [join(rootDir, 'tsconfig.json')];
 
