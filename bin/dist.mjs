@@ -12,7 +12,8 @@ export const stampFile = join(distDir, '.built-from-sources-at');
 export const sourceDirs = ['lib', 'tasks'].map((dir) => join(rootDir, dir));
 /** proto/ is linked too, but also read into dist/'s protobuf descriptor (lib/hubble/grpc/protos.json): it can be. */
 const builtFromDirs = [...sourceDirs, join(rootDir, 'proto')];
-export const sourceFiles = [join(rootDir, 'tsconfig.json')];
+/** The build bundles @kubernetes/client-node into dist/vendor/: a different version installed makes dist/ stale. */
+export const sourceFiles = [join(rootDir, 'tsconfig.json'), join(rootDir, 'node_modules', '@kubernetes', 'client-node', 'package.json')];
 
 /**
  * True when a file or folder of the sources changed after `since` (ms). A folder's mtime changes when a file in it
@@ -27,7 +28,8 @@ export function sourcesChangedSince(since) {
     }
     return false;
   };
-  return sourceFiles.some((file) => statSync(file).mtimeMs > since) || builtFromDirs.some(changed);
+  // A file that is not there (client-node removed: dist/ has its own copy) changes nothing.
+  return sourceFiles.some((file) => (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > since) || builtFromDirs.some(changed);
 }
 
 /** The compiled CLI's entry point (a file URL) when dist/ is complete and newer than every source, else undefined. */

@@ -38,6 +38,7 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
     code: r.code,
     stdout: r.stdout,
     stderr: r.stderr,
+    loaded,
     compiled: loaded.includes(`file://${copy}/dist/lib/cli.js`),
     fromSource: loaded.includes(`file://${copy}/lib/cli.ts`),
   };
@@ -66,7 +67,14 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
     delete json.generatedAt;
     return { code: r.code, stdout: r.stdout.replaceAll(out, 'OUT'), stderr: r.stderr.replaceAll(out, 'OUT'), json };
   };
-  const argSets = [['--help'], ['analyze', '--help'], ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'], ['obsreve']];
+  const argSets = [
+    ['--help'],
+    ['analyze', '--help'],
+    ['observe', '--input-file', flows, '-o', 'jsonpb', '--verdict', 'DROPPED'],
+    ['obsreve'],
+    // A command that talks to a cluster: client-node from the build's bundle.
+    ['doctor', '--kubeconfig', join(copy, 'no-such-kubeconfig')],
+  ];
   const [version, runs, [compiled, source]] = await Promise.all([
     run(['--version']),
     Promise.all(argSets.map((args) => Promise.all([run(args), run(args, { HUBBLE_LAB_FROM_SOURCE: '1' })]))),
@@ -84,6 +92,17 @@ t.test('after a build, the command runs dist/ and does what the sources do', asy
       args.join(' '),
     );
   }
+  const [doctorCompiled, doctorSource] = runs[argSets.length - 1]!;
+  t.ok(doctorCompiled.loaded.includes(`file://${copy}/dist/vendor/client-node/index.js`), 'the compiled doctor loads client-node bundled in dist/vendor/');
+  t.same(
+    doctorCompiled.loaded.filter((u) => u.includes('/node_modules/@kubernetes/client-node/')),
+    [],
+    'and no module of the installed package',
+  );
+  t.ok(
+    doctorSource.loaded.some((u) => u.includes('/node_modules/@kubernetes/client-node/')),
+    'the sources load the installed package',
+  );
   t.ok([0, 1, 3].includes(compiled.code), compiled.stderr);
   t.same(compiled, source, 'analyze: same exit, output and report.json');
 
