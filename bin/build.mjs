@@ -13,10 +13,10 @@
 // One package is bundled: @kubernetes/client-node, into dist/vendor/client-node/. Node loads it from node_modules as
 // some 900 modules, ~0.4 s of CPU at every start of a command that talks to a cluster; as one bundle ~0.1 s. Its
 // entry points (the package and the files lib/ imports from its dist/) share one chunk, so each class is one class.
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
 import { distDir, rootDir, sourceDirs, stampFile } from './dist.mjs';
 
 const startedAt = Date.now();
@@ -91,24 +91,34 @@ for (const file of result.outputFiles) {
   mkdirSync(dirname(file.path), { recursive: true });
   writeFileSync(file.path, file.path.endsWith('.js') ? file.text.replace(tsUrl, 'new URL($1$2.js$1, import.meta.url)') : file.contents);
 }
+// Bundled again only when what goes in changed: the package's version, its entry points or these options.
+const vendorOptions = {
+  absWorkingDir: rootDir,
+  entryPoints: [...vendorEntries].sort().map(([out, spec]) => ({ in: spec, out })),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Its CommonJS dependencies require Node's modules.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // Whitespace and syntax only: names stay, as in the package (the generated models are mostly comments).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+};
 if (vendorEntries.size > 0) {
-  await build({
-    absWorkingDir: rootDir,
-    entryPoints: [...vendorEntries].map(([out, spec]) => ({ in: spec, out })),
-    outdir: join(staging, vendorDir),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Its CommonJS dependencies require Node's modules.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    // Whitespace and syntax only: names stay, as in the package (the generated models are mostly comments).
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'eof',
-    logLevel: 'warning',
-  });
+  const { version } = JSON.parse(readFileSync(join(rootDir, 'node_modules', vendored, 'package.json'), 'utf8'));
+  const key = JSON.stringify({ version, esbuild: esbuildVersion, ...vendorOptions });
+  const keyFile = '.bundled-from';
+  const previous = join(distDir, vendorDir);
+  const reusable = existsSync(join(previous, keyFile)) && readFileSync(join(previous, keyFile), 'utf8') === key;
+  if (reusable) cpSync(previous, join(staging, vendorDir), { recursive: true });
+  else {
+    await build({ ...vendorOptions, outdir: join(staging, vendorDir) });
+    writeFileSync(join(staging, vendorDir, keyFile), key);
+  }
 }
 for (const file of copied) {
   const to = join(staging, relative(rootDir, file));
