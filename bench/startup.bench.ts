@@ -24,17 +24,21 @@ const cases = [
   { what: '`hubble-lab --version`', args: ['--version'], target: 150 },
   { what: '`hubble-lab --help`', args: ['--help'], target: 600 },
   { what: '`hubble-lab analyze --input` (50 lines)', args: ['analyze', '--input', flows, '--out', join(copy, 'out'), '--gate', 'off'], target: 300 },
-];
+  // A command that talks to a cluster loads client-node (bundled into dist/vendor/ by the build) before its first
+  // request: here the kubeconfig is missing, so the time is the start and the message, exit 2.
+  { what: '`hubble-lab doctor` (no kubeconfig)', args: ['doctor', '--kubeconfig', join(copy, 'no-such-kubeconfig')], exit: 2 },
+] as { what: string; args: string[]; target?: number; exit?: number }[];
 interface Runner {
   name: string;
   argv: string[];
   env: NodeJS.ProcessEnv;
+  exit: number;
 }
 const runners: Runner[] = [
-  { name: 'node -e 0', argv: ['-e', '0'], env: {} },
+  { name: 'node -e 0', argv: ['-e', '0'], env: {}, exit: 0 },
   ...cases.flatMap((c) => [
-    { name: `${c.what} compiled`, argv: [bin, ...c.args], env: {} },
-    { name: `${c.what} from source`, argv: [bin, ...c.args], env: { HUBBLE_LAB_FROM_SOURCE: '1' } },
+    { name: `${c.what} compiled`, argv: [bin, ...c.args], env: {}, exit: c.exit ?? 0 },
+    { name: `${c.what} from source`, argv: [bin, ...c.args], env: { HUBBLE_LAB_FROM_SOURCE: '1' }, exit: c.exit ?? 0 },
   ]),
 ];
 
@@ -46,7 +50,7 @@ function once(r: Runner): { wall: number; cpu: number } {
   const t0 = performance.now();
   const p = spawnSync(gnuTime ? '/usr/bin/time' : process.execPath, argv, { stdio: 'ignore', env: { ...process.env, ...r.env } });
   const wall = performance.now() - t0;
-  if (p.status !== 0) throw new Error(`startup bench: ${r.name} exited ${p.status}`);
+  if (p.status !== r.exit) throw new Error(`startup bench: ${r.name} exited ${p.status}, not ${r.exit}`);
   const cpu = gnuTime
     ? readFileSync(timeFile, 'utf8')
         .trim()
@@ -83,7 +87,7 @@ const lines = [
   '| --- | ---: | ---: | ---: | ---: |',
   `| node -e 0 (anchor) | ${fmtMs(anchor)} | ${cpu('node -e 0')} | 1.00× | |`,
   ...cases.flatMap((c) => [
-    `| ${c.what}, compiled | ${fmtMs(wall(`${c.what} compiled`))} | ${cpu(`${c.what} compiled`)} | ${(wall(`${c.what} compiled`) / anchor).toFixed(2)}× | ≤ ${fmtMs(c.target)} |`,
+    `| ${c.what}, compiled | ${fmtMs(wall(`${c.what} compiled`))} | ${cpu(`${c.what} compiled`)} | ${(wall(`${c.what} compiled`) / anchor).toFixed(2)}× | ${c.target === undefined ? '' : `≤ ${fmtMs(c.target)}`} |`,
     `| ${c.what}, from source | ${fmtMs(wall(`${c.what} from source`))} | ${cpu(`${c.what} from source`)} | ${(wall(`${c.what} from source`) / anchor).toFixed(2)}× | |`,
   ]),
 ];
