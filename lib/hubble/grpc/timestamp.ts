@@ -46,8 +46,39 @@ function formatUncached(seconds: number, nanos: number): string {
 
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
+// Records of the same second share `YYYY-MM-DDTHH:MM:SS`: in the common UTC shape it is parsed once, the fraction per record.
+let parsedSecondText = '';
+let parsedSecond = 0;
+
 /** Parses RFC 3339 (any offset, 0–9 fractional digits); undefined when the text is not a timestamp. */
 export function parseTimestamp(text: string): TimestampParts | undefined {
+  const n = text.length;
+  // `…:SSZ` or `…:SS.` + 1–9 digits + `Z`, after the same 19 characters as the last one parsed.
+  if (
+    (n === 20 || (n >= 22 && n <= 30 && text.charCodeAt(19) === 0x2e)) &&
+    text.charCodeAt(n - 1) === 0x5a &&
+    parsedSecondText !== '' &&
+    text.startsWith(parsedSecondText)
+  ) {
+    let nanos = 0;
+    for (let i = 20; i < n - 1; i++) {
+      const d = text.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return parseUncached(text);
+      nanos = nanos * 10 + d;
+    }
+    for (let digits = n === 20 ? 9 : n - 21; digits < 9; digits++) nanos *= 10;
+    return { seconds: parsedSecond, nanos };
+  }
+  const ts = parseUncached(text);
+  // Remembered only from a UTC time (`Z`), whose seconds are the 19 characters' own.
+  if (ts !== undefined && n >= 20 && (text.charCodeAt(n - 1) | 0x20) === 0x7a) {
+    parsedSecondText = text.slice(0, 19);
+    parsedSecond = ts.seconds;
+  }
+  return ts;
+}
+
+function parseUncached(text: string): TimestampParts | undefined {
   const m = rfc3339.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;

@@ -200,11 +200,17 @@ function ports(f: Flow): [string, string] {
   return [String(p.source_port ?? 0), String(p.destination_port ?? 0)];
 }
 
+/** Go's path.Join of a namespace and a name: `ns/name` when both are plain names, as they nearly always are. */
+function joinName(ns: string, name: string): string {
+  if (ns !== '' && ns !== '.' && ns !== '..' && name !== '.' && name !== '..' && !ns.includes('/') && !name.includes('/')) return `${ns}/${name}`;
+  return posix.join(ns, name);
+}
+
 function hostname(ip: string, port: string, ns: string, pod: string, svc: string, names: string[] | undefined, translate: boolean, c: Colorer): string {
   let host = ip;
   if (translate) {
-    if (pod !== '') host = posix.join(ns, pod);
-    else if (svc !== '') host = posix.join(ns, svc);
+    if (pod !== '') host = joinName(ns, pod);
+    else if (svc !== '') host = joinName(ns, svc);
     else if (names && names.length > 0) host = names.join(',');
   }
   if (port === '' || port === '0') return host;

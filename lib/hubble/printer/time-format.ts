@@ -36,11 +36,14 @@ function trimmedFraction(nanos: number, digits: number): string {
   return cut ? `.${cut}` : '';
 }
 
-/** A Timestamp in the named layout, or `N/A` when it is absent or invalid (as hubble prints it). */
-export function formatTime(time: string | TimestampParts | undefined, format: TimeFormatName = 'StampMilli'): string {
-  const ts = typeof time === 'string' ? parseTimestamp(time) : time;
-  if (!ts || ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS || ts.nanos < 0 || ts.nanos >= 1e9) return 'N/A';
-  const d = new Date(ts.seconds * 1000);
+// Records of the same second print the same text up to the fraction: it is formatted once per second and layout.
+let cachedSeconds = Number.NaN;
+let cachedFormat: TimeFormatName | undefined;
+let cachedText = '';
+
+/** The layout's text up to (not including) the fraction, which is all there is in the layouts without one. */
+function secondsText(seconds: number, format: TimeFormatName): string {
+  const d = new Date(seconds * 1000);
   const Y = pad(d.getUTCFullYear(), 4);
   const M = pad(d.getUTCMonth() + 1, 2);
   const D = pad(d.getUTCDate(), 2);
@@ -49,7 +52,7 @@ export function formatTime(time: string | TimestampParts | undefined, format: Ti
   const s = pad(d.getUTCSeconds(), 2);
   switch (format) {
     case 'StampMilli':
-      return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${h}:${m}:${s}.${pad(Math.floor(ts.nanos / 1e6), 3)}`;
+      return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${h}:${m}:${s}`;
     case 'YearMonthDay':
       return `${Y}-${M}-${D}`;
     case 'YearMonthDayHour':
@@ -59,12 +62,33 @@ export function formatTime(time: string | TimestampParts | undefined, format: Ti
     case 'RFC3339':
       return `${Y}-${M}-${D}T${h}:${m}:${s}Z`;
     case 'RFC3339Milli':
-      return `${Y}-${M}-${D}T${h}:${m}:${s}${trimmedFraction(ts.nanos, 3)}Z`;
     case 'RFC3339Micro':
-      return `${Y}-${M}-${D}T${h}:${m}:${s}${trimmedFraction(ts.nanos, 6)}Z`;
     case 'RFC3339Nano':
-      return `${Y}-${M}-${D}T${h}:${m}:${s}${trimmedFraction(ts.nanos, 9)}Z`;
+      return `${Y}-${M}-${D}T${h}:${m}:${s}`;
     case 'RFC1123Z':
       return `${DAYS[d.getUTCDay()]}, ${D} ${MONTHS[d.getUTCMonth()]} ${Y} ${h}:${m}:${s} +0000`;
+  }
+}
+
+/** A Timestamp in the named layout, or `N/A` when it is absent or invalid (as hubble prints it). */
+export function formatTime(time: string | TimestampParts | undefined, format: TimeFormatName = 'StampMilli'): string {
+  const ts = typeof time === 'string' ? parseTimestamp(time) : time;
+  if (!ts || ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS || ts.nanos < 0 || ts.nanos >= 1e9) return 'N/A';
+  if (ts.seconds !== cachedSeconds || format !== cachedFormat) {
+    cachedText = secondsText(ts.seconds, format);
+    cachedSeconds = ts.seconds;
+    cachedFormat = format;
+  }
+  switch (format) {
+    case 'StampMilli':
+      return `${cachedText}.${pad(Math.floor(ts.nanos / 1e6), 3)}`;
+    case 'RFC3339Milli':
+      return `${cachedText}${trimmedFraction(ts.nanos, 3)}Z`;
+    case 'RFC3339Micro':
+      return `${cachedText}${trimmedFraction(ts.nanos, 6)}Z`;
+    case 'RFC3339Nano':
+      return `${cachedText}${trimmedFraction(ts.nanos, 9)}Z`;
+    default:
+      return cachedText;
   }
 }

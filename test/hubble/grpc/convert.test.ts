@@ -188,3 +188,34 @@ function sorted(v: unknown): unknown {
   }
   return v;
 }
+
+t.test('timestamps of one second in a row parse as each one alone does', async (t) => {
+  const second = '2023-08-21T12:12:18';
+  const texts = [
+    `${second}.5Z`,
+    `${second}Z`,
+    `${second}.000000001Z`,
+    `${second}.5+02:00`,
+    `${second}.5z`,
+    `${second}.5xZ`,
+    `${second}.1234567891Z`,
+    `${second}.Z`,
+    `${second}.12Z`,
+  ];
+  const alone = texts.map((text) => {
+    parseTimestamp('1999-01-01T00:00:00Z'); // another second in between: nothing kept from the one before
+    return parseTimestamp(text);
+  });
+  t.same(
+    texts.map((text) => parseTimestamp(text)),
+    alone,
+  );
+  t.same(alone.slice(0, 3), [
+    { seconds: 1692619938, nanos: 500_000_000 },
+    { seconds: 1692619938, nanos: 0 },
+    { seconds: 1692619938, nanos: 1 },
+  ]);
+  t.same(alone[3], { seconds: 1692619938 - 7200, nanos: 500_000_000 });
+  t.same(alone.slice(5, 8), [undefined, undefined, undefined]);
+  t.same(alone[8], { seconds: 1692619938, nanos: 120_000_000 });
+});

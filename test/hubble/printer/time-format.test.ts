@@ -44,3 +44,56 @@ t.test('format names match case-insensitively; anything else is StampMilli', asy
   t.equal(timeFormatName('Kitchen'), 'StampMilli');
   t.equal(timeFormatName(undefined), 'StampMilli');
 });
+
+t.test('records of one second in a row: each printed from its own fraction and offset, in every layout', async (t) => {
+  // The second's text is reused between consecutive records: what changes after it must still be read each time.
+  const second = '2025-03-04T05:06:07';
+  const texts = [
+    `${second}.1Z`,
+    `${second}.123456789Z`,
+    `${second}Z`,
+    `${second}.000000001Z`,
+    `${second}.5+01:00`,
+    `${second}.25z`,
+    `${second}.x1Z`,
+    `${second}.1234567890Z`,
+    `${second}.Z`,
+    `${second}.999Z`,
+  ];
+  const want = [
+    'Mar  4 05:06:07.100',
+    'Mar  4 05:06:07.123',
+    'Mar  4 05:06:07.000',
+    'Mar  4 05:06:07.000',
+    'Mar  4 04:06:07.500',
+    'Mar  4 05:06:07.250',
+    'N/A',
+    'N/A',
+    'N/A',
+    'Mar  4 05:06:07.999',
+  ];
+  t.same(
+    texts.map((s) => formatTime(s, 'StampMilli')),
+    want,
+  );
+  t.same(
+    texts.map((s) => formatTime(s, 'RFC3339Nano')),
+    [
+      '2025-03-04T05:06:07.1Z',
+      '2025-03-04T05:06:07.123456789Z',
+      '2025-03-04T05:06:07Z',
+      '2025-03-04T05:06:07.000000001Z',
+      '2025-03-04T04:06:07.5Z',
+      '2025-03-04T05:06:07.25Z',
+      'N/A',
+      'N/A',
+      'N/A',
+      '2025-03-04T05:06:07.999Z',
+    ],
+  );
+  // Alternating layouts and seconds.
+  t.equal(formatTime(`${second}.1Z`, 'RFC1123Z'), 'Tue, 04 Mar 2025 05:06:07 +0000');
+  t.equal(formatTime('2025-03-04T05:06:08.2Z', 'RFC1123Z'), 'Tue, 04 Mar 2025 05:06:08 +0000');
+  t.equal(formatTime('2025-03-04T05:06:08.2Z', 'YearMonthDayHourMinute'), '2025-03-04T05:06Z');
+  t.equal(formatTime(`${second}.3Z`, 'RFC3339Milli'), '2025-03-04T05:06:07.3Z');
+});
