@@ -133,24 +133,29 @@ t.test('with two document-agent replicas behind one address, the coordinator pol
     await Promise.all([...replicas.map((r) => r.stop()), llm.stop()]);
   });
 
-  const accepted = await Promise.all([1, 2, 3, 4].map((n) => request(`${coordinator.url}/api/v1/tasks`, 'POST', { document_id: `doc_${n}` })));
-  const tasks = await Promise.all(accepted.map(async (a) => (await waitForTask(coordinator.url, a.json.task_id)).json));
-  t.same(
-    tasks.map((task) => task.status),
-    ['done', 'done', 'done', 'done'],
-  );
+  // Which replica a poll reaches depends on which pooled connection the coordinator reuses, and how many polls a task
+  // takes on how busy the machine is: tasks go in rounds of four until a poll has reached the other replica (at most
+  // five rounds), each task checked as it completes.
   let misses = 0;
-  for (const task of tasks) {
-    const holder = task.steps[0].replica;
-    t.ok(['document-a', 'document-b'].includes(holder), `analyze names the replica that took it (${holder})`);
-    const polls = task.steps.filter((s: any) => s.step === 'results');
-    t.match(polls.at(-1), { ready: true, found: true, replica: holder }, 'the ready answer comes from the holder');
-    for (const p of polls.slice(0, -1)) {
-      t.equal(p.ready, false);
-      t.equal(p.found, p.replica === holder, 'found is true only on the holder');
-      if (p.replica !== holder) misses++;
+  for (let round = 0; round < 5 && misses === 0; round++) {
+    const accepted = await Promise.all([1, 2, 3, 4].map((n) => request(`${coordinator.url}/api/v1/tasks`, 'POST', { document_id: `doc_${round * 4 + n}` })));
+    const tasks = await Promise.all(accepted.map(async (a) => (await waitForTask(coordinator.url, a.json.task_id)).json));
+    t.same(
+      tasks.map((task) => task.status),
+      ['done', 'done', 'done', 'done'],
+    );
+    for (const task of tasks) {
+      const holder = task.steps[0].replica;
+      t.ok(['document-a', 'document-b'].includes(holder), `analyze names the replica that took it (${holder})`);
+      const polls = task.steps.filter((s: any) => s.step === 'results');
+      t.match(polls.at(-1), { ready: true, found: true, replica: holder }, 'the ready answer comes from the holder');
+      for (const p of polls.slice(0, -1)) {
+        t.equal(p.ready, false);
+        t.equal(p.found, p.replica === holder, 'found is true only on the holder');
+        if (p.replica !== holder) misses++;
+      }
+      t.ok(polls.length <= pollBound(task.results_wait.ms, 5), `${polls.length} polls in ${task.results_wait.ms} ms, at least 5 ms apart`);
     }
-    t.ok(polls.length <= pollBound(task.results_wait.ms, 5), `${polls.length} polls in ${task.results_wait.ms} ms, at least 5 ms apart`);
   }
   t.ok(misses > 0, `some polls reached the other replica (${misses}) and the tasks still completed`);
   t.ok(
