@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { hubbleLabBin, runHubbleLab } from '../fixtures/cli-process.ts';
 import { goPeer, runGoPeer } from '../fixtures/go-peer.ts';
-import { sharedLabRun } from '../fixtures/lab-run.ts';
+import { brokenPolicyRun, sharedLabRun } from '../fixtures/lab-run.ts';
 
 const hubbleLab = (args: string[], timeoutMs = 150_000) => runHubbleLab(args, timeoutMs);
 const run = promisify(execFile);
@@ -28,8 +28,9 @@ function edge(report: { edges: Edge[] }, source: string, destination: string): E
 const ns = 'genai-network-demo';
 
 t.test('--scenario broken-policy fails and names the violated edge', async (t) => {
-  // Shared with test/lab/policy.test.ts, which asks for it last: run first here, so the two files' runs overlap.
-  const res = await sharedLabRun(t, ['--duration', '6s', '--scenario', 'broken-policy']);
+  // Shared with test/lab/policy.test.ts and test/metrics/lab.test.ts, which ask for it last: run first here, so the
+  // files' runs overlap.
+  const res = await sharedLabRun(t, brokenPolicyRun.args, brokenPolicyRun.env);
   const out = res.out;
   t.equal(res.code, 1, `exit 1\n${res.stdout}\n${res.stderr}`);
   t.match(res.stdout, /: FAIL/);

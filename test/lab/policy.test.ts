@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
-import { sharedLabRun } from '../fixtures/lab-run.ts';
+import { brokenPolicyRun, sharedLabRun } from '../fixtures/lab-run.ts';
 
 const ns = 'genai-network-demo';
 const hubbleLab = (args: string[]) => runHubbleLab(args, 150_000);
@@ -66,7 +66,7 @@ t.test('round trip: suggested from a run, applied to the next, PASS with the pro
 });
 
 t.test('broken-policy: the report names genai-network-policy and the missing egress rule', async (t) => {
-  const r = await sharedLabRun(t, ['--duration', '6s', '--scenario', 'broken-policy']);
+  const r = await sharedLabRun(t, brokenPolicyRun.args, brokenPolicyRun.env);
   const out = r.out;
   t.equal(r.code, 1, `FAIL\n${r.stdout}\n${r.stderr}`);
   const md = readFileSync(join(out, 'report.md'), 'utf8');

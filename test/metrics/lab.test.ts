@@ -1,6 +1,6 @@
 // The lab with metrics on the embedded cluster: with this machine's prometheus the report has a reconciled metrics
 // section and `analyze --prometheus` reproduces the lab's edges; without one the report says metrics were not
-// collected and the verdict is the same.
+// collected and the flows still decide the verdict.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { tolerances } from '../../lib/metrics/reconcile.ts';
 import { startSimCluster } from '../../lib/sim/cluster.ts';
 import { expectationsPath } from '../../lib/lab/analyze-run.ts';
 import { runHubbleLab } from '../fixtures/cli-process.ts';
+import { brokenPolicyRun, sharedLabRun } from '../fixtures/lab-run.ts';
 import { prometheusMissing } from '../fixtures/prometheus.ts';
 import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
@@ -108,13 +109,14 @@ t.test('analyze --prometheus: bad input is refused with a clear message and exit
   t.match(down.stderr, /Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/);
 });
 
-t.test('without a prometheus binary the report says metrics were not collected; the verdict is the same', async (t) => {
-  // The run's own embedded cluster, whose prom/prometheus image looks for the binary where this says.
-  const out = join(t.testdir(), 'lab');
-  const lab = await runHubbleLab(['run', '--duration', '6s', '--out', out], 300_000, { HUBBLE_LAB_PROMETHEUS: '/nonexistent/prometheus' });
-  t.equal(lab.code, 0, `PASS without metrics\n${lab.stdout}\n${lab.stderr}`);
-  const report = JSON.parse(read(out, 'report.json'));
+t.test('without a prometheus binary the report says metrics were not collected; the flows still decide the verdict', async (t) => {
+  // The broken-policy run the lab's files share, on its own embedded cluster, whose prom/prometheus image looks for the
+  // binary where HUBBLE_LAB_PROMETHEUS says: no binary there. It fails on the flows, as it does with metrics.
+  const lab = await sharedLabRun(t, brokenPolicyRun.args, brokenPolicyRun.env);
+  t.equal(lab.code, 1, `FAIL from the flows, not incomplete or an error\n${lab.stdout}\n${lab.stderr}`);
+  const report = JSON.parse(read(lab.out, 'report.json'));
+  t.equal(report.compliance.status, 'FAIL');
   t.match(report.metrics, { source: null, window: null, reconciliation: null, note: /^metrics were not collected: no prometheus binary on this machine/ });
-  t.match(read(out, 'report.md'), /## Flows and metrics\n\nmetrics were not collected: /);
+  t.match(read(lab.out, 'report.md'), /## Flows and metrics\n\nmetrics were not collected: /);
   t.same(validateSchema(report, schema), [], 'report.json validates');
 });
