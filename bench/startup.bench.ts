@@ -20,14 +20,22 @@ const flows = join(copy, 'flows-50.jsonl');
 await writeSynthFile(flows, { count: 50, seed: 5 });
 
 const bin = join(copy, 'bin/hubble-lab.mjs');
-const cases = [
+interface StartupCase {
+  what: string;
+  args: string[];
+  /** The wall-time target, if the command has one. */
+  target?: number;
+  /** The exit code the run must end with (0 unless given). */
+  exit?: number;
+}
+const cases: StartupCase[] = [
   { what: '`hubble-lab --version`', args: ['--version'], target: 150 },
   { what: '`hubble-lab --help`', args: ['--help'], target: 600 },
   { what: '`hubble-lab analyze --input` (50 lines)', args: ['analyze', '--input', flows, '--out', join(copy, 'out'), '--gate', 'off'], target: 300 },
   // A command that talks to a cluster loads client-node (bundled into dist/vendor/ by the build) before its first
   // request: here the kubeconfig is missing, so the time is the start and the message, exit 2.
   { what: '`hubble-lab doctor` (no kubeconfig)', args: ['doctor', '--kubeconfig', join(copy, 'no-such-kubeconfig')], exit: 2 },
-] as { what: string; args: string[]; target?: number; exit?: number }[];
+];
 interface Runner {
   name: string;
   argv: string[];
