@@ -33,20 +33,30 @@ t.test('a second run is refused while the first holds the lease; after release t
 
 t.test('the holder renews; a lease nobody renews expires and is taken over', async (t) => {
   const held = await acquireRunLease(kubeConfigOf(sim), { holder: 'renewing', durationSeconds: 1 });
+  t.teardown(() => held.release());
   const before = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   await new Promise((r) => setTimeout(r, 1200));
   const after = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   t.ok(before && after && new Date(after).getTime() > new Date(before).getTime(), 'renewed while held');
   await t.rejects(acquireRunLease(kubeConfigOf(sim), { holder: 'late' }), /held by renewing/, 'still held past its first duration');
-  // A holder that died: its lease stays in the cluster, unrenewed.
-  const stale = await api.readNamespacedLease(runLease);
-  await api.replaceNamespacedLease({
-    ...runLease,
-    body: { ...stale, spec: { ...stale.spec, holderIdentity: 'crashed', renewTime: new Date(Date.now() - 5000) as never } },
-  });
+  // A holder that died: its lease stays in the cluster, unrenewed. The live holder renews every third of a second, so
+  // a write from an older read can conflict (409): read and write again, as any client of a Lease does.
+  for (let attempt = 1; ; attempt++) {
+    const stale = await api.readNamespacedLease(runLease);
+    try {
+      await api.replaceNamespacedLease({
+        ...runLease,
+        body: { ...stale, spec: { ...stale.spec, holderIdentity: 'crashed', renewTime: new Date(Date.now() - 5000) as never } },
+      });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt === 10) throw err;
+    }
+  }
   await held.release();
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'crashed', 'release leaves a lease it no longer holds');
   const taker = await acquireRunLease(kubeConfigOf(sim), { holder: 'taker' });
+  t.teardown(() => taker.release());
   const taken = (await api.readNamespacedLease(runLease)).spec;
   t.same([taken?.holderIdentity, taken?.leaseTransitions], ['taker', 1]);
   await taker.release();
