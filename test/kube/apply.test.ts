@@ -34,16 +34,17 @@ function mutating(stats: Record<string, unknown>): number {
 t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
   const sim = await startSimCluster({ nodes: 1 });
   t.teardown(() => sim.stop());
+  const kc = kubeConfigOf(sim);
 
   const before = mutating(sim.stats());
-  const plan = await planApply(kubeConfigOf(sim), objects);
+  const plan = await planApply(kc, objects);
   t.same(plan.map(describeChange), ['create Namespace apply-test', 'create NetworkPolicy apply-test/only-front', 'create ConfigMap apply-test/settings']);
   t.equal(mutating(sim.stats()), before, 'planning makes no mutating request');
 
-  await applyChanges(kubeConfigOf(sim), plan);
+  await applyChanges(kc, plan);
   t.equal(mutating(sim.stats()), before + 3);
 
-  const again = await planApply(kubeConfigOf(sim), objects);
+  const again = await planApply(kc, objects);
   t.same(
     again.map((c) => c.action),
     ['unchanged', 'unchanged', 'unchanged'],
@@ -76,6 +77,6 @@ t.test('plan, apply, re-plan against the embedded cluster', async (t) => {
   } else t.comment('kubectl not installed: the object was checked through the plan only');
 
   const changed: KubernetesObject[] = [{ ...configMap, data: { limit: '2Gi' } } as KubernetesObject];
-  const update = await planApply(kubeConfigOf(sim), changed);
+  const update = await planApply(kc, changed);
   t.same(update.map(describeChange), ['update ConfigMap apply-test/settings (data.limit)']);
 });

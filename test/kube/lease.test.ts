@@ -10,13 +10,14 @@ import { kubeConfigOf } from '../fixtures/sim-kube.ts';
 
 const sim = await startSimCluster({ nodes: 1 });
 t.teardown(() => sim.stop());
-const api = kubeConfigOf(sim).makeApiClient(CoordinationV1Api);
+const kc = kubeConfigOf(sim);
+const api = kc.makeApiClient(CoordinationV1Api);
 
 t.test('a second run is refused while the first holds the lease; after release the next one gets it', async (t) => {
-  const first = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-a' });
+  const first = await acquireRunLease(kc, { holder: 'run-a' });
   const live = await api.readNamespacedLease(runLease);
   t.same([live.spec?.holderIdentity, live.spec?.leaseDurationSeconds], ['run-a', 30]);
-  const err = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-b' }).then(
+  const err = await acquireRunLease(kc, { holder: 'run-b' }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -26,19 +27,19 @@ t.test('a second run is refused while the first holds the lease; after release t
   t.equal((err as InfraError).exitCode, 2);
   await first.release();
   await t.rejects(api.readNamespacedLease(runLease), 'released: the lease is deleted');
-  const second = await acquireRunLease(kubeConfigOf(sim), { holder: 'run-b' });
+  const second = await acquireRunLease(kc, { holder: 'run-b' });
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'run-b');
   await second.release();
 });
 
 t.test('the holder renews; a lease nobody renews expires and is taken over', async (t) => {
-  const held = await acquireRunLease(kubeConfigOf(sim), { holder: 'renewing', durationSeconds: 1 });
+  const held = await acquireRunLease(kc, { holder: 'renewing', durationSeconds: 1 });
   t.teardown(() => held.release());
   const before = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   await new Promise((r) => setTimeout(r, 1200));
   const after = (await api.readNamespacedLease(runLease)).spec?.renewTime;
   t.ok(before && after && new Date(after).getTime() > new Date(before).getTime(), 'renewed while held');
-  await t.rejects(acquireRunLease(kubeConfigOf(sim), { holder: 'late' }), /held by renewing/, 'still held past its first duration');
+  await t.rejects(acquireRunLease(kc, { holder: 'late' }), /held by renewing/, 'still held past its first duration');
   // A holder that died: its lease stays in the cluster, unrenewed. The live holder renews every third of a second, so
   // a write from an older read can conflict (409): read and write again, as any client of a Lease does.
   for (let attempt = 1; ; attempt++) {
@@ -55,7 +56,7 @@ t.test('the holder renews; a lease nobody renews expires and is taken over', asy
   }
   await held.release();
   t.equal((await api.readNamespacedLease(runLease)).spec?.holderIdentity, 'crashed', 'release leaves a lease it no longer holds');
-  const taker = await acquireRunLease(kubeConfigOf(sim), { holder: 'taker' });
+  const taker = await acquireRunLease(kc, { holder: 'taker' });
   t.teardown(() => taker.release());
   const taken = (await api.readNamespacedLease(runLease)).spec;
   t.same([taken?.holderIdentity, taken?.leaseTransitions], ['taker', 1]);
@@ -63,7 +64,7 @@ t.test('the holder renews; a lease nobody renews expires and is taken over', asy
 });
 
 t.test('hubble-lab run refuses with exit 2 and the holder while another run holds the cluster', async (t) => {
-  const held = await acquireRunLease(kubeConfigOf(sim), { holder: 'the first run' });
+  const held = await acquireRunLease(kc, { holder: 'the first run' });
   t.teardown(() => held.release());
   const second = await runHubbleLab(['run', '--kubeconfig', sim.kubeconfigPath, '--yes', 'preflight', '--out', t.testdir()], 60_000);
   t.equal(second.code, 2);

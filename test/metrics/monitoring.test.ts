@@ -35,12 +35,13 @@ t.test('a real Prometheus scrapes every agent of the embedded cluster', { skip: 
   t.match(res.stdout, /Prometheus \S+: http:\/\/127\.0\.0\.1:\d+ \(every agent's Hubble metrics, job hubble-metrics\)/);
   const password = /Grafana admin password \(shown this once; kept in Secret kube-system\/grafana-admin\): (\S+)/.exec(res.stdout)?.[1];
   t.ok(password && password.length >= 20 && password !== 'admin', 'a random Grafana admin password, printed');
-  const secret = await kubeConfigOf(sim).makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'kube-system', name: 'grafana-admin' });
+  const kc = kubeConfigOf(sim);
+  const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'kube-system', name: 'grafana-admin' });
   t.equal(Buffer.from(secret.data?.['admin-password'] ?? '', 'base64').toString(), password, 'kept in the Secret Grafana reads');
-  const apps = kubeConfigOf(sim).makeApiClient(AppsV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   t.ok((await apps.readNamespacedDeployment({ namespace: 'kube-system', name: 'grafana' })).metadata, 'Grafana is deployed with its dashboards');
 
-  const fwd = await forwardService(kubeConfigOf(sim), { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19090 });
+  const fwd = await forwardService(kc, { namespace: 'kube-system', service: 'prometheus', servicePort: 9090, localPort: 19090 });
   t.teardown(() => fwd.close());
   const prom = new PrometheusClient(`http://${fwd.address}`);
   const targets = await until('three agent targets up', async () => {

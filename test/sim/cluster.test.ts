@@ -103,8 +103,9 @@ const kubectlMissing = (await hasKubectl()) ? false : 'kubectl is not installed:
 
 t.test('a fresh cluster looks like kind with Cilium and Hubble disabled', async (t) => {
   const c = await testCluster(t);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
+  const kc = kubeConfigOf(c);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   const nodes = (await core.listNode()).items;
   t.same(
     nodes.map((n) => n.metadata?.name),
@@ -225,8 +226,9 @@ t.test('kubectl drives the sim like a cluster', { skip: kubectlMissing }, async 
 t.test('with the real pod runtime: a node Job sees its pod IP, nginx answers through PortForward', async (t) => {
   const c = await startSimCluster({ nodes: 2 });
   t.teardown(() => c.stop());
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(kubeConfigOf(c));
+  const kc = kubeConfigOf(c);
+  const core = kc.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
   const docs = parseAllDocuments(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: script, namespace: default}

@@ -79,12 +79,13 @@ export async function startCiliumSim(t: Test, nodes = 3): Promise<CiliumSim> {
  */
 export async function enableHubble(sim: CiliumSim, config: Record<string, string> = {}): Promise<void> {
   const { cluster } = sim;
+  const kc = kubeConfigOf(cluster);
   // As the lab does: the agents have rolled out before the change, so the restart really replaces them.
-  await waitForDaemonSetRollout(kubeConfigOf(cluster), 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
+  await waitForDaemonSetRollout(kc, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
   const data = { 'enable-hubble': 'true', 'hubble-listen-address': ':4244', ...config };
   await sim.core.patchNamespacedConfigMap({ name: 'cilium-config', namespace: 'kube-system', body: { data } }, setMergePatch());
-  await restartDaemonSet(kubeConfigOf(cluster), 'kube-system', 'cilium');
-  await waitForDaemonSetRollout(kubeConfigOf(cluster), 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
+  await restartDaemonSet(kc, 'kube-system', 'cilium');
+  await waitForDaemonSetRollout(kc, 'kube-system', 'cilium', { timeoutMs: 20_000, intervalMs: 50 });
   const nodes = (await sim.core.listNode()).items.map((n) => n.metadata!.name!);
   await waitFor('every agent to serve Hubble', () => nodes.every((n) => cluster.internals.cilium.hub.serving(n)), 20_000);
 }

@@ -6,8 +6,9 @@ import { kubeConfigOf } from '../../fixtures/sim-kube.ts';
 
 t.test('the cilium DaemonSet runs one agent per node and a restart replaces every pod', async (t) => {
   const c = await testCluster(t);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   const ready = () =>
     waitFor('cilium ready', async () => {
       const ds = await apps.readNamespacedDaemonSet({ name: 'cilium', namespace: 'kube-system' });
@@ -47,8 +48,9 @@ t.test('the cilium DaemonSet runs one agent per node and a restart replaces ever
 
 t.test('a DaemonSet without tolerations skips the tainted control plane; a new node gets a pod', async (t) => {
   const c = await testCluster(t, { nodes: 2 });
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   await apps.createNamespacedDaemonSet({
     namespace: 'default',
     body: {

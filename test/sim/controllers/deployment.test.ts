@@ -17,9 +17,10 @@ const deployment = (image: string, replicas = 3): V1Deployment => ({
 
 t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and rolls to a new template', async (t) => {
   const c = await testCluster(t);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(kubeConfigOf(c));
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
   await objects.patch(deployment('nginx:1.27'), undefined, undefined, 'test', true, PatchStrategy.ServerSideApply);
 
   const d = await waitFor('available', async () => {
@@ -88,8 +89,9 @@ t.test('a Deployment becomes a ReplicaSet and pods, reports availability, and ro
 
 t.test('an image that cannot be pulled leaves the Deployment unavailable with events saying why', async (t) => {
   const c = await testCluster(t);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('bad.example/nope:1', 1) });
   const pod = await waitFor('pull failure', async () =>
     (await core.listNamespacedPod({ namespace: 'default' })).items.find((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull'),

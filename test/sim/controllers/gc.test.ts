@@ -15,8 +15,9 @@ const web = {
 
 t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps them', async (t) => {
   const c = await testCluster(t);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   const pods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items;
   await apps.createNamespacedDeployment({ namespace: 'default', body: web });
   await waitFor('pods', async () => (await pods()).length === 2);
@@ -45,8 +46,9 @@ t.test('deleting a Deployment removes its ReplicaSets and pods; orphaning keeps 
 
 t.test('deleting a namespace marks it Terminating, removes its contents, then the namespace', async (t) => {
   const c = await testCluster(t);
-  const apps = kubeConfigOf(c).makeApiClient(AppsV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: 'demo' } } });
   await apps.createNamespacedDeployment({ namespace: 'demo', body: web });
   // Its finalizer holds the namespace in Terminating until the test removes it, however fast the rest goes.

@@ -19,8 +19,9 @@ const job = (name: string, env: Record<string, string>, backoffLimit = 0): V1Job
 
 t.test('a Job that succeeds is Complete, counts its pod and keeps it with its log', async (t) => {
   const c = await testCluster(t);
-  const batch = kubeConfigOf(c).makeApiClient(BatchV1Api);
-  const core = kubeConfigOf(c).makeApiClient(CoreV1Api);
+  const kc = kubeConfigOf(c);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   await batch.createNamespacedJob({ namespace: 'default', body: job('ok', { LOG: 'first|second' }) });
   const done = await waitFor('complete', async () => {
     const j = await batch.readNamespacedJob({ name: 'ok', namespace: 'default' });
