@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'reports/', 'dist/', 'dist.*/', 'coverage/', '.tap/'] },
+  { ignores: ['node_modules/', 'reports/', 'dist/', 'dist.*/', 'coverage/', '.tap/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
