@@ -212,7 +212,8 @@ export function parseResponseLine(text: string): LineOutcome {
   // value: a line as compact as its value (hubble's own) has no key twice, and only other lines are scanned.
   const compact = compactLength(value);
   if (compact === -1) return { malformed: `nested too deep (more than ${MAX_NESTING} levels)` };
-  if (compact !== text.length) {
+  // A line with more keys than its value has keys held one twice; only then is it scanned for which.
+  if (compact !== text.length && keysInText(text) !== keysInValue) {
     const twice = keyTwice(text);
     if (twice !== undefined) return { malformed: `duplicate field "${twice}" (protojson refuses a field given twice)` };
   }
@@ -239,6 +240,7 @@ export function parseResponseLine(text: string): LineOutcome {
  */
 function compactLength(root: Record<string, unknown>): number {
   let n = 0;
+  keysInValue = 0;
   const containers: object[] = [root];
   const depths: number[] = [1];
   for (let c = containers.pop(); c !== undefined; c = containers.pop()) {
@@ -268,9 +270,37 @@ function compactLength(root: Record<string, unknown>): number {
         } else n += primitiveLength(v);
       }
       n += keys === 0 ? 2 : 1 + keys;
+      keysInValue += keys;
     }
   }
   return n;
+}
+
+/** The keys of every object of the value compactLength last walked. */
+let keysInValue = 0;
+
+/**
+ * The keys written in a line JSON.parse has accepted: the strings a colon follows. A key given twice in one object
+ * is one key of the parsed value, so the line has more keys than its value exactly when some object repeats one.
+ */
+function keysInText(text: string): number {
+  let keys = 0;
+  for (let open = text.indexOf('"'); open !== -1; ) {
+    // The closing quote: the next one not escaped (preceded by an even number of backslashes).
+    let close = text.indexOf('"', open + 1);
+    for (;;) {
+      let slashes = 0;
+      while (text.charCodeAt(close - 1 - slashes) === 0x5c) slashes++;
+      if (slashes % 2 === 0) break;
+      close = text.indexOf('"', close + 1);
+    }
+    let next = close + 1;
+    let c = text.charCodeAt(next);
+    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(++next);
+    if (c === 0x3a /* : */) keys++;
+    open = text.indexOf('"', next);
+  }
+  return keys;
 }
 
 function primitiveLength(v: unknown): number {

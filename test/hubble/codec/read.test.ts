@@ -362,20 +362,26 @@ t.test('a field given twice in one object is a malformed line, as protojson refu
     '{"flow":{"verdict":"DROPPED", "ver\\u0064ict":"FORWARDED"}}',
     // A number written short (8e3) cannot hide a key given twice.
     '{"flow":{"l4":{"TCP":{"destination_port":8e3}},"verdict":"FORWARDED","verdict":"DROPPED"}}',
-    // Not duplicates: equal values in a list, equal keys in sibling objects, escapes and spaces alone.
+    // A value ending in an escaped backslash, its closing quote right after it.
+    '{"flow":{"Summary":"C:\\\\","verdict":"FORWARDED","verdict":"DROPPED"}}',
+    // Not duplicates: equal values in a list, equal keys in sibling objects, escapes and spaces alone, and a value
+    // that looks like a key ("x": inside a string).
     '{"flow":{"source":{"labels":["k8s:app=a","k8s:app=a"]},"destination":{"labels":["k8s:app=a"]},"Summary":"say \\"hi\\""}}',
+    '{"flow":{"Summary":"\\"verdict\\": \\\\\\"x\\"","verdict":"FORWARDED"}}',
     '{"flow": {"verdict": "FORWARDED", "l4": {"TCP": {"destination_port": 8000}}}}',
   ];
   const stats = createReadStats();
   const got = await readAll(Readable.from([lines.join('\n')]), stats);
-  t.equal(got.length, 2, 'only the last two lines are records');
-  t.strictSame(got[1]!.flow, { verdict: 'FORWARDED', l4: { TCP: { destination_port: 8000 } } });
+  t.equal(got.length, 3, 'only the last three lines are records');
+  t.strictSame(got[1]!.flow, { Summary: '"verdict": \\"x"', verdict: 'FORWARDED' });
+  t.strictSame(got[2]!.flow, { verdict: 'FORWARDED', l4: { TCP: { destination_port: 8000 } } });
   t.same(stats.firstMalformed, [
     { line: 1, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
     { line: 2, reason: 'duplicate field "namespace" (protojson refuses a field given twice)' },
     { line: 3, reason: 'duplicate field "flow" (protojson refuses a field given twice)' },
     { line: 4, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
     { line: 5, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
+    { line: 6, reason: 'duplicate field "verdict" (protojson refuses a field given twice)' },
   ]);
 });
 
