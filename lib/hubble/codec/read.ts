@@ -285,7 +285,7 @@ let keysInValue = 0;
  */
 function keysInText(text: string): number {
   let keys = 0;
-  for (let open = text.indexOf('"'); open !== -1; ) {
+  for (let open = text.indexOf('"'); open !== -1;) {
     // The closing quote: the next one not escaped (preceded by an even number of backslashes).
     let close = text.indexOf('"', open + 1);
     for (;;) {
