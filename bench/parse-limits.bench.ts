@@ -1,13 +1,14 @@
 // What bounds reading a Hubble export on this machine: the per-line alternatives to JSON.parse (a JavaScript scan,
 // endpoints parsed once and reused, parsed records handed to another thread) and what a second thread adds.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { inOrder } from '../lib/parallel/pool.ts';
+import { lineRanges } from '../lib/parallel/ranges.ts';
 import { writeSynthFile } from '../test/fixtures/synth.ts';
-import { fmtMs, machine, median, scratchDir } from './lib.ts';
+import { fmtMs, machine, median, scratchDir, timeMedian } from './lib.ts';
 
 const RECORDS = 120_000;
 const SEED = 11;
@@ -137,20 +138,20 @@ function endpointInterning(): (line: string) => unknown {
   };
 }
 
-function timeRuns(fn: () => void): number {
-  fn();
-  const runs: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    fn();
-    runs.push(performance.now() - t0);
+/** The start of the file, enough for IN_MEMORY_LINES lines. */
+function head(bytes: number): string {
+  const buf = Buffer.allocUnsafe(Math.min(bytes, size));
+  const fd = openSync(file, 'r');
+  try {
+    return buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
+  } finally {
+    closeSync(fd);
   }
-  return median(runs);
 }
-
-const text = readFileSync(file, 'utf8');
+const text = head(128 << 20);
 let cut = 0;
 for (let i = 0; i < IN_MEMORY_LINES && cut !== -1; i++) cut = text.indexOf('\n', cut + 1);
+if (cut === -1) throw new Error(`parse-limits bench: fewer than ${IN_MEMORY_LINES} lines in the first 128 MiB of ${file}`);
 // Flattened copies, so that no row pays for slicing the file's text.
 const lines = text
   .slice(0, cut)
@@ -164,10 +165,10 @@ for (const l of lines) if (JSON.stringify(interned(l)) !== JSON.stringify(JSON.p
 if (!lines.every(isJson)) throw new Error('parse-limits bench: the scan refused a line JSON.parse reads');
 
 const perLine = {
-  parse: timeRuns(() => lines.forEach((l) => JSON.parse(l))),
-  scan: timeRuns(() => lines.forEach(isJson)),
-  interned: timeRuns(() => lines.forEach(interned)),
-  deserialize: timeRuns(() => deserialize(wire)),
+  parse: (await timeMedian(() => lines.forEach((l) => JSON.parse(l)), RUNS)).medianMs,
+  scan: (await timeMedian(() => lines.forEach(isJson), RUNS)).medianMs,
+  interned: (await timeMedian(() => lines.forEach(interned), RUNS)).medianMs,
+  deserialize: (await timeMedian(() => deserialize(wire), RUNS)).medianMs,
 };
 
 // --- one thread, two threads, two processes ------------------------------------------------------------------------
@@ -197,13 +198,6 @@ function loop(path, start, end) {
   closeSync(fd);
   return n;
 }`;
-
-/** The first line boundary at or after the middle of the file. */
-function middle(): number {
-  const buf = readFileSync(file).subarray(Math.floor(size / 2));
-  return Math.floor(size / 2) + buf.indexOf(0x0a) + 1;
-}
-const half = middle();
 
 /** The bare loop on one worker thread per range; the slowest range's time, the workers' start left out. */
 function loopOnThreads(ranges: [number, number][]): Promise<number> {
@@ -262,10 +256,9 @@ async function alternate<K extends string>(cases: Record<K, () => Promise<number
 }
 
 const whole: [number, number][] = [[0, size]];
-const halves: [number, number][] = [
-  [0, half],
-  [half, size],
-];
+// Cut at the first line boundary past the middle of the file.
+const halves: [number, number][] = [];
+for await (const range of lineRanges(file, Math.floor(size / 2) + 1)) halves.push([range.start, range.end]);
 const t = await alternate({
   oneThread: () => loopOnThreads(whole),
   twoThreads: () => loopOnThreads(halves),
